@@ -1,0 +1,367 @@
+/* dossier add, dossier status, dossier show, dossier list. */
+#include <string.h>
+
+#include "args.h"
+#include "cmd.h"
+#include "date.h"
+#include "fieldmesh/error.h"
+#include "fieldmesh/procedure.h"
+#include "fieldmesh/record.h"
+#include "out.h"
+#include "records.h"
+
+#define NOTE_MAX 2000
+#define REF_MAX 64
+
+static const char *const channels[] = {"portal", "provincial_portal", "one_stop", "post"};
+#define NCHANNELS (sizeof channels / sizeof channels[0])
+
+static void codes_list(char *out, size_t cap) {
+  size_t n = 0;
+  out[0] = 0;
+  for (size_t i = 0; i < fm_procedure_count() && n < cap; i++) {
+    int w = snprintf(out + n, cap - n, "%s%s", i ? ", " : "", fm_procedure_at(i)->code);
+    if (w < 0) break;
+    n += (size_t)w;
+  }
+}
+
+static void statuses_list(char *out, size_t cap) {
+  size_t n = 0;
+  out[0] = 0;
+  for (int i = 0; i < FM_STATUS_COUNT && n < cap; i++) {
+    int w = snprintf(out + n, cap - n, "%s%s", i ? ", " : "", fm_status_name(i));
+    if (w < 0) break;
+    n += (size_t)w;
+  }
+}
+
+/* Letters and digits (and, for phones, a leading + and separators). */
+static int id_like(const char *s, int phone, size_t min, size_t max) {
+  size_t digits = 0, n = strlen(s);
+  for (size_t i = 0; i < n; i++) {
+    char ch = s[i];
+    if (ch >= '0' && ch <= '9') digits++;
+    else if (phone && (ch == ' ' || ch == '.' || ch == '-' || (ch == '+' && i == 0))) continue;
+    else if (!phone && ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z'))) digits++;
+    else return 0;
+  }
+  return digits >= min && digits <= max;
+}
+
+enum { D_PROC, D_NAME, D_IDNUM, D_PHONE, D_VILLAGE, D_CHANNEL, D_NOTE, D_COUNT };
+
+static int dossier_fields(fmc_ctx *c, const fmc_opt *o, fm_dossier_in *in) {
+  char codes[1024];
+  int rv;
+  codes_list(codes, sizeof codes);
+  if ((rv = fmc_need(c, &o[D_PROC], codes))) return rv;
+  if (!fm_procedure_find(o[D_PROC].value, strlen(o[D_PROC].value)))
+    return fmc_usage(c, "--procedure must be a code from the catalogue (one of: %s; see "
+                        "`fieldmesh procedures`), got \"%.40s\"", codes, o[D_PROC].value);
+  if ((rv = fmc_need(c, &o[D_NAME], "the citizen's full name"))) return rv;
+  if ((rv = fmc_check_text(c, "--applicant-name", o[D_NAME].value, FM_NAME_MAX - 1, 0)))
+    return rv;
+  if (!o[D_NAME].value[0]) return fmc_usage(c, "--applicant-name must not be empty");
+  if (o[D_IDNUM].value && !id_like(o[D_IDNUM].value, 0, 6, 20))
+    return fmc_usage(c, "--applicant-id must be the citizen's id number (12 digits on a "
+                        "CCCD card, 9 on an old CMND), got \"%.40s\"", o[D_IDNUM].value);
+  if (o[D_PHONE].value && !id_like(o[D_PHONE].value, 1, 8, 15))
+    return fmc_usage(c, "--phone must be a phone number of 8 to 15 digits (e.g. "
+                        "0912345678), got \"%.40s\"", o[D_PHONE].value);
+  in->channel = channels[0];
+  if (o[D_CHANNEL].value) {
+    size_t i;
+    for (i = 0; i < NCHANNELS && strcmp(channels[i], o[D_CHANNEL].value); i++) {}
+    if (i == NCHANNELS)
+      return fmc_usage(c, "--channel must be one of: portal, provincial_portal, one_stop, "
+                          "post; got \"%.40s\"", o[D_CHANNEL].value);
+    in->channel = channels[i];
+  }
+  if ((rv = fmc_check_text(c, "--note", o[D_NOTE].value, NOTE_MAX, 1))) return rv;
+  in->procedure = o[D_PROC].value;
+  in->name = o[D_NAME].value;
+  in->id_number = o[D_IDNUM].value;
+  in->phone = o[D_PHONE].value;
+  in->village = o[D_VILLAGE].value;
+  in->note = o[D_NOTE].value;
+  return 0;
+}
+
+static void added_print(fmc_ctx *c, const char *id, uint64_t seq, const char *summary) {
+  if (!c->json) {
+    printf("%s\n%s\n", summary, id);
+    return;
+  }
+  fmc_json j;
+  fmc_json_init(&j, stdout);
+  fmc_json_obj(&j);
+  fmc_json_key(&j, "id");
+  fmc_json_str(&j, id);
+  fmc_json_key(&j, "seq");
+  fmc_json_uint(&j, seq);
+  fmc_json_obj_end(&j);
+  fmc_json_end(&j);
+}
+
+int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--procedure", NULL, 0, NULL}, {"--applicant-name", NULL, 0, NULL},
+                 {"--applicant-id", NULL, 0, NULL}, {"--phone", NULL, 0, NULL},
+                 {"--village", NULL, 0, NULL}, {"--channel", NULL, 0, NULL},
+                 {"--note", NULL, 0, NULL}, {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {
+      "usage: fieldmesh dossier add --procedure CODE --applicant-name N [--applicant-id X] "
+      "[--phone P] --village V [--channel C] [--note T]\n"
+      "Records a dossier (status draft). CODE is from `fieldmesh procedures`;\n"
+      "C is portal (default), provincial_portal, one_stop or post. Prints the\n"
+      "new dossier's id on the last line.\n",
+      o, 0, 0, {0}, 0};
+  fm_enrollment en;
+  fm_dossier_in in;
+  fm_buf body;
+  char id[FM_RECORD_ID_MAX + 1], summary[512];
+  uint8_t rnd[2];
+  uint64_t seq = 0;
+  int rv;
+  memset(&in, 0, sizeof in);
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_open(c, 0)) || (rv = fmc_load_device(c)) ||
+      (rv = fmc_self_enrollment(c, &en, NULL)))
+    return rv;
+  if ((rv = dossier_fields(c, o, &in)) || (rv = fmc_check_village(c, &o[D_VILLAGE], &en)))
+    return rv;
+  fmc_random(rnd, sizeof rnd);
+  fm_record_id('D', (uint64_t)c->now, c->device.pk, rnd, id);
+  in.id = id;
+  in.team = en.team;
+  fm_buf_init(&body, FM_ENTRY_MAX);
+  if ((rv = fm_dossier_body(&body, &in)) < 0)
+    rv = fmc_usage(c, "the dossier is over the entry size limit: shorten --note");
+  else
+    rv = fmc_append(c, &c->device, FM_KIND_DOSSIER, &body, &seq);
+  fm_buf_free(&body);
+  if (rv) return rv;
+  snprintf(summary, sizeof summary, "recorded dossier \"%s\" for %s (%s)",
+           fm_procedure_find(in.procedure, strlen(in.procedure))->name_vi, in.name,
+           in.village);
+  added_print(c, id, seq, summary);
+  return 0;
+}
+
+/* ---- dossier status --------------------------------------------------------- */
+
+int fmc_cmd_dossier_status(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--ref", NULL, 0, NULL}, {"--note", NULL, 0, NULL}, {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh dossier status ID STATUS [--ref R] [--note T]\n"
+                   "Moves a dossier along the ladder draft < submitted < processing <\n"
+                   "result_ready < delivered (rejected and withdrawn are final). --ref is\n"
+                   "the portal's reference once submitted.\n",
+                   o, 2, 2, {0}, 0};
+  char names[256];
+  fm_enrollment en;
+  fm_dossier_view d;
+  fmc_found f;
+  fm_buf body;
+  int rv, st;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  statuses_list(names, sizeof names);
+  st = fm_status_parse(spec.pos[1], strlen(spec.pos[1]));
+  if (st < 0)
+    return fmc_usage(c, "STATUS must be one of: %s; got \"%.40s\"", names, spec.pos[1]);
+  if ((rv = fmc_check_text(c, "--ref", o[0].value, REF_MAX, 0)) ||
+      (rv = fmc_check_text(c, "--note", o[1].value, NOTE_MAX, 1)))
+    return rv;
+  if ((rv = fmc_open(c, 0)) || (rv = fmc_load_device(c)) ||
+      (rv = fmc_self_enrollment(c, &en, NULL)))
+    return rv;
+  if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, spec.pos[0], &f)) != 0) return rv;
+  if (fm_dossier_view_decode(f.rec, f.len, &d) == 0 &&
+      fm_status_rank(st) < fm_status_rank(d.status))
+    fmc_warn(c, "dossier %s is already %s; \"%s\" ranks lower and will not replace it",
+             f.id, fm_status_name(d.status), fm_status_name(st));
+  fm_buf_init(&body, FM_ENTRY_MAX);
+  if ((rv = fm_dossier_status_body(&body, f.id, st, o[0].value, o[1].value)) < 0)
+    rv = fmc_usage(c, "the status note is too long: shorten --note");
+  else
+    rv = fmc_append(c, &c->device, FM_KIND_DOSSIER_STATUS, &body, NULL);
+  fm_buf_free(&body);
+  fmc_found_free(&f);
+  if (rv == 0 && c->json) {
+    fmc_json j;
+    fmc_json_init(&j, stdout);
+    fmc_json_obj(&j);
+    fmc_json_key(&j, "id");
+    fmc_json_str(&j, f.id);
+    fmc_json_key(&j, "status");
+    fmc_json_str(&j, fm_status_name(st));
+    fmc_json_obj_end(&j);
+    fmc_json_end(&j);
+  } else if (rv == 0)
+    printf("%s: %s\n", f.id, fm_status_name(st));
+  return rv;
+}
+
+/* ---- dossier show / list ------------------------------------------------------ */
+
+static const char *proc_name(fm_str code) {
+  const fm_procedure *p = fm_procedure_find(code.p, code.n);
+  return p ? p->name_vi : "";
+}
+
+static void dossier_json(fmc_json *j, const char *id, size_t idn, const fm_dossier_view *d) {
+  char day[16];
+  fmc_json_obj(j);
+  fmc_json_key(j, "id");
+  fmc_json_strn(j, id, idn);
+  fmc_json_key(j, "procedure");
+  fmc_json_strn(j, d->procedure.p, d->procedure.n);
+  fmc_json_key(j, "procedure_name");
+  fmc_json_str(j, proc_name(d->procedure));
+  fmc_json_key(j, "applicant");
+  fmc_json_obj(j);
+  fmc_json_key(j, "name");
+  fmc_json_strn(j, d->applicant_name.p, d->applicant_name.n);
+  fmc_json_key(j, "id_number");
+  fmc_json_strn(j, d->applicant_id.p, d->applicant_id.n);
+  fmc_json_key(j, "phone");
+  fmc_json_strn(j, d->phone.p, d->phone.n);
+  fmc_json_obj_end(j);
+  fmc_json_key(j, "village");
+  fmc_json_strn(j, d->village.p, d->village.n);
+  fmc_json_key(j, "team");
+  fmc_json_strn(j, d->team.p, d->team.n);
+  fmc_json_key(j, "channel");
+  fmc_json_strn(j, d->channel.p, d->channel.n);
+  fmc_json_key(j, "status");
+  fmc_json_str(j, fm_status_name(d->status));
+  fmc_json_key(j, "status_note");
+  fmc_json_strn(j, d->status_note.p, d->status_note.n);
+  fmc_json_key(j, "portal_ref");
+  fmc_json_strn(j, d->portal_ref.p, d->portal_ref.n);
+  fmc_json_key(j, "note");
+  fmc_json_strn(j, d->note.p, d->note.n);
+  fmc_date_of((fm_time)fm_hlc_ms(d->created.hlc), day);
+  fmc_json_key(j, "created");
+  fmc_json_str(j, day);
+  fmc_json_key(j, "created_by");
+  fmc_json_hex(j, d->created.author, FM_KEY_LEN);
+  fmc_json_obj_end(j);
+}
+
+static void show_text(const char *id, const fm_dossier_view *d) {
+  char day[16], a[16], b[FM_NAME_MAX * 2];
+  fmc_table t;
+  fmc_table_init(&t, "FIELD|VALUE");
+  fmc_table_rowf(&t, "id\x1f%s", id);
+  fmc_table_rowf(&t, "procedure\x1f%.*s — %s", (int)d->procedure.n, d->procedure.p,
+                 proc_name(d->procedure));
+  fmc_table_rowf(&t, "applicant\x1f%s", fmc_str(d->applicant_name, b, sizeof b));
+  fmc_table_rowf(&t, "id number\x1f%s", fmc_str(d->applicant_id, b, sizeof b));
+  fmc_table_rowf(&t, "phone\x1f%s", fmc_str(d->phone, b, sizeof b));
+  fmc_table_rowf(&t, "village\x1f%s", fmc_str(d->village, b, sizeof b));
+  fmc_table_rowf(&t, "team\x1f%s", fmc_str(d->team, b, sizeof b));
+  fmc_table_rowf(&t, "channel\x1f%s", fmc_str(d->channel, b, sizeof b));
+  fmc_table_rowf(&t, "status\x1f%s%s%s", fm_status_name(d->status),
+                 d->status_note.n ? " — " : "", fmc_str(d->status_note, b, sizeof b));
+  fmc_table_rowf(&t, "portal ref\x1f%s", fmc_str(d->portal_ref, b, sizeof b));
+  fmc_date_of((fm_time)fm_hlc_ms(d->created.hlc), day);
+  fmc_table_rowf(&t, "created\x1f%s by %s…", day, fmc_short_id(d->created.author, a));
+  fmc_table_rowf(&t, "note\x1f%s", fmc_str(d->note, b, sizeof b));
+  fmc_table_print(&t, stdout);
+  fmc_table_free(&t);
+}
+
+int fmc_cmd_dossier_show(fmc_ctx *c, int argc, char **argv) {
+  fmc_spec spec = {"usage: fieldmesh dossier show ID [--json]\n"
+                   "Shows one dossier; ID may be a unique prefix (4 characters or more).\n",
+                   NULL, 1, 1, {0}, 0};
+  fm_dossier_view d;
+  fmc_found f;
+  int rv;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, spec.pos[0], &f)) != 0) return rv;
+  if (fm_dossier_view_decode(f.rec, f.len, &d) < 0) {
+    rv = fmc_fail(c, "dossier %s is unreadable in this store: run `fieldmesh verify`", f.id);
+  } else if (c->json) {
+    fmc_json j;
+    fmc_json_init(&j, stdout);
+    dossier_json(&j, f.id, strlen(f.id), &d);
+    fmc_json_end(&j);
+  } else {
+    show_text(f.id, &d);
+  }
+  fmc_found_free(&f);
+  return rv;
+}
+
+typedef struct list_ctx {
+  fmc_ctx *c;
+  const char *village;
+  int status;   /* -1: any */
+  fmc_table t;
+  fmc_json j;
+  size_t shown;
+} list_ctx;
+
+static int list_one(void *ctx, const char *id, size_t idn, const uint8_t *rec, size_t len) {
+  list_ctx *l = ctx;
+  fm_dossier_view d;
+  char idb[48], day[16], proc[40], name[FM_NAME_MAX], village[FM_NAME_MAX],
+      team[FM_NAME_MAX], ref[REF_MAX + 1];
+  if (fm_dossier_view_decode(rec, len, &d) < 0) return 0; /* verify reports it */
+  if (l->village && (d.village.n != strlen(l->village) ||
+                     memcmp(d.village.p, l->village, d.village.n)))
+    return 0;
+  if (l->status >= 0 && d.status != l->status) return 0;
+  l->shown++;
+  if (l->c->json) {
+    dossier_json(&l->j, id, idn, &d);
+    return 0;
+  }
+  fmc_date_of((fm_time)fm_hlc_ms(d.created.hlc), day);
+  const char *cells[] = {fmc_str((fm_str){id, idn}, idb, sizeof idb), day,
+                         fmc_str(d.procedure, proc, sizeof proc),
+                         fmc_str(d.applicant_name, name, sizeof name),
+                         fmc_str(d.village, village, sizeof village),
+                         fmc_str(d.team, team, sizeof team), fm_status_name(d.status),
+                         fmc_str(d.portal_ref, ref, sizeof ref)};
+  fmc_table_row(&l->t, cells);
+  return 0;
+}
+
+int fmc_cmd_dossier_list(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--village", NULL, 0, NULL}, {"--status", NULL, 0, NULL},
+                 {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh dossier list [--village V] [--status S] [--json]\n"
+                   "Lists the dossiers this laptop holds, oldest first.\n",
+                   o, 0, 0, {0}, 0};
+  char names[256];
+  list_ctx l;
+  int rv;
+  memset(&l, 0, sizeof l);
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_check_text(c, "--village", o[0].value, FM_NAME_MAX - 1, 0))) return rv;
+  l.status = -1;
+  if (o[1].value && (l.status = fm_status_parse(o[1].value, strlen(o[1].value))) < 0) {
+    statuses_list(names, sizeof names);
+    return fmc_usage(c, "--status must be one of: %s; got \"%.40s\"", names, o[1].value);
+  }
+  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  l.c = c;
+  l.village = o[0].value;
+  fmc_table_init(&l.t, "ID|CREATED|PROCEDURE|APPLICANT|VILLAGE|TEAM|STATUS|REF");
+  fmc_json_init(&l.j, stdout);
+  if (c->json) fmc_json_arr(&l.j);
+  rv = fm_store_each_record(c->store, FM_VIEW_DOSSIER, list_one, &l);
+  if (c->json) {
+    fmc_json_arr_end(&l.j);
+    fmc_json_end(&l.j);
+  } else if (rv == 0) {
+    if (l.shown) fmc_table_print(&l.t, stdout);
+    else printf("no dossiers\n");
+  }
+  fmc_table_free(&l.t);
+  if (rv < 0) return fmc_fail(c, "cannot read the dossiers: %s", fm_strerror(rv));
+  return 0;
+}

@@ -1,0 +1,358 @@
+/* Identity and trust: init, authority init, enroll, join, revoke. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "args.h"
+#include "cmd.h"
+#include "container.h"
+#include "date.h"
+#include "fieldmesh/error.h"
+#include "fieldmesh/keyfile.h"
+#include "out.h"
+
+/* Makes a fresh identity and writes it to STATE/|file|. */
+static int new_key(fmc_ctx *c, const char *file, fm_identity *id) {
+  char path[FMC_PATH_MAX];
+  uint8_t seed[32];
+  int rv;
+  if (fmc_path(c, file, path) < 0) return fmc_fail(c, "state path too long");
+  fmc_random(seed, sizeof seed);
+  rv = fm_identity_from_seed(id, seed);
+  sodium_memzero(seed, sizeof seed);
+  if (rv < 0) return fmc_fail(c, "cannot derive a key: %s", fm_strerror(rv));
+  rv = fm_keyfile_write(path, id);
+  if (rv == FM_ERR_EXISTS) {
+    fm_identity_wipe(id);
+    return fmc_fail(c, "%s already exists: this state folder already has that key; "
+                       "nothing was changed", path);
+  }
+  if (rv < 0) {
+    fm_identity_wipe(id);
+    return fmc_fail(c, "cannot write %s: %s", path, fm_strerror(rv));
+  }
+  return 0;
+}
+
+static void print_id(fmc_ctx *c, const char *what, const uint8_t *pk) {
+  char hex[2 * FM_KEY_LEN + 1];
+  fm_hex(pk, FM_KEY_LEN, hex);
+  if (c->json) {
+    fmc_json j;
+    fmc_json_init(&j, stdout);
+    fmc_json_obj(&j);
+    fmc_json_key(&j, what);
+    fmc_json_str(&j, hex);
+    fmc_json_key(&j, "state");
+    fmc_json_str(&j, c->state);
+    fmc_json_obj_end(&j);
+    fmc_json_end(&j);
+  } else {
+    printf("%s\n", hex);
+  }
+}
+
+int fmc_cmd_init(fmc_ctx *c, int argc, char **argv) {
+  fmc_spec spec = {"usage: fieldmesh init\n"
+                   "Creates this laptop's device key in the state folder and prints\n"
+                   "its device id, which the commune administrator enrolls.\n",
+                   NULL, 0, 0, {0}, 0};
+  int rv;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_open(c, 1)) != 0) return rv;
+  if ((rv = new_key(c, "device.key", &c->device)) != 0) return rv;
+  c->have_device = 1;
+  if ((rv = fm_store_set_self(c->store, c->device.pk)) < 0)
+    return fmc_fail(c, "cannot record the device id in the store: %s", fm_strerror(rv));
+  if (!c->json) fprintf(stdout, "created %s/device.key; device id:\n", c->state);
+  print_id(c, "device_id", c->device.pk);
+  return 0;
+}
+
+int fmc_cmd_authority_init(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--commune", NULL, 0, NULL}, {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh authority init --commune NAME\n"
+                   "Creates the commune authority key (STATE/authority.key) on the\n"
+                   "administrator's machine; it signs every enrollment and revocation.\n",
+                   o, 0, 0, {0}, 0};
+  uint8_t pk[FM_KEY_LEN];
+  char commune[FM_NAME_MAX];
+  fm_identity auth;
+  int rv;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_need(c, &o[0], "the commune's name, e.g. \"Tân Quang\"")) != 0) return rv;
+  if ((rv = fmc_check_text(c, "--commune", o[0].value, FM_NAME_MAX - 1, 0)) != 0) return rv;
+  if (!o[0].value[0]) return fmc_usage(c, "--commune must not be empty");
+  if ((rv = fmc_open(c, 1)) != 0) return rv;
+  if (fm_store_authority(c->store, pk, commune) == 0)
+    return fmc_fail(c, "this store already belongs to commune %s: use a new state "
+                       "folder (--state DIR) for another authority", commune);
+  if ((rv = new_key(c, "authority.key", &auth)) != 0) return rv;
+  rv = fm_store_set_authority(c->store, auth.pk, o[0].value);
+  if (rv < 0) {
+    fm_identity_wipe(&auth);
+    return fmc_fail(c, "cannot record the authority in the store: %s", fm_strerror(rv));
+  }
+  if (!c->json) printf("created %s/authority.key for commune %s; authority id:\n",
+                       c->state, o[0].value);
+  print_id(c, "authority_id", auth.pk);
+  fm_identity_wipe(&auth);
+  return 0;
+}
+
+/* ---- enroll -------------------------------------------------------------- */
+
+enum { E_NAME, E_TEAM, E_ROLE, E_VILLAGES, E_EXPIRES, E_OUT, E_COUNT };
+
+static int enroll_fields(fmc_ctx *c, const fmc_opt *o, fm_enrollment *en) {
+  int rv, y, m, d;
+  if ((rv = fmc_need(c, &o[E_NAME], "the member's name, e.g. \"Lò Thị Lan\"")) ||
+      (rv = fmc_need(c, &o[E_TEAM], "e.g. \"Team 1\"")) ||
+      (rv = fmc_need(c, &o[E_ROLE], "one of: member, leader, gateway, admin")) ||
+      (rv = fmc_need(c, &o[E_OUT], "the join file to write, e.g. -o lan.join")))
+    return rv;
+  if ((rv = fmc_check_text(c, "--name", o[E_NAME].value, FM_NAME_MAX - 1, 0)) ||
+      (rv = fmc_check_text(c, "--team", o[E_TEAM].value, FM_NAME_MAX - 1, 0)))
+    return rv;
+  if (!o[E_NAME].value[0] || !o[E_TEAM].value[0])
+    return fmc_usage(c, "--%s must not be empty", !o[E_NAME].value[0] ? "name" : "team");
+  if (fm_role_parse(o[E_ROLE].value, &en->role) < 0)
+    return fmc_usage(c, "--role must be one of: member, leader, gateway, admin; got "
+                        "\"%.40s\"", o[E_ROLE].value);
+  strcpy(en->name, o[E_NAME].value);
+  strcpy(en->team, o[E_TEAM].value);
+  if (o[E_VILLAGES].value) {
+    if ((rv = fmc_check_text(c, "--villages", o[E_VILLAGES].value, 4096, 0))) return rv;
+    en->nvillages = fmc_split_list(c, "--villages", o[E_VILLAGES].value, en->villages,
+                                   FM_VILLAGES_MAX);
+    if (en->nvillages < 0) return FMC_USAGE;
+  }
+  if (o[E_EXPIRES].value) {
+    if ((rv = fmc_check_date(c, "--expires", o[E_EXPIRES].value, &y, &m, &d))) return rv;
+    /* Valid through the whole of that day, Vietnam time. */
+    en->expires = fmc_date_start(y, m, d) + 24LL * 3600 * 1000 - 1;
+    if (en->expires < c->now)
+      return fmc_usage(c, "--expires %s is in the past: give a later date",
+                       o[E_EXPIRES].value);
+  }
+  return 0;
+}
+
+typedef struct copied {
+  uint8_t *p;
+  size_t len;
+} copied;
+
+static int copy_first(void *ctx, const uint8_t *bytes, size_t len) {
+  copied *cp = ctx;
+  if (!(cp->p = malloc(len))) return -1;
+  memcpy(cp->p, bytes, len);
+  cp->len = len;
+  return 1;
+}
+
+static void enroll_print(fmc_ctx *c, const fm_enrollment *en, const char *out, uint64_t seq) {
+  char hex[2 * FM_KEY_LEN + 1];
+  fm_hex(en->device, FM_KEY_LEN, hex);
+  if (!c->json) {
+    printf("enrolled %s (%s, %s) as entry %llu of the authority's log\n", en->name,
+           en->team, fm_role_name(en->role), (unsigned long long)seq);
+    printf("join file: %s (copy it to that laptop and run `fieldmesh join %s`)\n", out, out);
+    return;
+  }
+  fmc_json j;
+  fmc_json_init(&j, stdout);
+  fmc_json_obj(&j);
+  fmc_json_key(&j, "device_id");
+  fmc_json_str(&j, hex);
+  fmc_json_key(&j, "seq");
+  fmc_json_uint(&j, seq);
+  fmc_json_key(&j, "join_file");
+  fmc_json_str(&j, out);
+  fmc_json_obj_end(&j);
+  fmc_json_end(&j);
+}
+
+int fmc_cmd_enroll(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--name", NULL, 0, NULL},     {"--team", NULL, 0, NULL},
+                 {"--role", NULL, 0, NULL},     {"--villages", NULL, 0, NULL},
+                 {"--expires", NULL, 0, NULL},  {"--output", "-o", 0, NULL},
+                 {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh enroll DEVICE_ID --name N --team T --role "
+                   "member|leader|gateway|admin [--villages a,b] [--expires YYYY-MM-DD] -o FILE\n"
+                   "Run on the administrator's state: signs an enrollment with the\n"
+                   "commune authority and writes the join file for that laptop.\n",
+                   o, 1, 1, {0}, 0};
+  fm_enrollment en;
+  fm_identity auth;
+  fm_buf body;
+  copied cert = {NULL, 0};
+  uint64_t seq = 0;
+  uint8_t pk[FM_KEY_LEN];
+  int rv;
+  memset(&en, 0, sizeof en);
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_check_device(c, "DEVICE_ID", spec.pos[0], en.device))) return rv;
+  if ((rv = enroll_fields(c, o, &en)) != 0) return rv;
+  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  if (fm_store_authority(c->store, pk, en.commune) < 0)
+    return fmc_fail(c, "this state has no commune authority: run `fieldmesh authority "
+                       "init --commune NAME` on the administrator's machine");
+  if ((rv = fmc_load_authority(c, &auth)) != 0) return rv;
+  if (!memcmp(en.device, auth.pk, FM_KEY_LEN)) {
+    fm_identity_wipe(&auth);
+    return fmc_usage(c, "DEVICE_ID is the authority's own id: give the id printed by "
+                        "`fieldmesh init` on the laptop");
+  }
+  fm_buf_init(&body, FM_ENTRY_MAX);
+  rv = fm_enroll_body(&body, &en);
+  if (rv < 0) rv = fmc_fail(c, "cannot encode the enrollment: %s", fm_strerror(rv));
+  else rv = fmc_append(c, &auth, FM_KIND_ENROLL, &body, &seq);
+  fm_buf_free(&body);
+  if (rv == 0 && fm_store_read_after(c->store, auth.pk, seq - 1, 0, copy_first, &cert) != 1)
+    rv = fmc_fail(c, "cannot read back the enrollment just written");
+  fm_identity_wipe(&auth);
+  if (rv == 0 && (rv = fm_join_export(c->store, cert.p, cert.len, o[E_OUT].value, c->now)) < 0)
+    rv = fmc_fail(c, "the enrollment is recorded, but %s cannot be written (%s): run "
+                     "enroll again with another -o", o[E_OUT].value, fm_strerror(rv));
+  free(cert.p);
+  if (rv == 0) enroll_print(c, &en, o[E_OUT].value, seq);
+  return rv;
+}
+
+/* ---- join ----------------------------------------------------------------- */
+
+/* The certificate of a join file: decoded, signed by the authority the file
+ * names, and enrolling this laptop. */
+static int check_join_cert(fmc_ctx *c, const char *path, const fm_bundle *b,
+                           fm_enrollment *en) {
+  fm_entry e;
+  char a[16], d[16];
+  if (b->ncerts != 1)
+    return fmc_fail(c, "%s holds %zu enrollments, a join file holds one: ask the "
+                       "administrator for a new one", path, b->ncerts);
+  if (fm_entry_decode(b->certs[0].p, b->certs[0].len, NULL, &e) < 0 ||
+      fm_enroll_parse(&e, en) < 0)
+    return fmc_fail(c, "%s is damaged: its enrollment does not decode", path);
+  if (memcmp(e.author, b->authority, FM_KEY_LEN) || fm_entry_verify(&e) < 0)
+    return fmc_fail(c, "%s: the enrollment is not signed by the authority the file "
+                       "names: refused", path);
+  if (memcmp(en->device, c->device.pk, FM_KEY_LEN))
+    return fmc_fail(c, "%s enrolls device %s… (%s, %s), not this laptop (%s…): use the "
+                       "join file made for this laptop's id", path,
+                    fmc_short_id(en->device, d), en->name, en->team,
+                    fmc_short_id(c->device.pk, a));
+  if (en->expires && en->expires < c->now) {
+    char day[16];
+    fmc_date_of(en->expires, day);
+    return fmc_fail(c, "%s: this enrollment expired on %s: ask for a new one", path, day);
+  }
+  return 0;
+}
+
+static void join_print(fmc_ctx *c, const fm_enrollment *en) {
+  if (c->json) {
+    fmc_json j;
+    fmc_json_init(&j, stdout);
+    fmc_json_obj(&j);
+    fmc_json_key(&j, "commune");
+    fmc_json_str(&j, en->commune);
+    fmc_json_key(&j, "name");
+    fmc_json_str(&j, en->name);
+    fmc_json_key(&j, "team");
+    fmc_json_str(&j, en->team);
+    fmc_json_key(&j, "role");
+    fmc_json_str(&j, fm_role_name(en->role));
+    fmc_json_obj_end(&j);
+    fmc_json_end(&j);
+    return;
+  }
+  printf("joined %s as %s (%s, %s)", en->commune, en->name, en->team, fm_role_name(en->role));
+  for (int i = 0; i < en->nvillages; i++)
+    printf("%s%s", i ? ", " : "; villages: ", en->villages[i]);
+  printf("\n");
+}
+
+int fmc_cmd_join(fmc_ctx *c, int argc, char **argv) {
+  fmc_spec spec = {"usage: fieldmesh join FILE\n"
+                   "Joins the commune with the join file the administrator made for\n"
+                   "this laptop (fieldmesh enroll ... -o FILE).\n",
+                   NULL, 1, 1, {0}, 0};
+  fm_bundle b;
+  fm_enrollment en;
+  uint8_t auth[FM_KEY_LEN];
+  char commune[FM_NAME_MAX];
+  int rv;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_open(c, 0)) != 0 || (rv = fmc_load_device(c)) != 0) return rv;
+  if ((rv = fmc_container_read(c, spec.pos[0], FM_JOIN_MAGIC, &b)) != 0) return rv;
+  rv = check_join_cert(c, spec.pos[0], &b, &en);
+  if (rv == 0 && fm_store_authority(c->store, auth, commune) == 0 &&
+      memcmp(auth, b.authority, FM_KEY_LEN))
+    rv = fmc_fail(c, "this laptop already belongs to commune %s; %s is from %s: refused",
+                  commune, spec.pos[0], en.commune);
+  /* The commune name comes from the signed enrollment, not the header. */
+  if (rv == 0 && (rv = fm_store_set_authority(c->store, b.authority, en.commune)) < 0)
+    rv = fmc_fail(c, "cannot record the commune authority: %s", fm_strerror(rv));
+  if (rv == 0 && (rv = fm_store_add_cert(c->store, b.certs[0].p, b.certs[0].len,
+                                         c->now, NULL)) < 0)
+    rv = fmc_fail(c, "cannot install the enrollment: %s", fm_strerror(rv));
+  fm_bundle_free(&b);
+  if (rv == 0) join_print(c, &en);
+  return rv;
+}
+
+/* ---- revoke --------------------------------------------------------------- */
+
+int fmc_cmd_revoke(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--after-seq", NULL, 0, NULL}, {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh revoke DEVICE_ID --after-seq N\n"
+                   "Run on the administrator's state: revokes a lost or stolen laptop.\n"
+                   "Its entries up to seq N stay valid; later ones are refused everywhere.\n",
+                   o, 1, 1, {0}, 0};
+  uint8_t dev[FM_KEY_LEN];
+  fm_identity auth;
+  fm_buf body;
+  uint64_t after, seq;
+  int rv;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_check_device(c, "DEVICE_ID", spec.pos[0], dev))) return rv;
+  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  if (!o[0].value) {
+    fm_vector v = {0, NULL};
+    char hint[128] = "the last entry of that laptop to keep";
+    if (fm_store_vector(c->store, &v) == 0)
+      snprintf(hint, sizeof hint, "the last entry of that laptop to keep; this store "
+               "holds up to seq %llu of it", (unsigned long long)fm_vector_seq(&v, dev));
+    fm_vector_free(&v);
+    return fmc_need(c, &o[0], hint);
+  }
+  if ((rv = fmc_check_uint(c, "--after-seq", o[0].value, 0, INT64_MAX, &after))) return rv;
+  if ((rv = fmc_load_authority(c, &auth)) != 0) return rv;
+  fm_buf_init(&body, FM_ENTRY_MAX);
+  rv = fm_revoke_body(&body, dev, after);
+  if (rv < 0) rv = fmc_fail(c, "cannot encode the revocation: %s", fm_strerror(rv));
+  else rv = fmc_append(c, &auth, FM_KIND_REVOKE, &body, &seq);
+  fm_buf_free(&body);
+  fm_identity_wipe(&auth);
+  if (rv == 0 && !c->json)
+    printf("revoked %s after seq %llu (authority entry %llu); carry a bundle to the "
+           "other laptops so they refuse its later entries\n",
+           spec.pos[0], (unsigned long long)after, (unsigned long long)seq);
+  if (rv == 0 && c->json) {
+    fmc_json j;
+    fmc_json_init(&j, stdout);
+    fmc_json_obj(&j);
+    fmc_json_key(&j, "device_id");
+    fmc_json_hex(&j, dev, FM_KEY_LEN);
+    fmc_json_key(&j, "after_seq");
+    fmc_json_uint(&j, after);
+    fmc_json_key(&j, "seq");
+    fmc_json_uint(&j, seq);
+    fmc_json_obj_end(&j);
+    fmc_json_end(&j);
+  }
+  return rv;
+}

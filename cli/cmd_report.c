@@ -1,0 +1,294 @@
+/* report and procedures: the figures the commune hall asks for.
+ *
+ * A report counts, per key (village, team, procedure or month): visits and
+ * citizens helped (voided visits excluded), dossiers, dossiers submitted or
+ * further along (submitted, processing, result_ready, delivered, and
+ * rejected, which only a submitted dossier can be), and dossiers
+ * delivered.  Months are in Vietnam time: a visit's own date, a dossier's
+ * creation stamp.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "cmd.h"
+#include "date.h"
+#include "fieldmesh/error.h"
+#include "fieldmesh/procedure.h"
+#include "out.h"
+#include "records.h"
+
+typedef enum by { BY_VILLAGE, BY_TEAM, BY_PROCEDURE, BY_MONTH } by;
+typedef enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON } fmt;
+
+typedef struct row {
+  char key[FM_NAME_MAX];
+  uint64_t visits, citizens, dossiers, submitted, delivered;
+} row;
+
+typedef struct report {
+  by by;
+  row *rows;
+  size_t n, cap;
+  row total;
+  int err;
+} report;
+
+/* The row for |key|; keys are few (villages, teams, months), so a linear
+ * search is plenty. */
+static row *row_for(report *r, fm_str key) {
+  char k[FM_NAME_MAX];
+  fmc_str(key, k, sizeof k);
+  if (!k[0]) strcpy(k, "(none)");
+  for (size_t i = 0; i < r->n; i++)
+    if (!strcmp(r->rows[i].key, k)) return &r->rows[i];
+  if (r->n == r->cap) {
+    size_t cap = r->cap ? r->cap * 2 : 32;
+    row *nr = realloc(r->rows, cap * sizeof *nr);
+    if (!nr) {
+      r->err = 1;
+      return NULL;
+    }
+    r->rows = nr;
+    r->cap = cap;
+  }
+  row *w = &r->rows[r->n++];
+  memset(w, 0, sizeof *w);
+  strcpy(w->key, k);
+  return w;
+}
+
+static int on_visit(void *ctx, const char *id, size_t idn, const uint8_t *rec, size_t len) {
+  report *r = ctx;
+  fm_visit_view v;
+  char day[16];
+  fm_str key;
+  if (fm_visit_view_decode(rec, len, &v) < 0 || v.void_stamp.set) return 0;
+  switch (r->by) {
+  case BY_VILLAGE: key = v.village; break;
+  case BY_TEAM: key = v.team; break;
+  case BY_PROCEDURE: return 0; /* a visit has no procedure */
+  default:
+    if (v.date.n == 10) key = (fm_str){v.date.p, 7};
+    else {
+      fmc_date_of((fm_time)fm_hlc_ms(v.base.hlc), day);
+      key = (fm_str){day, 7};
+    }
+  }
+  row *w = row_for(r, key);
+  if (!w) return -1;
+  w->visits++;
+  w->citizens += v.citizens;
+  r->total.visits++;
+  r->total.citizens += v.citizens;
+  return 0;
+}
+
+static int on_dossier(void *ctx, const char *id, size_t idn, const uint8_t *rec, size_t len) {
+  report *r = ctx;
+  fm_dossier_view d;
+  char day[16];
+  fm_str key;
+  if (fm_dossier_view_decode(rec, len, &d) < 0) return 0;
+  switch (r->by) {
+  case BY_VILLAGE: key = d.village; break;
+  case BY_TEAM: key = d.team; break;
+  case BY_PROCEDURE: key = d.procedure; break;
+  default:
+    fmc_date_of((fm_time)fm_hlc_ms(d.created.hlc), day);
+    key = (fm_str){day, 7};
+  }
+  row *w = row_for(r, key);
+  if (!w) return -1;
+  int sub = d.status != FM_ST_DRAFT && d.status != FM_ST_WITHDRAWN;
+  int del = d.status == FM_ST_DELIVERED;
+  w->dossiers++;
+  w->submitted += (uint64_t)sub;
+  w->delivered += (uint64_t)del;
+  r->total.dossiers++;
+  r->total.submitted += (uint64_t)sub;
+  r->total.delivered += (uint64_t)del;
+  return 0;
+}
+
+static int by_key(const void *a, const void *b) {
+  return strcmp(((const row *)a)->key, ((const row *)b)->key);
+}
+
+static const char *proc_title(const char *code) {
+  const fm_procedure *p = fm_procedure_find(code, strlen(code));
+  return p ? p->name_vi : "";
+}
+
+static void print_table(const report *r, const char *head) {
+  fmc_table t;
+  char h[160];
+  int proc = r->by == BY_PROCEDURE;
+  if (proc) snprintf(h, sizeof h, "%s|NAME|#DOSSIERS|#SUBMITTED|#DELIVERED", head);
+  else snprintf(h, sizeof h, "%s|#VISITS|#CITIZENS|#DOSSIERS|#SUBMITTED|#DELIVERED", head);
+  fmc_table_init(&t, h);
+  for (size_t i = 0; i <= r->n; i++) {
+    const row *w = i < r->n ? &r->rows[i] : &r->total;
+    const char *key = i < r->n ? w->key : "TOTAL";
+    if (proc)
+      fmc_table_rowf(&t, "%s\x1f%s\x1f%llu\x1f%llu\x1f%llu", key,
+                     i < r->n ? proc_title(key) : "", (unsigned long long)w->dossiers,
+                     (unsigned long long)w->submitted, (unsigned long long)w->delivered);
+    else
+      fmc_table_rowf(&t, "%s\x1f%llu\x1f%llu\x1f%llu\x1f%llu\x1f%llu", key,
+                     (unsigned long long)w->visits, (unsigned long long)w->citizens,
+                     (unsigned long long)w->dossiers, (unsigned long long)w->submitted,
+                     (unsigned long long)w->delivered);
+  }
+  fmc_table_print(&t, stdout);
+  fmc_table_free(&t);
+}
+
+static void print_csv(const report *r, const char *head) {
+  char n[5][24];
+  int proc = r->by == BY_PROCEDURE;
+  fmc_csv_field(stdout, head, 0);
+  if (proc) fmc_csv_field(stdout, "name", 0);
+  else {
+    fmc_csv_field(stdout, "visits", 0);
+    fmc_csv_field(stdout, "citizens", 0);
+  }
+  fmc_csv_field(stdout, "dossiers", 0);
+  fmc_csv_field(stdout, "submitted", 0);
+  fmc_csv_field(stdout, "delivered", 1);
+  for (size_t i = 0; i < r->n; i++) {
+    const row *w = &r->rows[i];
+    uint64_t v[5] = {w->visits, w->citizens, w->dossiers, w->submitted, w->delivered};
+    for (int k = 0; k < 5; k++) snprintf(n[k], sizeof n[k], "%llu", (unsigned long long)v[k]);
+    fmc_csv_field(stdout, w->key, 0);
+    if (proc) fmc_csv_field(stdout, proc_title(w->key), 0);
+    for (int k = proc ? 2 : 0; k < 5; k++) fmc_csv_field(stdout, n[k], k == 4);
+  }
+}
+
+static void json_row(fmc_json *j, const row *w, int proc, const char *key_name) {
+  fmc_json_obj(j);
+  if (key_name) {
+    fmc_json_key(j, key_name);
+    fmc_json_str(j, w->key);
+  }
+  if (proc && key_name) {
+    fmc_json_key(j, "name");
+    fmc_json_str(j, proc_title(w->key));
+  }
+  if (!proc) {
+    fmc_json_key(j, "visits");
+    fmc_json_uint(j, w->visits);
+    fmc_json_key(j, "citizens");
+    fmc_json_uint(j, w->citizens);
+  }
+  fmc_json_key(j, "dossiers");
+  fmc_json_uint(j, w->dossiers);
+  fmc_json_key(j, "submitted");
+  fmc_json_uint(j, w->submitted);
+  fmc_json_key(j, "delivered");
+  fmc_json_uint(j, w->delivered);
+  fmc_json_obj_end(j);
+}
+
+static void print_json(const report *r, const char *by_name) {
+  fmc_json j;
+  int proc = r->by == BY_PROCEDURE;
+  fmc_json_init(&j, stdout);
+  fmc_json_obj(&j);
+  fmc_json_key(&j, "by");
+  fmc_json_str(&j, by_name);
+  fmc_json_key(&j, "rows");
+  fmc_json_arr(&j);
+  for (size_t i = 0; i < r->n; i++) json_row(&j, &r->rows[i], proc, by_name);
+  fmc_json_arr_end(&j);
+  fmc_json_key(&j, "total");
+  json_row(&j, &r->total, proc, NULL);
+  fmc_json_obj_end(&j);
+  fmc_json_end(&j);
+}
+
+static const char *const by_names[] = {"village", "team", "procedure", "month"};
+static const char *const fmt_names[] = {"table", "csv", "json"};
+
+static int pick(const char *v, const char *const *names, int n) {
+  for (int i = 0; i < n; i++)
+    if (!strcmp(v, names[i])) return i;
+  return -1;
+}
+
+int fmc_cmd_report(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--by", NULL, 0, NULL}, {"--format", NULL, 0, NULL}, {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh report --by village|team|procedure|month "
+                   "[--format table|csv|json]\n"
+                   "Per key: visits, citizens helped, dossiers, dossiers submitted or\n"
+                   "further along, dossiers delivered. Voided visits are not counted;\n"
+                   "months are in Vietnam time.\n",
+                   o, 0, 0, {0}, 0};
+  static const char *const heads[] = {"VILLAGE", "TEAM", "PROCEDURE", "MONTH"};
+  report r;
+  int rv, b, f = FMT_TABLE;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_need(c, &o[0], "one of: village, team, procedure, month"))) return rv;
+  if ((b = pick(o[0].value, by_names, 4)) < 0)
+    return fmc_usage(c, "--by must be one of: village, team, procedure, month; got "
+                        "\"%.40s\"", o[0].value);
+  if (o[1].value && (f = pick(o[1].value, fmt_names, 3)) < 0)
+    return fmc_usage(c, "--format must be one of: table, csv, json; got \"%.40s\"",
+                     o[1].value);
+  if (c->json && o[1].value && f != FMT_JSON)
+    return fmc_usage(c, "--json and --format %s disagree: give one of them", o[1].value);
+  if (c->json) f = FMT_JSON;
+  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  memset(&r, 0, sizeof r);
+  r.by = (by)b;
+  rv = fm_store_each_record(c->store, FM_VIEW_VISIT, on_visit, &r);
+  if (rv == 0) rv = fm_store_each_record(c->store, FM_VIEW_DOSSIER, on_dossier, &r);
+  if (rv != 0 || r.err) {
+    free(r.rows);
+    return fmc_fail(c, "cannot read the records: %s", r.err ? "out of memory" : fm_strerror(rv));
+  }
+  if (r.n) qsort(r.rows, r.n, sizeof *r.rows, by_key);
+  if (f == FMT_JSON) print_json(&r, by_names[b]);
+  else if (f == FMT_CSV) print_csv(&r, by_names[b]);
+  else print_table(&r, heads[b]);
+  free(r.rows);
+  return 0;
+}
+
+int fmc_cmd_procedures(fmc_ctx *c, int argc, char **argv) {
+  fmc_spec spec = {"usage: fieldmesh procedures [--json]\n"
+                   "The procedure catalogue: the codes `dossier add --procedure` takes.\n",
+                   NULL, 0, 0, {0}, 0};
+  int rv;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if (c->json) {
+    fmc_json j;
+    fmc_json_init(&j, stdout);
+    fmc_json_arr(&j);
+    for (size_t i = 0; i < fm_procedure_count(); i++) {
+      const fm_procedure *p = fm_procedure_at(i);
+      fmc_json_obj(&j);
+      fmc_json_key(&j, "code");
+      fmc_json_str(&j, p->code);
+      fmc_json_key(&j, "name_vi");
+      fmc_json_str(&j, p->name_vi);
+      fmc_json_key(&j, "name_en");
+      fmc_json_str(&j, p->name_en);
+      fmc_json_obj_end(&j);
+    }
+    fmc_json_arr_end(&j);
+    fmc_json_end(&j);
+    return 0;
+  }
+  fmc_table t;
+  fmc_table_init(&t, "CODE|TÊN THỦ TỤC|PROCEDURE");
+  for (size_t i = 0; i < fm_procedure_count(); i++) {
+    const fm_procedure *p = fm_procedure_at(i);
+    const char *cells[] = {p->code, p->name_vi, p->name_en};
+    fmc_table_row(&t, cells);
+  }
+  fmc_table_print(&t, stdout);
+  fmc_table_free(&t);
+  return 0;
+}

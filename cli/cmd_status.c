@@ -1,0 +1,172 @@
+/* status and verify: what this laptop holds, and whether it holds up. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "args.h"
+#include "cmd.h"
+#include "date.h"
+#include "fieldmesh/error.h"
+#include "out.h"
+
+typedef struct status_info {
+  fm_store_stats st;
+  int have_self, have_auth, enrolled, auth_key;
+  uint8_t self[FM_KEY_LEN], auth[FM_KEY_LEN], digest[32];
+  char commune[FM_NAME_MAX];
+  fm_enrollment en;
+  uint64_t revoked_after;
+} status_info;
+
+static int gather(fmc_ctx *c, status_info *s) {
+  char path[FMC_PATH_MAX];
+  struct stat sb;
+  int rv;
+  memset(s, 0, sizeof *s);
+  if ((rv = fm_store_stats_get(c->store, &s->st)) < 0 ||
+      (rv = fm_store_view_digest(c->store, s->digest)) < 0)
+    return fmc_fail(c, "cannot read the store: %s", fm_strerror(rv));
+  s->have_self = fm_store_self(c->store, s->self) == 0;
+  s->have_auth = fm_store_authority(c->store, s->auth, s->commune) == 0;
+  s->enrolled = s->have_self &&
+                fm_store_enrollment(c->store, s->self, &s->en, &s->revoked_after,
+                                    NULL, NULL) == 0;
+  s->auth_key = fmc_path(c, "authority.key", path) == 0 && stat(path, &sb) == 0;
+  return 0;
+}
+
+/* Own entries no other laptop is known to hold: nothing carries them yet. */
+static uint64_t only_here(const status_info *s) {
+  return s->st.self_seq > s->st.self_seen ? s->st.self_seq - s->st.self_seen : 0;
+}
+
+static void status_json(const status_info *s) {
+  fmc_json j;
+  fmc_json_init(&j, stdout);
+  fmc_json_obj(&j);
+  fmc_json_key(&j, "device_id");
+  if (s->have_self) fmc_json_hex(&j, s->self, FM_KEY_LEN);
+  else fmc_json_null(&j);
+  fmc_json_key(&j, "commune");
+  fmc_json_str(&j, s->have_auth ? s->commune : "");
+  fmc_json_key(&j, "authority_id");
+  if (s->have_auth) fmc_json_hex(&j, s->auth, FM_KEY_LEN);
+  else fmc_json_null(&j);
+  fmc_json_key(&j, "authority_key");
+  fmc_json_bool(&j, s->auth_key);
+  fmc_json_key(&j, "enrolled");
+  fmc_json_bool(&j, s->enrolled);
+  fmc_json_key(&j, "name");
+  fmc_json_str(&j, s->enrolled ? s->en.name : "");
+  fmc_json_key(&j, "team");
+  fmc_json_str(&j, s->enrolled ? s->en.team : "");
+  fmc_json_key(&j, "role");
+  fmc_json_str(&j, s->enrolled ? fm_role_name(s->en.role) : "");
+  fmc_json_key(&j, "villages");
+  fmc_json_arr(&j);
+  for (int i = 0; s->enrolled && i < s->en.nvillages; i++) fmc_json_str(&j, s->en.villages[i]);
+  fmc_json_arr_end(&j);
+  fmc_json_key(&j, "revoked");
+  fmc_json_bool(&j, s->enrolled && s->revoked_after != UINT64_MAX);
+  const struct { const char *k; uint64_t v; } nums[] = {
+      {"entries", s->st.entries},       {"bytes", s->st.bytes},
+      {"authors", s->st.authors},       {"dossiers", s->st.dossiers},
+      {"visits", s->st.visits},         {"held", s->st.held},
+      {"quarantined", s->st.quarantined}, {"clock_ahead", s->st.clock_ahead},
+      {"self_seq", s->st.self_seq},     {"only_here", only_here(s)},
+  };
+  for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+    fmc_json_key(&j, nums[i].k);
+    fmc_json_uint(&j, nums[i].v);
+  }
+  fmc_json_key(&j, "view_digest");
+  fmc_json_hex(&j, s->digest, 32);
+  fmc_json_obj_end(&j);
+  fmc_json_end(&j);
+}
+
+/* One "key         value" line of the human listing (keys are ASCII). */
+static void kv(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void kv(const char *key, const char *fmt, ...) {
+  va_list ap;
+  printf("%-12s ", key);
+  va_start(ap, fmt);
+  vprintf(fmt, ap);
+  va_end(ap);
+  putchar('\n');
+}
+
+static void status_text(const status_info *s) {
+  char hex[65], who[512] = "not enrolled: run `fieldmesh join FILE`";
+  fm_hex(s->self, FM_KEY_LEN, hex);
+  kv("device", "%s", s->have_self ? hex : "(no device key)");
+  if (s->enrolled) {
+    size_t n = (size_t)snprintf(who, sizeof who, "%s (%s, %s)", s->en.name, s->en.team,
+                                fm_role_name(s->en.role));
+    for (int i = 0; i < s->en.nvillages && n < sizeof who; i++)
+      n += (size_t)snprintf(who + n, sizeof who - n, "%s%s", i ? ", " : "; ",
+                            s->en.villages[i]);
+    if (s->revoked_after != UINT64_MAX && n < sizeof who)
+      snprintf(who + n, sizeof who - n, " — REVOKED after seq %llu",
+               (unsigned long long)s->revoked_after);
+  }
+  if (s->have_self) kv("member", "%s", who);
+  kv("commune", "%s%s", s->have_auth ? s->commune : "(none yet)",
+     s->auth_key ? " (this is the authority's machine)" : "");
+  kv("entries", "%llu from %llu author%s (%llu bytes)", (unsigned long long)s->st.entries,
+     (unsigned long long)s->st.authors, s->st.authors == 1 ? "" : "s",
+     (unsigned long long)s->st.bytes);
+  kv("visits", "%llu", (unsigned long long)s->st.visits);
+  kv("dossiers", "%llu", (unsigned long long)s->st.dossiers);
+  kv("held", "%llu (from laptops not yet enrolled here)", (unsigned long long)s->st.held);
+  kv("quarantined", "%llu", (unsigned long long)s->st.quarantined);
+  if (s->st.clock_ahead)
+    kv("clock ahead", "%llu entries stamped over a day ahead: a laptop's clock is wrong",
+       (unsigned long long)s->st.clock_ahead);
+  if (s->have_self)
+    kv("only here", "%llu of this laptop's %llu entries are on no other laptop yet",
+       (unsigned long long)only_here(s), (unsigned long long)s->st.self_seq);
+  fm_hex(s->digest, 32, hex);
+  kv("view digest", "%s", hex);
+}
+
+int fmc_cmd_status(fmc_ctx *c, int argc, char **argv) {
+  fmc_spec spec = {"usage: fieldmesh status [--json]\n"
+                   "This laptop: its identity and enrollment, what the store holds, and\n"
+                   "the view digest (two laptops that agree show the same digest).\n",
+                   NULL, 0, 0, {0}, 0};
+  status_info s;
+  int rv;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  if ((rv = gather(c, &s)) != 0) return rv;
+  if (c->json) status_json(&s);
+  else status_text(&s);
+  return 0;
+}
+
+int fmc_cmd_verify(fmc_ctx *c, int argc, char **argv) {
+  fmc_spec spec = {"usage: fieldmesh verify [--json]\n"
+                   "Re-checks every signature, chain link, head and view from scratch.\n",
+                   NULL, 0, 0, {0}, 0};
+  char scratch[FMC_PATH_MAX], err[512] = "";
+  fm_store_stats st;
+  int rv;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  if (fmc_path(c, "verify.tmp", scratch) < 0) return fmc_fail(c, "state path too long");
+  rv = fm_store_verify(c->store, scratch, err, sizeof err);
+  if (rv < 0) {
+    if (c->json) printf("{\"ok\":false}\n");
+    return fmc_fail(c, "%s", err[0] ? err : fm_strerror(rv));
+  }
+  if (fm_store_stats_get(c->store, &st) < 0) memset(&st, 0, sizeof st);
+  if (c->json)
+    printf("{\"ok\":true,\"entries\":%llu,\"authors\":%llu}\n",
+           (unsigned long long)st.entries, (unsigned long long)st.authors);
+  else
+    printf("verify: ok (%llu entries, %llu authors)\n", (unsigned long long)st.entries,
+           (unsigned long long)st.authors);
+  return 0;
+}

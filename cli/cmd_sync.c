@@ -1,0 +1,177 @@
+/* The sneakernet link: vector export, bundle export, bundle import.
+ *
+ * The round trip between two laptops A and B:
+ *   B: fieldmesh vector export -o b.vec          (what B holds)
+ *   A: fieldmesh bundle export --for b.vec -o a.bundle   (what B lacks)
+ *   B: fieldmesh bundle import a.bundle
+ * and the same the other way.  Without --for, a bundle holds everything.
+ */
+#include <string.h>
+
+#include "args.h"
+#include "cmd.h"
+#include "container.h"
+#include "fieldmesh/bundle.h"
+#include "fieldmesh/error.h"
+#include "out.h"
+
+static int write_error(fmc_ctx *c, const char *path, int rv) {
+  if (rv == FM_ERR_NOTFOUND)
+    return fmc_fail(c, "this laptop has not joined a commune yet: run `fieldmesh join "
+                       "FILE` first");
+  if (rv == FM_ERR_NOSPACE)
+    return fmc_fail(c, "cannot write %s: the disk is full; nothing was written", path);
+  return fmc_fail(c, "cannot write %s (%s): check the folder exists and is writable; "
+                     "nothing was written", path, fm_strerror(rv));
+}
+
+/* {"file": path, key: n} */
+static void json_count(const char *path, const char *key, uint64_t n) {
+  fmc_json j;
+  fmc_json_init(&j, stdout);
+  fmc_json_obj(&j);
+  fmc_json_key(&j, "file");
+  fmc_json_str(&j, path);
+  fmc_json_key(&j, key);
+  fmc_json_uint(&j, n);
+  fmc_json_obj_end(&j);
+  fmc_json_end(&j);
+}
+
+int fmc_cmd_vector_export(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--output", "-o", 0, NULL}, {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh vector export -o FILE\n"
+                   "Writes what this laptop holds (one line per author), so another\n"
+                   "laptop can make a bundle of just what is missing here.\n",
+                   o, 0, 0, {0}, 0};
+  fm_vector v = {0, NULL};
+  int rv;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_need(c, &o[0], "the file to write, e.g. -o /media/usb/lan.vec"))) return rv;
+  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  if ((rv = fm_vector_export(c->store, o[0].value, c->now)) < 0)
+    return write_error(c, o[0].value, rv);
+  if (fm_store_vector(c->store, &v) < 0) v.n = 0;
+  if (c->json)
+    json_count(o[0].value, "authors", v.n);
+  else
+    printf("wrote the vector of %zu author%s to %s\n", v.n, v.n == 1 ? "" : "s", o[0].value);
+  fm_vector_free(&v);
+  return 0;
+}
+
+/* The vector of |path| (a vector file or a bundle, which carries its
+ * sender's vector too), noted as seen: it also tells us which of our own
+ * entries the other laptop already holds. */
+static int their_vector(fmc_ctx *c, const char *path, fm_bundle *b) {
+  int rv = fm_bundle_read(path, b);
+  /* A bundle's header holds its sender's vector too: either will do. */
+  if (rv == 0 && strcmp(b->magic, FM_BUNDLE_MAGIC) && strcmp(b->magic, FM_VECTOR_MAGIC)) {
+    fm_bundle_free(b);
+    rv = -1;
+  }
+  /* Read it again the strict way, which says what is wrong with it. */
+  if (rv < 0 && (rv = fmc_container_read(c, path, FM_VECTOR_MAGIC, b)) != 0) return rv;
+  if ((rv = fmc_container_commune(c, path, b)) != 0) {
+    fm_bundle_free(b);
+    return rv;
+  }
+  for (size_t i = 0; i < b->vector.n; i++)
+    fm_store_note_seen(c->store, b->vector.items[i].author, b->vector.items[i].seq);
+  return 0;
+}
+
+int fmc_cmd_bundle_export(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--for", NULL, 0, NULL}, {"--output", "-o", 0, NULL},
+                 {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh bundle export [--for VECTOR_FILE] -o FILE\n"
+                   "Writes the entries the other laptop lacks (everything without --for)\n"
+                   "into FILE, for a USB stick. Carry it over and run `fieldmesh bundle\n"
+                   "import FILE` there.\n",
+                   o, 0, 0, {0}, 0};
+  fm_bundle theirs;
+  size_t count = 0;
+  int rv, have = 0;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_need(c, &o[1], "the bundle to write, e.g. -o /media/usb/to-lan.bundle")))
+    return rv;
+  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  memset(&theirs, 0, sizeof theirs);
+  if (o[0].value) {
+    if ((rv = their_vector(c, o[0].value, &theirs)) != 0) return rv;
+    have = 1;
+  }
+  rv = fm_bundle_export(c->store, have ? &theirs.vector : NULL, o[1].value, c->now, &count);
+  if (have) fm_bundle_free(&theirs);
+  if (rv < 0) return write_error(c, o[1].value, rv);
+  if (c->json)
+    json_count(o[1].value, "entries", count);
+  else
+    printf("wrote %zu entr%s to %s\n", count, count == 1 ? "y" : "ies", o[1].value);
+  return 0;
+}
+
+static void import_print(fmc_ctx *c, const char *path, const fm_ingest_result *r) {
+  if (c->json) {
+    fmc_json j;
+    fmc_json_init(&j, stdout);
+    fmc_json_obj(&j);
+    fmc_json_key(&j, "file");
+    fmc_json_str(&j, path);
+    fmc_json_key(&j, "accepted");
+    fmc_json_uint(&j, r->accepted);
+    fmc_json_key(&j, "duplicate");
+    fmc_json_uint(&j, r->duplicate);
+    fmc_json_key(&j, "held");
+    fmc_json_uint(&j, r->held);
+    fmc_json_key(&j, "quarantined");
+    fmc_json_uint(&j, r->quarantined);
+    fmc_json_key(&j, "refused");
+    fmc_json_uint(&j, r->refused);
+    fmc_json_key(&j, "released");
+    fmc_json_uint(&j, r->released);
+    fmc_json_key(&j, "clock_ahead");
+    fmc_json_uint(&j, r->clock_ahead);
+    fmc_json_key(&j, "first_error");
+    fmc_json_str(&j, r->first_error ? fm_strerror(r->first_error) : "");
+    fmc_json_obj_end(&j);
+    fmc_json_end(&j);
+    return;
+  }
+  printf("imported %s: accepted %u, duplicate %u, held %u, quarantined %u, refused %u\n",
+         path, r->accepted, r->duplicate, r->held, r->quarantined, r->refused);
+  if (r->first_error)
+    printf("first problem: %s (see `fieldmesh status`)\n", fm_strerror(r->first_error));
+  if (r->held)
+    printf("held entries come from laptops not yet enrolled here; they are applied "
+           "when their enrollment arrives\n");
+  if (r->clock_ahead)
+    printf("%u entr%s stamped more than a day ahead: a laptop's clock is wrong\n",
+           r->clock_ahead, r->clock_ahead == 1 ? "y is" : "ies are");
+}
+
+int fmc_cmd_bundle_import(fmc_ctx *c, int argc, char **argv) {
+  fmc_spec spec = {"usage: fieldmesh bundle import FILE\n"
+                   "Checks and applies a bundle from another laptop of this commune. A\n"
+                   "damaged, truncated or foreign bundle is refused whole.\n",
+                   NULL, 1, 1, {0}, 0};
+  fm_bundle b;
+  fm_ingest_result r;
+  int rv;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  if ((rv = fmc_container_read(c, spec.pos[0], FM_BUNDLE_MAGIC, &b)) != 0) return rv;
+  if ((rv = fmc_container_commune(c, spec.pos[0], &b)) != 0) {
+    fm_bundle_free(&b);
+    return rv;
+  }
+  rv = fm_bundle_import(c->store, &b, c->now, &r);
+  fm_bundle_free(&b);
+  if (rv == FM_ERR_MESH)
+    return fmc_fail(c, "%s comes from another commune: refused", spec.pos[0]);
+  if (rv < 0)
+    return fmc_fail(c, "import of %s stopped: %s; what was applied stays, import the "
+                       "file again to finish", spec.pos[0], fm_strerror(rv));
+  import_print(c, spec.pos[0], &r);
+  return 0;
+}

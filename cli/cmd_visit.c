@@ -1,0 +1,274 @@
+/* visit add, visit list, visit void. */
+#include <string.h>
+
+#include "args.h"
+#include "cmd.h"
+#include "date.h"
+#include "fieldmesh/error.h"
+#include "fieldmesh/record.h"
+#include "out.h"
+#include "records.h"
+
+#define PLACE_MAX 255
+#define NOTE_MAX 2000
+
+static int check_services(fmc_ctx *c, const char *v, uint32_t *mask) {
+  char all[256] = "", bad[64] = "";
+  for (int i = 0; i < FM_SERVICE_COUNT; i++) {
+    size_t n = strlen(all);
+    snprintf(all + n, sizeof all - n, "%s%s", i ? ", " : "", fm_service_name(i));
+  }
+  if (fm_services_parse_list(v, mask) == 0) return 0;
+  for (const char *p = v; *p;) {
+    const char *comma = strchr(p, ',');
+    size_t n = comma ? (size_t)(comma - p) : strlen(p);
+    if (fm_service_parse(p, n) < 0) {
+      snprintf(bad, sizeof bad, "%.*s", (int)(n > 60 ? 60 : n), p);
+      break;
+    }
+    p += n + (comma ? 1 : 0);
+  }
+  return fmc_usage(c, "--services must be a comma-separated list of: %s; \"%s\" is not "
+                      "one of them", all, bad);
+}
+
+enum { V_VILLAGE, V_MODE, V_SERVICES, V_CITIZENS, V_DATE, V_PLACE, V_NOTE, V_COUNT };
+
+/* Checks everything but the village into |in|. */
+static int visit_fields(fmc_ctx *c, const fmc_opt *o, fm_visit_in *in, char date[16]) {
+  int rv, y, m, d;
+  if ((rv = fmc_need(c, &o[V_MODE], "one of: home, village_point, one_stop"))) return rv;
+  in->mode = fm_mode_parse(o[V_MODE].value, strlen(o[V_MODE].value));
+  if (in->mode < 0)
+    return fmc_usage(c, "--mode must be one of: home, village_point, one_stop; got "
+                        "\"%.40s\"", o[V_MODE].value);
+  if ((rv = fmc_need(c, &o[V_SERVICES], "e.g. account_created,eid_activated"))) return rv;
+  if ((rv = check_services(c, o[V_SERVICES].value, &in->services))) return rv;
+  if ((rv = fmc_need(c, &o[V_CITIZENS], "how many citizens were helped, 1 to 1000"))) return rv;
+  if ((rv = fmc_check_uint(c, "--citizens", o[V_CITIZENS].value, 1, 1000, &in->citizens)))
+    return rv;
+  if (o[V_DATE].value) {
+    if ((rv = fmc_check_date(c, "--date", o[V_DATE].value, &y, &m, &d))) return rv;
+    strcpy(date, o[V_DATE].value);
+    if (fmc_date_start(y, m, d) > c->now + 24LL * 3600 * 1000)
+      fmc_warn(c, "--date %s is in the future; check the date", date);
+  } else {
+    fmc_date_of(c->now, date);
+  }
+  in->date = date;
+  if ((rv = fmc_check_text(c, "--place", o[V_PLACE].value, PLACE_MAX, 0)) ||
+      (rv = fmc_check_text(c, "--note", o[V_NOTE].value, NOTE_MAX, 1)))
+    return rv;
+  in->place = o[V_PLACE].value;
+  in->note = o[V_NOTE].value;
+  return 0;
+}
+
+static void added_print(fmc_ctx *c, const char *kind, const char *id, uint64_t seq,
+                        const char *summary) {
+  if (c->json) {
+    fmc_json j;
+    fmc_json_init(&j, stdout);
+    fmc_json_obj(&j);
+    fmc_json_key(&j, "id");
+    fmc_json_str(&j, id);
+    fmc_json_key(&j, "kind");
+    fmc_json_str(&j, kind);
+    fmc_json_key(&j, "seq");
+    fmc_json_uint(&j, seq);
+    fmc_json_obj_end(&j);
+    fmc_json_end(&j);
+    return;
+  }
+  printf("%s\n%s\n", summary, id);
+}
+
+int fmc_cmd_visit_add(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--village", NULL, 0, NULL}, {"--mode", NULL, 0, NULL},
+                 {"--services", NULL, 0, NULL}, {"--citizens", NULL, 0, NULL},
+                 {"--date", NULL, 0, NULL},    {"--place", NULL, 0, NULL},
+                 {"--note", NULL, 0, NULL},    {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {
+      "usage: fieldmesh visit add --village V --mode home|village_point|one_stop "
+      "--services LIST --citizens N [--date YYYY-MM-DD] [--place P] [--note T]\n"
+      "Records a visit. LIST is comma-separated: account_created, eid_activated,\n"
+      "dossier_submitted, payment_guided, feedback_guided, result_received,\n"
+      "app_installed. --date defaults to today (Vietnam time). Prints the new\n"
+      "visit's id on the last line.\n",
+      o, 0, 0, {0}, 0};
+  fm_enrollment en;
+  fm_visit_in in;
+  fm_buf body;
+  char id[FM_RECORD_ID_MAX + 1], date[16], summary[512];
+  uint8_t rnd[2];
+  uint64_t seq = 0;
+  int rv;
+  memset(&in, 0, sizeof in);
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_open(c, 0)) || (rv = fmc_load_device(c)) ||
+      (rv = fmc_self_enrollment(c, &en, NULL)))
+    return rv;
+  if ((rv = fmc_check_village(c, &o[V_VILLAGE], &en)) ||
+      (rv = visit_fields(c, o, &in, date)))
+    return rv;
+  fmc_random(rnd, sizeof rnd);
+  fm_record_id('V', (uint64_t)c->now, c->device.pk, rnd, id);
+  in.id = id;
+  in.team = en.team;
+  in.village = o[V_VILLAGE].value;
+  fm_buf_init(&body, FM_ENTRY_MAX);
+  if ((rv = fm_visit_body(&body, &in)) < 0)
+    rv = fmc_usage(c, "the visit is over the entry size limit: shorten --note or --place");
+  else
+    rv = fmc_append(c, &c->device, FM_KIND_VISIT, &body, &seq);
+  fm_buf_free(&body);
+  if (rv) return rv;
+  snprintf(summary, sizeof summary, "recorded visit to %s on %s: %llu citizen%s helped (%s)",
+           in.village, date, (unsigned long long)in.citizens, in.citizens == 1 ? "" : "s",
+           fm_mode_name(in.mode));
+  added_print(c, FM_KIND_VISIT, id, seq, summary);
+  return 0;
+}
+
+/* ---- visit list ------------------------------------------------------------ */
+
+typedef struct list_ctx {
+  fmc_ctx *c;
+  const char *village;
+  fmc_table t;
+  fmc_json j;
+  size_t shown;
+} list_ctx;
+
+static void visit_json(fmc_json *j, const char *id, size_t idn, const fm_visit_view *v) {
+  fmc_json_obj(j);
+  fmc_json_key(j, "id");
+  fmc_json_strn(j, id, idn);
+  fmc_json_key(j, "date");
+  fmc_json_strn(j, v->date.p, v->date.n);
+  fmc_json_key(j, "village");
+  fmc_json_strn(j, v->village.p, v->village.n);
+  fmc_json_key(j, "team");
+  fmc_json_strn(j, v->team.p, v->team.n);
+  fmc_json_key(j, "place");
+  fmc_json_strn(j, v->place.p, v->place.n);
+  fmc_json_key(j, "mode");
+  fmc_json_strn(j, v->mode.p, v->mode.n);
+  fmc_json_key(j, "services");
+  fmc_json_arr(j);
+  for (int i = 0; i < FM_SERVICE_COUNT; i++)
+    if ((v->services >> i) & 1) fmc_json_str(j, fm_service_name(i));
+  fmc_json_arr_end(j);
+  fmc_json_key(j, "citizens");
+  fmc_json_uint(j, v->citizens);
+  fmc_json_key(j, "note");
+  fmc_json_strn(j, v->note.p, v->note.n);
+  fmc_json_key(j, "voided");
+  fmc_json_bool(j, v->void_stamp.set);
+  fmc_json_key(j, "void_reason");
+  fmc_json_strn(j, v->void_reason.p, v->void_reason.n);
+  fmc_json_key(j, "author");
+  fmc_json_hex(j, v->base.author, FM_KEY_LEN);
+  fmc_json_obj_end(j);
+}
+
+static int list_one(void *ctx, const char *id, size_t idn, const uint8_t *rec, size_t len) {
+  list_ctx *l = ctx;
+  fm_visit_view v;
+  char idb[48], date[16], village[FM_NAME_MAX], team[FM_NAME_MAX], mode[32],
+      services[256], citizens[24];
+  if (fm_visit_view_decode(rec, len, &v) < 0) return 0; /* verify reports it */
+  if (l->village && (v.village.n != strlen(l->village) ||
+                     memcmp(v.village.p, l->village, v.village.n)))
+    return 0;
+  l->shown++;
+  if (l->c->json) {
+    visit_json(&l->j, id, idn, &v);
+    return 0;
+  }
+  fmc_services_str(v.services, services, sizeof services);
+  snprintf(citizens, sizeof citizens, "%llu", (unsigned long long)v.citizens);
+  const char *cells[] = {fmc_str((fm_str){id, idn}, idb, sizeof idb),
+                         fmc_str(v.date, date, sizeof date),
+                         fmc_str(v.village, village, sizeof village),
+                         fmc_str(v.team, team, sizeof team),
+                         fmc_str(v.mode, mode, sizeof mode), citizens, services,
+                         v.void_stamp.set ? "voided" : ""};
+  fmc_table_row(&l->t, cells);
+  return 0;
+}
+
+int fmc_cmd_visit_list(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--village", NULL, 0, NULL}, {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh visit list [--village V] [--json]\n"
+                   "Lists every visit this laptop holds, oldest first; voided ones are\n"
+                   "marked.\n",
+                   o, 0, 0, {0}, 0};
+  list_ctx l;
+  int rv;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_check_text(c, "--village", o[0].value, FM_NAME_MAX - 1, 0))) return rv;
+  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  memset(&l, 0, sizeof l);
+  l.c = c;
+  l.village = o[0].value;
+  fmc_table_init(&l.t, "ID|DATE|VILLAGE|TEAM|MODE|#CITIZENS|SERVICES|STATE");
+  fmc_json_init(&l.j, stdout);
+  if (c->json) fmc_json_arr(&l.j);
+  rv = fm_store_each_record(c->store, FM_VIEW_VISIT, list_one, &l);
+  if (c->json) {
+    fmc_json_arr_end(&l.j);
+    fmc_json_end(&l.j);
+  } else if (rv == 0) {
+    if (l.shown) fmc_table_print(&l.t, stdout);
+    else printf("no visits%s%s\n", l.village ? " in " : "", l.village ? l.village : "");
+  }
+  fmc_table_free(&l.t);
+  if (rv < 0) return fmc_fail(c, "cannot read the visits: %s", fm_strerror(rv));
+  return 0;
+}
+
+/* ---- visit void ------------------------------------------------------------ */
+
+int fmc_cmd_visit_void(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--reason", NULL, 0, NULL}, {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh visit void ID [--reason T]\n"
+                   "Withdraws a visit recorded in error (visits are never edited).\n"
+                   "ID may be a unique prefix of at least 4 characters.\n",
+                   o, 1, 1, {0}, 0};
+  fmc_found f;
+  fm_visit_view v;
+  fm_enrollment en;
+  fm_buf body;
+  int rv;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_check_text(c, "--reason", o[0].value, NOTE_MAX, 1))) return rv;
+  if ((rv = fmc_open(c, 0)) || (rv = fmc_load_device(c)) ||
+      (rv = fmc_self_enrollment(c, &en, NULL)))
+    return rv;
+  if ((rv = fmc_record_find(c, FM_VIEW_VISIT, spec.pos[0], &f)) != 0) return rv;
+  if (fm_visit_view_decode(f.rec, f.len, &v) < 0)
+    rv = fmc_fail(c, "visit %s is unreadable in this store: run `fieldmesh verify`", f.id);
+  else if (v.void_stamp.set)
+    rv = fmc_fail(c, "visit %s is already voided; nothing to do", f.id);
+  fmc_found_free(&f);
+  if (rv) return rv;
+  fm_buf_init(&body, FM_ENTRY_MAX);
+  if ((rv = fm_visit_void_body(&body, f.id, o[0].value)) < 0)
+    rv = fmc_usage(c, "--reason is too long: shorten it");
+  else
+    rv = fmc_append(c, &c->device, FM_KIND_VISIT_VOID, &body, NULL);
+  fm_buf_free(&body);
+  if (rv == 0 && c->json) {
+    fmc_json j;
+    fmc_json_init(&j, stdout);
+    fmc_json_obj(&j);
+    fmc_json_key(&j, "id");
+    fmc_json_str(&j, f.id);
+    fmc_json_key(&j, "voided");
+    fmc_json_bool(&j, 1);
+    fmc_json_obj_end(&j);
+    fmc_json_end(&j);
+  } else if (rv == 0) printf("voided visit %s\n", f.id);
+  return rv;
+}

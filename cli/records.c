@@ -1,0 +1,90 @@
+#include "records.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "fieldmesh/error.h"
+#include "fieldmesh/record.h"
+
+static int copy_record(void *ctx, const char *id, size_t id_len, const uint8_t *rec,
+                       size_t len) {
+  fmc_found *f = ctx;
+  if (id_len > FM_RECORD_ID_MAX) return FM_ERR_CORRUPT;
+  if (!(f->rec = malloc(len ? len : 1))) return -1;
+  memcpy(f->rec, rec, len);
+  f->len = len;
+  memcpy(f->id, id, id_len);
+  f->id[id_len] = 0;
+  return 1;
+}
+
+int fmc_record_find(fmc_ctx *c, fm_view_kind k, const char *arg, fmc_found *out) {
+  const char *what = k == FM_VIEW_DOSSIER ? "dossier" : "visit";
+  memset(out, 0, sizeof *out);
+  int rv = fm_store_find_record(c->store, k, arg, copy_record, out);
+  if (rv == 1) return 0;
+  free(out->rec);
+  out->rec = NULL;
+  if (rv == FM_ERR_NOTFOUND)
+    return fmc_fail(c, "no %s with id \"%.50s\"%s (see `fieldmesh %s list`)", what, arg,
+                    strlen(arg) < 4 ? " (a prefix needs at least 4 characters)" : "", what);
+  if (rv == FM_ERR_EXISTS)
+    return fmc_fail(c, "\"%.50s\" matches more than one %s: give more of the id", arg, what);
+  return fmc_fail(c, "cannot read the %ss: %s", what, fm_strerror(rv));
+}
+
+void fmc_found_free(fmc_found *f) {
+  free(f->rec);
+  f->rec = NULL;
+}
+
+void fmc_services_str(uint32_t mask, char *out, size_t cap) {
+  size_t n = 0;
+  out[0] = 0;
+  for (int i = 0; i < FM_SERVICE_COUNT; i++) {
+    if (!((mask >> i) & 1)) continue;
+    int w = snprintf(out + n, cap - n, "%s%s", n ? "," : "", fm_service_name(i));
+    if (w < 0 || (size_t)w >= cap - n) break;
+    n += (size_t)w;
+  }
+}
+
+const char *fmc_str(fm_str s, char *out, size_t cap) {
+  size_t n = s.n < cap - 1 ? s.n : cap - 1;
+  /* Never cut a multi-byte character in half. */
+  while (n < s.n && n > 0 && ((unsigned char)s.p[n] & 0xc0) == 0x80) n--;
+  if (n) memcpy(out, s.p, n);
+  out[n] = 0;
+  return out;
+}
+
+/* "one of: Nghĩa Tân, Vinh Quang" from an enrollment, for messages. */
+static void villages_hint(const fm_enrollment *en, char *out, size_t cap) {
+  size_t n = 0;
+  out[0] = 0;
+  if (!en->nvillages) {
+    snprintf(out, cap, "the village or residential group visited");
+    return;
+  }
+  for (int i = 0; i < en->nvillages && n < cap; i++) {
+    int w = snprintf(out + n, cap - n, "%s%s", i ? ", " : "one of: ", en->villages[i]);
+    if (w < 0) break;
+    n += (size_t)w;
+  }
+}
+
+/* The village of a new record: required, one line, and normally one of
+ * this laptop's villages (another is allowed: members help neighbours). */
+int fmc_check_village(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en) {
+  char hint[1024];
+  int rv;
+  villages_hint(en, hint, sizeof hint);
+  if ((rv = fmc_need(c, o, hint)) != 0) return rv;
+  if ((rv = fmc_check_text(c, o->name, o->value, FM_NAME_MAX - 1, 0)) != 0) return rv;
+  if (!o->value[0]) return fmc_usage(c, "%s must not be empty (%s)", o->name, hint);
+  if (en->nvillages && !fm_enroll_has_village(en, o->value, strlen(o->value)))
+    fmc_warn(c, "\"%s\" is not among this laptop's villages (%s); recording it anyway",
+             o->value, hint);
+  return 0;
+}

@@ -1,0 +1,34 @@
+/* Finding visits and dossiers by id or prefix, and naming their fields. */
+#ifndef FIELDMESH_CLI_RECORDS_H
+#define FIELDMESH_CLI_RECORDS_H
+
+#include "args.h"
+#include "cli.h"
+#include "fieldmesh/view.h"
+
+/* A copy of one view record, owned by the caller (fmc_found_free). */
+typedef struct fmc_found {
+  char id[FM_RECORD_ID_MAX + 1];
+  uint8_t *rec;
+  size_t len;
+} fmc_found;
+
+/* Finds the record of kind |k| whose id is |arg| or starts with it (4
+ * characters or more).  Prints "no such ..." or "ambiguous ..." and
+ * returns FMC_FAIL when there is not exactly one. */
+int fmc_record_find(fmc_ctx *c, fm_view_kind k, const char *arg, fmc_found *out);
+void fmc_found_free(fmc_found *f);
+
+/* "account_created,app_installed" into |out| (|cap| bytes). */
+void fmc_services_str(uint32_t mask, char *out, size_t cap);
+
+/* A NUL-terminated copy of |s| into |out| (|cap| bytes, cut short if
+ * needed on a UTF-8 boundary). */
+const char *fmc_str(fm_str s, char *out, size_t cap);
+
+/* The village of a new record (option |o|): required, one line, and
+ * normally one of this laptop's villages; another one only warns, since
+ * members help neighbouring villages. */
+int fmc_check_village(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en);
+
+#endif

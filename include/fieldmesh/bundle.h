@@ -1,0 +1,75 @@
+/* Bundles: the sneakernet link.  A file carried on a USB stick holds the
+ * entries that a peer lacks; importing it validates and applies them like
+ * a sync session would.  The same container carries a vector file (what a
+ * node holds, sent the other way so the next bundle can be small) and a
+ * join file (one enrollment certificate for a new device).
+ *
+ * Container, byte by byte:
+ *   magic    8 bytes: "FMBNDL1\n" (bundle), "FMVECT1\n" (vector), "FMJOIN1\n" (join)
+ *   header   MessagePack map {from: bin 32 (device, or the authority for a
+ *            join file), authority: bin 32, commune: str, created: uint ms,
+ *            vector: [[author bin 32, seq uint, head bin 32] ...],
+ *            certs: [enroll entry bytes as bin ...]}
+ *   items    0..n MessagePack bins, each one stored entry
+ *   trailer  MessagePack array [n, bin 32] where the bin is BLAKE2b-256 of
+ *            every byte before the trailer
+ * Nothing may follow the trailer.  A reader checks the trailer before it
+ * believes anything else, so a flipped byte or a truncated file is refused
+ * whole and changes nothing.
+ */
+#ifndef FIELDMESH_BUNDLE_H
+#define FIELDMESH_BUNDLE_H
+
+#include "fieldmesh/store.h"
+
+#define FM_BUNDLE_MAGIC "FMBNDL1\n"
+#define FM_VECTOR_MAGIC "FMVECT1\n"
+#define FM_JOIN_MAGIC "FMJOIN1\n"
+#define FM_BUNDLE_FILE_MAX ((size_t)2 << 30)   /* 2 GiB */
+
+/* A parsed container.  All pointers point into |data|, which it owns. */
+typedef struct fm_bundle {
+  uint8_t *data;
+  size_t len;
+  char magic[9];
+  uint8_t from[FM_KEY_LEN];
+  uint8_t authority[FM_KEY_LEN];
+  char commune[FM_NAME_MAX];
+  fm_time created;
+  fm_vector vector;       /* owned */
+  size_t ncerts;
+  fm_slice *certs;        /* owned array; bytes point into |data| */
+  size_t nitems;
+  fm_slice *items;        /* owned array; bytes point into |data| */
+} fm_bundle;
+
+/* Reads and checks the container at |path|: FM_ERR_NOTFOUND, FM_ERR_IO,
+ * FM_ERR_TRUNCATED, FM_ERR_CHECKSUM, FM_ERR_MALFORMED or FM_ERR_TOOBIG.
+ * Entries inside are not validated here (fm_store_ingest does that).  On
+ * success |b| is owned by the caller: fm_bundle_free(). */
+int fm_bundle_read(const char *path, fm_bundle *b);
+/* The same from memory; |data| (malloc'd) is taken over, even on error. */
+int fm_bundle_parse(uint8_t *data, size_t len, fm_bundle *b);
+void fm_bundle_free(fm_bundle *b);
+
+/* Writes a bundle of every entry in |s| that the holder of |theirs| lacks
+ * (NULL: everything), with our vector and our enrollment certificates in
+ * the header, to |path| atomically.  |count| (may be NULL) receives the
+ * number of entries written. */
+int fm_bundle_export(fm_store *s, const fm_vector *theirs, const char *path,
+                     fm_time now, size_t *count);
+
+/* Writes our vector to |path| (FM_VECTOR_MAGIC, no items). */
+int fm_vector_export(fm_store *s, const char *path, fm_time now);
+
+/* Writes a join file for one enrollment certificate |cert|. */
+int fm_join_export(fm_store *s, const uint8_t *cert, size_t cert_len,
+                   const char *path, fm_time now);
+
+/* Imports a bundle: checks it belongs to our commune (FM_ERR_MESH),
+ * installs its certificates, notes its vector, and ingests its entries in
+ * batches.  |res| sums the outcomes. */
+int fm_bundle_import(fm_store *s, const fm_bundle *b, fm_time now,
+                     fm_ingest_result *res);
+
+#endif

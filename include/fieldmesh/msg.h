@@ -1,0 +1,84 @@
+/* Sync messages: what travels inside the encrypted frames.
+ *
+ * Every message is one MessagePack array whose first item is its type:
+ *
+ *   HELLO    [1, version, node_id bin32, enrollment bin, features uint]
+ *   VECTOR   [2, [[author bin32, seq, head8 bin8] ...], more bool]
+ *   ENTRIES  [3, [entry bin ...]]
+ *   ACK      [4, bytes uint, entries uint]
+ *   PING     [5, nonce uint]
+ *   PONG     [6, nonce uint]
+ *   BYE      [7, reason str]
+ *   ERROR    [8, code int, text str]
+ *   CAUGHTUP [9, entries_sent uint]
+ *   CERT     [10, enrollment bin]
+ *
+ * head8 is the first 8 bytes of the author's head id: enough to notice two
+ * different histories, small enough that an in-sync reconnect costs under
+ * 64 bytes per author.  Decoders treat every byte as hostile, accept a
+ * message only when it is consumed exactly, and point into the bytes they
+ * were given (valid as long as those are).
+ */
+#ifndef FIELDMESH_MSG_H
+#define FIELDMESH_MSG_H
+
+#include "fieldmesh/store.h"
+#include "fieldmesh/wire.h"
+
+#define FM_PROTO_VERSION 1
+
+/* Largest plaintext of one frame (a Noise message is at most 65535 bytes,
+ * 16 of them the tag). */
+#define FM_MSG_MAX (65535 - 16)
+#define FM_VECTOR_PAGE 512        /* authors per VECTOR message */
+#define FM_BATCH_MAX 1024         /* entries per ENTRIES message */
+#define FM_TEXT_MSG_MAX 512       /* bytes of a BYE reason or ERROR text */
+
+typedef enum fm_msg_type {
+  FM_MSG_HELLO = 1, FM_MSG_VECTOR, FM_MSG_ENTRIES, FM_MSG_ACK, FM_MSG_PING,
+  FM_MSG_PONG, FM_MSG_BYE, FM_MSG_ERROR, FM_MSG_CAUGHTUP, FM_MSG_CERT
+} fm_msg_type;
+
+typedef struct fm_msg_vitem {
+  uint8_t author[FM_KEY_LEN];
+  uint64_t seq;
+  uint8_t head8[8];
+} fm_msg_vitem;
+
+/* A decoded message.  Arrays point into scratch owned by the caller of
+ * fm_msg_decode (|items| and |entries| hold the maxima above). */
+typedef struct fm_msg {
+  fm_msg_type type;
+  uint64_t version, features, u1, u2;   /* HELLO; ACK bytes/entries; PING/PONG nonce; CAUGHTUP */
+  uint8_t node_id[FM_KEY_LEN];
+  const uint8_t *cert;                   /* HELLO, CERT */
+  size_t cert_len;
+  int64_t code;                          /* ERROR */
+  const char *text;                      /* BYE, ERROR: not NUL-terminated */
+  size_t text_len;
+  fm_msg_vitem *items;                   /* VECTOR */
+  size_t nitems;
+  int more;
+  fm_slice *entries;                     /* ENTRIES */
+  size_t nentries;
+} fm_msg;
+
+/* Decodes one message of |len| bytes.  |m->items| must point at room for
+ * FM_VECTOR_PAGE items and |m->entries| at room for FM_BATCH_MAX slices.
+ * Returns 0 or FM_ERR_PROTO (unknown type) or FM_ERR_MALFORMED. */
+int fm_msg_decode(const uint8_t *p, size_t len, fm_msg *m);
+
+/* Encoders append one message to |w|'s buffer. */
+void fm_msg_hello(fm_wr *w, const uint8_t node_id[static FM_KEY_LEN],
+                  const uint8_t *cert, size_t cert_len, uint64_t features);
+void fm_msg_vector(fm_wr *w, const fm_vec_item *items, size_t n, int more);
+/* ENTRIES is written in two steps: the header, then each entry. */
+void fm_msg_entries_begin(fm_wr *w, uint32_t n);
+void fm_msg_ack(fm_wr *w, uint64_t bytes, uint64_t entries);
+void fm_msg_ping(fm_wr *w, fm_msg_type type, uint64_t nonce);  /* PING or PONG */
+void fm_msg_bye(fm_wr *w, const char *reason);
+void fm_msg_error(fm_wr *w, int code, const char *text);
+void fm_msg_caughtup(fm_wr *w, uint64_t sent);
+void fm_msg_cert(fm_wr *w, const uint8_t *cert, size_t len);
+
+#endif

@@ -1,0 +1,39 @@
+/* A node: one store, the device identity and its enrollment, wired to the
+ * sync session.  The daemon and the simulator both drive sessions through
+ * this adapter, so they exercise the same code paths.
+ */
+#ifndef FIELDMESH_NODE_H
+#define FIELDMESH_NODE_H
+
+#include "fieldmesh/session.h"
+#include "fieldmesh/store.h"
+
+typedef struct fm_node {
+  fm_store *store;            /* not owned */
+  fm_identity id;             /* the device's identity (wiped by fm_node_free) */
+  uint8_t *cert;              /* own enrollment certificate, owned */
+  size_t cert_len;
+  uint64_t ingested;          /* entries accepted from peers, all sessions */
+  /* Called after entries from a peer were accepted (may be NULL), so the
+   * driver can offer them to its other sessions. */
+  void (*on_new_entries)(void *ctx, uint32_t accepted);
+  void *on_new_ctx;
+} fm_node;
+
+/* Sets up |n| on an open |store| for |id|, loading its own certificate.
+ * FM_ERR_AUTH when the store holds no enrollment for |id| (not joined). */
+int fm_node_init(fm_node *n, fm_store *store, const fm_identity *id);
+void fm_node_free(fm_node *n);
+
+/* The session callbacks for |n| (ctx = n). */
+fm_session_io fm_node_io(fm_node *n);
+
+/* The admission rule, usable on its own: |cert| must be an enrollment by
+ * this commune's authority (FM_ERR_MESH), for |node_id| (FM_ERR_AUTH), not
+ * expired at |now| (FM_ERR_EXPIRED) and not revoked (FM_ERR_REVOKED).
+ * Installs the certificate so the peer's entries are accepted. */
+int fm_node_admit(fm_node *n, const uint8_t node_id[FM_KEY_LEN],
+                  const uint8_t *cert, size_t cert_len, fm_time now,
+                  fm_enrollment *who);
+
+#endif

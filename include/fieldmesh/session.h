@@ -1,0 +1,139 @@
+/* The sync session: one connection between two nodes, as a sans-I/O
+ * state machine.
+ *
+ * The driver (the daemon on TCP, the simulator on its virtual network)
+ * feeds it received bytes with fm_session_recv(), pulls bytes to send with
+ * fm_session_send(), arms one timer from fm_session_next_timer() and calls
+ * fm_session_on_timer() when it fires, and calls fm_session_notify() when
+ * the store gained entries (written locally or received from a third
+ * peer).  Storage and randomness come in through |fm_session_io| and
+ * |fm_rng|; the session never reads a clock or does I/O itself, and its
+ * callbacks never call back into the session.
+ *
+ * On the wire (docs/protocol.md): frames of a 4-byte big-endian length and
+ * that many bytes (at most 65535), first the three Noise XX handshake
+ * messages, then Noise transport messages each holding one fm_msg.
+ *
+ * Flow: handshake -> both send HELLO and their VECTOR (paged) at once ->
+ * each streams what the other lacks, oldest first per author, the
+ * authority first, under a byte window acknowledged by ACK -> CAUGHTUP
+ * when all is sent -> live: new entries are pushed as they arrive.  PING
+ * keeps an idle link honest; BYE closes politely; ERROR says why a peer is
+ * being dropped.
+ */
+#ifndef FIELDMESH_SESSION_H
+#define FIELDMESH_SESSION_H
+
+#include <sys/types.h>
+
+#include "fieldmesh/enroll.h"
+#include "fieldmesh/identity.h"
+#include "fieldmesh/store.h"
+
+#define FM_FRAME_MAX 65535
+#define FM_FRAME_HDR 4
+#define FM_PROLOGUE "fieldmesh sync v1"
+
+typedef struct fm_session fm_session;
+
+/* What the session needs from its node.  Every callback returns 0 or a
+ * negative code; a negative code from |ingest| or |read_after| fails the
+ * session (the store is in trouble, not the peer). */
+typedef struct fm_session_io {
+  void *ctx;
+  /* Our vector now (authority first); |out| is the session's to free. */
+  int (*vector)(void *ctx, fm_vector *out);
+  /* As fm_store_read_after(). */
+  int (*read_after)(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t after,
+                    size_t max_bytes, fm_entry_cb cb, void *cbctx);
+  /* Judges the peer's HELLO: its Ed25519 |node_id| and enrollment
+   * certificate.  0 admits (and fills |who|); FM_ERR_AUTH, FM_ERR_MESH,
+   * FM_ERR_REVOKED or FM_ERR_EXPIRED refuses. */
+  int (*admit)(void *ctx, const uint8_t node_id[FM_KEY_LEN], const uint8_t *cert,
+               size_t cert_len, fm_time now, fm_enrollment *who);
+  /* As fm_store_ingest(). */
+  int (*ingest)(void *ctx, const fm_slice *entries, size_t n, fm_time now,
+                fm_ingest_result *res);
+  /* The peer holds |seq| entries of |author|. */
+  void (*seen)(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq);
+  /* The enrollment certificate of |author|, sent ahead of its first
+   * entries so a peer that never met it can check them: appends the bytes
+   * to |out|, or returns FM_ERR_NOTFOUND (the authority has none). */
+  int (*cert_of)(void *ctx, const uint8_t author[FM_KEY_LEN], fm_buf *out);
+  /* A certificate from the peer; a bad one is ignored (0 or negative). */
+  int (*learn_cert)(void *ctx, const uint8_t *cert, size_t len, fm_time now);
+} fm_session_io;
+
+typedef struct fm_session_cfg {
+  int initiator;                 /* 1: we dialled */
+  const fm_identity *id;         /* our identity; must outlive the session */
+  const uint8_t *cert;           /* our enrollment certificate (copied) */
+  size_t cert_len;
+  fm_session_io io;
+  fm_rng rng;
+  size_t window;                 /* entry bytes in flight; 0: 1 MiB */
+  fm_time ping_every;            /* 0: 15 s */
+  fm_time idle_timeout;          /* 0: 60 s with nothing received */
+  fm_time handshake_timeout;     /* 0: 20 s */
+} fm_session_cfg;
+
+typedef enum fm_session_state {
+  FM_SS_HANDSHAKE,   /* Noise XX in progress */
+  FM_SS_HELLO,       /* waiting for the peer's HELLO */
+  FM_SS_SYNC,        /* exchanging what each lacks */
+  FM_SS_LIVE,        /* both caught up; new entries are pushed */
+  FM_SS_CLOSING,     /* BYE or ERROR queued; drain fm_session_send, then close */
+  FM_SS_CLOSED,      /* nothing more to send: close the connection */
+} fm_session_state;
+
+typedef struct fm_session_stats {
+  fm_session_state state;
+  int admitted;
+  uint8_t peer_id[FM_KEY_LEN];         /* valid once admitted */
+  fm_enrollment peer;                  /* valid once admitted */
+  uint64_t bytes_in, bytes_out;        /* on the wire */
+  uint64_t entries_in, entries_out;    /* entries received and accepted / sent */
+  uint64_t to_send, to_recv;           /* entries the other side still lacks / we lack */
+  uint64_t to_send_bytes, to_recv_bytes; /* estimates from the mean entry size */
+  fm_time caught_up_at;                /* when both sides last had everything, 0 never */
+  fm_time last_recv;
+  int stalled;                         /* entries in flight with no ACK for long */
+  int error;                           /* why it failed, 0 if it did not */
+  char reason[160];                    /* the peer's BYE/ERROR text or ours */
+} fm_session_stats;
+
+/* Creates a session starting at |now|.  |*out| is the caller's:
+ * fm_session_del().  -ENOMEM or FM_ERR_INVAL. */
+int fm_session_new(const fm_session_cfg *cfg, fm_time now, fm_session **out);
+void fm_session_del(fm_session *s);
+
+/* Feeds |len| received bytes.  Returns 0, or a negative code when the
+ * session failed: the peer broke the protocol (fm_err_is_fatal), was
+ * refused (FM_ERR_AUTH ...), or the store failed.  After a failure, drain
+ * fm_session_send() (it may hold an ERROR for the peer) and close. */
+int fm_session_recv(fm_session *s, const uint8_t *in, size_t len, fm_time now);
+
+/* Writes up to |cap| bytes to send into |dst|; returns how many (0:
+ * nothing now) or a negative code.  Call it whenever the connection can
+ * take more: entries are read from the store only as fast as they go out
+ * and the peer acknowledges them. */
+ssize_t fm_session_send(fm_session *s, uint8_t *dst, size_t cap, fm_time now);
+
+/* The store has new entries: offer them to the peer. */
+void fm_session_notify(fm_session *s);
+
+/* When fm_session_on_timer() wants to be called; FM_TIME_NEVER if never. */
+fm_time fm_session_next_timer(const fm_session *s);
+int fm_session_on_timer(fm_session *s, fm_time now);
+
+/* Queues a BYE with |reason| and moves to FM_SS_CLOSING. */
+void fm_session_close(fm_session *s, const char *reason);
+
+/* How many entries of |author| the peer is known to hold (its vector,
+ * plus what went either way since). */
+uint64_t fm_session_peer_seq(const fm_session *s, const uint8_t author[FM_KEY_LEN]);
+
+fm_session_state fm_session_get_state(const fm_session *s);
+void fm_session_get_stats(const fm_session *s, fm_session_stats *out);
+
+#endif

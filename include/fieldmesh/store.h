@@ -1,0 +1,218 @@
+/* The LMDB store: one node's logs, views and bookkeeping.
+ *
+ * One store lives in STATE/store/ (data.mdb, lock.mdb).  Several processes
+ * may open it (the daemon, the CLI); LMDB's own locking is the only
+ * coordination.  Every write is one transaction: a batch of received
+ * entries, with their validation, log append, heads, views and indexes,
+ * commits together or not at all.  Commits are durable unless the store
+ * was opened with |nosync| (tests and the simulator only).
+ *
+ * Named databases (internal layouts in docs/architecture.md):
+ *   entries     author|seq(be64)        -> stored entry bytes
+ *   heads       author                  -> seq, head id, count, bytes
+ *   dossiers    dossier id              -> dossier view record
+ *   visits      visit id                -> visit view record
+ *   enrollments device                  -> revoked_after, enroll entry
+ *   held        author|seq              -> entry from a not-yet-known author
+ *   quarantine  author|seq|id           -> reason, time, entry bytes
+ *   clock       author                  -> entries stamped too far ahead
+ *   meta        name                    -> value (self, authority, hlc, ...)
+ *
+ * Unless said otherwise, functions return 0 or a negative code: LMDB's own
+ * codes, FM_ERR_NOSPACE (disk full: nothing was written), FM_ERR_CORRUPT,
+ * or those named for the function.
+ */
+#ifndef FIELDMESH_STORE_H
+#define FIELDMESH_STORE_H
+
+#include "fieldmesh/enroll.h"
+#include "fieldmesh/entry.h"
+#include "fieldmesh/types.h"
+#include "fieldmesh/view.h"
+
+typedef struct fm_store fm_store;
+
+/* Visits one stored entry (or certificate): the bytes are valid only
+ * during the call.  Returning non-zero stops the walk. */
+typedef int (*fm_entry_cb)(void *ctx, const uint8_t *bytes, size_t len);
+
+typedef struct fm_store_opts {
+  size_t map_size;     /* initial map size in bytes; 0: 64 MiB.  The map grows as needed. */
+  int nosync;          /* 1: commits are not flushed (tests, simulator) */
+  int read_only;
+  fm_limits limits;    /* zero: the defaults */
+} fm_store_opts;
+
+/* Opens (creating if needed) the store in |dir|, which must exist.
+ * |opts| may be NULL.  On success |*out| is owned by the caller, who
+ * closes it with fm_store_close(). */
+int fm_store_open(const char *dir, const fm_store_opts *opts, fm_store **out);
+void fm_store_close(fm_store *s);
+
+/* ---- identity and trust -------------------------------------------------- */
+
+/* The device's own public key. FM_ERR_NOTFOUND before it is set. */
+int fm_store_self(fm_store *s, uint8_t pk[static FM_KEY_LEN]);
+int fm_store_set_self(fm_store *s, const uint8_t pk[static FM_KEY_LEN]);
+
+/* The commune authority's public key and name.  Setting it again with a
+ * different key is FM_ERR_MESH: a store belongs to one commune.
+ * |commune| holds FM_NAME_MAX bytes. */
+int fm_store_authority(fm_store *s, uint8_t pk[static FM_KEY_LEN], char *commune);
+int fm_store_set_authority(fm_store *s, const uint8_t pk[static FM_KEY_LEN],
+                           const char *commune);
+
+/* Installs a signed enrollment certificate (an `enroll` entry of the
+ * authority, hostile bytes) without it being in sequence in the
+ * authority's log: from `join`, a bundle header or a peer's hello.  Held
+ * entries of the enrolled device are retried.  Returns 0, FM_ERR_MESH (not
+ * signed by this commune's authority), FM_ERR_MALFORMED or FM_ERR_BADSIG;
+ * |out| (may be NULL) receives the parsed enrollment. */
+int fm_store_add_cert(fm_store *s, const uint8_t *bytes, size_t len,
+                      fm_time now, fm_enrollment *out);
+
+/* The enrollment of |device|, and the last seq still trusted when it was
+ * revoked (UINT64_MAX when it was not).  FM_ERR_NOTFOUND when the device
+ * has no enrollment here.  |cert|, when not NULL, receives a malloc'd copy
+ * of the certificate bytes (caller frees). */
+int fm_store_enrollment(fm_store *s, const uint8_t device[static FM_KEY_LEN],
+                        fm_enrollment *en, uint64_t *revoked_after,
+                        uint8_t **cert, size_t *cert_len);
+
+/* Calls |cb| with every enrollment certificate the store holds (bytes
+ * valid during the call), until it returns non-zero. */
+int fm_store_each_cert(fm_store *s, fm_entry_cb cb, void *ctx);
+
+/* ---- writing ------------------------------------------------------------- */
+
+/* Appends a new entry by |id| (the device or, on the administrator's
+ * store, the authority): seq and prev from its head, hlc from the store's
+ * clock and |now|.  The entry goes through the same validation and view
+ * updates as a received one.  |entry_id| and |seq| may be NULL.
+ * FM_ERR_BEHIND when a peer has shown entries of |id| past our head (a
+ * restored backup or a copied key): the store will not fork its own log. */
+int fm_store_append(fm_store *s, const fm_identity *id, const char *kind,
+                    const uint8_t *body, size_t body_len, fm_time now,
+                    uint8_t entry_id[FM_ID_LEN], uint64_t *seq);
+
+/* What happened to each entry of a batch. */
+typedef enum fm_outcome {
+  FM_IN_ACCEPTED,     /* appended to its author's log */
+  FM_IN_DUPLICATE,    /* the same entry was already held */
+  FM_IN_HELD,         /* author not yet known: kept aside, retried on enrollment */
+  FM_IN_QUARANTINED,  /* kept as evidence, not applied: fork, revoked, expired, role */
+  FM_IN_REFUSED,      /* not stored: malformed, too big, bad signature, gap, bad prev */
+} fm_outcome;
+
+typedef struct fm_ingest_result {
+  uint32_t accepted, duplicate, held, quarantined, refused;
+  uint32_t clock_ahead;   /* accepted, but stamped > 24 h ahead of |now| */
+  uint32_t released;      /* held entries accepted because of this batch */
+  uint32_t invalid;       /* refused as malformed, too big or badly signed:
+                           * the sender broke the protocol */
+  int first_error;        /* code of the first refused or quarantined entry */
+  fm_hlc max_hlc;         /* latest believable stamp accepted */
+} fm_ingest_result;
+
+typedef struct fm_slice {
+  const uint8_t *p;
+  size_t len;
+} fm_slice;
+
+/* Validates and applies |n| received entries in one write transaction,
+ * in the order given (per author, seq order).  |outcomes| (may be NULL)
+ * receives one fm_outcome per entry.  Returns 0 when the batch was
+ * committed, whatever the outcomes; negative when nothing was. */
+int fm_store_ingest(fm_store *s, const fm_slice *entries, size_t n, fm_time now,
+                    fm_ingest_result *res, uint8_t *outcomes);
+
+/* Records that a peer (or a bundle) showed |seq| for |author|: when
+ * |author| is one of ours and |seq| is past our head, further appends fail
+ * with FM_ERR_BEHIND until our log has caught up. */
+int fm_store_note_seen(fm_store *s, const uint8_t author[static FM_KEY_LEN],
+                       uint64_t seq);
+
+/* Records that at least one other device holds our own entries up to
+ * |seq| (from the vectors peers sent): what is past it exists only on this
+ * laptop.  Only ever raised. */
+int fm_store_note_replicated(fm_store *s, uint64_t seq);
+
+/* ---- reading the log ----------------------------------------------------- */
+
+typedef struct fm_vec_item {
+  uint8_t author[FM_KEY_LEN];
+  uint64_t seq;
+  uint8_t head[FM_ID_LEN];
+} fm_vec_item;
+
+typedef struct fm_vector {
+  size_t n;
+  fm_vec_item *items;   /* owned; authority first, then by author */
+} fm_vector;
+
+/* The store's vector. |out| is owned by the caller: fm_vector_free(). */
+int fm_store_vector(fm_store *s, fm_vector *out);
+void fm_vector_free(fm_vector *v);
+/* The seq |v| holds for |author|, 0 when none. */
+uint64_t fm_vector_seq(const fm_vector *v, const uint8_t author[static FM_KEY_LEN]);
+
+/* Calls |cb| for each entry of |author| with seq > |after|, in seq order,
+ * until |cb| returns non-zero (that value is returned), |max_bytes| have
+ * been passed (0: no limit; at least one entry is always passed) or the log
+ * ends.  The bytes are valid only during the call. */
+int fm_store_read_after(fm_store *s, const uint8_t author[static FM_KEY_LEN],
+                        uint64_t after, size_t max_bytes, fm_entry_cb cb,
+                        void *ctx);
+
+/* Calls |cb| for every entry the holder of |theirs| lacks (NULL: every
+ * entry): the authority's log first, then each author's, oldest first. */
+int fm_store_each_missing(fm_store *s, const fm_vector *theirs, fm_entry_cb cb,
+                          void *ctx);
+
+/* ---- views ----------------------------------------------------------------- */
+
+typedef int (*fm_record_cb)(void *ctx, const char *id, size_t id_len,
+                            const uint8_t *rec, size_t len);
+
+/* Calls |cb| for every record of kind |k| (FM_VIEW_DOSSIER or
+ * FM_VIEW_VISIT) in id order, until it returns non-zero.  The bytes are
+ * valid only during the call. */
+int fm_store_each_record(fm_store *s, fm_view_kind k, fm_record_cb cb, void *ctx);
+
+/* Calls |cb| once for the record whose id is |id|, or whose id starts with
+ * |id| when that prefix (4 characters or more) names exactly one record.
+ * FM_ERR_NOTFOUND, or FM_ERR_EXISTS when the prefix is ambiguous. */
+int fm_store_find_record(fm_store *s, fm_view_kind k, const char *id,
+                         fm_record_cb cb, void *ctx);
+
+/* BLAKE2b-256 over every view record in key order (dossiers, then visits):
+ * two stores holding the same entries have the same digest. */
+int fm_store_view_digest(fm_store *s, uint8_t out[static 32]);
+
+/* ---- bookkeeping ------------------------------------------------------------- */
+
+typedef struct fm_store_stats {
+  uint64_t entries, bytes, authors;
+  uint64_t dossiers, visits;
+  uint64_t held, quarantined;
+  uint64_t clock_ahead;    /* entries stamped too far ahead, all authors */
+  uint64_t self_seq;       /* own head; 0 when none or no identity */
+  uint64_t self_seen;      /* highest own seq any peer has shown */
+  uint64_t self_replicated; /* own entries known to be held elsewhere */
+} fm_store_stats;
+
+int fm_store_stats_get(fm_store *s, fm_store_stats *out);
+
+typedef int (*fm_quarantine_cb)(void *ctx, const uint8_t author[FM_KEY_LEN],
+                                uint64_t seq, int reason, fm_time when,
+                                const uint8_t *bytes, size_t len);
+/* Every quarantined entry, by author and seq. */
+int fm_store_each_quarantined(fm_store *s, fm_quarantine_cb cb, void *ctx);
+
+/* Re-checks everything from scratch: every entry's structure, signature and
+ * chain link, every head, and every view record (rebuilt from the log in a
+ * scratch store under |scratch_dir|, which is removed afterwards).  Returns
+ * 0 or FM_ERR_CORRUPT with a one-line description in |err|. */
+int fm_store_verify(fm_store *s, const char *scratch_dir, char *err, size_t errcap);
+
+#endif

@@ -1,0 +1,80 @@
+/* Materialized views and their merge rules.
+ *
+ * Every node that holds the same set of entries holds byte-identical views,
+ * whatever order the entries arrived in (per author, entries always arrive
+ * in seq order; across authors, any order).  That holds because each field
+ * is a maximum over a total order:
+ *
+ *   - dossier status: the higher rank on the ladder wins, then hlc, then
+ *     author, then seq;
+ *   - the other dossier fields, as one group, and the portal reference on
+ *     its own: last writer wins on (hlc, author, seq);
+ *   - a visit is written once (last writer wins on a repeated id) and can
+ *     be voided; the latest void is kept.
+ *
+ * A view record is a canonical MessagePack array (see docs/architecture.md);
+ * decoded views point into the record's bytes.
+ */
+#ifndef FIELDMESH_VIEW_H
+#define FIELDMESH_VIEW_H
+
+#include "fieldmesh/entry.h"
+#include "fieldmesh/record.h"
+
+typedef enum fm_view_kind { FM_VIEW_NONE, FM_VIEW_DOSSIER, FM_VIEW_VISIT } fm_view_kind;
+
+typedef struct fm_str {
+  const char *p;   /* not NUL-terminated; points into a record or entry */
+  size_t n;
+} fm_str;
+
+typedef struct fm_stamp {
+  int set;                     /* 0: no such write yet */
+  fm_hlc hlc;
+  uint8_t author[FM_KEY_LEN];
+  uint64_t seq;
+} fm_stamp;
+
+/* <0, 0, >0 as |a| is older, the same as, newer than |b|; unset is oldest. */
+int fm_stamp_cmp(const fm_stamp *a, const fm_stamp *b);
+
+typedef struct fm_dossier_view {
+  fm_stamp base;               /* the write that set the fields below */
+  fm_stamp created;            /* earliest dossier write: creator and time */
+  fm_str procedure, applicant_name, applicant_id, phone, village, team,
+      channel, note;
+  const uint8_t *attachments;  /* encoded array of bin 32 */
+  size_t attachments_len;
+  fm_stamp ref_stamp;
+  fm_str portal_ref;
+  int status;                  /* fm_status */
+  fm_stamp status_stamp;
+  fm_str status_note;
+} fm_dossier_view;
+
+typedef struct fm_visit_view {
+  fm_stamp base;
+  fm_str team, village, place, date, mode, note;
+  uint32_t services;           /* bitmask over fm_service_name() */
+  uint64_t citizens;
+  fm_stamp void_stamp;         /* set: the visit was voided */
+  fm_str void_reason;
+} fm_visit_view;
+
+/* Which record |e| changes, pointing |id| (|n| bytes) into e's body.
+ * FM_VIEW_NONE for kinds that are not materialized or bodies without a
+ * usable id (empty or longer than FM_RECORD_ID_MAX). */
+fm_view_kind fm_view_target(const fm_entry *e, const char **id, size_t *n);
+
+/* Merges |e| into the record |old| (|old_len| bytes; NULL and 0 when the
+ * record does not exist yet) and writes the new record to |out| (reset
+ * first).  |e| must target a record of kind |k|.  Returns 0, a buffer
+ * error, or FM_ERR_CORRUPT when |old| does not decode. */
+int fm_view_apply(fm_view_kind k, const uint8_t *old, size_t old_len,
+                  const fm_entry *e, fm_buf *out);
+
+/* Decode a stored record.  0 or FM_ERR_CORRUPT. */
+int fm_dossier_view_decode(const uint8_t *rec, size_t len, fm_dossier_view *out);
+int fm_visit_view_decode(const uint8_t *rec, size_t len, fm_visit_view *out);
+
+#endif

@@ -1,0 +1,605 @@
+/* The sync session state machine.  See include/fieldmesh/session.h. */
+#include "fieldmesh/session.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "fieldmesh/error.h"
+#include "fieldmesh/msg.h"
+#include "fieldmesh/noise.h"
+
+#define DEFAULT_WINDOW ((size_t)1 << 20)
+#define OUT_MAX (4 * (FM_FRAME_HDR + FM_FRAME_MAX))
+#define IN_CAP (FM_FRAME_HDR + FM_FRAME_MAX)
+
+typedef struct known {
+  uint8_t author[FM_KEY_LEN];
+  uint64_t seq;
+} known;
+
+struct fm_session {
+  fm_session_cfg cfg;
+  uint8_t *cert;
+  fm_session_state state;
+  fm_noise_hs hs;
+  fm_noise_cs tx, rx;
+  uint8_t in[IN_CAP];
+  size_t in_len;
+  fm_buf out;              /* framed bytes waiting for fm_session_send */
+  size_t out_off;
+  fm_buf plain;            /* one message being built */
+  uint8_t frame[FM_FRAME_MAX];
+  known *their;            /* sorted by author: what the peer holds */
+  size_t ntheir, cap_their;
+  int their_vector_done;
+  fm_vector ours;          /* snapshot of our vector */
+  int refresh;             /* the snapshot is stale */
+  size_t cursor;           /* next author of |ours| to stream */
+  uint64_t inflight;       /* entry bytes sent and not acknowledged */
+  int sent_since_caughtup, caughtup_sent, peer_caughtup;
+  fm_time started, last_recv, last_sent, last_ack;
+  uint64_t ping_nonce;
+  uint64_t entry_bytes_seen, entries_seen;
+  fm_session_stats st;
+  fm_msg_vitem items[FM_VECTOR_PAGE];
+  fm_slice entries[FM_BATCH_MAX];
+};
+
+/* ---- the peer's vector ---------------------------------------------------- */
+
+static size_t their_find(const fm_session *s, const uint8_t author[FM_KEY_LEN],
+                         int *found) {
+  size_t lo = 0, hi = s->ntheir;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = memcmp(s->their[mid].author, author, FM_KEY_LEN);
+    if (c == 0) {
+      *found = 1;
+      return mid;
+    }
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  *found = 0;
+  return lo;
+}
+
+static uint64_t their_seq(const fm_session *s, const uint8_t author[FM_KEY_LEN]) {
+  int found;
+  size_t i = their_find(s, author, &found);
+  return found ? s->their[i].seq : 0;
+}
+
+/* Raises what we know the peer holds of |author| to |seq|.  The table holds
+ * one row per author of the mesh, bounded by the vectors exchanged. */
+static int their_raise(fm_session *s, const uint8_t author[FM_KEY_LEN], uint64_t seq) {
+  int found;
+  size_t i = their_find(s, author, &found);
+  if (found) {
+    if (seq > s->their[i].seq) s->their[i].seq = seq;
+    return 0;
+  }
+  if (s->ntheir == s->cap_their) {
+    size_t cap = s->cap_their ? s->cap_their * 2 : 64;
+    known *k = realloc(s->their, cap * sizeof *k);
+    if (!k) return -ENOMEM;
+    s->their = k;
+    s->cap_their = cap;
+  }
+  memmove(&s->their[i + 1], &s->their[i], (s->ntheir - i) * sizeof *s->their);
+  memcpy(s->their[i].author, author, FM_KEY_LEN);
+  s->their[i].seq = seq;
+  s->ntheir++;
+  return 0;
+}
+
+/* ---- output ----------------------------------------------------------------- */
+
+static void put_frame(fm_session *s, const uint8_t *p, size_t n) {
+  uint8_t hdr[FM_FRAME_HDR] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16),
+                               (uint8_t)(n >> 8), (uint8_t)n};
+  fm_buf_put(&s->out, hdr, sizeof hdr);
+  fm_buf_put(&s->out, p, n);
+}
+
+/* Encrypts the message in |s->plain| into one frame. */
+static int flush_msg(fm_session *s) {
+  size_t n;
+  int rv = fm_buf_error(&s->plain);
+  if (rv < 0) return rv;
+  rv = fm_noise_cs_encrypt(&s->tx, NULL, 0, s->plain.p, s->plain.len, s->frame,
+                           sizeof s->frame, &n);
+  fm_buf_reset(&s->plain);
+  if (rv < 0) return rv;
+  put_frame(s, s->frame, n);
+  return fm_buf_error(&s->out);
+}
+
+static int transport_up(const fm_session *s) {
+  return s->state >= FM_SS_HELLO && s->state <= FM_SS_CLOSING;
+}
+
+static int fail(fm_session *s, int code, const char *fmt, ...) {
+  va_list ap;
+  if (s->st.error) return s->st.error;
+  va_start(ap, fmt);
+  vsnprintf(s->st.reason, sizeof s->st.reason, fmt, ap);
+  va_end(ap);
+  s->st.error = code;
+  if (transport_up(s) && s->state != FM_SS_CLOSING) {
+    fm_wr w;
+    fm_wr_init(&w, &s->plain);
+    fm_msg_error(&w, code, s->st.reason);
+    if (flush_msg(s) == 0) {
+      s->state = FM_SS_CLOSING;
+      return code;
+    }
+  }
+  s->state = FM_SS_CLOSED;
+  return code;
+}
+
+/* ---- set-up -------------------------------------------------------------------- */
+
+static int handshake_write(fm_session *s) {
+  size_t n;
+  int rv = fm_noise_hs_write(&s->hs, NULL, 0, s->frame, sizeof s->frame, &n);
+  if (rv < 0) return rv;
+  put_frame(s, s->frame, n);
+  return 0;
+}
+
+int fm_session_new(const fm_session_cfg *cfg, fm_time now, fm_session **out) {
+  uint8_t x_sk[32], e_sk[32];
+  fm_session *s;
+  int rv = FM_ERR_INVAL;
+  if (!cfg->id || !cfg->io.vector || !cfg->io.read_after || !cfg->io.admit ||
+      !cfg->io.ingest || !cfg->rng.fill)
+    return FM_ERR_INVAL;
+  if (!(s = calloc(1, sizeof *s))) return -ENOMEM;
+  s->cfg = *cfg;
+  if (!s->cfg.window) s->cfg.window = DEFAULT_WINDOW;
+  if (!s->cfg.ping_every) s->cfg.ping_every = 15000;
+  if (!s->cfg.idle_timeout) s->cfg.idle_timeout = 60000;
+  if (!s->cfg.handshake_timeout) s->cfg.handshake_timeout = 20000;
+  if (cfg->cert_len && !(s->cert = malloc(cfg->cert_len))) goto fail;
+  if (cfg->cert_len) memcpy(s->cert, cfg->cert, cfg->cert_len);
+  fm_buf_init(&s->out, OUT_MAX);
+  fm_buf_init(&s->plain, FM_MSG_MAX);
+  s->started = s->last_recv = s->last_sent = s->last_ack = now;
+  s->state = FM_SS_HANDSHAKE;
+  s->refresh = 1;
+  cfg->rng.fill(cfg->rng.ctx, e_sk, sizeof e_sk);
+  if ((rv = fm_noise_static_from_ed25519(cfg->id->sk, x_sk)) < 0) goto fail;
+  rv = fm_noise_hs_init(&s->hs, cfg->initiator, (const uint8_t *)FM_PROLOGUE,
+                        strlen(FM_PROLOGUE), x_sk, e_sk);
+  if (rv == 0 && cfg->initiator) rv = handshake_write(s);
+  if (rv < 0) goto fail;
+  sodium_memzero(x_sk, sizeof x_sk);
+  sodium_memzero(e_sk, sizeof e_sk);
+  *out = s;
+  return 0;
+fail:
+  sodium_memzero(x_sk, sizeof x_sk);
+  sodium_memzero(e_sk, sizeof e_sk);
+  fm_session_del(s);
+  return rv;
+}
+
+void fm_session_del(fm_session *s) {
+  if (!s) return;
+  fm_noise_hs_wipe(&s->hs);
+  fm_noise_cs_wipe(&s->tx);
+  fm_noise_cs_wipe(&s->rx);
+  fm_buf_free(&s->out);
+  fm_buf_free(&s->plain);
+  fm_vector_free(&s->ours);
+  free(s->their);
+  free(s->cert);
+  free(s);
+}
+
+/* After the handshake: HELLO, then our whole vector in pages. */
+static int start_transport(fm_session *s) {
+  fm_wr w;
+  int rv;
+  if ((rv = fm_noise_hs_split(&s->hs, &s->tx, &s->rx)) < 0) return rv;
+  s->state = FM_SS_HELLO;
+  fm_wr_init(&w, &s->plain);
+  fm_msg_hello(&w, s->cfg.id->pk, s->cert, s->cfg.cert_len, 0);
+  if ((rv = flush_msg(s)) < 0) return rv;
+  fm_vector_free(&s->ours);
+  if ((rv = s->cfg.io.vector(s->cfg.io.ctx, &s->ours)) < 0) return rv;
+  s->refresh = 0;
+  size_t i = 0;
+  do {
+    size_t n = s->ours.n - i > FM_VECTOR_PAGE ? FM_VECTOR_PAGE : s->ours.n - i;
+    fm_wr_init(&w, &s->plain);
+    fm_msg_vector(&w, s->ours.items + i, n, i + n < s->ours.n);
+    if ((rv = flush_msg(s)) < 0) return rv;
+    i += n;
+  } while (i < s->ours.n);
+  return 0;
+}
+
+static int on_handshake(fm_session *s, const uint8_t *p, size_t n) {
+  uint8_t payload[64];
+  size_t plen;
+  int rv = fm_noise_hs_read(&s->hs, p, n, payload, sizeof payload, &plen);
+  if (rv < 0) return fail(s, FM_ERR_HANDSHAKE, "handshake failed: %s", fm_strerror(rv));
+  if (!fm_noise_hs_done(&s->hs)) {
+    if ((rv = handshake_write(s)) < 0)
+      return fail(s, FM_ERR_HANDSHAKE, "handshake failed: %s", fm_strerror(rv));
+  }
+  if (fm_noise_hs_done(&s->hs)) {
+    if ((rv = start_transport(s)) < 0) return fail(s, rv, "cannot start: %s", fm_strerror(rv));
+  }
+  return 0;
+}
+
+/* ---- messages ------------------------------------------------------------------ */
+
+static int on_hello(fm_session *s, const fm_msg *m, fm_time now) {
+  uint8_t x_pk[32], remote[32];
+  int rv;
+  if (m->version != FM_PROTO_VERSION)
+    return fail(s, FM_ERR_VERSION, "protocol version %llu, we speak %d",
+                (unsigned long long)m->version, FM_PROTO_VERSION);
+  /* The node id must be the key that just authenticated the channel. */
+  if (fm_noise_hs_remote_static(&s->hs, remote) < 0 ||
+      fm_noise_pub_from_ed25519(m->node_id, x_pk) < 0 ||
+      sodium_memcmp(x_pk, remote, 32) != 0)
+    return fail(s, FM_ERR_AUTH, "node id does not match the handshake key");
+  rv = s->cfg.io.admit(s->cfg.io.ctx, m->node_id, m->cert, m->cert_len, now,
+                       &s->st.peer);
+  if (rv < 0) {
+    const char *why = rv == FM_ERR_MESH ? "enrolled by another commune"
+                      : rv == FM_ERR_REVOKED ? "device revoked"
+                      : rv == FM_ERR_EXPIRED ? "enrollment expired"
+                                             : "not enrolled in this commune";
+    return fail(s, rv, "refused: %s", why);
+  }
+  memcpy(s->st.peer_id, m->node_id, FM_KEY_LEN);
+  s->st.admitted = 1;
+  s->state = FM_SS_SYNC;
+  return 0;
+}
+
+static int on_vector(fm_session *s, const fm_msg *m) {
+  for (size_t i = 0; i < m->nitems; i++) {
+    int rv = their_raise(s, m->items[i].author, m->items[i].seq);
+    if (rv < 0) return fail(s, rv, "out of memory");
+    if (s->cfg.io.seen) s->cfg.io.seen(s->cfg.io.ctx, m->items[i].author, m->items[i].seq);
+  }
+  if (!m->more) {
+    s->their_vector_done = 1;
+    s->refresh = 1;
+  }
+  return 0;
+}
+
+static int on_entries(fm_session *s, const fm_msg *m, fm_time now) {
+  fm_ingest_result res;
+  fm_wr w;
+  uint64_t bytes = 0;
+  int rv;
+  if (m->nentries == 0) return 0;
+  rv = s->cfg.io.ingest(s->cfg.io.ctx, m->entries, m->nentries, now, &res);
+  if (rv < 0) return fail(s, rv, "store failed: %s", fm_strerror(rv));
+  if (res.invalid)
+    return fail(s, FM_ERR_PROTO, "peer sent %u invalid entries (%s)",
+                res.invalid, fm_strerror(res.first_error));
+  for (size_t i = 0; i < m->nentries; i++) {
+    fm_entry e;
+    bytes += m->entries[i].len;
+    /* Whatever became of it here, the peer holds it: never send it back. */
+    if (fm_entry_decode(m->entries[i].p, m->entries[i].len, NULL, &e) == 0 &&
+        (rv = their_raise(s, e.author, e.seq)) < 0)
+      return fail(s, rv, "out of memory");
+  }
+  s->st.entries_in += res.accepted + res.released;
+  s->entry_bytes_seen += bytes;
+  s->entries_seen += m->nentries;
+  s->refresh = 1;
+  fm_wr_init(&w, &s->plain);
+  fm_msg_ack(&w, bytes, m->nentries);
+  return flush_msg(s);
+}
+
+static void copy_reason(fm_session *s, const char *prefix, const fm_msg *m) {
+  snprintf(s->st.reason, sizeof s->st.reason, "%s%.*s", prefix, (int)m->text_len, m->text);
+}
+
+static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
+  fm_wr w;
+  if (s->state == FM_SS_HELLO) {
+    if (m->type == FM_MSG_ERROR) goto peer_error;
+    if (m->type != FM_MSG_HELLO)
+      return fail(s, FM_ERR_PROTO, "expected hello, got message type %d", m->type);
+    return on_hello(s, m, now);
+  }
+  switch (m->type) {
+  case FM_MSG_HELLO: return fail(s, FM_ERR_PROTO, "second hello");
+  case FM_MSG_VECTOR: return on_vector(s, m);
+  case FM_MSG_ENTRIES: return on_entries(s, m, now);
+  case FM_MSG_ACK:
+    s->inflight = m->u1 >= s->inflight ? 0 : s->inflight - m->u1;
+    s->last_ack = now;
+    s->st.stalled = 0;
+    return 0;
+  case FM_MSG_PING:
+    fm_wr_init(&w, &s->plain);
+    fm_msg_ping(&w, FM_MSG_PONG, m->u1);
+    return flush_msg(s);
+  case FM_MSG_PONG: return 0;
+  case FM_MSG_CERT:
+    if (s->cfg.io.learn_cert) s->cfg.io.learn_cert(s->cfg.io.ctx, m->cert, m->cert_len, now);
+    return 0;
+  case FM_MSG_CAUGHTUP:
+    s->peer_caughtup = 1;
+    if (s->caughtup_sent && !s->sent_since_caughtup) {
+      s->st.caught_up_at = now;
+      if (s->state == FM_SS_SYNC) s->state = FM_SS_LIVE;
+    }
+    return 0;
+  case FM_MSG_BYE:
+    copy_reason(s, "peer said bye: ", m);
+    s->state = FM_SS_CLOSED;
+    return 0;
+  case FM_MSG_ERROR: goto peer_error;
+  }
+  return fail(s, FM_ERR_PROTO, "unknown message type");
+peer_error:
+  copy_reason(s, "peer refused us: ", m);
+  s->st.error = m->code < 0 && m->code > -30000 ? (int)m->code : FM_ERR_PROTO;
+  s->state = FM_SS_CLOSED;
+  return s->st.error;
+}
+
+static int on_frame(fm_session *s, const uint8_t *p, size_t n, fm_time now) {
+  fm_msg m;
+  size_t plen;
+  int rv;
+  if (s->state == FM_SS_HANDSHAKE) return on_handshake(s, p, n);
+  rv = fm_noise_cs_decrypt(&s->rx, NULL, 0, p, n, s->frame, sizeof s->frame, &plen);
+  if (rv < 0) return fail(s, FM_ERR_DECRYPT, "a frame does not authenticate");
+  m.items = s->items;
+  m.entries = s->entries;
+  if ((rv = fm_msg_decode(s->frame, plen, &m)) < 0)
+    return fail(s, rv, rv == FM_ERR_PROTO ? "unknown message type" : "malformed message");
+  return on_message(s, &m, now);
+}
+
+int fm_session_recv(fm_session *s, const uint8_t *in, size_t len, fm_time now) {
+  if (s->state == FM_SS_CLOSED || s->st.error) return s->st.error;
+  if (s->state == FM_SS_CLOSING) return 0; /* draining: ignore the rest */
+  s->last_recv = now;
+  s->st.last_recv = now;
+  s->st.bytes_in += len;
+  while (len > 0) {
+    size_t take = IN_CAP - s->in_len;
+    if (take > len) take = len;
+    memcpy(s->in + s->in_len, in, take);
+    s->in_len += take;
+    in += take;
+    len -= take;
+    size_t off = 0;
+    while (s->in_len - off >= FM_FRAME_HDR) {
+      const uint8_t *h = s->in + off;
+      uint32_t n = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+      if (n > FM_FRAME_MAX || n == 0)
+        return fail(s, FM_ERR_FRAME, "frame of %u bytes (limit %d)", n, FM_FRAME_MAX);
+      if (s->in_len - off < FM_FRAME_HDR + n) break;
+      int rv = on_frame(s, h + FM_FRAME_HDR, n, now);
+      if (rv < 0) return rv;
+      off += FM_FRAME_HDR + n;
+      if (s->state >= FM_SS_CLOSING) return s->st.error;
+    }
+    memmove(s->in, s->in + off, s->in_len - off);
+    s->in_len -= off;
+  }
+  return 0;
+}
+
+/* ---- streaming what the peer lacks --------------------------------------------- */
+
+typedef struct batch {
+  fm_session *s;
+  fm_buf *stage;
+  uint32_t n;
+  uint64_t bytes;
+} batch;
+
+/* Takes entries into the batch while the message has room. */
+static int batch_cb(void *ctx, const uint8_t *p, size_t len) {
+  batch *b = ctx;
+  fm_wr w;
+  /* array headers (≤ 8) + each bin header (≤ 5) must fit one message */
+  if (b->n == FM_BATCH_MAX || b->stage->len + len + 5 + 8 > FM_MSG_MAX) return 1;
+  fm_wr_init(&w, b->stage);
+  fm_wr_bin(&w, p, len);
+  b->n++;
+  b->bytes += len;
+  return 0;
+}
+
+static int refresh_ours(fm_session *s) {
+  fm_vector v;
+  int rv = s->cfg.io.vector(s->cfg.io.ctx, &v);
+  if (rv < 0) return rv;
+  fm_vector_free(&s->ours);
+  s->ours = v;
+  s->refresh = 0;
+  s->cursor = 0;
+  return 0;
+}
+
+/* Produces at most one frame of entries, or CAUGHTUP.  Returns 1 when it
+ * produced something, 0 when there is nothing to send now. */
+static int pump(fm_session *s, fm_time now) {
+  fm_buf stage;
+  fm_wr w;
+  int rv = 0;
+  if (s->refresh && (rv = refresh_ours(s)) < 0) return fail(s, rv, "store failed: %s", fm_strerror(rv));
+  while (s->cursor < s->ours.n) {
+    if (s->inflight >= s->cfg.window) return 0; /* wait for the peer's ACK */
+    const fm_vec_item *it = &s->ours.items[s->cursor];
+    uint64_t have = their_seq(s, it->author);
+    if (it->seq <= have) {
+      s->cursor++;
+      continue;
+    }
+    /* A peer that holds nothing of this author may never have met it:
+     * its enrollment goes first. */
+    if (have == 0 && s->cfg.io.cert_of) {
+      fm_buf_init(&stage, FM_MSG_MAX);
+      if (s->cfg.io.cert_of(s->cfg.io.ctx, it->author, &stage) == 0) {
+        fm_wr_init(&w, &s->plain);
+        fm_msg_cert(&w, stage.p, stage.len);
+        rv = flush_msg(s);
+      }
+      fm_buf_free(&stage);
+      if (rv < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));
+    }
+    fm_buf_init(&stage, FM_MSG_MAX);
+    batch b = {s, &stage, 0, 0};
+    rv = s->cfg.io.read_after(s->cfg.io.ctx, it->author, have, FM_MSG_MAX, batch_cb, &b);
+    if (rv < 0 || b.n == 0) {
+      fm_buf_free(&stage);
+      if (rv < 0) return fail(s, rv, "store failed: %s", fm_strerror(rv));
+      s->cursor++; /* the log moved under us: the next refresh will tell */
+      continue;
+    }
+    fm_wr_init(&w, &s->plain);
+    fm_msg_entries_begin(&w, b.n);
+    fm_wr_raw(&w, stage.p, stage.len);
+    fm_buf_free(&stage);
+    if ((rv = flush_msg(s)) < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));
+    if ((rv = their_raise(s, it->author, have + b.n)) < 0) return fail(s, rv, "out of memory");
+    if (s->inflight == 0) s->last_ack = now;
+    s->inflight += b.bytes;
+    s->st.entries_out += b.n;
+    s->entry_bytes_seen += b.bytes;
+    s->entries_seen += b.n;
+    s->sent_since_caughtup = 1;
+    return 1;
+  }
+  if (s->caughtup_sent && !s->sent_since_caughtup) return 0;
+  fm_wr_init(&w, &s->plain);
+  fm_msg_caughtup(&w, s->st.entries_out);
+  if ((rv = flush_msg(s)) < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));
+  s->caughtup_sent = 1;
+  s->sent_since_caughtup = 0;
+  if (s->peer_caughtup) {
+    s->st.caught_up_at = now;
+    if (s->state == FM_SS_SYNC) s->state = FM_SS_LIVE;
+  }
+  return 1;
+}
+
+ssize_t fm_session_send(fm_session *s, uint8_t *dst, size_t cap, fm_time now) {
+  size_t done = 0;
+  while (done < cap) {
+    if (s->out_off == s->out.len) {
+      fm_buf_reset(&s->out);
+      s->out_off = 0;
+      if (s->state == FM_SS_CLOSING) {
+        s->state = FM_SS_CLOSED;
+        break;
+      }
+      if ((s->state != FM_SS_SYNC && s->state != FM_SS_LIVE) || !s->their_vector_done)
+        break;
+      if (pump(s, now) <= 0) break;
+      continue;
+    }
+    size_t n = s->out.len - s->out_off;
+    if (n > cap - done) n = cap - done;
+    memcpy(dst + done, s->out.p + s->out_off, n);
+    s->out_off += n;
+    done += n;
+  }
+  if (done) {
+    s->last_sent = now;
+    s->st.bytes_out += done;
+  }
+  if (s->st.error && done == 0 && s->state == FM_SS_CLOSED) return 0;
+  return (ssize_t)done;
+}
+
+void fm_session_notify(fm_session *s) { s->refresh = 1; }
+
+/* ---- timers ----------------------------------------------------------------------- */
+
+fm_time fm_session_next_timer(const fm_session *s) {
+  if (s->state >= FM_SS_CLOSING) return FM_TIME_NEVER;
+  fm_time t = s->last_recv + s->cfg.idle_timeout;
+  if (s->state <= FM_SS_HELLO && s->started + s->cfg.handshake_timeout < t)
+    t = s->started + s->cfg.handshake_timeout;
+  if (s->state >= FM_SS_SYNC && s->last_sent + s->cfg.ping_every < t)
+    t = s->last_sent + s->cfg.ping_every;
+  return t;
+}
+
+int fm_session_on_timer(fm_session *s, fm_time now) {
+  fm_wr w;
+  if (s->state >= FM_SS_CLOSING) return s->st.error;
+  if (s->state <= FM_SS_HELLO && now >= s->started + s->cfg.handshake_timeout)
+    return fail(s, -ETIMEDOUT, "no handshake after %lld s",
+                (long long)(s->cfg.handshake_timeout / 1000));
+  if (now >= s->last_recv + s->cfg.idle_timeout)
+    return fail(s, -ETIMEDOUT, "peer silent for %lld s",
+                (long long)((now - s->last_recv) / 1000));
+  if (s->inflight && now >= s->last_ack + 2 * s->cfg.ping_every) s->st.stalled = 1;
+  if (s->state >= FM_SS_SYNC && now >= s->last_sent + s->cfg.ping_every) {
+    fm_wr_init(&w, &s->plain);
+    fm_msg_ping(&w, FM_MSG_PING, ++s->ping_nonce);
+    /* last_sent moves when the driver pulls the bytes; until then, do not
+     * queue another ping. */
+    s->last_sent = now;
+    return flush_msg(s);
+  }
+  return 0;
+}
+
+void fm_session_close(fm_session *s, const char *reason) {
+  fm_wr w;
+  if (s->state >= FM_SS_CLOSING) return;
+  snprintf(s->st.reason, sizeof s->st.reason, "%s", reason);
+  if (transport_up(s)) {
+    fm_wr_init(&w, &s->plain);
+    fm_msg_bye(&w, reason);
+    if (flush_msg(s) == 0) {
+      s->state = FM_SS_CLOSING;
+      return;
+    }
+  }
+  s->state = FM_SS_CLOSED;
+}
+
+fm_session_state fm_session_get_state(const fm_session *s) { return s->state; }
+
+uint64_t fm_session_peer_seq(const fm_session *s, const uint8_t author[FM_KEY_LEN]) {
+  return their_seq(s, author);
+}
+
+void fm_session_get_stats(const fm_session *s, fm_session_stats *out) {
+  *out = s->st;
+  out->state = s->state;
+  out->to_send = out->to_recv = 0;
+  for (size_t i = 0; i < s->ours.n; i++) {
+    uint64_t have = their_seq(s, s->ours.items[i].author);
+    if (s->ours.items[i].seq > have) out->to_send += s->ours.items[i].seq - have;
+  }
+  for (size_t i = 0; i < s->ntheir; i++) {
+    uint64_t mine = fm_vector_seq(&s->ours, s->their[i].author);
+    if (s->their[i].seq > mine) out->to_recv += s->their[i].seq - mine;
+  }
+  uint64_t mean = s->entries_seen ? s->entry_bytes_seen / s->entries_seen : 512;
+  out->to_send_bytes = out->to_send * mean;
+  out->to_recv_bytes = out->to_recv * mean;
+}

@@ -1,0 +1,330 @@
+#include "fieldmesh/view.h"
+
+#include <string.h>
+
+#include "fieldmesh/error.h"
+
+#define DOSSIER_FIELDS 16
+#define VISIT_FIELDS 11
+
+static const uint8_t empty_array[1] = {0x90};
+
+int fm_stamp_cmp(const fm_stamp *a, const fm_stamp *b) {
+  if (a->set != b->set) return a->set ? 1 : -1;
+  if (!a->set) return 0;
+  if (a->hlc != b->hlc) return a->hlc > b->hlc ? 1 : -1;
+  int c = memcmp(a->author, b->author, FM_KEY_LEN);
+  if (c) return c > 0 ? 1 : -1;
+  if (a->seq != b->seq) return a->seq > b->seq ? 1 : -1;
+  return 0;
+}
+
+static fm_stamp entry_stamp(const fm_entry *e) {
+  fm_stamp s;
+  s.set = 1;
+  s.hlc = e->hlc;
+  memcpy(s.author, e->author, FM_KEY_LEN);
+  s.seq = e->seq;
+  return s;
+}
+
+/* ---- reading entry bodies (signed but otherwise arbitrary) -------------- */
+
+/* A field of the wrong type reads as empty: materialization must be total
+ * and deterministic, whatever an enrolled device chose to sign. */
+static fm_str body_str(const fm_entry *e, const char *key) {
+  fm_str s = {"", 0};
+  if (fm_body_str(e->body, e->body_len, key, &s.p, &s.n) < 0) {
+    s.p = "";
+    s.n = 0;
+  }
+  return s;
+}
+
+static fm_str sub_str(const fm_entry *e, const char *map_key, const char *key) {
+  fm_str s = {"", 0};
+  fm_rd v;
+  const uint8_t *start;
+  if (fm_body_find(e->body, e->body_len, map_key, &v) < 0) return s;
+  start = v.p;
+  if (fm_rd_peek(&v) != FM_MT_MAP || fm_rd_skip(&v, 64, UINT32_MAX) < 0) return s;
+  if (fm_body_str(start, (size_t)(v.p - start), key, &s.p, &s.n) < 0) {
+    s.p = "";
+    s.n = 0;
+  }
+  return s;
+}
+
+fm_view_kind fm_view_target(const fm_entry *e, const char **id, size_t *n) {
+  fm_view_kind k;
+  if (fm_entry_is(e, FM_KIND_DOSSIER) || fm_entry_is(e, FM_KIND_DOSSIER_STATUS))
+    k = FM_VIEW_DOSSIER;
+  else if (fm_entry_is(e, FM_KIND_VISIT) || fm_entry_is(e, FM_KIND_VISIT_VOID))
+    k = FM_VIEW_VISIT;
+  else
+    return FM_VIEW_NONE;
+  fm_str s = body_str(e, "id");
+  if (s.n == 0 || s.n > FM_RECORD_ID_MAX) return FM_VIEW_NONE;
+  *id = s.p;
+  *n = s.n;
+  return k;
+}
+
+/* ---- record encoding ---------------------------------------------------- */
+
+static void wr_stamp(fm_wr *w, const fm_stamp *s) {
+  if (!s->set) {
+    fm_wr_nil(w);
+    return;
+  }
+  fm_wr_array(w, 3);
+  fm_wr_uint(w, s->hlc);
+  fm_wr_bin(w, s->author, FM_KEY_LEN);
+  fm_wr_uint(w, s->seq);
+}
+
+static void wr_s(fm_wr *w, fm_str s) { fm_wr_str(w, s.p ? s.p : "", s.n); }
+
+static int rd_stamp(fm_rd *c, fm_stamp *s) {
+  uint32_t n;
+  memset(s, 0, sizeof *s);
+  if (fm_rd_nil(c) == 0) return 0;
+  if (fm_rd_array(c, &n) < 0 || n != 3 || fm_rd_uint(c, &s->hlc) < 0 ||
+      fm_rd_bin_fixed(c, s->author, FM_KEY_LEN) < 0 || fm_rd_uint(c, &s->seq) < 0)
+    return FM_ERR_CORRUPT;
+  s->set = 1;
+  return 0;
+}
+
+static int rd_s(fm_rd *c, fm_str *s) {
+  return fm_rd_str(c, &s->p, &s->n) < 0 ? FM_ERR_CORRUPT : 0;
+}
+
+static void dossier_encode(fm_wr *w, const fm_dossier_view *d) {
+  fm_wr_array(w, DOSSIER_FIELDS);
+  wr_stamp(w, &d->base);
+  wr_stamp(w, &d->created);
+  wr_s(w, d->procedure);
+  wr_s(w, d->applicant_name);
+  wr_s(w, d->applicant_id);
+  wr_s(w, d->phone);
+  wr_s(w, d->village);
+  wr_s(w, d->team);
+  wr_s(w, d->channel);
+  wr_s(w, d->note);
+  fm_wr_raw(w, d->attachments, d->attachments_len);
+  wr_stamp(w, &d->ref_stamp);
+  wr_s(w, d->portal_ref);
+  fm_wr_uint(w, (uint64_t)d->status);
+  wr_stamp(w, &d->status_stamp);
+  wr_s(w, d->status_note);
+}
+
+int fm_dossier_view_decode(const uint8_t *rec, size_t len, fm_dossier_view *out) {
+  fm_dossier_view d;
+  fm_rd c;
+  uint32_t n;
+  uint64_t st;
+  const uint8_t *att;
+  memset(&d, 0, sizeof d);
+  fm_rd_init(&c, rec, len, 0);
+  if (fm_rd_array(&c, &n) < 0 || n != DOSSIER_FIELDS) return FM_ERR_CORRUPT;
+  if (rd_stamp(&c, &d.base) || rd_stamp(&c, &d.created) ||
+      rd_s(&c, &d.procedure) || rd_s(&c, &d.applicant_name) ||
+      rd_s(&c, &d.applicant_id) || rd_s(&c, &d.phone) || rd_s(&c, &d.village) ||
+      rd_s(&c, &d.team) || rd_s(&c, &d.channel) || rd_s(&c, &d.note))
+    return FM_ERR_CORRUPT;
+  att = c.p;
+  if (fm_rd_peek(&c) != FM_MT_ARRAY || fm_rd_skip(&c, 4, 1u << 16) < 0)
+    return FM_ERR_CORRUPT;
+  d.attachments = att;
+  d.attachments_len = (size_t)(c.p - att);
+  if (rd_stamp(&c, &d.ref_stamp) || rd_s(&c, &d.portal_ref) ||
+      fm_rd_uint(&c, &st) < 0 || st >= FM_STATUS_COUNT ||
+      rd_stamp(&c, &d.status_stamp) || rd_s(&c, &d.status_note) ||
+      !fm_rd_done(&c))
+    return FM_ERR_CORRUPT;
+  d.status = (int)st;
+  *out = d;
+  return 0;
+}
+
+static void visit_encode(fm_wr *w, const fm_visit_view *v) {
+  fm_wr_array(w, VISIT_FIELDS);
+  wr_stamp(w, &v->base);
+  wr_s(w, v->team);
+  wr_s(w, v->village);
+  wr_s(w, v->place);
+  wr_s(w, v->date);
+  wr_s(w, v->mode);
+  fm_wr_uint(w, v->services);
+  fm_wr_uint(w, v->citizens);
+  wr_s(w, v->note);
+  wr_stamp(w, &v->void_stamp);
+  wr_s(w, v->void_reason);
+}
+
+int fm_visit_view_decode(const uint8_t *rec, size_t len, fm_visit_view *out) {
+  fm_visit_view v;
+  fm_rd c;
+  uint32_t n;
+  uint64_t services;
+  memset(&v, 0, sizeof v);
+  fm_rd_init(&c, rec, len, 0);
+  if (fm_rd_array(&c, &n) < 0 || n != VISIT_FIELDS) return FM_ERR_CORRUPT;
+  if (rd_stamp(&c, &v.base) || rd_s(&c, &v.team) || rd_s(&c, &v.village) ||
+      rd_s(&c, &v.place) || rd_s(&c, &v.date) || rd_s(&c, &v.mode) ||
+      fm_rd_uint(&c, &services) < 0 || services > UINT32_MAX ||
+      fm_rd_uint(&c, &v.citizens) < 0 || rd_s(&c, &v.note) ||
+      rd_stamp(&c, &v.void_stamp) || rd_s(&c, &v.void_reason) ||
+      !fm_rd_done(&c))
+    return FM_ERR_CORRUPT;
+  v.services = (uint32_t)services;
+  *out = v;
+  return 0;
+}
+
+/* ---- merge rules -------------------------------------------------------- */
+
+static void empty_dossier(fm_dossier_view *d) {
+  static const fm_str none = {"", 0};
+  memset(d, 0, sizeof *d);
+  d->procedure = d->applicant_name = d->applicant_id = d->phone = none;
+  d->village = d->team = d->channel = d->note = none;
+  d->portal_ref = d->status_note = none;
+  d->attachments = empty_array;
+  d->attachments_len = 1;
+  d->status = FM_ST_DRAFT;
+}
+
+/* Status order: rank on the ladder, then the write's stamp. */
+static int status_wins(int st, const fm_stamp *s, const fm_dossier_view *d) {
+  if (!d->status_stamp.set) return 1;
+  int ra = fm_status_rank(st), rb = fm_status_rank(d->status);
+  if (ra != rb) return ra > rb;
+  return fm_stamp_cmp(s, &d->status_stamp) > 0;
+}
+
+static void set_ref(fm_dossier_view *d, fm_str ref, const fm_stamp *s) {
+  if (ref.n && fm_stamp_cmp(s, &d->ref_stamp) > 0) {
+    d->portal_ref = ref;
+    d->ref_stamp = *s;
+  }
+}
+
+static void apply_attachments(fm_dossier_view *d, const fm_entry *e) {
+  fm_rd v;
+  const uint8_t *start;
+  d->attachments = empty_array;
+  d->attachments_len = 1;
+  if (fm_body_find(e->body, e->body_len, "attachments", &v) < 0) return;
+  start = v.p;
+  if (fm_rd_peek(&v) != FM_MT_ARRAY || fm_rd_skip(&v, 1, 256) < 0) return;
+  d->attachments = start;
+  d->attachments_len = (size_t)(v.p - start);
+}
+
+static void apply_dossier(fm_dossier_view *d, const fm_entry *e) {
+  fm_stamp s = entry_stamp(e);
+  if (fm_entry_is(e, FM_KIND_DOSSIER)) {
+    if (fm_stamp_cmp(&s, &d->base) > 0) {
+      d->base = s;
+      d->procedure = body_str(e, "procedure");
+      d->applicant_name = sub_str(e, "applicant", "name");
+      d->applicant_id = sub_str(e, "applicant", "id_number");
+      d->phone = sub_str(e, "applicant", "phone");
+      d->village = body_str(e, "village");
+      d->team = body_str(e, "team");
+      d->channel = body_str(e, "channel");
+      d->note = body_str(e, "note");
+      apply_attachments(d, e);
+    }
+    if (!d->created.set || fm_stamp_cmp(&s, &d->created) < 0) d->created = s;
+    set_ref(d, body_str(e, "portal_ref"), &s);
+    if (status_wins(FM_ST_DRAFT, &s, d)) {
+      d->status = FM_ST_DRAFT;
+      d->status_stamp = s;
+      d->status_note = (fm_str){"", 0};
+    }
+    return;
+  }
+  /* dossier.status: an unknown status name changes nothing. */
+  fm_str name = body_str(e, "status");
+  int st = fm_status_parse(name.p, name.n);
+  if (st < 0) return;
+  if (status_wins(st, &s, d)) {
+    d->status = st;
+    d->status_stamp = s;
+    d->status_note = body_str(e, "note");
+  }
+  set_ref(d, body_str(e, "ref"), &s);
+}
+
+static uint32_t services_of(const fm_entry *e) {
+  fm_rd v;
+  uint32_t n, mask = 0;
+  if (fm_body_find(e->body, e->body_len, "services", &v) < 0) return 0;
+  if (fm_rd_array(&v, &n) < 0) return 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const char *s;
+    size_t sn;
+    if (fm_rd_str(&v, &s, &sn) < 0) return mask;
+    int k = fm_service_parse(s, sn);
+    if (k >= 0) mask |= 1u << k;
+  }
+  return mask;
+}
+
+static void apply_visit(fm_visit_view *v, const fm_entry *e) {
+  fm_stamp s = entry_stamp(e);
+  if (fm_entry_is(e, FM_KIND_VISIT_VOID)) {
+    if (fm_stamp_cmp(&s, &v->void_stamp) > 0) {
+      v->void_stamp = s;
+      v->void_reason = body_str(e, "reason");
+    }
+    return;
+  }
+  if (fm_stamp_cmp(&s, &v->base) <= 0) return;
+  uint64_t citizens = 0;
+  v->base = s;
+  v->team = body_str(e, "team");
+  v->village = body_str(e, "village");
+  v->place = body_str(e, "place");
+  v->date = body_str(e, "date");
+  v->mode = body_str(e, "mode");
+  v->note = body_str(e, "note");
+  v->services = services_of(e);
+  if (fm_body_uint(e->body, e->body_len, "citizens", &citizens) < 0) citizens = 0;
+  v->citizens = citizens;
+}
+
+int fm_view_apply(fm_view_kind k, const uint8_t *old, size_t old_len,
+                  const fm_entry *e, fm_buf *out) {
+  fm_wr w;
+  int rv;
+  fm_buf_reset(out);
+  fm_wr_init(&w, out);
+  if (k == FM_VIEW_DOSSIER) {
+    fm_dossier_view d;
+    if (old) {
+      if ((rv = fm_dossier_view_decode(old, old_len, &d)) < 0) return rv;
+    } else {
+      empty_dossier(&d);
+    }
+    apply_dossier(&d, e);
+    dossier_encode(&w, &d);
+  } else {
+    static const fm_str none = {"", 0};
+    fm_visit_view v;
+    if (old) {
+      if ((rv = fm_visit_view_decode(old, old_len, &v)) < 0) return rv;
+    } else {
+      memset(&v, 0, sizeof v);
+      v.team = v.village = v.place = v.date = v.mode = v.note = none;
+      v.void_reason = none;
+    }
+    apply_visit(&v, e);
+    visit_encode(&w, &v);
+  }
+  return fm_buf_error(out);
+}

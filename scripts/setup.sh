@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages fieldmesh needs to build and test, and only
+# those that are missing.  Idempotent; silent when everything is there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libuv1-dev libmsgpack-dev libsodium-dev liblmdb-dev libinih-dev
+  libcmocka-dev
+  libcurl4-openssl-dev libpq-dev
+  iproute2
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

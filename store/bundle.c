@@ -1,0 +1,541 @@
+/* Bundles, vector files and join files: one container, three uses.
+ *
+ * Reading trusts nothing until the trailer's checksum matches every byte
+ * before it; only then is the header parsed, strictly, every length
+ * checked against what is left before anything is allocated.  Writing goes
+ * to a temporary file in the destination's folder, is fsync'ed and renamed
+ * into place, so a USB stick pulled out mid-write never holds a file that
+ * looks complete.
+ */
+#include "fieldmesh/bundle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "fieldmesh/error.h"
+
+#define MAGIC_LEN 8
+#define HASH_LEN 32
+#define TRAILER_HASH_LEN (2 + HASH_LEN)   /* bin 8 header, then the hash */
+/* The smallest stored entry that can exist: [1, bin 32, seq, nil, hlc,
+ * kind of 1 byte, {}] (42 bytes) and its bin 64 signature (66).  Smaller
+ * items cannot be entries; refusing them bounds what a hostile count can
+ * make us allocate. */
+#define ENTRY_MIN 108
+#define ITEM_MIN (ENTRY_MIN + 2)
+#define VEC_ITEM_MIN (1 + 2 + FM_KEY_LEN + 1 + 2 + FM_ID_LEN)
+#define HEADER_KEYS_MAX 64
+#define HEADER_MAX ((size_t)64 << 20)
+#define IMPORT_BATCH 1000
+
+/* ---- reading ------------------------------------------------------------- */
+
+static const char *const magics[] = {FM_BUNDLE_MAGIC, FM_VECTOR_MAGIC, FM_JOIN_MAGIC};
+
+void fm_bundle_free(fm_bundle *b) {
+  free(b->data);
+  fm_vector_free(&b->vector);
+  free(b->certs);
+  free(b->items);
+  memset(b, 0, sizeof *b);
+}
+
+static int check_magic(const uint8_t *data, size_t len, char out[9]) {
+  for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++) {
+    size_t n = len < MAGIC_LEN ? len : MAGIC_LEN;
+    if (memcmp(data, magics[i], n) != 0) continue;
+    if (len < MAGIC_LEN) return FM_ERR_TRUNCATED;
+    memcpy(out, magics[i], MAGIC_LEN + 1);
+    return 0;
+  }
+  return FM_ERR_MALFORMED;
+}
+
+/* Finds the trailer [n, bin 32] at the end of |data| whose hash matches
+ * every byte before it.  n's encoding has one of five widths; a hostile
+ * file could make more than one of them look like a trailer, so each
+ * candidate is tried and only a matching hash is believed.  No candidate
+ * of the right shape: the file was cut short.  A shape but no match: it
+ * was changed. */
+static int find_trailer(const uint8_t *data, size_t len, size_t *start,
+                        uint64_t *count) {
+  static const size_t widths[] = {1, 2, 3, 5, 9};
+  uint8_t hash[HASH_LEN];
+  int shaped = 0;
+  if (len < MAGIC_LEN + 1 + 1 + TRAILER_HASH_LEN) return FM_ERR_TRUNCATED;
+  const uint8_t *th = data + len - TRAILER_HASH_LEN;
+  if (th[0] != 0xc4 || th[1] != HASH_LEN) return FM_ERR_TRUNCATED;
+  for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) {
+    size_t w = widths[i];
+    if (len < MAGIC_LEN + 1 + w + TRAILER_HASH_LEN) break;
+    size_t t = len - TRAILER_HASH_LEN - w - 1;
+    fm_rd c;
+    uint64_t n;
+    if (data[t] != 0x92) continue;
+    fm_rd_init(&c, data + t + 1, w, 1);
+    if (fm_rd_uint(&c, &n) < 0 || !fm_rd_done(&c)) continue;
+    shaped = 1;
+    crypto_generichash(hash, HASH_LEN, data, t, NULL, 0);
+    if (sodium_memcmp(hash, th + 2, HASH_LEN) == 0) {
+      *start = t;
+      *count = n;
+      return 0;
+    }
+  }
+  return shaped ? FM_ERR_CHECKSUM : FM_ERR_TRUNCATED;
+}
+
+static int parse_vector(fm_rd *c, fm_vector *v) {
+  uint32_t n;
+  if (fm_rd_array(c, &n) < 0) return FM_ERR_MALFORMED;
+  if (n > fm_rd_left(c) / VEC_ITEM_MIN) return FM_ERR_MALFORMED;
+  if (v->items) return FM_ERR_MALFORMED;
+  if (n && !(v->items = calloc(n, sizeof *v->items))) return -ENOMEM;
+  for (uint32_t i = 0; i < n; i++) {
+    fm_vec_item *it = &v->items[i];
+    uint32_t k;
+    if (fm_rd_array(c, &k) < 0 || k != 3 ||
+        fm_rd_bin_fixed(c, it->author, FM_KEY_LEN) < 0 ||
+        fm_rd_uint(c, &it->seq) < 0 || fm_rd_bin_fixed(c, it->head, FM_ID_LEN) < 0)
+      return FM_ERR_MALFORMED;
+    v->n = i + 1;
+  }
+  return 0;
+}
+
+/* Reads one item or certificate: a bin the size an entry can have. */
+static int read_item(fm_rd *c, fm_slice *out) {
+  const uint8_t *p;
+  size_t n;
+  if (fm_rd_bin(c, &p, &n) < 0) return FM_ERR_MALFORMED;
+  if (n < ENTRY_MIN || n > FM_ENTRY_MAX) return FM_ERR_MALFORMED;
+  out->p = p;
+  out->len = n;
+  return 0;
+}
+
+static int parse_certs(fm_rd *c, fm_bundle *b) {
+  uint32_t n;
+  if (fm_rd_array(c, &n) < 0) return FM_ERR_MALFORMED;
+  if (n > fm_rd_left(c) / ITEM_MIN || b->certs) return FM_ERR_MALFORMED;
+  if (n && !(b->certs = calloc(n, sizeof *b->certs))) return -ENOMEM;
+  for (uint32_t i = 0; i < n; i++) {
+    if (read_item(c, &b->certs[i]) < 0) return FM_ERR_MALFORMED;
+    b->ncerts = i + 1;
+  }
+  return 0;
+}
+
+static int parse_commune(fm_rd *c, char out[FM_NAME_MAX]) {
+  const char *s;
+  size_t n;
+  if (fm_rd_str(c, &s, &n) < 0) return FM_ERR_MALFORMED;
+  if (n >= FM_NAME_MAX || memchr(s, 0, n)) return FM_ERR_MALFORMED;
+  memcpy(out, s, n);
+  out[n] = 0;
+  return 0;
+}
+
+static int key_is(const char *k, size_t n, const char *name) {
+  return strlen(name) == n && memcmp(k, name, n) == 0;
+}
+
+/* The header map: the six known keys, each exactly once, in any order;
+ * unknown keys (a later version's additions) are skipped. */
+static int parse_header(fm_rd *c, fm_bundle *b) {
+  uint32_t n;
+  unsigned seen = 0, bit;
+  uint64_t created;
+  int rv;
+  if (fm_rd_map(c, &n) < 0 || n > HEADER_KEYS_MAX) return FM_ERR_MALFORMED;
+  for (uint32_t i = 0; i < n; i++) {
+    const char *k;
+    size_t kn;
+    if (fm_rd_str(c, &k, &kn) < 0) return FM_ERR_MALFORMED;
+    if (key_is(k, kn, "from")) {
+      bit = 1;
+      rv = fm_rd_bin_fixed(c, b->from, FM_KEY_LEN);
+    } else if (key_is(k, kn, "authority")) {
+      bit = 2;
+      rv = fm_rd_bin_fixed(c, b->authority, FM_KEY_LEN);
+    } else if (key_is(k, kn, "commune")) {
+      bit = 4;
+      rv = parse_commune(c, b->commune);
+    } else if (key_is(k, kn, "created")) {
+      bit = 8;
+      rv = fm_rd_uint(c, &created) < 0 || created > INT64_MAX ? FM_ERR_MALFORMED : 0;
+      b->created = (fm_time)created;
+    } else if (key_is(k, kn, "vector")) {
+      bit = 16;
+      rv = parse_vector(c, &b->vector);
+    } else if (key_is(k, kn, "certs")) {
+      bit = 32;
+      rv = parse_certs(c, b);
+    } else {
+      bit = 0;
+      rv = fm_rd_skip(c, 8, 1u << 16) < 0 ? FM_ERR_MALFORMED : 0;
+    }
+    if (rv < 0) return rv;
+    if (seen & bit) return FM_ERR_MALFORMED;
+    seen |= bit;
+  }
+  return seen == 63 ? 0 : FM_ERR_MALFORMED;
+}
+
+/* Reads exactly |count| items from |c|, which ends where the trailer
+ * starts. */
+static int parse_items(fm_rd *c, uint64_t count, fm_bundle *b) {
+  if (count > fm_rd_left(c) / ITEM_MIN) return FM_ERR_MALFORMED;
+  if (count && !(b->items = calloc((size_t)count, sizeof *b->items))) return -ENOMEM;
+  for (uint64_t i = 0; i < count; i++) {
+    if (read_item(c, &b->items[i]) < 0) return FM_ERR_MALFORMED;
+    b->nitems = (size_t)i + 1;
+  }
+  return fm_rd_done(c) ? 0 : FM_ERR_MALFORMED;
+}
+
+int fm_bundle_parse(uint8_t *data, size_t len, fm_bundle *b) {
+  fm_bundle nb;
+  size_t tstart;
+  uint64_t count;
+  fm_rd c;
+  int rv;
+  memset(&nb, 0, sizeof nb);
+  nb.data = data;
+  nb.len = len;
+  if (len > FM_BUNDLE_FILE_MAX) rv = FM_ERR_TOOBIG;
+  else if ((rv = check_magic(data, len, nb.magic)) == 0 &&
+           (rv = find_trailer(data, len, &tstart, &count)) == 0) {
+    fm_rd_init(&c, data + MAGIC_LEN, tstart - MAGIC_LEN, 1);
+    if ((rv = parse_header(&c, &nb)) == 0) rv = parse_items(&c, count, &nb);
+  }
+  if (rv < 0) {
+    fm_bundle_free(&nb);
+    return rv;
+  }
+  *b = nb;
+  return 0;
+}
+
+static int read_whole(int fd, uint8_t *p, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, p + got, len - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FM_ERR_IO;
+    if (n == 0) return FM_ERR_TRUNCATED; /* shrank while we read */
+    got += (size_t)n;
+  }
+  return 0;
+}
+
+int fm_bundle_read(const char *path, fm_bundle *b) {
+  struct stat st;
+  uint8_t *data;
+  int fd, rv;
+  if ((fd = open(path, O_RDONLY)) < 0)
+    return errno == ENOENT ? FM_ERR_NOTFOUND : FM_ERR_IO;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return FM_ERR_IO;
+  }
+  if ((uint64_t)st.st_size > FM_BUNDLE_FILE_MAX) {
+    close(fd);
+    return FM_ERR_TOOBIG;
+  }
+  if (!(data = malloc(st.st_size ? (size_t)st.st_size : 1))) {
+    close(fd);
+    return -ENOMEM;
+  }
+  rv = read_whole(fd, data, (size_t)st.st_size);
+  close(fd);
+  if (rv < 0) {
+    free(data);
+    return rv;
+  }
+  return fm_bundle_parse(data, (size_t)st.st_size, b);
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+typedef struct bundle_out {
+  FILE *f;
+  char tmp[4096 + 16];
+  crypto_generichash_state hash;
+  uint64_t count;   /* items written */
+  int err;          /* first error, sticky */
+} bundle_out;
+
+static int out_open(bundle_out *o, const char *path) {
+  int fd;
+  memset(o, 0, sizeof *o);
+  if ((size_t)snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path) >= sizeof o->tmp)
+    return FM_ERR_INVAL;
+  /* 0600: bundles carry applicants' names, id numbers and phones. */
+  if ((fd = mkstemp(o->tmp)) < 0) return FM_ERR_IO;
+  if (!(o->f = fdopen(fd, "wb"))) {
+    close(fd);
+    unlink(o->tmp);
+    return FM_ERR_IO;
+  }
+  crypto_generichash_init(&o->hash, NULL, 0, HASH_LEN);
+  return 0;
+}
+
+static void out_put(bundle_out *o, const void *p, size_t n) {
+  if (o->err) return;
+  if (n && fwrite(p, 1, n, o->f) != n) {
+    o->err = errno == ENOSPC ? FM_ERR_NOSPACE : FM_ERR_IO;
+    return;
+  }
+  crypto_generichash_update(&o->hash, p, n);
+}
+
+static void out_abort(bundle_out *o) {
+  fclose(o->f);
+  unlink(o->tmp);
+}
+
+static void sync_dir_of(const char *path) {
+  char dir[4096];
+  const char *slash = strrchr(path, '/');
+  size_t n = slash ? (size_t)(slash - path) : 0;
+  if (slash && n == 0) n = 1;
+  if (n >= sizeof dir) return;
+  if (n) memcpy(dir, path, n);
+  else dir[n++] = '.';
+  dir[n] = 0;
+  int fd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+}
+
+/* Appends the trailer, makes the file durable and gives it its name. */
+static int out_commit(bundle_out *o, const char *path) {
+  uint8_t hash[HASH_LEN];
+  fm_buf tb;
+  fm_wr w;
+  int rv = o->err;
+  crypto_generichash_final(&o->hash, hash, HASH_LEN);
+  fm_buf_init(&tb, 64);
+  fm_wr_init(&w, &tb);
+  fm_wr_array(&w, 2);
+  fm_wr_uint(&w, o->count);
+  fm_wr_bin(&w, hash, HASH_LEN);
+  if (rv == 0) rv = fm_buf_error(&tb);
+  if (rv == 0 && fwrite(tb.p, 1, tb.len, o->f) != tb.len) rv = FM_ERR_IO;
+  fm_buf_free(&tb);
+  if (rv == 0 && (fflush(o->f) != 0 || fsync(fileno(o->f)) != 0))
+    rv = errno == ENOSPC ? FM_ERR_NOSPACE : FM_ERR_IO;
+  if (fclose(o->f) != 0 && rv == 0) rv = FM_ERR_IO;
+  if (rv == 0 && rename(o->tmp, path) != 0) rv = FM_ERR_IO;
+  if (rv < 0) unlink(o->tmp);
+  else sync_dir_of(path);
+  return rv;
+}
+
+typedef struct cert_list {
+  fm_buf buf;   /* encoded bins */
+  uint32_t n;
+} cert_list;
+
+static int collect_cert(void *ctx, const uint8_t *bytes, size_t len) {
+  cert_list *cl = ctx;
+  fm_wr w;
+  fm_wr_init(&w, &cl->buf);
+  fm_wr_bin(&w, bytes, len);
+  cl->n++;
+  return fm_buf_error(&cl->buf);
+}
+
+/* Who a container is from: the device, or the authority on an
+ * administrator's machine that has no device key of its own. */
+static int header_ids(fm_store *s, uint8_t from[FM_KEY_LEN],
+                      uint8_t auth[FM_KEY_LEN], char commune[FM_NAME_MAX]) {
+  int rv = fm_store_authority(s, auth, commune);
+  if (rv < 0) return rv;
+  if (fm_store_self(s, from) < 0) memcpy(from, auth, FM_KEY_LEN);
+  return 0;
+}
+
+/* Writes magic and header.  |cert| NULL: every certificate the store
+ * holds; otherwise just that one.  |vec| NULL: an empty vector. */
+static int write_header(bundle_out *o, fm_store *s, const char *magic,
+                        const fm_vector *vec, const uint8_t *cert,
+                        size_t cert_len, fm_time now) {
+  uint8_t from[FM_KEY_LEN], auth[FM_KEY_LEN];
+  char commune[FM_NAME_MAX];
+  cert_list cl;
+  fm_buf hb;
+  fm_wr w;
+  int rv;
+  if ((rv = header_ids(s, from, auth, commune)) < 0) return rv;
+  fm_buf_init(&cl.buf, HEADER_MAX);
+  cl.n = 0;
+  if (cert) rv = collect_cert(&cl, cert, cert_len);
+  else rv = fm_store_each_cert(s, collect_cert, &cl);
+  fm_buf_init(&hb, HEADER_MAX);
+  fm_wr_init(&w, &hb);
+  fm_wr_raw(&w, magic, MAGIC_LEN);
+  fm_wr_map(&w, 6);
+  fm_wr_cstr(&w, "from");
+  fm_wr_bin(&w, from, FM_KEY_LEN);
+  fm_wr_cstr(&w, "authority");
+  fm_wr_bin(&w, auth, FM_KEY_LEN);
+  fm_wr_cstr(&w, "commune");
+  fm_wr_cstr(&w, commune);
+  fm_wr_cstr(&w, "created");
+  fm_wr_uint(&w, now > 0 ? (uint64_t)now : 0);
+  fm_wr_cstr(&w, "vector");
+  fm_wr_array(&w, vec ? (uint32_t)vec->n : 0);
+  for (size_t i = 0; vec && i < vec->n; i++) {
+    fm_wr_array(&w, 3);
+    fm_wr_bin(&w, vec->items[i].author, FM_KEY_LEN);
+    fm_wr_uint(&w, vec->items[i].seq);
+    fm_wr_bin(&w, vec->items[i].head, FM_ID_LEN);
+  }
+  fm_wr_cstr(&w, "certs");
+  fm_wr_array(&w, cl.n);
+  if (rv == 0 && cl.buf.len) fm_wr_raw(&w, cl.buf.p, cl.buf.len);
+  if (rv == 0) rv = fm_buf_error(&hb);
+  if (rv == 0) out_put(o, hb.p, hb.len);
+  fm_buf_free(&hb);
+  fm_buf_free(&cl.buf);
+  return rv < 0 ? rv : o->err;
+}
+
+/* The bin header MessagePack gives |len| bytes (shortest form). */
+static size_t bin_header(size_t len, uint8_t out[5]) {
+  if (len < 256) {
+    out[0] = 0xc4;
+    out[1] = (uint8_t)len;
+    return 2;
+  }
+  if (len < 65536) {
+    out[0] = 0xc5;
+    out[1] = (uint8_t)(len >> 8);
+    out[2] = (uint8_t)len;
+    return 3;
+  }
+  out[0] = 0xc6;
+  for (int i = 0; i < 4; i++) out[1 + i] = (uint8_t)(len >> (24 - 8 * i));
+  return 5;
+}
+
+/* An entry goes out as stored, never re-encoded: only its bin header is
+ * made here. */
+static int write_item(void *ctx, const uint8_t *bytes, size_t len) {
+  bundle_out *o = ctx;
+  uint8_t hdr[5];
+  out_put(o, hdr, bin_header(len, hdr));
+  out_put(o, bytes, len);
+  o->count++;
+  return o->err;
+}
+
+static int write_container(fm_store *s, const char *magic, const fm_vector *theirs,
+                           int with_items, const uint8_t *cert, size_t cert_len,
+                           const char *path, fm_time now, size_t *count) {
+  bundle_out o;
+  fm_vector mine = {0, NULL};
+  int rv;
+  if (!cert && (rv = fm_store_vector(s, &mine)) < 0) return rv;
+  if ((rv = out_open(&o, path)) < 0) {
+    fm_vector_free(&mine);
+    return rv;
+  }
+  rv = write_header(&o, s, magic, cert ? NULL : &mine, cert, cert_len, now);
+  fm_vector_free(&mine);
+  if (rv == 0 && with_items) rv = fm_store_each_missing(s, theirs, write_item, &o);
+  if (rv == 0 && o.err) rv = o.err;
+  if (rv < 0) {
+    out_abort(&o);
+    return rv;
+  }
+  if ((rv = out_commit(&o, path)) < 0) return rv;
+  if (count) *count = (size_t)o.count;
+  return 0;
+}
+
+int fm_bundle_export(fm_store *s, const fm_vector *theirs, const char *path,
+                     fm_time now, size_t *count) {
+  return write_container(s, FM_BUNDLE_MAGIC, theirs, 1, NULL, 0, path, now, count);
+}
+
+int fm_vector_export(fm_store *s, const char *path, fm_time now) {
+  return write_container(s, FM_VECTOR_MAGIC, NULL, 0, NULL, 0, path, now, NULL);
+}
+
+int fm_join_export(fm_store *s, const uint8_t *cert, size_t cert_len,
+                   const char *path, fm_time now) {
+  if (!cert || !cert_len) return FM_ERR_INVAL;
+  return write_container(s, FM_JOIN_MAGIC, NULL, 0, cert, cert_len, path, now, NULL);
+}
+
+/* ---- importing ------------------------------------------------------------ */
+
+static void add_result(fm_ingest_result *sum, const fm_ingest_result *r) {
+  sum->accepted += r->accepted;
+  sum->duplicate += r->duplicate;
+  sum->held += r->held;
+  sum->quarantined += r->quarantined;
+  sum->refused += r->refused;
+  sum->clock_ahead += r->clock_ahead;
+  sum->released += r->released;
+  if (!sum->first_error) sum->first_error = r->first_error;
+  if (r->max_hlc > sum->max_hlc) sum->max_hlc = r->max_hlc;
+}
+
+/* A certificate that does not install is the certificate's fault (bad
+ * bytes, bad signature, another authority): it is counted as refused and
+ * the rest of the bundle still goes in.  Anything else is the store's. */
+static int install_certs(fm_store *s, const fm_bundle *b, fm_time now,
+                         fm_ingest_result *sum) {
+  for (size_t i = 0; i < b->ncerts; i++) {
+    int rv = fm_store_add_cert(s, b->certs[i].p, b->certs[i].len, now, NULL);
+    if (rv == FM_ERR_MALFORMED || rv == FM_ERR_BADSIG || rv == FM_ERR_MESH ||
+        rv == FM_ERR_TOOBIG || rv == FM_ERR_VERSION) {
+      sum->refused++;
+      if (!sum->first_error) sum->first_error = rv;
+    } else if (rv < 0) {
+      return rv;
+    }
+  }
+  return 0;
+}
+
+int fm_bundle_import(fm_store *s, const fm_bundle *b, fm_time now,
+                     fm_ingest_result *res) {
+  uint8_t auth[FM_KEY_LEN];
+  fm_ingest_result sum, r;
+  int rv;
+  memset(&sum, 0, sizeof sum);
+  /* A store that belongs to no commune yet cannot judge anything. */
+  rv = fm_store_authority(s, auth, NULL);
+  if (rv == FM_ERR_NOTFOUND) return FM_ERR_MESH;
+  if (rv < 0) return rv;
+  if (sodium_memcmp(auth, b->authority, FM_KEY_LEN) != 0) return FM_ERR_MESH;
+  if ((rv = install_certs(s, b, now, &sum)) < 0) return rv;
+  for (size_t i = 0; i < b->vector.n; i++)
+    if ((rv = fm_store_note_seen(s, b->vector.items[i].author,
+                                 b->vector.items[i].seq)) < 0)
+      return rv;
+  for (size_t i = 0; i < b->nitems; i += IMPORT_BATCH) {
+    size_t n = b->nitems - i < IMPORT_BATCH ? b->nitems - i : IMPORT_BATCH;
+    /* Earlier batches stay committed; importing the file again finds
+     * them as duplicates and goes on from there. */
+    if ((rv = fm_store_ingest(s, b->items + i, n, now, &r, NULL)) < 0) return rv;
+    add_result(&sum, &r);
+  }
+  if (res) *res = sum;
+  return 0;
+}

@@ -1,0 +1,370 @@
+/* The one write path: every entry, own or received, is validated and
+ * applied here, in the order DESIGN.md section 5 gives. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fieldmesh/error.h"
+
+int fm__store_head_get(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN],
+                       fm__head *h) {
+  MDB_val k = {FM_KEY_LEN, (void *)author}, v;
+  int rc = mdb_get(t, s->heads, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    memset(h, 0, sizeof *h);
+    return 0;
+  }
+  if (rc) return rc;
+  if (v.mv_size != FM__HEAD_LEN) return FM_ERR_CORRUPT;
+  const uint8_t *p = v.mv_data;
+  h->seq = fm__be64_get(p);
+  memcpy(h->id, p + 8, FM_ID_LEN);
+  h->count = fm__be64_get(p + 8 + FM_ID_LEN);
+  h->bytes = fm__be64_get(p + 16 + FM_ID_LEN);
+  return 0;
+}
+
+int fm__store_head_put(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN],
+                       const fm__head *h) {
+  uint8_t buf[FM__HEAD_LEN];
+  MDB_val k = {FM_KEY_LEN, (void *)author}, v = {sizeof buf, buf};
+  fm__be64_put(buf, h->seq);
+  memcpy(buf + 8, h->id, FM_ID_LEN);
+  fm__be64_put(buf + 8 + FM_ID_LEN, h->count);
+  fm__be64_put(buf + 16 + FM_ID_LEN, h->bytes);
+  return mdb_put(t, s->heads, &k, &v, 0);
+}
+
+/* Quarantine record: reason (be32) | when (be64) | entry bytes. */
+static int quarantine(fm_store *s, MDB_txn *t, const fm_entry *e, int reason,
+                      fm_time now) {
+  uint8_t key[40 + FM_ID_LEN];
+  MDB_val k = {sizeof key, key}, v = {12 + e->len, NULL};
+  fm__store_entry_key(key, e->author, e->seq);
+  fm_entry_id(e->bytes, e->len, key + 40);
+  int rc = mdb_put(t, s->quarantine, &k, &v, MDB_RESERVE);
+  if (rc) return rc;
+  uint8_t *p = v.mv_data;
+  uint32_t r = (uint32_t)-reason;
+  p[0] = (uint8_t)(r >> 24); p[1] = (uint8_t)(r >> 16);
+  p[2] = (uint8_t)(r >> 8); p[3] = (uint8_t)r;
+  fm__be64_put(p + 4, (uint64_t)now);
+  memcpy(p + 12, e->bytes, e->len);
+  return 0;
+}
+
+static int hold(fm_store *s, MDB_txn *t, const fm_entry *e) {
+  uint8_t key[40];
+  MDB_stat st;
+  MDB_val k = {sizeof key, key}, v = {e->len, (void *)e->bytes};
+  int rc = mdb_stat(t, s->held, &st);
+  if (rc) return rc;
+  if (st.ms_entries >= FM__HELD_MAX) return FM_ERR_TOOBIG;
+  fm__store_entry_key(key, e->author, e->seq);
+  rc = mdb_put(t, s->held, &k, &v, MDB_NOOVERWRITE);
+  return rc == MDB_KEYEXIST ? 0 : rc;
+}
+
+static int note_clock_ahead(fm_store *s, MDB_txn *t, const fm_entry *e,
+                            fm_time now) {
+  MDB_val k = {FM_KEY_LEN, (void *)e->author}, v;
+  uint8_t buf[16];
+  uint64_t count = 0;
+  if (mdb_get(t, s->clock, &k, &v) == 0 && v.mv_size == 16)
+    count = fm__be64_get(v.mv_data);
+  fm__be64_put(buf, count + 1);
+  fm__be64_put(buf + 8, fm_hlc_ms(e->hlc) - (uint64_t)now);
+  v.mv_size = sizeof buf;
+  v.mv_data = buf;
+  return mdb_put(t, s->clock, &k, &v, 0);
+}
+
+int fm__store_apply_views(fm_store *s, MDB_txn *t, MDB_dbi dossiers,
+                          MDB_dbi visits, const fm_entry *e) {
+  const char *id;
+  size_t idn;
+  fm_view_kind k = fm_view_target(e, &id, &idn);
+  if (k == FM_VIEW_NONE) return 0;
+  MDB_dbi dbi = k == FM_VIEW_DOSSIER ? dossiers : visits;
+  MDB_val key = {idn, (void *)id}, old;
+  int rc = mdb_get(t, dbi, &key, &old);
+  if (rc && rc != MDB_NOTFOUND) return rc;
+  rc = fm_view_apply(k, rc ? NULL : old.mv_data, rc ? 0 : old.mv_size, e, &s->rec);
+  if (rc < 0) return rc;
+  MDB_val nv = {s->rec.len, s->rec.p};
+  return mdb_put(t, dbi, &key, &nv, 0);
+}
+
+/* Side effects of the authority's own entries on the trust tables. */
+static int apply_authority(fm_store *s, MDB_txn *t, const fm_entry *e,
+                           fm_time now, fm_ingest_result *res) {
+  fm_enrollment en;
+  uint8_t dev[FM_KEY_LEN];
+  uint64_t after;
+  int rc;
+  if (fm_entry_is(e, FM_KIND_ENROLL)) {
+    /* A malformed enrollment body stays in the log (it is signed) but
+     * enrolls nobody. */
+    rc = fm__store_put_cert(s, t, e, &en);
+    if (rc == FM_ERR_MALFORMED) return 0;
+    if (rc) return rc;
+    return fm__store_release_held(s, t, en.device, now, res);
+  }
+  if (fm_entry_is(e, FM_KIND_REVOKE) && fm_revoke_parse(e, dev, &after) == 0) {
+    if ((rc = fm__store_put_revocation(s, t, dev, after)) != 0) return rc;
+    return fm__store_purge_revoked(s, t, dev, after, now);
+  }
+  return 0;
+}
+
+/* Kinds that only some roles may write. */
+static int role_allows(const fm_entry *e, fm__trust trust, fm_role role) {
+  if (trust == FM__TRUST_AUTHORITY) return 1;
+  if (fm_entry_is(e, FM_KIND_ENROLL) || fm_entry_is(e, FM_KIND_REVOKE)) return 0;
+  if (fm_entry_is(e, FM_KIND_RECEIPT)) return role == FM_ROLE_GATEWAY;
+  return 1;
+}
+
+typedef struct ingest_ctx {
+  const fm_slice *entries;
+  size_t n;
+  fm_time now;
+  fm_ingest_result res;
+  uint8_t *outcomes;
+} ingest_ctx;
+
+static int record(fm_ingest_result *res, int outcome, int code) {
+  switch (outcome) {
+  case FM_IN_ACCEPTED: res->accepted++; break;
+  case FM_IN_DUPLICATE: res->duplicate++; break;
+  case FM_IN_HELD: res->held++; break;
+  case FM_IN_QUARANTINED: res->quarantined++; break;
+  default:
+    res->refused++;
+    if (code == FM_ERR_MALFORMED || code == FM_ERR_TOOBIG ||
+        code == FM_ERR_BADSIG || code == FM_ERR_VERSION)
+      res->invalid++;
+    break;
+  }
+  if (code < 0 && !res->first_error &&
+      (outcome == FM_IN_QUARANTINED || outcome == FM_IN_REFUSED))
+    res->first_error = code;
+  return outcome;
+}
+
+/* Appends the accepted entry |e| to its author's log and views. */
+static int apply(fm_store *s, MDB_txn *t, const fm_entry *e, const fm__head *h,
+                 fm_time now, fm_ingest_result *res) {
+  uint8_t key[40];
+  fm__head nh;
+  MDB_val k = {sizeof key, key}, v = {e->len, (void *)e->bytes};
+  int rc;
+  fm__store_entry_key(key, e->author, e->seq);
+  if ((rc = mdb_put(t, s->entries, &k, &v, 0)) != 0) return rc;
+  nh.seq = e->seq;
+  fm_entry_id(e->bytes, e->len, nh.id);
+  nh.count = h->count + 1;
+  nh.bytes = h->bytes + e->len;
+  if ((rc = fm__store_head_put(s, t, e->author, &nh)) != 0) return rc;
+  if ((rc = fm__store_apply_views(s, t, s->dossiers, s->visits, e)) != 0) return rc;
+  if (fm_hlc_too_far_ahead(e->hlc, now)) {
+    res->clock_ahead++;
+    if ((rc = note_clock_ahead(s, t, e, now)) != 0) return rc;
+  }
+  return apply_authority(s, t, e, now, res);
+}
+
+/* A second, different entry for a held (author, seq): both are kept as
+ * evidence and the newcomer is not applied. */
+static int fork_evidence(fm_store *s, MDB_txn *t, const fm_entry *e,
+                         const MDB_val *held_bytes, fm_time now) {
+  fm_entry old;
+  int rc;
+  if (fm_entry_decode(held_bytes->mv_data, held_bytes->mv_size, NULL, &old) < 0)
+    return FM_ERR_CORRUPT;
+  if ((rc = quarantine(s, t, &old, FM_ERR_FORK, now)) != 0) return rc;
+  return quarantine(s, t, e, FM_ERR_FORK, now);
+}
+
+/* Validates and applies one entry.  Returns an fm_outcome (>= 0) with the
+ * reason in |*code|, or a negative error that aborts the transaction. */
+static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
+                      fm_time now, fm_ingest_result *res, int *code) {
+  fm_entry e;
+  fm__trust trust;
+  fm_role role = FM_ROLE_MEMBER;
+  fm__head h;
+  int rc;
+  *code = 0;
+  if ((*code = fm_entry_decode(p, len, &s->limits, &e)) < 0) return FM_IN_REFUSED;
+  if ((rc = fm__store_trust(s, t, e.author, e.seq, e.hlc, &trust, &role)) != 0)
+    return rc;
+  if ((rc = fm__store_head_get(s, t, e.author, &h)) != 0) return rc;
+  if (e.seq <= h.seq) {
+    /* Identical bytes are a duplicate: no need to check the signature of
+     * what we already hold. */
+    uint8_t key[40];
+    MDB_val k = {sizeof key, key}, v;
+    fm__store_entry_key(key, e.author, e.seq);
+    if ((rc = mdb_get(t, s->entries, &k, &v)) != 0) return rc == MDB_NOTFOUND ? FM_ERR_CORRUPT : rc;
+    if (v.mv_size == len && memcmp(v.mv_data, p, len) == 0) return FM_IN_DUPLICATE;
+    if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
+    *code = FM_ERR_FORK;
+    if ((rc = fork_evidence(s, t, &e, &v, now)) != 0) return rc;
+    return FM_IN_QUARANTINED;
+  }
+  if (trust == FM__TRUST_UNKNOWN) {
+    /* Kept aside in seq order whatever the gaps: the release puts them
+     * through this function again, in order, once the author is known. */
+    if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
+    *code = FM_ERR_AUTH;
+    if ((rc = hold(s, t, &e)) == FM_ERR_TOOBIG) {
+      *code = rc;
+      return FM_IN_REFUSED;
+    }
+    return rc ? rc : FM_IN_HELD;
+  }
+  if (e.seq > h.seq + 1) {
+    *code = FM_ERR_GAP;
+    return FM_IN_REFUSED;
+  }
+  if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
+  if (trust == FM__TRUST_REVOKED) *code = FM_ERR_REVOKED;
+  else if (trust == FM__TRUST_EXPIRED) *code = FM_ERR_EXPIRED;
+  else if (!role_allows(&e, trust, role)) *code = FM_ERR_ROLE;
+  else if (e.has_prev != (h.seq > 0) ||
+           (e.has_prev && memcmp(e.prev, h.id, FM_ID_LEN) != 0))
+    *code = FM_ERR_BADPREV; /* signed, so evidence of a forked history */
+  if (*code < 0) {
+    if ((rc = quarantine(s, t, &e, *code, now)) != 0) return rc;
+    return FM_IN_QUARANTINED;
+  }
+  if ((rc = apply(s, t, &e, &h, now, res)) != 0) return rc;
+  if (!fm_hlc_too_far_ahead(e.hlc, now) && e.hlc > res->max_hlc) res->max_hlc = e.hlc;
+  return FM_IN_ACCEPTED;
+}
+
+int fm__store_release_held(fm_store *s, MDB_txn *t,
+                           const uint8_t device[FM_KEY_LEN], fm_time now,
+                           fm_ingest_result *res) {
+  uint8_t key[40];
+  MDB_val k = {sizeof key, key}, v;
+  int rc, code;
+  /* One at a time, lowest seq first, deleting before ingesting: ingest
+   * writes to the tables this walk reads, so no cursor is kept across. */
+  for (;;) {
+    MDB_cursor *c;
+    fm__store_entry_key(key, device, 0);
+    k.mv_size = sizeof key;
+    k.mv_data = key;
+    if ((rc = mdb_cursor_open(t, s->held, &c)) != 0) return rc;
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    if (rc == 0 && (k.mv_size != 40 || memcmp(k.mv_data, device, FM_KEY_LEN))) rc = MDB_NOTFOUND;
+    uint8_t *copy = NULL;
+    size_t len = v.mv_size;
+    if (rc == 0) {
+      if (!(copy = malloc(len))) rc = -ENOMEM;
+      else {
+        memcpy(copy, v.mv_data, len);
+        rc = mdb_cursor_del(c, 0);
+      }
+    }
+    mdb_cursor_close(c);
+    if (rc == MDB_NOTFOUND) return 0;
+    if (rc) {
+      free(copy);
+      return rc;
+    }
+    rc = ingest_one(s, t, copy, len, now, res, &code);
+    free(copy);
+    if (rc < 0) return rc;
+    if (rc == FM_IN_ACCEPTED) res->released++;
+  }
+}
+
+static int save_clock(fm_store *s, MDB_txn *t, fm_hlc seen) {
+  MDB_val v;
+  fm_hlc cur = 0;
+  uint8_t be[8];
+  if (fm__store_meta_get(s, t, "hlc", &v) == 0 && v.mv_size == 8)
+    cur = fm__be64_get(v.mv_data);
+  if (seen <= cur) return 0;
+  fm__be64_put(be, seen);
+  return fm__store_meta_put(s, t, "hlc", be, 8);
+}
+
+static int do_ingest(fm_store *s, MDB_txn *t, void *ctx) {
+  ingest_ctx *ic = ctx;
+  int rc, code;
+  memset(&ic->res, 0, sizeof ic->res);
+  for (size_t i = 0; i < ic->n; i++) {
+    rc = ingest_one(s, t, ic->entries[i].p, ic->entries[i].len, ic->now,
+                    &ic->res, &code);
+    if (rc < 0) return rc;
+    record(&ic->res, rc, code);
+    if (ic->outcomes) ic->outcomes[i] = (uint8_t)rc;
+  }
+  return save_clock(s, t, ic->res.max_hlc);
+}
+
+int fm_store_ingest(fm_store *s, const fm_slice *entries, size_t n, fm_time now,
+                    fm_ingest_result *res, uint8_t *outcomes) {
+  ingest_ctx ic = {entries, n, now, {0}, outcomes};
+  int rv = fm__store_write(s, do_ingest, &ic);
+  if (rv == 0 && res) *res = ic.res;
+  return rv;
+}
+
+/* ---- own entries ------------------------------------------------------------ */
+
+typedef struct append_ctx {
+  const fm_identity *id;
+  const char *kind;
+  const uint8_t *body;
+  size_t body_len;
+  fm_time now;
+  uint8_t entry_id[FM_ID_LEN];
+  uint64_t seq;
+} append_ctx;
+
+static int do_append(fm_store *s, MDB_txn *t, void *ctx) {
+  append_ctx *a = ctx;
+  fm__head h;
+  MDB_val v;
+  fm_hlc clock = 0;
+  fm_ingest_result res;
+  int rc, code;
+  char name[8 + 2 * FM_KEY_LEN + 1] = "seen:";
+  if ((rc = fm__store_head_get(s, t, a->id->pk, &h)) != 0) return rc;
+  /* Never fork our own log: if the mesh has shown a later entry of this
+   * key than we hold (a restored backup, a copied key), fetch it first. */
+  fm_hex(a->id->pk, FM_KEY_LEN, name + 5);
+  if (fm__store_meta_get(s, t, name, &v) == 0 && v.mv_size == 8 &&
+      fm__be64_get(v.mv_data) > h.seq)
+    return FM_ERR_BEHIND;
+  if (fm__store_meta_get(s, t, "hlc", &v) == 0 && v.mv_size == 8)
+    clock = fm__be64_get(v.mv_data);
+  rc = fm_entry_build(&s->build, a->id, h.seq + 1, h.seq ? h.id : NULL,
+                      fm_hlc_tick(clock, a->now), a->kind, a->body, a->body_len);
+  if (rc < 0) return rc;
+  memset(&res, 0, sizeof res);
+  rc = ingest_one(s, t, s->build.p, s->build.len, a->now, &res, &code);
+  if (rc < 0) return rc;
+  if (rc != FM_IN_ACCEPTED) return code < 0 ? code : FM_ERR_CORRUPT;
+  fm_entry_id(s->build.p, s->build.len, a->entry_id);
+  a->seq = h.seq + 1;
+  return save_clock(s, t, res.max_hlc);
+}
+
+int fm_store_append(fm_store *s, const fm_identity *id, const char *kind,
+                    const uint8_t *body, size_t body_len, fm_time now,
+                    uint8_t entry_id[FM_ID_LEN], uint64_t *seq) {
+  append_ctx a = {id, kind, body, body_len, now, {0}, 0};
+  int rv = fm__store_write(s, do_append, &a);
+  if (rv < 0) return rv;
+  if (entry_id) memcpy(entry_id, a.entry_id, FM_ID_LEN);
+  if (seq) *seq = a.seq;
+  return 0;
+}

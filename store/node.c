@@ -1,0 +1,101 @@
+#include "fieldmesh/node.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fieldmesh/error.h"
+
+int fm_node_init(fm_node *n, fm_store *store, const fm_identity *id) {
+  fm_enrollment en;
+  int rv;
+  memset(n, 0, sizeof *n);
+  n->store = store;
+  n->id = *id;
+  rv = fm_store_enrollment(store, id->pk, &en, NULL, &n->cert, &n->cert_len);
+  if (rv == FM_ERR_NOTFOUND) rv = FM_ERR_AUTH;
+  if (rv < 0) fm_identity_wipe(&n->id);
+  return rv;
+}
+
+void fm_node_free(fm_node *n) {
+  free(n->cert);
+  n->cert = NULL;
+  fm_identity_wipe(&n->id);
+}
+
+int fm_node_admit(fm_node *n, const uint8_t node_id[FM_KEY_LEN],
+                  const uint8_t *cert, size_t cert_len, fm_time now,
+                  fm_enrollment *who) {
+  fm_enrollment en;
+  uint64_t revoked_after;
+  int rv;
+  if (cert_len == 0) return FM_ERR_AUTH;
+  rv = fm_store_add_cert(n->store, cert, cert_len, now, &en);
+  if (rv == FM_ERR_MESH) return FM_ERR_MESH;
+  if (rv < 0) return FM_ERR_AUTH;
+  if (memcmp(en.device, node_id, FM_KEY_LEN)) return FM_ERR_AUTH;
+  if (!fm_enroll_valid_at(&en, now)) return FM_ERR_EXPIRED;
+  /* The newest certificate we hold may be a renewal; revocation is kept
+   * apart from it and always wins. */
+  rv = fm_store_enrollment(n->store, node_id, &en, &revoked_after, NULL, NULL);
+  if (rv < 0) return FM_ERR_AUTH;
+  if (revoked_after != UINT64_MAX) return FM_ERR_REVOKED;
+  *who = en;
+  return 0;
+}
+
+static int io_vector(void *ctx, fm_vector *out) {
+  fm_node *n = ctx;
+  return fm_store_vector(n->store, out);
+}
+
+static int io_read_after(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t after,
+                         size_t max_bytes, fm_entry_cb cb, void *cbctx) {
+  fm_node *n = ctx;
+  return fm_store_read_after(n->store, author, after, max_bytes, cb, cbctx);
+}
+
+static int io_admit(void *ctx, const uint8_t node_id[FM_KEY_LEN], const uint8_t *cert,
+                    size_t cert_len, fm_time now, fm_enrollment *who) {
+  return fm_node_admit(ctx, node_id, cert, cert_len, now, who);
+}
+
+static int io_ingest(void *ctx, const fm_slice *entries, size_t count, fm_time now,
+                     fm_ingest_result *res) {
+  fm_node *n = ctx;
+  int rv = fm_store_ingest(n->store, entries, count, now, res, NULL);
+  if (rv < 0) return rv;
+  uint32_t accepted = res->accepted + res->released;
+  n->ingested += accepted;
+  if (accepted && n->on_new_entries) n->on_new_entries(n->on_new_ctx, accepted);
+  return 0;
+}
+
+static void io_seen(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq) {
+  fm_node *n = ctx;
+  /* Only our own log matters here (the store ignores other authors). */
+  if (!memcmp(author, n->id.pk, FM_KEY_LEN)) fm_store_note_seen(n->store, author, seq);
+}
+
+static int io_cert_of(void *ctx, const uint8_t author[FM_KEY_LEN], fm_buf *out) {
+  fm_node *n = ctx;
+  fm_enrollment en;
+  uint8_t *cert;
+  size_t len;
+  int rv = fm_store_enrollment(n->store, author, &en, NULL, &cert, &len);
+  if (rv < 0) return rv;
+  rv = fm_buf_put(out, cert, len);
+  free(cert);
+  return rv;
+}
+
+static int io_learn_cert(void *ctx, const uint8_t *cert, size_t len, fm_time now) {
+  fm_node *n = ctx;
+  return fm_store_add_cert(n->store, cert, len, now, NULL);
+}
+
+fm_session_io fm_node_io(fm_node *n) {
+  fm_session_io io = {n,         io_vector, io_read_after, io_admit,
+                      io_ingest, io_seen,   io_cert_of,    io_learn_cert};
+  return io;
+}

@@ -1,0 +1,97 @@
+/* Internals shared by the files of the store module.  Not public. */
+#ifndef FIELDMESH_STORE_INT_H
+#define FIELDMESH_STORE_INT_H
+
+#include <lmdb.h>
+
+#include "fieldmesh/store.h"
+
+struct fm_store {
+  MDB_env *env;
+  MDB_dbi entries, heads, dossiers, visits, enrollments, held, quarantine,
+      clock, meta;
+  fm_limits limits;
+  int nosync, read_only;
+  fm_buf rec;        /* scratch for view records during a write */
+  fm_buf build;      /* scratch for entries built by fm_store_append */
+};
+
+/* Bounds that keep every queue finite. */
+#define FM__HELD_MAX 100000        /* entries kept aside for unknown authors */
+
+/* Head record: seq, head id, count, bytes (big-endian integers). */
+#define FM__HEAD_LEN (8 + FM_ID_LEN + 8 + 8)
+typedef struct fm__head {
+  uint64_t seq;
+  uint8_t id[FM_ID_LEN];
+  uint64_t count, bytes;
+} fm__head;
+
+void fm__be64_put(uint8_t *p, uint64_t v);
+uint64_t fm__be64_get(const uint8_t *p);
+/* author | seq key of the entries and held tables: |key| holds 40 bytes. */
+void fm__store_entry_key(uint8_t key[40], const uint8_t author[FM_KEY_LEN],
+                         uint64_t seq);
+
+/* Maps an LMDB or system code to ours (MDB_MAP_FULL is kept: the write
+ * loop grows the map and retries). */
+int fm__store_err(int rc);
+
+/* Runs |fn| in a write transaction and commits, growing the map and
+ * retrying the whole of |fn| when it fills up: |fn| must start from
+ * scratch each time it is called. */
+typedef int (*fm__write_fn)(fm_store *s, MDB_txn *t, void *ctx);
+int fm__store_write(fm_store *s, fm__write_fn fn, void *ctx);
+/* Begins a read-only transaction, following a map grown by another
+ * process. */
+int fm__store_read_begin(fm_store *s, MDB_txn **t);
+
+int fm__store_head_get(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN],
+                       fm__head *h);
+int fm__store_head_put(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN],
+                       const fm__head *h);
+
+int fm__store_meta_get(fm_store *s, MDB_txn *t, const char *name, MDB_val *v);
+int fm__store_meta_put(fm_store *s, MDB_txn *t, const char *name,
+                       const void *p, size_t n);
+
+/* Trust state of an author for entry |seq| stamped |hlc|. */
+typedef enum fm__trust {
+  FM__TRUST_AUTHORITY, FM__TRUST_OK, FM__TRUST_UNKNOWN, FM__TRUST_REVOKED,
+  FM__TRUST_EXPIRED
+} fm__trust;
+int fm__store_trust(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN],
+                    uint64_t seq, fm_hlc hlc, fm__trust *trust, fm_role *role);
+
+/* Installs an enrollment from a verified `enroll` entry of the authority,
+ * keeping the newer (higher authority seq) of two certificates. */
+int fm__store_put_cert(fm_store *s, MDB_txn *t, const fm_entry *e,
+                       fm_enrollment *en);
+int fm__store_put_revocation(fm_store *s, MDB_txn *t,
+                             const uint8_t device[FM_KEY_LEN], uint64_t after);
+
+/* Retries the held entries of |device| after it became known. */
+int fm__store_release_held(fm_store *s, MDB_txn *t,
+                           const uint8_t device[FM_KEY_LEN], fm_time now,
+                           fm_ingest_result *res);
+
+/* Applies a decoded entry to the view tables. */
+int fm__store_apply_views(fm_store *s, MDB_txn *t, MDB_dbi dossiers,
+                          MDB_dbi visits, const fm_entry *e);
+
+/* BLAKE2b-256 over the two view tables, as fm_store_view_digest(). */
+int fm__store_digest_txn(MDB_txn *t, MDB_dbi dossiers, MDB_dbi visits,
+                         uint8_t out[32]);
+
+/* Empties the view tables |dossiers| and |visits| of |wt| and rebuilds them
+ * from every entry of the log, read through |rt| (which may be |wt|). */
+int fm__store_replay_views(fm_store *s, MDB_txn *rt, MDB_txn *wt,
+                           MDB_dbi dossiers, MDB_dbi visits);
+
+/* Takes |device|'s entries past |after| out of its log (into quarantine)
+ * and rebuilds the views when any were there. */
+int fm__store_purge_revoked(fm_store *s, MDB_txn *t,
+                            const uint8_t device[FM_KEY_LEN], uint64_t after,
+                            fm_time now);
+
+#endif

@@ -1,0 +1,241 @@
+/* Rebuilding views and checking a store from scratch. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fieldmesh/error.h"
+
+int fm__store_replay_views(fm_store *s, MDB_txn *rt, MDB_txn *wt,
+                           MDB_dbi dossiers, MDB_dbi visits) {
+  MDB_cursor *c;
+  MDB_val k, v;
+  fm_entry e;
+  int rc;
+  if ((rc = mdb_drop(wt, dossiers, 0)) != 0 || (rc = mdb_drop(wt, visits, 0)) != 0)
+    return rc;
+  if ((rc = mdb_cursor_open(rt, s->entries, &c)) != 0) return rc;
+  /* The merge rules make views independent of the order entries are
+   * applied in, so the log's key order is as good as arrival order. */
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (fm_entry_decode(v.mv_data, v.mv_size, NULL, &e) < 0) {
+      rc = FM_ERR_CORRUPT;
+      break;
+    }
+    if ((rc = fm__store_apply_views(s, wt, dossiers, visits, &e)) != 0) break;
+  }
+  mdb_cursor_close(c);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int purge_tail(fm_store *s, MDB_txn *t, const uint8_t device[FM_KEY_LEN],
+                      uint64_t after, fm_time now, uint64_t *purged,
+                      uint64_t *bytes) {
+  uint8_t key[40], qkey[40 + FM_ID_LEN];
+  MDB_cursor *c;
+  MDB_val k = {sizeof key, key}, v;
+  int rc;
+  fm__store_entry_key(key, device, after + 1);
+  if ((rc = mdb_cursor_open(t, s->entries, &c)) != 0) return rc;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) {
+    if (k.mv_size != 40 || memcmp(k.mv_data, device, FM_KEY_LEN)) break;
+    /* Quarantine record as in ingest.c: reason | when | bytes. */
+    MDB_val qk = {sizeof qkey, qkey}, qv = {12 + v.mv_size, NULL};
+    memcpy(qkey, k.mv_data, 40);
+    fm_entry_id(v.mv_data, v.mv_size, qkey + 40);
+    if ((rc = mdb_put(t, s->quarantine, &qk, &qv, MDB_RESERVE)) != 0) break;
+    uint8_t *p = qv.mv_data;
+    uint32_t r = (uint32_t)-FM_ERR_REVOKED;
+    p[0] = (uint8_t)(r >> 24); p[1] = (uint8_t)(r >> 16);
+    p[2] = (uint8_t)(r >> 8); p[3] = (uint8_t)r;
+    fm__be64_put(p + 4, (uint64_t)now);
+    memcpy(p + 12, v.mv_data, v.mv_size);
+    (*purged)++;
+    *bytes += v.mv_size;
+    if ((rc = mdb_cursor_del(c, 0)) != 0) break;
+    memcpy(key, qkey, 40);
+    k.mv_size = sizeof key;
+    k.mv_data = key;
+  }
+  mdb_cursor_close(c);
+  return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+int fm__store_purge_revoked(fm_store *s, MDB_txn *t,
+                            const uint8_t device[FM_KEY_LEN], uint64_t after,
+                            fm_time now) {
+  fm__head h;
+  uint64_t purged = 0, bytes = 0;
+  int rc;
+  if ((rc = fm__store_head_get(s, t, device, &h)) != 0) return rc;
+  if (h.seq <= after) return 0;
+  /* Entries past the cut-off that arrived before the revocation must go,
+   * or this node would hold a different set than one that heard of the
+   * revocation first. */
+  if ((rc = purge_tail(s, t, device, after, now, &purged, &bytes)) != 0) return rc;
+  h.count -= purged;
+  h.bytes -= bytes;
+  h.seq = after;
+  if (after == 0) {
+    MDB_val k = {FM_KEY_LEN, (void *)device};
+    rc = mdb_del(t, s->heads, &k, NULL);
+  } else {
+    uint8_t key[40];
+    MDB_val k = {sizeof key, key}, v;
+    fm__store_entry_key(key, device, after);
+    if ((rc = mdb_get(t, s->entries, &k, &v)) != 0) return rc;
+    fm_entry_id(v.mv_data, v.mv_size, h.id);
+    rc = fm__store_head_put(s, t, device, &h);
+  }
+  if (rc) return rc;
+  return fm__store_replay_views(s, t, t, s->dossiers, s->visits);
+}
+
+/* ---- verify ------------------------------------------------------------- */
+
+static int fail(char *err, size_t cap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, cap, fmt, ap);
+  va_end(ap);
+  return FM_ERR_CORRUPT;
+}
+
+typedef struct chain {
+  uint8_t author[FM_KEY_LEN];
+  uint64_t seq, count, bytes;
+  uint8_t id[FM_ID_LEN];
+} chain;
+
+static int check_head(fm_store *s, MDB_txn *t, const chain *ch, char *err,
+                      size_t cap) {
+  fm__head h;
+  char hex[2 * FM_KEY_LEN + 1];
+  if (fm__store_head_get(s, t, ch->author, &h) != 0 || h.seq != ch->seq ||
+      h.count != ch->count || h.bytes != ch->bytes ||
+      memcmp(h.id, ch->id, FM_ID_LEN)) {
+    fm_hex(ch->author, FM_KEY_LEN, hex);
+    return fail(err, cap, "head of %.16s does not match its log", hex);
+  }
+  return 0;
+}
+
+static int check_entry(fm_store *s, MDB_txn *t, const MDB_val *k, const MDB_val *v,
+                       chain *ch, char *err, size_t cap) {
+  fm_entry e;
+  char hex[2 * FM_KEY_LEN + 1];
+  fm__trust trust;
+  fm_role role;
+  if (k->mv_size != 40 || fm_entry_decode(v->mv_data, v->mv_size, &s->limits, &e) < 0)
+    return fail(err, cap, "an entry does not decode");
+  fm_hex(e.author, FM_KEY_LEN, hex);
+  if (memcmp(k->mv_data, e.author, FM_KEY_LEN) ||
+      fm__be64_get((uint8_t *)k->mv_data + FM_KEY_LEN) != e.seq)
+    return fail(err, cap, "entry %.16s/%llu is filed under another key", hex,
+                (unsigned long long)e.seq);
+  if (fm_entry_verify(&e) < 0)
+    return fail(err, cap, "entry %.16s/%llu: bad signature", hex, (unsigned long long)e.seq);
+  if (e.seq != ch->seq + 1 || e.has_prev != (ch->seq > 0) ||
+      (e.has_prev && memcmp(e.prev, ch->id, FM_ID_LEN)))
+    return fail(err, cap, "entry %.16s/%llu: broken chain link", hex, (unsigned long long)e.seq);
+  if (fm__store_trust(s, t, e.author, e.seq, e.hlc, &trust, &role) != 0 ||
+      trust == FM__TRUST_UNKNOWN || trust == FM__TRUST_REVOKED)
+    return fail(err, cap, "entry %.16s/%llu: author not trusted", hex, (unsigned long long)e.seq);
+  ch->seq = e.seq;
+  ch->count++;
+  ch->bytes += e.len;
+  fm_entry_id(e.bytes, e.len, ch->id);
+  return 0;
+}
+
+static int check_log(fm_store *s, MDB_txn *t, uint64_t *entries, uint64_t *authors,
+                     char *err, size_t cap) {
+  MDB_cursor *c;
+  MDB_val k, v;
+  MDB_stat st;
+  chain ch;
+  int rc, rv = 0;
+  memset(&ch, 0, sizeof ch);
+  if ((rc = mdb_cursor_open(t, s->entries, &c)) != 0) return fm__store_err(rc);
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && rv == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size == 40 && memcmp(k.mv_data, ch.author, FM_KEY_LEN)) {
+      if (ch.count && (rv = check_head(s, t, &ch, err, cap)) != 0) break;
+      if (ch.count) (*authors)++;
+      memset(&ch, 0, sizeof ch);
+      memcpy(ch.author, k.mv_data, FM_KEY_LEN);
+    }
+    rv = check_entry(s, t, &k, &v, &ch, err, cap);
+    if (rv == 0) (*entries)++;
+  }
+  mdb_cursor_close(c);
+  if (rv) return rv;
+  if (ch.count) {
+    if ((rv = check_head(s, t, &ch, err, cap)) != 0) return rv;
+    (*authors)++;
+  }
+  if (mdb_stat(t, s->heads, &st) == 0 && st.ms_entries != *authors)
+    return fail(err, cap, "%llu heads for %llu logs", (unsigned long long)st.ms_entries,
+                (unsigned long long)*authors);
+  return 0;
+}
+
+static int rm_scratch(const char *dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/data.mdb", dir);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/lock.mdb", dir);
+  unlink(path);
+  return rmdir(dir);
+}
+
+/* Rebuilds the views in a scratch environment and compares digests. */
+static int check_views(fm_store *s, MDB_txn *t, const char *dir, char *err,
+                       size_t cap) {
+  MDB_env *env = NULL;
+  MDB_txn *wt = NULL;
+  MDB_dbi d, v;
+  uint8_t want[32], got[32];
+  int rc;
+  rm_scratch(dir);
+  if (mkdir(dir, 0700) != 0) return fail(err, cap, "cannot create %s: %s", dir, strerror(errno));
+  if ((rc = mdb_env_create(&env)) == 0) {
+    mdb_env_set_maxdbs(env, 4);
+    mdb_env_set_mapsize(env, (size_t)1 << 36);
+    rc = mdb_env_open(env, dir, MDB_NOSYNC, 0600);
+  }
+  if (rc == 0) rc = mdb_txn_begin(env, NULL, 0, &wt);
+  if (rc == 0) rc = mdb_dbi_open(wt, "dossiers", MDB_CREATE, &d);
+  if (rc == 0) rc = mdb_dbi_open(wt, "visits", MDB_CREATE, &v);
+  if (rc == 0) rc = fm__store_replay_views(s, t, wt, d, v);
+  if (rc == 0) rc = fm__store_digest_txn(wt, d, v, got);
+  if (rc == 0) rc = fm__store_digest_txn(t, s->dossiers, s->visits, want);
+  if (wt) mdb_txn_abort(wt);
+  if (env) mdb_env_close(env);
+  rm_scratch(dir);
+  if (rc) return fail(err, cap, "views could not be rebuilt: %s", fm_strerror(fm__store_err(rc)));
+  if (memcmp(want, got, 32))
+    return fail(err, cap, "views do not match the log (rebuild them)");
+  return 0;
+}
+
+int fm_store_verify(fm_store *s, const char *scratch_dir, char *err, size_t errcap) {
+  MDB_txn *t;
+  uint64_t entries = 0, authors = 0;
+  int rv = fm__store_read_begin(s, &t);
+  if (rv < 0) return rv;
+  err[0] = 0;
+  rv = check_log(s, t, &entries, &authors, err, errcap);
+  if (rv == 0) rv = check_views(s, t, scratch_dir, err, errcap);
+  mdb_txn_abort(t);
+  if (rv == 0) snprintf(err, errcap, "%llu entries, %llu authors",
+                        (unsigned long long)entries, (unsigned long long)authors);
+  return rv;
+}

@@ -1,0 +1,486 @@
+/* Two and three nodes, each with its own real store, wired by in-memory
+ * links to the sans-I/O session: convergence, live push, admission, and
+ * hostile bytes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fieldmesh/error.h"
+#include "fieldmesh/msg.h"
+#include "fieldmesh/node.h"
+#include "fieldmesh/noise.h"
+
+#define T0 1700000000000LL
+
+static fm_identity AUTH, OTHER_AUTH, D[6];
+
+static void ident(fm_identity *id, uint8_t n) {
+  uint8_t seed[32];
+  memset(seed, n, sizeof seed);
+  assert_int_equal(fm_identity_from_seed(id, seed), 0);
+}
+
+/* A deterministic RNG for the sessions' ephemeral keys. */
+static void xrng(void *ctx, uint8_t *out, size_t len) {
+  uint64_t *st = ctx;
+  for (size_t i = 0; i < len; i++) {
+    *st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+    out[i] = (uint8_t)(*st >> 56);
+  }
+}
+
+typedef struct tnode {
+  char dir[64];
+  fm_store *s;
+  fm_node node;
+  uint64_t rng;
+} tnode;
+
+/* Certificates made once by the commune's administrator store. */
+static uint8_t *CERT[6];
+static size_t CERT_LEN[6];
+static uint8_t *FOREIGN_CERT;
+static size_t FOREIGN_CERT_LEN;
+
+typedef struct blob {
+  uint8_t *p;
+  size_t len;
+} blob;
+
+static int grab(void *ctx, const uint8_t *p, size_t len) {
+  blob *b = ctx;
+  b->p = malloc(len);
+  memcpy(b->p, p, len);
+  b->len = len;
+  return 0;
+}
+
+static void open_store(char *dir, fm_store **s) {
+  fm_store_opts o;
+  memset(&o, 0, sizeof o);
+  o.nosync = 1;
+  strcpy(dir, "/tmp/fm-test-session-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  assert_int_equal(fm_store_open(dir, &o, s), 0);
+}
+
+static void rm_store(const char *dir) {
+  char p[128];
+  snprintf(p, sizeof p, "%s/data.mdb", dir);
+  unlink(p);
+  snprintf(p, sizeof p, "%s/lock.mdb", dir);
+  unlink(p);
+  rmdir(dir);
+}
+
+static void make_certs(const fm_identity *auth, int first, int last, uint8_t **certs,
+                       size_t *lens) {
+  char dir[64];
+  fm_store *s;
+  fm_buf b;
+  open_store(dir, &s);
+  assert_int_equal(fm_store_set_authority(s, auth->pk, "Tân Quang"), 0);
+  fm_buf_init(&b, 4096);
+  for (int i = first; i <= last; i++) {
+    fm_enrollment en;
+    uint64_t seq;
+    memset(&en, 0, sizeof en);
+    memcpy(en.device, D[i].pk, 32);
+    snprintf(en.name, sizeof en.name, "Member %d", i);
+    strcpy(en.team, i % 2 ? "Team 2" : "Team 1");
+    strcpy(en.commune, "Tân Quang");
+    fm_buf_reset(&b);
+    assert_int_equal(fm_enroll_body(&b, &en), 0);
+    assert_int_equal(fm_store_append(s, auth, FM_KIND_ENROLL, b.p, b.len, T0, NULL, &seq), 0);
+    blob c = {0};
+    assert_int_equal(fm_store_read_after(s, auth->pk, seq - 1, 1, grab, &c), 0);
+    certs[i - first] = c.p;
+    lens[i - first] = c.len;
+  }
+  fm_buf_free(&b);
+  fm_store_close(s);
+  rm_store(dir);
+}
+
+/* A node enrolled as D[i], knowing every certificate of the commune. */
+static void tnode_open(tnode *t, int i) {
+  memset(t, 0, sizeof *t);
+  open_store(t->dir, &t->s);
+  assert_int_equal(fm_store_set_authority(t->s, AUTH.pk, "Tân Quang"), 0);
+  assert_int_equal(fm_store_set_self(t->s, D[i].pk), 0);
+  assert_int_equal(fm_store_add_cert(t->s, CERT[i], CERT_LEN[i], T0, NULL), 0);
+  assert_int_equal(fm_node_init(&t->node, t->s, &D[i]), 0);
+  t->rng = (uint64_t)i * 7919;
+}
+
+static void tnode_close(tnode *t) {
+  fm_node_free(&t->node);
+  fm_store_close(t->s);
+  rm_store(t->dir);
+}
+
+static void add_visits(tnode *t, const fm_identity *who, int n, int base) {
+  fm_buf b;
+  fm_buf_init(&b, 4096);
+  for (int k = 0; k < n; k++) {
+    char id[24];
+    snprintf(id, sizeof id, "V-%06d", base + k);
+    fm_visit_in v = {id, "Team 1", "Nghĩa Tân", "thôn 3", "2023-11-14", "", FM_MODE_HOME, 5, 3};
+    fm_buf_reset(&b);
+    assert_int_equal(fm_visit_body(&b, &v), 0);
+    assert_int_equal(fm_store_append(t->s, who, FM_KIND_VISIT, b.p, b.len, T0 + k, NULL, NULL), 0);
+  }
+  fm_buf_free(&b);
+}
+
+/* ---- an in-memory wire_pair ------------------------------------------------------ */
+
+typedef struct wire_pair {
+  fm_session *a, *b;
+  fm_time now;
+  uint64_t bytes;
+  int ra, rb;           /* last recv results */
+} wire_pair;
+
+static fm_session *session_for(tnode *t, int initiator) {
+  fm_session_cfg cfg;
+  fm_session *s;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.initiator = initiator;
+  cfg.id = &t->node.id;
+  cfg.cert = t->node.cert;
+  cfg.cert_len = t->node.cert_len;
+  cfg.io = fm_node_io(&t->node);
+  cfg.rng.fill = xrng;
+  cfg.rng.ctx = &t->rng;
+  cfg.window = 64 * 1024;
+  assert_int_equal(fm_session_new(&cfg, T0, &s), 0);
+  return s;
+}
+
+/* Moves bytes both ways until neither side has anything to say. */
+static size_t move(fm_session *from, fm_session *to, fm_time now, int *rv) {
+  static uint8_t buf[1 << 16];
+  size_t total = 0;
+  for (;;) {
+    ssize_t n = fm_session_send(from, buf, sizeof buf, now);
+    if (n <= 0) break;
+    total += (size_t)n;
+    int r = fm_session_recv(to, buf, (size_t)n, now);
+    if (r < 0) {
+      *rv = r;
+      break;
+    }
+  }
+  return total;
+}
+
+static void run(wire_pair *l) {
+  for (int i = 0; i < 100000; i++) {
+    l->now += 1;
+    size_t n = move(l->a, l->b, l->now, &l->rb) + move(l->b, l->a, l->now, &l->ra);
+    l->bytes += n;
+    if (n == 0) break;
+  }
+}
+
+static void assert_same(tnode *x, tnode *y) {
+  uint8_t dx[32], dy[32];
+  fm_store_stats sx, sy;
+  assert_int_equal(fm_store_stats_get(x->s, &sx), 0);
+  assert_int_equal(fm_store_stats_get(y->s, &sy), 0);
+  assert_int_equal(sx.entries, sy.entries);
+  assert_int_equal(sx.visits, sy.visits);
+  assert_int_equal(fm_store_view_digest(x->s, dx), 0);
+  assert_int_equal(fm_store_view_digest(y->s, dy), 0);
+  assert_memory_equal(dx, dy, 32);
+}
+
+static void test_session_two_nodes_exchange_what_each_lacks(void **state) {
+  tnode x, y;
+  tnode_open(&x, 2);
+  tnode_open(&y, 3);
+  add_visits(&x, &D[2], 300, 0);
+  add_visits(&y, &D[3], 200, 1000);
+  wire_pair l = {session_for(&x, 1), session_for(&y, 0), T0, 0, 0, 0};
+  run(&l);
+  assert_int_equal(l.ra, 0);
+  assert_int_equal(l.rb, 0);
+  assert_int_equal(fm_session_get_state(l.a), FM_SS_LIVE);
+  assert_int_equal(fm_session_get_state(l.b), FM_SS_LIVE);
+  assert_same(&x, &y);
+  fm_session_stats st;
+  fm_session_get_stats(l.a, &st);
+  assert_int_equal(st.entries_out, 300);
+  assert_int_equal(st.entries_in, 200);
+  assert_int_equal(st.to_send, 0);
+  assert_int_equal(st.to_recv, 0);
+  assert_true(st.admitted);
+  assert_memory_equal(st.peer_id, D[3].pk, 32);
+  fm_session_del(l.a);
+  fm_session_del(l.b);
+
+  /* An in-sync reconnect costs the handshake, the hellos and the vectors. */
+  wire_pair r = {session_for(&x, 1), session_for(&y, 0), T0 + 1000, 0, 0, 0};
+  run(&r);
+  assert_int_equal(fm_session_get_state(r.a), FM_SS_LIVE);
+  fm_session_get_stats(r.a, &st);
+  assert_int_equal(st.entries_out, 0);
+  assert_int_equal(st.entries_in, 0);
+  fm_session_del(r.a);
+  fm_session_del(r.b);
+  tnode_close(&x);
+  tnode_close(&y);
+}
+
+static void test_session_pushes_live_entries_along_a_line(void **state) {
+  tnode a, b, c;
+  tnode_open(&a, 2);
+  tnode_open(&b, 3);
+  tnode_open(&c, 4);
+  wire_pair ab = {session_for(&a, 1), session_for(&b, 0), T0, 0, 0, 0};
+  wire_pair bc = {session_for(&b, 1), session_for(&c, 0), T0, 0, 0, 0};
+  run(&ab);
+  run(&bc);
+  assert_int_equal(fm_session_get_state(bc.b), FM_SS_LIVE);
+  /* A writes while all stay connected: A pushes to B, B relays to C. */
+  add_visits(&a, &D[2], 5, 0);
+  fm_session_notify(ab.a);
+  run(&ab);
+  fm_session_notify(bc.a); /* what the daemon does when B's store grows */
+  run(&bc);
+  assert_same(&a, &c);
+  fm_store_stats st;
+  assert_int_equal(fm_store_stats_get(c.s, &st), 0);
+  assert_int_equal(st.visits, 5);
+  fm_session_del(ab.a);
+  fm_session_del(ab.b);
+  fm_session_del(bc.a);
+  fm_session_del(bc.b);
+  tnode_close(&a);
+  tnode_close(&b);
+  tnode_close(&c);
+}
+
+static void test_session_refuses_peer_of_another_commune(void **state) {
+  tnode x, y;
+  tnode_open(&x, 2);
+  tnode_open(&y, 3);
+  /* y presents an enrollment signed by another authority. */
+  free(y.node.cert);
+  y.node.cert = malloc(FOREIGN_CERT_LEN);
+  memcpy(y.node.cert, FOREIGN_CERT, FOREIGN_CERT_LEN);
+  y.node.cert_len = FOREIGN_CERT_LEN;
+  add_visits(&y, &D[3], 3, 0);
+  wire_pair l = {session_for(&x, 0), session_for(&y, 1), T0, 0, 0, 0};
+  run(&l);
+  assert_int_equal(l.rb, FM_ERR_MESH); /* y hears why */
+  fm_session_stats st;
+  fm_session_get_stats(l.a, &st);
+  assert_int_equal(st.error, FM_ERR_MESH);
+  assert_false(st.admitted);
+  fm_store_stats sx;
+  assert_int_equal(fm_store_stats_get(x.s, &sx), 0);
+  assert_int_equal(sx.entries, 0);
+  fm_session_del(l.a);
+  fm_session_del(l.b);
+  tnode_close(&x);
+  tnode_close(&y);
+}
+
+static void test_session_refuses_revoked_and_unenrolled_peers(void **state) {
+  tnode x, y;
+  tnode_open(&x, 2);
+  tnode_open(&y, 3);
+  add_visits(&y, &D[3], 3, 0);
+  /* x learns that D3 is revoked (a revocation entry by the authority). */
+  fm_buf b;
+  fm_buf_init(&b, 256);
+  assert_int_equal(fm_revoke_body(&b, D[3].pk, 0), 0);
+  fm_buf e;
+  fm_buf_init(&e, FM_ENTRY_MAX);
+  assert_int_equal(fm_entry_build(&e, &AUTH, 1, NULL, fm_hlc_make(T0, 0), FM_KIND_REVOKE, b.p, b.len), 0);
+  fm_slice sl = {e.p, e.len};
+  fm_ingest_result r;
+  assert_int_equal(fm_store_ingest(x.s, &sl, 1, T0, &r, NULL), 0);
+  assert_int_equal(r.accepted, 1);
+  wire_pair l = {session_for(&x, 0), session_for(&y, 1), T0, 0, 0, 0};
+  run(&l);
+  fm_session_stats st;
+  fm_session_get_stats(l.a, &st);
+  assert_int_equal(st.error, FM_ERR_REVOKED);
+  fm_session_del(l.a);
+  fm_session_del(l.b);
+  /* No enrollment at all. */
+  free(y.node.cert);
+  y.node.cert = NULL;
+  y.node.cert_len = 0;
+  tnode z;
+  tnode_open(&z, 4);
+  wire_pair m = {session_for(&z, 0), session_for(&y, 1), T0, 0, 0, 0};
+  run(&m);
+  fm_session_get_stats(m.a, &st);
+  assert_int_equal(st.error, FM_ERR_AUTH);
+  fm_store_stats sz;
+  assert_int_equal(fm_store_stats_get(z.s, &sz), 0);
+  assert_int_equal(sz.entries, 0);
+  fm_session_del(m.a);
+  fm_session_del(m.b);
+  fm_buf_free(&b);
+  fm_buf_free(&e);
+  tnode_close(&x);
+  tnode_close(&y);
+  tnode_close(&z);
+}
+
+/* Runs the handshake by hand so the test can say anything afterwards. */
+typedef struct rogue {
+  fm_noise_hs hs;
+  fm_noise_cs tx, rx;
+} rogue;
+
+static void frame_to(fm_session *s, const uint8_t *p, size_t n, int *rv) {
+  uint8_t hdr[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+  *rv = fm_session_recv(s, hdr, 4, T0);
+  if (*rv == 0) *rv = fm_session_recv(s, p, n, T0);
+}
+
+/* Handshakes as D[4] with |victim| (a responder) and sends its hello. */
+static void rogue_connect(rogue *r, fm_session *victim) {
+  uint8_t x_sk[32], e_sk[32], buf[70000], pl[1024];
+  size_t n, pn;
+  ssize_t got;
+  int rv;
+  assert_int_equal(fm_noise_static_from_ed25519(D[4].sk, x_sk), 0);
+  memset(e_sk, 0x44, 32);
+  assert_int_equal(fm_noise_hs_init(&r->hs, 1, (const uint8_t *)FM_PROLOGUE, strlen(FM_PROLOGUE), x_sk, e_sk), 0);
+  assert_int_equal(fm_noise_hs_write(&r->hs, NULL, 0, buf, sizeof buf, &n), 0);
+  frame_to(victim, buf, n, &rv);
+  assert_int_equal(rv, 0);
+  got = fm_session_send(victim, buf, sizeof buf, T0);
+  assert_true(got > 4);
+  assert_int_equal(fm_noise_hs_read(&r->hs, buf + 4, (size_t)got - 4, pl, sizeof pl, &pn), 0);
+  assert_int_equal(fm_noise_hs_write(&r->hs, NULL, 0, buf, sizeof buf, &n), 0);
+  frame_to(victim, buf, n, &rv);
+  assert_int_equal(rv, 0);
+  assert_int_equal(fm_noise_hs_split(&r->hs, &r->tx, &r->rx), 0);
+  fm_buf m;
+  fm_wr w;
+  fm_buf_init(&m, FM_MSG_MAX);
+  fm_wr_init(&w, &m);
+  fm_msg_hello(&w, D[4].pk, CERT[4], CERT_LEN[4], 0);
+  assert_int_equal(fm_noise_cs_encrypt(&r->tx, NULL, 0, m.p, m.len, buf, sizeof buf, &n), 0);
+  frame_to(victim, buf, n, &rv);
+  assert_int_equal(rv, 0);
+  fm_buf_free(&m);
+}
+
+static int rogue_say(rogue *r, fm_session *victim, const uint8_t *msg, size_t len) {
+  uint8_t buf[70000];
+  size_t n;
+  int rv;
+  assert_int_equal(fm_noise_cs_encrypt(&r->tx, NULL, 0, msg, len, buf, sizeof buf, &n), 0);
+  frame_to(victim, buf, n, &rv);
+  return rv;
+}
+
+static void hostile_case(int which) {
+  tnode x;
+  rogue r;
+  fm_store_stats before, after;
+  tnode_open(&x, 2);
+  add_visits(&x, &D[2], 2, 0);
+  assert_int_equal(fm_store_stats_get(x.s, &before), 0);
+  fm_session *v = session_for(&x, 0);
+  rogue_connect(&r, v);
+  int rv = 0;
+  fm_buf m;
+  fm_wr w;
+  fm_buf_init(&m, FM_MSG_MAX);
+  fm_wr_init(&w, &m);
+  if (which == 0) { /* garbage after the handshake */
+    uint8_t junk[300];
+    memset(junk, 0xa5, sizeof junk);
+    frame_to(v, junk, sizeof junk, &rv);
+    assert_int_equal(rv, FM_ERR_DECRYPT);
+  } else if (which == 1) { /* a frame claiming 1 MiB */
+    uint8_t hdr[4] = {0, 0x10, 0, 0};
+    rv = fm_session_recv(v, hdr, 4, T0);
+    assert_int_equal(rv, FM_ERR_FRAME);
+  } else if (which == 2) { /* an entry with a bad signature */
+    fm_buf e;
+    fm_buf body;
+    fm_buf_init(&e, FM_ENTRY_MAX);
+    fm_buf_init(&body, 4096);
+    fm_visit_in vi = {"V-X", "Team 1", "Nghĩa Tân", "", "2023-11-14", "", 0, 1, 1};
+    assert_int_equal(fm_visit_body(&body, &vi), 0);
+    assert_int_equal(fm_entry_build(&e, &D[4], 1, NULL, fm_hlc_make(T0, 0), FM_KIND_VISIT, body.p, body.len), 0);
+    e.p[e.len - 1] ^= 1;
+    fm_msg_entries_begin(&w, 1);
+    fm_wr_bin(&w, e.p, e.len);
+    rv = rogue_say(&r, v, m.p, m.len);
+    assert_int_equal(rv, FM_ERR_PROTO);
+    fm_buf_free(&e);
+    fm_buf_free(&body);
+  } else { /* an unknown message type */
+    fm_wr_array(&w, 2);
+    fm_wr_uint(&w, 77);
+    fm_wr_uint(&w, 1);
+    rv = rogue_say(&r, v, m.p, m.len);
+    assert_int_equal(rv, FM_ERR_PROTO);
+  }
+  fm_session_stats st;
+  fm_session_get_stats(v, &st);
+  assert_int_equal(st.error, rv);
+  assert_true(strlen(st.reason) > 0);
+  assert_true(fm_session_get_state(v) >= FM_SS_CLOSING);
+  assert_int_equal(fm_store_stats_get(x.s, &after), 0);
+  assert_int_equal(after.entries, before.entries);
+  assert_int_equal(after.held + after.quarantined, 0);
+  fm_buf_free(&m);
+  fm_noise_cs_wipe(&r.tx);
+  fm_noise_cs_wipe(&r.rx);
+  fm_session_del(v);
+  tnode_close(&x);
+}
+
+static void test_session_drops_garbage_after_handshake(void **state) { hostile_case(0); }
+static void test_session_drops_oversized_frame(void **state) { hostile_case(1); }
+static void test_session_drops_entry_with_bad_signature(void **state) { hostile_case(2); }
+static void test_session_drops_unknown_message_type(void **state) { hostile_case(3); }
+
+static int setup(void **state) {
+  ident(&AUTH, 1);
+  ident(&OTHER_AUTH, 99);
+  for (int i = 2; i < 6; i++) ident(&D[i], (uint8_t)(10 + i));
+  make_certs(&AUTH, 2, 5, CERT + 2, CERT_LEN + 2);
+  make_certs(&OTHER_AUTH, 3, 3, &FOREIGN_CERT, &FOREIGN_CERT_LEN);
+  return 0;
+}
+
+static int teardown(void **state) {
+  for (int i = 2; i < 6; i++) free(CERT[i]);
+  free(FOREIGN_CERT);
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_session_two_nodes_exchange_what_each_lacks),
+      cmocka_unit_test(test_session_pushes_live_entries_along_a_line),
+      cmocka_unit_test(test_session_refuses_peer_of_another_commune),
+      cmocka_unit_test(test_session_refuses_revoked_and_unenrolled_peers),
+      cmocka_unit_test(test_session_drops_garbage_after_handshake),
+      cmocka_unit_test(test_session_drops_oversized_frame),
+      cmocka_unit_test(test_session_drops_entry_with_bad_signature),
+      cmocka_unit_test(test_session_drops_unknown_message_type),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

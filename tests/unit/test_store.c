@@ -1,0 +1,519 @@
+/* The store: validation order, quarantine, held entries, revocation,
+ * merge determinism, map growth and verify. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fieldmesh/bundle.h"
+#include "fieldmesh/error.h"
+#include "fieldmesh/store.h"
+
+#define T0 1700000000000LL /* a fixed "now": 2023-11-14 */
+
+typedef struct fx {
+  char dir[64];
+  fm_store *s;
+} fx;
+
+static void ident(fm_identity *id, uint8_t n) {
+  uint8_t seed[32];
+  memset(seed, n, sizeof seed);
+  assert_int_equal(fm_identity_from_seed(id, seed), 0);
+}
+
+static void fx_open(fx *f, size_t map_size) {
+  fm_store_opts o;
+  memset(&o, 0, sizeof o);
+  o.nosync = 1;
+  o.map_size = map_size;
+  strcpy(f->dir, "/tmp/fm-test-store-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  assert_int_equal(fm_store_open(f->dir, &o, &f->s), 0);
+}
+
+static void fx_close(fx *f) {
+  char p[128];
+  fm_store_close(f->s);
+  snprintf(p, sizeof p, "%s/data.mdb", f->dir);
+  unlink(p);
+  snprintf(p, sizeof p, "%s/lock.mdb", f->dir);
+  unlink(p);
+  rmdir(f->dir);
+}
+
+/* The commune: authority 1, members 2..5. */
+static fm_identity AUTH, M[6];
+
+static void enroll_body(fm_buf *b, const uint8_t dev[32], const char *team) {
+  fm_enrollment en;
+  memset(&en, 0, sizeof en);
+  memcpy(en.device, dev, 32);
+  strcpy(en.name, "Member");
+  strcpy(en.team, team);
+  strcpy(en.commune, "Tân Quang");
+  en.role = FM_ROLE_MEMBER;
+  en.nvillages = 1;
+  strcpy(en.villages[0], "Nghĩa Tân");
+  fm_buf_reset(b);
+  assert_int_equal(fm_enroll_body(b, &en), 0);
+}
+
+/* A store that knows the authority and has enrolled members 2..|upto|. */
+static void fx_commune(fx *f, int upto) {
+  fm_buf b;
+  fx_open(f, 0);
+  assert_int_equal(fm_store_set_authority(f->s, AUTH.pk, "Tân Quang"), 0);
+  fm_buf_init(&b, 4096);
+  for (int i = 2; i <= upto; i++) {
+    enroll_body(&b, M[i].pk, i % 2 ? "Team 2" : "Team 1");
+    assert_int_equal(fm_store_append(f->s, &AUTH, FM_KIND_ENROLL, b.p, b.len, T0, NULL, NULL), 0);
+  }
+  fm_buf_free(&b);
+}
+
+static int setup_ids(void **state) {
+  ident(&AUTH, 1);
+  for (int i = 2; i < 6; i++) ident(&M[i], (uint8_t)i);
+  (void)state;
+  return 0;
+}
+
+/* Collects entries from a store in the order given. */
+typedef struct bag {
+  uint8_t *buf[4096];
+  size_t len[4096];
+  size_t n;
+} bag;
+
+static int bag_cb(void *ctx, const uint8_t *p, size_t len) {
+  bag *b = ctx;
+  assert_true(b->n < 4096);
+  b->buf[b->n] = malloc(len);
+  memcpy(b->buf[b->n], p, len);
+  b->len[b->n++] = len;
+  return 0;
+}
+
+static void bag_free(bag *b) {
+  for (size_t i = 0; i < b->n; i++) free(b->buf[i]);
+  b->n = 0;
+}
+
+static void visit(fm_store *s, const fm_identity *id, const char *vid, fm_time now) {
+  fm_buf b;
+  fm_visit_in v = {vid, "Team 1", "Nghĩa Tân", "", "2023-11-14", "", FM_MODE_HOME, 1, 2};
+  fm_buf_init(&b, 4096);
+  assert_int_equal(fm_visit_body(&b, &v), 0);
+  assert_int_equal(fm_store_append(s, id, FM_KIND_VISIT, b.p, b.len, now, NULL, NULL), 0);
+  fm_buf_free(&b);
+}
+
+static int ingest1(fm_store *s, const uint8_t *p, size_t len, fm_ingest_result *r) {
+  fm_slice sl = {p, len};
+  uint8_t out;
+  assert_int_equal(fm_store_ingest(s, &sl, 1, T0, r, &out), 0);
+  return out;
+}
+
+static void verify_ok(fx *f) {
+  char err[256], scratch[128];
+  snprintf(scratch, sizeof scratch, "%s/verify.tmp", f->dir);
+  int rv = fm_store_verify(f->s, scratch, err, sizeof err);
+  if (rv) fail_msg("verify: %s", err);
+}
+
+/* Builds, signs and returns an entry by |id| with arbitrary fields. */
+static void make_entry(fm_buf *out, const fm_identity *id, uint64_t seq,
+                       const uint8_t *prev, const char *vid) {
+  fm_buf body;
+  fm_visit_in v = {vid, "Team 1", "Vinh Quang", "", "2023-11-14", "", FM_MODE_HOME, 1, 1};
+  fm_buf_init(&body, 4096);
+  assert_int_equal(fm_visit_body(&body, &v), 0);
+  assert_int_equal(fm_entry_build(out, id, seq, prev, fm_hlc_make((uint64_t)T0, 0),
+                                  FM_KIND_VISIT, body.p, body.len), 0);
+  fm_buf_free(&body);
+}
+
+static void test_store_quarantines_both_sides_of_a_fork(void **state) {
+  fx a, b;
+  bag g = {0};
+  fm_buf e;
+  fm_ingest_result r;
+  uint8_t d1[32], d2[32];
+  fx_commune(&a, 3);
+  fx_commune(&b, 3);
+  visit(a.s, &M[2], "V-1", T0);
+  assert_int_equal(fm_store_read_after(a.s, M[2].pk, 0, 0, bag_cb, &g), 0);
+  assert_int_equal(g.n, 1);
+  /* The same key signs another seq 1: a copied key file, a restored backup. */
+  fm_buf_init(&e, FM_ENTRY_MAX);
+  make_entry(&e, &M[2], 1, NULL, "V-2");
+  assert_int_equal(ingest1(b.s, e.p, e.len, &r), FM_IN_ACCEPTED);
+  assert_int_equal(fm_store_view_digest(b.s, d1), 0);
+  assert_int_equal(ingest1(b.s, g.buf[0], g.len[0], &r), FM_IN_QUARANTINED);
+  assert_int_equal(r.first_error, FM_ERR_FORK);
+  assert_int_equal(fm_store_view_digest(b.s, d2), 0);
+  assert_memory_equal(d1, d2, 32);
+  fm_store_stats st;
+  assert_int_equal(fm_store_stats_get(b.s, &st), 0);
+  assert_int_equal(st.quarantined, 2);
+  assert_int_equal(st.visits, 1);
+  /* The same entry again is a duplicate, not a second fork. */
+  assert_int_equal(ingest1(b.s, e.p, e.len, &r), FM_IN_DUPLICATE);
+  verify_ok(&b);
+  fm_buf_free(&e);
+  bag_free(&g);
+  fx_close(&a);
+  fx_close(&b);
+}
+
+static void test_store_refuses_gap_and_quarantines_wrong_prev(void **state) {
+  fx a;
+  fm_buf e;
+  fm_ingest_result r;
+  uint8_t bogus[32];
+  fx_commune(&a, 3);
+  visit(a.s, &M[2], "V-1", T0);
+  fm_buf_init(&e, FM_ENTRY_MAX);
+  memset(bogus, 7, 32);
+  make_entry(&e, &M[2], 3, bogus, "V-3");
+  assert_int_equal(ingest1(a.s, e.p, e.len, &r), FM_IN_REFUSED);
+  assert_int_equal(r.first_error, FM_ERR_GAP);
+  make_entry(&e, &M[2], 2, bogus, "V-2");
+  assert_int_equal(ingest1(a.s, e.p, e.len, &r), FM_IN_QUARANTINED);
+  assert_int_equal(r.first_error, FM_ERR_BADPREV);
+  fm_store_stats st;
+  assert_int_equal(fm_store_stats_get(a.s, &st), 0);
+  assert_int_equal(st.visits, 1);
+  verify_ok(&a);
+  fm_buf_free(&e);
+  fx_close(&a);
+}
+
+static void test_store_holds_unknown_author_until_enrolled(void **state) {
+  fx a, b;
+  bag g = {0}, auth = {0};
+  fm_ingest_result r;
+  fx_commune(&a, 4);
+  fx_commune(&b, 3); /* knows 2 and 3, not 4 */
+  visit(a.s, &M[4], "V-41", T0);
+  visit(a.s, &M[4], "V-42", T0 + 1);
+  assert_int_equal(fm_store_read_after(a.s, M[4].pk, 0, 0, bag_cb, &g), 0);
+  fm_slice sl[2] = {{g.buf[0], g.len[0]}, {g.buf[1], g.len[1]}};
+  assert_int_equal(fm_store_ingest(b.s, sl, 2, T0, &r, NULL), 0);
+  assert_int_equal(r.held, 2);
+  assert_int_equal(r.accepted, 0);
+  /* The enrollment arrives: the held entries are applied in seq order. */
+  assert_int_equal(fm_store_read_after(a.s, AUTH.pk, 2, 0, bag_cb, &auth), 0);
+  assert_int_equal(auth.n, 1);
+  assert_int_equal(ingest1(b.s, auth.buf[0], auth.len[0], &r), FM_IN_ACCEPTED);
+  assert_int_equal(r.released, 2);
+  fm_store_stats st;
+  assert_int_equal(fm_store_stats_get(b.s, &st), 0);
+  assert_int_equal(st.held, 0);
+  assert_int_equal(st.visits, 2);
+  verify_ok(&b);
+  bag_free(&g);
+  bag_free(&auth);
+  fx_close(&a);
+  fx_close(&b);
+}
+
+static void revoke_dev(fm_store *s, const uint8_t dev[32], uint64_t after) {
+  fm_buf b;
+  fm_buf_init(&b, 256);
+  assert_int_equal(fm_revoke_body(&b, dev, after), 0);
+  assert_int_equal(fm_store_append(s, &AUTH, FM_KIND_REVOKE, b.p, b.len, T0, NULL, NULL), 0);
+  fm_buf_free(&b);
+}
+
+static void test_store_revocation_keeps_entries_up_to_cutoff(void **state) {
+  fx a, b, c;
+  bag g = {0}, rv = {0};
+  fm_ingest_result r;
+  uint8_t db[32], dc[32];
+  fx_commune(&a, 3);
+  fx_commune(&b, 3);
+  fx_commune(&c, 3);
+  for (int i = 0; i < 3; i++) {
+    char id[8];
+    snprintf(id, sizeof id, "V-%d", i);
+    visit(a.s, &M[2], id, T0 + i);
+  }
+  assert_int_equal(fm_store_read_after(a.s, M[2].pk, 0, 0, bag_cb, &g), 0);
+  assert_int_equal(g.n, 3);
+  /* b hears of the revocation first: seq 3 is quarantined. */
+  revoke_dev(b.s, M[2].pk, 2);
+  fm_slice sl[3] = {{g.buf[0], g.len[0]}, {g.buf[1], g.len[1]}, {g.buf[2], g.len[2]}};
+  assert_int_equal(fm_store_ingest(b.s, sl, 3, T0, &r, NULL), 0);
+  assert_int_equal(r.accepted, 2);
+  assert_int_equal(r.quarantined, 1);
+  assert_int_equal(r.first_error, FM_ERR_REVOKED);
+  /* c takes all three first, then the revocation: seq 3 leaves its log. */
+  assert_int_equal(fm_store_ingest(c.s, sl, 3, T0, &r, NULL), 0);
+  assert_int_equal(r.accepted, 3);
+  assert_int_equal(fm_store_read_after(b.s, AUTH.pk, 2, 0, bag_cb, &rv), 0);
+  assert_int_equal(rv.n, 1);
+  assert_int_equal(ingest1(c.s, rv.buf[0], rv.len[0], &r), FM_IN_ACCEPTED);
+  fm_store_stats sb, sc;
+  assert_int_equal(fm_store_stats_get(b.s, &sb), 0);
+  assert_int_equal(fm_store_stats_get(c.s, &sc), 0);
+  assert_int_equal(sb.visits, 2);
+  assert_int_equal(sc.visits, 2);
+  assert_int_equal(sb.entries, sc.entries);
+  assert_int_equal(fm_store_view_digest(b.s, db), 0);
+  assert_int_equal(fm_store_view_digest(c.s, dc), 0);
+  assert_memory_equal(db, dc, 32);
+  verify_ok(&b);
+  verify_ok(&c);
+  bag_free(&g);
+  bag_free(&rv);
+  fx_close(&a);
+  fx_close(&b);
+  fx_close(&c);
+}
+
+static void test_store_refuses_oversized_and_too_deep(void **state) {
+  fx a;
+  fm_ingest_result r;
+  uint8_t *big = calloc(1, FM_ENTRY_MAX + 1);
+  fx_commune(&a, 3);
+  assert_int_equal(ingest1(a.s, big, FM_ENTRY_MAX + 1, &r), FM_IN_REFUSED);
+  assert_int_equal(r.first_error, FM_ERR_TOOBIG);
+  /* A signed entry whose body nests 9 maps deep. */
+  fm_buf b;
+  fm_wr w;
+  uint8_t sig[64];
+  fm_buf_init(&b, FM_ENTRY_MAX);
+  fm_wr_init(&w, &b);
+  fm_wr_array(&w, 7);
+  fm_wr_uint(&w, FM_ENTRY_VERSION);
+  fm_wr_bin(&w, M[2].pk, 32);
+  fm_wr_uint(&w, 1);
+  fm_wr_nil(&w);
+  fm_wr_uint(&w, fm_hlc_make((uint64_t)T0, 0));
+  fm_wr_cstr(&w, "visit");
+  for (int i = 0; i < 9; i++) {
+    fm_wr_map(&w, 1);
+    fm_wr_cstr(&w, "k");
+  }
+  fm_wr_uint(&w, 1);
+  assert_int_equal(fm_identity_sign(&M[2], FM_CTX_ENTRY, b.p, b.len, sig), 0);
+  fm_wr_bin(&w, sig, 64);
+  assert_int_equal(ingest1(a.s, b.p, b.len, &r), FM_IN_REFUSED);
+  assert_int_equal(r.first_error, FM_ERR_TOOBIG);
+  fm_store_stats st;
+  assert_int_equal(fm_store_stats_get(a.s, &st), 0);
+  assert_int_equal(st.entries, 2); /* the two enrollments */
+  fm_buf_free(&b);
+  free(big);
+  fx_close(&a);
+}
+
+static void test_store_refuses_to_fork_own_log_when_behind(void **state) {
+  fx a;
+  uint8_t pk[32];
+  fx_commune(&a, 3);
+  assert_int_equal(fm_store_set_self(a.s, M[2].pk), 0);
+  visit(a.s, &M[2], "V-1", T0);
+  /* A peer shows seq 5 of our own key: a restored backup. */
+  assert_int_equal(fm_store_note_seen(a.s, M[2].pk, 5), 0);
+  fm_buf b;
+  fm_visit_in v = {"V-2", "Team 1", "Nghĩa Tân", "", "2023-11-14", "", FM_MODE_HOME, 1, 2};
+  fm_buf_init(&b, 4096);
+  assert_int_equal(fm_visit_body(&b, &v), 0);
+  assert_int_equal(fm_store_append(a.s, &M[2], FM_KIND_VISIT, b.p, b.len, T0, NULL, NULL),
+                   FM_ERR_BEHIND);
+  assert_int_equal(fm_store_self(a.s, pk), 0);
+  fm_store_stats st;
+  assert_int_equal(fm_store_stats_get(a.s, &st), 0);
+  assert_int_equal(st.self_seq, 1);
+  assert_int_equal(st.self_seen, 5);
+  fm_buf_free(&b);
+  fx_close(&a);
+}
+
+static void test_store_refuses_writes_from_unenrolled_self(void **state) {
+  fx a;
+  fx_commune(&a, 3);
+  fm_buf b;
+  fm_visit_in v = {"V-9", "Team 1", "Nghĩa Tân", "", "2023-11-14", "", FM_MODE_HOME, 1, 2};
+  fm_buf_init(&b, 4096);
+  assert_int_equal(fm_visit_body(&b, &v), 0);
+  assert_int_equal(fm_store_append(a.s, &M[5], FM_KIND_VISIT, b.p, b.len, T0, NULL, NULL),
+                   FM_ERR_AUTH);
+  fm_store_stats st;
+  assert_int_equal(fm_store_stats_get(a.s, &st), 0);
+  assert_int_equal(st.held, 0);
+  fm_buf_free(&b);
+  fx_close(&a);
+}
+
+static void test_store_grows_a_full_map(void **state) {
+  fx a;
+  fm_store_opts o;
+  memset(&o, 0, sizeof o);
+  (void)o;
+  fm_buf b;
+  fm_buf_init(&b, 4096);
+  fx_open(&a, 64 * 1024); /* far too small for what follows */
+  assert_int_equal(fm_store_set_authority(a.s, AUTH.pk, "Tân Quang"), 0);
+  enroll_body(&b, M[2].pk, "Team 1");
+  assert_int_equal(fm_store_append(a.s, &AUTH, FM_KIND_ENROLL, b.p, b.len, T0, NULL, NULL), 0);
+  for (int i = 0; i < 600; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "V-%04d", i);
+    visit(a.s, &M[2], id, T0 + i);
+  }
+  fm_store_stats st;
+  assert_int_equal(fm_store_stats_get(a.s, &st), 0);
+  assert_int_equal(st.visits, 600);
+  assert_int_equal(st.entries, 601);
+  verify_ok(&a);
+  fm_buf_free(&b);
+  fx_close(&a);
+}
+
+/* ---- merge determinism ------------------------------------------------- */
+
+static uint64_t rng_state = 42;
+static uint32_t rnd(void) {
+  rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (uint32_t)(rng_state >> 33);
+}
+
+/* Four members write dossiers, status changes on each other's dossiers,
+ * visits and voids, in one shared store (which orders them per author). */
+static void write_history(fm_store *s) {
+  fm_buf b;
+  char ids[64][24];
+  int nd = 0, nv = 0;
+  fm_buf_init(&b, 4096);
+  for (int step = 0; step < 160; step++) {
+    const fm_identity *who = &M[2 + rnd() % 4];
+    fm_time now = T0 + (fm_time)(rnd() % 5000); /* clocks disagree */
+    int op = (int)(rnd() % 5);
+    fm_buf_reset(&b);
+    if (op == 0 || nd == 0) {
+      snprintf(ids[nd % 64], 24, "D-%03d", nd);
+      fm_dossier_in d = {ids[nd % 64], "chung_thuc", "Nguyễn Văn A", "", "", "Nghĩa Tân",
+                         "Team 1", "portal", "", ""};
+      assert_int_equal(fm_dossier_body(&b, &d), 0);
+      assert_int_equal(fm_store_append(s, who, FM_KIND_DOSSIER, b.p, b.len, now, NULL, NULL), 0);
+      nd++;
+    } else if (op <= 2) {
+      char ref[16];
+      snprintf(ref, sizeof ref, "REF-%d", step);
+      assert_int_equal(fm_dossier_status_body(&b, ids[rnd() % (unsigned)(nd < 64 ? nd : 64)],
+                                              (int)(rnd() % FM_STATUS_COUNT), ref, "n"), 0);
+      assert_int_equal(fm_store_append(s, who, FM_KIND_DOSSIER_STATUS, b.p, b.len, now, NULL, NULL), 0);
+    } else if (op == 3 || nv == 0) {
+      char id[16];
+      snprintf(id, sizeof id, "V-%03d", nv++);
+      visit(s, who, id, now);
+    } else {
+      char id[16];
+      snprintf(id, sizeof id, "V-%03d", (int)(rnd() % (unsigned)nv));
+      assert_int_equal(fm_visit_void_body(&b, id, "recorded twice"), 0);
+      assert_int_equal(fm_store_append(s, who, FM_KIND_VISIT_VOID, b.p, b.len, now, NULL, NULL), 0);
+    }
+  }
+  fm_buf_free(&b);
+}
+
+typedef struct dump {
+  fm_buf b;
+} dump;
+
+static int dump_cb(void *ctx, const char *id, size_t n, const uint8_t *rec, size_t len) {
+  dump *d = ctx;
+  fm_buf_put(&d->b, id, n);
+  fm_buf_put(&d->b, rec, len);
+  return 0;
+}
+
+static void test_store_views_do_not_depend_on_arrival_order(void **state) {
+  fx src;
+  bag per[6];
+  uint8_t first[32];
+  dump d0;
+  memset(per, 0, sizeof per);
+  fx_commune(&src, 5);
+  write_history(src.s);
+  for (int a = 2; a < 6; a++)
+    assert_int_equal(fm_store_read_after(src.s, M[a].pk, 0, 0, bag_cb, &per[a]), 0);
+  bag auth = {0};
+  assert_int_equal(fm_store_read_after(src.s, AUTH.pk, 0, 0, bag_cb, &auth), 0);
+  assert_int_equal(fm_store_view_digest(src.s, first), 0);
+  fm_buf_init(&d0.b, 1 << 24);
+  fm_store_each_record(src.s, FM_VIEW_DOSSIER, dump_cb, &d0);
+  fm_store_each_record(src.s, FM_VIEW_VISIT, dump_cb, &d0);
+  for (int round = 0; round < 100; round++) {
+    fx f;
+    size_t pos[6] = {0};
+    fm_slice order[4096];
+    size_t n = 0, total = 0;
+    for (int a = 2; a < 6; a++) total += per[a].n;
+    fx_open(&f, 0);
+    assert_int_equal(fm_store_set_authority(f.s, AUTH.pk, "Tân Quang"), 0);
+    /* Enrollments may come after the entries they govern: held, then released. */
+    while (n < total) {
+      int a = 2 + (int)(rnd() % 4);
+      if (pos[a] < per[a].n) {
+        order[n].p = per[a].buf[pos[a]];
+        order[n].len = per[a].len[pos[a]++];
+        n++;
+      }
+    }
+    fm_slice auth_sl[8];
+    for (size_t i = 0; i < auth.n; i++) auth_sl[i] = (fm_slice){auth.buf[i], auth.len[i]};
+    fm_ingest_result r;
+    size_t cut = rnd() % (n + 1), done = 0;
+    while (done < cut) {
+      size_t k = 1 + rnd() % 50;
+      if (k > cut - done) k = cut - done;
+      assert_int_equal(fm_store_ingest(f.s, order + done, k, T0, &r, NULL), 0);
+      done += k;
+    }
+    assert_int_equal(fm_store_ingest(f.s, auth_sl, auth.n, T0, &r, NULL), 0);
+    if (done < n) assert_int_equal(fm_store_ingest(f.s, order + done, n - done, T0, &r, NULL), 0);
+    uint8_t dg[32];
+    dump d;
+    assert_int_equal(fm_store_view_digest(f.s, dg), 0);
+    fm_buf_init(&d.b, 1 << 24);
+    fm_store_each_record(f.s, FM_VIEW_DOSSIER, dump_cb, &d);
+    fm_store_each_record(f.s, FM_VIEW_VISIT, dump_cb, &d);
+    assert_int_equal(d.b.len, d0.b.len);
+    assert_memory_equal(d.b.p, d0.b.p, d0.b.len);
+    assert_memory_equal(dg, first, 32);
+    fm_buf_free(&d.b);
+    if (round == 0) verify_ok(&f);
+    fx_close(&f);
+  }
+  fm_buf_free(&d0.b);
+  for (int a = 2; a < 6; a++) bag_free(&per[a]);
+  bag_free(&auth);
+  fx_close(&src);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_store_quarantines_both_sides_of_a_fork),
+      cmocka_unit_test(test_store_refuses_gap_and_quarantines_wrong_prev),
+      cmocka_unit_test(test_store_holds_unknown_author_until_enrolled),
+      cmocka_unit_test(test_store_revocation_keeps_entries_up_to_cutoff),
+      cmocka_unit_test(test_store_refuses_oversized_and_too_deep),
+      cmocka_unit_test(test_store_refuses_to_fork_own_log_when_behind),
+      cmocka_unit_test(test_store_refuses_writes_from_unenrolled_self),
+      cmocka_unit_test(test_store_grows_a_full_map),
+      cmocka_unit_test(test_store_views_do_not_depend_on_arrival_order),
+  };
+  return cmocka_run_group_tests(tests, setup_ids, NULL);
+}
