@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FM=${FIELDMESH_BIN:-build/bin/fieldmesh}
+bash scripts/setup.sh
 if [ ! -x "$FM" ]; then
   echo "demo: building fieldmesh (cmake -B build && cmake --build build -j2)"
   cmake -B build >/dev/null
@@ -30,7 +31,11 @@ say() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 on() {
   local who=$1
   shift
-  printf '%s%s$ fieldmesh %s%s\n' "$D" "$who" "$*" "$N"
+  local shown="" a
+  for a in "$@"; do
+    case "$a" in *" "*) shown+=" \"$a\"" ;; *) shown+=" $a" ;; esac
+  done
+  printf '%s%s$ fieldmesh%s%s\n' "$D" "$who" "$shown" "$N"
   "$FM" --state "$W/$who" "$@"
 }
 # The id on the last line of a command's output.

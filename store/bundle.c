@@ -525,10 +525,16 @@ int fm_bundle_import(fm_store *s, const fm_bundle *b, fm_time now,
   if (rv < 0) return rv;
   if (sodium_memcmp(auth, b->authority, FM_KEY_LEN) != 0) return FM_ERR_MESH;
   if ((rv = install_certs(s, b, now, &sum)) < 0) return rv;
-  for (size_t i = 0; i < b->vector.n; i++)
-    if ((rv = fm_store_note_seen(s, b->vector.items[i].author,
-                                 b->vector.items[i].seq)) < 0)
+  uint8_t self[FM_KEY_LEN];
+  int have_self = fm_store_self(s, self) == 0 && memcmp(self, b->from, FM_KEY_LEN);
+  for (size_t i = 0; i < b->vector.n; i++) {
+    const fm_vec_item *it = &b->vector.items[i];
+    if ((rv = fm_store_note_seen(s, it->author, it->seq)) < 0) return rv;
+    /* Another laptop holds our entries up to there: they are safe. */
+    if (have_self && !memcmp(it->author, self, FM_KEY_LEN) &&
+        (rv = fm_store_note_replicated(s, it->seq)) < 0)
       return rv;
+  }
   for (size_t i = 0; i < b->nitems; i += IMPORT_BATCH) {
     size_t n = b->nitems - i < IMPORT_BATCH ? b->nitems - i : IMPORT_BATCH;
     /* Earlier batches stay committed; importing the file again finds

@@ -226,14 +226,20 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
     }
     return rc ? rc : FM_IN_HELD;
   }
+  if (trust == FM__TRUST_REVOKED || trust == FM__TRUST_EXPIRED) {
+    /* Refused everywhere, whatever its place in the log: kept as evidence
+     * of what the device did after it stopped being trusted. */
+    if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
+    *code = trust == FM__TRUST_REVOKED ? FM_ERR_REVOKED : FM_ERR_EXPIRED;
+    if ((rc = quarantine(s, t, &e, *code, now)) != 0) return rc;
+    return FM_IN_QUARANTINED;
+  }
   if (e.seq > h.seq + 1) {
     *code = FM_ERR_GAP;
     return FM_IN_REFUSED;
   }
   if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
-  if (trust == FM__TRUST_REVOKED) *code = FM_ERR_REVOKED;
-  else if (trust == FM__TRUST_EXPIRED) *code = FM_ERR_EXPIRED;
-  else if (!role_allows(&e, trust, role)) *code = FM_ERR_ROLE;
+  if (!role_allows(&e, trust, role)) *code = FM_ERR_ROLE;
   else if (e.has_prev != (h.seq > 0) ||
            (e.has_prev && memcmp(e.prev, h.id, FM_ID_LEN) != 0))
     *code = FM_ERR_BADPREV; /* signed, so evidence of a forked history */

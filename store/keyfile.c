@@ -127,7 +127,7 @@ int fm_keyfile_read(const char *path, fm_identity *id) {
   ssize_t n;
   size_t got = 0;
   int fd, rv;
-  if ((fd = open(path, O_RDONLY | O_NOFOLLOW)) < 0)
+  if ((fd = open(path, O_RDONLY)) < 0)
     return errno == ENOENT ? FM_ERR_NOTFOUND : FM_ERR_IO;
   /* A key others can read may already be copied: refuse it rather than
    * quietly go on signing with it. */

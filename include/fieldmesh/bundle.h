@@ -66,7 +66,8 @@ int fm_vector_export(fm_store *s, const char *path, fm_time now);
 int fm_join_export(fm_store *s, const uint8_t *cert, size_t cert_len,
                    const char *path, fm_time now);
 
-/* Imports a bundle: checks it belongs to our commune (FM_ERR_MESH),
+/* Imports a bundle: checks it belongs to our commune (FM_ERR_MESH, also
+ * when the store has joined no commune yet),
  * installs its certificates, notes its vector, and ingests its entries in
  * batches.  |res| sums the outcomes. */
 int fm_bundle_import(fm_store *s, const fm_bundle *b, fm_time now,

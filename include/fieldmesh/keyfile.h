@@ -10,8 +10,7 @@
 #include "fieldmesh/identity.h"
 
 /* Creates |path| holding |id|'s seed, mode 0600.  FM_ERR_EXISTS when the
- * file is already there, FM_ERR_IO (errno kept in |*err_no| when not NULL)
- * otherwise. */
+ * file is already there, FM_ERR_IO otherwise (errno says why). */
 int fm_keyfile_write(const char *path, const fm_identity *id);
 
 /* Loads |path| into |id|.  FM_ERR_NOTFOUND when absent, FM_ERR_MALFORMED
