@@ -2,16 +2,33 @@
 
 #include <string.h>
 
+#include <sodium.h>
+
 #include "fieldmesh/error.h"
 
+void fm_vector_digest(const fm_vector *v, uint8_t out[static 32]) {
+  crypto_generichash_state h;
+  crypto_generichash_init(&h, NULL, 0, 32);
+  for (size_t i = 0; i < v->n; i++) {
+    uint8_t seq[8];
+    for (int k = 0; k < 8; k++) seq[k] = (uint8_t)(v->items[i].seq >> (56 - 8 * k));
+    crypto_generichash_update(&h, v->items[i].author, FM_KEY_LEN);
+    crypto_generichash_update(&h, seq, 8);
+    crypto_generichash_update(&h, v->items[i].head, FM_ID_LEN);
+  }
+  crypto_generichash_final(&h, out, 32);
+}
+
 void fm_msg_hello(fm_wr *w, const uint8_t node_id[static FM_KEY_LEN],
-                  const uint8_t *cert, size_t cert_len, uint64_t features) {
-  fm_wr_array(w, 5);
+                  const uint8_t *cert, size_t cert_len, uint64_t features,
+                  const uint8_t vdigest[static 32]) {
+  fm_wr_array(w, 6);
   fm_wr_uint(w, FM_MSG_HELLO);
   fm_wr_uint(w, FM_PROTO_VERSION);
   fm_wr_bin(w, node_id, FM_KEY_LEN);
   fm_wr_bin(w, cert, cert_len);
   fm_wr_uint(w, features);
+  fm_wr_bin(w, vdigest, 32);
 }
 
 void fm_msg_vector(fm_wr *w, const fm_vec_item *items, size_t n, int more) {
@@ -116,9 +133,10 @@ static int dec_text(fm_rd *c, fm_msg *m) {
 static int dec_body(fm_rd *c, uint32_t n, fm_msg *m) {
   switch (m->type) {
   case FM_MSG_HELLO:
-    if (n != 5 || fm_rd_uint(c, &m->version) < 0 ||
+    if (n != 6 || fm_rd_uint(c, &m->version) < 0 ||
         fm_rd_bin_fixed(c, m->node_id, FM_KEY_LEN) < 0 ||
-        fm_rd_bin(c, &m->cert, &m->cert_len) < 0 || fm_rd_uint(c, &m->features) < 0)
+        fm_rd_bin(c, &m->cert, &m->cert_len) < 0 || fm_rd_uint(c, &m->features) < 0 ||
+        fm_rd_bin_fixed(c, m->vdigest, 32) < 0)
       return FM_ERR_MALFORMED;
     return 0;
   case FM_MSG_VECTOR: return n == 3 ? dec_vector(c, m) : FM_ERR_MALFORMED;

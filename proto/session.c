@@ -42,6 +42,7 @@ struct fm_session {
   size_t cursor;           /* next author of |ours| to stream */
   uint64_t inflight;       /* entry bytes sent and not acknowledged */
   int sent_since_caughtup, caughtup_sent, peer_caughtup;
+  uint8_t digest[32];      /* of |ours| when HELLO was sent */
   fm_time started, last_recv, last_sent, last_ack;
   uint64_t ping_nonce;
   uint64_t entry_bytes_seen, entries_seen;
@@ -204,18 +205,26 @@ void fm_session_del(fm_session *s) {
   free(s);
 }
 
-/* After the handshake: HELLO, then our whole vector in pages. */
+/* After the handshake: HELLO with the digest of our vector.  The vector
+ * itself follows only if the peer's digest differs (send_vector). */
 static int start_transport(fm_session *s) {
   fm_wr w;
   int rv;
   if ((rv = fm_noise_hs_split(&s->hs, &s->tx, &s->rx)) < 0) return rv;
   s->state = FM_SS_HELLO;
-  fm_wr_init(&w, &s->plain);
-  fm_msg_hello(&w, s->cfg.id->pk, s->cert, s->cfg.cert_len, 0);
-  if ((rv = flush_msg(s)) < 0) return rv;
   fm_vector_free(&s->ours);
   if ((rv = s->cfg.io.vector(s->cfg.io.ctx, &s->ours)) < 0) return rv;
   s->refresh = 0;
+  fm_vector_digest(&s->ours, s->digest);
+  fm_wr_init(&w, &s->plain);
+  fm_msg_hello(&w, s->cfg.id->pk, s->cert, s->cfg.cert_len, 0, s->digest);
+  return flush_msg(s);
+}
+
+/* Our vector as it was when we sent HELLO, in pages. */
+static int send_vector(fm_session *s) {
+  fm_wr w;
+  int rv;
   size_t i = 0;
   do {
     size_t n = s->ours.n - i > FM_VECTOR_PAGE ? FM_VECTOR_PAGE : s->ours.n - i;
@@ -267,10 +276,21 @@ static int on_hello(fm_session *s, const fm_msg *m, fm_time now) {
   memcpy(s->st.peer_id, m->node_id, FM_KEY_LEN);
   s->st.admitted = 1;
   s->state = FM_SS_SYNC;
+  if (sodium_memcmp(m->vdigest, s->digest, 32) != 0) {
+    if ((rv = send_vector(s)) < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));
+    return 0;
+  }
+  /* Same digest, same vector: the peer holds exactly what we held when we
+   * said hello, and it decides the same way, so no vector is sent. */
+  for (size_t i = 0; i < s->ours.n; i++)
+    if ((rv = their_raise(s, s->ours.items[i].author, s->ours.items[i].seq)) < 0)
+      return fail(s, rv, "out of memory");
+  s->their_vector_done = 1;
   return 0;
 }
 
 static int on_vector(fm_session *s, const fm_msg *m) {
+  s->st.vectors_in++;
   for (size_t i = 0; i < m->nitems; i++) {
     int rv = their_raise(s, m->items[i].author, m->items[i].seq);
     if (rv < 0) return fail(s, rv, "out of memory");

@@ -2,7 +2,8 @@
  *
  * Every message is one MessagePack array whose first item is its type:
  *
- *   HELLO    [1, version, node_id bin32, enrollment bin, features uint]
+ *   HELLO    [1, version, node_id bin32, enrollment bin, features uint,
+ *             vector_digest bin32]
  *   VECTOR   [2, [[author bin32, seq, head8 bin8] ...], more bool]
  *   ENTRIES  [3, [entry bin ...]]
  *   ACK      [4, bytes uint, entries uint]
@@ -12,6 +13,11 @@
  *   ERROR    [8, code int, text str]
  *   CAUGHTUP [9, entries_sent uint]
  *   CERT     [10, enrollment bin]
+ *
+ * vector_digest is fm_vector_digest() of the sender's vector when it sent
+ * HELLO: when both digests are equal the two nodes hold the same entries
+ * and neither sends its VECTOR, so an in-sync reconnect costs the same
+ * whatever the number of authors.
  *
  * head8 is the first 8 bytes of the author's head id: enough to notice two
  * different histories, small enough that an in-sync reconnect costs under
@@ -51,6 +57,7 @@ typedef struct fm_msg {
   fm_msg_type type;
   uint64_t version, features, u1, u2;   /* HELLO; ACK bytes/entries; PING/PONG nonce; CAUGHTUP */
   uint8_t node_id[FM_KEY_LEN];
+  uint8_t vdigest[32];                   /* HELLO */
   const uint8_t *cert;                   /* HELLO, CERT */
   size_t cert_len;
   int64_t code;                          /* ERROR */
@@ -68,9 +75,14 @@ typedef struct fm_msg {
  * Returns 0 or FM_ERR_PROTO (unknown type) or FM_ERR_MALFORMED. */
 int fm_msg_decode(const uint8_t *p, size_t len, fm_msg *m);
 
+/* BLAKE2b-256 over the vector's items in their order (authority first,
+ * then by author): author, seq (big-endian) and head of each. */
+void fm_vector_digest(const fm_vector *v, uint8_t out[static 32]);
+
 /* Encoders append one message to |w|'s buffer. */
 void fm_msg_hello(fm_wr *w, const uint8_t node_id[static FM_KEY_LEN],
-                  const uint8_t *cert, size_t cert_len, uint64_t features);
+                  const uint8_t *cert, size_t cert_len, uint64_t features,
+                  const uint8_t vdigest[static 32]);
 void fm_msg_vector(fm_wr *w, const fm_vec_item *items, size_t n, int more);
 /* ENTRIES is written in two steps: the header, then each entry. */
 void fm_msg_entries_begin(fm_wr *w, uint32_t n);

@@ -93,6 +93,7 @@ typedef struct fm_session_stats {
   fm_enrollment peer;                  /* valid once admitted */
   uint64_t bytes_in, bytes_out;        /* on the wire */
   uint64_t entries_in, entries_out;    /* entries received and accepted / sent */
+  uint64_t vectors_in;                 /* VECTOR messages received */
   uint64_t to_send, to_recv;           /* entries the other side still lacks / we lack */
   uint64_t to_send_bytes, to_recv_bytes; /* estimates from the mean entry size */
   fm_time caught_up_at;                /* when both sides last had everything, 0 never */

@@ -143,7 +143,8 @@ static int misbehave(peer *p, const char *mode) {
   fm_buf_init(&e, FM_ENTRY_MAX);
   fm_wr_init(&w, &m);
   int enrolled = strcmp(mode, "unenrolled") != 0;
-  fm_msg_hello(&w, p->id.pk, enrolled ? p->cert : NULL, enrolled ? p->cert_len : 0, 0);
+  uint8_t zero[32] = {0};
+  fm_msg_hello(&w, p->id.pk, enrolled ? p->cert : NULL, enrolled ? p->cert_len : 0, 0, zero);
   rv = send_msg(p, &m);
   fm_buf_reset(&m);
   if (rv == 0 && !strcmp(mode, "garbage")) {
