@@ -6,6 +6,7 @@
 
 #include "args.h"
 #include "cmd.h"
+#include "cmd_net.h"
 #include "date.h"
 #include "fieldmesh/error.h"
 #include "out.h"
@@ -38,10 +39,12 @@ static int gather(fmc_ctx *c, status_info *s) {
 
 /* Own entries no other laptop is known to hold: nothing carries them yet. */
 static uint64_t only_here(const status_info *s) {
-  return s->st.self_seq > s->st.self_seen ? s->st.self_seq - s->st.self_seen : 0;
+  uint64_t held = s->st.self_seen > s->st.self_replicated ? s->st.self_seen
+                                                          : s->st.self_replicated;
+  return s->st.self_seq > held ? s->st.self_seq - held : 0;
 }
 
-static void status_json(const status_info *s) {
+static void status_json(fmc_ctx *c, const status_info *s) {
   fmc_json j;
   fmc_json_init(&j, stdout);
   fmc_json_obj(&j);
@@ -82,6 +85,7 @@ static void status_json(const status_info *s) {
   }
   fmc_json_key(&j, "view_digest");
   fmc_json_hex(&j, s->digest, 32);
+  fmc_net_status(c, &j);
   fmc_json_obj_end(&j);
   fmc_json_end(&j);
 }
@@ -97,7 +101,7 @@ static void kv(const char *key, const char *fmt, ...) {
   putchar('\n');
 }
 
-static void status_text(const status_info *s) {
+static void status_text(fmc_ctx *c, const status_info *s) {
   char hex[65], who[512] = "not enrolled: run `fieldmesh join FILE`";
   fm_hex(s->self, FM_KEY_LEN, hex);
   kv("device", "%s", s->have_self ? hex : "(no device key)");
@@ -129,6 +133,7 @@ static void status_text(const status_info *s) {
        (unsigned long long)only_here(s), (unsigned long long)s->st.self_seq);
   fm_hex(s->digest, 32, hex);
   kv("view digest", "%s", hex);
+  fmc_net_status(c, NULL);
 }
 
 int fmc_cmd_status(fmc_ctx *c, int argc, char **argv) {
@@ -141,8 +146,8 @@ int fmc_cmd_status(fmc_ctx *c, int argc, char **argv) {
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_open(c, 0)) != 0) return rv;
   if ((rv = gather(c, &s)) != 0) return rv;
-  if (c->json) status_json(&s);
-  else status_text(&s);
+  if (c->json) status_json(c, &s);
+  else status_text(c, &s);
   return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "args.h"
 #include "cli.h"
 #include "cmd.h"
+#include "cmd_net.h"
 
 typedef struct command {
   const char *group;   /* first word */
@@ -30,6 +31,8 @@ static const command commands[] = {
     {"dossier", "show", fmc_cmd_dossier_show, "show one dossier"},
     {"dossier", "list", fmc_cmd_dossier_list, "list dossiers"},
     {"status", NULL, fmc_cmd_status, "this laptop: identity, counts, view digest"},
+    {"peers", NULL, fmc_net_peers, "the laptops the daemon syncs with, and how far along"},
+    {"sync", NULL, fmc_net_sync, "connect now to another laptop (HOST:PORT)"},
     {"vector", "export", fmc_cmd_vector_export, "write what this laptop holds, for a bundle back"},
     {"bundle", "export", fmc_cmd_bundle_export, "write the entries another laptop lacks"},
     {"bundle", "import", fmc_cmd_bundle_import, "apply a bundle from another laptop"},
@@ -64,6 +67,17 @@ static void list_names(const char *group, char *out, size_t cap) {
     size_t n = strlen(out);
     snprintf(out + n, cap - n, "%s%s", n ? ", " : "", commands[i].name);
   }
+}
+
+/* Commands that write to the store: a running daemon is poked at once so
+ * the new entries go out to its peers. */
+static int writes(const char *cmdname) {
+  static const char *const w[] = {"visit add",     "visit void", "dossier add",
+                                  "dossier status", "bundle import", "enroll",
+                                  "revoke",        "join"};
+  for (size_t k = 0; k < sizeof w / sizeof w[0]; k++)
+    if (!strcmp(cmdname, w[k])) return 1;
+  return 0;
 }
 
 static const command *find(const char *group, const char *name, int *group_known) {
@@ -129,6 +143,7 @@ int main(int argc, char **argv) {
   c.cmd = cmdname;
   if ((rv = fmc_now(&c)) != 0) return rv;
   rv = cmd->fn(&c, argc - i, argv + i);
+  if (rv == 0 && c.state[0] && writes(cmdname)) fmc_net_poke(c.state);
   fmc_close(&c);
   return fmc_exit(rv);
 }

@@ -229,7 +229,9 @@ static void write_head(fm_wr *w, uint32_t extra, int ok, const char *error) {
   fm_wr_cstr(w, "ok");
   fm_wr_bool(w, ok);
   fm_wr_cstr(w, "error");
-  fm_wr_str(w, error, cut_utf8(error, FM_CONTROL_TEXT_MAX * 2));
+  /* (An empty text is common; saying so keeps the compiler from
+   * imagining cut_utf8() reading past a one-byte literal.) */
+  fm_wr_str(w, error, error[0] ? cut_utf8(error, FM_CONTROL_TEXT_MAX * 2) : 0);
 }
 
 int fm_control_write_error(fm_buf *out, const char *error) {

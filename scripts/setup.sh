@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libuv1-dev libmsgpack-dev libsodium-dev liblmdb-dev libinih-dev
   libcmocka-dev
+  clang libclang-rt-14-dev
   libcurl4-openssl-dev libpq-dev
   iproute2
 )

@@ -1,0 +1,47 @@
+/* fieldmeshd's settings: defaults, then the INI file (docs/config.md),
+ * then the command-line flags, which win.
+ *
+ * Every problem is one line on stderr naming the flag, or the file,
+ * section, key and value, and the fix.  Unknown keys only warn (a newer
+ * config file on an older daemon still starts). */
+#ifndef FMD_CONFIG_H
+#define FMD_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hostport.h"
+#include "log.h"
+
+#define FMD_DEFAULT_LISTEN "0.0.0.0:7411"
+#define FMD_CONFIG_NAME "fieldmeshd.conf"   /* default config, in the state folder */
+#define FMD_STATIC_PEERS_MAX 32             /* [peers] peer lines */
+
+/* What main() should return when fmd_config_from_args() did not give 0. */
+#define FMD_EXIT_OK 0
+#define FMD_EXIT_FAIL 1
+#define FMD_EXIT_USAGE 2
+#define FMD_CONFIG_HELP (-1)   /* --help or --version was printed */
+
+typedef struct fmd_config {
+  char state[PATH_MAX - 64];    /* room left for the names inside it */
+  char config_path[PATH_MAX];   /* "" when no file was read */
+  char listen[FM_CONTROL_ADDR_MAX];
+  int listen_off;               /* listen = off: dial out only */
+  fmd_hostport listen_hp;
+  fmd_level log_level;
+  size_t npeers;
+  char peers[FMD_STATIC_PEERS_MAX][FM_CONTROL_ADDR_MAX];
+  uint32_t window_kib;          /* entry bytes in flight per session */
+  uint32_t ping_seconds;
+  uint32_t idle_timeout_seconds;
+  uint32_t reconnect_min_ms, reconnect_max_ms;
+} fmd_config;
+
+/* Fills |c| from |argv| and the config file.  Returns 0,
+ * FMD_CONFIG_HELP (exit 0), or FMD_EXIT_USAGE after printing one line to
+ * |err|.  Warnings (unknown keys) also go to |err|. */
+int fmd_config_from_args(fmd_config *c, int argc, char **argv, FILE *err);
+
+#endif
