@@ -461,6 +461,74 @@ static void test_session_drops_oversized_frame(void **state) { hostile_case(1); 
 static void test_session_drops_entry_with_bad_signature(void **state) { hostile_case(2); }
 static void test_session_drops_unknown_message_type(void **state) { hostile_case(3); }
 
+
+/* A laptop restored from an old copy: it keeps its key, but its log is
+ * behind what a peer holds.  As soon as the peer's vector says so it
+ * refuses to write; once its own entries are back it writes again, and
+ * nothing forks. */
+static void test_session_restored_laptop_refuses_to_write_until_caught_up(void **state) {
+  tnode x, y;
+  fm_buf b;
+  fm_visit_in v = {"V-NEW", "Team 1", "Nghĩa Tân", "", "2023-11-15", "", FM_MODE_HOME, 1, 1};
+  tnode_open(&x, 2);
+  tnode_open(&y, 3);
+  add_visits(&x, &D[2], 3, 0);
+  /* y holds all three of x's entries (as after an earlier sync). */
+  wire_pair l = {session_for(&x, 1), session_for(&y, 0), T0, 0, 0, 0};
+  run(&l);
+  fm_session_del(l.a);
+  fm_session_del(l.b);
+  /* x is "restored": a fresh store that knows only x's first entry. */
+  tnode r;
+  tnode_open(&r, 2);
+  assert_int_equal(fm_store_set_self(r.s, D[2].pk), 0);
+  blob first = {0};
+  assert_int_equal(fm_store_read_after(x.s, D[2].pk, 0, 1, grab, &first), 0);
+  fm_slice sl = {first.p, first.len};
+  fm_ingest_result res;
+  assert_int_equal(fm_store_ingest(r.s, &sl, 1, T0, &res, NULL), 0);
+  assert_int_equal(res.accepted, 1);
+  /* Step the exchange one message at a time until r has seen y's vector
+   * but not yet the entries. */
+  fm_session *sr = session_for(&r, 1), *sy = session_for(&y, 0);
+  int rv = 0, refused = 0;
+  fm_buf_init(&b, 4096);
+  assert_int_equal(fm_visit_body(&b, &v), 0);
+  for (int i = 0; i < 50; i++) {
+    fm_store_stats st;
+    move(sr, sy, T0, &rv);
+    move(sy, sr, T0, &rv);
+    assert_int_equal(fm_store_stats_get(r.s, &st), 0);
+    if (st.self_seen > st.self_seq) {
+      assert_int_equal(fm_store_append(r.s, &D[2], FM_KIND_VISIT, b.p, b.len, T0 + 10, NULL, NULL),
+                       FM_ERR_BEHIND);
+      refused = 1;
+    }
+    if (st.self_seq == 3) break;
+  }
+  /* y sends its VECTOR before any entry (it streams only once it has r's
+   * vector), so there is always a step where r knows it is behind. */
+  assert_true(refused);
+  fm_store_stats st;
+  assert_int_equal(fm_store_stats_get(r.s, &st), 0);
+  assert_int_equal(st.self_seq, 3);
+  /* Caught up: it writes seq 4, which follows the mesh's seq 3. */
+  assert_int_equal(fm_store_append(r.s, &D[2], FM_KIND_VISIT, b.p, b.len, T0 + 10, NULL, NULL), 0);
+  wire_pair l2 = {sr, sy, T0, 0, 0, 0};
+  fm_session_notify(sr);
+  run(&l2);
+  assert_int_equal(fm_store_stats_get(y.s, &st), 0);
+  assert_int_equal(st.quarantined, 0);
+  assert_same(&r, &y);
+  fm_buf_free(&b);
+  free(first.p);
+  fm_session_del(sr);
+  fm_session_del(sy);
+  tnode_close(&x);
+  tnode_close(&y);
+  tnode_close(&r);
+}
+
 static int setup(void **state) {
   ident(&AUTH, 1);
   ident(&OTHER_AUTH, 99);
@@ -486,6 +554,7 @@ int main(void) {
       cmocka_unit_test(test_session_drops_oversized_frame),
       cmocka_unit_test(test_session_drops_entry_with_bad_signature),
       cmocka_unit_test(test_session_drops_unknown_message_type),
+      cmocka_unit_test(test_session_restored_laptop_refuses_to_write_until_caught_up),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

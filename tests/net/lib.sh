@@ -1,0 +1,106 @@
+# Shared by the daemon integration tests: temporary folder and cleanup,
+# free ports, polling with a deadline, and starting and stopping real
+# fieldmeshd processes.  Source it after setting BIN, FM, FMD and NAME
+# (the test's name, for messages).
+#
+# Every wait polls with a 60 s deadline: nothing depends on how fast the
+# machine is.  Ports come from a base derived from $$ and are retried when
+# taken.  The trap kills the daemons started here (by pid) and removes the
+# temporary folder.
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/fm-net-XXXXXX")
+declare -A PID PORT
+cleanup() {
+  local p
+  for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+DEADLINE=60
+NEXT_PORT=$(( 20000 + ($$ * 7) % 30000 ))
+
+step() { echo "--- $*"; }
+fail() {
+  local f
+  echo "$NAME: FAIL: $*" >&2
+  for f in "$W"/*.log; do
+    [ -e "$f" ] || continue
+    echo "=== $(basename "$f") (last 25 lines)" >&2
+    tail -n 25 "$f" >&2
+  done
+  exit 1
+}
+
+fm() { "$FM" --state "$W/$1" "${@:2}"; }
+
+# jfield JSON KEY: the first value of KEY in one line of JSON (quotes dropped).
+jfield() {
+  printf '%s\n' "$1" | sed -n 's/.*"'"$2"'":\("[^"]*"\|[^,}]*\).*/\1/p' | head -n1 | tr -d '"'
+}
+status_field() { jfield "$(fm "$1" status --json)" "$2"; }
+
+# wait_for DESCRIPTION COMMAND...: polls COMMAND until it succeeds.
+wait_for() {
+  local what=$1 start=$SECONDS
+  shift
+  until "$@"; do
+    [ $((SECONDS - start)) -lt "$DEADLINE" ] || fail "waited ${DEADLINE} s for: $what"
+    sleep 0.2
+  done
+}
+
+same_view() {
+  local a b x
+  a=$(fm "$1" status --json) || return 1
+  for x in "${@:2}"; do
+    b=$(fm "$x" status --json) || return 1
+    [ "$(jfield "$a" view_digest)" = "$(jfield "$b" view_digest)" ] || return 1
+    [ "$(jfield "$a" entries)" = "$(jfield "$b" entries)" ] || return 1
+  done
+}
+has_entries() { [ "$(status_field "$1" entries)" = "$2" ]; }
+log_has() { grep -qF -- "$2" "$W/$1.log"; }
+count_in_log() { grep -cF -- "$2" "$W/$1.log" || true; }
+
+# start NAME [FLAGS...]: starts fieldmeshd on STATE NAME on a free
+# loopback port (the next one when taken) and waits until it runs.
+start() {
+  local name=$1 tries=0 p
+  shift
+  while :; do
+    p=$NEXT_PORT
+    NEXT_PORT=$((NEXT_PORT + 1))
+    "$FMD" --state "$W/$name" --listen "127.0.0.1:$p" --log-level debug "$@" \
+      2>>"$W/$name.log" &
+    PID[$name]=$!
+    PORT[$name]=$p
+    local t0=$SECONDS
+    until log_has "$name" "fieldmeshd started" || ! kill -0 "${PID[$name]}" 2>/dev/null; do
+      [ $((SECONDS - t0)) -lt "$DEADLINE" ] || fail "$name did not start"
+      sleep 0.1
+    done
+    kill -0 "${PID[$name]}" 2>/dev/null && return 0
+    wait "${PID[$name]}" || true
+    unset "PID[$name]"
+    tries=$((tries + 1))
+    log_has "$name" "address already in use" && [ $tries -lt 20 ] || fail "$name did not start"
+  done
+}
+
+# stop NAME: SIGTERM; the daemon must exit 0 and remove its socket.
+stop() {
+  local name=$1 rc=0
+  kill -TERM "${PID[$name]}"
+  wait "${PID[$name]}" || rc=$?
+  unset "PID[$name]"
+  [ "$rc" -eq 0 ] || fail "$name exited $rc after SIGTERM"
+  log_has "$name" "stopped cleanly" || fail "$name did not log a clean stop"
+  [ ! -e "$W/$name/fieldmeshd.sock" ] || fail "$name left its control socket behind"
+}
+
+visit() {
+  fm "$1" visit add --village "$2" --mode home --services account_created \
+    --citizens "$3" >/dev/null
+}
