@@ -1,116 +1,142 @@
 #!/usr/bin/env bash
-# fieldmesh demo: two team laptops of Tân Quang commune (Hà Giang) that
-# never share a network, kept in step by bundle files carried on a USB
-# stick.  Everything happens in a temporary folder that is removed at the
-# end; nothing touches your own state folder.
+# fieldmesh demo: a local mesh of three team laptops of Tân Quang commune
+# (Hà Giang), each a real fieldmeshd with its own state folder and port on
+# this machine's loopback.  Lan (Team 1) and Páo (Team 2) both reach Minh
+# (Team 1, the team leader) but not each other, as in a village where only
+# the leader's phone hotspot is shared.  Each records visits and dossiers;
+# the daemons exchange what the others lack and push new entries live, and
+# all three end with the same view digest.  Then the daemons stop.
 #
-#   bash scripts/demo.sh          (builds build/bin/fieldmesh first if needed)
+#   bash scripts/demo.sh        (installs what is missing and builds first)
 #
-# Exits non-zero if the two laptops do not end with the same view digest.
+# Everything happens in a temporary folder that is removed at the end.
+# Exits non-zero if the laptops do not agree within 60 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-FM=${FIELDMESH_BIN:-build/bin/fieldmesh}
 bash scripts/setup.sh
-if [ ! -x "$FM" ]; then
+BIN=${FIELDMESH_BIN_DIR:-build/bin}
+if [ ! -x "$BIN/fieldmesh" ] || [ ! -x "$BIN/fieldmeshd" ]; then
   echo "demo: building fieldmesh (cmake -B build && cmake --build build -j2)"
   cmake -B build >/dev/null
   cmake --build build -j2 >/dev/null
 fi
-FM=$(cd "$(dirname "$FM")" && pwd)/$(basename "$FM")
+BIN=$(cd "$BIN" && pwd)
 
 W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-USB="$W/usb"
-mkdir -p "$USB"
+declare -A PID PORT
+cleanup() {
+  local p
+  for p in "${PID[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$W"
+}
+trap cleanup EXIT
 
-# Bold headings and dim command lines on a terminal, plain text otherwise.
 if [ -t 1 ]; then B=$'\033[1m' D=$'\033[2m' N=$'\033[0m'; else B= D= N=; fi
 say() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
-# on WHO ARGS...: runs fieldmesh on one machine's state folder.
 on() {
-  local who=$1
+  local who=$1 shown="" a
   shift
-  local shown="" a
   for a in "$@"; do
     case "$a" in *" "*) shown+=" \"$a\"" ;; *) shown+=" $a" ;; esac
   done
   printf '%s%s$ fieldmesh%s%s\n' "$D" "$who" "$shown" "$N"
-  "$FM" --state "$W/$who" "$@"
+  "$BIN/fieldmesh" --state "$W/$who" "$@"
 }
-# The id on the last line of a command's output.
+quiet() { "$BIN/fieldmesh" --state "$W/$1" "${@:2}"; }
 last() { tail -n1; }
+digest() { quiet "$1" status --json | sed -n 's/.*"view_digest":"\([0-9a-f]*\)".*/\1/p'; }
 
-say "The commune administrator creates the authority for Tân Quang"
+# A loopback port nobody answers on (bash's /dev/tcp: no other tool needed).
+free_port() {
+  local p
+  while :; do
+    p=$(( 20000 + RANDOM % 30000 ))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
+# start WHO [--peer HOST:PORT]: starts WHO's daemon, logs in W/WHO.log.
+start() {
+  local who=$1
+  shift
+  PORT[$who]=$(free_port)
+  printf '%s%s$ fieldmeshd --listen 127.0.0.1:%s %s%s\n' "$D" "$who" "${PORT[$who]}" "$*" "$N"
+  "$BIN/fieldmeshd" --state "$W/$who" --listen "127.0.0.1:${PORT[$who]}" "$@" 2>"$W/$who.log" &
+  PID[$who]=$!
+  for _ in $(seq 100); do
+    grep -q "fieldmeshd started" "$W/$who.log" && return 0
+    kill -0 "${PID[$who]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "demo: $who's daemon did not start:" >&2
+  cat "$W/$who.log" >&2
+  exit 1
+}
+
+say "The commune administrator creates the authority; three laptops join"
 on admin authority init --commune "Tân Quang"
+for who in lan minh pao; do quiet "$who" init | last >"$W/$who.id"; done
+on admin enroll "$(cat "$W/lan.id")" --name "Lò Thị Lan" --team "Team 1" --role member \
+  --villages "Nghĩa Tân,Vinh Quang" -o "$W/lan.join" >/dev/null
+on admin enroll "$(cat "$W/minh.id")" --name "Hoàng Văn Minh" --team "Team 1" --role leader \
+  --villages "Nghĩa Tân,Vinh Quang,Tân Tiến" -o "$W/minh.join" >/dev/null
+on admin enroll "$(cat "$W/pao.id")" --name "Vàng A Páo" --team "Team 2" --role member \
+  --villages "Xuân Hòa,Mục Lạn" -o "$W/pao.join" >/dev/null
+for who in lan minh pao; do on "$who" join "$W/$who.join" >/dev/null; done
 
-say "Two laptops: Lan (Team 1) and Minh (Team 2) create their device keys"
-LAN=$(on lan init | last)
-MINH=$(on minh init | last)
-echo "Lan's laptop:  $LAN"
-echo "Minh's laptop: $MINH"
-
-say "The administrator enrolls both; each laptop joins with its join file"
-on admin enroll "$LAN" --name "Lò Thị Lan" --team "Team 1" --role member \
-  --villages "Nghĩa Tân,Vinh Quang" -o "$USB/lan.join"
-on admin enroll "$MINH" --name "Hoàng Văn Minh" --team "Team 2" --role member \
-  --villages "Xuân Hòa,Tân Lâm" -o "$USB/minh.join"
-on lan join "$USB/lan.join"
-on minh join "$USB/minh.join"
-
-say "Monday: Lan works in Nghĩa Tân and Vinh Quang"
+say "Before they meet, each records the morning's work"
 on lan visit add --village "Nghĩa Tân" --mode home --citizens 3 \
-  --services account_created,eid_activated --place "nhà ông Sùng A Chứ"
-on lan visit add --village "Vinh Quang" --mode village_point --citizens 11 \
-  --services dossier_submitted,payment_guided,app_installed --place "nhà văn hóa thôn"
-COPY=$(on lan dossier add --procedure chung_thuc --applicant-name "Sùng A Páo" \
-  --applicant-id 002085001234 --village "Vinh Quang" | last)
-BIRTH=$(on lan dossier add --procedure khai_sinh --applicant-name "Vàng Thị Mai" \
-  --phone 0912345678 --village "Nghĩa Tân" | last)
-on lan dossier status "$COPY" submitted --ref "000.00.23.H21-0001"
-on lan dossier status "$BIRTH" submitted --ref "000.00.23.H21-0002"
+  --services account_created,eid_activated --place "nhà ông Sùng A Chứ" | last
+on lan dossier add --procedure chung_thuc --applicant-name "Sùng A Páo" \
+  --applicant-id 002085001234 --village "Nghĩa Tân" | last
+on minh visit add --village "Tân Tiến" --mode one_stop --citizens 14 \
+  --services dossier_submitted,payment_guided | last
+on pao visit add --village "Xuân Hòa" --mode village_point --citizens 9 \
+  --services eid_activated,app_installed --place "nhà văn hóa thôn" | last
+FAMILY=$(on pao dossier add --procedure gia_dinh_van_hoa --applicant-name "Hộ Lý Văn Sinh" \
+  --village "Mục Lạn" | last)
+echo "$FAMILY"
 
-say "Monday: Minh works in Xuân Hòa and Tân Lâm"
-on minh visit add --village "Xuân Hòa" --mode home --citizens 2 \
-  --services account_created,app_installed
-on minh visit add --village "Tân Lâm" --mode village_point --citizens 9 \
-  --services eid_activated,feedback_guided
-FAMILY=$(on minh dossier add --procedure gia_dinh_van_hoa --applicant-name "Hộ Lý Văn Sinh" \
-  --village "Tân Lâm" --channel one_stop | last)
-MARRIAGE=$(on minh dossier add --procedure xac_nhan_hon_nhan --applicant-name "Lý Thị Dung" \
-  --village "Xuân Hòa" | last)
-on minh dossier status "$FAMILY" submitted
-on minh dossier status "$MARRIAGE" delivered --note "nhận kết quả qua bưu điện"
+say "Minh's hotspot: Lan and Páo reach Minh, not each other"
+start minh
+start lan --peer "127.0.0.1:${PORT[minh]}"
+start pao --peer "127.0.0.1:${PORT[minh]}"
 
-say "The administrator's log (the enrollments) goes to both laptops"
-on admin bundle export -o "$USB/admin.bundle"
-on lan bundle import "$USB/admin.bundle"
-on minh bundle import "$USB/admin.bundle"
+agree() { local a; a=$(digest lan); [ -n "$a" ] && [ "$a" = "$(digest minh)" ] && [ "$a" = "$(digest pao)" ]; }
+wait_agree() {
+  for _ in $(seq 600); do agree && return 0; sleep 0.1; done
+  echo "demo: FAILED: the laptops did not agree within 60 s" >&2
+  for who in lan minh pao; do echo "--- $who.log" >&2; tail -n 15 "$W/$who.log" >&2; done
+  exit 1
+}
+wait_agree
+echo "all three agree: $(digest minh)"
 
-say "USB stick, Lan → Minh: Minh says what she holds, Lan writes what she lacks"
-on minh vector export -o "$USB/minh.vec"
-on lan bundle export --for "$USB/minh.vec" -o "$USB/lan-to-minh.bundle"
-on minh bundle import "$USB/lan-to-minh.bundle"
+say "While connected, Páo moves a dossier on and Lan records a visit: pushed live"
+on pao dossier status "$FAMILY" submitted --note "nộp tại bộ phận một cửa"
+on lan visit add --village "Vinh Quang" --mode home --citizens 2 \
+  --services result_received | last
+wait_agree
 
-say "USB stick, Minh → Lan"
-on lan vector export -o "$USB/lan.vec"
-on minh bundle export --for "$USB/lan.vec" -o "$USB/minh-to-lan.bundle"
-on lan bundle import "$USB/minh-to-lan.bundle"
-
-say "Both laptops now agree"
-on lan status
+say "Minh's view of the mesh"
+on minh peers
 echo
 on minh status
-DIG_LAN=$("$FM" --state "$W/lan" status --json | sed -n 's/.*"view_digest":"\([0-9a-f]*\)".*/\1/p')
-DIG_MINH=$("$FM" --state "$W/minh" status --json | sed -n 's/.*"view_digest":"\([0-9a-f]*\)".*/\1/p')
 
-say "What the commune hall sees, from either laptop"
-on minh report --by village
+say "Lan's laptop, and the dossiers all three now hold"
+on lan status
 echo
 on lan dossier list
+echo
+on pao report --by team
 
-if [ -z "$DIG_LAN" ] || [ "$DIG_LAN" != "$DIG_MINH" ]; then
-  echo "demo: FAILED: the laptops disagree (view digests $DIG_LAN and $DIG_MINH)" >&2
-  exit 1
-fi
-say "Same view digest on both laptops: $DIG_LAN"
+say "The daemons stop (SIGTERM: bye to every peer, store closed)"
+for who in lan pao minh; do
+  kill -TERM "${PID[$who]}"
+  wait "${PID[$who]}"
+  unset "PID[$who]"
+  grep -h "stopped cleanly" "$W/$who.log" | sed "s/^/$who: /"
+done
+say "Same view digest on all three laptops: $(digest lan)"
