@@ -231,7 +231,7 @@ static void defaults(fmd_config *c) {
   snprintf(c->listen, sizeof c->listen, "%s", FMD_DEFAULT_LISTEN);
   FM_ASSERT(fmd_hostport_parse(FMD_DEFAULT_LISTEN, &c->listen_hp, why, sizeof why) == 0);
   c->log_level = FMD_INFO;
-  c->window_kib = 1024;
+  c->window_kib = 4096;
   c->ping_seconds = 15;
   c->idle_timeout_seconds = 60;
   c->reconnect_min_ms = 500;

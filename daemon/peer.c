@@ -327,6 +327,9 @@ static int start_session(fmd_peer *p, fm_time now) {
   cfg.window = (size_t)c->window_kib * 1024;
   cfg.ping_every = (fm_time)c->ping_seconds * 1000;
   cfg.idle_timeout = (fm_time)c->idle_timeout_seconds * 1000;
+  /* The session's timer (due at once) flushes after the loop has read
+   * every socket that was ready: one durable commit per burst. */
+  cfg.defer_ingest = 1;
   return fm_session_new(&cfg, now, &p->session);
 }
 

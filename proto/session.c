@@ -13,9 +13,14 @@
 #include "fieldmesh/msg.h"
 #include "fieldmesh/noise.h"
 
-#define DEFAULT_WINDOW ((size_t)1 << 20)
+#define DEFAULT_WINDOW ((size_t)4 << 20)
 #define OUT_MAX (4 * (FM_FRAME_HDR + FM_FRAME_MAX))
 #define IN_CAP (FM_FRAME_HDR + FM_FRAME_MAX)
+/* Received entries waiting for one group commit (cfg.defer_ingest). */
+#define PEND_MAX 8192
+/* A quarter of the default window, so the sender keeps streaming while we
+ * commit. */
+#define PEND_BYTES ((size_t)1 << 20)
 
 typedef struct known {
   uint8_t author[FM_KEY_LEN];
@@ -33,7 +38,10 @@ struct fm_session {
   fm_buf out;              /* framed bytes waiting for fm_session_send */
   size_t out_off;
   fm_buf plain;            /* one message being built */
-  uint8_t frame[FM_FRAME_MAX];
+  uint8_t frame[FM_FRAME_MAX];   /* what we encrypt, on its way out */
+  uint8_t opened[FM_FRAME_MAX];  /* the message being handled: decoded
+                                  * messages point here, so sending never
+                                  * writes to it */
   known *their;            /* sorted by author: what the peer holds */
   size_t ntheir, cap_their;
   int their_vector_done;
@@ -47,6 +55,11 @@ struct fm_session {
   uint64_t ping_nonce;
   uint64_t entry_bytes_seen, entries_seen;
   fm_session_stats st;
+  fm_buf pend;             /* entries received, not yet ingested */
+  uint32_t pend_len[PEND_MAX];
+  fm_slice pend_sl[PEND_MAX];
+  size_t npend;
+  fm_time pend_since;
   fm_msg_vitem items[FM_VECTOR_PAGE];
   fm_slice entries[FM_BATCH_MAX];
 };
@@ -172,6 +185,7 @@ int fm_session_new(const fm_session_cfg *cfg, fm_time now, fm_session **out) {
   if (cfg->cert_len) memcpy(s->cert, cfg->cert, cfg->cert_len);
   fm_buf_init(&s->out, OUT_MAX);
   fm_buf_init(&s->plain, FM_MSG_MAX);
+  fm_buf_init(&s->pend, PEND_BYTES);
   s->started = s->last_recv = s->last_sent = s->last_ack = now;
   s->state = FM_SS_HANDSHAKE;
   s->refresh = 1;
@@ -199,6 +213,7 @@ void fm_session_del(fm_session *s) {
   fm_noise_cs_wipe(&s->rx);
   fm_buf_free(&s->out);
   fm_buf_free(&s->plain);
+  fm_buf_free(&s->pend);
   fm_vector_free(&s->ours);
   free(s->their);
   free(s->cert);
@@ -303,32 +318,68 @@ static int on_vector(fm_session *s, const fm_msg *m) {
   return 0;
 }
 
-static int on_entries(fm_session *s, const fm_msg *m, fm_time now) {
+/* Ingests |n| received entries in one store transaction and acknowledges
+ * them in one ACK. */
+static int ingest_batch(fm_session *s, const fm_slice *entries, size_t n, fm_time now) {
   fm_ingest_result res;
   fm_wr w;
   uint64_t bytes = 0;
   int rv;
-  if (m->nentries == 0) return 0;
-  rv = s->cfg.io.ingest(s->cfg.io.ctx, m->entries, m->nentries, now, &res);
+  rv = s->cfg.io.ingest(s->cfg.io.ctx, entries, n, now, &res);
   if (rv < 0) return fail(s, rv, "store failed: %s", fm_strerror(rv));
   if (res.invalid)
     return fail(s, FM_ERR_PROTO, "peer sent %u invalid entries (%s)",
                 res.invalid, fm_strerror(res.first_error));
-  for (size_t i = 0; i < m->nentries; i++) {
+  for (size_t i = 0; i < n; i++) {
     fm_entry e;
-    bytes += m->entries[i].len;
+    bytes += entries[i].len;
     /* Whatever became of it here, the peer holds it: never send it back. */
-    if (fm_entry_decode(m->entries[i].p, m->entries[i].len, NULL, &e) == 0 &&
+    if (fm_entry_decode(entries[i].p, entries[i].len, NULL, &e) == 0 &&
         (rv = their_raise(s, e.author, e.seq)) < 0)
       return fail(s, rv, "out of memory");
   }
   s->st.entries_in += res.accepted + res.released;
   s->entry_bytes_seen += bytes;
-  s->entries_seen += m->nentries;
+  s->entries_seen += n;
   s->refresh = 1;
   fm_wr_init(&w, &s->plain);
-  fm_msg_ack(&w, bytes, m->nentries);
+  fm_msg_ack(&w, bytes, n);
   return flush_msg(s);
+}
+
+int fm_session_flush(fm_session *s, fm_time now) {
+  size_t off = 0, n = s->npend;
+  if (n == 0 || s->st.error) return s->st.error;
+  for (size_t i = 0; i < n; i++) {
+    s->pend_sl[i].p = s->pend.p + off;
+    s->pend_sl[i].len = s->pend_len[i];
+    off += s->pend_len[i];
+  }
+  s->npend = 0;
+  int rv = ingest_batch(s, s->pend_sl, n, now);
+  fm_buf_reset(&s->pend);
+  return rv;
+}
+
+/* With defer_ingest, entries from every frame the driver hands over before
+ * it calls fm_session_flush() (or the timer fires) commit together: one
+ * durable commit per read burst instead of one per message. */
+static int on_entries(fm_session *s, const fm_msg *m, fm_time now) {
+  size_t bytes = 0;
+  int rv;
+  if (m->nentries == 0) return 0;
+  if (!s->cfg.defer_ingest) return ingest_batch(s, m->entries, m->nentries, now);
+  for (size_t i = 0; i < m->nentries; i++) bytes += m->entries[i].len;
+  if ((s->npend + m->nentries > PEND_MAX || s->pend.len + bytes > PEND_BYTES) &&
+      (rv = fm_session_flush(s, now)) < 0)
+    return rv;
+  if (s->npend == 0) s->pend_since = now;
+  for (size_t i = 0; i < m->nentries; i++) {
+    if ((rv = fm_buf_put(&s->pend, m->entries[i].p, m->entries[i].len)) < 0)
+      return fail(s, rv, "out of memory");
+    s->pend_len[s->npend++] = (uint32_t)m->entries[i].len;
+  }
+  return 0;
 }
 
 static void copy_reason(fm_session *s, const char *prefix, const fm_msg *m) {
@@ -337,6 +388,10 @@ static void copy_reason(fm_session *s, const char *prefix, const fm_msg *m) {
 
 static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
   fm_wr w;
+  int rv;
+  /* Anything but more entries is handled after the entries before it. */
+  if (m->type != FM_MSG_ENTRIES && s->npend && (rv = fm_session_flush(s, now)) < 0)
+    return rv;
   if (s->state == FM_SS_HELLO) {
     if (m->type == FM_MSG_ERROR) goto peer_error;
     if (m->type != FM_MSG_HELLO)
@@ -386,11 +441,11 @@ static int on_frame(fm_session *s, const uint8_t *p, size_t n, fm_time now) {
   size_t plen;
   int rv;
   if (s->state == FM_SS_HANDSHAKE) return on_handshake(s, p, n);
-  rv = fm_noise_cs_decrypt(&s->rx, NULL, 0, p, n, s->frame, sizeof s->frame, &plen);
+  rv = fm_noise_cs_decrypt(&s->rx, NULL, 0, p, n, s->opened, sizeof s->opened, &plen);
   if (rv < 0) return fail(s, FM_ERR_DECRYPT, "a frame does not authenticate");
   m.items = s->items;
   m.entries = s->entries;
-  if ((rv = fm_msg_decode(s->frame, plen, &m)) < 0)
+  if ((rv = fm_msg_decode(s->opened, plen, &m)) < 0)
     return fail(s, rv, rv == FM_ERR_PROTO ? "unknown message type" : "malformed message");
   return on_message(s, &m, now);
 }
@@ -557,6 +612,7 @@ void fm_session_notify(fm_session *s) { s->refresh = 1; }
 
 fm_time fm_session_next_timer(const fm_session *s) {
   if (s->state >= FM_SS_CLOSING) return FM_TIME_NEVER;
+  if (s->npend) return s->pend_since;
   fm_time t = s->last_recv + s->cfg.idle_timeout;
   if (s->state <= FM_SS_HELLO && s->started + s->cfg.handshake_timeout < t)
     t = s->started + s->cfg.handshake_timeout;
@@ -567,7 +623,9 @@ fm_time fm_session_next_timer(const fm_session *s) {
 
 int fm_session_on_timer(fm_session *s, fm_time now) {
   fm_wr w;
+  int rv;
   if (s->state >= FM_SS_CLOSING) return s->st.error;
+  if (s->npend && (rv = fm_session_flush(s, now)) < 0) return rv;
   if (s->state <= FM_SS_HELLO && now >= s->started + s->cfg.handshake_timeout)
     return fail(s, -ETIMEDOUT, "no handshake after %lld s",
                 (long long)(s->cfg.handshake_timeout / 1000));
@@ -589,6 +647,8 @@ int fm_session_on_timer(fm_session *s, fm_time now) {
 void fm_session_close(fm_session *s, const char *reason) {
   fm_wr w;
   if (s->state >= FM_SS_CLOSING) return;
+  /* Received is received: keep it (stamped with when it arrived). */
+  if (s->npend) fm_session_flush(s, s->pend_since);
   snprintf(s->st.reason, sizeof s->st.reason, "%s", reason);
   if (transport_up(s)) {
     fm_wr_init(&w, &s->plain);

@@ -71,10 +71,13 @@ typedef struct fm_session_cfg {
   size_t cert_len;
   fm_session_io io;
   fm_rng rng;
-  size_t window;                 /* entry bytes in flight; 0: 1 MiB */
+  size_t window;                 /* entry bytes in flight; 0: 4 MiB */
   fm_time ping_every;            /* 0: 15 s */
   fm_time idle_timeout;          /* 0: 60 s with nothing received */
   fm_time handshake_timeout;     /* 0: 20 s */
+  int defer_ingest;              /* 1: received entries wait for
+                                  * fm_session_flush() or the timer, so a
+                                  * burst of frames commits as one batch */
 } fm_session_cfg;
 
 typedef enum fm_session_state {
@@ -120,6 +123,12 @@ int fm_session_recv(fm_session *s, const uint8_t *in, size_t len, fm_time now);
  * and the peer acknowledges them. */
 ssize_t fm_session_send(fm_session *s, uint8_t *dst, size_t cap, fm_time now);
 
+/* Ingests and acknowledges the entries received since the last flush
+ * (only with cfg.defer_ingest; fm_session_next_timer() asks for it too).
+ * A driver calls it when it has handed over all the bytes it has now.
+ * Returns 0 or the code the session failed with. */
+int fm_session_flush(fm_session *s, fm_time now);
+
 /* The store has new entries: offer them to the peer. */
 void fm_session_notify(fm_session *s);
 
@@ -127,7 +136,8 @@ void fm_session_notify(fm_session *s);
 fm_time fm_session_next_timer(const fm_session *s);
 int fm_session_on_timer(fm_session *s, fm_time now);
 
-/* Queues a BYE with |reason| and moves to FM_SS_CLOSING. */
+/* Ingests what is pending, queues a BYE with |reason| and moves to
+ * FM_SS_CLOSING. */
 void fm_session_close(fm_session *s, const char *reason);
 
 /* How many entries of |author| the peer is known to hold (its vector,
