@@ -32,6 +32,9 @@ int fmc_cmd_bundle_import(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_status(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_verify(fmc_ctx *c, int argc, char **argv);
 
+/* cmd_doctor.c */
+int fmc_cmd_doctor(fmc_ctx *c, int argc, char **argv);
+
 /* cmd_report.c */
 int fmc_cmd_report(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_procedures(fmc_ctx *c, int argc, char **argv);

@@ -123,6 +123,19 @@ static int ctl_call(const char *state, const fm_control_req *req, int timeout_ms
   return rv;
 }
 
+int fmc_net_peer_list(fmc_ctx *c, fm_control_resp *out) {
+  fm_control_req req;
+  char err[256];
+  memset(&req, 0, sizeof req);
+  req.cmd = FM_CTL_PEERS;
+  int rv = ctl_call(c->state, &req, 2000, out, err, sizeof err);
+  if (rv == 0 && !out->ok) {
+    fm_control_resp_free(out);
+    return -1;
+  }
+  return rv == 0 ? 0 : rv == NET_ABSENT ? 1 : -1;
+}
+
 static int not_running(fmc_ctx *c) {
   return fmc_fail(c, "the daemon is not running (no answer on %s/%s): start it with "
                      "`fieldmeshd --state %s`", c->state, FM_CONTROL_SOCKET, c->state);

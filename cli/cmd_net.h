@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "out.h"
+#include "fieldmesh/control.h"
 
 /* fieldmesh peers [--json]: every address the daemon knows, its device,
  * state, traffic, progress, rates, last exchange and last error.  Exit 1
@@ -22,6 +23,11 @@ int fmc_net_sync(fmc_ctx *c, int argc, char **argv);
  * prints "daemon       ..." lines like the rest of status.  When no
  * daemon runs it says "daemon not running"; it never fails. */
 void fmc_net_status(fmc_ctx *c, fmc_json *j);
+
+/* The daemon's peers, for other commands (doctor): 0 with |*out| (free it
+ * with fm_control_resp_free), 1 when no daemon runs, -1 when it answered
+ * badly. */
+int fmc_net_peer_list(fmc_ctx *c, fm_control_resp *out);
 
 /* After a command wrote to the store: tells a running daemon to offer the
  * new entries to its peers now.  Silent and quick (2 s at most) whatever

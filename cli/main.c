@@ -31,6 +31,7 @@ static const command commands[] = {
     {"dossier", "show", fmc_cmd_dossier_show, "show one dossier"},
     {"dossier", "list", fmc_cmd_dossier_list, "list dossiers"},
     {"status", NULL, fmc_cmd_status, "this laptop: identity, counts, view digest"},
+    {"doctor", NULL, fmc_cmd_doctor, "what is wrong with this laptop, and what to do"},
     {"peers", NULL, fmc_net_peers, "the laptops the daemon syncs with, and how far along"},
     {"sync", NULL, fmc_net_sync, "connect now to another laptop (HOST:PORT)"},
     {"vector", "export", fmc_cmd_vector_export, "write what this laptop holds, for a bundle back"},

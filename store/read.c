@@ -291,3 +291,25 @@ int fm_store_each_quarantined(fm_store *s, fm_quarantine_cb cb, void *ctx) {
   if (rv) return rv;
   return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
 }
+
+int fm_store_each_clock_ahead(fm_store *s, fm_clock_cb cb, void *ctx) {
+  MDB_txn *t;
+  MDB_cursor *c;
+  MDB_val k, v;
+  int rc, rv = fm__store_read_begin(s, &t);
+  if (rv < 0) return rv;
+  if ((rc = mdb_cursor_open(t, s->clock, &c)) != 0) {
+    mdb_txn_abort(t);
+    return fm__store_err(rc);
+  }
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != FM_KEY_LEN || v.mv_size != 16) continue;
+    rv = cb(ctx, k.mv_data, fm__be64_get(v.mv_data), fm__be64_get((uint8_t *)v.mv_data + 8));
+    if (rv) break;
+  }
+  mdb_cursor_close(c);
+  mdb_txn_abort(t);
+  if (rv) return rv;
+  return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
+}

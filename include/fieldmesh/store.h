@@ -209,6 +209,12 @@ typedef int (*fm_quarantine_cb)(void *ctx, const uint8_t author[FM_KEY_LEN],
 /* Every quarantined entry, by author and seq. */
 int fm_store_each_quarantined(fm_store *s, fm_quarantine_cb cb, void *ctx);
 
+typedef int (*fm_clock_cb)(void *ctx, const uint8_t author[FM_KEY_LEN],
+                           uint64_t entries, uint64_t ahead_ms);
+/* Every author whose entries were stamped over a day ahead of our clock
+ * when they arrived: how many, and by how much the last one was ahead. */
+int fm_store_each_clock_ahead(fm_store *s, fm_clock_cb cb, void *ctx);
+
 /* Re-checks everything from scratch: every entry's structure, signature and
  * chain link, every head, and every view record (rebuilt from the log in a
  * scratch store under |scratch_dir|, which is removed afterwards).  Returns

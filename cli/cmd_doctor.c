@@ -1,0 +1,271 @@
+/* fieldmesh doctor: one screen that tells a member what is wrong with this
+ * laptop's fieldmesh and what to do about it, in plain words.
+ *
+ * Each finding has a level: "problem" (something to act on) or "note"
+ * (worth knowing).  The exit code is 0 when there is no problem, 1 when
+ * there is at least one, so a script can ask too. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "args.h"
+#include "cmd.h"
+#include "cmd_net.h"
+#include "fieldmesh/error.h"
+#include "out.h"
+
+#define DOCTOR_FINDINGS_MAX 64      /* more are counted, not listed */
+#define DISK_LOW_BYTES (512ULL << 20)
+#define DISK_LOW_PERCENT 5
+#define PEER_FAILS 3                /* failures before a peer is a problem */
+
+typedef struct finding {
+  int problem;
+  char what[160];                   /* the short name of the finding */
+  char text[768];                   /* what it means and what to do */
+} finding;
+
+typedef struct doctor {
+  fmc_ctx *c;
+  finding f[DOCTOR_FINDINGS_MAX];
+  int n, more, problems;
+  uint64_t forks, revoked, expired, other_q;
+  uint64_t fork_seq;                /* a seq of the last fork seen */
+  uint8_t fork_author[FM_KEY_LEN];
+} doctor;
+
+static void add(doctor *d, int problem, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void add(doctor *d, int problem, const char *what, const char *fmt, ...) {
+  va_list ap;
+  d->problems += problem;
+  if (d->n == DOCTOR_FINDINGS_MAX) {
+    d->more++;
+    return;
+  }
+  finding *f = &d->f[d->n++];
+  f->problem = problem;
+  snprintf(f->what, sizeof f->what, "%s", what);
+  va_start(ap, fmt);
+  vsnprintf(f->text, sizeof f->text, fmt, ap);
+  va_end(ap);
+}
+
+/* "Lò Thị Lan (Team 1)" or the short device id when not enrolled here. */
+static const char *who(doctor *d, const uint8_t key[FM_KEY_LEN], char *buf, size_t cap) {
+  fm_enrollment en;
+  char id[16];
+  if (fm_store_enrollment(d->c->store, key, &en, NULL, NULL, NULL) == 0)
+    snprintf(buf, cap, "%s (%s)", en.name, en.team);
+  else
+    snprintf(buf, cap, "device %s", fmc_short_id(key, id));
+  return buf;
+}
+
+static int on_quarantined(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq,
+                          int reason, fm_time when, const uint8_t *bytes, size_t len) {
+  doctor *d = ctx;
+  (void)when, (void)bytes, (void)len;
+  if (reason == FM_ERR_FORK || reason == FM_ERR_BADPREV) {
+    d->forks++;
+    d->fork_seq = seq;
+    memcpy(d->fork_author, author, FM_KEY_LEN);
+  } else if (reason == FM_ERR_REVOKED) {
+    d->revoked++;
+  } else if (reason == FM_ERR_EXPIRED) {
+    d->expired++;
+  } else {
+    d->other_q++;
+  }
+  return 0;
+}
+
+static void check_quarantine(doctor *d) {
+  char name[300];
+  int rv = fm_store_each_quarantined(d->c->store, on_quarantined, d);
+  if (rv < 0) {
+    add(d, 1, "store unreadable", "the quarantine table cannot be read (%s): run "
+        "`fieldmesh verify`", fm_strerror(rv));
+    return;
+  }
+  if (d->forks)
+    add(d, 1, "fork",
+        "the laptop of %s signed two different records with the same number (%llu): the same key is on "
+        "two laptops, or a laptop restored from a backup was used. Both copies are kept "
+        "(%llu entries in quarantine). Tell the commune administrator: that laptop's key "
+        "should be revoked and the laptop enrolled again.",
+        who(d, d->fork_author, name, sizeof name), (unsigned long long)d->fork_seq,
+        (unsigned long long)d->forks);
+  if (d->revoked)
+    add(d, 0, "from revoked laptops",
+        "%llu records written by laptops after they were revoked (lost or stolen) were "
+        "refused and kept apart as evidence. Nothing to do.", (unsigned long long)d->revoked);
+  if (d->expired)
+    add(d, 1, "expired enrollment",
+        "%llu records came from laptops whose enrollment had expired. Ask the commune "
+        "administrator to renew those enrollments.", (unsigned long long)d->expired);
+  if (d->other_q)
+    add(d, 1, "refused records",
+        "%llu records broke the rules for their kind and were kept apart. Tell the "
+        "commune administrator.", (unsigned long long)d->other_q);
+}
+
+static int on_clock(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t entries,
+                    uint64_t ahead_ms) {
+  doctor *d = ctx;
+  char name[300];
+  double days = (double)ahead_ms / 86400000.0;
+  add(d, 1, "wrong clock",
+      "the clock of the laptop of %s was about %.1f days ahead when its records arrived (%llu "
+      "records). Their records are kept, but ask them to set the date and time.",
+      who(d, author, name, sizeof name), days, (unsigned long long)entries);
+  return 0;
+}
+
+static void check_self(doctor *d, const fm_store_stats *st) {
+  uint8_t self[FM_KEY_LEN];
+  fm_enrollment en;
+  uint64_t revoked_after;
+  if (fm_store_self(d->c->store, self) != 0) {
+    add(d, 1, "no device key", "this state folder has no device key: run `fieldmesh init`");
+    return;
+  }
+  if (fm_store_enrollment(d->c->store, self, &en, &revoked_after, NULL, NULL) != 0) {
+    add(d, 1, "not enrolled",
+        "this laptop has not joined a commune: ask the administrator for a join file, then "
+        "run `fieldmesh join FILE`");
+    return;
+  }
+  if (revoked_after != UINT64_MAX)
+    add(d, 1, "revoked",
+        "this laptop was revoked by the commune administrator (lost or stolen?): records "
+        "written after number %llu are refused everywhere. Stop using it and ask the "
+        "administrator.", (unsigned long long)revoked_after);
+  else if (!fm_enroll_valid_at(&en, d->c->now))
+    add(d, 1, "enrollment expired",
+        "this laptop's enrollment has expired: ask the administrator to renew it");
+  if (st->self_seen > st->self_seq)
+    add(d, 1, "behind its own records",
+        "other laptops hold %llu records of this laptop but it has only %llu (restored from "
+        "a backup?). Do not record anything yet: connect to the mesh or import a bundle, "
+        "and it will fetch its own records back first.",
+        (unsigned long long)st->self_seen, (unsigned long long)st->self_seq);
+}
+
+static void check_store(doctor *d, const fm_store_stats *st) {
+  uint64_t held_elsewhere = st->self_seen > st->self_replicated ? st->self_seen
+                                                                : st->self_replicated;
+  if (st->held)
+    add(d, 0, "waiting for enrollments",
+        "%llu records from laptops not enrolled here yet are kept aside; they are applied "
+        "as soon as those enrollments arrive (sync with the commune hall).",
+        (unsigned long long)st->held);
+  if (st->self_seq > held_elsewhere)
+    add(d, 0, "only on this laptop",
+        "%llu of this laptop's records are on no other laptop yet: sync before you leave "
+        "the village, or carry a bundle.", (unsigned long long)(st->self_seq - held_elsewhere));
+  int rv = fm_store_each_clock_ahead(d->c->store, on_clock, d);
+  if (rv < 0) add(d, 1, "store unreadable", "the clock table cannot be read (%s)", fm_strerror(rv));
+}
+
+static void check_disk(doctor *d) {
+  struct statvfs v;
+  if (statvfs(d->c->state, &v) != 0) return;
+  unsigned long long avail = (unsigned long long)v.f_bavail * v.f_frsize;
+  unsigned long long total = (unsigned long long)v.f_blocks * v.f_frsize;
+  if (avail < DISK_LOW_BYTES || (total && avail * 100 / total < DISK_LOW_PERCENT))
+    add(d, 1, "disk nearly full",
+        "only %llu MB free on the disk that holds %s: free some space, or records and sync "
+        "will stop (nothing already saved is lost).", avail >> 20, d->c->state);
+}
+
+static void check_peers(doctor *d) {
+  fm_control_resp r;
+  int rv = fmc_net_peer_list(d->c, &r);
+  if (rv == 1) {
+    add(d, 0, "daemon not running",
+        "fieldmeshd is not running: this laptop syncs only by bundles. Start it with "
+        "`fieldmeshd --state %s` (or the fieldmeshd service).", d->c->state);
+    return;
+  }
+  if (rv < 0) {
+    add(d, 1, "daemon not answering", "fieldmeshd does not answer properly: restart it");
+    return;
+  }
+  for (size_t i = 0; i < r.npeers; i++) {
+    const fm_control_peer *p = &r.peers[i];
+    if (p->failures < PEER_FAILS || !strcmp(p->state, "live")) continue;
+    char name[2 * FM_NAME_MAX + FM_CONTROL_ADDR_MAX + 16];
+    if (p->has_id) snprintf(name, sizeof name, "%s (%s) at %s", p->name, p->team, p->addr);
+    else snprintf(name, sizeof name, "%s", p->addr);
+    add(d, 1, "peer keeps failing",
+        "%s failed %llu times, last: %s. If it is out of reach that is normal; if it is "
+        "near, check the address and that its laptop is enrolled in this commune.",
+        name, (unsigned long long)p->failures, p->last_error[0] ? p->last_error : "no answer");
+  }
+  fm_control_resp_free(&r);
+}
+
+static void print_json(doctor *d) {
+  fmc_json j;
+  fmc_json_init(&j, stdout);
+  fmc_json_obj(&j);
+  fmc_json_key(&j, "problems");
+  fmc_json_uint(&j, (uint64_t)d->problems);
+  fmc_json_key(&j, "findings");
+  fmc_json_arr(&j);
+  for (int i = 0; i < d->n; i++) {
+    fmc_json_obj(&j);
+    fmc_json_key(&j, "level");
+    fmc_json_str(&j, d->f[i].problem ? "problem" : "note");
+    fmc_json_key(&j, "what");
+    fmc_json_str(&j, d->f[i].what);
+    fmc_json_key(&j, "text");
+    fmc_json_str(&j, d->f[i].text);
+    fmc_json_obj_end(&j);
+  }
+  fmc_json_arr_end(&j);
+  fmc_json_key(&j, "not_listed");
+  fmc_json_uint(&j, (uint64_t)d->more);
+  fmc_json_obj_end(&j);
+  fmc_json_end(&j);
+}
+
+static void print_text(doctor *d) {
+  if (d->problems == 0) printf("No problems found.\n");
+  else printf("%d problem%s found.\n", d->problems, d->problems == 1 ? "" : "s");
+  for (int pass = 1; pass >= 0; pass--)
+    for (int i = 0; i < d->n; i++)
+      if (d->f[i].problem == pass)
+        printf("\n%s %s\n  %s\n", pass ? "PROBLEM" : "note   ", d->f[i].what, d->f[i].text);
+  if (d->more) printf("\n(%d more not listed)\n", d->more);
+}
+
+int fmc_cmd_doctor(fmc_ctx *c, int argc, char **argv) {
+  fmc_spec spec = {"usage: fieldmesh doctor [--json]\n"
+                   "What is wrong with this laptop's fieldmesh, and what to do about it:\n"
+                   "forks, refused records, wrong clocks, peers that keep failing, a\n"
+                   "nearly full disk, records that are only on this laptop.\n"
+                   "Exit 0 when there is no problem, 1 when there is.\n",
+                   NULL, 0, 0, {0}, 0};
+  static doctor d;
+  fm_store_stats st;
+  int rv;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  if ((rv = fm_store_stats_get(c->store, &st)) < 0)
+    return fmc_fail(c, "cannot read the store: %s; run `fieldmesh verify`", fm_strerror(rv));
+  memset(&d, 0, sizeof d);
+  d.c = c;
+  check_self(&d, &st);
+  check_quarantine(&d);
+  check_store(&d, &st);
+  check_disk(&d);
+  check_peers(&d);
+  if (c->json) print_json(&d);
+  else print_text(&d);
+  return d.problems ? FMC_FAIL : FMC_OK;
+}
