@@ -1,0 +1,443 @@
+/* The invariant checker.  It reads the stores through the public API and
+ * compares them with the ledger; nothing here trusts the driver's counts
+ * except the hostile-session tallies, which only the network can see. */
+#include "check.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fieldmesh/entry.h"
+#include "fieldmesh/error.h"
+
+/* ---- findings ------------------------------------------------------------------------- */
+
+static void add_finding(sim_check_log *log, int code, const char *fmt, ...) {
+  if (log->n == log->cap) {
+    size_t cap = log->cap ? log->cap * 2 : 8;
+    sim_finding *f = realloc(log->f, cap * sizeof *f);
+    if (!f) return;
+    log->f = f;
+    log->cap = cap;
+  }
+  sim_finding *f = &log->f[log->n++];
+  va_list ap;
+  va_start(ap, fmt);
+  f->code = code;
+  vsnprintf(f->detail, sizeof f->detail, fmt, ap);
+  va_end(ap);
+}
+
+void sim_check_log_free(sim_check_log *log) {
+  free(log->f);
+  memset(log, 0, sizeof *log);
+}
+
+void sim_check_restart(sim_check_log *log, const char *node, fm_store *s, uint64_t before,
+                       const char *scratch) {
+  fm_store_stats st;
+  char err[300];
+  log->restarts++;
+  if (fm_store_stats_get(s, &st) < 0 || st.entries < before)
+    add_finding(log, SIM_INV_RESTART, "node %s held %llu entries before its crash and %llu after",
+                node, (unsigned long long)before, (unsigned long long)st.entries);
+  if (fm_store_verify(s, scratch, err, sizeof err) < 0)
+    add_finding(log, SIM_INV_VERIFY, "node %s after its restart: %s", node, err);
+}
+
+/* The first failure of an invariant is the one reported; the rest count. */
+static void fail(sim_check_item *it, const char *fmt, ...) {
+  it->ok = 0;
+  if (it->failures++) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(it->detail, sizeof it->detail, fmt, ap);
+  va_end(ap);
+}
+
+static void author_name(const sim_check_in *in, size_t a, char *out, size_t cap) {
+  int node = in->ledger->a[a].node;
+  if (node < 0) snprintf(out, cap, "the authority");
+  else snprintf(out, cap, "%s (%s)", in->nodes[node].id, in->nodes[node].name);
+}
+
+static void hex8(const uint8_t *p, char *out) { fm_hex(p, 8, out); }
+
+/* ---- reading one log ------------------------------------------------------------------- */
+
+typedef struct scan {
+  const sim_check_in *in;
+  size_t node;
+  uint64_t *seq;                /* per author: entries held */
+  uint8_t **verified;           /* per author and seq: signature checked once */
+  int cur;                      /* the author being read, -1 none */
+  uint8_t cur_id[FM_ID_LEN];
+  sim_check_item *valid, *revoked, *hostile;
+  uint64_t entries;
+} scan;
+
+static int verify_known(scan *sc, size_t a, const fm_entry *e) {
+  uint8_t *v = &sc->verified[a][e->seq - 1];
+  if (*v) return 0;
+  *v = 1;
+  return fm_entry_verify(e);
+}
+
+static void check_entry(scan *sc, size_t a, const fm_entry *e, const uint8_t id[FM_ID_LEN]) {
+  const sim_author *au = &sc->in->ledger->a[a];
+  const sim_check_node *nd = &sc->in->nodes[sc->node];
+  char who[200], hx[17];
+  author_name(sc->in, a, who, sizeof who);
+  int known = e->seq <= au->n && !memcmp(au->e[e->seq - 1].id, id, FM_ID_LEN);
+  int contested = au->fork_base != UINT64_MAX && e->seq > au->fork_base;
+  if (!known && !contested && e->seq <= au->n) {
+    hex8(id, hx);
+    fail(sc->valid, "node %s holds entry %s#%llu (id %s...) that its author never wrote", nd->id,
+         who, (unsigned long long)e->seq, hx);
+  } else if (known ? verify_known(sc, a, e) < 0 : fm_entry_verify(e) < 0) {
+    fail(sc->valid, "node %s holds entry %s#%llu with a bad signature", nd->id, who,
+         (unsigned long long)e->seq);
+  }
+  /* A revoked laptop never hears of its revocation (no one lets it in):
+   * its own log is not the mesh's concern, everyone else's is. */
+  if (e->seq > au->revoked_after && nd->author != a)
+    fail(sc->revoked, "node %s holds entry %s#%llu, past the revocation cut-off %llu", nd->id,
+         who, (unsigned long long)e->seq, (unsigned long long)au->revoked_after);
+  if (au->node >= 0 && sc->in->nodes[au->node].garbage && sc->in->nodes[sc->node].honest)
+    fail(sc->hostile, "node %s holds entry %s#%llu of a hostile node", nd->id, who,
+         (unsigned long long)e->seq);
+}
+
+static int scan_cb(void *ctx, const uint8_t *p, size_t len) {
+  scan *sc = ctx;
+  const sim_check_node *nd = &sc->in->nodes[sc->node];
+  uint8_t id[FM_ID_LEN];
+  fm_entry e;
+  sc->entries++;
+  if (fm_entry_decode(p, len, NULL, &e) < 0) {
+    fail(sc->valid, "node %s holds an entry of %zu bytes that does not decode", nd->id, len);
+    return 0;
+  }
+  int a = sim_ledger_find(sc->in->ledger, e.author);
+  if (a < 0) {
+    char hx[17];
+    hex8(e.author, hx);
+    fail(sc->valid, "node %s holds an entry by %s..., a key the commune never enrolled", nd->id, hx);
+    return 0;
+  }
+  /* Logs come author by author, each in seq order: check the chain. */
+  int first = a != sc->cur;
+  if ((first && (e.seq != 1 || e.has_prev)) ||
+      (!first && (e.seq != sc->seq[a] + 1 || !e.has_prev || memcmp(e.prev, sc->cur_id, FM_ID_LEN)))) {
+    char who[200];
+    author_name(sc->in, (size_t)a, who, sizeof who);
+    fail(sc->valid, "node %s: the log of %s breaks at seq %llu", nd->id, who,
+         (unsigned long long)e.seq);
+  }
+  fm_entry_id(p, len, id);
+  check_entry(sc, (size_t)a, &e, id);
+  sc->cur = a;
+  memcpy(sc->cur_id, id, FM_ID_LEN);
+  sc->seq[a] = e.seq;
+  return 0;
+}
+
+/* ---- what each node must hold ------------------------------------------------------------- */
+
+static void check_holdings(const sim_check_in *in, size_t node, const uint64_t *seq,
+                           sim_check_item *it) {
+  const sim_ledger *l = in->ledger;
+  for (size_t a = 0; a < l->n; a++) {
+    const sim_author *au = &l->a[a];
+    if (au->node == -2 || seq[a] >= au->expect) continue;
+    const sim_lentry *miss = &au->e[seq[a]];
+    char who[200], hx[17];
+    author_name(in, a, who, sizeof who);
+    hex8(miss->id, hx);
+    fail(it, "node %s (%s) lacks entry %s#%llu (id %s..., a %s written %.1f h before the end)",
+         in->nodes[node].id, in->nodes[node].name, who, (unsigned long long)(seq[a] + 1), hx,
+         sim_kind_name((sim_kind)miss->kind), (double)(in->now - miss->created) / 3600000.0);
+    return;
+  }
+}
+
+static int scan_node(const sim_check_in *in, size_t node, scan *sc, sim_check_report *r) {
+  sc->node = node;
+  sc->cur = -1;
+  memset(sc->seq, 0, in->ledger->n * sizeof *sc->seq);
+  int rv = fm_store_each_missing(in->nodes[node].store, NULL, scan_cb, sc);
+  if (rv < 0) return rv;
+  if (in->nodes[node].honest || (int)node == in->gateway)
+    check_holdings(in, node, sc->seq, &r->items[(int)node == in->gateway ? 0 : 1]);
+  return 0;
+}
+
+static int check_views(const sim_check_in *in, sim_check_item *it, uint8_t gw[32]) {
+  char a[17], b[17];
+  int rv = fm_store_view_digest(in->nodes[in->gateway].store, gw);
+  if (rv < 0) return rv;
+  for (size_t i = 0; i < in->nnodes; i++) {
+    uint8_t d[32];
+    if (!in->nodes[i].honest || !in->nodes[i].store) continue;
+    if ((rv = fm_store_view_digest(in->nodes[i].store, d)) < 0) return rv;
+    it->checked++;
+    if (memcmp(d, gw, 32)) {
+      hex8(d, a);
+      hex8(gw, b);
+      fail(it, "node %s (%s) has view digest %s..., the gateway %s...", in->nodes[i].id,
+           in->nodes[i].name, a, b);
+    }
+  }
+  return 0;
+}
+
+/* ---- views do not depend on arrival order ------------------------------------------------------ */
+
+typedef struct gather {
+  fm_slice *e;
+  uint8_t **own;
+  size_t n, cap;
+  int rv;
+} gather;
+
+static int gather_cb(void *ctx, const uint8_t *p, size_t len) {
+  gather *g = ctx;
+  if (g->n == g->cap) {
+    size_t cap = g->cap ? g->cap * 2 : 1024;
+    fm_slice *e = realloc(g->e, cap * sizeof *e);
+    uint8_t **own = e ? realloc(g->own, cap * sizeof *own) : NULL;
+    if (e) g->e = e;
+    if (!own) return g->rv = -ENOMEM;
+    g->own = own;
+    g->cap = cap;
+  }
+  if (!(g->own[g->n] = malloc(len))) return g->rv = -ENOMEM;
+  memcpy(g->own[g->n], p, len);
+  g->e[g->n].p = g->own[g->n];
+  g->e[g->n].len = len;
+  g->n++;
+  return 0;
+}
+
+/* Feeds |g| to |s| author by author in reverse: the authority's log (and
+ * with it every enrollment) comes last, so every device's entries are held
+ * and then released, the opposite of what a session does. */
+static int feed_reversed(fm_store *s, const gather *g, fm_time now) {
+  size_t end = g->n;
+  while (end > 0) {
+    fm_entry last, e;
+    size_t begin = end - 1;
+    if (fm_entry_decode(g->e[begin].p, g->e[begin].len, NULL, &last) < 0) return FM_ERR_CORRUPT;
+    while (begin > 0 && fm_entry_decode(g->e[begin - 1].p, g->e[begin - 1].len, NULL, &e) == 0 &&
+           !memcmp(e.author, last.author, FM_KEY_LEN))
+      begin--;
+    for (size_t i = begin; i < end; i += 128) {
+      fm_ingest_result res;
+      size_t n = end - i < 128 ? end - i : 128;
+      int rv = fm_store_ingest(s, g->e + i, n, now, &res, NULL);
+      if (rv < 0) return rv;
+    }
+    end = begin;
+  }
+  return 0;
+}
+
+static void rm_store(const char *dir) {
+  char p[700];
+  snprintf(p, sizeof p, "%s/data.mdb", dir);
+  remove(p);
+  snprintf(p, sizeof p, "%s/lock.mdb", dir);
+  remove(p);
+  remove(dir);
+}
+
+static int check_order(const sim_check_in *in, const uint8_t gw[32], sim_check_item *it) {
+  gather g = {NULL, NULL, 0, 0, 0};
+  fm_store *s = NULL;
+  fm_store_opts o;
+  fm_store_stats a, b;
+  uint8_t d[32];
+  char dir[600];
+  memset(&o, 0, sizeof o);
+  o.nosync = 1;
+  snprintf(dir, sizeof dir, "%s/order-check", in->scratch);
+  int rv = mkdir(dir, 0700) < 0 ? -errno : 0;
+  if (rv == 0) rv = fm_store_each_missing(in->nodes[in->gateway].store, NULL, gather_cb, &g);
+  if (rv == 0) rv = g.rv;
+  if (rv == 0) rv = fm_store_open(dir, &o, &s);
+  if (rv == 0) rv = fm_store_set_authority(s, in->authority, in->commune);
+  if (rv == 0) rv = feed_reversed(s, &g, in->now);
+  if (rv == 0) rv = fm_store_view_digest(s, d);
+  if (rv == 0) rv = fm_store_stats_get(s, &a);
+  if (rv == 0) rv = fm_store_stats_get(in->nodes[in->gateway].store, &b);
+  if (rv == 0) {
+    char x[17], y[17];
+    it->checked = g.n;
+    hex8(d, x);
+    hex8(gw, y);
+    if (a.entries != b.entries)
+      fail(it, "the gateway's %llu entries fed in reverse order left %llu in the log",
+           (unsigned long long)b.entries, (unsigned long long)a.entries);
+    else if (memcmp(d, gw, 32))
+      fail(it, "the gateway's entries fed in reverse order give view digest %s..., not %s...", x, y);
+  }
+  if (s) fm_store_close(s);
+  rm_store(dir);
+  for (size_t i = 0; i < g.n; i++) free(g.own[i]);
+  free(g.own);
+  free(g.e);
+  return rv;
+}
+
+/* ---- forks, hostile nodes, restarts ---------------------------------------------------------------- */
+
+typedef struct evidence {
+  const uint8_t *author;
+  uint64_t base;
+  int found;
+} evidence;
+
+static int evidence_cb(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq, int reason,
+                       fm_time when, const uint8_t *bytes, size_t len) {
+  evidence *ev = ctx;
+  (void)when, (void)bytes, (void)len;
+  if (!memcmp(author, ev->author, FM_KEY_LEN) && seq > ev->base &&
+      (reason == FM_ERR_FORK || reason == FM_ERR_BADPREV))
+    ev->found = 1;
+  return 0;
+}
+
+static int check_forks(const sim_check_in *in, sim_check_item *it) {
+  const sim_ledger *l = in->ledger;
+  for (size_t a = 0; a < l->n; a++) {
+    if (l->a[a].fork_base == UINT64_MAX) continue;
+    size_t nodes = 0, honest = 0;
+    char who[200], where[200] = "";
+    author_name(in, a, who, sizeof who);
+    for (size_t i = 0; i < in->nnodes; i++) {
+      evidence ev = {l->a[a].pk, l->a[a].fork_base, 0};
+      if (!in->nodes[i].honest || !in->nodes[i].store) continue;
+      honest++;
+      int rv = fm_store_each_quarantined(in->nodes[i].store, evidence_cb, &ev);
+      if (rv < 0) return rv;
+      if (ev.found && nodes++ < 6) {
+        if (*where) strncat(where, ", ", sizeof where - strlen(where) - 1);
+        strncat(where, in->nodes[i].id, sizeof where - strlen(where) - 1);
+      }
+    }
+    it->checked++;
+    if (!nodes)
+      fail(it, "the key of %s was copied and forked after seq %llu, and no honest node holds "
+               "evidence of it", who, (unsigned long long)l->a[a].fork_base);
+    else if (it->ok)
+      snprintf(it->detail, sizeof it->detail, "fork of %.150s: evidence at %zu of %zu honest nodes (%.150s%s)",
+               who, nodes, honest, where, nodes > 6 ? ", ..." : "");
+  }
+  return 0;
+}
+
+static void check_hostile(const sim_check_in *in, sim_check_item *it) {
+  it->checked = in->hostile_sessions;
+  if (in->hostile_dropped < in->hostile_sessions)
+    fail(it, "%llu of %llu sessions with a hostile node were not dropped for breaking the protocol",
+         (unsigned long long)(in->hostile_sessions - in->hostile_dropped),
+         (unsigned long long)in->hostile_sessions);
+  if (in->hostile_leaks)
+    fail(it, "%llu sessions accepted entries from a hostile node", (unsigned long long)in->hostile_leaks);
+  if (it->ok && in->hostile_sessions)
+    snprintf(it->detail, sizeof it->detail, "%llu hostile sessions, all dropped",
+             (unsigned long long)in->hostile_sessions);
+}
+
+static void log_findings(const sim_check_log *log, sim_check_item *it) {
+  for (size_t i = 0; i < log->n; i++)
+    if (log->f[i].code == it->code) fail(it, "%s", log->f[i].detail);
+}
+
+static int verify_stores(const sim_check_in *in, sim_check_item *it) {
+  for (size_t i = 0; i < in->nnodes; i++) {
+    char err[300], dir[600];
+    if (!in->nodes[i].store || ((int)i != in->gateway && !in->verify_all)) continue;
+    snprintf(dir, sizeof dir, "%s/verify-end-%zu", in->scratch, i);
+    it->checked++;
+    int rv = fm_store_verify(in->nodes[i].store, dir, err, sizeof err);
+    if (rv == FM_ERR_CORRUPT) fail(it, "node %s: %s", in->nodes[i].id, err);
+    else if (rv < 0) return rv;
+  }
+  return 0;
+}
+
+/* ---- everything ------------------------------------------------------------------------------------ */
+
+static void items_init(sim_check_report *r) {
+  static const struct { const char *name; int code; } inv[SIM_CHECKS] = {
+      {"reached-gateway", SIM_INV_REACHED_GATEWAY}, {"same-entries", SIM_INV_SAME_ENTRIES},
+      {"same-views", SIM_INV_SAME_VIEWS},           {"views-order-free", SIM_INV_ORDER_FREE},
+      {"valid-entries", SIM_INV_VALID},             {"no-revoked", SIM_INV_NO_REVOKED},
+      {"forks-detected", SIM_INV_FORKS},            {"hostile-contained", SIM_INV_HOSTILE},
+      {"restart-durable", SIM_INV_RESTART},         {"store-verify", SIM_INV_VERIFY}};
+  memset(r, 0, sizeof *r);
+  for (int i = 0; i < SIM_CHECKS; i++) {
+    r->items[i].name = inv[i].name;
+    r->items[i].code = inv[i].code;
+    r->items[i].ok = 1;
+  }
+  r->n = SIM_CHECKS;
+}
+
+static int scan_all(const sim_check_in *in, sim_check_report *r) {
+  const sim_ledger *l = in->ledger;
+  scan sc;
+  memset(&sc, 0, sizeof sc);
+  sc.in = in;
+  sc.valid = &r->items[4];
+  sc.revoked = &r->items[5];
+  sc.hostile = &r->items[7];
+  int rv = -ENOMEM;
+  if (!(sc.seq = calloc(l->n + 1, sizeof *sc.seq)) || !(sc.verified = calloc(l->n + 1, sizeof *sc.verified)))
+    goto out;
+  for (size_t a = 0; a < l->n; a++)
+    if (!(sc.verified[a] = calloc(l->a[a].n + 1, 1))) goto out;
+  rv = 0;
+  for (size_t i = 0; i < in->nnodes && rv == 0; i++) {
+    if (!in->nodes[i].store) continue;
+    rv = scan_node(in, i, &sc, r);
+    r->items[(int)i == in->gateway ? 0 : 1].checked++;
+  }
+  r->items[4].checked = r->items[5].checked = sc.entries;
+out:
+  for (size_t a = 0; sc.verified && a < l->n; a++) free(sc.verified[a]);
+  free(sc.verified);
+  free(sc.seq);
+  return rv;
+}
+
+int sim_check_run(const sim_check_in *in, const sim_check_log *log, sim_check_report *r) {
+  uint8_t gw[32];
+  items_init(r);
+  if (!in->nodes[in->gateway].store) {
+    fail(&r->items[0], "the gateway is down at the end of the run");
+    r->exit_code = SIM_INV_REACHED_GATEWAY;
+    return 0;
+  }
+  int rv = scan_all(in, r);
+  if (rv == 0) rv = check_views(in, &r->items[2], gw);
+  if (rv == 0) rv = check_order(in, gw, &r->items[3]);
+  if (rv == 0) rv = check_forks(in, &r->items[6]);
+  if (rv < 0) return rv;
+  check_hostile(in, &r->items[7]);
+  log_findings(log, &r->items[8]);
+  log_findings(log, &r->items[9]);
+  r->items[8].checked = log->restarts;
+  if ((rv = verify_stores(in, &r->items[9])) < 0) return rv;
+  r->items[9].checked += log->restarts;
+  for (size_t i = 0; i < r->n; i++)
+    if (!r->items[i].ok) {
+      r->exit_code = r->items[i].code;
+      break;
+    }
+  return 0;
+}

@@ -1,0 +1,65 @@
+/* The ledger: what was really written, by whom and when.  It is the
+ * ground truth that the metrics and the checker compare the stores with:
+ * every entry an honest device (or the authority) appended, its id, size
+ * and time, and what each author's log should hold at the end (all of it,
+ * or up to a revocation cut-off or a fork).
+ */
+#ifndef SIM_LEDGER_H
+#define SIM_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fieldmesh/types.h"
+
+typedef enum sim_kind {
+  SIM_K_ENROLL, SIM_K_REVOKE, SIM_K_VISIT, SIM_K_DOSSIER, SIM_K_STATUS, SIM_K_COUNT
+} sim_kind;
+
+const char *sim_kind_name(sim_kind k);
+
+typedef struct sim_lentry {
+  uint8_t id[FM_ID_LEN];
+  fm_time created;          /* when it was written (the simulator's clock) */
+  fm_time at_gateway;       /* when the gateway's store first held it; 0 never */
+  uint32_t size;            /* stored bytes */
+  uint8_t kind;             /* sim_kind */
+  uint8_t checked;          /* the checker verified these bytes once */
+} sim_lentry;
+
+typedef struct sim_author {
+  uint8_t pk[FM_KEY_LEN];
+  int node;                 /* the device's node; -1 for the authority; -2 unused */
+  sim_lentry *e;            /* the legitimate log: e[seq - 1] */
+  uint64_t n, cap;
+  uint64_t expect;          /* how much of the log every honest node must hold */
+  uint64_t revoked_after;   /* UINT64_MAX when not revoked */
+  uint64_t fork_base;       /* UINT64_MAX when not forked; entries past it are contested */
+  int hostile;              /* a hostile device: nothing of it is expected */
+  uint64_t twin_writes;     /* entries a twin laptop wrote with this key */
+} sim_author;
+
+typedef struct sim_ledger {
+  sim_author *a;
+  size_t n;
+  uint32_t *order;          /* author indexes sorted by key, for lookups */
+  size_t norder;
+} sim_ledger;
+
+/* Room for |n| authors, all unused.  0 or -ENOMEM. */
+int sim_ledger_init(sim_ledger *l, size_t n);
+void sim_ledger_free(sim_ledger *l);
+/* Names author |i|; call sim_ledger_index() once all are named. */
+void sim_ledger_name(sim_ledger *l, size_t i, const uint8_t pk[FM_KEY_LEN], int node);
+int sim_ledger_index(sim_ledger *l);
+/* The author whose key is |pk|, -1 when none. */
+int sim_ledger_find(const sim_ledger *l, const uint8_t pk[FM_KEY_LEN]);
+/* Records entry |seq| (the next one) of author |i|.  0, -EINVAL or -ENOMEM. */
+int sim_ledger_add(sim_ledger *l, size_t i, uint64_t seq, const uint8_t id[FM_ID_LEN],
+                   fm_time now, uint32_t size, sim_kind kind);
+/* Recomputes author |i|'s |expect| after a revocation, a fork or a write. */
+void sim_ledger_recount(sim_ledger *l, size_t i);
+/* True when entries of author |i| count as field work (not the authority's). */
+int sim_ledger_is_field(const sim_ledger *l, size_t i);
+
+#endif

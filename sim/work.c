@@ -1,0 +1,329 @@
+#include "work.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fieldmesh/error.h"
+#include "fieldmesh/record.h"
+#include "names.h"
+#include "net.h"
+#include "node.h"
+
+/* What a WRITE event writes: low bits the kind, above them the campaign
+ * (plus one) whose procedures a dossier follows. */
+#define WHAT_VISIT 0
+#define WHAT_DOSSIER 1
+#define WHAT_CAMPAIGN_SHIFT 4
+
+typedef struct dossier {
+  char id[FM_RECORD_ID_MAX];
+  int node;
+  int step;                   /* the next status to write */
+  int rejected;
+} dossier;
+
+typedef struct alloc {        /* campaign dossiers for one member's block */
+  int day, node, block, campaign;
+  uint32_t count;
+} alloc;
+
+typedef struct sim_work {
+  dossier *d;
+  size_t n, cap;
+  alloc *a;                   /* by day */
+  size_t na, next_a;
+  fm_buf body;
+} sim_work;
+
+/* ---- campaigns --------------------------------------------------------------------- */
+
+/* Every (day, member, block) of the campaign's weeks, and how many of its
+ * dossiers land there: each dossier picks one uniformly. */
+static int plan_campaign(sim_world *w, int ci) {
+  const sim_scenario *sc = w->sc;
+  const sim_campaign *c = &sc->campaigns[ci];
+  alloc *slots = NULL;
+  size_t n = 0, cap = 0;
+  for (int64_t day = c->from_day; day <= c->to_day; day++)
+    for (size_t i = 0; i < sc->nnodes; i++) {
+      const sim_node_spec *sp = &sc->nodes[i];
+      if (!c->who[i] || sp->rhythm < 0) continue;
+      const sim_rhythm *r = &sc->rhythms[sp->rhythm];
+      if (!(r->days & (1u << sim_cal_weekday(day)))) continue;
+      for (int b = 0; b < r->hours.n; b++) {
+        if (n == cap) {
+          cap = cap ? cap * 2 : 256;
+          alloc *p = realloc(slots, cap * sizeof *p);
+          if (!p) {
+            free(slots);
+            return -ENOMEM;
+          }
+          slots = p;
+        }
+        alloc x = {(int)(day - sc->start_day), (int)i, b, ci, 0};
+        slots[n++] = x;
+      }
+    }
+  for (uint64_t k = 0; k < c->dossiers && n; k++) slots[sim_rng_below(&w->rng, n)].count++;
+  sim_work *wk = w->work;
+  for (size_t i = 0; i < n; i++) {
+    if (!slots[i].count || slots[i].day < 0) continue;
+    if (wk->na % 256 == 0) {
+      alloc *p = realloc(wk->a, (wk->na + 256) * sizeof *p);
+      if (!p) {
+        free(slots);
+        return -ENOMEM;
+      }
+      wk->a = p;
+    }
+    wk->a[wk->na++] = slots[i];
+  }
+  if (!n) fprintf(stderr, "fieldmesh-sim: campaign %s has no work day of its members\n", c->id);
+  free(slots);
+  return 0;
+}
+
+static int by_day(const void *x, const void *y) {
+  const alloc *a = x, *b = y;
+  if (a->day != b->day) return a->day < b->day ? -1 : 1;
+  if (a->campaign != b->campaign) return a->campaign < b->campaign ? -1 : 1;
+  if (a->node != b->node) return a->node < b->node ? -1 : 1;
+  return a->block < b->block ? -1 : a->block > b->block;
+}
+
+int sim_work_init(sim_world *w) {
+  if (!(w->work = calloc(1, sizeof *w->work))) return -ENOMEM;
+  fm_buf_init(&w->work->body, FM_ENTRY_MAX);
+  for (size_t i = 0; i < w->sc->ncampaigns; i++) {
+    int rv = plan_campaign(w, (int)i);
+    if (rv < 0) return rv;
+  }
+  /* A total order, so qsort's instability cannot show. */
+  if (w->work->na) qsort(w->work->a, w->work->na, sizeof *w->work->a, by_day);
+  return 0;
+}
+
+void sim_work_free(sim_world *w) {
+  if (!w->work) return;
+  free(w->work->d);
+  free(w->work->a);
+  fm_buf_free(&w->work->body);
+  free(w->work);
+  w->work = NULL;
+}
+
+size_t sim_work_dossiers(const sim_world *w) { return w->work ? w->work->n : 0; }
+
+/* ---- the day's plan -------------------------------------------------------------------- */
+
+static void write_at(sim_world *w, int64_t day, const sim_span *sp, int node, int what) {
+  int minute = (int)sim_rng_range(&w->rng, sp->from, sp->to - 1);
+  fm_time at = sim_cal_at(day, minute, w->sc->tz_min) + sim_rng_range(&w->rng, 0, 59999);
+  sim_world_at(w, at, SIM_EV_WRITE, node, what, 0, NULL, 0);
+}
+
+void sim_work_day(sim_world *w, int day) {
+  const sim_scenario *sc = w->sc;
+  int64_t d = sc->start_day + day;
+  for (size_t i = 0; i < w->nnodes; i++) {
+    const sim_node_spec *sp = &sc->nodes[i];
+    if (sp->rhythm < 0) continue;
+    const sim_rhythm *r = &sc->rhythms[sp->rhythm];
+    if (!(r->days & (1u << sim_cal_weekday(d)))) continue;
+    for (int b = 0; b < r->hours.n; b++) {
+      uint64_t visits = sim_dist_draw(&r->visits, &w->rng);
+      uint64_t dossiers = sim_dist_draw(&r->dossiers, &w->rng);
+      for (uint64_t k = 0; k < visits; k++) write_at(w, d, &r->hours.s[b], (int)i, WHAT_VISIT);
+      for (uint64_t k = 0; k < dossiers; k++)
+        write_at(w, d, &r->hours.s[b], (int)i, WHAT_DOSSIER);
+    }
+  }
+  sim_work *wk = w->work;
+  for (; wk->next_a < wk->na && wk->a[wk->next_a].day <= day; wk->next_a++) {
+    const alloc *a = &wk->a[wk->next_a];
+    if (a->day < day) continue;
+    const sim_rhythm *r = &sc->rhythms[sc->nodes[a->node].rhythm];
+    int what = WHAT_DOSSIER | ((a->campaign + 1) << WHAT_CAMPAIGN_SHIFT);
+    for (uint32_t k = 0; k < a->count; k++) write_at(w, d, &r->hours.s[a->block], a->node, what);
+  }
+}
+
+/* The first moment at or after |t| when the member of |node| works,
+ * within the run; FM_TIME_NEVER when there is none. */
+static fm_time next_work(sim_world *w, int node, fm_time t) {
+  const sim_scenario *sc = w->sc;
+  const sim_rhythm *r = &sc->rhythms[sc->nodes[node].rhythm];
+  int64_t day;
+  int minute;
+  sim_cal_split(t, sc->tz_min, &day, &minute);
+  for (int k = 0; k < 21; k++, day++, minute = 0) {
+    if (!(r->days & (1u << sim_cal_weekday(day)))) continue;
+    for (int b = 0; b < r->hours.n; b++) {
+      const sim_span *sp = &r->hours.s[b];
+      if (minute >= sp->to) continue;
+      fm_time at = minute >= sp->from
+                       ? t
+                       : sim_cal_at(day, sp->from, sc->tz_min) +
+                             sim_rng_range(&w->rng, 0, 30 * SIM_MIN_MS);
+      return at < w->work_end ? at : FM_TIME_NEVER;
+    }
+  }
+  return FM_TIME_NEVER;
+}
+
+/* ---- writing records --------------------------------------------------------------------- */
+
+static const char *team_of(const sim_world *w, int node) {
+  const sim_node_spec *sp = &w->sc->nodes[node];
+  return sp->team >= 0 ? w->sc->teams[sp->team].name : "";
+}
+
+/* The member's own village most of the time, another of the team's. */
+static const char *village_for(sim_world *w, int node) {
+  const sim_node_spec *sp = &w->sc->nodes[node];
+  if (sp->team < 0 || sim_rng_chance(&w->rng, 0.6)) return sp->village;
+  const sim_team *t = &w->sc->teams[sp->team];
+  return t->villages[sim_rng_below(&w->rng, (uint64_t)t->nvillages)];
+}
+
+static void record_id(sim_world *w, sim_node *n, char prefix, char *out) {
+  uint8_t rnd[2];
+  sim_rng_fill(&w->rng, rnd, sizeof rnd);
+  fm_record_id(prefix, (uint64_t)sim_net_node_now(w, n), n->id.pk, rnd, out);
+}
+
+static uint32_t draw_services(sim_world *w, const sim_rhythm *r) {
+  uint32_t mask = 0;
+  uint64_t k = 1 + sim_rng_below(&w->rng, 3);
+  for (uint64_t i = 0; i < k; i++) {
+    int s = sim_weights_draw(&r->services, &w->rng);
+    mask |= 1u << fm_service_parse(r->services.name[s], strlen(r->services.name[s]));
+  }
+  return mask;
+}
+
+static int build_visit(sim_world *w, sim_node *n, const sim_rhythm *r, fm_buf *b) {
+  char id[FM_RECORD_ID_MAX], date[11], place[200], who[64];
+  int64_t day;
+  int minute;
+  const char *village = village_for(w, n->idx);
+  int mode = sim_weights_draw(&r->modes, &w->rng);
+  mode = fm_mode_parse(r->modes.name[mode], strlen(r->modes.name[mode]));
+  record_id(w, n, 'V', id);
+  sim_cal_split(sim_net_node_now(w, n), w->sc->tz_min, &day, &minute);
+  sim_cal_date(day, date);
+  sim_name(sim_rng_next(&w->rng) % 100000, who, sizeof who);
+  if (mode == FM_MODE_HOME) snprintf(place, sizeof place, "Hộ %s", who);
+  else if (mode == FM_MODE_VILLAGE_POINT) snprintf(place, sizeof place, "Nhà văn hóa %s", village);
+  else snprintf(place, sizeof place, "Bộ phận một cửa %s", w->sc->commune);
+  uint64_t citizens = sim_dist_draw(&r->citizens, &w->rng);
+  fm_visit_in v = {id, team_of(w, n->idx), village, place, date, "", mode,
+                   draw_services(w, r), citizens ? citizens : 1};
+  fm_buf_reset(b);
+  return fm_visit_body(b, &v);
+}
+
+static int build_dossier(sim_world *w, sim_node *n, const sim_weights *procs, fm_buf *b,
+                         char *id) {
+  char name[64], idnum[16], phone[16];
+  int p = sim_weights_draw(procs, &w->rng);
+  record_id(w, n, 'D', id);
+  sim_name(sim_rng_next(&w->rng) % 100000, name, sizeof name);
+  snprintf(idnum, sizeof idnum, "0%02u%09llu", (unsigned)sim_rng_below(&w->rng, 96),
+           (unsigned long long)sim_rng_below(&w->rng, 1000000000));
+  snprintf(phone, sizeof phone, "09%08llu", (unsigned long long)sim_rng_below(&w->rng, 100000000));
+  fm_dossier_in d = {id, procs->name[p], name, idnum, phone, village_for(w, n->idx),
+                     team_of(w, n->idx), "dichvucong.gov.vn", "", ""};
+  fm_buf_reset(b);
+  return fm_dossier_body(b, &d);
+}
+
+static void schedule_status(sim_world *w, size_t di, fm_time after) {
+  const dossier *d = &w->work->d[di];
+  const sim_rhythm *r = &w->sc->rhythms[w->sc->nodes[d->node].rhythm];
+  const sim_range *delay = d->step == 0 ? &r->submit
+                           : d->step == 1 ? &r->process
+                           : d->step == 2 ? &r->ready
+                                          : &r->deliver;
+  fm_time at = next_work(w, d->node, after + sim_range_draw(delay, &w->rng));
+  if (at != FM_TIME_NEVER) sim_world_at(w, at, SIM_EV_STATUS, (int)di, 0, 0, NULL, 0);
+}
+
+static void add_dossier(sim_world *w, int node, const char *id) {
+  sim_work *wk = w->work;
+  if (wk->n == wk->cap) {
+    size_t cap = wk->cap ? wk->cap * 2 : 256;
+    dossier *p = realloc(wk->d, cap * sizeof *p);
+    if (!p) {
+      sim_world_fatal(w, "out of memory", -ENOMEM);
+      return;
+    }
+    wk->d = p;
+    wk->cap = cap;
+  }
+  dossier *d = &wk->d[wk->n++];
+  memset(d, 0, sizeof *d);
+  snprintf(d->id, sizeof d->id, "%s", id);
+  d->node = node;
+  d->rejected = sim_rng_chance(&w->rng, w->sc->rhythms[w->sc->nodes[node].rhythm].reject);
+  schedule_status(w, wk->n - 1, w->now);
+}
+
+/* A write that fails is counted, not fatal: a laptop that learned of a
+ * later entry of its own key refuses to write (FM_ERR_BEHIND). */
+static int append(sim_world *w, sim_node *n, const char *kind, sim_kind k, const fm_buf *b) {
+  int rv = sim_node_append(w, n, &n->id, n->author, kind, k, b->p, b->len);
+  if (rv == FM_ERR_BEHIND || (rv <= FM_ERR_AUTH && rv >= FM_ERR_MESH)) {
+    w->m.writes_refused++;
+    return rv;
+  }
+  if (rv < 0) sim_world_fatal(w, "appending an entry", rv);
+  return rv;
+}
+
+void sim_work_on_write(sim_world *w, const sim_event *ev) {
+  sim_node *n = &w->nodes[ev->a];
+  const sim_rhythm *r = &w->sc->rhythms[n->spec->rhythm];
+  fm_buf *b = &w->work->body;
+  char id[FM_RECORD_ID_MAX];
+  if (!n->exists && n->spec->twin_of >= 0) return; /* the twin is not there yet */
+  if (!n->up) {
+    w->m.writes_down++;
+    return;
+  }
+  int what = ev->b & ((1 << WHAT_CAMPAIGN_SHIFT) - 1), campaign = (ev->b >> WHAT_CAMPAIGN_SHIFT) - 1;
+  if (what == WHAT_VISIT) {
+    if (build_visit(w, n, r, b) == 0) append(w, n, FM_KIND_VISIT, SIM_K_VISIT, b);
+    return;
+  }
+  const sim_weights *procs = campaign >= 0 ? &w->sc->campaigns[campaign].procedures : &r->procedures;
+  if (build_dossier(w, n, procs, b, id) == 0 && append(w, n, FM_KIND_DOSSIER, SIM_K_DOSSIER, b) == 0)
+    add_dossier(w, n->idx, id);
+}
+
+void sim_work_on_status(sim_world *w, const sim_event *ev) {
+  dossier *d = &w->work->d[ev->a];
+  sim_node *n = &w->nodes[d->node];
+  fm_buf *b = &w->work->body;
+  char ref[40] = "";
+  if (!n->up) {
+    /* The laptop is off: the member writes it at the next work block. */
+    fm_time at = next_work(w, d->node, w->now + SIM_HOUR_MS);
+    if (at != FM_TIME_NEVER) sim_world_at(w, at, SIM_EV_STATUS, ev->a, 0, 0, NULL, 0);
+    return;
+  }
+  static const int ladder[4] = {FM_ST_SUBMITTED, FM_ST_PROCESSING, FM_ST_RESULT_READY,
+                                FM_ST_DELIVERED};
+  int st = ladder[d->step];
+  if (d->step == 2 && d->rejected) st = FM_ST_REJECTED;
+  if (d->step == 0)
+    snprintf(ref, sizeof ref, "G22.%03u-%06llu", (unsigned)sim_rng_below(&w->rng, 1000),
+             (unsigned long long)sim_rng_below(&w->rng, 1000000));
+  fm_buf_reset(b);
+  if (fm_dossier_status_body(b, d->id, st, ref, "") < 0) return;
+  if (append(w, n, FM_KIND_DOSSIER_STATUS, SIM_K_STATUS, b) < 0) return;
+  d->step++;
+  if (d->step < 4 && st != FM_ST_REJECTED) schedule_status(w, (size_t)ev->a, w->now);
+}

@@ -1,0 +1,24 @@
+/* The field work: what each member records and when.
+ *
+ * Every working day, each member's rhythm draws how many visits and
+ * dossiers each work block brings; campaigns add an exact number of
+ * dossiers spread over the blocks of their weeks.  Each dossier then
+ * climbs the status ladder (submitted, processing, result ready or
+ * rejected, delivered) on later working days of the member who filed it.
+ */
+#ifndef SIM_WORK_H
+#define SIM_WORK_H
+
+#include "world.h"
+
+/* Plans the campaigns.  0 or -ENOMEM. */
+int sim_work_init(sim_world *w);
+void sim_work_free(sim_world *w);
+/* Schedules day |day|'s writes (day 0 is the first day). */
+void sim_work_day(sim_world *w, int day);
+void sim_work_on_write(sim_world *w, const sim_event *ev);
+void sim_work_on_status(sim_world *w, const sim_event *ev);
+/* Dossiers filed so far. */
+size_t sim_work_dossiers(const sim_world *w);
+
+#endif

@@ -1,0 +1,217 @@
+/* The simulator's own building blocks: the event queue's tie-breaking,
+ * the seeded random numbers, the calendar, the value parsers, and scenario
+ * files (presets load; mistakes are named with their line). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cal.h"
+#include "heap.h"
+#include "rng.h"
+#include "scenario.h"
+#include "value.h"
+
+static void test_sim_heap_pops_by_time_then_push_order(void **state) {
+  sim_heap h;
+  sim_event e, out;
+  sim_heap_init(&h);
+  memset(&e, 0, sizeof e);
+  /* Ten events at one millisecond and a few at others, mixed. */
+  for (int i = 0; i < 10; i++) {
+    e.at = 1000;
+    e.a = i;
+    assert_int_equal(sim_heap_push(&h, &e), 0);
+    e.at = 5000 - i;
+    e.a = 100 + i;
+    if (i % 3 == 0) assert_int_equal(sim_heap_push(&h, &e), 0);
+  }
+  for (int i = 0; i < 10; i++) {
+    assert_true(sim_heap_pop(&h, &out));
+    assert_int_equal(out.at, 1000);
+    assert_int_equal(out.a, i);
+  }
+  fm_time last = 0;
+  int n = 0;
+  while (sim_heap_pop(&h, &out)) {
+    assert_true(out.at >= last);
+    last = out.at;
+    n++;
+  }
+  assert_int_equal(n, 4);
+  assert_int_equal(sim_heap_next_at(&h), FM_TIME_NEVER);
+  sim_heap_free(&h);
+}
+
+static void test_sim_rng_repeats_its_stream_for_one_seed(void **state) {
+  sim_rng a, b, c;
+  sim_rng_seed(&a, 42);
+  sim_rng_seed(&b, 42);
+  sim_rng_seed(&c, 43);
+  int differ = 0;
+  for (int i = 0; i < 1000; i++) {
+    uint64_t x = sim_rng_next(&a);
+    assert_true(x == sim_rng_next(&b));
+    differ += x != sim_rng_next(&c);
+  }
+  assert_true(differ > 990);
+  uint8_t k1[32], k2[32];
+  sim_rng_fill(&a, k1, sizeof k1);
+  sim_rng_fill(&b, k2, sizeof k2);
+  assert_memory_equal(k1, k2, sizeof k1);
+  double sum = 0;
+  for (int i = 0; i < 20000; i++) {
+    assert_true(sim_rng_below(&a, 7) < 7);
+    sum += (double)sim_rng_poisson(&a, 0.8);
+  }
+  assert_true(sum / 20000 > 0.75 && sum / 20000 < 0.85);
+}
+
+static void test_sim_cal_knows_the_days_of_the_week(void **state) {
+  int64_t day;
+  int minute;
+  char s[17];
+  assert_int_equal(sim_cal_parse_date("2023-08-01", &day), 0);
+  assert_int_equal(sim_cal_weekday(day), 1); /* a Tuesday */
+  assert_int_equal(sim_cal_parse_date("2023-02-30", &day), -1);
+  assert_int_equal(sim_cal_parse_date("2023-8-1", &day), -1);
+  assert_int_equal(sim_cal_parse_date("2019-03-04", &day), 0);
+  fm_time t = sim_cal_at(day, 7 * 60 + 30, 7 * 60);
+  assert_int_equal(t, 1551659400000LL); /* 2019-03-04 00:30 UTC */
+  sim_cal_format(t, 7 * 60, s);
+  assert_string_equal(s, "2019-03-04 07:30");
+  sim_cal_split(t - 8 * SIM_HOUR_MS, 7 * 60, &day, &minute);
+  assert_int_equal(minute, 23 * 60 + 30);
+  sim_days d;
+  assert_int_equal(sim_cal_parse_days("mon wed fri", &d), 0);
+  assert_int_equal(d, 0x15);
+  assert_int_equal(sim_cal_parse_days("mon-sat", &d), 0);
+  assert_int_equal(d, 0x3f);
+  assert_int_equal(sim_cal_parse_days("fri-mon", &d), -1);
+  assert_int_equal(sim_cal_parse_days("funday", &d), -1);
+  sim_hours h;
+  assert_int_equal(sim_cal_parse_hours("07:30-11:30 13:30-17:00", &h), 0);
+  assert_int_equal(h.n, 2);
+  assert_int_equal(h.s[1].to, 17 * 60);
+  assert_int_equal(sim_cal_parse_hours("00:00-24:00", &h), 0);
+  assert_int_equal(sim_cal_parse_hours("13:00-12:00", &h), -1);
+  assert_int_equal(sim_cal_parse_hours("08:00-12:00 11:00-13:00", &h), -1);
+}
+
+static void test_sim_values_parse_and_refuse(void **state) {
+  fm_time t;
+  uint64_t u;
+  double p;
+  sim_dist d;
+  sim_weights w;
+  sim_range r;
+  assert_int_equal(sim_parse_duration("150ms", &t), 0);
+  assert_int_equal(t, 150);
+  assert_int_equal(sim_parse_duration("1.5h", &t), 0);
+  assert_int_equal(t, 5400000);
+  assert_int_equal(sim_parse_duration("0", &t), 0);
+  assert_int_equal(sim_parse_duration("5", &t), -1); /* a unit is needed */
+  assert_int_equal(sim_parse_offset("-2d", &t), 0);
+  assert_int_equal(t, -2 * SIM_DAY_MS);
+  assert_int_equal(sim_parse_range("1d-3d", &r), 0);
+  assert_int_equal(r.hi, 3 * SIM_DAY_MS);
+  assert_int_equal(sim_parse_range("3d-1d", &r), -1);
+  assert_int_equal(sim_parse_rate("10MB/s", &u), 0);
+  assert_int_equal(u, 10000000);
+  assert_int_equal(sim_parse_rate("384kbit/s", &u), 0);
+  assert_int_equal(u, 48000);
+  assert_int_equal(sim_parse_rate("fast", &u), -1);
+  assert_int_equal(sim_parse_prob("2%", &p), 0);
+  assert_true(p > 0.0199 && p < 0.0201);
+  assert_int_equal(sim_parse_prob("1.5", &p), -1);
+  assert_int_equal(sim_parse_dist("poisson(0.8)", &d), 0);
+  assert_int_equal(d.kind, SIM_DIST_POISSON);
+  assert_int_equal(sim_parse_dist("uniform(1,4)", &d), 0);
+  assert_int_equal(sim_parse_dist("uniform(4,1)", &d), -1);
+  assert_int_equal(sim_parse_dist("poisson(x)", &d), -1);
+  assert_int_equal(sim_parse_weights("home:5 village_point:3 one_stop", &w), 0);
+  assert_int_equal(w.n, 3);
+  assert_int_equal(w.total, 9);
+  assert_int_equal(sim_parse_weights("home:x", &w), -1);
+}
+
+/* ---- scenario files ------------------------------------------------------------ */
+
+static const char *GOOD =
+    "[scenario]\nname = t\ncommune = Tân Quang\nstart = 2023-08-07\ndays = 2\n"
+    "[node gw]\nname = Máy chủ\nrole = gateway\n"
+    "[rhythm r]\ndays = mon-fri\nhours = 08:00-12:00\nvisits = 1\n"
+    "[team t1]\nname = Tổ 1\nvillages = Nghĩa Tân, Vinh Quang\nrhythm = r\n"
+    "member = a | Nguyễn Văn A | leader | Nghĩa Tân\nmembers = 3\n";
+
+static int load_text(const char *tail, char *err, size_t cap, sim_scenario *sc) {
+  char path[] = "/tmp/fm-sim-scenario-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  fputs(GOOD, f);
+  fputs(tail, f);
+  fclose(f);
+  int rv = sim_scenario_load(path, sc, err, cap);
+  unlink(path);
+  return rv;
+}
+
+static void test_sim_scenario_names_the_line_of_a_mistake(void **state) {
+  sim_scenario sc;
+  char err[1024];
+  assert_int_equal(load_text("", err, sizeof err, &sc), 0);
+  assert_int_equal(sc.nnodes, 5);
+  /* Team members first, in order, then the nodes of their own. */
+  assert_string_equal(sc.nodes[1].id, "t1-1");
+  assert_string_equal(sc.nodes[2].village, "Vinh Quang");
+  assert_string_equal(sc.nodes[4].id, "gw");
+  assert_int_equal(sc.gateway, 4);
+  sim_scenario_free(&sc);
+  /* GOOD has 18 lines: line 19 is the link section, 20 its misspelt key. */
+  assert_int_equal(load_text("[link l]\nlatncy = 5ms\n", err, sizeof err, &sc), -1);
+  assert_non_null(strstr(err, ":20: [link l] has no key 'latncy'"));
+  assert_int_equal(load_text("[link l]\npeers = mesh a zz\ndays = mon\nhours = 08:00-09:00\n",
+                             err, sizeof err, &sc), -1);
+  assert_non_null(strstr(err, ":20: peers: no node 'zz'"));
+  assert_int_equal(load_text("[fault f]\nkind = crash\nnode = a\nat = day 1 25:00\n", err,
+                             sizeof err, &sc), -1);
+  assert_non_null(strstr(err, ":22: at:"));
+  assert_int_equal(load_text("[rhythm q]\ndays = mon\nhours = 08:00-09:00\nprocedures = xyz\n",
+                             err, sizeof err, &sc), -1);
+  assert_non_null(strstr(err, "'xyz' is not known"));
+}
+
+static void test_sim_presets_load(void **state) {
+  static const struct { const char *name; size_t nodes, teams; } presets[] = {
+      {"tan-quang", 13, 2}, {"truc-bach", 33, 8}, {"hoa-phuoc", 26, 1}, {"binh-tan", 141, 10}};
+  for (size_t i = 0; i < 4; i++) {
+    char path[1024], err[1024];
+    sim_scenario sc;
+    snprintf(path, sizeof path, "%s/%s.ini", SIM_SCENARIO_DIR, presets[i].name);
+    if (sim_scenario_load(path, &sc, err, sizeof err) < 0) fail_msg("%s", err);
+    assert_int_equal(sc.nnodes, presets[i].nodes);
+    assert_int_equal(sc.nteams, presets[i].teams);
+    assert_true(sc.gateway >= 0);
+    assert_true(sc.nlinks > 0);
+    sim_scenario_free(&sc);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_sim_heap_pops_by_time_then_push_order),
+      cmocka_unit_test(test_sim_rng_repeats_its_stream_for_one_seed),
+      cmocka_unit_test(test_sim_cal_knows_the_days_of_the_week),
+      cmocka_unit_test(test_sim_values_parse_and_refuse),
+      cmocka_unit_test(test_sim_scenario_names_the_line_of_a_mistake),
+      cmocka_unit_test(test_sim_presets_load),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
