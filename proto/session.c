@@ -51,6 +51,8 @@ struct fm_session {
   uint64_t inflight;       /* entry bytes sent and not acknowledged */
   int sent_since_caughtup, caughtup_sent, peer_caughtup;
   uint8_t digest[32];      /* of |ours| when HELLO was sent */
+  known contested[16];     /* same seq, different head: entries to show */
+  size_t ncontested;
   fm_time started, last_recv, last_sent, last_ack;
   uint64_t ping_nonce;
   uint64_t entry_bytes_seen, entries_seen;
@@ -304,9 +306,27 @@ static int on_hello(fm_session *s, const fm_msg *m, fm_time now) {
   return 0;
 }
 
+/* Two logs of one author with the same length but different heads: the
+ * author's key signed two histories.  Seqs alone would never move either
+ * entry, so each side sends the peer its own head entry, and each store
+ * keeps both as fork evidence.  (|s->ours| is still the vector we sent.) */
+static void note_contested(fm_session *s, const fm_msg_vitem *it) {
+  for (size_t i = 0; i < s->ours.n; i++) {
+    const fm_vec_item *o = &s->ours.items[i];
+    if (memcmp(o->author, it->author, FM_KEY_LEN) || o->seq != it->seq || it->seq == 0)
+      continue;
+    if (memcmp(o->head, it->head8, 8) != 0 && s->ncontested < 16) {
+      memcpy(s->contested[s->ncontested].author, it->author, FM_KEY_LEN);
+      s->contested[s->ncontested++].seq = it->seq;
+    }
+    return;
+  }
+}
+
 static int on_vector(fm_session *s, const fm_msg *m) {
   s->st.vectors_in++;
   for (size_t i = 0; i < m->nitems; i++) {
+    note_contested(s, &m->items[i]);
     int rv = their_raise(s, m->items[i].author, m->items[i].seq);
     if (rv < 0) return fail(s, rv, "out of memory");
     if (s->cfg.io.seen) s->cfg.io.seen(s->cfg.io.ctx, m->items[i].author, m->items[i].seq);
@@ -516,10 +536,30 @@ static int refresh_ours(fm_session *s) {
 
 /* Produces at most one frame of entries, or CAUGHTUP.  Returns 1 when it
  * produced something, 0 when there is nothing to send now. */
+/* Sends our entry at a contested (author, seq), alone. */
+static int show_contested(fm_session *s) {
+  fm_buf stage;
+  fm_wr w;
+  const known *k = &s->contested[--s->ncontested];
+  fm_buf_init(&stage, FM_MSG_MAX);
+  batch b = {s, &stage, 0, 0};
+  int rv = s->cfg.io.read_after(s->cfg.io.ctx, k->author, k->seq - 1, 1, batch_cb, &b);
+  if (rv == 0 && b.n == 1) {
+    fm_wr_init(&w, &s->plain);
+    fm_msg_entries_begin(&w, 1);
+    fm_wr_raw(&w, stage.p, stage.len);
+    rv = flush_msg(s);
+    s->inflight += b.bytes;
+  }
+  fm_buf_free(&stage);
+  return rv < 0 ? fail(s, rv, "cannot send: %s", fm_strerror(rv)) : 1;
+}
+
 static int pump(fm_session *s, fm_time now) {
   fm_buf stage;
   fm_wr w;
   int rv = 0;
+  if (s->ncontested) return show_contested(s);
   if (s->refresh && (rv = refresh_ours(s)) < 0) return fail(s, rv, "store failed: %s", fm_strerror(rv));
   while (s->cursor < s->ours.n) {
     if (s->inflight >= s->cfg.window) return 0; /* wait for the peer's ACK */

@@ -142,6 +142,21 @@ static void add_visits(tnode *t, const fm_identity *who, int n, int base) {
 
 /* ---- an in-memory wire_pair ------------------------------------------------------ */
 
+typedef struct bag_t {
+  uint8_t *p[8];
+  size_t len[8];
+  size_t n;
+} bag_t;
+
+static int grab_all(void *ctx, const uint8_t *p, size_t len) {
+  bag_t *b = ctx;
+  if (b->n == 8) return 1;
+  b->p[b->n] = malloc(len);
+  memcpy(b->p[b->n], p, len);
+  b->len[b->n++] = len;
+  return 0;
+}
+
 typedef struct wire_pair {
   fm_session *a, *b;
   fm_time now;
@@ -562,6 +577,40 @@ static void test_session_restored_laptop_refuses_to_write_until_caught_up(void *
   tnode_close(&r);
 }
 
+
+/* One key on two laptops, both logs three long but different at 3: the
+ * vectors' seqs agree, their heads do not.  Each side shows the other its
+ * head entry, and both keep the two versions as fork evidence. */
+static void test_session_detects_fork_of_equal_length(void **state) {
+  tnode x, y;
+  bag_t first = {0};
+  tnode_open(&x, 2);
+  tnode_open(&y, 3);
+  assert_int_equal(fm_store_add_cert(y.s, CERT[2], CERT_LEN[2], T0, NULL), 0);
+  add_visits(&x, &D[2], 3, 0);
+  assert_int_equal(fm_store_read_after(x.s, D[2].pk, 0, 0, grab_all, &first), 0);
+  assert_int_equal(first.n, 3);
+  fm_slice sl[2] = {{first.p[0], first.len[0]}, {first.p[1], first.len[1]}};
+  fm_ingest_result res;
+  assert_int_equal(fm_store_ingest(y.s, sl, 2, T0, &res, NULL), 0);
+  assert_int_equal(res.accepted, 2);
+  add_visits(&y, &D[2], 1, 500); /* the copied key writes its own seq 3 */
+  wire_pair l = {session_for(&x, 1), session_for(&y, 0), T0, 0, 0, 0};
+  run(&l);
+  assert_int_equal(l.ra, 0);
+  assert_int_equal(l.rb, 0);
+  fm_store_stats sx, sy;
+  assert_int_equal(fm_store_stats_get(x.s, &sx), 0);
+  assert_int_equal(fm_store_stats_get(y.s, &sy), 0);
+  assert_int_equal(sx.quarantined, 2);
+  assert_int_equal(sy.quarantined, 2);
+  for (size_t i = 0; i < first.n; i++) free(first.p[i]);
+  fm_session_del(l.a);
+  fm_session_del(l.b);
+  tnode_close(&x);
+  tnode_close(&y);
+}
+
 static int setup(void **state) {
   ident(&AUTH, 1);
   ident(&OTHER_AUTH, 99);
@@ -589,6 +638,7 @@ int main(void) {
       cmocka_unit_test(test_session_drops_entry_with_bad_signature),
       cmocka_unit_test(test_session_drops_unknown_message_type),
       cmocka_unit_test(test_session_restored_laptop_refuses_to_write_until_caught_up),
+      cmocka_unit_test(test_session_detects_fork_of_equal_length),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
