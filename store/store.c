@@ -102,6 +102,7 @@ static int grow(fm_store *s) {
 }
 
 int fm__store_read_begin(fm_store *s, MDB_txn **t) {
+  s->trust_cache.valid = 0;
   int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, t);
   if (rc == MDB_MAP_RESIZED) {
     /* Another process grew the map: adopt its size. */
@@ -121,6 +122,7 @@ int fm__store_write(fm_store *s, fm__write_fn fn, void *ctx) {
       rc = mdb_txn_begin(s->env, NULL, 0, &t);
     }
     if (rc) return fm__store_err(rc);
+    s->trust_cache.valid = 0; /* another process may have written */
     rc = fn(s, t, ctx);
     if (rc == MDB_MAP_FULL) {
       mdb_txn_abort(t);
@@ -240,6 +242,7 @@ static int get_enrollment(fm_store *s, MDB_txn *t, const uint8_t dev[FM_KEY_LEN]
 static int put_enrollment(fm_store *s, MDB_txn *t, const uint8_t dev[FM_KEY_LEN],
                           uint64_t revoked_after, const uint8_t *cert,
                           size_t cert_len) {
+  s->trust_cache.valid = 0;
   MDB_val k = {FM_KEY_LEN, (void *)dev}, v = {8 + cert_len, NULL};
   int rc = mdb_put(t, s->enrollments, &k, &v, MDB_RESERVE);
   if (rc) return rc;
@@ -248,28 +251,49 @@ static int put_enrollment(fm_store *s, MDB_txn *t, const uint8_t dev[FM_KEY_LEN]
   return 0;
 }
 
-int fm__store_trust(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN],
-                    uint64_t seq, fm_hlc hlc, fm__trust *trust, fm_role *role) {
-  MDB_val v, cert;
-  uint64_t revoked_after;
+/* Fills the trust cache for |author| from the enrollments table. */
+static int load_trust(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN]) {
+  MDB_val cert;
+  uint64_t revoked_after = UINT64_MAX;
   fm_entry ce;
   fm_enrollment en;
+  int rv = get_enrollment(s, t, author, &revoked_after, &cert);
+  if (rv < 0 && rv != FM_ERR_NOTFOUND) return rv;
+  memset(&s->trust_cache, 0, sizeof s->trust_cache);
+  memcpy(s->trust_cache.author, author, FM_KEY_LEN);
+  s->trust_cache.revoked_after = rv == 0 ? revoked_after : UINT64_MAX;
+  if (rv == 0 && cert.mv_size) {
+    if (fm_entry_decode(cert.mv_data, cert.mv_size, NULL, &ce) < 0 ||
+        fm_enroll_parse(&ce, &en) < 0)
+      return FM_ERR_CORRUPT;
+    s->trust_cache.known = 1;
+    s->trust_cache.role = en.role;
+    s->trust_cache.expires = en.expires;
+  }
+  s->trust_cache.valid = 1;
+  return 0;
+}
+
+int fm__store_trust(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN],
+                    uint64_t seq, fm_hlc hlc, fm__trust *trust, fm_role *role) {
+  MDB_val v;
   int rv = fm__store_meta_get(s, t, "authority", &v);
   if (rv == 0 && v.mv_size == FM_KEY_LEN && !memcmp(v.mv_data, author, FM_KEY_LEN)) {
     *trust = FM__TRUST_AUTHORITY;
     *role = FM_ROLE_ADMIN;
     return 0;
   }
-  rv = get_enrollment(s, t, author, &revoked_after, &cert);
-  if (rv == FM_ERR_NOTFOUND || (rv == 0 && cert.mv_size == 0)) {
-    *trust = seq > revoked_after && rv == 0 ? FM__TRUST_REVOKED : FM__TRUST_UNKNOWN;
+  if (!s->trust_cache.valid || memcmp(s->trust_cache.author, author, FM_KEY_LEN)) {
+    if ((rv = load_trust(s, t, author)) < 0) return rv;
+  }
+  uint64_t revoked_after = s->trust_cache.revoked_after;
+  if (!s->trust_cache.known) {
+    *trust = seq > revoked_after ? FM__TRUST_REVOKED : FM__TRUST_UNKNOWN;
     return 0;
   }
-  if (rv < 0) return rv;
-  if (fm_entry_decode(cert.mv_data, cert.mv_size, NULL, &ce) < 0 ||
-      fm_enroll_parse(&ce, &en) < 0)
-    return FM_ERR_CORRUPT;
-  *role = en.role;
+  fm_enrollment en;
+  en.expires = s->trust_cache.expires;
+  *role = s->trust_cache.role;
   if (seq > revoked_after) *trust = FM__TRUST_REVOKED;
   else if (!fm_enroll_valid_at(&en, (fm_time)fm_hlc_ms(hlc))) *trust = FM__TRUST_EXPIRED;
   else *trust = FM__TRUST_OK;

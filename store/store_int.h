@@ -13,6 +13,18 @@ struct fm_store {
   fm_limits limits;
   int nosync, read_only;
   fm_buf rec;        /* scratch for view records during a write */
+  /* The last author's enrollment, as read in the current write
+   * transaction: a batch is mostly one author's entries, and parsing the
+   * certificate per entry showed in profiles.  Cleared when a write
+   * transaction starts and whenever enrollments change. */
+  struct {
+    int valid;
+    uint8_t author[FM_KEY_LEN];
+    int known;               /* 0: unknown author (revoked_after may apply) */
+    fm_role role;
+    uint64_t revoked_after;
+    fm_time expires;
+  } trust_cache;
   fm_buf build;      /* scratch for entries built by fm_store_append */
 };
 
