@@ -77,7 +77,7 @@ static int their_vector(fmc_ctx *c, const char *path, fm_bundle *b) {
     return rv;
   }
   for (size_t i = 0; i < b->vector.n; i++)
-    fm_store_note_seen(c->store, b->vector.items[i].author, b->vector.items[i].seq);
+    fm_store_note_seen(c->store, b->vector.items[i].author, b->vector.items[i].seq, c->now);
   return 0;
 }
 

@@ -18,6 +18,9 @@
 #define IN_CAP (FM_FRAME_HDR + FM_FRAME_MAX)
 /* Received entries waiting for one group commit (cfg.defer_ingest). */
 #define PEND_MAX 8192
+/* Authors a peer may name: far beyond a commune (Bình Tân has ~140
+ * devices), small enough to bound the table. */
+#define FM_SESSION_AUTHORS_MAX 65536
 /* A quarter of the default window, so the sender keeps streaming while we
  * commit. */
 #define PEND_BYTES ((size_t)1 << 20)
@@ -100,6 +103,7 @@ static int their_raise(fm_session *s, const uint8_t author[FM_KEY_LEN], uint64_t
     if (seq > s->their[i].seq) s->their[i].seq = seq;
     return 0;
   }
+  if (s->ntheir == FM_SESSION_AUTHORS_MAX) return FM_ERR_TOOBIG;
   if (s->ntheir == s->cap_their) {
     size_t cap = s->cap_their ? s->cap_their * 2 : 64;
     known *k = realloc(s->their, cap * sizeof *k);
@@ -246,7 +250,7 @@ static int send_vector(fm_session *s) {
   do {
     size_t n = s->ours.n - i > FM_VECTOR_PAGE ? FM_VECTOR_PAGE : s->ours.n - i;
     fm_wr_init(&w, &s->plain);
-    fm_msg_vector(&w, s->ours.items + i, n, i + n < s->ours.n);
+    fm_msg_vector(&w, n ? s->ours.items + i : NULL, n, i + n < s->ours.n);
     if ((rv = flush_msg(s)) < 0) return rv;
     i += n;
   } while (i < s->ours.n);
@@ -323,13 +327,15 @@ static void note_contested(fm_session *s, const fm_msg_vitem *it) {
   }
 }
 
-static int on_vector(fm_session *s, const fm_msg *m) {
+static int on_vector(fm_session *s, const fm_msg *m, fm_time now) {
   s->st.vectors_in++;
   for (size_t i = 0; i < m->nitems; i++) {
     note_contested(s, &m->items[i]);
     int rv = their_raise(s, m->items[i].author, m->items[i].seq);
-    if (rv < 0) return fail(s, rv, "out of memory");
-    if (s->cfg.io.seen) s->cfg.io.seen(s->cfg.io.ctx, m->items[i].author, m->items[i].seq);
+    if (rv < 0) return fail(s, rv == FM_ERR_TOOBIG ? FM_ERR_PROTO : rv,
+                            rv == FM_ERR_TOOBIG ? "peer names too many authors" : "out of memory");
+    if (s->cfg.io.seen)
+      s->cfg.io.seen(s->cfg.io.ctx, m->items[i].author, m->items[i].seq, now);
   }
   if (!m->more) {
     s->their_vector_done = 1;
@@ -420,7 +426,7 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
   }
   switch (m->type) {
   case FM_MSG_HELLO: return fail(s, FM_ERR_PROTO, "second hello");
-  case FM_MSG_VECTOR: return on_vector(s, m);
+  case FM_MSG_VECTOR: return on_vector(s, m, now);
   case FM_MSG_ENTRIES: return on_entries(s, m, now);
   case FM_MSG_ACK:
     s->inflight = m->u1 >= s->inflight ? 0 : s->inflight - m->u1;
@@ -451,7 +457,13 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
   return fail(s, FM_ERR_PROTO, "unknown message type");
 peer_error:
   copy_reason(s, "peer refused us: ", m);
-  s->st.error = m->code < 0 && m->code > -30000 ? (int)m->code : FM_ERR_PROTO;
+  /* Only refusals keep their code: a peer must not make us report, say,
+   * a corrupt store. */
+  s->st.error = m->code == FM_ERR_AUTH || m->code == FM_ERR_REVOKED ||
+                        m->code == FM_ERR_EXPIRED || m->code == FM_ERR_MESH ||
+                        m->code == FM_ERR_VERSION
+                    ? (int)m->code
+                    : FM_ERR_PROTO;
   s->state = FM_SS_CLOSED;
   return s->st.error;
 }

@@ -27,9 +27,10 @@ static int io_admit(void *ctx, const uint8_t node_id[FM_KEY_LEN], const uint8_t 
   return n->inner.admit(n->inner.ctx, node_id, cert, cert_len, now, who);
 }
 
-static void io_seen(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq) {
+static void io_seen(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq,
+                    fm_time now) {
   sim_node *n = ctx;
-  n->inner.seen(n->inner.ctx, author, seq);
+  n->inner.seen(n->inner.ctx, author, seq, now);
 }
 
 static int io_cert_of(void *ctx, const uint8_t author[FM_KEY_LEN], fm_buf *out) {

@@ -529,7 +529,7 @@ int fm_bundle_import(fm_store *s, const fm_bundle *b, fm_time now,
   int have_self = fm_store_self(s, self) == 0 && memcmp(self, b->from, FM_KEY_LEN);
   for (size_t i = 0; i < b->vector.n; i++) {
     const fm_vec_item *it = &b->vector.items[i];
-    if ((rv = fm_store_note_seen(s, it->author, it->seq)) < 0) return rv;
+    if ((rv = fm_store_note_seen(s, it->author, it->seq, now)) < 0) return rv;
     /* Another laptop holds our entries up to there: they are safe. */
     if (have_self && !memcmp(it->author, self, FM_KEY_LEN) &&
         (rv = fm_store_note_replicated(s, it->seq)) < 0)

@@ -347,8 +347,9 @@ static int do_append(fm_store *s, MDB_txn *t, void *ctx) {
   /* Never fork our own log: if the mesh has shown a later entry of this
    * key than we hold (a restored backup, a copied key), fetch it first. */
   fm_hex(a->id->pk, FM_KEY_LEN, name + 5);
-  if (fm__store_meta_get(s, t, name, &v) == 0 && v.mv_size == 8 &&
-      fm__be64_get(v.mv_data) > h.seq)
+  if (fm__store_meta_get(s, t, name, &v) == 0 && v.mv_size == 16 &&
+      fm__be64_get(v.mv_data) > h.seq &&
+      a->now - (fm_time)fm__be64_get((uint8_t *)v.mv_data + 8) < FM_SEEN_TRUST_MS)
     return FM_ERR_BEHIND;
   if (fm__store_meta_get(s, t, "hlc", &v) == 0 && v.mv_size == 8)
     clock = fm__be64_get(v.mv_data);

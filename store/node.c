@@ -80,10 +80,11 @@ static int io_ingest(void *ctx, const fm_slice *entries, size_t count, fm_time n
   return 0;
 }
 
-static void io_seen(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq) {
+static void io_seen(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq,
+                    fm_time now) {
   fm_node *n = ctx;
   /* Only our own log matters here (the store ignores other authors). */
-  if (!memcmp(author, n->id.pk, FM_KEY_LEN)) fm_store_note_seen(n->store, author, seq);
+  if (!memcmp(author, n->id.pk, FM_KEY_LEN)) fm_store_note_seen(n->store, author, seq, now);
 }
 
 static int io_cert_of(void *ctx, const uint8_t author[FM_KEY_LEN], fm_buf *out) {

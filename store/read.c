@@ -222,7 +222,7 @@ static uint64_t seen_of(fm_store *s, MDB_txn *t, const uint8_t pk[FM_KEY_LEN]) {
   char name[8 + 2 * FM_KEY_LEN + 1] = "seen:";
   MDB_val v;
   fm_hex(pk, FM_KEY_LEN, name + 5);
-  if (fm__store_meta_get(s, t, name, &v) == 0 && v.mv_size == 8)
+  if (fm__store_meta_get(s, t, name, &v) == 0 && v.mv_size == 16)
     return fm__be64_get(v.mv_data);
   return 0;
 }

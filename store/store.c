@@ -419,25 +419,32 @@ int fm_store_each_cert(fm_store *s, fm_entry_cb cb, void *ctx) {
 
 /* ---- seen seqs of our own logs ---------------------------------------------- */
 
-struct seen { const uint8_t *author; uint64_t seq; };
+struct seen { const uint8_t *author; uint64_t seq; fm_time now; };
 
 static int put_seen(fm_store *s, MDB_txn *t, void *ctx) {
   struct seen *a = ctx;
   char name[8 + 2 * FM_KEY_LEN + 1] = "seen:";
   MDB_val v;
-  uint8_t be[8];
+  uint8_t be[16];
+  fm__head h;
+  int rc;
   fm_hex(a->author, FM_KEY_LEN, name + 5);
-  if (fm__store_meta_get(s, t, name, &v) == 0 && v.mv_size == 8 &&
-      fm__be64_get(v.mv_data) >= a->seq)
+  /* A claim we already hold entries for proves nothing new. */
+  if ((rc = fm__store_head_get(s, t, a->author, &h)) != 0) return rc;
+  if (a->seq <= h.seq) return 0;
+  /* Record: the highest seq claimed (be64), and when it was last claimed. */
+  if (fm__store_meta_get(s, t, name, &v) == 0 && v.mv_size == 16 &&
+      fm__be64_get(v.mv_data) > a->seq)
     return 0;
   fm__be64_put(be, a->seq);
-  return fm__store_meta_put(s, t, name, be, 8);
+  fm__be64_put(be + 8, (uint64_t)a->now);
+  return fm__store_meta_put(s, t, name, be, 16);
 }
 
 int fm_store_note_seen(fm_store *s, const uint8_t author[static FM_KEY_LEN],
-                       uint64_t seq) {
+                       uint64_t seq, fm_time now) {
   uint8_t self[FM_KEY_LEN], auth[FM_KEY_LEN];
-  struct seen a = {author, seq};
+  struct seen a = {author, seq, now};
   int mine = (fm_store_self(s, self) == 0 && !memcmp(self, author, FM_KEY_LEN)) ||
              (fm_store_authority(s, auth, NULL) == 0 &&
               !memcmp(auth, author, FM_KEY_LEN));

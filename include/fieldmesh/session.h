@@ -54,8 +54,8 @@ typedef struct fm_session_io {
   /* As fm_store_ingest(). */
   int (*ingest)(void *ctx, const fm_slice *entries, size_t n, fm_time now,
                 fm_ingest_result *res);
-  /* The peer holds |seq| entries of |author|. */
-  void (*seen)(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq);
+  /* The peer says it holds |seq| entries of |author| (a claim). */
+  void (*seen)(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq, fm_time now);
   /* The enrollment certificate of |author|, sent ahead of its first
    * entries so a peer that never met it can check them: appends the bytes
    * to |out|, or returns FM_ERR_NOTFOUND (the authority has none). */

@@ -126,11 +126,16 @@ typedef struct fm_slice {
 int fm_store_ingest(fm_store *s, const fm_slice *entries, size_t n, fm_time now,
                     fm_ingest_result *res, uint8_t *outcomes);
 
-/* Records that a peer (or a bundle) showed |seq| for |author|: when
- * |author| is one of ours and |seq| is past our head, further appends fail
- * with FM_ERR_BEHIND until our log has caught up. */
+/* Records that a peer (or a bundle) showed |seq| for |author| at |now|:
+ * when |author| is one of ours and |seq| is past our head, appends fail
+ * with FM_ERR_BEHIND until our log has caught up.  A claim is only a
+ * claim, though: if our own entries up to |seq| have not arrived within
+ * FM_SEEN_TRUST_MS of the latest such claim, it lapses and appends work
+ * again, so a lying peer or a forged bundle header cannot stop a laptop
+ * from writing for good. */
+#define FM_SEEN_TRUST_MS (10 * 60 * 1000)
 int fm_store_note_seen(fm_store *s, const uint8_t author[static FM_KEY_LEN],
-                       uint64_t seq);
+                       uint64_t seq, fm_time now);
 
 /* Records that at least one other device holds our own entries up to
  * |seq| (from the vectors peers sent): what is past it exists only on this

@@ -324,7 +324,7 @@ static void test_store_refuses_to_fork_own_log_when_behind(void **state) {
   assert_int_equal(fm_store_set_self(a.s, M[2].pk), 0);
   visit(a.s, &M[2], "V-1", T0);
   /* A peer shows seq 5 of our own key: a restored backup. */
-  assert_int_equal(fm_store_note_seen(a.s, M[2].pk, 5), 0);
+  assert_int_equal(fm_store_note_seen(a.s, M[2].pk, 5, T0), 0);
   fm_buf b;
   fm_visit_in v = {"V-2", "Team 1", "Nghĩa Tân", "", "2023-11-14", "", FM_MODE_HOME, 1, 2};
   fm_buf_init(&b, 4096);
@@ -336,6 +336,12 @@ static void test_store_refuses_to_fork_own_log_when_behind(void **state) {
   assert_int_equal(fm_store_stats_get(a.s, &st), 0);
   assert_int_equal(st.self_seq, 1);
   assert_int_equal(st.self_seen, 5);
+  /* A claim never backed by our entries lapses: a lying peer or a forged
+   * bundle header cannot stop this laptop from writing for good. */
+  assert_int_equal(fm_store_append(a.s, &M[2], FM_KIND_VISIT, b.p, b.len,
+                                   T0 + FM_SEEN_TRUST_MS - 1, NULL, NULL), FM_ERR_BEHIND);
+  assert_int_equal(fm_store_append(a.s, &M[2], FM_KIND_VISIT, b.p, b.len,
+                                   T0 + FM_SEEN_TRUST_MS, NULL, NULL), 0);
   fm_buf_free(&b);
   fx_close(&a);
 }
