@@ -10,3 +10,13 @@ cmake --build "$build" -j"$(nproc)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$build" --output-on-failure -j2
+
+# Fuzz each decoder briefly with libFuzzer (clang, ASan, UBSan): its seed
+# corpus, then 10 s of new inputs.  `scripts/fuzz.sh 600` is the long run.
+fuzz=${FM_FUZZ_BUILD:-build-fuzz}
+CC=clang cmake -S . -B "$fuzz" -DFM_FUZZ=ON -DFM_FUZZ_SECONDS=10 \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$fuzz" -j"$(nproc)" --target fuzz_entry fuzz_msg fuzz_frame fuzz_handshake \
+  fuzz_session fuzz_bundle fuzz_control
+ctest --test-dir "$fuzz" -L fuzz -R '^fuzz_(entry|msg|frame|handshake|session|bundle|control)$' \
+  --output-on-failure -j2

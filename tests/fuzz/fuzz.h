@@ -75,9 +75,10 @@ typedef struct fz_rng {
 void fz_rng_fill(void *ctx, uint8_t *out, size_t len);
 
 /* Session io callbacks with no store behind them (fuzz_frame): device 2's
- * log from the fixture, admission by checking the certificate against the
+ * log from the fixture (or, when |empty|, nothing at all: a laptop that
+ * has just joined), admission by checking the certificate against the
  * authority, ingestion by decoding and verifying. */
-fm_session_io fz_mem_io(void);
+fm_session_io fz_mem_io(int empty);
 
 /* A responder session of device 2 at |now| whose rng is |rng| (seeded by
  * the caller).  |io| as above, or fm_node_io() of a store. */

@@ -3,10 +3,12 @@
  *
  *   byte 0    flags: bit 0, no scripted HELLO (the first record must be
  *             one); bit 1, the scripted HELLO carries the responder's own
- *             vector digest (the in-sync path: no VECTOR is exchanged)
+ *             vector digest (the in-sync path: no VECTOR is exchanged);
+ *             bit 2, tell the session its store grew before each record
+ *             (fm_session_notify); bit 3, close it politely at the end
  *   records   2-byte big-endian header, then that many bytes: one message.
- *             Header bit 15: first move the clock 16 s on and fire the
- *             session's timer.  A length past the end takes the rest.
+ *             Header bit 15: first move the clock to the session's next
+ *             timer and fire it.  A length past the end takes the rest.
  *
  * The responder is device 2 on a real store (made once per process under
  * TMPDIR, its files unlinked at once), through fm_node_io() as the daemon
@@ -158,15 +160,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t len = hdr & 0x7fff;
     off += size - off >= 2 ? 2 : size - off;
     if (len > size - off) len = size - off;
-    if (len > FM_MSG_MAX) len = FM_MSG_MAX;
     if (hdr & 0x8000) {
-      now += 16000;
+      fm_time t = fm_session_next_timer(s);
+      now = t == FM_TIME_NEVER ? now + 16000 : t > now ? t : now;
       rv = fm_session_on_timer(s, now);
       drain(s, &r, now);
       if (rv < 0) break;
     }
+    if (flags & 4) fm_session_notify(s);
     rv = say(s, &r, data + off, len, now);
     off += len;
+  }
+  if (flags & 8) {
+    fm_session_close(s, "đóng phiên");
+    drain(s, &r, now);
+    FZ_CHECK(fm_session_get_state(s) == FM_SS_CLOSED, "a closed session is not closed");
   }
   fm_session_stats st;
   fm_session_get_stats(s, &st);

@@ -54,9 +54,14 @@ static void put_buf(const char *target, const char *name, const fm_buf *b) {
 /* Device 4's log, and a few entries of other kinds: what the entry, msg,
  * session and bundle seeds carry. */
 typedef struct log {
-  fm_buf e[8];
+  fm_buf e[11];
   int n;
 } log_t;
+
+/* Entries past the first 8 of the log: signed, but not for acceptance. */
+#define E_FORK 8      /* a second, different seq 1 of device 4 */
+#define E_STRANGER 9  /* by a device no certificate names: held */
+#define E_GAP 10      /* device 4's seq 9, its seq 6 .. 8 never seen */
 
 static void body_visit(fm_buf *b, const char *id, int mode, uint32_t services) {
   fm_visit_in v = {id, "Team 1", "Vinh Quang", "điểm bưu điện xã", "2023-11-15",
@@ -69,7 +74,7 @@ static void make_log(log_t *l) {
   const fz_world *w = fz_world_get();
   fm_buf body;
   fm_buf_init(&body, FM_ENTRY_MAX);
-  for (int i = 0; i < 8; i++) fm_buf_init(&l->e[i], FM_ENTRY_MAX);
+  for (int i = 0; i < 11; i++) fm_buf_init(&l->e[i], FM_ENTRY_MAX);
   body_visit(&body, "V-FZ0401", FM_MODE_VILLAGE_POINT, 0x41);
   fz_entry(&l->e[0], &w->dev[4], 1, NULL, 0, FZ_T0 + 100, FM_KIND_VISIT, &body);
   fm_buf_reset(&body);
@@ -141,6 +146,18 @@ static void make_log(log_t *l) {
   body_visit(&body, "V-FZ0301", FM_MODE_ONE_STOP, 0);
   fz_entry(&l->e[7], &w->dev[3], 1, NULL, 0, FZ_T0 + 107, FM_KIND_VISIT, &body);
   l->n = 8;
+  body_visit(&body, "V-FZ0499", FM_MODE_HOME, 1);
+  fz_entry(&l->e[E_FORK], &w->dev[4], 1, NULL, 0, FZ_T0 + 100, FM_KIND_VISIT, &body);
+  fm_identity stranger;
+  uint8_t seed[32];
+  memset(seed, 77, sizeof seed);
+  CHECK(fm_identity_from_seed(&stranger, seed) == 0);
+  body_visit(&body, "V-FZ7701", FM_MODE_HOME, 2);
+  fz_entry(&l->e[E_STRANGER], &stranger, 1, NULL, 0, FZ_T0 + 110, FM_KIND_VISIT, &body);
+  fm_identity_wipe(&stranger);
+  body_visit(&body, "V-FZ0409", FM_MODE_ONE_STOP, 4);
+  fz_entry(&l->e[E_GAP], &w->dev[4], 9, l->e[4].p, l->e[4].len, FZ_T0 + 111,
+           FM_KIND_VISIT, &body);
   fm_buf_free(&body);
 }
 
@@ -150,6 +167,9 @@ static void gen_entry(const log_t *l) {
                                        "note", "revoke", "receipt", "visit-revoked"};
   char name[64];
   for (int i = 0; i < l->n; i++) put_buf("entry", names[i], &l->e[i]);
+  put_buf("entry", "fork", &l->e[E_FORK]);
+  put_buf("entry", "stranger", &l->e[E_STRANGER]);
+  put_buf("entry", "gap", &l->e[E_GAP]);
   for (int i = 0; i < FZ_OWN_ENTRIES; i++) {
     snprintf(name, sizeof name, "own-%d", i + 1);
     put("entry", name, w->own[i], w->own_len[i]);
@@ -218,7 +238,7 @@ static void gen_msg(fm_buf msgs[NMSG]) {
 static void gen_frame(fm_buf msgs[NMSG]) {
   const fm_time now = FZ_T0 + 60000;
   static const uint8_t zero[32];
-  fm_session_io io = fz_mem_io();
+  fm_session_io io = fz_mem_io(0);
   fz_rng rng = {FZ_FRAME_SEED};
   fz_initiator in;
   fm_buf wire, hello;
@@ -254,8 +274,10 @@ static void gen_frame(fm_buf msgs[NMSG]) {
   fm_session_del(check);
   wire.p[0] = 3; /* pieces of 1 .. 24 bytes */
   put_buf("frame", "sync-chunked", &wire);
-  wire.p[0] = 200;
+  wire.p[0] = 100;
   put_buf("frame", "sync-chunked-large", &wire);
+  wire.p[0] = 0x80; /* a responder that holds nothing */
+  put_buf("frame", "sync-empty-node", &wire);
   fm_session_del(s);
   fm_noise_cs_wipe(&in.tx);
   fm_noise_cs_wipe(&in.rx);
@@ -368,6 +390,24 @@ static void gen_session(const log_t *l, fm_buf msgs[NMSG]) {
   record(&out, &msgs[0], 0);
   put_buf("session", "hello-twice", &out);
 
+  /* Device 4's first entry, then another seq 1 (a fork, kept as
+   * evidence), an entry of a stranger (held) and one past a gap, with the
+   * clock moving and the store said to have grown; closed at the end. */
+  fm_buf_reset(&out);
+  fm_buf_put(&out, "\x0c", 1);
+  fm_buf_reset(&m);
+  fm_wr_init(&wr, &m);
+  fm_msg_entries_begin(&wr, 4);
+  fm_wr_bin(&wr, l->e[0].p, l->e[0].len);
+  fm_wr_bin(&wr, l->e[E_FORK].p, l->e[E_FORK].len);
+  fm_wr_bin(&wr, l->e[E_STRANGER].p, l->e[E_STRANGER].len);
+  fm_wr_bin(&wr, l->e[E_GAP].p, l->e[E_GAP].len);
+  record(&out, &msgs[1], 0);
+  record(&out, &m, 0);
+  record(&out, &msgs[4], 1);
+  record(&out, &msgs[7], 1);
+  put_buf("session", "fork-held-gap", &out);
+
   /* An entry whose signature is broken: the peer must be dropped. */
   fm_buf_reset(&out);
   fm_buf_put(&out, "\0", 1);
@@ -412,6 +452,36 @@ static void put_bundle(const char *name, const fm_buf *file, uint64_t count) {
   snprintf(fixed, sizeof fixed, "%s-fixup", name);
   put_buf("bundle", fixed, &in);
   fm_buf_free(&in);
+}
+
+/* A bundle from device 4 with |n| items and its certificate. */
+static void handmade(fm_buf *out, const fm_buf *const *items, int n) {
+  const fz_world *w = fz_world_get();
+  uint8_t hash[32];
+  fm_wr wr;
+  fm_wr_init(&wr, out);
+  fm_wr_raw(&wr, FM_BUNDLE_MAGIC, 8);
+  fm_wr_map(&wr, 6);
+  fm_wr_cstr(&wr, "from");
+  fm_wr_bin(&wr, w->dev[4].pk, FM_KEY_LEN);
+  fm_wr_cstr(&wr, "authority");
+  fm_wr_bin(&wr, w->auth.pk, FM_KEY_LEN);
+  fm_wr_cstr(&wr, "commune");
+  fm_wr_cstr(&wr, FZ_COMMUNE);
+  fm_wr_cstr(&wr, "created");
+  fm_wr_uint(&wr, FZ_T0 + 3000);
+  fm_wr_cstr(&wr, "vector");
+  fm_wr_array(&wr, 0);
+  fm_wr_cstr(&wr, "certs");
+  fm_wr_array(&wr, 1);
+  fm_wr_bin(&wr, w->cert[4], w->cert_len[4]);
+  for (int i = 0; i < n; i++) fm_wr_bin(&wr, items[i]->p, items[i]->len);
+  CHECK(fm_buf_error(out) == 0);
+  fm_blake2b(hash, 32, out->p, out->len, NULL, 0);
+  fm_wr_array(&wr, 2);
+  fm_wr_uint(&wr, (uint64_t)n);
+  fm_wr_bin(&wr, hash, 32);
+  CHECK(fm_buf_error(out) == 0);
 }
 
 static void gen_bundle(const log_t *l) {
@@ -461,6 +531,13 @@ static void gen_bundle(const log_t *l) {
   CHECK(fm_join_export(s, w->cert[5], w->cert_len[5], path, FZ_T0 + 2000) == 0);
   read_file(path, &file);
   put_bundle("join", &file, 0);
+
+  /* Written by hand: items no store would export together. */
+  const fm_buf *items[] = {&l->e[0], &l->e[E_FORK], &l->e[E_STRANGER], &l->e[E_GAP],
+                           &l->e[7]};
+  fm_buf_reset(&file);
+  handmade(&file, items, 5);
+  put_bundle("fork-held-gap", &file, 5);
 
   rmdir(dir);
   fm_buf_free(&file);
@@ -560,7 +637,7 @@ int main(int argc, char **argv) {
   gen_bundle(&l);
   gen_control();
   for (int i = 0; i < NMSG; i++) fm_buf_free(&msgs[i]);
-  for (int i = 0; i < l.n; i++) fm_buf_free(&l.e[i]);
+  for (int i = 0; i < 11; i++) fm_buf_free(&l.e[i]);
   printf("fm-fuzz-gen: %d seeds written under %s\n", written, root);
   return 0;
 }
