@@ -1,4 +1,5 @@
 /* dossier add, dossier status, dossier show, dossier list. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
@@ -9,6 +10,7 @@
 #include "fieldmesh/record.h"
 #include "out.h"
 #include "records.h"
+#include "upstream.h"
 
 #define NOTE_MAX 2000
 #define REF_MAX 64
@@ -208,7 +210,8 @@ static const char *proc_name(fm_str code) {
   return p ? p->name_vi : "";
 }
 
-static void dossier_json(fmc_json *j, const char *id, size_t idn, const fm_dossier_view *d) {
+static void dossier_json(fmc_json *j, const char *id, size_t idn, const fm_dossier_view *d,
+                         const fmc_upstream *u) {
   char day[16];
   fmc_json_obj(j);
   fmc_json_key(j, "id");
@@ -245,10 +248,19 @@ static void dossier_json(fmc_json *j, const char *id, size_t idn, const fm_dossi
   fmc_json_str(j, day);
   fmc_json_key(j, "created_by");
   fmc_json_hex(j, d->created.author, FM_KEY_LEN);
+  if (u) fmc_upstream_json(u, j);
   fmc_json_obj_end(j);
 }
 
-static void show_text(const char *id, const fm_dossier_view *d) {
+/* The entries the view names: who created it, the last edit, the status,
+ * the portal reference. */
+static int dossier_upstream(fmc_ctx *c, const char *id, const fm_dossier_view *d,
+                            fmc_upstream *u) {
+  fm_stamp st[4] = {d->created, d->base, d->status_stamp, d->ref_stamp};
+  return fmc_upstream_of(c, FM_VIEW_DOSSIER, id, st, 4, u);
+}
+
+static void show_text(const char *id, const fm_dossier_view *d, const fmc_upstream *u) {
   char day[16], a[16], b[FM_NAME_MAX * 2];
   fmc_table t;
   fmc_table_init(&t, "FIELD|VALUE");
@@ -267,6 +279,7 @@ static void show_text(const char *id, const fm_dossier_view *d) {
   fmc_date_of((fm_time)fm_hlc_ms(d->created.hlc), day);
   fmc_table_rowf(&t, "created\x1f%s by %s…", day, fmc_short_id(d->created.author, a));
   fmc_table_rowf(&t, "note\x1f%s", fmc_str(d->note, b, sizeof b));
+  fmc_upstream_rows(u, &t);
   fmc_table_print(&t, stdout);
   fmc_table_free(&t);
 }
@@ -276,6 +289,7 @@ int fmc_cmd_dossier_show(fmc_ctx *c, int argc, char **argv) {
                    "Shows one dossier; ID may be a unique prefix (4 characters or more).\n",
                    NULL, 1, 1, {0}, 0};
   fm_dossier_view d;
+  fmc_upstream *u = NULL;
   fmc_found f;
   int rv;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
@@ -283,14 +297,18 @@ int fmc_cmd_dossier_show(fmc_ctx *c, int argc, char **argv) {
   if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, spec.pos[0], &f)) != 0) return rv;
   if (fm_dossier_view_decode(f.rec, f.len, &d) < 0) {
     rv = fmc_fail(c, "dossier %s is unreadable in this store: run `fieldmesh verify`", f.id);
+  } else if (!(u = malloc(sizeof *u)) || (rv = dossier_upstream(c, f.id, &d, u)) < 0) {
+    rv = fmc_fail(c, "cannot read the receipts of dossier %s: %s", f.id,
+                  u ? fm_strerror(rv) : "out of memory");
   } else if (c->json) {
     fmc_json j;
     fmc_json_init(&j, stdout);
-    dossier_json(&j, f.id, strlen(f.id), &d);
+    dossier_json(&j, f.id, strlen(f.id), &d, u);
     fmc_json_end(&j);
   } else {
-    show_text(f.id, &d);
+    show_text(f.id, &d, u);
   }
+  free(u);
   fmc_found_free(&f);
   return rv;
 }
@@ -316,7 +334,7 @@ static int list_one(void *ctx, const char *id, size_t idn, const uint8_t *rec, s
   if (l->status >= 0 && d.status != l->status) return 0;
   l->shown++;
   if (l->c->json) {
-    dossier_json(&l->j, id, idn, &d);
+    dossier_json(&l->j, id, idn, &d, NULL);
     return 0;
   }
   fmc_date_of((fm_time)fm_hlc_ms(d.created.hlc), day);

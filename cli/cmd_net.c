@@ -234,7 +234,7 @@ static void peer_row(fmc_table *t, const fm_control_peer *p, fm_time now) {
 int fmc_net_peers(fmc_ctx *c, int argc, char **argv) {
   fmc_spec spec = {"usage: fieldmesh peers [--json]\n"
                    "The laptops the daemon knows: how each was found (static, incoming,\n"
-                   "manual), its state, entries in / out, still to send / to receive,\n"
+                   "manual, beacon), its state, entries in / out, still to send / to receive,\n"
                    "transfer rates, the last completed exchange and the last error.\n",
                    NULL, 0, 0, {0}, 0};
   fm_control_req req = {FM_CTL_PEERS, ""};

@@ -5,7 +5,9 @@
  * further along (submitted, processing, result_ready, delivered, and
  * rejected, which only a submitted dossier can be), and dossiers
  * delivered.  Months are in Vietnam time: a visit's own date, a dossier's
- * creation stamp.
+ * creation stamp.  Filters narrow it to the figures a field report quotes:
+ * --procedure (dossiers of one procedure: a campaign's count per village)
+ * and --from/--to (months, inclusive: "Aug-Dec 2023, dossiers per team").
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,8 @@ typedef struct row {
 
 typedef struct report {
   by by;
+  const char *procedure;   /* only dossiers of this procedure (and no visits); NULL: all */
+  char from[8], to[8];     /* "YYYY-MM" bounds, inclusive; "" for none */
   row *rows;
   size_t n, cap;
   row total;
@@ -58,12 +62,24 @@ static row *row_for(report *r, fm_str key) {
   return w;
 }
 
+/* Whether the month |m| ("YYYY-MM", 7 bytes) is inside the report's bounds. */
+static int in_months(const report *r, const char *m) {
+  return (!r->from[0] || memcmp(m, r->from, 7) >= 0) && (!r->to[0] || memcmp(m, r->to, 7) <= 0);
+}
+
 static int on_visit(void *ctx, const char *id, size_t idn, const uint8_t *rec, size_t len) {
   report *r = ctx;
   fm_visit_view v;
-  char day[16];
+  char day[16], month[8];
   fm_str key;
-  if (fm_visit_view_decode(rec, len, &v) < 0 || v.void_stamp.set) return 0;
+  if (r->procedure || fm_visit_view_decode(rec, len, &v) < 0 || v.void_stamp.set) return 0;
+  if (v.date.n == 10) memcpy(month, v.date.p, 7);
+  else {
+    fmc_date_of((fm_time)fm_hlc_ms(v.base.hlc), day);
+    memcpy(month, day, 7);
+  }
+  month[7] = 0;
+  if (!in_months(r, month)) return 0;
   switch (r->by) {
   case BY_VILLAGE: key = v.village; break;
   case BY_TEAM: key = v.team; break;
@@ -90,6 +106,11 @@ static int on_dossier(void *ctx, const char *id, size_t idn, const uint8_t *rec,
   char day[16];
   fm_str key;
   if (fm_dossier_view_decode(rec, len, &d) < 0) return 0;
+  if (r->procedure && (d.procedure.n != strlen(r->procedure) ||
+                       memcmp(d.procedure.p, r->procedure, d.procedure.n)))
+    return 0;
+  fmc_date_of((fm_time)fm_hlc_ms(d.created.hlc), day);
+  if (!in_months(r, day)) return 0;
   switch (r->by) {
   case BY_VILLAGE: key = d.village; break;
   case BY_TEAM: key = d.team; break;
@@ -217,13 +238,42 @@ static int pick(const char *v, const char *const *names, int n) {
   return -1;
 }
 
+/* --from/--to: "YYYY-MM" into |out| (8 bytes). */
+static int month_opt(fmc_ctx *c, const fmc_opt *o, char *out) {
+  const char *v = o->value;
+  int y, m, d;
+  char day[16];
+  if (!v) return 0;
+  snprintf(day, sizeof day, "%.7s-01", v);
+  if (strlen(v) != 7 || fmc_date_parse(day, &y, &m, &d) < 0)
+    return fmc_usage(c, "%s must be a month YYYY-MM (e.g. 2023-08), got \"%.40s\"", o->name, v);
+  memcpy(out, v, 8);
+  return 0;
+}
+
+static int filters(fmc_ctx *c, const fmc_opt *o, report *r) {
+  int rv;
+  if (o[2].value && !fm_procedure_find(o[2].value, strlen(o[2].value)))
+    return fmc_usage(c, "--procedure must be a code from `fieldmesh procedures`, got \"%.40s\"",
+                     o[2].value);
+  r->procedure = o[2].value;
+  if ((rv = month_opt(c, &o[3], r->from)) || (rv = month_opt(c, &o[4], r->to))) return rv;
+  if (r->from[0] && r->to[0] && strcmp(r->from, r->to) > 0)
+    return fmc_usage(c, "--from %s is after --to %s: swap them", r->from, r->to);
+  return 0;
+}
+
 int fmc_cmd_report(fmc_ctx *c, int argc, char **argv) {
-  fmc_opt o[] = {{"--by", NULL, 0, NULL}, {"--format", NULL, 0, NULL}, {NULL, NULL, 0, NULL}};
+  fmc_opt o[] = {{"--by", NULL, 0, NULL},        {"--format", NULL, 0, NULL},
+                 {"--procedure", NULL, 0, NULL}, {"--from", NULL, 0, NULL},
+                 {"--to", NULL, 0, NULL},        {NULL, NULL, 0, NULL}};
   fmc_spec spec = {"usage: fieldmesh report --by village|team|procedure|month "
-                   "[--format table|csv|json]\n"
+                   "[--procedure CODE] [--from YYYY-MM] [--to YYYY-MM] [--format table|csv|json]\n"
                    "Per key: visits, citizens helped, dossiers, dossiers submitted or\n"
                    "further along, dossiers delivered. Voided visits are not counted;\n"
-                   "months are in Vietnam time.\n",
+                   "months are in Vietnam time. --procedure counts that procedure's\n"
+                   "dossiers only (no visits); --from and --to keep the months between\n"
+                   "them, inclusive. On the gateway the report covers the whole commune.\n",
                    o, 0, 0, {0}, 0};
   static const char *const heads[] = {"VILLAGE", "TEAM", "PROCEDURE", "MONTH"};
   report r;
@@ -239,8 +289,9 @@ int fmc_cmd_report(fmc_ctx *c, int argc, char **argv) {
   if (c->json && o[1].value && f != FMT_JSON)
     return fmc_usage(c, "--json and --format %s disagree: give one of them", o[1].value);
   if (c->json) f = FMT_JSON;
-  if ((rv = fmc_open(c, 0)) != 0) return rv;
   memset(&r, 0, sizeof r);
+  if ((rv = filters(c, o, &r)) != 0) return rv;
+  if ((rv = fmc_open(c, 0)) != 0) return rv;
   r.by = (by)b;
   rv = fm_store_each_record(c->store, FM_VIEW_VISIT, on_visit, &r);
   if (rv == 0) rv = fm_store_each_record(c->store, FM_VIEW_DOSSIER, on_dossier, &r);

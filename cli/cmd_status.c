@@ -10,6 +10,7 @@
 #include "date.h"
 #include "fieldmesh/error.h"
 #include "out.h"
+#include "upstream.h"
 
 typedef struct status_info {
   fm_store_stats st;
@@ -18,6 +19,7 @@ typedef struct status_info {
   char commune[FM_NAME_MAX];
   fm_enrollment en;
   uint64_t revoked_after;
+  fmc_up_status up;           /* receipts of own entries; a gateway's sinks */
 } status_info;
 
 static int gather(fmc_ctx *c, status_info *s) {
@@ -34,6 +36,10 @@ static int gather(fmc_ctx *c, status_info *s) {
                 fm_store_enrollment(c->store, s->self, &s->en, &s->revoked_after,
                                     NULL, NULL) == 0;
   s->auth_key = fmc_path(c, "authority.key", path) == 0 && stat(path, &sb) == 0;
+  if (s->have_self && (rv = fmc_upstream_status(c, s->self, s->st.self_seq,
+                                                s->enrolled && s->en.role == FM_ROLE_GATEWAY,
+                                                &s->up)) < 0)
+    return fmc_fail(c, "cannot read the receipts: %s", fm_strerror(rv));
   return 0;
 }
 
@@ -85,6 +91,7 @@ static void status_json(fmc_ctx *c, const status_info *s) {
   }
   fmc_json_key(&j, "view_digest");
   fmc_json_hex(&j, s->digest, 32);
+  fmc_upstream_status_json(c, &s->up, &j);
   fmc_net_status(c, &j);
   fmc_json_obj_end(&j);
   fmc_json_end(&j);
@@ -131,6 +138,7 @@ static void status_text(fmc_ctx *c, const status_info *s) {
   if (s->have_self)
     kv("only here", "%llu of this laptop's %llu entries are on no other laptop yet",
        (unsigned long long)only_here(s), (unsigned long long)s->st.self_seq);
+  if (s->have_self) fmc_upstream_status_text(c, &s->up);
   fm_hex(s->digest, 32, hex);
   kv("view digest", "%s", hex);
   fmc_net_status(c, NULL);

@@ -10,10 +10,10 @@
 #include "mesh.h"
 #include "node.h"
 
-static const char *const ORIGINS[] = {"static", "incoming", "manual"};
+static const char *const ORIGINS[] = {"static", "incoming", "manual", "beacon"};
 
 const char *fmd_origin_name(fmd_origin o) {
-  return o >= FMD_STATIC && o <= FMD_MANUAL ? ORIGINS[o] : "?";
+  return o >= FMD_STATIC && o <= FMD_BEACON ? ORIGINS[o] : "?";
 }
 
 uint64_t fmd_backoff_ms(uint32_t min, uint32_t max, uint32_t streak, uint32_t r) {

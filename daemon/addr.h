@@ -22,7 +22,9 @@
 typedef struct fmd_node fmd_node;
 typedef struct fmd_peer fmd_peer;
 
-typedef enum fmd_origin { FMD_STATIC, FMD_INCOMING, FMD_MANUAL } fmd_origin;
+/* How the address became known: the config, a caller, `fieldmesh sync`, a
+ * LAN beacon (discovery.h).  Only static records redial on their own. */
+typedef enum fmd_origin { FMD_STATIC, FMD_INCOMING, FMD_MANUAL, FMD_BEACON } fmd_origin;
 
 typedef struct fmd_addr {
   fmd_node *d;

@@ -117,13 +117,34 @@ typedef struct loader {
   int peers_from_flags;
 } loader;
 
+/* [discovery]: its keys, defaults and checks live in discovery_config.c. */
+static int disc_key(FILE *err, const origin *o, fmd_disc_config *c, const char *key,
+                    const char *value) {
+  char fix[192];
+  int rv = fmd_disc_config_set(c, key, value, fix, sizeof fix);
+  return rv > 0 ? bad(err, o, value, fix) : rv;
+}
+
+/* [upstream]: its keys, defaults and checks live in upstream_config.c. */
+static int upstream_key(FILE *err, const origin *o, fmd_upstream_config *c, const char *key,
+                        const char *value) {
+  char fix[256];
+  int rv = fmd_upstream_config_set(c, key, value, fix, sizeof fix);
+  /* A token is a secret: never echo it in a message. */
+  return rv > 0 ? bad(err, o, strcmp(key, "http_token") ? value : "...", fix) : rv;
+}
+
 static int on_key(void *user, const char *section, const char *key, const char *value) {
   loader *ld = user;
   fmd_config *c = ld->c;
   origin o = {NULL, ld->file, section, key};
   int rv = -1;
   if (ld->failed) return 1;
-  if (!strcmp(section, "node")) {
+  if (!strcmp(section, "discovery")) {
+    rv = disc_key(ld->err, &o, &c->disc, key, value);
+  } else if (!strcmp(section, "upstream")) {
+    rv = upstream_key(ld->err, &o, &c->upstream, key, value);
+  } else if (!strcmp(section, "node")) {
     if (!strcmp(key, "state")) rv = set_state(ld->err, &o, c, value);
     else if (!strcmp(key, "listen")) rv = set_listen(ld->err, &o, c, value);
     else if (!strcmp(key, "log_level")) rv = set_level(ld->err, &o, c, value);
@@ -236,11 +257,18 @@ static void defaults(fmd_config *c) {
   c->idle_timeout_seconds = 60;
   c->reconnect_min_ms = 500;
   c->reconnect_max_ms = 60000;
+  fmd_disc_config_defaults(&c->disc);
+  fmd_upstream_config_defaults(&c->upstream);
 }
 
 /* The settings that only make sense together. */
 static int check_whole(const fmd_config *c, FILE *err) {
   const char *where = c->config_path[0] ? c->config_path : "the defaults";
+  char fix[256];
+  if (fmd_upstream_config_check(&c->upstream, fix, sizeof fix)) {
+    fprintf(err, "fieldmeshd: %s: %s\n", where, fix);
+    return FMD_EXIT_USAGE;
+  }
   if (c->idle_timeout_seconds <= c->ping_seconds) {
     fprintf(err, "fieldmeshd: %s: [sync] idle_timeout_seconds = %u must be more than "
             "ping_seconds = %u, or idle links drop between pings: raise it (default 60)\n",

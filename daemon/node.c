@@ -130,6 +130,8 @@ static void close_all(fmd_node *d) {
   if (d->listener_open) uv_close((uv_handle_t *)&d->listener, NULL);
   d->listener_open = 0;
   fmd_ctl_stop_listening(&d->ctl);
+  fmd_disc_close(&d->disc); /* before the records: beacons dial through them */
+  fmd_gateway_stop(d->gw);
   /* Records first: closing one answers a `sync` still waiting on it. */
   while (d->addrs) fmd_addr_close(d->addrs);
   fmd_ctl_close_clients(&d->ctl);
@@ -167,6 +169,8 @@ void fmd_node_stop(fmd_node *d, const char *why) {
     a->next_attempt = 0;
   }
   for (fmd_peer *p = d->peers; p; p = p->next) fmd_peer_close(p, "shutting down", 0);
+  /* A delivery in flight is asked to give up; uv_run() waits for it. */
+  fmd_gateway_stop(d->gw);
   if (d->handles_open) uv_timer_start(&d->stop_timer, on_stop_timer, FMD_STOP_GRACE_MS, 0);
   fmd_node_check_stopped(d);
 }
@@ -183,6 +187,9 @@ static void on_signal(uv_signal_t *h, int signum) {
 
 void fmd_node_free(fmd_node *d) {
   fmd_ctl_stop_listening(&d->ctl); /* removes the socket file if still there */
+  /* Before the store: the sinks hold batches read from it. */
+  fmd_gateway_free(d->gw);
+  d->gw = NULL;
   if (d->node_ok) fm_node_free(&d->node);
   d->node_ok = 0;
   fm_store_close(d->store);
@@ -203,6 +210,7 @@ static void watch_store(fmd_node *d, int force) {
   d->watch_entries = st.entries;
   d->watch_self = st.self_seq;
   for (fmd_peer *p = d->peers; p; p = p->next) fmd_peer_notify(p, 0);
+  fmd_gateway_kick(d->gw);
 }
 
 static void on_new_entries(void *ctx, uint32_t accepted) {
@@ -212,6 +220,7 @@ static void on_new_entries(void *ctx, uint32_t accepted) {
    * here and pumped by fmd_node_kick() once it returns. */
   for (fmd_peer *p = d->peers; p; p = p->next)
     if (p != d->in_recv) fmd_peer_notify(p, 1);
+  fmd_gateway_kick(d->gw);
 }
 
 void fmd_node_kick(fmd_node *d) {
@@ -330,6 +339,7 @@ int fmd_node_start(fmd_node *d, uv_loop_t *loop, const fmd_config *cfg) {
     goto fail;
   }
   if ((rv = start_listener(d)) != 0) goto fail;
+  if (fmd_upstream_enabled(&cfg->upstream) && (rv = fmd_gateway_start(d, &d->gw)) != 0) goto fail;
   uv_signal_start(&d->sigterm, on_signal, SIGTERM);
   uv_signal_start(&d->sigint, on_signal, SIGINT);
   uv_timer_start(&d->tick, on_tick, FMD_TICK_MS, FMD_TICK_MS);
@@ -340,6 +350,7 @@ int fmd_node_start(fmd_node *d, uv_loop_t *loop, const fmd_config *cfg) {
            cfg->npeers, cfg->npeers == 1 ? "" : "s", path);
   if (cfg->config_path[0]) fmd_logf(&d->log, FMD_DEBUG, "settings from %s", cfg->config_path);
   start_peers(d);
+  fmd_disc_start(&d->disc, d); /* after the static peers: a beacon may name one */
   return 0;
 fail:
   d->stopping = 1;

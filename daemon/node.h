@@ -15,7 +15,9 @@
 #include "addr.h"
 #include "config.h"
 #include "ctl.h"
+#include "discovery.h"
 #include "fieldmesh/node.h"
+#include "gateway.h"
 #include "log.h"
 #include "peer.h"
 
@@ -39,6 +41,8 @@ struct fmd_node {
   int handles_open;           /* sigterm .. stop_timer initialised */
   uint64_t ticks;
   fmd_ctl ctl;
+  fmd_disc disc;              /* LAN beacons (discovery.h) */
+  fmd_gateway *gw;            /* the forwarder when [upstream] is set (gateway.h); else NULL */
   fmd_peer *peers;
   size_t npeers;
   fmd_addr *addrs;

@@ -5,7 +5,11 @@
 # (Team 1, the team leader) but not each other, as in a village where only
 # the leader's phone hotspot is shared.  Each records visits and dossiers;
 # the daemons exchange what the others lack and push new entries live, and
-# all three end with the same view digest.  Then the daemons stop.
+# all three end with the same view digest.  Then Minh brings his laptop to
+# the commune hall, where a gateway daemon writes every record to a spool
+# folder and signs receipts: the receipt for Páo's dossier travels back
+# through Minh, and `dossier show` on Páo's laptop says it was delivered.
+# Then the daemons stop.
 #
 #   bash scripts/demo.sh        (installs what is missing and builds first)
 #
@@ -120,6 +124,25 @@ on lan visit add --village "Vinh Quang" --mode home --citizens 2 \
   --services result_received | last
 wait_agree
 
+say "At the commune hall: a gateway forwards every record to a spool folder"
+quiet hall init | last >"$W/hall.id"
+on admin enroll "$(cat "$W/hall.id")" --name "Cổng xã Tân Quang" --team "Commune hall" \
+  --role gateway -o "$W/hall.join" >/dev/null
+quiet hall join "$W/hall.join" >/dev/null
+printf '[upstream]\nspool = %s\nlinger_ms = 500\n' "$W/spool" >"$W/hall.conf"
+start hall --config "$W/hall.conf"
+on minh sync "127.0.0.1:${PORT[hall]}" >/dev/null
+delivered() { quiet pao dossier show "$FAMILY" --json | grep -q '"upstream":{"delivered":true'; }
+for _ in $(seq 600); do delivered && break; sleep 0.1; done
+delivered || { echo "demo: FAILED: no receipt reached Páo within 60 s" >&2; tail -n 20 "$W/hall.log" >&2; exit 1; }
+ls "$W/spool"
+head -c 300 "$W/spool/$(ls "$W/spool" | head -n1)"; echo " ..."
+echo
+echo "Páo's laptop, two hops from the gateway, got the receipt:"
+on pao dossier show "$FAMILY"
+on pao status | grep '^upstream'
+on hall status | grep '^forwarding'
+
 say "Minh's view of the mesh"
 on minh peers
 echo
@@ -133,7 +156,7 @@ echo
 on pao report --by team
 
 say "The daemons stop (SIGTERM: bye to every peer, store closed)"
-for who in lan pao minh; do
+for who in lan pao minh hall; do
   kill -TERM "${PID[$who]}"
   wait "${PID[$who]}"
   unset "PID[$who]"

@@ -9,7 +9,8 @@ packages=(
   libcmocka-dev
   clang libclang-rt-14-dev
   libcurl4-openssl-dev libpq-dev
-  iproute2
+  postgresql python3
+  iproute2 nftables
 )
 
 missing=()

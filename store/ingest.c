@@ -169,6 +169,7 @@ static int apply(fm_store *s, MDB_txn *t, const fm_entry *e, const fm__head *h,
   nh.bytes = h->bytes + e->len;
   if ((rc = fm__store_head_put(s, t, e->author, &nh)) != 0) return rc;
   if ((rc = fm__store_apply_views(s, t, s->dossiers, s->visits, e)) != 0) return rc;
+  if ((rc = fm__store_receipts_on_entry(s, t, e)) != 0) return rc;
   if (fm_hlc_too_far_ahead(e->hlc, now)) {
     res->clock_ahead++;
     if ((rc = note_clock_ahead(s, t, e, now)) != 0) return rc;
@@ -335,34 +336,41 @@ typedef struct append_ctx {
   uint64_t seq;
 } append_ctx;
 
-static int do_append(fm_store *s, MDB_txn *t, void *ctx) {
-  append_ctx *a = ctx;
+int fm__store_append_txn(fm_store *s, MDB_txn *t, const fm_identity *id, const char *kind,
+                         const uint8_t *body, size_t body_len, fm_time now,
+                         uint8_t entry_id[FM_ID_LEN], uint64_t *seq) {
   fm__head h;
   MDB_val v;
   fm_hlc clock = 0;
   fm_ingest_result res;
   int rc, code;
   char name[8 + 2 * FM_KEY_LEN + 1] = "seen:";
-  if ((rc = fm__store_head_get(s, t, a->id->pk, &h)) != 0) return rc;
+  if ((rc = fm__store_head_get(s, t, id->pk, &h)) != 0) return rc;
   /* Never fork our own log: if the mesh has shown a later entry of this
    * key than we hold (a restored backup, a copied key), fetch it first. */
-  fm_hex(a->id->pk, FM_KEY_LEN, name + 5);
+  fm_hex(id->pk, FM_KEY_LEN, name + 5);
   if (fm__store_meta_get(s, t, name, &v) == 0 && v.mv_size == 16 &&
       fm__be64_get(v.mv_data) > h.seq &&
-      a->now - (fm_time)fm__be64_get((uint8_t *)v.mv_data + 8) < FM_SEEN_TRUST_MS)
+      now - (fm_time)fm__be64_get((uint8_t *)v.mv_data + 8) < FM_SEEN_TRUST_MS)
     return FM_ERR_BEHIND;
   if (fm__store_meta_get(s, t, "hlc", &v) == 0 && v.mv_size == 8)
     clock = fm__be64_get(v.mv_data);
-  rc = fm_entry_build(&s->build, a->id, h.seq + 1, h.seq ? h.id : NULL,
-                      fm_hlc_tick(clock, a->now), a->kind, a->body, a->body_len);
+  rc = fm_entry_build(&s->build, id, h.seq + 1, h.seq ? h.id : NULL,
+                      fm_hlc_tick(clock, now), kind, body, body_len);
   if (rc < 0) return rc;
   memset(&res, 0, sizeof res);
-  rc = ingest_one(s, t, s->build.p, s->build.len, a->now, &res, &code);
+  rc = ingest_one(s, t, s->build.p, s->build.len, now, &res, &code);
   if (rc < 0) return rc;
   if (rc != FM_IN_ACCEPTED) return code < 0 ? code : FM_ERR_CORRUPT;
-  fm_entry_id(s->build.p, s->build.len, a->entry_id);
-  a->seq = h.seq + 1;
+  if (entry_id) fm_entry_id(s->build.p, s->build.len, entry_id);
+  if (seq) *seq = h.seq + 1;
   return save_clock(s, t, res.max_hlc);
+}
+
+static int do_append(fm_store *s, MDB_txn *t, void *ctx) {
+  append_ctx *a = ctx;
+  return fm__store_append_txn(s, t, a->id, a->kind, a->body, a->body_len, a->now,
+                              a->entry_id, &a->seq);
 }
 
 int fm_store_append(fm_store *s, const fm_identity *id, const char *kind,

@@ -45,10 +45,25 @@ static int open_dbs(fm_store *s) {
       {"quarantine", &s->quarantine},   {"clock", &s->clock},
       {"meta", &s->meta},
   };
+  /* Added with the gateway: a read-only open of an older store goes on
+   * without them (s->gw_tables stays 0). */
+  struct { const char *name; MDB_dbi *dbi; } gw[] = {
+      {"forward", &s->forward},     {"receipts", &s->receipts},
+      {"delivered", &s->delivered}, {"receipt_wait", &s->receipt_wait},
+  };
   int rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &t);
   if (rc) return fm__store_err(rc);
   for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
     if ((rc = mdb_dbi_open(t, dbs[i].name, flags, dbs[i].dbi)) != 0) {
+      mdb_txn_abort(t);
+      return fm__store_err(rc);
+    }
+  }
+  s->gw_tables = 1;
+  for (size_t i = 0; i < sizeof gw / sizeof gw[0] && s->gw_tables; i++) {
+    rc = mdb_dbi_open(t, gw[i].name, flags, gw[i].dbi);
+    if (rc == MDB_NOTFOUND && s->read_only) s->gw_tables = 0;
+    else if (rc) {
       mdb_txn_abort(t);
       return fm__store_err(rc);
     }
@@ -68,7 +83,7 @@ int fm_store_open(const char *dir, const fm_store_opts *opts, fm_store **out) {
   fm_buf_init(&s->rec, 1 << 20);
   fm_buf_init(&s->build, s->limits.entry_max);
   if ((rc = mdb_env_create(&s->env)) != 0) goto fail;
-  mdb_env_set_maxdbs(s->env, 16);
+  mdb_env_set_maxdbs(s->env, 32);
   /* A map smaller than the file would refuse to open; LMDB keeps the
    * larger of the two. */
   mdb_env_set_mapsize(s->env, o.map_size ? o.map_size : DEFAULT_MAP_SIZE);

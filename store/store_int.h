@@ -10,6 +10,12 @@ struct fm_store {
   MDB_env *env;
   MDB_dbi entries, heads, dossiers, visits, enrollments, held, quarantine,
       clock, meta;
+  /* The gateway's forwarding state and every node's materialized receipts
+   * (forward.c, delivery.c; layouts in docs/architecture.md).  A store
+   * opened read-only from before they existed has none of them:
+   * |gw_tables| is 0 and those modules read nothing. */
+  MDB_dbi forward, receipts, delivered, receipt_wait;
+  int gw_tables;
   fm_limits limits;
   int nosync, read_only;
   fm_buf rec;        /* scratch for view records during a write */
@@ -90,6 +96,19 @@ int fm__store_release_held(fm_store *s, MDB_txn *t,
 /* Applies a decoded entry to the view tables. */
 int fm__store_apply_views(fm_store *s, MDB_txn *t, MDB_dbi dossiers,
                           MDB_dbi visits, const fm_entry *e);
+
+/* Receipts (delivery.c): called by the write path for every entry it
+ * appends to a log.  A `receipt` (its author's role already checked) is
+ * materialized; an ordinary entry costs one mdb_stat() unless a receipt
+ * named it before it arrived. */
+int fm__store_receipts_on_entry(fm_store *s, MDB_txn *t, const fm_entry *e);
+
+/* fm_store_append() inside the caller's write transaction |t| (the
+ * gateway commits a batch's cursors and its receipts together).  On
+ * success |entry_id| and |seq| (both may be NULL) are set. */
+int fm__store_append_txn(fm_store *s, MDB_txn *t, const fm_identity *id, const char *kind,
+                         const uint8_t *body, size_t body_len, fm_time now,
+                         uint8_t entry_id[FM_ID_LEN], uint64_t *seq);
 
 /* BLAKE2b-256 over the two view tables, as fm_store_view_digest(). */
 int fm__store_digest_txn(MDB_txn *t, MDB_dbi dossiers, MDB_dbi visits,

@@ -47,7 +47,7 @@
 #define FM_CONTROL_ADDR_MAX 128               /* "host:port", with its NUL */
 #define FM_CONTROL_TEXT_MAX 160               /* an error or reason, with NUL */
 #define FM_CONTROL_STATE_MAX 32               /* a peer's state word, with NUL */
-#define FM_CONTROL_ORIGIN_MAX 16              /* "static", "incoming", "manual" */
+#define FM_CONTROL_ORIGIN_MAX 16              /* "static", "incoming", "manual", "beacon" */
 /* Peers listed in one response: FM_CONTROL_PEERS_MAX peers of at most
  * FM_CONTROL_PEER_WIRE_MAX bytes each always fit one frame. */
 #define FM_CONTROL_PEERS_MAX 48
@@ -115,7 +115,7 @@ typedef struct fm_control_status {
 
 typedef struct fm_control_peer {
   char addr[FM_CONTROL_ADDR_MAX];
-  char origin[FM_CONTROL_ORIGIN_MAX]; /* static, incoming, manual */
+  char origin[FM_CONTROL_ORIGIN_MAX]; /* static, incoming, manual, beacon */
   int has_id;                         /* id, name and team are known */
   uint8_t id[FM_KEY_LEN];
   char name[FM_NAME_MAX], team[FM_NAME_MAX];

@@ -67,17 +67,22 @@ count_in_log() { grep -cF -- "$2" "$W/$1.log" || true; }
 # start NAME [FLAGS...]: starts fieldmeshd on STATE NAME on a free
 # loopback port (the next one when taken) and waits until it runs.
 start() {
-  local name=$1 tries=0 p
+  local name=$1 tries=0 p mark
   shift
   while :; do
     p=$NEXT_PORT
     NEXT_PORT=$((NEXT_PORT + 1))
+    # Only what this start logs counts: an earlier "started" line in the
+    # same log must not hide a start that failed.
+    mark=0
+    [ ! -e "$W/$name.log" ] || mark=$(wc -l <"$W/$name.log")
     "$FMD" --state "$W/$name" --listen "127.0.0.1:$p" --log-level debug "$@" \
       2>>"$W/$name.log" &
     PID[$name]=$!
     PORT[$name]=$p
     local t0=$SECONDS
-    until log_has "$name" "fieldmeshd started" || ! kill -0 "${PID[$name]}" 2>/dev/null; do
+    until tail -n +$((mark + 1)) "$W/$name.log" | grep -qF "fieldmeshd started" ||
+          ! kill -0 "${PID[$name]}" 2>/dev/null; do
       [ $((SECONDS - t0)) -lt "$DEADLINE" ] || fail "$name did not start"
       sleep 0.1
     done
@@ -85,7 +90,8 @@ start() {
     wait "${PID[$name]}" || true
     unset "PID[$name]"
     tries=$((tries + 1))
-    log_has "$name" "address already in use" && [ $tries -lt 20 ] || fail "$name did not start"
+    tail -n +$((mark + 1)) "$W/$name.log" | grep -qF "address already in use" &&
+      [ $tries -lt 20 ] || fail "$name did not start"
   done
 }
 

@@ -1,0 +1,79 @@
+/* fmd_gateway: the forwarder of a daemon enrolled with the gateway role
+ * and given an [upstream] section (docs/config.md, docs/operations.md).
+ *
+ * Each configured sink (spool, postgres, http) forwards every entry of the
+ * store, batch after batch, on its own:
+ *
+ *   idle --store gained entries--> linger (linger_ms, or at once when a
+ *   full batch waits) --> busy: fm_forward_next() on the loop thread,
+ *   deliver() on libuv's worker pool --> the loop commits: cursors,
+ *   receipts (fm_forward_commit), then the next batch; or, on failure,
+ *   fm_forward_failed() and a pause that doubles from retry_min_ms to
+ *   retry_max_ms (random in its upper half) before the same batch again.
+ *
+ * Why the worker pool and not libcurl's multi interface on the loop: the
+ * three sinks then share one blocking shape (libpq's and fsync's calls
+ * block anyway), the loop only reads and writes the store, as it does for
+ * the sessions, and one batch per sink in flight is the whole queue.
+ * Receipts written by a commit are new entries: the node offers them to
+ * its peers at once (fmd_node_poke).
+ */
+#ifndef FMD_GATEWAY_H
+#define FMD_GATEWAY_H
+
+#include <uv.h>
+
+#include "fieldmesh/forward.h"
+#include "sink.h"
+
+#define FMD_SINKS_MAX 3
+
+typedef struct fmd_node fmd_node;
+typedef struct fmd_gateway fmd_gateway;
+
+typedef enum fmd_sink_state { FMD_S_IDLE, FMD_S_LINGER, FMD_S_BUSY, FMD_S_BACKOFF } fmd_sink_state;
+
+typedef struct fmd_sink {
+  fmd_gateway *g;
+  const fmd_sink_ops *ops;
+  void *impl;
+  fm_fwd_sink conf;              /* id, kind, target (points at |target|) */
+  char target[FM_FWD_TARGET_MAX];
+  fmd_sink_state state;
+  uv_timer_t timer;              /* linger, backoff, "next batch now" */
+  uv_work_t work;
+  fm_fwd_batch batch;            /* being delivered (read by the worker) */
+  fmd_delivery result;           /* written by the worker */
+  fm_time started;               /* of the delivery in flight */
+  uint32_t backoff_ms;           /* the last pause; 0 after a success */
+  char last_error[FMD_SINK_ERROR_MAX]; /* logged already: repeats go to debug */
+  uint64_t since_start;          /* entries acknowledged since the daemon started */
+} fmd_sink;
+
+struct fmd_gateway {
+  fmd_node *d;
+  fmd_sink_env env;
+  fmd_sink sinks[FMD_SINKS_MAX];
+  size_t nsinks;
+  int timers_open;               /* sinks' timers initialised (to be closed) */
+  int http_global;               /* fmd_http_global_init() done */
+  int stopping;
+};
+
+/* Sets up the sinks of |d->cfg->upstream| and forwards what waits.
+ * Returns 0 (|*out| owned by the node), or FMD_EXIT_FAIL after logging
+ * one line (this device is not a gateway, a spool folder that cannot be
+ * made, a conninfo that does not parse). */
+int fmd_gateway_start(fmd_node *d, fmd_gateway **out);
+
+/* The store gained entries (from peers, the CLI, or our own receipts). */
+void fmd_gateway_kick(fmd_gateway *g);
+
+/* Stops planning batches, closes the timers and asks deliveries in flight
+ * to give up; uv_run() returns once they have (idempotent). */
+void fmd_gateway_stop(fmd_gateway *g);
+
+/* After uv_run(): closes the sinks' connections and frees |g|. */
+void fmd_gateway_free(fmd_gateway *g);
+
+#endif

@@ -1,0 +1,298 @@
+/* The PostgreSQL sink (libpq): every entry into `entries` keyed by its id
+ * (ON CONFLICT DO NOTHING: a batch delivered twice changes nothing), and
+ * the dossiers and visits its entries changed upserted into `dossiers` and
+ * `visits` from the gateway's views, so the commune's reporting can query
+ * them.  The gateway creates the tables and migrates them (schema_version)
+ * on first contact.  One batch is one transaction. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+#include <uv.h>
+
+#include "batch_json.h"
+#include "fieldmesh/error.h"
+#include "sink.h"
+
+typedef struct pg {
+  const fmd_sink_env *env;
+  char conninfo[FMD_UP_CONNINFO_MAX];
+  PGconn *conn;             /* worker thread only */
+  int schema_ok;
+  uv_mutex_t mu;            /* guards |cancel|: the loop thread may use it */
+  PGcancel *cancel;
+  fm_buf entries, dossiers, visits;
+} pg;
+
+/* ---- the schema --------------------------------------------------------------------- */
+
+/* Each migration runs once, in order, in one transaction with the row
+ * that records it.  Never edit one that shipped: add the next. */
+static const char *const MIGRATIONS[] = {
+    /* 1: entries, dossiers, visits */
+    "CREATE TABLE entries ("
+    " id text PRIMARY KEY, author text NOT NULL, seq bigint NOT NULL, prev text,"
+    " hlc numeric(20,0) NOT NULL, stamped_at timestamptz, kind text NOT NULL,"
+    " body jsonb NOT NULL, raw bytea NOT NULL, batch text NOT NULL,"
+    " received_at timestamptz NOT NULL DEFAULT now());"
+    "CREATE INDEX entries_author_seq ON entries (author, seq);"
+    "CREATE INDEX entries_kind ON entries (kind);"
+    "CREATE TABLE dossiers ("
+    " id text PRIMARY KEY, procedure text NOT NULL, procedure_name text NOT NULL,"
+    " applicant_name text NOT NULL, applicant_id text NOT NULL, phone text NOT NULL,"
+    " village text NOT NULL, team text NOT NULL, channel text NOT NULL, status text NOT NULL,"
+    " status_note text NOT NULL, portal_ref text NOT NULL, note text NOT NULL,"
+    " attachments text[] NOT NULL, created_at timestamptz, created_by text,"
+    " updated_at timestamptz, status_at timestamptz,"
+    " received_at timestamptz NOT NULL DEFAULT now());"
+    "CREATE INDEX dossiers_village ON dossiers (village);"
+    "CREATE INDEX dossiers_team ON dossiers (team);"
+    "CREATE INDEX dossiers_procedure ON dossiers (procedure);"
+    "CREATE TABLE visits ("
+    " id text PRIMARY KEY, team text NOT NULL, village text NOT NULL, place text NOT NULL,"
+    " visit_date text NOT NULL, mode text NOT NULL, services text[] NOT NULL,"
+    " citizens numeric(20,0) NOT NULL, note text NOT NULL, recorded_at timestamptz,"
+    " recorded_by text, voided boolean NOT NULL, void_reason text NOT NULL,"
+    " received_at timestamptz NOT NULL DEFAULT now());"
+    "CREATE INDEX visits_village ON visits (village);"
+    "CREATE INDEX visits_team ON visits (team);",
+};
+#define NMIGRATIONS (int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0])
+
+static const char INSERT_ENTRIES[] =
+    "INSERT INTO entries (id, author, seq, prev, hlc, stamped_at, kind, body, raw, batch)"
+    " SELECT e->>'id', e->>'author', (e->>'seq')::bigint, e->>'prev', (e->>'hlc')::numeric,"
+    " (e->>'time')::timestamptz, e->>'kind', e->'body', decode(e->>'raw', 'base64'), $2"
+    " FROM jsonb_array_elements($1::jsonb) AS e ON CONFLICT (id) DO NOTHING";
+
+#define DOSSIER_COLS                                                                       \
+  "id, procedure, procedure_name, applicant_name, applicant_id, phone, village, team,"     \
+  " channel, status, status_note, portal_ref, note, attachments, created_at, created_by,"  \
+  " updated_at, status_at"
+static const char UPSERT_DOSSIERS[] =
+    "INSERT INTO dossiers (" DOSSIER_COLS ") SELECT " DOSSIER_COLS
+    " FROM jsonb_populate_recordset(NULL::dossiers, $1::jsonb) ON CONFLICT (id) DO UPDATE SET"
+    " procedure = EXCLUDED.procedure, procedure_name = EXCLUDED.procedure_name,"
+    " applicant_name = EXCLUDED.applicant_name, applicant_id = EXCLUDED.applicant_id,"
+    " phone = EXCLUDED.phone, village = EXCLUDED.village, team = EXCLUDED.team,"
+    " channel = EXCLUDED.channel, status = EXCLUDED.status, status_note = EXCLUDED.status_note,"
+    " portal_ref = EXCLUDED.portal_ref, note = EXCLUDED.note, attachments = EXCLUDED.attachments,"
+    " created_at = EXCLUDED.created_at, created_by = EXCLUDED.created_by,"
+    " updated_at = EXCLUDED.updated_at, status_at = EXCLUDED.status_at, received_at = now()";
+
+#define VISIT_COLS                                                                          \
+  "id, team, village, place, visit_date, mode, services, citizens, note, recorded_at,"      \
+  " recorded_by, voided, void_reason"
+static const char UPSERT_VISITS[] =
+    "INSERT INTO visits (" VISIT_COLS ") SELECT " VISIT_COLS
+    " FROM jsonb_populate_recordset(NULL::visits, $1::jsonb) ON CONFLICT (id) DO UPDATE SET"
+    " team = EXCLUDED.team, village = EXCLUDED.village, place = EXCLUDED.place,"
+    " visit_date = EXCLUDED.visit_date, mode = EXCLUDED.mode, services = EXCLUDED.services,"
+    " citizens = EXCLUDED.citizens, note = EXCLUDED.note, recorded_at = EXCLUDED.recorded_at,"
+    " recorded_by = EXCLUDED.recorded_by, voided = EXCLUDED.voided,"
+    " void_reason = EXCLUDED.void_reason, received_at = now()";
+
+/* ---- talking to the server -------------------------------------------------------------- */
+
+/* The first line of libpq's message, for one log line. */
+static void pg_error(fmd_delivery *out, const char *what, const char *msg) {
+  size_t n = strcspn(msg, "\n");
+  snprintf(out->error, sizeof out->error, "postgres: %s: %.*s", what, (int)(n < 180 ? n : 180), msg);
+}
+
+/* Runs |sql| (with up to two text parameters); 0, or -1 with |out->error|. */
+static int exec(pg *p, const char *what, const char *sql, int nparams, const char *const *params,
+                PGresult **keep, fmd_delivery *out) {
+  /* Without parameters, the simple protocol: a migration is several
+   * statements. */
+  PGresult *r = nparams ? PQexecParams(p->conn, sql, nparams, NULL, params, NULL, NULL, 0)
+                        : PQexec(p->conn, sql);
+  ExecStatusType st = PQresultStatus(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    pg_error(out, what, r ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
+    PQclear(r);
+    return -1;
+  }
+  if (keep) *keep = r;
+  else PQclear(r);
+  return 0;
+}
+
+static void disconnect(pg *p) {
+  uv_mutex_lock(&p->mu);
+  if (p->cancel) PQfreeCancel(p->cancel);
+  p->cancel = NULL;
+  uv_mutex_unlock(&p->mu);
+  if (p->conn) PQfinish(p->conn);
+  p->conn = NULL;
+  p->schema_ok = 0;
+}
+
+static int connect_db(pg *p, fmd_delivery *out) {
+  char timeout[16], stmt[64];
+  unsigned t = p->env->cfg->timeout_seconds;
+  /* Defaults first: what the operator's conninfo says wins. */
+  const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+  const char *vals[] = {timeout, "fieldmeshd", p->conninfo, NULL};
+  snprintf(timeout, sizeof timeout, "%u", t < 10 ? t : 10);
+  p->conn = PQconnectdbParams(keys, vals, 1);
+  if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
+    pg_error(out, "cannot connect", p->conn ? PQerrorMessage(p->conn) : "out of memory");
+    disconnect(p);
+    return -1;
+  }
+  uv_mutex_lock(&p->mu);
+  p->cancel = PQgetCancel(p->conn);
+  uv_mutex_unlock(&p->mu);
+  snprintf(stmt, sizeof stmt, "SET statement_timeout = %u", t * 1000);
+  if (exec(p, "cannot set statement_timeout", stmt, 0, NULL, NULL, out) < 0) {
+    disconnect(p);
+    return -1;
+  }
+  return 0;
+}
+
+/* Brings the schema to the last migration; two gateways on one database
+ * take turns (an advisory lock). */
+static int migrate(pg *p, fmd_delivery *out) {
+  PGresult *r;
+  char num[16];
+  if (exec(p, "cannot create schema_version",
+           "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY,"
+           " applied_at timestamptz NOT NULL DEFAULT now())", 0, NULL, NULL, out) < 0 ||
+      exec(p, "cannot begin", "BEGIN", 0, NULL, NULL, out) < 0)
+    return -1;
+  if (exec(p, "cannot lock the schema", "SELECT pg_advisory_xact_lock(7411)", 0, NULL, NULL, out) < 0 ||
+      exec(p, "cannot read schema_version", "SELECT coalesce(max(version), 0) FROM schema_version",
+           0, NULL, &r, out) < 0)
+    goto rollback;
+  int have = atoi(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  if (have > NMIGRATIONS) {
+    snprintf(out->error, sizeof out->error, "postgres: the database is at schema version %d, "
+             "newer than this gateway's %d: upgrade fieldmeshd", have, NMIGRATIONS);
+    goto rollback;
+  }
+  for (int v = have + 1; v <= NMIGRATIONS; v++) {
+    const char *param[1] = {num};
+    snprintf(num, sizeof num, "%d", v);
+    if (exec(p, "cannot migrate the schema", MIGRATIONS[v - 1], 0, NULL, NULL, out) < 0 ||
+        exec(p, "cannot record the schema version",
+             "INSERT INTO schema_version (version) VALUES ($1::integer)", 1, param, NULL, out) < 0)
+      goto rollback;
+  }
+  if (exec(p, "cannot commit the schema", "COMMIT", 0, NULL, NULL, out) < 0) return -1;
+  p->schema_ok = 1;
+  return 0;
+rollback:
+  PQclear(PQexec(p->conn, "ROLLBACK"));
+  return -1;
+}
+
+static int store_batch(pg *p, const fm_fwd_batch *b, fmd_delivery *out) {
+  char hex[33];
+  PGresult *r;
+  fmd_batch_hex(b, hex);
+  const char *ep[2] = {(const char *)p->entries.p, hex};
+  const char *dp[1] = {(const char *)p->dossiers.p};
+  const char *vp[1] = {(const char *)p->visits.p};
+  if (exec(p, "cannot begin", "BEGIN", 0, NULL, NULL, out) < 0) return -1;
+  if (exec(p, "cannot insert entries", INSERT_ENTRIES, 2, ep, NULL, out) < 0 ||
+      exec(p, "cannot upsert dossiers", UPSERT_DOSSIERS, 1, dp, NULL, out) < 0 ||
+      exec(p, "cannot upsert visits", UPSERT_VISITS, 1, vp, NULL, out) < 0 ||
+      exec(p, "cannot read the transaction id", "SELECT txid_current()", 0, NULL, &r, out) < 0) {
+    PQclear(PQexec(p->conn, "ROLLBACK"));
+    return -1;
+  }
+  snprintf(out->batch_ref, sizeof out->batch_ref, "txid %s", PQgetvalue(r, 0, 0));
+  PQclear(r);
+  return exec(p, "cannot commit", "COMMIT", 0, NULL, NULL, out);
+}
+
+static void pg_deliver(void *impl, const fm_fwd_batch *b, fmd_delivery *out) {
+  pg *p = impl;
+  int rv;
+  fm_buf_reset(&p->entries);
+  fm_buf_reset(&p->dossiers);
+  fm_buf_reset(&p->visits);
+  if ((rv = fmd_batch_pg(&p->entries, &p->dossiers, &p->visits, b)) < 0 ||
+      (rv = fm_buf_put(&p->entries, "", 1)) < 0 || (rv = fm_buf_put(&p->dossiers, "", 1)) < 0 ||
+      (rv = fm_buf_put(&p->visits, "", 1)) < 0) {
+    snprintf(out->error, sizeof out->error, "cannot write the batch as JSON: %s", fm_strerror(rv));
+    return;
+  }
+  if (p->conn && PQstatus(p->conn) != CONNECTION_OK) disconnect(p);
+  if (!p->conn && connect_db(p, out) < 0) return;
+  if ((!p->schema_ok && migrate(p, out) < 0) || store_batch(p, b, out) < 0) {
+    /* A server that went away leaves a dead connection: start afresh. */
+    if (PQstatus(p->conn) != CONNECTION_OK) disconnect(p);
+    return;
+  }
+  memset(out->accepted, 1, b->n);
+  out->ok = 1;
+}
+
+static void pg_cancel(void *impl) {
+  pg *p = impl;
+  char err[256];
+  uv_mutex_lock(&p->mu);
+  if (p->cancel) PQcancel(p->cancel, err, sizeof err);
+  uv_mutex_unlock(&p->mu);
+}
+
+static void pg_del(void *impl) {
+  pg *p = impl;
+  if (!p) return;
+  disconnect(p);
+  uv_mutex_destroy(&p->mu);
+  fm_buf_free(&p->entries);
+  fm_buf_free(&p->dossiers);
+  fm_buf_free(&p->visits);
+  free(p);
+}
+
+/* The cursors follow the database, not the password: host, port and
+ * dbname of the parsed conninfo. */
+static int target_of(const char *conninfo, char *target, size_t cap, char *err, size_t ecap) {
+  char *msg = NULL;
+  const char *host = "", *port = "", *db = "", *user = "";
+  PQconninfoOption *o = PQconninfoParse(conninfo, &msg), *it;
+  if (!o) {
+    size_t n = msg ? strcspn(msg, "\n") : 0;
+    snprintf(err, ecap, "[upstream] postgres: not a connection string: %.*s; give e.g. "
+             "host=/run/postgresql dbname=fieldmesh", (int)n, msg ? msg : "");
+    PQfreemem(msg);
+    return -1;
+  }
+  for (it = o; it->keyword; it++) {
+    if (!it->val) continue;
+    if (!strcmp(it->keyword, "host") || !strcmp(it->keyword, "hostaddr")) host = it->val;
+    else if (!strcmp(it->keyword, "port")) port = it->val;
+    else if (!strcmp(it->keyword, "dbname")) db = it->val;
+    else if (!strcmp(it->keyword, "user")) user = it->val;
+  }
+  snprintf(target, cap, "host=%s port=%s dbname=%s user=%s", host, port, db, user);
+  PQconninfoFree(o);
+  return 0;
+}
+
+int fmd_pg_new(const fmd_sink_env *env, const char *conninfo, void **impl, char *target,
+               size_t target_cap, char *err, size_t cap) {
+  pg *p;
+  if (target_of(conninfo, target, target_cap, err, cap) < 0) return -1;
+  if (!(p = calloc(1, sizeof *p)) || uv_mutex_init(&p->mu) != 0) {
+    free(p);
+    snprintf(err, cap, "out of memory");
+    return -1;
+  }
+  p->env = env;
+  snprintf(p->conninfo, sizeof p->conninfo, "%s", conninfo);
+  fm_buf_init(&p->entries, (size_t)256 << 20);
+  fm_buf_init(&p->dossiers, (size_t)64 << 20);
+  fm_buf_init(&p->visits, (size_t)64 << 20);
+  *impl = p;
+  return 0;
+}
+
+const fmd_sink_ops fmd_pg_ops = {FM_SINK_POSTGRES, pg_deliver, pg_cancel, pg_del};

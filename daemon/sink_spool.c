@@ -1,0 +1,174 @@
+/* The spool sink: one NDJSON file per batch in a folder, written
+ * atomically (a temporary file, fsync, rename, fsync of the folder), named
+ * by the batch's planning time and id.  The default that needs no server:
+ * the commune's import job reads *.ndjson and may move or delete them.
+ * A batch written twice (the gateway crashed before it recorded the
+ * acknowledgement) has the same name and replaces itself. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch_json.h"
+#include "fieldmesh/error.h"
+#include "sink.h"
+
+#define TMP_PREFIX ".tmp-"
+
+typedef struct spool {
+  const fmd_sink_env *env;
+  char dir[PATH_MAX];
+  fm_buf buf;
+} spool;
+
+/* mkdir -p, each new folder 0700 (the daemon's umask): the operator opens
+ * it up to the import job's group when needed (docs/operations.md). */
+static int make_dirs(const char *path) {
+  char tmp[PATH_MAX];
+  size_t n = strlen(path);
+  if (n >= sizeof tmp) return -ENAMETOOLONG;
+  memcpy(tmp, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (tmp[i] != '/' && tmp[i] != 0) continue;
+    char keep = tmp[i];
+    tmp[i] = 0;
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -errno;
+    tmp[i] = keep;
+  }
+  return 0;
+}
+
+/* Temporary files of writes a crash interrupted: never renamed, so never
+ * read; removed at start. */
+static void remove_stale(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  char path[PATH_MAX + 256];
+  if (!d) return;
+  while ((e = readdir(d)) != NULL) {
+    if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX))) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  closedir(d);
+}
+
+int fmd_spool_new(const fmd_sink_env *env, const char *dir, void **impl, char *target,
+                  size_t target_cap, char *err, size_t cap) {
+  struct stat st;
+  int rv;
+  spool *s;
+  if ((rv = make_dirs(dir)) < 0 || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    snprintf(err, cap, "[upstream] spool = %s: cannot make that folder (%s): create it, "
+             "writable by this user, or choose another", dir, strerror(rv < 0 ? -rv : ENOTDIR));
+    return -1;
+  }
+  if (access(dir, W_OK | X_OK) != 0) {
+    snprintf(err, cap, "[upstream] spool = %s: this user cannot write there: chown the "
+             "folder to the daemon's user", dir);
+    return -1;
+  }
+  if (!(s = calloc(1, sizeof *s))) {
+    snprintf(err, cap, "out of memory");
+    return -1;
+  }
+  s->env = env;
+  snprintf(s->dir, sizeof s->dir, "%s", dir);
+  fm_buf_init(&s->buf, (size_t)256 << 20);
+  remove_stale(dir);
+  /* The folder as given: moving the spool elsewhere starts a new sink,
+   * which writes every entry again for the new folder's reader. */
+  snprintf(target, target_cap, "%s", dir);
+  *impl = s;
+  return 0;
+}
+
+static void fail(fmd_delivery *out, const char *dir, const char *what, int e) {
+  if (e == ENOSPC || e == EDQUOT)
+    snprintf(out->error, sizeof out->error, "spool %s is full (%s): free space, or move the "
+             "import job's files away", dir, strerror(e));
+  else if (e == EACCES || e == EPERM || e == EROFS)
+    snprintf(out->error, sizeof out->error, "cannot %s in spool %s (%s): give the daemon's "
+             "user write access", what, dir, strerror(e));
+  else
+    snprintf(out->error, sizeof out->error, "cannot %s in spool %s: %s", what, dir, strerror(e));
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n) {
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return -errno;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* "20261128T090000Z-<batch>.ndjson": sorts by planning time. */
+static void file_name(const fm_fwd_batch *b, char *out, size_t cap) {
+  char hex[33], when[32];
+  struct tm tm;
+  time_t secs = (time_t)(b->created / 1000);
+  fmd_batch_hex(b, hex);
+  gmtime_r(&secs, &tm);
+  strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
+  snprintf(out, cap, "%s-%s.ndjson", when, hex);
+}
+
+static void spool_deliver(void *impl, const fm_fwd_batch *b, fmd_delivery *out) {
+  spool *s = impl;
+  char name[128], tmp[PATH_MAX + 160], path[PATH_MAX + 160];
+  fmd_batch_meta m = {s->env->gateway, s->env->commune, "spool"};
+  int fd, rv, dfd;
+  fm_buf_reset(&s->buf);
+  if ((rv = fmd_batch_ndjson(&s->buf, b, &m)) < 0) {
+    snprintf(out->error, sizeof out->error, "cannot write the batch as JSON: %s", fm_strerror(rv));
+    return;
+  }
+  file_name(b, name, sizeof name);
+  snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s", s->dir, name);
+  snprintf(path, sizeof path, "%s/%s", s->dir, name);
+  if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0) {
+    fail(out, s->dir, "create a file", errno);
+    return;
+  }
+  /* Readable by the folder's group (the import job), whatever the umask. */
+  (void)fchmod(fd, 0640);
+  rv = write_all(fd, s->buf.p, s->buf.len);
+  if (rv == 0 && fsync(fd) != 0) rv = -errno;
+  if (close(fd) != 0 && rv == 0) rv = -errno;
+  if (rv == 0 && rename(tmp, path) != 0) rv = -errno;
+  if (rv < 0) {
+    unlink(tmp);
+    fail(out, s->dir, "write", -rv);
+    return;
+  }
+  /* The rename is durable only once the folder is: before the gateway
+   * records the acknowledgement, not after. */
+  if ((dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
+    fail(out, s->dir, "sync the folder", errno);
+    if (dfd >= 0) close(dfd);
+    return;
+  }
+  close(dfd);
+  memset(out->accepted, 1, b->n);
+  snprintf(out->batch_ref, sizeof out->batch_ref, "%.64s", name);
+  out->ok = 1;
+}
+
+static void spool_cancel(void *impl) { (void)impl; /* a write ends by itself */ }
+
+static void spool_del(void *impl) {
+  spool *s = impl;
+  if (!s) return;
+  fm_buf_free(&s->buf);
+  free(s);
+}
+
+const fmd_sink_ops fmd_spool_ops = {FM_SINK_SPOOL, spool_deliver, spool_cancel, spool_del};

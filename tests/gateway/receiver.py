@@ -1,0 +1,187 @@
+"""An HTTP upstream for the gateway's tests (Python standard library only).
+
+  receiver.py PORT STATE_DIR
+
+Answers POST /batches as docs/operations.md says a commune's endpoint
+does, in the mode written in STATE_DIR/mode (read at every request):
+
+  ok        accept every entry of the batch
+  partial   the first time an entry is seen, accept it only when the first
+            byte of its id is even; accept it when it comes again
+  503       answer 503 Service Unavailable
+  slow      wait 5 s before answering (longer than the gateway's timeout),
+            then go back to ok
+  garbage   answer 200 with a body that is not the documented reply
+
+and checks, writing every violation as a line to STATE_DIR/violations:
+  - the Idempotency-Key header equals the body's batch and idempotency_key;
+  - every entry's idempotency_key equals its id;
+  - a batch sent again under the same key carries the same entry ids;
+  - no entry is sent again once an answer accepting it was delivered;
+  - the Authorization header carries the configured token;
+  - every receipt item of sink "http" names an entry accepted here, once.
+
+A batch sent again under a key already answered 200 gets that answer again,
+as a real endpoint keyed by Idempotency-Key would.  STATE_DIR/state.json
+(rewritten after every request) holds the counts the test reads: requests,
+per-mode answers, accepted ids, receipt items.
+Stops by itself after 10 minutes, or when killed.
+"""
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PORT, DIR = int(sys.argv[1]), sys.argv[2]
+lock = threading.Lock()
+S = {"requests": 0, "answers": {}, "accepted": {}, "receipted": {}, "seen": {}, "keys": {},
+     "partial_refused": 0, "violations": 0}
+# An endpoint that answers a repeated Idempotency-Key with its first answer
+# (as docs/operations.md asks): what the gateway relies on when a reply is
+# lost to a timeout.
+
+
+def violation(text):
+    S["violations"] += 1
+    with open(os.path.join(DIR, "violations"), "a", encoding="utf-8") as f:
+        f.write(text + "\n")
+
+
+def mode():
+    try:
+        with open(os.path.join(DIR, "mode"), encoding="utf-8") as f:
+            return f.read().strip() or "ok"
+    except OSError:
+        return "ok"
+
+
+def save():
+    tmp = os.path.join(DIR, "state.json.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(S, f)
+    os.replace(tmp, os.path.join(DIR, "state.json"))
+
+
+def check_receipts(entry):
+    if entry["kind"] != "receipt" or entry["body"].get("sink") != "http":
+        return
+    by_author_seq = S["seen"]
+    for author, items in entry["body"]["items"]:
+        for seq, id8, _ref in items:
+            eid = by_author_seq.get("%s/%d" % (author, seq))
+            if eid is None or eid not in S["accepted"]:
+                violation("receipt names %s/%d, which was not accepted here" % (author, seq))
+                continue
+            if not eid.startswith(id8):
+                violation("receipt for %s/%d has id8 %s, not %s" % (author, seq, id8, eid[:16]))
+            S["receipted"][eid] = S["receipted"].get(eid, 0) + 1
+            if S["receipted"][eid] > 1:
+                violation("entry %s receipted %d times" % (eid, S["receipted"][eid]))
+
+
+def decide(batch, key):
+    """(code, reply, accepted entries, delay) for a batch; under the lock."""
+    m = mode()
+    S["answers"][m] = S["answers"].get(m, 0) + 1
+    if key in REPLIES:
+        # The same batch again (our answer was lost): the same answer.
+        code, reply, accepted = REPLIES[key]
+        return code, reply, accepted, 0
+    if m == "503":
+        return 503, b"upstream busy", [], 0
+    if m == "garbage":
+        return 200, b"<html>ok</html>", [], 0
+    if m == "slow":
+        with open(os.path.join(DIR, "mode"), "w", encoding="utf-8") as f:
+            f.write("ok")
+        return 200, json.dumps({"accepted": []}).encode(), [], 5
+    accepted = []
+    for e in batch["entries"]:
+        first = e["id"] not in OFFERED
+        OFFERED.add(e["id"])
+        if m == "partial" and first and int(e["id"][:2], 16) % 2 == 1:
+            S["partial_refused"] += 1
+            continue
+        accepted.append(e)
+    items = [e["id"] if i % 2 else {"id": e["id"], "ref": "HCC-%s" % e["id"][:8]}
+             for i, e in enumerate(accepted)]
+    reply = json.dumps({"accepted": items, "ref": "batch-%d" % S["requests"]}).encode()
+    REPLIES[key] = (200, reply, accepted)
+    return 200, reply, accepted, 0
+
+
+def delivered(accepted):
+    """The gateway has our answer: these entries are acknowledged."""
+    for e in accepted:
+        S["accepted"][e["id"]] = 1
+        S["seen"]["%s/%d" % (e["author"], e["seq"])] = e["id"]
+    for e in accepted:
+        check_receipts(e)
+
+
+OFFERED = set()
+REPLIES = {}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def check(self, batch):
+        key = self.headers.get("Idempotency-Key", "")
+        if key != batch.get("batch") or key != batch.get("idempotency_key"):
+            violation("Idempotency-Key %r, body batch %r" % (key, batch.get("batch")))
+        if self.headers.get("Authorization") != "Bearer s3cret-token":
+            violation("Authorization header %r" % self.headers.get("Authorization"))
+        ids = [e["id"] for e in batch["entries"]]
+        for e in batch["entries"]:
+            if e.get("idempotency_key") != e["id"]:
+                violation("entry %s: idempotency_key %r" % (e["id"], e.get("idempotency_key")))
+            if e["id"] in S["accepted"]:
+                violation("entry %s sent again after it was accepted" % e["id"])
+        old = S["keys"].get(key)
+        if old is not None and old != ids:
+            violation("batch %s sent again with other entries" % key)
+        S["keys"][key] = ids
+        return key
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        accepted, delay = [], 0
+        with lock:
+            S["requests"] += 1
+            try:
+                batch = json.loads(body)
+            except ValueError:
+                violation("a body that is not JSON")
+                code, reply = 400, b"bad json"
+            else:
+                code, reply, accepted, delay = decide(batch, self.check(batch))
+            save()
+        time.sleep(delay)
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+            self.wfile.flush()
+        except OSError:
+            return   # the gateway gave up (its timeout): it will send the batch again
+        with lock:
+            delivered(accepted)
+            save()
+
+
+def main():
+    server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
+    threading.Timer(600, server.shutdown).start()
+    with open(os.path.join(DIR, "ready"), "w", encoding="utf-8") as f:
+        f.write(str(os.getpid()))
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

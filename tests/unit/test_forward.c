@@ -1,0 +1,261 @@
+/* The gateway's forwarding state and every node's receipts, in the store:
+ * a batch recorded is the batch delivered again, a commit moves the
+ * cursors and writes receipts once, partial acknowledgements are never
+ * sent again, and a receipt that arrives before its entries is applied
+ * when they come, without touching the view digest. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fieldmesh/delivery.h"
+#include "fieldmesh/error.h"
+#include "fieldmesh/forward.h"
+
+#define T0 1700000000000LL
+
+static fm_identity AUTH, MEM, GW;
+
+typedef struct fx {
+  char dir[64];
+  fm_store *s;
+} fx;
+
+static void fx_open(fx *f) {
+  fm_store_opts o;
+  memset(&o, 0, sizeof o);
+  o.nosync = 1;
+  strcpy(f->dir, "/tmp/fm-test-forward-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  assert_int_equal(fm_store_open(f->dir, &o, &f->s), 0);
+  assert_int_equal(fm_store_set_authority(f->s, AUTH.pk, "Tân Quang"), 0);
+}
+
+static void fx_close(fx *f) {
+  char p[128];
+  fm_store_close(f->s);
+  snprintf(p, sizeof p, "%s/data.mdb", f->dir);
+  unlink(p);
+  snprintf(p, sizeof p, "%s/lock.mdb", f->dir);
+  unlink(p);
+  rmdir(f->dir);
+}
+
+static void append(fm_store *s, const fm_identity *id, const char *kind, const fm_buf *b) {
+  assert_int_equal(fm_store_append(s, id, kind, b->p, b->len, T0, NULL, NULL), 0);
+}
+
+static void enroll(fm_store *s, const fm_identity *dev, fm_role role) {
+  fm_enrollment en;
+  fm_buf b;
+  memset(&en, 0, sizeof en);
+  memcpy(en.device, dev->pk, 32);
+  strcpy(en.name, "Máy");
+  strcpy(en.team, "Team 1");
+  strcpy(en.commune, "Tân Quang");
+  en.role = role;
+  fm_buf_init(&b, 4096);
+  assert_int_equal(fm_enroll_body(&b, &en), 0);
+  append(s, &AUTH, FM_KIND_ENROLL, &b);
+  fm_buf_free(&b);
+}
+
+/* A gateway's store: the member wrote one dossier and |visits| visits. */
+static void gateway_store(fx *f, int visits) {
+  fm_buf b;
+  char id[24];
+  fx_open(f);
+  enroll(f->s, &MEM, FM_ROLE_MEMBER);
+  enroll(f->s, &GW, FM_ROLE_GATEWAY);
+  fm_buf_init(&b, 4096);
+  fm_dossier_in d = {"D-0001", "chung_thuc", "Sùng A Páo", "", "", "Nghĩa Tân", "Team 1",
+                     "portal", "", ""};
+  assert_int_equal(fm_dossier_body(&b, &d), 0);
+  append(f->s, &MEM, FM_KIND_DOSSIER, &b);
+  for (int i = 0; i < visits; i++) {
+    snprintf(id, sizeof id, "V-%04d", i);
+    fm_visit_in v = {id, "Team 1", "Nghĩa Tân", "", "2023-11-14", "", FM_MODE_HOME, 1, 2};
+    fm_buf_reset(&b);
+    assert_int_equal(fm_visit_body(&b, &v), 0);
+    append(f->s, &MEM, FM_KIND_VISIT, &b);
+  }
+  fm_buf_free(&b);
+}
+
+static fm_fwd_sink SINK;
+
+static uint64_t pending(fx *f) {
+  uint64_t n;
+  assert_int_equal(fm_forward_pending(f->s, SINK.id, &n), 0);
+  return n;
+}
+
+/* Acknowledges the items of |b| for which |keep| says so. */
+static void ack(fx *f, const fm_fwd_batch *b, int (*keep)(size_t i, const fm_fwd_item *it),
+                fm_fwd_done *done) {
+  uint8_t *acc = calloc(b->n, 1);
+  for (size_t i = 0; i < b->n; i++) acc[i] = (uint8_t)keep(i, &b->items[i]);
+  fm_fwd_ack a = {"spool", acc, NULL, "file.ndjson"};
+  assert_int_equal(fm_forward_commit(f->s, &GW, b, &a, T0 + 1000, done), 0);
+  free(acc);
+}
+
+static int all(size_t i, const fm_fwd_item *it) { (void)i; (void)it; return 1; }
+static int odd_seqs(size_t i, const fm_fwd_item *it) { (void)i; return it->seq % 2 == 1; }
+
+static void test_forward_resumes_commits_and_never_resends(void **state) {
+  fx f;
+  fm_fwd_batch b, again;
+  fm_fwd_done done;
+  fm_fwd_limits lim = {10, 1 << 20};
+  uint64_t n;
+  (void)state;
+  memset(&b, 0, sizeof b);
+  memset(&again, 0, sizeof again);
+  gateway_store(&f, 24);                     /* 2 enrollments + 25 member entries */
+  assert_int_equal(fm_forward_configure(f.s, &SINK, 1), 0);
+  assert_int_equal(pending(&f), 27);
+  /* The authority's log first; the recorded batch comes back unchanged. */
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0, &b), 0);
+  assert_int_equal(b.n, 10);
+  assert_memory_equal(b.items[0].author, AUTH.pk, 32);
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0 + 5, &again), 0);
+  assert_true(again.resumed && again.n == 10 && !memcmp(again.id, b.id, 16));
+  assert_int_equal(fm_forward_failed(f.s, SINK.id, T0 + 6, "spool full"), 0);
+  ack(&f, &b, all, &done);
+  assert_int_equal(done.acked, 10);
+  assert_int_equal(done.receipts, 1);
+  /* A commit for a batch no longer recorded changes nothing. */
+  uint8_t one = 1;
+  fm_fwd_ack a = {"spool", &one, NULL, NULL};
+  assert_int_equal(fm_forward_commit(f.s, &GW, &b, &a, T0, NULL), FM_ERR_NOTFOUND);
+  assert_int_equal(pending(&f), 17 + 1);    /* the receipt is an entry too */
+  /* Half acknowledged: those are not sent again, the others are. */
+  fm_fwd_batch_free(&b);
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0 + 10, &b), 0);
+  ack(&f, &b, odd_seqs, &done);
+  assert_true(done.acked >= 4 && done.acked <= 6);
+  uint8_t sent[64] = {0};
+  for (size_t i = 0; i < b.n; i++)
+    if (b.items[i].seq % 2 == 1 && !memcmp(b.items[i].author, MEM.pk, 32)) sent[b.items[i].seq] = 1;
+  for (int round = 0; round < 10; round++) {
+    fm_fwd_batch_free(&b);
+    assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0 + 20 + round, &b), 0);
+    if (!b.n) break;
+    for (size_t i = 0; i < b.n; i++)
+      if (!memcmp(b.items[i].author, MEM.pk, 32)) {
+        assert_false(sent[b.items[i].seq]);  /* acknowledged: never again */
+        sent[b.items[i].seq] = 1;
+      }
+    ack(&f, &b, all, &done);
+  }
+  assert_int_equal(pending(&f), 0);
+  /* Every member entry receipted exactly once, none of the receipts. */
+  assert_int_equal(fm_delivery_count(f.s, MEM.pk, 25, &n), 0);
+  assert_int_equal(n, 25);
+  fm_delivery d;
+  assert_int_equal(fm_delivery_get(f.s, MEM.pk, 1, &d), 0);
+  assert_true(d.sinks == FM_SINK_BIT_SPOOL && !memcmp(d.gateway, GW.pk, 32));
+  assert_string_equal(d.ref, "file.ndjson");
+  assert_int_equal(fm_delivery_count(f.s, GW.pk, 100, &n), 0);
+  assert_int_equal(n, 0);
+  fm_fwd_batch_free(&b);
+  fm_fwd_batch_free(&again);
+  fx_close(&f);
+}
+
+static int count_cb(void *ctx, const fm_delivery *d) {
+  (*(int *)ctx)++;
+  (void)d;
+  return 0;
+}
+
+static int collect(void *ctx, const uint8_t *p, size_t len) {
+  fm_buf *all = ctx;
+  uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+  fm_buf_put(all, hdr, 4);
+  fm_buf_put(all, p, len);
+  return 0;
+}
+
+/* Feeds |g|'s entries to |l|: the authority's and the gateway's logs first
+ * (so the receipts come before the entries they name), then the rest. */
+static void feed_receipts_first(fx *g, fx *l) {
+  fm_buf all;
+  fm_buf_init(&all, 1 << 24);
+  assert_int_equal(fm_store_each_missing(g->s, NULL, collect, &all), 0);
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t at = 0; at < all.len;) {
+      size_t len = (size_t)all.p[at] << 24 | (size_t)all.p[at + 1] << 16 |
+                   (size_t)all.p[at + 2] << 8 | all.p[at + 3];
+      fm_entry e;
+      assert_int_equal(fm_entry_decode(all.p + at + 4, len, NULL, &e), 0);
+      int early = !memcmp(e.author, AUTH.pk, 32) || !memcmp(e.author, GW.pk, 32);
+      if (early == (pass == 0)) {
+        fm_slice sl = {all.p + at + 4, len};
+        fm_ingest_result r;
+        assert_int_equal(fm_store_ingest(l->s, &sl, 1, T0, &r, NULL), 0);
+        assert_int_equal(r.accepted, 1);
+      }
+      at += 4 + len;
+    }
+  }
+  fm_buf_free(&all);
+}
+
+static void test_receipt_before_its_entries_applies_when_they_come(void **state) {
+  fx g, l;
+  fm_fwd_batch b;
+  fm_fwd_done done;
+  fm_fwd_limits lim = {100, 1 << 20};
+  uint8_t dg[32], dl[32];
+  int n = 0;
+  (void)state;
+  memset(&b, 0, sizeof b);
+  gateway_store(&g, 3);
+  assert_int_equal(fm_forward_configure(g.s, &SINK, 1), 0);
+  assert_int_equal(fm_forward_next(g.s, SINK.id, &lim, T0, &b), 0);
+  ack(&g, &b, all, &done);
+  fx_open(&l);
+  feed_receipts_first(&g, &l);
+  assert_int_equal(fm_delivery_each_of_record(l.s, FM_VIEW_DOSSIER, "D-0001", 6, count_cb, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(fm_delivery_each_of_record(l.s, FM_VIEW_VISIT, "V-0002", 6, count_cb, &n), 0);
+  assert_int_equal(n, 2);
+  /* Receipts are no part of the views. */
+  assert_int_equal(fm_store_view_digest(g.s, dg), 0);
+  assert_int_equal(fm_store_view_digest(l.s, dl), 0);
+  assert_memory_equal(dg, dl, 32);
+  fm_fwd_batch_free(&b);
+  fx_close(&g);
+  fx_close(&l);
+}
+
+static int setup(void **state) {
+  uint8_t seed[32];
+  memset(seed, 1, 32);
+  assert_int_equal(fm_identity_from_seed(&AUTH, seed), 0);
+  memset(seed, 2, 32);
+  assert_int_equal(fm_identity_from_seed(&MEM, seed), 0);
+  memset(seed, 3, 32);
+  assert_int_equal(fm_identity_from_seed(&GW, seed), 0);
+  SINK.kind = FM_SINK_SPOOL;
+  SINK.target = "/var/spool/fieldmesh";
+  fm_forward_sink_id(SINK.kind, SINK.target, SINK.id);
+  (void)state;
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_forward_resumes_commits_and_never_resends),
+      cmocka_unit_test(test_receipt_before_its_entries_applies_when_they_come),
+  };
+  return cmocka_run_group_tests(tests, setup, NULL);
+}
