@@ -17,6 +17,7 @@ fuzz=${FM_FUZZ_BUILD:-build-fuzz}
 CC=clang cmake -S . -B "$fuzz" -DFM_FUZZ=ON -DFM_FUZZ_SECONDS=10 \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$fuzz" -j"$(nproc)" --target fuzz_entry fuzz_msg fuzz_frame fuzz_handshake \
+  fuzz_beacon fuzz_receipt fuzz_httpreply \
   fuzz_session fuzz_bundle fuzz_control
-ctest --test-dir "$fuzz" -L fuzz -R '^fuzz_(entry|msg|frame|handshake|session|bundle|control)$' \
+ctest --test-dir "$fuzz" -L fuzz -R '^fuzz_(entry|msg|frame|handshake|session|bundle|control|beacon|receipt|httpreply)$' \
   --output-on-failure -j2
