@@ -198,11 +198,37 @@ void fmd_node_free(fmd_node *d) {
 
 /* ---- the store and the sessions --------------------------------------------------------- */
 
+static int log_clock(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t entries,
+                     uint64_t ahead_ms) {
+  fmd_node *d = ctx;
+  fm_enrollment en;
+  char hex[2 * FM_KEY_LEN + 1], who[2 * FM_NAME_MAX + 8];
+  fm_hex(author, FM_KEY_LEN, hex);
+  if (fm_store_enrollment(d->store, author, &en, NULL, NULL, NULL) == 0)
+    snprintf(who, sizeof who, "%s, %s", en.name, en.team);
+  else
+    snprintf(who, sizeof who, "not enrolled here");
+  fmd_logf(&d->log, FMD_WARN,
+           "the clock of device %.12s (%s) is about %.1f days ahead: %llu of its entries "
+           "are kept but flagged; ask its member to set the date and time", hex, who,
+           (double)ahead_ms / 86400000.0, (unsigned long long)entries);
+  return 0;
+}
+
+/* Names, in the log, every device whose entries arrived stamped over a
+ * day ahead (DESIGN.md section 5), each time more of them arrive. */
+static void watch_clocks(fmd_node *d, const fm_store_stats *st) {
+  if (st->clock_ahead <= d->clock_logged) return;
+  d->clock_logged = st->clock_ahead;
+  fm_store_each_clock_ahead(d->store, log_clock, d);
+}
+
 /* Offers whatever the store gained to every session.  |force|: even when
  * the counts did not move (a poke). */
 static void watch_store(fmd_node *d, int force) {
   fm_store_stats st;
   if (fm_store_stats_get(d->store, &st) < 0) return;
+  watch_clocks(d, &st);
   if (!force && st.entries == d->watch_entries && st.self_seq == d->watch_self) return;
   if (!force)
     fmd_logf(&d->log, FMD_DEBUG, "the store gained %lld entries outside the daemon: "

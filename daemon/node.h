@@ -51,6 +51,7 @@ struct fmd_node {
   int kick;                   /* some peers were notified while it ran */
   uint64_t replicated;        /* highest own seq noted as held elsewhere */
   uint64_t watch_entries, watch_self;  /* the store as last seen */
+  uint64_t clock_logged;      /* entries stamped too far ahead, last logged */
   fm_time started;
   int stopping;
   int finished;               /* every handle closed or closing */

@@ -40,6 +40,10 @@ for n in a b; do
   case "$out" in *"wrong clock"*"Laptop X"*"3.0 days ahead"*) ;;
     *) fail "fieldmesh doctor on $n does not name x's clock: $out" ;; esac
 done
+for n in a b; do
+  wait_for 30 "$n's daemon log to say a clock is ahead" log_has "$n" "days ahead: 3 of its entries"
+  grep -F "days ahead" "$W/$n.log" | grep -qF "Laptop X" || fail "$n's log does not name Laptop X"
+done
 [ "$(status_field x clock_ahead)" = 0 ] ||
   fail "x flags entries although the others' clocks are right"
 
