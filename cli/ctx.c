@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "date.h"
+#include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/keyfile.h"
 
@@ -72,21 +73,6 @@ void fmc_random(void *buf, size_t n) { randombytes_buf(buf, n); }
 
 /* ---- the state folder ----------------------------------------------------- */
 
-/* mkdir -p with mode 0700: the folder holds keys and citizens' data. */
-static int make_dirs(const char *path) {
-  char tmp[FMC_PATH_MAX];
-  size_t n = strlen(path);
-  if (n >= sizeof tmp) return -ENAMETOOLONG;
-  memcpy(tmp, path, n + 1);
-  for (size_t i = 1; i <= n; i++) {
-    if (tmp[i] != '/' && tmp[i] != 0) continue;
-    char keep = tmp[i];
-    tmp[i] = 0;
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -errno;
-    tmp[i] = keep;
-  }
-  return 0;
-}
 
 int fmc_state(fmc_ctx *c, int create) {
   const char *dir = c->state_opt, *src = "--state";
@@ -115,7 +101,7 @@ int fmc_state(fmc_ctx *c, int create) {
   if (!create)
     return fmc_fail(c, "no fieldmesh state in %s: run `fieldmesh init` first, or "
                        "pass --state DIR / set FIELDMESH_STATE", c->state);
-  if ((n = make_dirs(c->state)) < 0)
+  if ((n = fm_mkdirs(c->state, 0700)) < 0)
     return fmc_fail(c, "cannot create state folder %s: %s", c->state, strerror(-n));
   return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "batch_json.h"
 #include "fieldmesh/error.h"
+#include "fieldmesh/dirs.h"
 #include "sink.h"
 
 #define TMP_PREFIX ".tmp-"
@@ -26,22 +27,6 @@ typedef struct spool {
   fm_buf buf;
 } spool;
 
-/* mkdir -p, each new folder 0700 (the daemon's umask): the operator opens
- * it up to the import job's group when needed (docs/operations.md). */
-static int make_dirs(const char *path) {
-  char tmp[PATH_MAX];
-  size_t n = strlen(path);
-  if (n >= sizeof tmp) return -ENAMETOOLONG;
-  memcpy(tmp, path, n + 1);
-  for (size_t i = 1; i <= n; i++) {
-    if (tmp[i] != '/' && tmp[i] != 0) continue;
-    char keep = tmp[i];
-    tmp[i] = 0;
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -errno;
-    tmp[i] = keep;
-  }
-  return 0;
-}
 
 /* Temporary files of writes a crash interrupted: never renamed, so never
  * read; removed at start. */
@@ -63,7 +48,7 @@ int fmd_spool_new(const fmd_sink_env *env, const char *dir, void **impl, char *t
   struct stat st;
   int rv;
   spool *s;
-  if ((rv = make_dirs(dir)) < 0 || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+  if ((rv = fm_mkdirs(dir, 0700)) < 0 || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
     snprintf(err, cap, "[upstream] spool = %s: cannot make that folder (%s): create it, "
              "writable by this user, or choose another", dir, strerror(rv < 0 ? -rv : ENOTDIR));
     return -1;

@@ -1,0 +1,12 @@
+/* Folders for state, spools and scratch. */
+#ifndef FIELDMESH_DIRS_H
+#define FIELDMESH_DIRS_H
+
+#include <sys/types.h>
+
+/* mkdir -p: creates |path| and every missing parent with |mode| (folders
+ * that exist are left as they are).  Returns 0, -ENAMETOOLONG (over
+ * PATH_MAX) or the negated errno of the mkdir that failed. */
+int fm_mkdirs(const char *path, mode_t mode);
+
+#endif

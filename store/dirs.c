@@ -1,0 +1,21 @@
+#include "fieldmesh/dirs.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int fm_mkdirs(const char *path, mode_t mode) {
+  char tmp[PATH_MAX];
+  size_t n = strlen(path);
+  if (n >= sizeof tmp) return -ENAMETOOLONG;
+  memcpy(tmp, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (tmp[i] != '/' && tmp[i] != 0) continue;
+    char keep = tmp[i];
+    tmp[i] = 0;
+    if (mkdir(tmp, mode) != 0 && errno != EEXIST) return -errno;
+    tmp[i] = keep;
+  }
+  return 0;
+}
