@@ -313,25 +313,21 @@ int fmc_cmd_dossier_show(fmc_ctx *c, int argc, char **argv) {
   return rv;
 }
 
-typedef struct list_ctx {
-  fmc_ctx *c;
-  const char *village;
-  int status;   /* -1: any */
-  fmc_table t;
-  fmc_json j;
-  size_t shown;
-} list_ctx;
+/* The filters of `dossier list`. */
+typedef struct list_filter {
+  const char *village; /* NULL: any */
+  int status;          /* -1: any */
+} list_filter;
 
-static int list_one(void *ctx, const char *id, size_t idn, const uint8_t *rec, size_t len) {
-  list_ctx *l = ctx;
+static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
+                    const uint8_t *rec, size_t len) {
+  const list_filter *f = arg;
   fm_dossier_view d;
   char idb[48], day[16], proc[40], name[FM_NAME_MAX], village[FM_NAME_MAX],
       team[FM_NAME_MAX], ref[REF_MAX + 1];
   if (fm_dossier_view_decode(rec, len, &d) < 0) return 0; /* verify reports it */
-  if (l->village && (d.village.n != strlen(l->village) ||
-                     memcmp(d.village.p, l->village, d.village.n)))
-    return 0;
-  if (l->status >= 0 && d.status != l->status) return 0;
+  if (f->village && !fmc_str_is(d.village, f->village)) return 0;
+  if (f->status >= 0 && d.status != f->status) return 0;
   l->shown++;
   if (l->c->json) {
     dossier_json(&l->j, id, idn, &d, NULL);
@@ -355,31 +351,17 @@ int fmc_cmd_dossier_list(fmc_ctx *c, int argc, char **argv) {
                    "Lists the dossiers this laptop holds, oldest first.\n",
                    o, 0, 0, {0}, 0};
   char names[256];
-  list_ctx l;
+  list_filter f = {NULL, -1};
   int rv;
-  memset(&l, 0, sizeof l);
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_check_text(c, "--village", o[0].value, FM_NAME_MAX - 1, 0))) return rv;
-  l.status = -1;
-  if (o[1].value && (l.status = fm_status_parse(o[1].value, strlen(o[1].value))) < 0) {
+  if (o[1].value && (f.status = fm_status_parse(o[1].value, strlen(o[1].value))) < 0) {
     statuses_list(names, sizeof names);
     return fmc_usage(c, "--status must be one of: %s; got \"%.40s\"", names, o[1].value);
   }
   if ((rv = fmc_open(c, 0)) != 0) return rv;
-  l.c = c;
-  l.village = o[0].value;
-  fmc_table_init(&l.t, "ID|CREATED|PROCEDURE|APPLICANT|VILLAGE|TEAM|STATUS|REF");
-  fmc_json_init(&l.j, stdout);
-  if (c->json) fmc_json_arr(&l.j);
-  rv = fm_store_each_record(c->store, FM_VIEW_DOSSIER, list_one, &l);
-  if (c->json) {
-    fmc_json_arr_end(&l.j);
-    fmc_json_end(&l.j);
-  } else if (rv == 0) {
-    if (l.shown) fmc_table_print(&l.t, stdout);
-    else printf("no dossiers\n");
-  }
-  fmc_table_free(&l.t);
-  if (rv < 0) return fmc_fail(c, "cannot read the dossiers: %s", fm_strerror(rv));
-  return 0;
+  f.village = o[0].value;
+  return fmc_records_list(c, FM_VIEW_DOSSIER,
+                          "ID|CREATED|PROCEDURE|APPLICANT|VILLAGE|TEAM|STATUS|REF",
+                          "no dossiers", list_one, &f);
 }

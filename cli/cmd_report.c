@@ -106,9 +106,7 @@ static int on_dossier(void *ctx, const char *id, size_t idn, const uint8_t *rec,
   char day[16];
   fm_str key;
   if (fm_dossier_view_decode(rec, len, &d) < 0) return 0;
-  if (r->procedure && (d.procedure.n != strlen(r->procedure) ||
-                       memcmp(d.procedure.p, r->procedure, d.procedure.n)))
-    return 0;
+  if (r->procedure && !fmc_str_is(d.procedure, r->procedure)) return 0;
   fmc_date_of((fm_time)fm_hlc_ms(d.created.hlc), day);
   if (!in_months(r, day)) return 0;
   switch (r->by) {

@@ -132,14 +132,6 @@ int fmc_cmd_visit_add(fmc_ctx *c, int argc, char **argv) {
 
 /* ---- visit list ------------------------------------------------------------ */
 
-typedef struct list_ctx {
-  fmc_ctx *c;
-  const char *village;
-  fmc_table t;
-  fmc_json j;
-  size_t shown;
-} list_ctx;
-
 static void visit_json(fmc_json *j, const char *id, size_t idn, const fm_visit_view *v) {
   fmc_json_obj(j);
   fmc_json_key(j, "id");
@@ -172,15 +164,15 @@ static void visit_json(fmc_json *j, const char *id, size_t idn, const fm_visit_v
   fmc_json_obj_end(j);
 }
 
-static int list_one(void *ctx, const char *id, size_t idn, const uint8_t *rec, size_t len) {
-  list_ctx *l = ctx;
+/* One row of `visit list`; |arg| is the --village filter or NULL. */
+static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
+                    const uint8_t *rec, size_t len) {
+  const char *village_only = arg;
   fm_visit_view v;
   char idb[48], date[16], village[FM_NAME_MAX], team[FM_NAME_MAX], mode[32],
       services[256], citizens[24];
   if (fm_visit_view_decode(rec, len, &v) < 0) return 0; /* verify reports it */
-  if (l->village && (v.village.n != strlen(l->village) ||
-                     memcmp(v.village.p, l->village, v.village.n)))
-    return 0;
+  if (village_only && !fmc_str_is(v.village, village_only)) return 0;
   l->shown++;
   if (l->c->json) {
     visit_json(&l->j, id, idn, &v);
@@ -204,28 +196,16 @@ int fmc_cmd_visit_list(fmc_ctx *c, int argc, char **argv) {
                    "Lists every visit this laptop holds, oldest first; voided ones are\n"
                    "marked.\n",
                    o, 0, 0, {0}, 0};
-  list_ctx l;
+  char none[FM_NAME_MAX + 16];
   int rv;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_check_text(c, "--village", o[0].value, FM_NAME_MAX - 1, 0))) return rv;
   if ((rv = fmc_open(c, 0)) != 0) return rv;
-  memset(&l, 0, sizeof l);
-  l.c = c;
-  l.village = o[0].value;
-  fmc_table_init(&l.t, "ID|DATE|VILLAGE|TEAM|MODE|#CITIZENS|SERVICES|STATE");
-  fmc_json_init(&l.j, stdout);
-  if (c->json) fmc_json_arr(&l.j);
-  rv = fm_store_each_record(c->store, FM_VIEW_VISIT, list_one, &l);
-  if (c->json) {
-    fmc_json_arr_end(&l.j);
-    fmc_json_end(&l.j);
-  } else if (rv == 0) {
-    if (l.shown) fmc_table_print(&l.t, stdout);
-    else printf("no visits%s%s\n", l.village ? " in " : "", l.village ? l.village : "");
-  }
-  fmc_table_free(&l.t);
-  if (rv < 0) return fmc_fail(c, "cannot read the visits: %s", fm_strerror(rv));
-  return 0;
+  snprintf(none, sizeof none, "no visits%s%s", o[0].value ? " in " : "",
+           o[0].value ? o[0].value : "");
+  return fmc_records_list(c, FM_VIEW_VISIT,
+                          "ID|DATE|VILLAGE|TEAM|MODE|#CITIZENS|SERVICES|STATE", none,
+                          list_one, (void *)o[0].value);
 }
 
 /* ---- visit void ------------------------------------------------------------ */

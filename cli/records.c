@@ -1,5 +1,6 @@
 #include "records.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,46 @@ int fmc_record_find(fmc_ctx *c, fm_view_kind k, const char *arg, fmc_found *out)
 void fmc_found_free(fmc_found *f) {
   free(f->rec);
   f->rec = NULL;
+}
+
+typedef struct listing_walk {
+  fmc_listing *l;
+  fmc_list_row row;
+  void *arg;
+} listing_walk;
+
+static int listing_one(void *ctx, const char *id, size_t idn, const uint8_t *rec,
+                       size_t len) {
+  listing_walk *w = ctx;
+  return w->row(w->l, w->arg, id, idn, rec, len);
+}
+
+int fmc_records_list(fmc_ctx *c, fm_view_kind k, const char *heads, const char *none,
+                     fmc_list_row row, void *arg) {
+  const char *what = k == FM_VIEW_DOSSIER ? "dossier" : "visit";
+  fmc_listing l;
+  listing_walk w = {&l, row, arg};
+  memset(&l, 0, sizeof l);
+  l.c = c;
+  fmc_table_init(&l.t, heads);
+  fmc_json_init(&l.j, stdout);
+  if (c->json) fmc_json_arr(&l.j);
+  int rv = fm_store_each_record(c->store, k, listing_one, &w);
+  if (c->json) {
+    fmc_json_arr_end(&l.j);
+    fmc_json_end(&l.j);
+  } else if (rv == 0) {
+    if (l.shown) fmc_table_print(&l.t, stdout);
+    else printf("%s\n", none);
+  }
+  fmc_table_free(&l.t);
+  if (rv < 0) return fmc_fail(c, "cannot read the %ss: %s", what, fm_strerror(rv));
+  return 0;
+}
+
+int fmc_str_is(fm_str s, const char *want) {
+  size_t n = strlen(want);
+  return s.n == n && (n == 0 || memcmp(s.p, want, n) == 0);
 }
 
 void fmc_services_str(uint32_t mask, char *out, size_t cap) {

@@ -5,6 +5,7 @@
 #include "args.h"
 #include "cli.h"
 #include "fieldmesh/view.h"
+#include "out.h"
 
 /* A copy of one view record, owned by the caller (fmc_found_free). */
 typedef struct fmc_found {
@@ -18,6 +19,27 @@ typedef struct fmc_found {
  * returns FMC_FAIL when there is not exactly one. */
 int fmc_record_find(fmc_ctx *c, fm_view_kind k, const char *arg, fmc_found *out);
 void fmc_found_free(fmc_found *f);
+
+/* One listing of view records: rows of a table, or a JSON array with
+ * --json.  A row callback adds to |t| or |j| and counts |shown|. */
+typedef struct fmc_listing {
+  fmc_ctx *c;
+  fmc_table t;
+  fmc_json j;
+  size_t shown;
+} fmc_listing;
+
+typedef int (*fmc_list_row)(fmc_listing *l, void *arg, const char *id, size_t idn,
+                            const uint8_t *rec, size_t len);
+
+/* Calls |row| (with |arg|) for every record of kind |k|, oldest first,
+ * then prints the table under |heads| ("A|B|C"), or |none| when no row
+ * was shown, or closes the JSON array.  Returns 0 or FMC_FAIL. */
+int fmc_records_list(fmc_ctx *c, fm_view_kind k, const char *heads, const char *none,
+                     fmc_list_row row, void *arg);
+
+/* Whether |s| is exactly the C string |want|. */
+int fmc_str_is(fm_str s, const char *want);
 
 /* "account_created,app_installed" into |out| (|cap| bytes). */
 void fmc_services_str(uint32_t mask, char *out, size_t cap);

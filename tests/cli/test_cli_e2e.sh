@@ -131,6 +131,26 @@ case "$REP" in
   *) fail "team report for Team 2 is wrong (voided visit counted?): $REP" ;;
 esac
 
+step "lists and their filters"
+L=$(fm lap1 visit list)
+printf '%s\n' "$L"
+[ "$(printf '%s\n' "$L" | tail -n +2 | wc -l)" -eq 4 ] || fail "visit list: expected 4 rows"
+printf '%s\n' "$L" | grep "Xuân Hòa" | grep -q voided || fail "the voided visit is not marked"
+[ "$(fm lap1 visit list --village "Tân Lâm" | tail -n +2 | wc -l)" -eq 1 ] ||
+  fail "visit list --village Tân Lâm: expected 1 row"
+fm lap1 visit list --village "Tân" | grep -q '^no visits in Tân$' ||
+  fail "a village is matched whole, not by prefix"
+J=$(fm lap1 visit list --json --village "Nghĩa Tân")
+case "$J" in '[{"id":"V-'*'"village":"Nghĩa Tân"'*'}]') ;; *) fail "visit list --json: $J" ;; esac
+fm lap1 dossier list --status delivered | grep -q "$D3" || fail "dossier list --status delivered"
+[ "$(fm lap1 dossier list --status submitted | tail -n +2 | wc -l)" -eq 1 ] ||
+  fail "dossier list --status submitted: expected 1 row"
+[ "$(fm lap1 dossier list --village "Nghĩa Tân" --status submitted)" = "no dossiers" ] ||
+  fail "filters on village and status together"
+[ "$(fm lap2 dossier list --json | grep -o '"id":"D-' | wc -l)" -eq 3 ] ||
+  fail "dossier list --json on lap2: expected 3 dossiers"
+expect_refused "--status" lap1 dossier list --status finished
+
 step "verify on both"
 fm lap1 verify | grep -q '^verify: ok (12 entries, 3 authors)$' || fail "verify lap1"
 fm lap2 verify | grep -q '^verify: ok' || fail "verify lap2"
