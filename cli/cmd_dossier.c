@@ -90,22 +90,6 @@ static int dossier_fields(fmc_ctx *c, const fmc_opt *o, fm_dossier_in *in) {
   return 0;
 }
 
-static void added_print(fmc_ctx *c, const char *id, uint64_t seq, const char *summary) {
-  if (!c->json) {
-    printf("%s\n%s\n", summary, id);
-    return;
-  }
-  fmc_json j;
-  fmc_json_init(&j, stdout);
-  fmc_json_obj(&j);
-  fmc_json_key(&j, "id");
-  fmc_json_str(&j, id);
-  fmc_json_key(&j, "seq");
-  fmc_json_uint(&j, seq);
-  fmc_json_obj_end(&j);
-  fmc_json_end(&j);
-}
-
 int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
   fmc_opt o[] = {{"--procedure", NULL, 0, NULL}, {"--applicant-name", NULL, 0, NULL},
                  {"--applicant-id", NULL, 0, NULL}, {"--phone", NULL, 0, NULL},
@@ -122,7 +106,6 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
   fm_dossier_in in;
   fm_buf body;
   char id[FM_RECORD_ID_MAX + 1], summary[512];
-  uint8_t rnd[2];
   uint64_t seq = 0;
   int rv;
   memset(&in, 0, sizeof in);
@@ -132,8 +115,7 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
     return rv;
   if ((rv = dossier_fields(c, o, &in)) || (rv = fmc_check_village(c, &o[D_VILLAGE], &en)))
     return rv;
-  fmc_random(rnd, sizeof rnd);
-  fm_record_id('D', (uint64_t)c->now, c->device.pk, rnd, id);
+  fmc_record_new_id(c, 'D', id);
   in.id = id;
   in.team = en.team;
   fm_buf_init(&body, FM_ENTRY_MAX);
@@ -146,7 +128,7 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
   snprintf(summary, sizeof summary, "recorded dossier \"%s\" for %s (%s)",
            fm_procedure_find(in.procedure, strlen(in.procedure))->name_vi, in.name,
            in.village);
-  added_print(c, id, seq, summary);
+  fmc_record_added(c, FM_KIND_DOSSIER, id, seq, summary);
   return 0;
 }
 

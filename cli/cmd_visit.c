@@ -64,25 +64,6 @@ static int visit_fields(fmc_ctx *c, const fmc_opt *o, fm_visit_in *in, char date
   return 0;
 }
 
-static void added_print(fmc_ctx *c, const char *kind, const char *id, uint64_t seq,
-                        const char *summary) {
-  if (c->json) {
-    fmc_json j;
-    fmc_json_init(&j, stdout);
-    fmc_json_obj(&j);
-    fmc_json_key(&j, "id");
-    fmc_json_str(&j, id);
-    fmc_json_key(&j, "kind");
-    fmc_json_str(&j, kind);
-    fmc_json_key(&j, "seq");
-    fmc_json_uint(&j, seq);
-    fmc_json_obj_end(&j);
-    fmc_json_end(&j);
-    return;
-  }
-  printf("%s\n%s\n", summary, id);
-}
-
 int fmc_cmd_visit_add(fmc_ctx *c, int argc, char **argv) {
   fmc_opt o[] = {{"--village", NULL, 0, NULL}, {"--mode", NULL, 0, NULL},
                  {"--services", NULL, 0, NULL}, {"--citizens", NULL, 0, NULL},
@@ -100,7 +81,6 @@ int fmc_cmd_visit_add(fmc_ctx *c, int argc, char **argv) {
   fm_visit_in in;
   fm_buf body;
   char id[FM_RECORD_ID_MAX + 1], date[16], summary[512];
-  uint8_t rnd[2];
   uint64_t seq = 0;
   int rv;
   memset(&in, 0, sizeof in);
@@ -111,8 +91,7 @@ int fmc_cmd_visit_add(fmc_ctx *c, int argc, char **argv) {
   if ((rv = fmc_check_village(c, &o[V_VILLAGE], &en)) ||
       (rv = visit_fields(c, o, &in, date)))
     return rv;
-  fmc_random(rnd, sizeof rnd);
-  fm_record_id('V', (uint64_t)c->now, c->device.pk, rnd, id);
+  fmc_record_new_id(c, 'V', id);
   in.id = id;
   in.team = en.team;
   in.village = o[V_VILLAGE].value;
@@ -126,7 +105,7 @@ int fmc_cmd_visit_add(fmc_ctx *c, int argc, char **argv) {
   snprintf(summary, sizeof summary, "recorded visit to %s on %s: %llu citizen%s helped (%s)",
            in.village, date, (unsigned long long)in.citizens, in.citizens == 1 ? "" : "s",
            fm_mode_name(in.mode));
-  added_print(c, FM_KIND_VISIT, id, seq, summary);
+  fmc_record_added(c, FM_KIND_VISIT, id, seq, summary);
   return 0;
 }
 

@@ -75,6 +75,31 @@ int fmc_records_list(fmc_ctx *c, fm_view_kind k, const char *heads, const char *
   return 0;
 }
 
+void fmc_record_new_id(fmc_ctx *c, char letter, char id[FM_RECORD_ID_MAX + 1]) {
+  uint8_t rnd[2];
+  fmc_random(rnd, sizeof rnd);
+  fm_record_id(letter, (uint64_t)c->now, c->device.pk, rnd, id);
+}
+
+void fmc_record_added(fmc_ctx *c, const char *kind, const char *id, uint64_t seq,
+                      const char *summary) {
+  if (!c->json) {
+    printf("%s\n%s\n", summary, id);
+    return;
+  }
+  fmc_json j;
+  fmc_json_init(&j, stdout);
+  fmc_json_obj(&j);
+  fmc_json_key(&j, "id");
+  fmc_json_str(&j, id);
+  fmc_json_key(&j, "kind");
+  fmc_json_str(&j, kind);
+  fmc_json_key(&j, "seq");
+  fmc_json_uint(&j, seq);
+  fmc_json_obj_end(&j);
+  fmc_json_end(&j);
+}
+
 int fmc_str_is(fm_str s, const char *want) {
   size_t n = strlen(want);
   return s.n == n && (n == 0 || memcmp(s.p, want, n) == 0);

@@ -38,6 +38,15 @@ typedef int (*fmc_list_row)(fmc_listing *l, void *arg, const char *id, size_t id
 int fmc_records_list(fmc_ctx *c, fm_view_kind k, const char *heads, const char *none,
                      fmc_list_row row, void *arg);
 
+/* A new record id into |id|: |letter| ('V' visit, 'D' dossier), now,
+ * this laptop's key and two random bytes (see fm_record_id). */
+void fmc_record_new_id(fmc_ctx *c, char letter, char id[FM_RECORD_ID_MAX + 1]);
+
+/* What `visit add` and `dossier add` print: |summary| then the id on the
+ * last line, or {"id","kind","seq"} with --json. */
+void fmc_record_added(fmc_ctx *c, const char *kind, const char *id, uint64_t seq,
+                      const char *summary);
+
 /* Whether |s| is exactly the C string |want|. */
 int fmc_str_is(fm_str s, const char *want);
 
