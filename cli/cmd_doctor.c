@@ -197,6 +197,16 @@ static void check_peers(doctor *d) {
   }
   for (size_t i = 0; i < r.npeers; i++) {
     const fm_control_peer *p = &r.peers[i];
+    if (!strcmp(p->state, "ignored")) {
+      long long s = (p->next_attempt - d->c->now + 999) / 1000;
+      add(d, 1, "device ignored",
+          "a device at %s made %llu connections that failed (last: %s), so it is ignored "
+          "for %lld s more. If it is one of this commune's laptops, check that it is "
+          "enrolled here and not revoked, and update its fieldmesh.",
+          p->addr, (unsigned long long)p->failures, p->last_error[0] ? p->last_error : "?",
+          s > 0 ? s : 0);
+      continue;
+    }
     if (p->failures < PEER_FAILS || !strcmp(p->state, "live")) continue;
     char name[2 * FM_NAME_MAX + FM_CONTROL_ADDR_MAX + 16];
     if (p->has_id) snprintf(name, sizeof name, "%s (%s) at %s", p->name, p->team, p->addr);

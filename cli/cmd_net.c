@@ -214,9 +214,9 @@ static void peer_row(fmc_table *t, const fm_control_peer *p, fm_time now) {
   if (p->rate_in >= 1024 || p->rate_out >= 1024 || p->to_send || p->to_recv)
     snprintf(rate, sizeof rate, "%s/s / %s/s", bytes(p->rate_in, rin, sizeof rin),
              bytes(p->rate_out, rout, sizeof rout));
-  if (p->next_attempt && !strcmp(p->state, "waiting")) {
+  if (p->next_attempt && (!strcmp(p->state, "waiting") || !strcmp(p->state, "ignored"))) {
     long long s = (p->next_attempt - now + 999) / 1000;
-    snprintf(state, sizeof state, "waiting (%lld s)", s > 0 ? s : 0);
+    snprintf(state, sizeof state, "%s (%lld s)", p->state, s > 0 ? s : 0);
   } else {
     snprintf(state, sizeof state, "%s", p->state);
   }
@@ -235,7 +235,9 @@ int fmc_net_peers(fmc_ctx *c, int argc, char **argv) {
   fmc_spec spec = {"usage: fieldmesh peers [--json]\n"
                    "The laptops the daemon knows: how each was found (static, incoming,\n"
                    "manual, beacon), its state, entries in / out, still to send / to receive,\n"
-                   "transfer rates, the last completed exchange and the last error.\n",
+                   "transfer rates, the last completed exchange and the last error.\n"
+                   "A caller whose connections keep failing (another commune, a revoked\n"
+                   "laptop, garbage) is listed as \"ignored\" while the daemon ignores it.\n",
                    NULL, 0, 0, {0}, 0};
   fm_control_req req = {FM_CTL_PEERS, ""};
   fm_control_resp r;

@@ -120,6 +120,7 @@ void fmd_mesh_admitted(fmd_node *d, fmd_peer *p, const fm_session_stats *st) {
     a->covered = 0;
     merge_incoming(d, a);
   }
+  if (!p->initiator) fmd_shun_admitted(&d->shun, (const struct sockaddr *)&p->caller);
   fmd_logf(&d->log, FMD_INFO, "peer %s connected (%s)", label,
            p->initiator ? "we dialled" : "it dialled");
   if ((q = fmd_node_find_live(d, p->peer_id, p)) != NULL) {
@@ -166,6 +167,17 @@ static void log_closed(fmd_node *d, fmd_peer *p, const char *reason, int failed,
   else
     fmd_logf(&d->log, failed ? FMD_INFO : FMD_DEBUG,
              "connection from %s ended before admission: %s", label, reason);
+}
+
+void fmd_mesh_misbehaved(fmd_node *d, fmd_peer *p, const char *reason) {
+  const struct sockaddr *sa = (const struct sockaddr *)&p->caller;
+  char ip[64];
+  uint32_t failures;
+  fm_time span = fmd_shun_failed(&d->shun, sa, reason, fmd_now(), &failures);
+  if (!span) return;
+  fmd_logf(&d->log, FMD_WARN,
+           "ignoring connections from %s for %lld s: %u of its connections failed (last: %s)",
+           fmd_shun_ip(sa, ip, sizeof ip), (long long)(span / 1000), failures, reason);
 }
 
 void fmd_mesh_closed(fmd_node *d, fmd_peer *p, const char *reason, int failed) {

@@ -26,6 +26,9 @@ void fmd_mesh_caught_up(fmd_node *d, fmd_peer *p, const fm_session_stats *st);
  * holds of our log then comes only from the peer (its vector, what it
  * sent us), so it is exact. */
 void fmd_mesh_vector(fmd_node *d, fmd_peer *p);
+/* |p|, a caller, failed before admission in a way that counts against
+ * its address (shun.h): logs when the address is now ignored. */
+void fmd_mesh_misbehaved(fmd_node *d, fmd_peer *p, const char *reason);
 /* |p| is closing; |reason| for the log, |failed| whether it counts. */
 void fmd_mesh_closed(fmd_node *d, fmd_peer *p, const char *reason, int failed);
 /* |p| is being freed: forget it. */

@@ -131,6 +131,9 @@ static void close_all(fmd_node *d) {
   d->listener_open = 0;
   fmd_ctl_stop_listening(&d->ctl);
   fmd_disc_close(&d->disc); /* before the records: beacons dial through them */
+  if (d->shun.refused)
+    fmd_logf(&d->log, FMD_INFO, "closed %llu connections at once from callers being ignored",
+             (unsigned long long)d->shun.refused);
   fmd_gateway_stop(d->gw);
   /* Records first: closing one answers a `sync` still waiting on it. */
   while (d->addrs) fmd_addr_close(d->addrs);
@@ -283,6 +286,10 @@ static void on_connection(uv_stream_t *server, int status) {
     fmd_peer_abort(p, "shutting down");
     return;
   }
+  if (fmd_shun_refuses(&d->shun, (const struct sockaddr *)&p->caller, fmd_now())) {
+    fmd_peer_abort(p, "ignored for a while: its connections kept failing");
+    return;
+  }
   if (d->npeers > FMD_PEERS_MAX) {
     snprintf(why, sizeof why, "refused: already %d connections", FMD_PEERS_MAX);
     fmd_peer_abort(p, why);
@@ -416,7 +423,8 @@ size_t fmd_node_peers(fmd_node *d, fm_control_peer *out, size_t cap) {
   size_t n = 0;
   for (fmd_addr *a = d->addrs; a; a = a->next, n++)
     if (n < cap) fmd_node_report(d, a, &out[n]);
-  return n;
+  return n + fmd_shun_report(&d->shun, fmd_now(), out + (n < cap ? n : cap),
+                             n < cap ? cap - n : 0);
 }
 
 int fmd_node_sync(fmd_node *d, const char *text, fmd_addr **out, char *err, size_t cap) {

@@ -20,6 +20,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "peer.h"
+#include "shun.h"
 
 #define FMD_STOP_GRACE_MS 2000
 #define FMD_PEERS_MAX 64           /* connections at once, both ways */
@@ -42,6 +43,7 @@ struct fmd_node {
   uint64_t ticks;
   fmd_ctl ctl;
   fmd_disc disc;              /* LAN beacons (discovery.h) */
+  fmd_shun shun;              /* callers ignored for a while (shun.h) */
   fmd_gateway *gw;            /* the forwarder when [upstream] is set (gateway.h); else NULL */
   fmd_peer *peers;
   size_t npeers;
@@ -77,7 +79,8 @@ void fmd_node_free(fmd_node *d);
 /* ---- what the control socket asks ------------------------------------------- */
 
 void fmd_node_status(fmd_node *d, fm_control_status *out);
-/* Fills at most |cap| reports; returns how many records exist. */
+/* Fills at most |cap| reports: the address records, then the callers
+ * ignored now (shun.h).  Returns how many there are. */
 size_t fmd_node_peers(fmd_node *d, fm_control_peer *out, size_t cap);
 /* The CLI wrote entries: offer them to every peer. */
 void fmd_node_poke(fmd_node *d);

@@ -11,6 +11,7 @@
 #include "hostport.h"
 #include "mesh.h"
 #include "node.h"
+#include "shun.h"
 
 /* One uv_write: the bytes live until its callback. */
 typedef struct wreq {
@@ -84,6 +85,8 @@ static void finish(fmd_peer *p) {
   if (p->duplicate) failed = 0;
   p->phase = FMD_P_CLOSED;
   uv_timer_stop(&p->timer);
+  if (!p->initiator && !p->admitted && fmd_shun_counts(st.error))
+    fmd_mesh_misbehaved(p->d, p, reason);
   fmd_mesh_closed(p->d, p, reason, failed);
   p->addr = NULL;
   uv_close((uv_handle_t *)&p->tcp, on_close);
@@ -405,6 +408,7 @@ int fmd_peer_accept(fmd_node *d, uv_stream_t *server, fmd_peer **out) {
     return rv;
   }
   fmd_hostport_format((struct sockaddr *)&ss, p->remote, sizeof p->remote);
+  p->caller = ss;
   *out = p;
   return 0;
 }

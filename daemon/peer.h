@@ -55,6 +55,7 @@ typedef struct fmd_peer {
   fm_session *session;   /* owned; NULL until connected */
   size_t wq_bytes;       /* handed to uv_write, not yet written: <= FMD_WQ_MAX + FMD_CHUNK */
   char remote[FM_CONTROL_ADDR_MAX]; /* the address as dialled, or the caller's ip:port */
+  struct sockaddr_storage caller;   /* the caller's address (accepted connections) */
   char who[2 * FM_NAME_MAX + 2];    /* "Lan, Team 1" once admitted */
   fm_time since;         /* TCP connected */
   int admitted;          /* fmd_mesh_admitted() was called */

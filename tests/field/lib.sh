@@ -115,13 +115,9 @@ ns_new() {
   ip netns exec "$1" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
 }
 
-# laptop NAME IPV4|- [BRIDGE|-]: a namespace NS[NAME] whose eth0 is
-# plugged into BRIDGE (default br0) of the switch, with IPV4/24 (or only
-# its IPv6 link-local address for "-"), and a state folder enrolled in the
-# commune.  BRIDGE "-": no eth0; the caller links the laptop (wire_up).
-# Listens on [::]:7411 and beacons every 2 s; [sync] settings come from
-# $SYNC_CONF when set.
-laptop() {
+# host NAME IPV4|- [BRIDGE|-]: the namespace NSOF[NAME] alone, plugged
+# like a laptop (below) but with no state folder.
+host() {
   local name=$1 ip=$2 br=${3:-br0} ns="$RUN-$1"
   ns_new "$ns"
   NSOF[$name]=$ns
@@ -132,6 +128,17 @@ laptop() {
     [ "$ip" = "-" ] || ip -n "$ns" addr add "$ip/24" dev eth0
     ip -n "$ns" link set eth0 up
   fi
+}
+
+# laptop NAME IPV4|- [BRIDGE|-]: a namespace NS[NAME] whose eth0 is
+# plugged into BRIDGE (default br0) of the switch, with IPV4/24 (or only
+# its IPv6 link-local address for "-"), and a state folder enrolled in the
+# commune.  BRIDGE "-": no eth0; the caller links the laptop (wire_up).
+# Listens on [::]:7411 and beacons every 2 s; [sync] settings come from
+# $SYNC_CONF when set.
+laptop() {
+  local name=$1
+  host "$@"
   "$FM" --state "$W/$name" init | tail -n1 >"$W/$name.id"
   "$FM" --state "$W/auth" enroll "$(cat "$W/$name.id")" --name "Laptop ${name^^}" \
     --team "Team 1" --role member --villages "Nghĩa Tân,Vinh Quang" -o "$W/$name.join" >/dev/null

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +206,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (sodium_init() < 0) return 2;
+  /* A daemon that closes at once must show as "handshake failed", not
+   * kill us on the first write. */
+  signal(SIGPIPE, SIG_IGN);
   snprintf(path, sizeof path, "%s/device.key", argv[1]);
   if (fm_keyfile_read(path, &p.id) < 0) {
     fprintf(stderr, "fm-hostile: cannot read %s\n", path);
@@ -219,18 +223,17 @@ int main(int argc, char **argv) {
     fm_store_enrollment(s, p.id.pk, &en, NULL, &p.cert, &p.cert_len);
     fm_store_close(s);
   }
+  int rv = 2;
   if ((p.fd = dial(argv[2])) < 0) {
     fprintf(stderr, "fm-hostile: cannot connect to %s\n", argv[2]);
-    return 2;
-  }
-  if (handshake(&p) < 0) {
+  } else if (handshake(&p) < 0) {
     fprintf(stderr, "fm-hostile: handshake failed\n");
-    return 2;
+  } else if ((rv = misbehave(&p, argv[3])) != -2) {
+    rv = await_close(&p);
+  } else {
+    rv = 2;
   }
-  int rv = misbehave(&p, argv[3]);
-  if (rv == -2) return 2;
-  rv = await_close(&p);
-  close(p.fd);
+  if (p.fd >= 0) close(p.fd);
   free(p.cert);
   fm_identity_wipe(&p.id);
   return rv;
