@@ -200,9 +200,9 @@ static void check_peers(doctor *d) {
     if (!strcmp(p->state, "ignored")) {
       long long s = (p->next_attempt - d->c->now + 999) / 1000;
       add(d, 1, "device ignored",
-          "a device at %s made %llu connections that failed (last: %s), so it is ignored "
-          "for %lld s more. If it is one of this commune's laptops, check that it is "
-          "enrolled here and not revoked, and update its fieldmesh.",
+          "a device at %s made %llu connections that broke the fieldmesh protocol (last: "
+          "%s), so it is ignored for %lld s more. If it is one of your laptops, update its "
+          "fieldmesh; if not, it can neither read nor change anything here.",
           p->addr, (unsigned long long)p->failures, p->last_error[0] ? p->last_error : "?",
           s > 0 ? s : 0);
       continue;

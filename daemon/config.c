@@ -8,6 +8,7 @@
 #include <ini.h>
 
 #include "fieldmesh/error.h"
+#include "setting.h"
 
 #define USAGE                                                                   \
   "usage: fieldmeshd --state DIR [--config FILE] [--listen HOST:PORT|off]\n"    \
@@ -50,14 +51,7 @@ static int bad(FILE *err, const origin *o, const char *value, const char *fix) {
 static int set_uint(FILE *err, const origin *o, const char *v, uint32_t lo, uint32_t hi,
                     const char *unit, uint32_t *out) {
   char fix[128];
-  char *end;
-  errno = 0;
-  unsigned long long n = strtoull(v, &end, 10);
-  if (errno || end == v || *end || v[0] == '-' || n < lo || n > hi) {
-    snprintf(fix, sizeof fix, "give a whole number of %s from %u to %u", unit, lo, hi);
-    return bad(err, o, v, fix);
-  }
-  *out = (uint32_t)n;
+  if (fmd_setting_uint_fix(v, lo, hi, unit, out, fix, sizeof fix)) return bad(err, o, v, fix);
   return 0;
 }
 
@@ -148,6 +142,10 @@ static int on_key(void *user, const char *section, const char *key, const char *
     if (!strcmp(key, "state")) rv = set_state(ld->err, &o, c, value);
     else if (!strcmp(key, "listen")) rv = set_listen(ld->err, &o, c, value);
     else if (!strcmp(key, "log_level")) rv = set_level(ld->err, &o, c, value);
+    else if (!strcmp(key, "ignore_failing_callers"))
+      rv = fmd_setting_bool(value, &c->ignore_failing) == 0
+               ? 0
+               : bad(ld->err, &o, value, "yes (the default) or no");
   } else if (!strcmp(section, "peers")) {
     if (!strcmp(key, "peer")) rv = ld->peers_from_flags ? 0 : add_peer(ld->err, &o, c, value);
   } else if (!strcmp(section, "sync")) {
@@ -252,6 +250,7 @@ static void defaults(fmd_config *c) {
   snprintf(c->listen, sizeof c->listen, "%s", FMD_DEFAULT_LISTEN);
   FM_ASSERT(fmd_hostport_parse(FMD_DEFAULT_LISTEN, &c->listen_hp, why, sizeof why) == 0);
   c->log_level = FMD_INFO;
+  c->ignore_failing = 1;
   c->window_kib = 4096;
   c->ping_seconds = 15;
   c->idle_timeout_seconds = 60;

@@ -33,6 +33,7 @@ typedef struct fmd_config {
   int listen_off;               /* listen = off: dial out only */
   fmd_hostport listen_hp;
   fmd_level log_level;
+  int ignore_failing;           /* ignore callers whose connections keep failing (shun.h) */
   size_t npeers;
   char peers[FMD_STATIC_PEERS_MAX][FM_CONTROL_ADDR_MAX];
   uint32_t window_kib;          /* entry bytes in flight per session */

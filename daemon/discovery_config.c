@@ -1,11 +1,12 @@
 #include "discovery_config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <uv.h>
+
+#include "setting.h"
 
 void fmd_disc_config_defaults(fmd_disc_config *c) {
   memset(c, 0, sizeof *c);
@@ -14,27 +15,6 @@ void fmd_disc_config_defaults(fmd_disc_config *c) {
   c->interval_seconds = FMD_DISC_DEFAULT_INTERVAL;
   snprintf(c->group, sizeof c->group, "%s", FMD_DISC_DEFAULT_GROUP);
   snprintf(c->group6, sizeof c->group6, "%s", FMD_DISC_DEFAULT_GROUP6);
-}
-
-static int yes_no(const char *v, int *out) {
-  static const char *const yes[] = {"yes", "true", "on", "1"};
-  static const char *const no[] = {"no", "false", "off", "0"};
-  for (int i = 0; i < 4; i++) {
-    if (!strcmp(v, yes[i]) || !strcmp(v, no[i])) {
-      *out = !strcmp(v, yes[i]);
-      return 0;
-    }
-  }
-  return -1;
-}
-
-static int number(const char *v, unsigned long lo, unsigned long hi, unsigned long *out) {
-  char *end;
-  errno = 0;
-  unsigned long n = strtoul(v, &end, 10);
-  if (errno || end == v || *end || v[0] == '-' || n < lo || n > hi) return -1;
-  *out = n;
-  return 0;
 }
 
 /* A multicast group of |family|, or "off".  IPv4 groups are 224.0.0.0/4,
@@ -53,14 +33,14 @@ static int group(const char *v, int family, char *out, size_t cap) {
 
 int fmd_disc_config_set(fmd_disc_config *c, const char *key, const char *value, char *fix,
                         size_t cap) {
-  unsigned long n;
+  uint32_t n;
   if (!strcmp(key, "enabled")) {
-    if (yes_no(value, &c->enabled) == 0) return 0;
+    if (fmd_setting_bool(value, &c->enabled) == 0) return 0;
     snprintf(fix, cap, "yes or no");
     return 1;
   }
   if (!strcmp(key, "port")) {
-    if (number(value, 1, 65535, &n) == 0) {
+    if (fmd_setting_uint(value, 1, 65535, &n) == 0) {
       c->port = (uint16_t)n;
       return 0;
     }
@@ -69,8 +49,8 @@ int fmd_disc_config_set(fmd_disc_config *c, const char *key, const char *value, 
     return 1;
   }
   if (!strcmp(key, "interval_seconds")) {
-    if (number(value, 1, 3600, &n) == 0) {
-      c->interval_seconds = (uint32_t)n;
+    if (fmd_setting_uint(value, 1, 3600, &n) == 0) {
+      c->interval_seconds = n;
       return 0;
     }
     snprintf(fix, cap, "give a whole number of seconds from 1 to 3600 (default %d)",

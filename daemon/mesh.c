@@ -173,6 +173,7 @@ void fmd_mesh_misbehaved(fmd_node *d, fmd_peer *p, const char *reason) {
   const struct sockaddr *sa = (const struct sockaddr *)&p->caller;
   char ip[64];
   uint32_t failures;
+  if (!d->cfg->ignore_failing) return;
   fm_time span = fmd_shun_failed(&d->shun, sa, reason, fmd_now(), &failures);
   if (!span) return;
   fmd_logf(&d->log, FMD_WARN,

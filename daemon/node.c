@@ -286,7 +286,7 @@ static void on_connection(uv_stream_t *server, int status) {
     fmd_peer_abort(p, "shutting down");
     return;
   }
-  if (fmd_shun_refuses(&d->shun, (const struct sockaddr *)&p->caller, fmd_now())) {
+  if (d->cfg->ignore_failing && fmd_shun_refuses(&d->shun, (const struct sockaddr *)&p->caller, fmd_now())) {
     fmd_peer_abort(p, "ignored for a while: its connections kept failing");
     return;
   }

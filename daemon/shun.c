@@ -34,13 +34,7 @@ int fmd_shun_counts(int code) {
   switch (code) {
   case FM_ERR_MALFORMED:
   case FM_ERR_BADSIG:
-  case FM_ERR_TOOBIG:
-  case FM_ERR_VERSION:
-  case FM_ERR_AUTH:
-  case FM_ERR_REVOKED:
-  case FM_ERR_EXPIRED:
-  case FM_ERR_ROLE:
-  case FM_ERR_MESH: return 1;
+  case FM_ERR_TOOBIG: return 1;
   default: return fm_err_is_fatal(code);
   }
 }

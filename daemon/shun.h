@@ -1,11 +1,11 @@
 /* Callers that keep failing before admission are ignored for a while.
  *
  * Anything on a village Wi-Fi can open connections to fieldmeshd: a
- * laptop of another commune, a revoked one, a broken build, a port
- * scanner, a program sending garbage.  Each such connection costs a
- * Noise handshake (two X25519 operations) and a log line before it is
- * dropped.  This table remembers, per IP address (ports change with every
- * connection), how many connections from it failed before admission;
+ * broken build, a program sending garbage, a fuzzer.  Each such
+ * connection costs a Noise handshake (three X25519 operations) and a log
+ * line before it is dropped.  This table remembers, per IP address (ports
+ * change with every connection), how many connections from it broke the
+ * protocol before admission (fmd_shun_counts);
  * past FMD_SHUN_FREE failures within FMD_SHUN_WINDOW_MS the address is
  * ignored -- its connections closed at accept, before any crypto -- for
  * FMD_SHUN_FIRST_MS, doubling at every further failure up to
@@ -13,7 +13,8 @@
  *
  * Loopback callers are never ignored: they are this machine (the
  * tests, the demo, a local gateway), and one bad local process must not
- * cut off the others.
+ * cut off the others.  `[node] ignore_failing_callers = no` turns it off
+ * (a gateway that sees many laptops behind one address).
  *
  * Pure bookkeeping: no libuv, no clock of its own (times are passed in),
  * at most FMD_SHUN_SOURCES addresses (the one that failed longest ago,
@@ -52,9 +53,13 @@ typedef struct fmd_shun {
 } fmd_shun;
 
 /* Whether a session that failed with |code| (fm_session_stats.error)
- * before admission counts against its caller: it broke the protocol or
- * was refused (another commune, revoked, not enrolled, a bad signature).
- * A timeout or a lost connection does not: that is the network. */
+ * before admission counts against its caller: it broke the protocol (a
+ * failed handshake, a frame that does not authenticate or decode, a
+ * message out of order, a bad signature).  A refusal at HELLO does not
+ * (another commune, revoked, not enrolled, another version): that device
+ * is honest, dials with its own backoff, and may share its address with
+ * good laptops behind one NAT.  Nor does a timeout or a lost connection:
+ * that is the network. */
 int fmd_shun_counts(int code);
 
 /* The IP address of |sa| as text ("10.0.0.5", "fe80::1"), into |out|. */

@@ -1,9 +1,10 @@
 #include "upstream_config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "setting.h"
 
 void fmd_upstream_config_defaults(fmd_upstream_config *c) {
   memset(c, 0, sizeof *c);
@@ -18,31 +19,6 @@ void fmd_upstream_config_defaults(fmd_upstream_config *c) {
 
 int fmd_upstream_enabled(const fmd_upstream_config *c) {
   return c->spool[0] || c->postgres[0] || c->http[0];
-}
-
-static int yes_no(const char *v, int *out) {
-  static const char *const yes[] = {"yes", "true", "on", "1"};
-  static const char *const no[] = {"no", "false", "off", "0"};
-  for (int i = 0; i < 4; i++) {
-    if (!strcmp(v, yes[i]) || !strcmp(v, no[i])) {
-      *out = !strcmp(v, yes[i]);
-      return 0;
-    }
-  }
-  return -1;
-}
-
-static int number(const char *v, uint32_t lo, uint32_t hi, const char *unit, uint32_t *out,
-                  char *fix, size_t cap) {
-  char *end;
-  errno = 0;
-  unsigned long long n = strtoull(v, &end, 10);
-  if (errno || end == v || *end || v[0] == '-' || n < lo || n > hi) {
-    snprintf(fix, cap, "give a whole number of %s from %u to %u", unit, lo, hi);
-    return 1;
-  }
-  *out = (uint32_t)n;
-  return 0;
 }
 
 /* A text setting: one line, fits |size|, not empty. */
@@ -75,17 +51,17 @@ int fmd_upstream_config_set(fmd_upstream_config *c, const char *key, const char 
                 "a PostgreSQL connection string (e.g. host=/run/postgresql dbname=fieldmesh)", fix, cap);
   if (!strcmp(key, "http")) return url(value, c->http, fix, cap);
   if (!strcmp(key, "batch_entries"))
-    return number(value, 1, 2000, "entries", &c->batch_entries, fix, cap);
-  if (!strcmp(key, "batch_kib")) return number(value, 16, 65536, "KiB", &c->batch_kib, fix, cap);
-  if (!strcmp(key, "linger_ms")) return number(value, 0, 600000, "milliseconds", &c->linger_ms, fix, cap);
+    return fmd_setting_uint_fix(value, 1, 2000, "entries", &c->batch_entries, fix, cap);
+  if (!strcmp(key, "batch_kib")) return fmd_setting_uint_fix(value, 16, 65536, "KiB", &c->batch_kib, fix, cap);
+  if (!strcmp(key, "linger_ms")) return fmd_setting_uint_fix(value, 0, 600000, "milliseconds", &c->linger_ms, fix, cap);
   if (!strcmp(key, "retry_min_ms"))
-    return number(value, 10, 3600000, "milliseconds", &c->retry_min_ms, fix, cap);
+    return fmd_setting_uint_fix(value, 10, 3600000, "milliseconds", &c->retry_min_ms, fix, cap);
   if (!strcmp(key, "retry_max_ms"))
-    return number(value, 10, 86400000, "milliseconds", &c->retry_max_ms, fix, cap);
+    return fmd_setting_uint_fix(value, 10, 86400000, "milliseconds", &c->retry_max_ms, fix, cap);
   if (!strcmp(key, "timeout_seconds"))
-    return number(value, 1, 3600, "seconds", &c->timeout_seconds, fix, cap);
+    return fmd_setting_uint_fix(value, 1, 3600, "seconds", &c->timeout_seconds, fix, cap);
   if (!strcmp(key, "tls_verify")) {
-    if (yes_no(value, &c->tls_verify) == 0) return 0;
+    if (fmd_setting_bool(value, &c->tls_verify) == 0) return 0;
     snprintf(fix, cap, "yes (the default: check the server's certificate) or no");
     return 1;
   }

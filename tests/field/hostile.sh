@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # A device on the village Wi-Fi that keeps opening bad connections to a
-# laptop: here a laptop of another commune (refused at its HELLO; it would
-# send a garbage frame next).  The laptop answers the first few, then ignores that address
-# for a while -- its connections are closed at once, before any crypto --
-# lists it as "ignored" in `fieldmesh peers`, names it in `fieldmesh
-# doctor`, and goes on syncing with its own commune's laptops.  When the
-# period ends the address is heard again, and the next failure doubles it.
+# laptop.  x is a laptop of another commune: refused at its HELLO again
+# and again, it is an honest device and is never ignored.  Then x breaks
+# the protocol (random bytes instead of HELLO): the laptop answers the
+# first few such connections, then ignores x's address for a while -- its
+# connections closed at once, before any crypto -- lists it as "ignored"
+# in `fieldmesh peers`, names it in `fieldmesh doctor`, and goes on
+# syncing with its own commune's laptops.  When the period ends the
+# address is heard again, and the next failure doubles it.
 #
 # usage: hostile.sh BIN_DIR
 set -euo pipefail
@@ -33,15 +35,24 @@ mark
 for n in a b; do start "$n"; done
 converge 60 "a and b" "$(own_total a b)" a b
 
-# attack: one bad connection from x to a; prints fm-hostile's exit code.
+# attack [MODE]: one bad connection from x to a (fm-hostile MODE, noise
+# by default); prints fm-hostile's exit code.
 attack() {
   local rc=0
-  ip netns exec "${NSOF[x]}" "$HOSTILE" "$W/x" 10.77.6.1:7411 garbage \
+  ip netns exec "${NSOF[x]}" "$HOSTILE" "$W/x" 10.77.6.1:7411 "${1:-noise}" \
     >>"$W/x.out" 2>>"$W/x.err" || rc=$?
   echo "$rc"
 }
 
-step "x sends garbage $((FREE + 1)) times: each connection is answered, then closed"
+step "x, of another commune, is refused $((FREE + 3)) times and never ignored"
+for i in $(seq $((FREE + 3))); do
+  rc=$(attack garbage)
+  [ "$rc" -eq 0 ] || fail "refusal $i: fm-hostile exited $rc ($(tail -n1 "$W/x.err"))"
+done
+grep -q "enrolled by another commune" "$W/x.out" || fail "x was not told why: $(cat "$W/x.out")"
+log_has a "ignoring connections" && fail "a ignores an honest device of another commune"
+
+step "x sends random bytes instead of HELLO $((FREE + 1)) times: answered, then closed"
 for i in $(seq $((FREE + 1))); do
   rc=$(attack)
   [ "$rc" -eq 0 ] || fail "bad connection $i: fm-hostile exited $rc, expected the daemon to close it ($(tail -n1 "$W/x.err"))"
@@ -87,6 +98,18 @@ for n in a b; do stop "$n"; done
 log_has a "connections at once from callers being ignored" ||
   fail "a did not count the connections it closed at once"
 grep -F "callers being ignored" "$W/a.log"
+
+step "with ignore_failing_callers = no, a answers every connection"
+sed -i 's/^\[node\]$/[node]\nignore_failing_callers = no/' "$W/a.conf"
+before=$(grep -c "ignoring connections" "$W/a.log")
+start a
+for i in $(seq $((FREE + 3))); do
+  rc=$(attack)
+  [ "$rc" -eq 0 ] || fail "connection $i with the setting off: fm-hostile exited $rc"
+done
+[ "$(grep -c "ignoring connections" "$W/a.log")" -eq "$before" ] ||
+  fail "a ignored x although ignore_failing_callers = no"
+stop a
 for n in a b; do
   out=$(fmx "$n" verify 2>&1) || fail "fieldmesh verify fails on $n: $out"
 done

@@ -179,13 +179,15 @@ fmx() { ip netns exec "${NSOF[$1]}" "$FM" --state "$W/$1" "${@:2}"; }
 
 log_has() { grep -qsF -- "$2" "$W/$1.log"; }
 
-# start NAME: runs fieldmeshd inside NAME's namespace (no static peer).
+# start NAME: runs fieldmeshd inside NAME's namespace (no static peer),
+# and waits until this run (not an earlier one in the same log) started.
 start() {
-  local name=$1 t0=$SECONDS
+  local name=$1 t0=$SECONDS mark=0
+  [ ! -e "$W/$name.log" ] || mark=$(wc -l <"$W/$name.log")
   ip netns exec "${NSOF[$name]}" "$FMD" --state "$W/$name" --config "$W/$name.conf" \
     2>>"$W/$name.log" &
   PID[$name]=$!
-  until log_has "$name" "fieldmeshd started"; do
+  until tail -n +$((mark + 1)) "$W/$name.log" | grep -qF "fieldmeshd started"; do
     kill -0 "${PID[$name]}" 2>/dev/null || fail "$name's fieldmeshd exited at start"
     [ $((SECONDS - t0)) -lt 60 ] || fail "$name's fieldmeshd did not start in 60 s"
     sleep 0.1

@@ -6,6 +6,7 @@
  * STATE, completes the Noise handshake, sends HELLO, then breaks the
  * protocol in one way:
  *   garbage     a frame of random bytes that cannot authenticate
+ *   noise       the same, instead of HELLO (before admission)
  *   oversized   a frame header announcing 1 MiB
  *   badsig      an ENTRIES message holding one entry with a flipped signature
  *   unknown     a well-encrypted message of an unknown type
@@ -146,9 +147,9 @@ static int misbehave(peer *p, const char *mode) {
   int enrolled = strcmp(mode, "unenrolled") != 0;
   uint8_t zero[32] = {0};
   fm_msg_hello(&w, p->id.pk, enrolled ? p->cert : NULL, enrolled ? p->cert_len : 0, 0, zero);
-  rv = send_msg(p, &m);
+  if (strcmp(mode, "noise") != 0) rv = send_msg(p, &m);
   fm_buf_reset(&m);
-  if (rv == 0 && !strcmp(mode, "garbage")) {
+  if (rv == 0 && (!strcmp(mode, "garbage") || !strcmp(mode, "noise"))) {
     uint8_t junk[512];
     randombytes_buf(junk, sizeof junk);
     rv = send_frame(p->fd, junk, sizeof junk);

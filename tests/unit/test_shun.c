@@ -148,8 +148,10 @@ static void test_report(void **state) {
 static void test_counts(void **state) {
   (void)state;
   int yes[] = {FM_ERR_HANDSHAKE, FM_ERR_DECRYPT, FM_ERR_FRAME, FM_ERR_PROTO, FM_ERR_MALFORMED,
-               FM_ERR_BADSIG, FM_ERR_AUTH, FM_ERR_REVOKED, FM_ERR_MESH, FM_ERR_VERSION};
-  int no[] = {0, -110 /* -ETIMEDOUT */, FM_ERR_NOSPACE, FM_ERR_IO, FM_ERR_CORRUPT,
+               FM_ERR_BADSIG, FM_ERR_TOOBIG};
+  /* Refusals of honest devices, the network, our own trouble. */
+  int no[] = {0, FM_ERR_AUTH, FM_ERR_REVOKED, FM_ERR_EXPIRED, FM_ERR_MESH, FM_ERR_VERSION,
+              FM_ERR_ROLE, -110 /* -ETIMEDOUT */, FM_ERR_NOSPACE, FM_ERR_IO, FM_ERR_CORRUPT,
               FM_ERR_BEHIND, -12 /* -ENOMEM */};
   for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) assert_true(fmd_shun_counts(yes[i]));
   for (size_t i = 0; i < sizeof no / sizeof *no; i++) assert_false(fmd_shun_counts(no[i]));
