@@ -9,7 +9,7 @@ packages=(
   libcmocka-dev
   clang libclang-rt-14-dev
   libcurl4-openssl-dev libpq-dev
-  postgresql python3
+  postgresql python3 openssl
   iproute2 nftables
 )
 

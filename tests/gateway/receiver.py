@@ -1,6 +1,8 @@
 """An HTTP upstream for the gateway's tests (Python standard library only).
 
-  receiver.py PORT STATE_DIR
+  receiver.py PORT STATE_DIR [CERT KEY]
+
+With CERT and KEY (PEM files) it speaks HTTPS with that certificate.
 
 Answers POST /batches as docs/operations.md says a commune's endpoint
 does, in the mode written in STATE_DIR/mode (read at every request):
@@ -29,6 +31,7 @@ Stops by itself after 10 minutes, or when killed.
 """
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -177,6 +180,12 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
+    if len(sys.argv) > 4:
+        # A failed TLS handshake (the gateway refusing our certificate)
+        # raises an OSError in accept, which the server shrugs off.
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     threading.Timer(600, server.shutdown).start()
     with open(os.path.join(DIR, "ready"), "w", encoding="utf-8") as f:
         f.write(str(os.getpid()))
