@@ -160,24 +160,35 @@ int fmc_cmd_status(fmc_ctx *c, int argc, char **argv) {
 }
 
 int fmc_cmd_verify(fmc_ctx *c, int argc, char **argv) {
-  fmc_spec spec = {"usage: fieldmesh verify [--json]\n"
-                   "Re-checks every signature, chain link, head and view from scratch.\n",
-                   NULL, 0, 0, {0}, 0};
+  fmc_opt o[] = {{"--repair", NULL, 1, NULL}, {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh verify [--repair] [--json]\n"
+                   "Re-checks every signature, chain link, head, view and receipt from\n"
+                   "scratch. With --repair, views and receipts that disagree with a sound\n"
+                   "log are rebuilt from it (the log itself is never changed).\n",
+                   o, 0, 0, {0}, 0};
   char scratch[FMC_PATH_MAX], err[512] = "";
   fm_store_stats st;
-  int rv;
+  int rv, repaired = 0;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_open(c, 0)) != 0) return rv;
   if (fmc_path(c, "verify.tmp", scratch) < 0) return fmc_fail(c, "state path too long");
   rv = fm_store_verify(c->store, scratch, err, sizeof err);
+  if (rv == FM_ERR_STALE && o[0].value) {
+    if ((rv = fm_store_rebuild(c->store)) < 0)
+      return fmc_fail(c, "cannot rebuild the views and receipts: %s", fm_strerror(rv));
+    if (!c->json) printf("verify: rebuilt the views and receipts from the log\n");
+    repaired = 1;
+    rv = fm_store_verify(c->store, scratch, err, sizeof err);
+  }
   if (rv < 0) {
     if (c->json) printf("{\"ok\":false}\n");
     return fmc_fail(c, "%s", err[0] ? err : fm_strerror(rv));
   }
   if (fm_store_stats_get(c->store, &st) < 0) memset(&st, 0, sizeof st);
   if (c->json)
-    printf("{\"ok\":true,\"entries\":%llu,\"authors\":%llu}\n",
-           (unsigned long long)st.entries, (unsigned long long)st.authors);
+    printf("{\"ok\":true,\"entries\":%llu,\"authors\":%llu,\"repaired\":%s}\n",
+           (unsigned long long)st.entries, (unsigned long long)st.authors,
+           repaired ? "true" : "false");
   else
     printf("verify: ok (%llu entries, %llu authors)\n", (unsigned long long)st.entries,
            (unsigned long long)st.authors);

@@ -22,6 +22,7 @@ const char *fm_strerror(int code) {
   case FM_ERR_IO: return "input/output error";
   case FM_ERR_CHECKSUM: return "checksum mismatch";
   case FM_ERR_TRUNCATED: return "file is truncated";
+  case FM_ERR_STALE: return "views or receipts disagree with the log";
   case FM_ERR_AUTH: return "author is not enrolled in this commune";
   case FM_ERR_REVOKED: return "author was revoked";
   case FM_ERR_EXPIRED: return "enrollment has expired";

@@ -80,6 +80,14 @@ static int decode(const uint8_t *key, const MDB_val *v, fm_delivery *d) {
 /* ---- materializing ----------------------------------------------------------------- */
 
 /* delivered key: kind | id length | id | author | seq */
+/* Where receipts are materialized: the store's own tables, or a scratch
+ * environment's when verify rebuilds them.  The log is read through |rt|,
+ * the tables written through |wt| (the same transaction but in verify). */
+typedef struct rtabs {
+  MDB_txn *rt, *wt;
+  MDB_dbi receipts, delivered, wait;
+} rtabs;
+
 static size_t delivered_key(uint8_t *key, fm_view_kind k, const char *id, size_t n,
                             const uint8_t author[FM_KEY_LEN], uint64_t seq) {
   key[0] = (uint8_t)k;
@@ -91,7 +99,7 @@ static size_t delivered_key(uint8_t *key, fm_view_kind k, const char *id, size_t
 
 /* Indexes the held entry |bytes| by the record it changes, when its id
  * starts with |id8|. */
-static int index_entry(fm_store *s, MDB_txn *t, const uint8_t *bytes, size_t len,
+static int index_entry(const rtabs *T, const uint8_t *bytes, size_t len,
                        const uint8_t id8[FM_RECEIPT_ID8_LEN]) {
   uint8_t id[FM_ID_LEN], key[2 + FM_RECORD_ID_MAX + 40];
   fm_entry e;
@@ -104,11 +112,11 @@ static int index_entry(fm_store *s, MDB_txn *t, const uint8_t *bytes, size_t len
   if (k == FM_VIEW_NONE) return 0;
   /* |bytes| may live in the map: the key is built before anything is written. */
   MDB_val kv = {delivered_key(key, k, rid, rn, e.author, e.seq), key}, empty = {0, NULL};
-  return mdb_put(t, s->delivered, &kv, &empty, 0);
+  return mdb_put(T->wt, T->delivered, &kv, &empty, 0);
 }
 
 /* One item of receipt |r| in entry |e|. */
-static int note_item(fm_store *s, MDB_txn *t, const fm_entry *e, const fm_receipt *r,
+static int note_item(fm_store *s, const rtabs *T, const fm_entry *e, const fm_receipt *r,
                      const fm_receipt_item *it, uint32_t bit) {
   uint8_t key[40], val[REC_MAX];
   MDB_val k = {sizeof key, key}, v, empty = {0, NULL};
@@ -123,7 +131,7 @@ static int note_item(fm_store *s, MDB_txn *t, const fm_entry *e, const fm_receip
   memcpy(d.sink, r->sink, r->sink_len);
   if (it->ref_len) memcpy(d.ref, it->ref, it->ref_len);
   else memcpy(d.ref, r->ref, r->ref_len);
-  rc = mdb_get(t, s->receipts, &k, &v);
+  rc = mdb_get(T->wt, T->receipts, &k, &v);
   if (rc == 0) {
     if (decode(key, &v, &old) < 0) return FM_ERR_CORRUPT;
     if (memcmp(old.id8, d.id8, FM_RECEIPT_ID8_LEN)) return 0;
@@ -134,18 +142,18 @@ static int note_item(fm_store *s, MDB_txn *t, const fm_entry *e, const fm_receip
     d.sinks = sinks;
     v.mv_size = encode(&d, val);
     v.mv_data = val;
-    return mdb_put(t, s->receipts, &k, &v, 0);
+    return mdb_put(T->wt, T->receipts, &k, &v, 0);
   }
   if (rc != MDB_NOTFOUND) return rc;
   MDB_val nv = {encode(&d, val), val};
-  if ((rc = mdb_put(t, s->receipts, &k, &nv, 0)) != 0) return rc;
-  rc = mdb_get(t, s->entries, &k, &v);
-  if (rc == MDB_NOTFOUND) return mdb_put(t, s->receipt_wait, &k, &empty, 0);
+  if ((rc = mdb_put(T->wt, T->receipts, &k, &nv, 0)) != 0) return rc;
+  rc = mdb_get(T->rt, s->entries, &k, &v);
+  if (rc == MDB_NOTFOUND) return mdb_put(T->wt, T->wait, &k, &empty, 0);
   if (rc) return rc;
-  return index_entry(s, t, v.mv_data, v.mv_size, d.id8);
+  return index_entry(T, v.mv_data, v.mv_size, d.id8);
 }
 
-static int apply_receipt(fm_store *s, MDB_txn *t, const fm_entry *e) {
+static int apply_receipt(fm_store *s, const rtabs *T, const fm_entry *e) {
   fm_receipt r;
   fm_receipt_item it;
   int rc;
@@ -153,7 +161,7 @@ static int apply_receipt(fm_store *s, MDB_txn *t, const fm_entry *e) {
   if (fm_receipt_parse(e->body, e->body_len, &r) < 0) return 0;
   uint32_t bit = fm_sink_bit(r.sink, r.sink_len);
   while (fm_receipt_next(&r, &it))
-    if ((rc = note_item(s, t, e, &r, &it, bit)) != 0) return rc;
+    if ((rc = note_item(s, T, e, &r, &it, bit)) != 0) return rc;
   return 0;
 }
 
@@ -162,8 +170,9 @@ int fm__store_receipts_on_entry(fm_store *s, MDB_txn *t, const fm_entry *e) {
   MDB_val k = {sizeof key, key}, v;
   MDB_stat st;
   int rc;
+  rtabs T = {t, t, s->receipts, s->delivered, s->receipt_wait};
   if (!s->gw_tables) return 0;
-  if (fm_entry_is(e, FM_KIND_RECEIPT) && (rc = apply_receipt(s, t, e)) != 0) return rc;
+  if (fm_entry_is(e, FM_KIND_RECEIPT) && (rc = apply_receipt(s, &T, e)) != 0) return rc;
   /* The common case: no receipt is waiting for any entry. */
   if ((rc = mdb_stat(t, s->receipt_wait, &st)) != 0) return rc;
   if (st.ms_entries == 0) return 0;
@@ -174,7 +183,33 @@ int fm__store_receipts_on_entry(fm_store *s, MDB_txn *t, const fm_entry *e) {
   uint8_t id8[FM_RECEIPT_ID8_LEN];
   if (v.mv_size < FM_RECEIPT_ID8_LEN) return FM_ERR_CORRUPT;
   memcpy(id8, v.mv_data, FM_RECEIPT_ID8_LEN);
-  return index_entry(s, t, e->bytes, e->len, id8);
+  return index_entry(&T, e->bytes, e->len, id8);
+}
+
+int fm__store_replay_receipts(fm_store *s, MDB_txn *rt, MDB_txn *wt, MDB_dbi receipts,
+                              MDB_dbi delivered, MDB_dbi wait) {
+  rtabs T = {rt, wt, receipts, delivered, wait};
+  MDB_cursor *c;
+  MDB_val k, v;
+  fm_entry e;
+  int rc;
+  if ((rc = mdb_drop(wt, receipts, 0)) != 0 || (rc = mdb_drop(wt, delivered, 0)) != 0 ||
+      (rc = mdb_drop(wt, wait, 0)) != 0)
+    return rc;
+  if ((rc = mdb_cursor_open(rt, s->entries, &c)) != 0) return rc;
+  /* Every entry a receipt names is in the log already or not at all, so
+   * one pass over the receipts settles the index and the waiting list;
+   * the earliest receipt wins whatever the order (note_item). */
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (fm_entry_decode(v.mv_data, v.mv_size, NULL, &e) < 0) {
+      rc = FM_ERR_CORRUPT;
+      break;
+    }
+    if (fm_entry_is(&e, FM_KIND_RECEIPT) && (rc = apply_receipt(s, &T, &e)) != 0) break;
+  }
+  mdb_cursor_close(c);
+  return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */

@@ -103,6 +103,12 @@ int fm__store_apply_views(fm_store *s, MDB_txn *t, MDB_dbi dossiers,
  * named it before it arrived. */
 int fm__store_receipts_on_entry(fm_store *s, MDB_txn *t, const fm_entry *e);
 
+/* Empties the receipt tables |receipts|, |delivered| and |wait| of |wt|
+ * and rebuilds them from the receipts in the log, read through |rt| (which
+ * may be |wt|).  Only with s->gw_tables. */
+int fm__store_replay_receipts(fm_store *s, MDB_txn *rt, MDB_txn *wt, MDB_dbi receipts,
+                              MDB_dbi delivered, MDB_dbi wait);
+
 /* fm_store_append() inside the caller's write transaction |t| (the
  * gateway commits a batch's cursors and its receipts together).  On
  * success |entry_id| and |seq| (both may be NULL) are set. */
@@ -120,7 +126,9 @@ int fm__store_replay_views(fm_store *s, MDB_txn *rt, MDB_txn *wt,
                            MDB_dbi dossiers, MDB_dbi visits);
 
 /* Takes |device|'s entries past |after| out of its log (into quarantine)
- * and rebuilds the views when any were there. */
+ * and, when any were there, rebuilds the views and the receipts (a
+ * revoked gateway's later receipts no longer count; receipts of purged
+ * entries wait again). */
 int fm__store_purge_revoked(fm_store *s, MDB_txn *t,
                             const uint8_t device[FM_KEY_LEN], uint64_t after,
                             fm_time now);

@@ -68,6 +68,14 @@ static int purge_tail(fm_store *s, MDB_txn *t, const uint8_t device[FM_KEY_LEN],
   return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
 }
 
+/* The views and the receipts rebuilt from the log, in place. */
+static int replay_derived(fm_store *s, MDB_txn *t) {
+  int rc;
+  if ((rc = fm__store_replay_views(s, t, t, s->dossiers, s->visits)) != 0) return rc;
+  if (!s->gw_tables) return 0;
+  return fm__store_replay_receipts(s, t, t, s->receipts, s->delivered, s->receipt_wait);
+}
+
 int fm__store_purge_revoked(fm_store *s, MDB_txn *t,
                             const uint8_t device[FM_KEY_LEN], uint64_t after,
                             fm_time now) {
@@ -95,7 +103,7 @@ int fm__store_purge_revoked(fm_store *s, MDB_txn *t,
     rc = fm__store_head_put(s, t, device, &h);
   }
   if (rc) return rc;
-  return fm__store_replay_views(s, t, t, s->dossiers, s->visits);
+  return replay_derived(s, t);
 }
 
 /* ---- verify ------------------------------------------------------------- */
@@ -196,18 +204,52 @@ static int rm_scratch(const char *dir) {
   return rmdir(dir);
 }
 
-/* Rebuilds the views in a scratch environment and compares digests. */
-static int check_views(fm_store *s, MDB_txn *t, const char *dir, char *err,
-                       size_t cap) {
+/* 1 when table |da| read through |a| holds exactly what |db| read through
+ * |b| holds, 0 when not, or an LMDB error. */
+static int same_table(MDB_txn *a, MDB_dbi da, MDB_txn *b, MDB_dbi db) {
+  MDB_cursor *ca = NULL, *cb = NULL;
+  MDB_val ka, va, kb, vb;
+  int ra, rb, same = 1;
+  if ((ra = mdb_cursor_open(a, da, &ca)) != 0) return ra;
+  if ((rb = mdb_cursor_open(b, db, &cb)) != 0) {
+    mdb_cursor_close(ca);
+    return rb;
+  }
+  ra = mdb_cursor_get(ca, &ka, &va, MDB_FIRST);
+  rb = mdb_cursor_get(cb, &kb, &vb, MDB_FIRST);
+  while (ra == 0 && rb == 0) {
+    if (ka.mv_size != kb.mv_size || va.mv_size != vb.mv_size ||
+        memcmp(ka.mv_data, kb.mv_data, ka.mv_size) ||
+        (va.mv_size && memcmp(va.mv_data, vb.mv_data, va.mv_size))) {
+      same = 0;
+      break;
+    }
+    ra = mdb_cursor_get(ca, &ka, &va, MDB_NEXT);
+    rb = mdb_cursor_get(cb, &kb, &vb, MDB_NEXT);
+  }
+  mdb_cursor_close(ca);
+  mdb_cursor_close(cb);
+  if (!same) return 0;
+  if (ra != 0 && ra != MDB_NOTFOUND) return ra;
+  if (rb != 0 && rb != MDB_NOTFOUND) return rb;
+  return ra == rb; /* both ended together */
+}
+
+/* Rebuilds what is derived from the log -- the views, and the receipts
+ * where the store has them -- in a scratch environment, and compares. */
+static int check_derived(fm_store *s, MDB_txn *t, const char *dir, char *err, size_t cap) {
+  static const char *const names[] = {"receipts", "delivered", "receipt_wait"};
   MDB_env *env = NULL;
   MDB_txn *wt = NULL;
-  MDB_dbi d, v;
+  MDB_dbi d, v, r[3];
+  const MDB_dbi mine[3] = {s->receipts, s->delivered, s->receipt_wait};
   uint8_t want[32], got[32];
+  const char *differs = NULL;
   int rc;
   rm_scratch(dir);
   if (mkdir(dir, 0700) != 0) return fail(err, cap, "cannot create %s: %s", dir, strerror(errno));
   if ((rc = mdb_env_create(&env)) == 0) {
-    mdb_env_set_maxdbs(env, 4);
+    mdb_env_set_maxdbs(env, 8);
     mdb_env_set_mapsize(env, (size_t)1 << 36);
     rc = mdb_env_open(env, dir, MDB_NOSYNC, 0600);
   }
@@ -217,14 +259,35 @@ static int check_views(fm_store *s, MDB_txn *t, const char *dir, char *err,
   if (rc == 0) rc = fm__store_replay_views(s, t, wt, d, v);
   if (rc == 0) rc = fm__store_digest_txn(wt, d, v, got);
   if (rc == 0) rc = fm__store_digest_txn(t, s->dossiers, s->visits, want);
+  if (rc == 0 && memcmp(want, got, 32)) differs = "views";
+  for (int i = 0; rc == 0 && s->gw_tables && i < 3; i++)
+    rc = mdb_dbi_open(wt, names[i], MDB_CREATE, &r[i]);
+  if (rc == 0 && !differs && s->gw_tables)
+    rc = fm__store_replay_receipts(s, t, wt, r[0], r[1], r[2]);
+  for (int i = 0; rc == 0 && !differs && s->gw_tables && i < 3; i++) {
+    int same = same_table(t, mine[i], wt, r[i]);
+    if (same < 0 || same > 1) rc = same;
+    else if (!same) differs = "receipts";
+  }
   if (wt) mdb_txn_abort(wt);
   if (env) mdb_env_close(env);
   rm_scratch(dir);
-  if (rc) return fail(err, cap, "views could not be rebuilt: %s", fm_strerror(fm__store_err(rc)));
-  if (memcmp(want, got, 32))
-    return fail(err, cap, "views do not match the log (rebuild them)");
+  if (rc) return fail(err, cap, "views and receipts could not be rebuilt: %s",
+                      fm_strerror(fm__store_err(rc)));
+  if (differs) {
+    fail(err, cap, "the %s do not match the log (`fieldmesh verify --repair` rebuilds them)",
+         differs);
+    return FM_ERR_STALE;
+  }
   return 0;
 }
+
+static int do_rebuild(fm_store *s, MDB_txn *t, void *ctx) {
+  (void)ctx;
+  return replay_derived(s, t);
+}
+
+int fm_store_rebuild(fm_store *s) { return fm__store_write(s, do_rebuild, NULL); }
 
 int fm_store_verify(fm_store *s, const char *scratch_dir, char *err, size_t errcap) {
   MDB_txn *t;
@@ -233,7 +296,7 @@ int fm_store_verify(fm_store *s, const char *scratch_dir, char *err, size_t errc
   if (rv < 0) return rv;
   err[0] = 0;
   rv = check_log(s, t, &entries, &authors, err, errcap);
-  if (rv == 0) rv = check_views(s, t, scratch_dir, err, errcap);
+  if (rv == 0) rv = check_derived(s, t, scratch_dir, err, errcap);
   mdb_txn_abort(t);
   if (rv == 0) snprintf(err, errcap, "%llu entries, %llu authors",
                         (unsigned long long)entries, (unsigned long long)authors);

@@ -35,6 +35,7 @@
 #define FM_ERR_IO           (-20033) /* a file could not be read or written */
 #define FM_ERR_CHECKSUM     (-20034) /* a file's checksum does not match */
 #define FM_ERR_TRUNCATED    (-20035) /* a file ends early */
+#define FM_ERR_STALE        (-20036) /* views or receipts disagree with a sound log */
 
 /* Trust errors. */
 #define FM_ERR_AUTH         (-20100) /* author not enrolled by this commune */

@@ -221,9 +221,16 @@ typedef int (*fm_clock_cb)(void *ctx, const uint8_t author[FM_KEY_LEN],
 int fm_store_each_clock_ahead(fm_store *s, fm_clock_cb cb, void *ctx);
 
 /* Re-checks everything from scratch: every entry's structure, signature and
- * chain link, every head, and every view record (rebuilt from the log in a
- * scratch store under |scratch_dir|, which is removed afterwards).  Returns
- * 0 or FM_ERR_CORRUPT with a one-line description in |err|. */
+ * chain link, every head, and every view record and materialized receipt
+ * (rebuilt from the log in a scratch store under |scratch_dir|, which is
+ * removed afterwards).  Returns 0; FM_ERR_CORRUPT when the log itself is
+ * damaged; FM_ERR_STALE when the log is sound but the views or receipts
+ * disagree with it (fm_store_rebuild mends that); a one-line description
+ * in |err| either way. */
 int fm_store_verify(fm_store *s, const char *scratch_dir, char *err, size_t errcap);
+
+/* Rebuilds the views and the materialized receipts from the log, in one
+ * write transaction (all or nothing). */
+int fm_store_rebuild(fm_store *s);
 
 #endif

@@ -154,6 +154,8 @@ expect_refused "--status" lap1 dossier list --status finished
 step "verify on both"
 fm lap1 verify | grep -q '^verify: ok (12 entries, 3 authors)$' || fail "verify lap1"
 fm lap2 verify | grep -q '^verify: ok' || fail "verify lap2"
+fm lap2 verify --repair --json | grep -q '"ok":true,.*"repaired":false' ||
+  fail "verify --repair rebuilt something on a sound store"
 
 step "a damaged and a truncated bundle are refused whole"
 fm lap1 bundle export -o "$W/full.bundle" >/dev/null

@@ -1,8 +1,10 @@
 /* The gateway's forwarding state and every node's receipts, in the store:
  * a batch recorded is the batch delivered again, a commit moves the
  * cursors and writes receipts once, partial acknowledgements are never
- * sent again, and a receipt that arrives before its entries is applied
- * when they come, without touching the view digest. */
+ * sent again, a receipt that arrives before its entries is applied
+ * when they come, without touching the view digest; a revoked gateway's
+ * later receipts stop counting; verify rebuilds the receipts and catches
+ * a table that disagrees with the log, and --repair's rebuild mends it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +15,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include "fieldmesh/delivery.h"
+#include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/forward.h"
 
@@ -237,6 +241,101 @@ static void test_receipt_before_its_entries_applies_when_they_come(void **state)
   fx_close(&l);
 }
 
+static int verify(fx *f, char *err, size_t cap) {
+  char scratch[96];
+  snprintf(scratch, sizeof scratch, "%s/verify.tmp", f->dir);
+  return fm_store_verify(f->s, scratch, err, cap);
+}
+
+static void test_revoked_gateway_receipts_stop_counting(void **state) {
+  fx g, l;
+  fm_fwd_batch b;
+  fm_fwd_done done;
+  fm_fwd_limits lim = {100, 1 << 20};
+  fm_delivery d;
+  fm_buf rev;
+  uint64_t n;
+  int seen = 0;
+  char err[256];
+  (void)state;
+  memset(&b, 0, sizeof b);
+  gateway_store(&g, 3);
+  assert_int_equal(fm_forward_configure(g.s, &SINK, 1), 0);
+  assert_int_equal(fm_forward_next(g.s, SINK.id, &lim, T0, &b), 0);
+  ack(&g, &b, all, &done);
+  fx_open(&l);
+  feed_receipts_first(&g, &l);
+  assert_int_equal(fm_delivery_get(l.s, MEM.pk, 1, &d), 0);
+  assert_int_equal(verify(&l, err, sizeof err), 0);
+  /* The gateway's key is revoked from before its first receipt: on a
+   * laptop that already applied them, they stop counting. */
+  fm_buf_init(&rev, 256);
+  assert_int_equal(fm_revoke_body(&rev, GW.pk, 0), 0);
+  append(l.s, &AUTH, FM_KIND_REVOKE, &rev);
+  fm_buf_free(&rev);
+  assert_int_equal(fm_delivery_get(l.s, MEM.pk, 1, &d), FM_ERR_NOTFOUND);
+  assert_int_equal(fm_delivery_count(l.s, MEM.pk, 100, &n), 0);
+  assert_int_equal(n, 0);
+  assert_int_equal(fm_delivery_each_of_record(l.s, FM_VIEW_DOSSIER, "D-0001", 6, count_cb, &seen), 0);
+  assert_int_equal(seen, 0);
+  assert_int_equal(verify(&l, err, sizeof err), 0);
+  fm_fwd_batch_free(&b);
+  fx_close(&g);
+  fx_close(&l);
+}
+
+/* Writes one row no receipt entry explains into table |name| of the
+ * closed store in |dir|. */
+static void tamper(const char *dir, const char *name) {
+  MDB_env *env;
+  MDB_txn *t;
+  MDB_dbi dbi;
+  uint8_t key[40], val[64];
+  MDB_val k = {sizeof key, key}, v = {sizeof val, val};
+  memset(key, 0x5a, sizeof key);
+  memset(val, 0, sizeof val);
+  assert_int_equal(mdb_env_create(&env), 0);
+  assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+  assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+  assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+  assert_int_equal(mdb_dbi_open(t, name, 0, &dbi), 0);
+  assert_int_equal(mdb_put(t, dbi, &k, &v, 0), 0);
+  assert_int_equal(mdb_txn_commit(t), 0);
+  mdb_env_close(env);
+}
+
+static void test_verify_catches_and_rebuild_mends_receipts(void **state) {
+  static const char *const tables[] = {"receipts", "delivered", "receipt_wait"};
+  fm_store_opts o;
+  char err[256];
+  (void)state;
+  memset(&o, 0, sizeof o);
+  o.nosync = 1;
+  for (int i = 0; i < 3; i++) {
+    fx g;
+    fm_fwd_batch b;
+    fm_fwd_done done;
+    fm_fwd_limits lim = {100, 1 << 20};
+    memset(&b, 0, sizeof b);
+    gateway_store(&g, 2);
+    assert_int_equal(fm_forward_configure(g.s, &SINK, 1), 0);
+    assert_int_equal(fm_forward_next(g.s, SINK.id, &lim, T0, &b), 0);
+    ack(&g, &b, all, &done);
+    fm_fwd_batch_free(&b);
+    assert_int_equal(verify(&g, err, sizeof err), 0);
+    fm_store_close(g.s);
+    tamper(g.dir, tables[i]);
+    assert_int_equal(fm_store_open(g.dir, &o, &g.s), 0);
+    assert_int_equal(verify(&g, err, sizeof err), FM_ERR_STALE);
+    assert_non_null(strstr(err, "receipts do not match the log"));
+    assert_int_equal(fm_store_rebuild(g.s), 0);
+    assert_int_equal(verify(&g, err, sizeof err), 0);
+    fm_delivery d;
+    assert_int_equal(fm_delivery_get(g.s, MEM.pk, 1, &d), 0);
+    fx_close(&g);
+  }
+}
+
 static int setup(void **state) {
   uint8_t seed[32];
   memset(seed, 1, 32);
@@ -256,6 +355,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_forward_resumes_commits_and_never_resends),
       cmocka_unit_test(test_receipt_before_its_entries_applies_when_they_come),
+      cmocka_unit_test(test_revoked_gateway_receipts_stop_counting),
+      cmocka_unit_test(test_verify_catches_and_rebuild_mends_receipts),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
