@@ -186,30 +186,27 @@ int fm__store_receipts_on_entry(fm_store *s, MDB_txn *t, const fm_entry *e) {
   return index_entry(&T, e->bytes, e->len, id8);
 }
 
+typedef struct receipt_replay {
+  fm_store *s;
+  rtabs T;
+} receipt_replay;
+
+static int replay_one_receipt(void *ctx, const fm_entry *e) {
+  receipt_replay *r = ctx;
+  return fm_entry_is(e, FM_KIND_RECEIPT) ? apply_receipt(r->s, &r->T, e) : 0;
+}
+
 int fm__store_replay_receipts(fm_store *s, MDB_txn *rt, MDB_txn *wt, MDB_dbi receipts,
                               MDB_dbi delivered, MDB_dbi wait) {
-  rtabs T = {rt, wt, receipts, delivered, wait};
-  MDB_cursor *c;
-  MDB_val k, v;
-  fm_entry e;
+  receipt_replay r = {s, {rt, wt, receipts, delivered, wait}};
   int rc;
   if ((rc = mdb_drop(wt, receipts, 0)) != 0 || (rc = mdb_drop(wt, delivered, 0)) != 0 ||
       (rc = mdb_drop(wt, wait, 0)) != 0)
     return rc;
-  if ((rc = mdb_cursor_open(rt, s->entries, &c)) != 0) return rc;
   /* Every entry a receipt names is in the log already or not at all, so
    * one pass over the receipts settles the index and the waiting list;
    * the earliest receipt wins whatever the order (note_item). */
-  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    if (fm_entry_decode(v.mv_data, v.mv_size, NULL, &e) < 0) {
-      rc = FM_ERR_CORRUPT;
-      break;
-    }
-    if (fm_entry_is(&e, FM_KIND_RECEIPT) && (rc = apply_receipt(s, &T, &e)) != 0) break;
-  }
-  mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  return fm__store_each_logged(s, rt, replay_one_receipt, &r);
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */

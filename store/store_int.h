@@ -120,6 +120,12 @@ int fm__store_append_txn(fm_store *s, MDB_txn *t, const fm_identity *id, const c
 int fm__store_digest_txn(MDB_txn *t, MDB_dbi dossiers, MDB_dbi visits,
                          uint8_t out[32]);
 
+/* Calls |fn| with every entry of the log read through |t|, in key order,
+ * until it returns non-zero (returned).  FM_ERR_CORRUPT for an entry that
+ * does not decode. */
+typedef int (*fm__entry_fn)(void *ctx, const fm_entry *e);
+int fm__store_each_logged(fm_store *s, MDB_txn *t, fm__entry_fn fn, void *ctx);
+
 /* Empties the view tables |dossiers| and |visits| of |wt| and rebuilds them
  * from every entry of the log, read through |rt| (which may be |wt|). */
 int fm__store_replay_views(fm_store *s, MDB_txn *rt, MDB_txn *wt,

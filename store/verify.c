@@ -11,27 +11,44 @@
 
 #include "fieldmesh/error.h"
 
-int fm__store_replay_views(fm_store *s, MDB_txn *rt, MDB_txn *wt,
-                           MDB_dbi dossiers, MDB_dbi visits) {
+int fm__store_each_logged(fm_store *s, MDB_txn *t, fm__entry_fn fn, void *ctx) {
   MDB_cursor *c;
   MDB_val k, v;
   fm_entry e;
   int rc;
-  if ((rc = mdb_drop(wt, dossiers, 0)) != 0 || (rc = mdb_drop(wt, visits, 0)) != 0)
-    return rc;
-  if ((rc = mdb_cursor_open(rt, s->entries, &c)) != 0) return rc;
-  /* The merge rules make views independent of the order entries are
-   * applied in, so the log's key order is as good as arrival order. */
+  if ((rc = mdb_cursor_open(t, s->entries, &c)) != 0) return rc;
   for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     if (fm_entry_decode(v.mv_data, v.mv_size, NULL, &e) < 0) {
       rc = FM_ERR_CORRUPT;
       break;
     }
-    if ((rc = fm__store_apply_views(s, wt, dossiers, visits, &e)) != 0) break;
+    if ((rc = fn(ctx, &e)) != 0) break;
   }
   mdb_cursor_close(c);
   return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+typedef struct view_replay {
+  fm_store *s;
+  MDB_txn *wt;
+  MDB_dbi dossiers, visits;
+} view_replay;
+
+static int replay_one_view(void *ctx, const fm_entry *e) {
+  view_replay *r = ctx;
+  return fm__store_apply_views(r->s, r->wt, r->dossiers, r->visits, e);
+}
+
+int fm__store_replay_views(fm_store *s, MDB_txn *rt, MDB_txn *wt,
+                           MDB_dbi dossiers, MDB_dbi visits) {
+  view_replay r = {s, wt, dossiers, visits};
+  int rc;
+  if ((rc = mdb_drop(wt, dossiers, 0)) != 0 || (rc = mdb_drop(wt, visits, 0)) != 0)
+    return rc;
+  /* The merge rules make views independent of the order entries are
+   * applied in, so the log's key order is as good as arrival order. */
+  return fm__store_each_logged(s, rt, replay_one_view, &r);
 }
 
 static int purge_tail(fm_store *s, MDB_txn *t, const uint8_t device[FM_KEY_LEN],

@@ -213,19 +213,26 @@ static void feed_receipts_first(fx *g, fx *l) {
   fm_buf_free(&all);
 }
 
-static void test_receipt_before_its_entries_applies_when_they_come(void **state) {
-  fx g, l;
+/* A gateway's store whose entries were all forwarded to SINK and
+ * receipted. */
+static void forwarded_store(fx *g, int visits) {
   fm_fwd_batch b;
   fm_fwd_done done;
   fm_fwd_limits lim = {100, 1 << 20};
+  memset(&b, 0, sizeof b);
+  gateway_store(g, visits);
+  assert_int_equal(fm_forward_configure(g->s, &SINK, 1), 0);
+  assert_int_equal(fm_forward_next(g->s, SINK.id, &lim, T0, &b), 0);
+  ack(g, &b, all, &done);
+  fm_fwd_batch_free(&b);
+}
+
+static void test_receipt_before_its_entries_applies_when_they_come(void **state) {
+  fx g, l;
   uint8_t dg[32], dl[32];
   int n = 0;
   (void)state;
-  memset(&b, 0, sizeof b);
-  gateway_store(&g, 3);
-  assert_int_equal(fm_forward_configure(g.s, &SINK, 1), 0);
-  assert_int_equal(fm_forward_next(g.s, SINK.id, &lim, T0, &b), 0);
-  ack(&g, &b, all, &done);
+  forwarded_store(&g, 3);
   fx_open(&l);
   feed_receipts_first(&g, &l);
   assert_int_equal(fm_delivery_each_of_record(l.s, FM_VIEW_DOSSIER, "D-0001", 6, count_cb, &n), 0);
@@ -236,7 +243,6 @@ static void test_receipt_before_its_entries_applies_when_they_come(void **state)
   assert_int_equal(fm_store_view_digest(g.s, dg), 0);
   assert_int_equal(fm_store_view_digest(l.s, dl), 0);
   assert_memory_equal(dg, dl, 32);
-  fm_fwd_batch_free(&b);
   fx_close(&g);
   fx_close(&l);
 }
@@ -249,20 +255,13 @@ static int verify(fx *f, char *err, size_t cap) {
 
 static void test_revoked_gateway_receipts_stop_counting(void **state) {
   fx g, l;
-  fm_fwd_batch b;
-  fm_fwd_done done;
-  fm_fwd_limits lim = {100, 1 << 20};
   fm_delivery d;
   fm_buf rev;
   uint64_t n;
   int seen = 0;
   char err[256];
   (void)state;
-  memset(&b, 0, sizeof b);
-  gateway_store(&g, 3);
-  assert_int_equal(fm_forward_configure(g.s, &SINK, 1), 0);
-  assert_int_equal(fm_forward_next(g.s, SINK.id, &lim, T0, &b), 0);
-  ack(&g, &b, all, &done);
+  forwarded_store(&g, 3);
   fx_open(&l);
   feed_receipts_first(&g, &l);
   assert_int_equal(fm_delivery_get(l.s, MEM.pk, 1, &d), 0);
@@ -279,7 +278,6 @@ static void test_revoked_gateway_receipts_stop_counting(void **state) {
   assert_int_equal(fm_delivery_each_of_record(l.s, FM_VIEW_DOSSIER, "D-0001", 6, count_cb, &seen), 0);
   assert_int_equal(seen, 0);
   assert_int_equal(verify(&l, err, sizeof err), 0);
-  fm_fwd_batch_free(&b);
   fx_close(&g);
   fx_close(&l);
 }
@@ -313,15 +311,7 @@ static void test_verify_catches_and_rebuild_mends_receipts(void **state) {
   o.nosync = 1;
   for (int i = 0; i < 3; i++) {
     fx g;
-    fm_fwd_batch b;
-    fm_fwd_done done;
-    fm_fwd_limits lim = {100, 1 << 20};
-    memset(&b, 0, sizeof b);
-    gateway_store(&g, 2);
-    assert_int_equal(fm_forward_configure(g.s, &SINK, 1), 0);
-    assert_int_equal(fm_forward_next(g.s, SINK.id, &lim, T0, &b), 0);
-    ack(&g, &b, all, &done);
-    fm_fwd_batch_free(&b);
+    forwarded_store(&g, 2);
     assert_int_equal(verify(&g, err, sizeof err), 0);
     fm_store_close(g.s);
     tamper(g.dir, tables[i]);
