@@ -1,11 +1,11 @@
 #include "shun.h"
 
-#include "fieldmesh/error.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "fieldmesh/error.h"
 
 /* The address of |sa| as a key; 0 for a loopback (or unknown) caller,
  * which is never ignored. */
