@@ -236,8 +236,9 @@ int fmc_net_peers(fmc_ctx *c, int argc, char **argv) {
                    "The laptops the daemon knows: how each was found (static, incoming,\n"
                    "manual, beacon), its state, entries in / out, still to send / to receive,\n"
                    "transfer rates, the last completed exchange and the last error.\n"
-                   "A caller whose connections keep failing (another commune, a revoked\n"
-                   "laptop, garbage) is listed as \"ignored\" while the daemon ignores it.\n",
+                   "A caller whose connections keep breaking the protocol (a broken build,\n"
+                   "a program sending garbage) is listed as \"ignored\" while the daemon\n"
+                   "ignores it.\n",
                    NULL, 0, 0, {0}, 0};
   fm_control_req req = {FM_CTL_PEERS, ""};
   fm_control_resp r;
@@ -275,6 +276,9 @@ int fmc_net_peers(fmc_ctx *c, int argc, char **argv) {
     for (size_t i = 0; i < r.npeers; i++) peer_row(&t, &r.peers[i], now);
     fmc_table_print(&t, stdout);
     fmc_table_free(&t);
+    if (r.omitted)
+      printf("(%llu more addresses not shown: callers that came and went)\n",
+             (unsigned long long)r.omitted);
   }
   fm_control_resp_free(&r);
   return 0;

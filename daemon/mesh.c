@@ -174,7 +174,7 @@ void fmd_mesh_misbehaved(fmd_node *d, fmd_peer *p, const char *reason) {
   char ip[64];
   uint32_t failures;
   if (!d->cfg->ignore_failing) return;
-  fm_time span = fmd_shun_failed(&d->shun, sa, reason, fmd_now(), &failures);
+  fm_time span = fmd_shun_failed(&d->shun, sa, reason, (fm_time)uv_now(d->loop), &failures);
   if (!span) return;
   fmd_logf(&d->log, FMD_WARN,
            "ignoring connections from %s for %lld s: %u of its connections failed (last: %s)",

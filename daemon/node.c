@@ -286,7 +286,8 @@ static void on_connection(uv_stream_t *server, int status) {
     fmd_peer_abort(p, "shutting down");
     return;
   }
-  if (d->cfg->ignore_failing && fmd_shun_refuses(&d->shun, (const struct sockaddr *)&p->caller, fmd_now())) {
+  if (d->cfg->ignore_failing &&
+      fmd_shun_refuses(&d->shun, (const struct sockaddr *)&p->caller, (fm_time)uv_now(d->loop))) {
     fmd_peer_abort(p, "ignored for a while: its connections kept failing");
     return;
   }
@@ -420,11 +421,12 @@ void fmd_node_report(fmd_node *d, const fmd_addr *a, fm_control_peer *out) {
 }
 
 size_t fmd_node_peers(fmd_node *d, fm_control_peer *out, size_t cap) {
-  size_t n = 0;
+  /* The callers being ignored first: a flood of failed connections fills
+   * the address records, and must not hide who is flooding. */
+  size_t n = fmd_shun_report(&d->shun, (fm_time)uv_now(d->loop), fmd_now(), out, cap);
   for (fmd_addr *a = d->addrs; a; a = a->next, n++)
     if (n < cap) fmd_node_report(d, a, &out[n]);
-  return n + fmd_shun_report(&d->shun, fmd_now(), out + (n < cap ? n : cap),
-                             n < cap ? cap - n : 0);
+  return n;
 }
 
 int fmd_node_sync(fmd_node *d, const char *text, fmd_addr **out, char *err, size_t cap) {

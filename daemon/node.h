@@ -79,8 +79,8 @@ void fmd_node_free(fmd_node *d);
 /* ---- what the control socket asks ------------------------------------------- */
 
 void fmd_node_status(fmd_node *d, fm_control_status *out);
-/* Fills at most |cap| reports: the address records, then the callers
- * ignored now (shun.h).  Returns how many there are. */
+/* Fills at most |cap| reports: the callers ignored now (shun.h), then
+ * the address records.  Returns how many there are (may exceed |cap|). */
 size_t fmd_node_peers(fmd_node *d, fm_control_peer *out, size_t cap);
 /* The CLI wrote entries: offer them to every peer. */
 void fmd_node_poke(fmd_node *d);

@@ -126,7 +126,8 @@ void fmd_shun_admitted(fmd_shun *t, const struct sockaddr *sa) {
   if (s) memset(s, 0, sizeof *s);
 }
 
-size_t fmd_shun_report(const fmd_shun *t, fm_time now, fm_control_peer *out, size_t cap) {
+size_t fmd_shun_report(const fmd_shun *t, fm_time now, fm_time wall, fm_control_peer *out,
+                       size_t cap) {
   size_t n = 0;
   for (size_t i = 0; i < FMD_SHUN_SOURCES; i++) {
     const fmd_shun_source *s = &t->src[i];
@@ -139,7 +140,7 @@ size_t fmd_shun_report(const fmd_shun *t, fm_time now, fm_control_peer *out, siz
       snprintf(p->state, sizeof p->state, "ignored");
       snprintf(p->last_error, sizeof p->last_error, "%s", s->reason);
       p->failures = s->failures;
-      p->next_attempt = s->until;
+      p->next_attempt = wall + (s->until - now);
     }
     n++;
   }

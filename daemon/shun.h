@@ -5,9 +5,9 @@
  * connection costs a Noise handshake (three X25519 operations) and a log
  * line before it is dropped.  This table remembers, per IP address (ports
  * change with every connection), how many connections from it broke the
- * protocol before admission (fmd_shun_counts);
- * past FMD_SHUN_FREE failures within FMD_SHUN_WINDOW_MS the address is
- * ignored -- its connections closed at accept, before any crypto -- for
+ * protocol before admission (fmd_shun_counts); the count starts again
+ * when FMD_SHUN_WINDOW_MS pass without a failure.  Past FMD_SHUN_FREE
+ * failures the address is ignored -- its connections closed at accept, before any crypto -- for
  * FMD_SHUN_FIRST_MS, doubling at every further failure up to
  * FMD_SHUN_MAX_MS.  An admitted session from the address forgives it.
  *
@@ -16,9 +16,11 @@
  * cut off the others.  `[node] ignore_failing_callers = no` turns it off
  * (a gateway that sees many laptops behind one address).
  *
- * Pure bookkeeping: no libuv, no clock of its own (times are passed in),
- * at most FMD_SHUN_SOURCES addresses (the one that failed longest ago,
- * not ignored now, makes room).
+ * Pure bookkeeping: no libuv, no clock of its own.  Times passed in are
+ * of a monotonic clock (the daemon's uv_now), so a laptop whose wall
+ * clock is set back does not ignore anyone for longer.  At most
+ * FMD_SHUN_SOURCES addresses: a new one takes the place of the one that
+ * failed longest ago, preferring one not ignored now.
  */
 #ifndef FMD_SHUN_H
 #define FMD_SHUN_H
@@ -82,7 +84,9 @@ void fmd_shun_admitted(fmd_shun *t, const struct sockaddr *sa);
 /* The addresses ignored at |now|, for `fieldmesh peers`: up to |cap|
  * into |out| as records of origin "incoming" and state "ignored", with
  * the failures, the last reason and, as next_attempt, the end of the
- * period.  Returns how many there are (may exceed |cap|). */
-size_t fmd_shun_report(const fmd_shun *t, fm_time now, fm_control_peer *out, size_t cap);
+ * period on the wall clock (|wall| is the wall-clock time at |now|).
+ * Returns how many there are (may exceed |cap|). */
+size_t fmd_shun_report(const fmd_shun *t, fm_time now, fm_time wall, fm_control_peer *out,
+                       size_t cap);
 
 #endif

@@ -98,9 +98,9 @@ static size_t delivered_key(uint8_t *key, fm_view_kind k, const char *id, size_t
 }
 
 /* Indexes the held entry |bytes| by the record it changes, when its id
- * starts with |id8|. */
+ * starts with |id8|; with |drop|, takes that index row out instead. */
 static int index_entry(const rtabs *T, const uint8_t *bytes, size_t len,
-                       const uint8_t id8[FM_RECEIPT_ID8_LEN]) {
+                       const uint8_t id8[FM_RECEIPT_ID8_LEN], int drop) {
   uint8_t id[FM_ID_LEN], key[2 + FM_RECORD_ID_MAX + 40];
   fm_entry e;
   const char *rid;
@@ -112,10 +112,17 @@ static int index_entry(const rtabs *T, const uint8_t *bytes, size_t len,
   if (k == FM_VIEW_NONE) return 0;
   /* |bytes| may live in the map: the key is built before anything is written. */
   MDB_val kv = {delivered_key(key, k, rid, rn, e.author, e.seq), key}, empty = {0, NULL};
-  return mdb_put(T->wt, T->delivered, &kv, &empty, 0);
+  if (!drop) return mdb_put(T->wt, T->delivered, &kv, &empty, 0);
+  int rc = mdb_del(T->wt, T->delivered, &kv, NULL);
+  return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* One item of receipt |r| in entry |e|. */
+/* One item of receipt |r| in entry |e|.  The row of (author, seq) comes
+ * out the same whatever order the receipts arrive in: among receipts of
+ * one entry id the earliest (hlc, then gateway) names when and where and
+ * the sinks add up; receipts naming different ids for one (author, seq)
+ * -- gateways that took different sides of a fork -- keep the smallest
+ * id, and the held entry counts as delivered only when it is that one. */
 static int note_item(fm_store *s, const rtabs *T, const fm_entry *e, const fm_receipt *r,
                      const fm_receipt_item *it, uint32_t bit) {
   uint8_t key[40], val[REC_MAX];
@@ -134,7 +141,24 @@ static int note_item(fm_store *s, const rtabs *T, const fm_entry *e, const fm_re
   rc = mdb_get(T->wt, T->receipts, &k, &v);
   if (rc == 0) {
     if (decode(key, &v, &old) < 0) return FM_ERR_CORRUPT;
-    if (memcmp(old.id8, d.id8, FM_RECEIPT_ID8_LEN)) return 0;
+    int side = memcmp(d.id8, old.id8, FM_RECEIPT_ID8_LEN);
+    if (side > 0) return 0;
+    if (side < 0) {
+      /* The other side of a fork, with the smaller id: it takes the row,
+       * and the held entry stops counting as delivered if it was the
+       * old one. */
+      MDB_val nv = {encode(&d, val), val}, hv;
+      uint8_t held[FM_ID_LEN];
+      if ((rc = mdb_put(T->wt, T->receipts, &k, &nv, 0)) != 0) return rc;
+      rc = mdb_get(T->rt, s->entries, &k, &hv);
+      if (rc == MDB_NOTFOUND) return 0; /* still waiting for it */
+      if (rc) return rc;
+      /* One write at most below: |hv| may live in the map. */
+      fm_entry_id(hv.mv_data, hv.mv_size, held);
+      if (!memcmp(held, old.id8, FM_RECEIPT_ID8_LEN))
+        return index_entry(T, hv.mv_data, hv.mv_size, old.id8, 1);
+      return index_entry(T, hv.mv_data, hv.mv_size, d.id8, 0);
+    }
     /* The earliest receipt names when and where, whatever the order. */
     int earlier = d.at < old.at || (d.at == old.at && memcmp(d.gateway, old.gateway, FM_KEY_LEN) < 0);
     uint32_t sinks = old.sinks | bit;
@@ -150,7 +174,7 @@ static int note_item(fm_store *s, const rtabs *T, const fm_entry *e, const fm_re
   rc = mdb_get(T->rt, s->entries, &k, &v);
   if (rc == MDB_NOTFOUND) return mdb_put(T->wt, T->wait, &k, &empty, 0);
   if (rc) return rc;
-  return index_entry(T, v.mv_data, v.mv_size, d.id8);
+  return index_entry(T, v.mv_data, v.mv_size, d.id8, 0);
 }
 
 static int apply_receipt(fm_store *s, const rtabs *T, const fm_entry *e) {
@@ -183,7 +207,7 @@ int fm__store_receipts_on_entry(fm_store *s, MDB_txn *t, const fm_entry *e) {
   uint8_t id8[FM_RECEIPT_ID8_LEN];
   if (v.mv_size < FM_RECEIPT_ID8_LEN) return FM_ERR_CORRUPT;
   memcpy(id8, v.mv_data, FM_RECEIPT_ID8_LEN);
-  return index_entry(&T, e->bytes, e->len, id8);
+  return index_entry(&T, e->bytes, e->len, id8, 0);
 }
 
 typedef struct receipt_replay {

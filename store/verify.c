@@ -221,9 +221,9 @@ static int rm_scratch(const char *dir) {
   return rmdir(dir);
 }
 
-/* 1 when table |da| read through |a| holds exactly what |db| read through
- * |b| holds, 0 when not, or an LMDB error. */
-static int same_table(MDB_txn *a, MDB_dbi da, MDB_txn *b, MDB_dbi db) {
+/* |*same|: whether table |da| read through |a| holds exactly what |db|
+ * read through |b| holds.  Returns 0 or an LMDB error. */
+static int same_table(MDB_txn *a, MDB_dbi da, MDB_txn *b, MDB_dbi db, int *same_out) {
   MDB_cursor *ca = NULL, *cb = NULL;
   MDB_val ka, va, kb, vb;
   int ra, rb, same = 1;
@@ -246,10 +246,12 @@ static int same_table(MDB_txn *a, MDB_dbi da, MDB_txn *b, MDB_dbi db) {
   }
   mdb_cursor_close(ca);
   mdb_cursor_close(cb);
+  *same_out = 0;
   if (!same) return 0;
   if (ra != 0 && ra != MDB_NOTFOUND) return ra;
   if (rb != 0 && rb != MDB_NOTFOUND) return rb;
-  return ra == rb; /* both ended together */
+  *same_out = ra == rb; /* both ended together */
+  return 0;
 }
 
 /* Rebuilds what is derived from the log -- the views, and the receipts
@@ -264,7 +266,10 @@ static int check_derived(fm_store *s, MDB_txn *t, const char *dir, char *err, si
   const char *differs = NULL;
   int rc;
   rm_scratch(dir);
-  if (mkdir(dir, 0700) != 0) return fail(err, cap, "cannot create %s: %s", dir, strerror(errno));
+  if (mkdir(dir, 0700) != 0) {
+    fail(err, cap, "cannot create %s: %s", dir, strerror(errno));
+    return FM_ERR_IO;
+  }
   if ((rc = mdb_env_create(&env)) == 0) {
     mdb_env_set_maxdbs(env, 8);
     mdb_env_set_mapsize(env, (size_t)1 << 36);
@@ -282,15 +287,19 @@ static int check_derived(fm_store *s, MDB_txn *t, const char *dir, char *err, si
   if (rc == 0 && !differs && s->gw_tables)
     rc = fm__store_replay_receipts(s, t, wt, r[0], r[1], r[2]);
   for (int i = 0; rc == 0 && !differs && s->gw_tables && i < 3; i++) {
-    int same = same_table(t, mine[i], wt, r[i]);
-    if (same < 0 || same > 1) rc = same;
-    else if (!same) differs = "receipts";
+    int same;
+    if ((rc = same_table(t, mine[i], wt, r[i], &same)) == 0 && !same) differs = "receipts";
   }
   if (wt) mdb_txn_abort(wt);
   if (env) mdb_env_close(env);
   rm_scratch(dir);
-  if (rc) return fail(err, cap, "views and receipts could not be rebuilt: %s",
-                      fm_strerror(fm__store_err(rc)));
+  if (rc) {
+    /* The scratch store could not be made or filled (disk full, say):
+     * that says nothing against this store. */
+    int code = fm__store_err(rc);
+    fail(err, cap, "views and receipts could not be rebuilt in %s: %s", dir, fm_strerror(code));
+    return code == FM_ERR_CORRUPT || code == FM_ERR_NOSPACE ? code : FM_ERR_IO;
+  }
   if (differs) {
     fail(err, cap, "the %s do not match the log (`fieldmesh verify --repair` rebuilds them)",
          differs);

@@ -58,6 +58,8 @@ for s in st.get("forwarding", []):
         print(s[sys.argv[2]]); break
 ' "$2" "$3"
 }
+# none_waiting NAME: none of NAME's own entries waits for a receipt.
+none_waiting() { [ "$(status_field "$1" waiting_receipt)" = 0 ]; }
 sink_caught_up() { [ "$(sink_field "$1" "$2" pending)" = 0 ] && [ "$(sink_field "$1" "$2" in_flight)" = False ]; }
 # Every entry the gateway holds was forwarded, and the receipts too.
 forwarded_all() {

@@ -92,7 +92,7 @@ receipted=$(rstate "len(S['receipted'])")
 delivered() { fm a dossier show "$D" --json | "$PY" -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["upstream"]["delivered"] else 1)'; }
 wait_for "the dossier to show delivered on a" delivered
 fm a dossier show "$D" | grep -q "http, 20.*(HCC-\|http, 20.*(batch-" || fail "no http receipt line: $(fm a dossier show "$D")"
-wait_for "a's entries all receipted" test "$(status_field a waiting_receipt)" = 0
+wait_for "a's entries all receipted" none_waiting a
 grep -q "s3cret-token" "$W/g.log" && fail "the token is in the log"
 stop a
 stop g

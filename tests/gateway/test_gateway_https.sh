@@ -69,14 +69,27 @@ upstream() {
     "retry_min_ms = 200" "retry_max_ms = 600" "timeout_seconds = 5" \
     "http_token = s3cret-token" "$@"
 }
-failing() { [ "$(sink_field g http failures)" -ge "$1" ]; }
-# refused WHAT WORDS: the gateway fails to deliver, says so with WORDS (an
-# extended regular expression) in the reason, and nothing arrived.
+# The failure count is kept in the store across restarts, and the log
+# grows across them: each start of g notes both, and a check looks only
+# at what came after.
+F0=0
+MARK=0
+start_g() {
+  F0=$(sink_field g http failures 2>/dev/null || echo 0)
+  [ -n "$F0" ] || F0=0
+  MARK=0
+  [ ! -e "$W/g.log" ] || MARK=$(wc -l <"$W/g.log")
+  start g --config "$W/g.conf"
+}
+failing_more() { [ "$(sink_field g http failures)" -ge $((F0 + $1)) ]; }
+# refused WHAT WORDS: since g's last start it failed to deliver twice, says
+# so with WORDS (an extended regular expression) in the reason, and
+# nothing reached the endpoint.
 refused() {
   local why
-  wait_for "failed deliveries ($1)" failing 2
+  wait_for "failed deliveries ($1)" failing_more 2
   fm g status | grep -q "FAILING.*cannot deliver to $URL" || fail "status does not say why: $(fm g status)"
-  why=$(grep "cannot deliver to $URL" "$W/g.log" | tail -n1)
+  why=$(tail -n +$((MARK + 1)) "$W/g.log" | grep "cannot deliver to $URL" | tail -n1)
   printf '%s\n' "$why" | grep -Eiq "$2" || fail "the reason does not match /$2/: $why"
   echo "$why"
   [ "$(rstate "S['requests']")" = 0 ] || fail "a request reached the endpoint ($1)"
@@ -87,7 +100,7 @@ step "the endpoint's CA is unknown to this machine: nothing is sent"
 receiver_start "$T/server.pem" "$T/server.key"
 upstream
 conf a
-start g --config "$W/g.conf"
+start_g
 start a --config "$W/a.conf" --peer "127.0.0.1:${PORT[g]}"
 wait_for "the gateway to hold a's entries" same_view a g
 refused "unknown CA" "certificate"
@@ -95,7 +108,7 @@ stop g
 
 step "ca_file names another CA: still refused"
 upstream "ca_file = $T/stranger-ca.pem"
-start g --config "$W/g.conf"
+start_g
 refused "the wrong CA" "certificate"
 stop g
 
@@ -103,14 +116,14 @@ step "a certificate for another address, signed by the right CA: refused"
 receiver_stop
 receiver_start "$T/elsewhere.pem" "$T/elsewhere.key"
 upstream "ca_file = $T/commune-ca.pem"
-start g --config "$W/g.conf"
+start_g
 refused "the wrong name" "name"
 stop g
 
 step "the right CA and the right name: everything delivered, once"
 receiver_stop
 receiver_start "$T/server.pem" "$T/server.key"
-start g --config "$W/g.conf"
+start_g
 # The gateway listens on a new port at every start: a follows it.
 stop a
 start a --config "$W/a.conf" --peer "127.0.0.1:${PORT[g]}"
@@ -120,7 +133,7 @@ total=$(status_field g entries)
 receipts=$(fm g status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["self_seq"])')
 [ "$(rstate "len(S['accepted'])")" = "$total" ] || fail "accepted $(rstate "len(S['accepted'])") of $total"
 [ "$(rstate "len(S['receipted'])")" = $((total - receipts)) ] || fail "receipts do not match"
-wait_for "a's entries all receipted" test "$(status_field a waiting_receipt)" = 0
+wait_for "a's entries all receipted" none_waiting a
 fm a dossier show "$D" | grep -q "http, 20" || fail "no http receipt on a: $(fm a dossier show "$D")"
 stop a
 stop g

@@ -59,7 +59,7 @@ out=$(fm a dossier show "$D")
 printf '%s\n' "$out" | grep -q "^upstream .*delivered: a gateway's receipt names each of its" ||
   fail "dossier show does not say delivered: $out"
 printf '%s\n' "$out" | grep -q "dossier.status .*spool, 20" || fail "no receipt line for the status: $out"
-wait_for "a's own entries all receipted" test "$(status_field a waiting_receipt)" = 0
+wait_for "a's own entries all receipted" none_waiting a
 fm a status | grep -q "^upstream *0 of this laptop's 123 entries" ||
   fail "status does not say 0 waiting: $(fm a status)"
 

@@ -70,7 +70,8 @@ static int send_frame(int fd, const uint8_t *p, size_t n) {
   return write_all(fd, hdr, 4) || write_all(fd, p, n) ? -1 : 0;
 }
 
-/* Reads one frame; 0 on success, -1 when the peer closed or 10 s passed. */
+/* Reads one frame; 0 on success, -1 when the peer closed (or sent what is
+ * no frame), -2 when it said nothing for 10 s. */
 static int read_frame(int fd, uint8_t *buf, size_t cap, size_t *n) {
   uint8_t hdr[4];
   size_t got = 0, want = 4;
@@ -78,7 +79,9 @@ static int read_frame(int fd, uint8_t *buf, size_t cap, size_t *n) {
   for (int phase = 0; phase < 2; phase++) {
     while (got < want) {
       struct pollfd pfd = {fd, POLLIN, 0};
-      if (poll(&pfd, 1, 10000) <= 0) return -1;
+      int ready = poll(&pfd, 1, 10000);
+      if (ready == 0) return -2;
+      if (ready < 0) return -1;
       ssize_t r = read(fd, dst + got, want - got);
       if (r <= 0) return -1;
       got += (size_t)r;
@@ -182,13 +185,9 @@ static int await_close(peer *p) {
   fm_msg_vitem items[FM_VECTOR_PAGE];
   fm_slice entries[FM_BATCH_MAX];
   for (;;) {
-    if (read_frame(p->fd, buf, sizeof buf, &n) < 0) {
-      /* Closed (or silent): tell which. */
-      struct pollfd pfd = {p->fd, POLLIN, 0};
-      if (poll(&pfd, 1, 0) < 0) return 1;
-      char c;
-      return read(p->fd, &c, 1) == 0 || errno == ECONNRESET ? 0 : 0;
-    }
+    int rv = read_frame(p->fd, buf, sizeof buf, &n);
+    if (rv == -2) return 1; /* the daemon kept the connection open */
+    if (rv < 0) return 0;   /* closed: what was wanted */
     if (fm_noise_cs_decrypt(&p->rx, NULL, 0, buf, n, pt, sizeof pt, &pn) < 0) continue;
     fm_msg m;
     m.items = items;

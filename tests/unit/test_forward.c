@@ -24,7 +24,7 @@
 
 #define T0 1700000000000LL
 
-static fm_identity AUTH, MEM, GW;
+static fm_identity AUTH, MEM, GW, GW2;
 
 typedef struct fx {
   char dir[64];
@@ -215,16 +215,106 @@ static void feed_receipts_first(fx *g, fx *l) {
 
 /* A gateway's store whose entries were all forwarded to SINK and
  * receipted. */
-static void forwarded_store(fx *g, int visits) {
+static int verify(fx *f, char *err, size_t cap) {
+  char scratch[96];
+  snprintf(scratch, sizeof scratch, "%s/verify.tmp", f->dir);
+  return fm_store_verify(f->s, scratch, err, cap);
+}
+
+/* |gw| forwards everything |g| holds to SINK (one batch) and receipts it. */
+static void forward_all(fx *g, const fm_identity *gw) {
   fm_fwd_batch b;
   fm_fwd_done done;
   fm_fwd_limits lim = {100, 1 << 20};
   memset(&b, 0, sizeof b);
-  gateway_store(g, visits);
   assert_int_equal(fm_forward_configure(g->s, &SINK, 1), 0);
   assert_int_equal(fm_forward_next(g->s, SINK.id, &lim, T0, &b), 0);
-  ack(g, &b, all, &done);
+  uint8_t *acc = calloc(b.n, 1);
+  memset(acc, 1, b.n);
+  fm_fwd_ack a = {"spool", acc, NULL, "file.ndjson"};
+  assert_int_equal(fm_forward_commit(g->s, gw, &b, &a, T0 + 1000, &done), 0);
+  free(acc);
   fm_fwd_batch_free(&b);
+}
+
+static void forwarded_store(fx *g, int visits) {
+  gateway_store(g, visits);
+  forward_all(g, &GW);
+}
+
+/* Ingests into |to| every entry of |author| that |from| holds. */
+static void feed(fx *from, fx *to, const uint8_t author[32]) {
+  fm_buf all;
+  fm_buf_init(&all, 1 << 24);
+  assert_int_equal(fm_store_each_missing(from->s, NULL, collect, &all), 0);
+  for (size_t at = 0; at < all.len;) {
+    size_t len = (size_t)all.p[at] << 24 | (size_t)all.p[at + 1] << 16 |
+                 (size_t)all.p[at + 2] << 8 | all.p[at + 3];
+    fm_entry e;
+    assert_int_equal(fm_entry_decode(all.p + at + 4, len, NULL, &e), 0);
+    if (!memcmp(e.author, author, 32)) {
+      fm_slice sl = {all.p + at + 4, len};
+      fm_ingest_result r;
+      assert_int_equal(fm_store_ingest(to->s, &sl, 1, T0, &r, NULL), 0);
+      assert_int_equal(r.accepted, 1);
+    }
+    at += 4 + len;
+  }
+  fm_buf_free(&all);
+}
+
+static void dossier_by(fm_store *s, const char *applicant) {
+  fm_buf b;
+  fm_dossier_in d = {"D-0001", "chung_thuc", applicant, "", "", "Nghĩa Tân", "Team 1",
+                     "portal", "", ""};
+  fm_buf_init(&b, 4096);
+  assert_int_equal(fm_dossier_body(&b, &d), 0);
+  append(s, &MEM, FM_KIND_DOSSIER, &b);
+  fm_buf_free(&b);
+}
+
+/* Two gateways took different sides of a fork of the member's seq 1 and
+ * each receipted its side.  Two laptops holding the same entries, hearing
+ * the receipts in opposite orders, end with the same receipts (verify's
+ * rebuild agrees on both) and the same answer for the dossier. */
+static void test_fork_receipts_agree_in_any_order(void **state) {
+  fx g1, g2, l1, l2;
+  fm_delivery d1, d2;
+  char err[256];
+  int n1 = 0, n2 = 0;
+  (void)state;
+  fx_open(&g1);
+  enroll(g1.s, &MEM, FM_ROLE_MEMBER);
+  enroll(g1.s, &GW, FM_ROLE_GATEWAY);
+  enroll(g1.s, &GW2, FM_ROLE_GATEWAY);
+  dossier_by(g1.s, "Sùng A Páo");
+  fx_open(&g2);
+  feed(&g1, &g2, AUTH.pk);
+  dossier_by(g2.s, "Sùng A Pao"); /* the other side of the fork */
+  forward_all(&g1, &GW);
+  forward_all(&g2, &GW2);
+  fx_open(&l1);
+  fx_open(&l2);
+  fx *order[2][2] = {{&g1, &g2}, {&g2, &g1}};
+  fx *laptops[2] = {&l1, &l2};
+  for (int i = 0; i < 2; i++) {
+    feed(&g1, laptops[i], AUTH.pk);
+    feed(&g1, laptops[i], MEM.pk);
+    for (int j = 0; j < 2; j++)
+      feed(order[i][j], laptops[i], order[i][j] == &g1 ? GW.pk : GW2.pk);
+    assert_int_equal(verify(laptops[i], err, sizeof err), 0);
+  }
+  assert_int_equal(fm_delivery_get(l1.s, MEM.pk, 1, &d1), 0);
+  assert_int_equal(fm_delivery_get(l2.s, MEM.pk, 1, &d2), 0);
+  assert_memory_equal(d1.id8, d2.id8, sizeof d1.id8);
+  assert_memory_equal(d1.gateway, d2.gateway, 32);
+  assert_int_equal(fm_delivery_each_of_record(l1.s, FM_VIEW_DOSSIER, "D-0001", 6, count_cb, &n1), 0);
+  assert_int_equal(fm_delivery_each_of_record(l2.s, FM_VIEW_DOSSIER, "D-0001", 6, count_cb, &n2), 0);
+  assert_int_equal(n1, n2);
+  fx_close(&g1);
+  fx_close(&g2);
+  fx_close(&l1);
+  fx_close(&l2);
 }
 
 static void test_receipt_before_its_entries_applies_when_they_come(void **state) {
@@ -245,12 +335,6 @@ static void test_receipt_before_its_entries_applies_when_they_come(void **state)
   assert_memory_equal(dg, dl, 32);
   fx_close(&g);
   fx_close(&l);
-}
-
-static int verify(fx *f, char *err, size_t cap) {
-  char scratch[96];
-  snprintf(scratch, sizeof scratch, "%s/verify.tmp", f->dir);
-  return fm_store_verify(f->s, scratch, err, cap);
 }
 
 static void test_revoked_gateway_receipts_stop_counting(void **state) {
@@ -334,6 +418,8 @@ static int setup(void **state) {
   assert_int_equal(fm_identity_from_seed(&MEM, seed), 0);
   memset(seed, 3, 32);
   assert_int_equal(fm_identity_from_seed(&GW, seed), 0);
+  memset(seed, 4, 32);
+  assert_int_equal(fm_identity_from_seed(&GW2, seed), 0);
   SINK.kind = FM_SINK_SPOOL;
   SINK.target = "/var/spool/fieldmesh";
   fm_forward_sink_id(SINK.kind, SINK.target, SINK.id);
@@ -347,6 +433,7 @@ int main(void) {
       cmocka_unit_test(test_receipt_before_its_entries_applies_when_they_come),
       cmocka_unit_test(test_revoked_gateway_receipts_stop_counting),
       cmocka_unit_test(test_verify_catches_and_rebuild_mends_receipts),
+      cmocka_unit_test(test_fork_receipts_agree_in_any_order),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -109,7 +109,7 @@ static void test_loopback_never(void **state) {
     assert_false(fmd_shun_refuses(t, SA(*all[i]), T0 + 1));
   }
   fm_control_peer out[4];
-  assert_int_equal(fmd_shun_report(t, T0 + 1, out, 4), 0);
+  assert_int_equal(fmd_shun_report(t, T0 + 1, T0 + 1, out, 4), 0);
 }
 
 static void test_dual_stack_is_one_caller(void **state) {
@@ -133,16 +133,17 @@ static void test_report(void **state) {
   fail_n(t, b, FMD_SHUN_FREE + 1, T0);
   fail_n(t, c, FMD_SHUN_FREE, T0); /* not ignored: not listed */
   fm_control_peer out[2];
-  assert_int_equal(fmd_shun_report(t, T0 + 1, out, 1), 2); /* counts past |cap| */
-  assert_int_equal(fmd_shun_report(t, T0 + 1, out, 2), 2);
+  assert_int_equal(fmd_shun_report(t, T0 + 1, T0 + 1, out, 1), 2); /* counts past |cap| */
+  assert_int_equal(fmd_shun_report(t, T0 + 1, 5000, out, 2), 2);
   assert_string_equal(out[0].addr, "10.1.1.1");
   assert_string_equal(out[0].origin, "incoming");
   assert_string_equal(out[0].state, "ignored");
   assert_string_equal(out[0].last_error, "handshake failed");
   assert_int_equal(out[0].failures, FMD_SHUN_FREE + 1);
-  assert_int_equal(out[0].next_attempt, T0 + FMD_SHUN_FIRST_MS);
+  /* The end of the period on the wall clock given for now. */
+  assert_int_equal(out[0].next_attempt, 5000 + FMD_SHUN_FIRST_MS - 1);
   assert_string_equal(out[1].addr, "fe80::9");
-  assert_int_equal(fmd_shun_report(t, T0 + FMD_SHUN_FIRST_MS, out, 2), 0);
+  assert_int_equal(fmd_shun_report(t, T0 + FMD_SHUN_FIRST_MS, 0, out, 2), 0);
 }
 
 static void test_counts(void **state) {
