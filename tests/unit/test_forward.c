@@ -188,29 +188,33 @@ static int collect(void *ctx, const uint8_t *p, size_t len) {
   return 0;
 }
 
-/* Feeds |g|'s entries to |l|: the authority's and the gateway's logs first
- * (so the receipts come before the entries they name), then the rest. */
-static void feed_receipts_first(fx *g, fx *l) {
+/* Ingests into |to| every entry of |author| that |from| holds. */
+static void feed(fx *from, fx *to, const uint8_t author[32]) {
   fm_buf all;
   fm_buf_init(&all, 1 << 24);
-  assert_int_equal(fm_store_each_missing(g->s, NULL, collect, &all), 0);
-  for (int pass = 0; pass < 2; pass++) {
-    for (size_t at = 0; at < all.len;) {
-      size_t len = (size_t)all.p[at] << 24 | (size_t)all.p[at + 1] << 16 |
-                   (size_t)all.p[at + 2] << 8 | all.p[at + 3];
-      fm_entry e;
-      assert_int_equal(fm_entry_decode(all.p + at + 4, len, NULL, &e), 0);
-      int early = !memcmp(e.author, AUTH.pk, 32) || !memcmp(e.author, GW.pk, 32);
-      if (early == (pass == 0)) {
-        fm_slice sl = {all.p + at + 4, len};
-        fm_ingest_result r;
-        assert_int_equal(fm_store_ingest(l->s, &sl, 1, T0, &r, NULL), 0);
-        assert_int_equal(r.accepted, 1);
-      }
-      at += 4 + len;
+  assert_int_equal(fm_store_each_missing(from->s, NULL, collect, &all), 0);
+  for (size_t at = 0; at < all.len;) {
+    size_t len = (size_t)all.p[at] << 24 | (size_t)all.p[at + 1] << 16 |
+                 (size_t)all.p[at + 2] << 8 | all.p[at + 3];
+    fm_entry e;
+    assert_int_equal(fm_entry_decode(all.p + at + 4, len, NULL, &e), 0);
+    if (!memcmp(e.author, author, 32)) {
+      fm_slice sl = {all.p + at + 4, len};
+      fm_ingest_result r;
+      assert_int_equal(fm_store_ingest(to->s, &sl, 1, T0, &r, NULL), 0);
+      assert_int_equal(r.accepted, 1);
     }
+    at += 4 + len;
   }
   fm_buf_free(&all);
+}
+
+/* Feeds |g|'s entries to |l|: the authority's and the gateway's logs first
+ * (so the receipts come before the entries they name), then the member's. */
+static void feed_receipts_first(fx *g, fx *l) {
+  feed(g, l, AUTH.pk);
+  feed(g, l, GW.pk);
+  feed(g, l, MEM.pk);
 }
 
 /* A gateway's store whose entries were all forwarded to SINK and
@@ -240,27 +244,6 @@ static void forward_all(fx *g, const fm_identity *gw) {
 static void forwarded_store(fx *g, int visits) {
   gateway_store(g, visits);
   forward_all(g, &GW);
-}
-
-/* Ingests into |to| every entry of |author| that |from| holds. */
-static void feed(fx *from, fx *to, const uint8_t author[32]) {
-  fm_buf all;
-  fm_buf_init(&all, 1 << 24);
-  assert_int_equal(fm_store_each_missing(from->s, NULL, collect, &all), 0);
-  for (size_t at = 0; at < all.len;) {
-    size_t len = (size_t)all.p[at] << 24 | (size_t)all.p[at + 1] << 16 |
-                 (size_t)all.p[at + 2] << 8 | all.p[at + 3];
-    fm_entry e;
-    assert_int_equal(fm_entry_decode(all.p + at + 4, len, NULL, &e), 0);
-    if (!memcmp(e.author, author, 32)) {
-      fm_slice sl = {all.p + at + 4, len};
-      fm_ingest_result r;
-      assert_int_equal(fm_store_ingest(to->s, &sl, 1, T0, &r, NULL), 0);
-      assert_int_equal(r.accepted, 1);
-    }
-    at += 4 + len;
-  }
-  fm_buf_free(&all);
 }
 
 static void dossier_by(fm_store *s, const char *applicant) {
