@@ -4,19 +4,24 @@
 # stick.  Everything happens in a temporary folder that is removed at the
 # end; nothing touches your own state folder.
 #
-#   bash scripts/demo-usb.sh      (builds build/bin/fieldmesh first if needed)
+#   bash scripts/demo-usb.sh      (brings build/ up to date first)
 #
 # Exits non-zero if the two laptops do not end with the same view digest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-FM=${FIELDMESH_BIN:-build/bin/fieldmesh}
 bash scripts/setup.sh
-if [ ! -x "$FM" ]; then
+# FIELDMESH_BIN: run that fieldmesh as it is; else build/ is brought up to
+# date (quick when nothing changed), so the demo never runs stale code.
+if [ -n "${FIELDMESH_BIN:-}" ]; then
+  FM=$FIELDMESH_BIN
+else
   echo "demo: building fieldmesh (cmake -B build && cmake --build build -j2)"
-  cmake -B build >/dev/null
+  [ -f build/CMakeCache.txt ] || cmake -B build >/dev/null
   cmake --build build -j2 >/dev/null
+  FM=build/bin/fieldmesh
 fi
+[ -x "$FM" ] || { echo "demo: no fieldmesh at $FM" >&2; exit 1; }
 FM=$(cd "$(dirname "$FM")" && pwd)/$(basename "$FM")
 
 W=$(mktemp -d)

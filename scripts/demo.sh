@@ -19,12 +19,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-BIN=${FIELDMESH_BIN_DIR:-build/bin}
-if [ ! -x "$BIN/fieldmesh" ] || [ ! -x "$BIN/fieldmeshd" ]; then
+# FIELDMESH_BIN_DIR: run those binaries as they are; else build/ is brought
+# up to date (quick when nothing changed), so the demo never runs stale code.
+if [ -n "${FIELDMESH_BIN_DIR:-}" ]; then
+  BIN=$FIELDMESH_BIN_DIR
+else
   echo "demo: building fieldmesh (cmake -B build && cmake --build build -j2)"
-  cmake -B build >/dev/null
+  [ -f build/CMakeCache.txt ] || cmake -B build >/dev/null
   cmake --build build -j2 >/dev/null
+  BIN=build/bin
 fi
+[ -x "$BIN/fieldmesh" ] && [ -x "$BIN/fieldmeshd" ] || { echo "demo: no fieldmesh in $BIN" >&2; exit 1; }
 BIN=$(cd "$BIN" && pwd)
 
 W=$(mktemp -d)
