@@ -85,4 +85,8 @@ int fmc_append(fmc_ctx *c, const fm_identity *id, const char *kind,
 /* "a1b2c3d4…" short form of a key, for messages (|out| holds 16 bytes). */
 const char *fmc_short_id(const uint8_t *key, char out[16]);
 
+/* "Lò Thị Lan (Team 1)", or "device a1b2c3d4…" when the store has no
+ * enrollment for |key|; into |buf| (|cap| bytes). */
+const char *fmc_device_label(fmc_ctx *c, const uint8_t key[FM_KEY_LEN], char *buf, size_t cap);
+
 #endif

@@ -15,6 +15,7 @@
 #include "cmd_net.h"
 #include "fieldmesh/error.h"
 #include "out.h"
+#include "upstream.h"
 
 #define DOCTOR_FINDINGS_MAX 64      /* more are counted, not listed */
 #define DISK_LOW_BYTES (512ULL << 20)
@@ -54,17 +55,6 @@ static void add(doctor *d, int problem, const char *what, const char *fmt, ...) 
   va_end(ap);
 }
 
-/* "Lò Thị Lan (Team 1)" or the short device id when not enrolled here. */
-static const char *who(doctor *d, const uint8_t key[FM_KEY_LEN], char *buf, size_t cap) {
-  fm_enrollment en;
-  char id[16];
-  if (fm_store_enrollment(d->c->store, key, &en, NULL, NULL, NULL) == 0)
-    snprintf(buf, cap, "%s (%s)", en.name, en.team);
-  else
-    snprintf(buf, cap, "device %s", fmc_short_id(key, id));
-  return buf;
-}
-
 static int on_quarantined(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq,
                           int reason, fm_time when, const uint8_t *bytes, size_t len) {
   doctor *d = ctx;
@@ -97,7 +87,7 @@ static void check_quarantine(doctor *d) {
         "two laptops, or a laptop restored from a backup was used. Both copies are kept "
         "(%llu entries in quarantine). Tell the commune administrator: that laptop's key "
         "should be revoked and the laptop enrolled again.",
-        who(d, d->fork_author, name, sizeof name), (unsigned long long)d->fork_seq,
+        fmc_device_label(d->c, d->fork_author, name, sizeof name), (unsigned long long)d->fork_seq,
         (unsigned long long)d->forks);
   if (d->revoked)
     add(d, 0, "from revoked laptops",
@@ -121,7 +111,7 @@ static int on_clock(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t entrie
   add(d, 1, "wrong clock",
       "the clock of the laptop of %s was about %.1f days ahead when its records arrived (%llu "
       "records). Their records are kept, but ask them to set the date and time.",
-      who(d, author, name, sizeof name), days, (unsigned long long)entries);
+      fmc_device_label(d->c, author, name, sizeof name), days, (unsigned long long)entries);
   return 0;
 }
 
@@ -219,6 +209,28 @@ static void check_peers(doctor *d) {
   fm_control_resp_free(&r);
 }
 
+/* A gateway's sinks: deliveries failing, or one entry refused again and
+ * again while the others go through. */
+static int on_sink(void *ctx, const fm_fwd_status *st) {
+  doctor *d = ctx;
+  char refused[384];
+  if (!st->active) return 0;
+  if (st->failures >= FMC_SINK_FAILURES)
+    add(d, 1, "delivery failing",
+        "%s %s has failed %u times in a row (last: %s). Entries wait in the store and go "
+        "out when it works again; check that the commune's system is up and reachable "
+        "from this machine.",
+        fm_sink_kind_name(st->kind), st->target, st->failures, st->last_error);
+  if (fmc_upstream_refused(d->c, st, refused, sizeof refused))
+    add(d, 1, "entry refused upstream",
+        "%s %s accepts the other entries but not %s. It is offered again with every "
+        "batch; ask the commune's system why it refuses it.",
+        fm_sink_kind_name(st->kind), st->target, refused);
+  return 0;
+}
+
+static void check_sinks(doctor *d) { fm_forward_each_status(d->c->store, on_sink, d); }
+
 static void print_json(doctor *d) {
   fmc_json j;
   fmc_json_init(&j, stdout);
@@ -258,7 +270,8 @@ int fmc_cmd_doctor(fmc_ctx *c, int argc, char **argv) {
   fmc_spec spec = {"usage: fieldmesh doctor [--json]\n"
                    "What is wrong with this laptop's fieldmesh, and what to do about it:\n"
                    "forks, refused records, wrong clocks, peers that keep failing, a\n"
-                   "nearly full disk, records that are only on this laptop.\n"
+                   "nearly full disk, records that are only on this laptop; on a gateway,\n"
+                   "deliveries that fail and entries the commune's system keeps refusing.\n"
                    "Exit 0 when there is no problem, 1 when there is.\n",
                    NULL, 0, 0, {0}, 0};
   static doctor d;
@@ -275,6 +288,7 @@ int fmc_cmd_doctor(fmc_ctx *c, int argc, char **argv) {
   check_store(&d, &st);
   check_disk(&d);
   check_peers(&d);
+  check_sinks(&d);
   if (c->json) print_json(&d);
   else print_text(&d);
   return d.problems ? FMC_FAIL : FMC_OK;

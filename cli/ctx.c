@@ -49,6 +49,16 @@ const char *fmc_short_id(const uint8_t *key, char out[16]) {
   return out;
 }
 
+const char *fmc_device_label(fmc_ctx *c, const uint8_t key[FM_KEY_LEN], char *buf, size_t cap) {
+  fm_enrollment en;
+  char id[16];
+  if (c->store && fm_store_enrollment(c->store, key, &en, NULL, NULL, NULL) == 0)
+    snprintf(buf, cap, "%s (%s)", en.name, en.team);
+  else
+    snprintf(buf, cap, "device %s", fmc_short_id(key, id));
+  return buf;
+}
+
 /* ---- time and randomness ------------------------------------------------- */
 
 int fmc_now(fmc_ctx *c) {

@@ -145,9 +145,19 @@ int fmc_upstream_status(fmc_ctx *c, const uint8_t self[FM_KEY_LEN], uint64_t sel
   return self_seq ? fm_delivery_count(c->store, self, self_seq, &out->receipted) : 0;
 }
 
+int fmc_upstream_refused(fmc_ctx *c, const fm_fwd_status *st, char *out, size_t cap) {
+  char who[2 * FM_NAME_MAX + 8];
+  out[0] = 0;
+  if (st->refused_batches < FMC_REFUSED_BATCHES) return 0;
+  snprintf(out, cap, "seq %llu of %s, left out of %u answered batches in a row",
+           (unsigned long long)st->refused_seq,
+           fmc_device_label(c, st->refused_author, who, sizeof who), st->refused_batches);
+  return 1;
+}
+
 static int sink_text(void *ctx, const fm_fwd_status *st) {
-  char ok[32], fail[32];
-  (void)ctx;
+  fmc_ctx *c = ctx;
+  char ok[32], fail[32], refused[512];
   if (!st->active) return 0;
   printf("%-12s %s %s: %llu entr%s waiting; %llu delivered in %llu batches", "forwarding",
          fm_sink_kind_name(st->kind), st->target, (unsigned long long)st->pending,
@@ -157,13 +167,15 @@ static int sink_text(void *ctx, const fm_fwd_status *st) {
   if (st->failures)
     printf("; FAILING (%u attempts, last at %s): %s", st->failures, when(st->last_failure, fail),
            st->last_error);
+  if (fmc_upstream_refused(c, st, refused, sizeof refused))
+    printf("; REFUSING ONE ENTRY: %s (ask the commune's system why)", refused);
   putchar('\n');
   return 0;
 }
 
 void fmc_upstream_status_text(fmc_ctx *c, const fmc_up_status *s) {
   if (s->gateway) {
-    fm_forward_each_status(c->store, sink_text, NULL);
+    fm_forward_each_status(c->store, sink_text, c);
     return;
   }
   uint64_t waiting = s->own > s->receipted ? s->own - s->receipted : 0;
@@ -196,6 +208,12 @@ static int sink_json(void *ctx, const fm_fwd_status *st) {
   fmc_json_str(j, st->last_error);
   fmc_json_key(j, "in_flight");
   fmc_json_bool(j, st->in_flight);
+  fmc_json_key(j, "refused_batches");
+  fmc_json_uint(j, st->refused_batches);
+  fmc_json_key(j, "refused_author");
+  fmc_json_hex(j, st->refused_author, FM_KEY_LEN);
+  fmc_json_key(j, "refused_seq");
+  fmc_json_uint(j, st->refused_seq);
   fmc_json_obj_end(j);
   return 0;
 }

@@ -11,6 +11,13 @@
 #include "out.h"
 
 #define FMC_UPSTREAM_ROWS 64   /* entries of one record shown, at most */
+#define FMC_REFUSED_BATCHES 3  /* answered batches leaving one entry out before it is a problem */
+#define FMC_SINK_FAILURES 3    /* failed deliveries in a row before they are a problem */
+
+/* "seq 12 of Lò Thị Lan (Team 1), left out of 4 answered batches in a
+ * row" into |out| when |st| shows one entry left out FMC_REFUSED_BATCHES
+ * times or more and returns 1; else 0 (|out| ""). */
+int fmc_upstream_refused(fmc_ctx *c, const fm_fwd_status *st, char *out, size_t cap);
 
 typedef struct fmc_up_row {
   uint8_t author[FM_KEY_LEN];

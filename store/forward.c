@@ -102,7 +102,16 @@ typedef struct state {
   fm_time last_ok, last_failure;
   uint32_t failures;
   char last_error[FM_FWD_ERROR_MAX];
+  /* The first entry the sink left out of the last answered batch, and in
+   * how many answered batches in a row it left that entry out. */
+  uint8_t refused_author[FM_KEY_LEN];
+  uint64_t refused_seq;
+  uint32_t refused_batches;
 } state;
+
+/* Fields of the state record: 10 before refusals were tracked. */
+#define STATE_FIELDS_OLD 10
+#define STATE_FIELDS 13
 
 static int rd_cstr(fm_rd *c, char *out, size_t cap) {
   const char *p;
@@ -123,13 +132,22 @@ static int state_get(fm_store *s, MDB_txn *t, const uint8_t sink[SID], state *st
   int rc = mdb_get(t, s->forward, &k, &v);
   if (rc) return rc == MDB_NOTFOUND ? FM_ERR_NOTFOUND : rc;
   fm_rd_init(&c, v.mv_data, v.mv_size, 0);
-  if (fm_rd_array(&c, &n) < 0 || n != 10 || fm_rd_uint(&c, &kind) < 0 ||
+  if (fm_rd_array(&c, &n) < 0 || (n != STATE_FIELDS_OLD && n != STATE_FIELDS) ||
+      fm_rd_uint(&c, &kind) < 0 ||
       fm_rd_uint(&c, &active) < 0 || rd_cstr(&c, st->target, sizeof st->target) < 0 ||
       fm_rd_uint(&c, &st->forwarded) < 0 || fm_rd_uint(&c, &st->batches) < 0 ||
       fm_rd_uint(&c, &st->receipts) < 0 || fm_rd_uint(&c, &ok) < 0 ||
       fm_rd_uint(&c, &fail) < 0 || fm_rd_uint(&c, &failures) < 0 ||
       rd_cstr(&c, st->last_error, sizeof st->last_error) < 0)
     return FM_ERR_CORRUPT;
+  if (n == STATE_FIELDS) {
+    uint64_t batches;
+    if (fm_rd_bin_fixed(&c, st->refused_author, FM_KEY_LEN) < 0 ||
+        fm_rd_uint(&c, &st->refused_seq) < 0 || fm_rd_uint(&c, &batches) < 0 ||
+        batches > UINT32_MAX)
+      return FM_ERR_CORRUPT;
+    st->refused_batches = (uint32_t)batches;
+  }
   st->kind = (int)kind;
   st->active = active != 0;
   st->last_ok = (fm_time)ok;
@@ -145,7 +163,7 @@ static int state_put(fm_store *s, MDB_txn *t, const uint8_t sink[SID], const sta
   fm_wr w;
   fm_buf_init(&b, 4096);
   fm_wr_init(&w, &b);
-  fm_wr_array(&w, 10);
+  fm_wr_array(&w, STATE_FIELDS);
   fm_wr_uint(&w, (uint64_t)st->kind);
   fm_wr_uint(&w, (uint64_t)st->active);
   fm_wr_cstr(&w, st->target);
@@ -156,6 +174,9 @@ static int state_put(fm_store *s, MDB_txn *t, const uint8_t sink[SID], const sta
   fm_wr_uint(&w, st->last_failure > 0 ? (uint64_t)st->last_failure : 0);
   fm_wr_uint(&w, st->failures);
   fm_wr_cstr(&w, st->last_error);
+  fm_wr_bin(&w, st->refused_author, FM_KEY_LEN);
+  fm_wr_uint(&w, st->refused_seq);
+  fm_wr_uint(&w, st->refused_batches);
   int rc = fm_buf_error(&b);
   if (rc == 0) {
     v.mv_size = b.len;
@@ -665,6 +686,28 @@ static int write_receipts(fm_store *s, MDB_txn *t, commit_ctx *cc) {
   return rc;
 }
 
+/* An answered batch: the first entry it left out, if any, and whether the
+ * sink left that same entry out of the batch before. */
+static void note_refused(state *st, const commit_ctx *cc) {
+  const fm_fwd_batch *b = cc->b;
+  for (size_t i = 0; i < b->n; i++) {
+    if (cc->ack->accepted[i]) continue;
+    const fm_fwd_item *it = &b->items[i];
+    if (st->refused_batches && st->refused_seq == it->seq &&
+        !memcmp(st->refused_author, it->author, FM_KEY_LEN)) {
+      st->refused_batches++;
+    } else {
+      memcpy(st->refused_author, it->author, FM_KEY_LEN);
+      st->refused_seq = it->seq;
+      st->refused_batches = 1;
+    }
+    return;
+  }
+  memset(st->refused_author, 0, FM_KEY_LEN);
+  st->refused_seq = 0;
+  st->refused_batches = 0;
+}
+
 static int do_commit(fm_store *s, MDB_txn *t, void *ctx) {
   commit_ctx *cc = ctx;
   const fm_fwd_batch *b = cc->b;
@@ -694,6 +737,7 @@ static int do_commit(fm_store *s, MDB_txn *t, void *ctx) {
   if ((rc = write_receipts(s, t, cc)) != 0) return rc;
   if ((rc = state_get(s, t, b->sink, &st)) != 0 && rc != FM_ERR_NOTFOUND) return rc;
   if (cc->done.acked == 0) return 0; /* forgotten, but no success: the caller notes why */
+  note_refused(&st, cc);
   st.forwarded += cc->done.acked;
   st.batches++;
   st.receipts += cc->done.receipts;
@@ -813,6 +857,9 @@ static int one_status(fm_store *s, MDB_txn *t, const uint8_t sink[SID], fm_fwd_s
   out->last_ok = st.last_ok;
   out->last_failure = st.last_failure;
   out->failures = st.failures;
+  memcpy(out->refused_author, st.refused_author, FM_KEY_LEN);
+  out->refused_seq = st.refused_seq;
+  out->refused_batches = st.refused_batches;
   k = fkey(kb, sink, 'b', NULL, 0);
   out->in_flight = mdb_get(t, s->forward, &k, &v) == 0;
   return pending_txn(s, t, sink, &out->pending);

@@ -166,6 +166,12 @@ typedef struct fm_fwd_status {
   uint32_t failures;             /* failed deliveries since the last success */
   char last_error[FM_FWD_ERROR_MAX];
   int in_flight;                 /* a planned batch waits for its acknowledgement */
+  /* The first entry the sink left out of its last answered batch (it
+   * accepted others), and in how many answered batches in a row it left
+   * that same entry out; 0 when the last one took everything. */
+  uint8_t refused_author[FM_KEY_LEN];
+  uint64_t refused_seq;
+  uint32_t refused_batches;
 } fm_fwd_status;
 
 /* Calls |cb| for every sink the store knows, until it returns non-zero. */

@@ -14,6 +14,7 @@ does, in the mode written in STATE_DIR/mode (read at every request):
   slow      wait 5 s before answering (longer than the gateway's timeout),
             then go back to ok
   garbage   answer 200 with a body that is not the documented reply
+  stubborn  accept every entry but dossiers, which it never takes
 
 and checks, writing every violation as a line to STATE_DIR/violations:
   - the Idempotency-Key header equals the body's batch and idempotency_key;
@@ -106,6 +107,8 @@ def decide(batch, key):
         OFFERED.add(e["id"])
         if m == "partial" and first and int(e["id"][:2], 16) % 2 == 1:
             S["partial_refused"] += 1
+            continue
+        if m == "stubborn" and e["kind"] == "dossier":
             continue
         accepted.append(e)
     items = [e["id"] if i % 2 else {"id": e["id"], "ref": "HCC-%s" % e["id"][:8]}

@@ -73,6 +73,29 @@ wait_for "everything accepted" forwarded_all g http
 log_has g "accepted" || true
 no_violations
 
+step "an entry the endpoint never takes: named by status and doctor"
+mode stubborn
+fm a dossier add --procedure khai_tu --applicant-name "Lý Văn Tả" --village "Xuân Hòa" >/dev/null
+SEQ=$(status_field a self_seq)
+refused_3() { [ "$(sink_field g http refused_batches)" -ge 3 ]; }
+# Each round of new visits makes a batch that the endpoint answers,
+# taking the visits and leaving the dossier out.
+for i in $(seq 30); do
+  refused_3 && break
+  "$BIN/fm-fill" "$W/a" 3 >/dev/null
+  sleep 0.5
+done
+refused_3 || fail "the refused dossier is not counted: $(fm g status --json)"
+[ "$(sink_field g http refused_seq)" = "$SEQ" ] || fail "status names seq $(sink_field g http refused_seq), not $SEQ"
+fm g status | grep "REFUSING ONE ENTRY: seq $SEQ of Máy a (Team 1)" ||
+  fail "status does not name the refused entry: $(fm g status)"
+rc=0
+DOC=$(fm g doctor) || rc=$?
+[ "$rc" -eq 1 ] || fail "doctor exited $rc with an entry refused upstream"
+printf '%s\n' "$DOC" | grep -A1 "entry refused upstream"
+printf '%s\n' "$DOC" | grep -q "accepts the other entries but not seq $SEQ of Máy a" ||
+  fail "doctor does not name the refused entry: $DOC"
+
 step "more work while all is well"
 mode ok
 fm a dossier status "$D" submitted --ref "HCC-2023-0042" >/dev/null
@@ -80,6 +103,8 @@ fm a dossier status "$D" submitted --ref "HCC-2023-0042" >/dev/null
 wait_for "the laptop and the gateway to agree" same_view a g
 wait_for "everything accepted" forwarded_all g http
 no_violations
+[ "$(sink_field g http refused_batches)" = 0 ] || fail "the dossier, now taken, is still named as refused"
+fm g status | grep -q "REFUSING" && fail "status still says REFUSING: $(fm g status)"
 
 step "every entry accepted once, every one receipted once, the receipt at the laptop"
 total=$(status_field g entries)

@@ -1,7 +1,8 @@
 /* The gateway's forwarding state and every node's receipts, in the store:
  * a batch recorded is the batch delivered again, a commit moves the
  * cursors and writes receipts once, partial acknowledgements are never
- * sent again, a receipt that arrives before its entries is applied
+ * sent again, an entry the sink keeps leaving out is named in the
+ * status, a receipt that arrives before its entries is applied
  * when they come, without touching the view digest; a revoked gateway's
  * later receipts stop counting; verify rebuilds the receipts and catches
  * a table that disagrees with the log, and --repair's rebuild mends it. */
@@ -112,6 +113,62 @@ static void ack(fx *f, const fm_fwd_batch *b, int (*keep)(size_t i, const fm_fwd
 
 static int all(size_t i, const fm_fwd_item *it) { (void)i; (void)it; return 1; }
 static int odd_seqs(size_t i, const fm_fwd_item *it) { (void)i; return it->seq % 2 == 1; }
+/* An endpoint that never takes the member's seq 2. */
+static int not_mem2(size_t i, const fm_fwd_item *it) {
+  (void)i;
+  return !(it->seq == 2 && !memcmp(it->author, MEM.pk, 32));
+}
+
+static fm_fwd_status STATUS;
+static int keep_status(void *ctx, const fm_fwd_status *st) {
+  (void)ctx;
+  if (!memcmp(st->sink, SINK.id, sizeof st->sink)) STATUS = *st;
+  return 0;
+}
+static fm_fwd_status sink_status(fx *f) {
+  memset(&STATUS, 0, sizeof STATUS);
+  assert_int_equal(fm_forward_each_status(f->s, keep_status, NULL), 0);
+  return STATUS;
+}
+
+/* The sink takes every entry but one, batch after batch: the status names
+ * that entry and counts the batches, and forgets it once it is taken. */
+static void test_status_names_an_entry_refused_again_and_again(void **state) {
+  fx f;
+  fm_fwd_batch b;
+  fm_fwd_done done;
+  fm_fwd_limits lim = {100, 1 << 20};
+  (void)state;
+  gateway_store(&f, 3);
+  assert_int_equal(fm_forward_configure(f.s, &SINK, 1), 0);
+  for (uint32_t round = 1; round <= 3; round++) {
+    memset(&b, 0, sizeof b);
+    assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0, &b), 0);
+    assert_true(b.n >= 2);
+    ack(&f, &b, not_mem2, &done);
+    fm_fwd_batch_free(&b);
+    fm_fwd_status st = sink_status(&f);
+    assert_int_equal(st.refused_batches, round);
+    assert_int_equal(st.refused_seq, 2);
+    assert_memory_equal(st.refused_author, MEM.pk, 32);
+    /* More work, so that the next batch has something to take too. */
+    fm_buf v;
+    char id[16];
+    snprintf(id, sizeof id, "V-90%02u", round);
+    fm_visit_in in = {id, "Team 1", "Nghĩa Tân", "", "2023-11-14", "", FM_MODE_HOME, 1, 2};
+    fm_buf_init(&v, 4096);
+    assert_int_equal(fm_visit_body(&v, &in), 0);
+    append(f.s, &MEM, FM_KIND_VISIT, &v);
+    fm_buf_free(&v);
+  }
+  memset(&b, 0, sizeof b);
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0, &b), 0);
+  ack(&f, &b, all, &done);
+  fm_fwd_batch_free(&b);
+  fm_fwd_status st = sink_status(&f);
+  assert_int_equal(st.refused_batches, 0);
+  fx_close(&f);
+}
 
 static void test_forward_resumes_commits_and_never_resends(void **state) {
   fx f;
@@ -417,6 +474,7 @@ int main(void) {
       cmocka_unit_test(test_revoked_gateway_receipts_stop_counting),
       cmocka_unit_test(test_verify_catches_and_rebuild_mends_receipts),
       cmocka_unit_test(test_fork_receipts_agree_in_any_order),
+      cmocka_unit_test(test_status_names_an_entry_refused_again_and_again),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
