@@ -11,8 +11,9 @@ does, in the mode written in STATE_DIR/mode (read at every request):
   partial   the first time an entry is seen, accept it only when the first
             byte of its id is even; accept it when it comes again
   503       answer 503 Service Unavailable
-  slow      wait 5 s before answering (longer than the gateway's timeout),
-            then go back to ok
+  slow      wait 5 s before answering (longer than the gateway's timeout);
+            every request while the mode lasts, so that nothing gets
+            through before the test moves on
   garbage   answer 200 with a body that is not the documented reply
   stubborn  accept every entry but dossiers, which it never takes
 
@@ -98,8 +99,6 @@ def decide(batch, key):
     if m == "garbage":
         return 200, b"<html>ok</html>", [], 0
     if m == "slow":
-        with open(os.path.join(DIR, "mode"), "w", encoding="utf-8") as f:
-            f.write("ok")
         return 200, json.dumps({"accepted": []}).encode(), [], 5
     accepted = []
     for e in batch["entries"]:
