@@ -1,4 +1,4 @@
-/* Ingest benchmark (DESIGN.md section 13): validate + store received
+/* Ingest benchmark (the bars are in README.md): validate + store received
  * entries, against the rate at which this machine verifies bare Ed25519
  * signatures in the same run.
  *

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Daemon resident memory with N entries in the store (default 1,000,000),
-# LMDB's mapped pages aside (DESIGN.md section 13: under 64 MiB).
+# LMDB's mapped pages aside (the bar, in README.md: under 64 MiB).
 # Fills a laptop's store with fm-fill, starts fieldmeshd on it and a peer
 # that syncs a few entries, then reads /proc/PID/smaps: total RSS, the
 # part that is the mapped data.mdb, and the rest.

@@ -1,4 +1,4 @@
-/* Sync benchmark (DESIGN.md section 13): two real fieldmeshd on loopback,
+/* Sync benchmark (the bars are in README.md): two real fieldmeshd on loopback,
  * one holding 100,000 entries of about 500 bytes from 20 authors and one
  * empty.  Prints seconds to full sync, entries/s, bytes on the wire over
  * the entries' own bytes, and what an in-sync reconnect costs per author

@@ -136,8 +136,9 @@ static void status_text(fmc_ctx *c, const status_info *s) {
     kv("clock ahead", "%llu entries stamped over a day ahead: a laptop's clock is wrong",
        (unsigned long long)s->st.clock_ahead);
   if (s->have_self)
-    kv("only here", "%llu of this laptop's %llu entries are on no other laptop yet",
-       (unsigned long long)only_here(s), (unsigned long long)s->st.self_seq);
+    kv("only here", "%llu of this laptop's %llu entries are on no other laptop yet%s",
+       (unsigned long long)only_here(s), (unsigned long long)s->st.self_seq,
+       s->st.self_seq && !only_here(s) ? ": safe to leave the village" : "");
   if (s->have_self) fmc_upstream_status_text(c, &s->up);
   fm_hex(s->digest, 32, hex);
   kv("view digest", "%s", hex);

@@ -71,9 +71,15 @@ static size_t read_ifaces(fmd_disc *s, fmd_disc_iface *out, size_t cap) {
   int n, rv;
   size_t k = 0;
   if ((rv = uv_interface_addresses(&ia, &n)) < 0) {
-    fmd_logf(&s->d->log, FMD_DEBUG, "discovery: cannot list the networks: %s", uv_strerror(rv));
+    /* Polled every few seconds: said once at warn (no beacons will go
+     * out), then at debug while it lasts. */
+    fmd_logf(&s->d->log, rv == s->ifaces_err ? FMD_DEBUG : FMD_WARN,
+             "discovery: cannot list the networks (%s): no beacons go out; a service "
+             "sandbox must allow AF_NETLINK", uv_strerror(rv));
+    s->ifaces_err = rv;
     return 0;
   }
+  s->ifaces_err = 0;
   for (int i = 0; i < n && k < cap; i++) {
     fmd_disc_iface f;
     if (ia[i].is_internal) continue;

@@ -98,6 +98,7 @@ typedef struct fmd_disc {
   const fmd_disc_config *cfg;
   int running;
   int send4, send6;              /* beacons go out over IPv4, IPv6 */
+  int ifaces_err;                /* the last error listing the networks, logged; 0 none */
   int only4;                     /* IPv4: only from the address |only| */
   uint8_t only[4];
   uint16_t port;                 /* our TCP port, in the beacon */

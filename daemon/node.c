@@ -219,7 +219,7 @@ static int log_clock(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t entri
 }
 
 /* Names, in the log, every device whose entries arrived stamped over a
- * day ahead (DESIGN.md section 5), each time more of them arrive. */
+ * day ahead (docs/architecture.md, "Hybrid logical clock"), each time more of them arrive. */
 static void watch_clocks(fmd_node *d, const fm_store_stats *st) {
   if (st->clock_ahead <= d->clock_logged) return;
   d->clock_logged = st->clock_ahead;

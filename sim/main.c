@@ -24,6 +24,11 @@
 #ifndef SIM_SCENARIO_DIR
 #define SIM_SCENARIO_DIR "sim/scenarios"
 #endif
+#ifndef SIM_SCENARIO_INSTALLED
+#define SIM_SCENARIO_INSTALLED "/usr/local/share/doc/fieldmesh/scenarios"
+#endif
+
+#define SIM_HELP (-1)
 
 typedef struct args {
   const char *scenario, *json, *csv, *tmp;
@@ -31,12 +36,15 @@ typedef struct args {
   int has_seed, days, verify_all, keep;
 } args;
 
+static const char USAGE[] =
+    "usage: fieldmesh-sim SCENARIO [--seed N] [--days D] [--json FILE] [--csv FILE]\n"
+    "                     [--verify-all] [--keep] [--tmp DIR]\n"
+    "  SCENARIO is a scenario file or a preset: tan-quang, truc-bach, hoa-phuoc, binh-tan\n"
+    "  (docs/simulator.md says what a run prints, and the exit codes)\n";
+
 static int usage(const char *why) {
   if (why) fprintf(stderr, "fieldmesh-sim: %s\n", why);
-  fprintf(stderr,
-          "usage: fieldmesh-sim SCENARIO [--seed N] [--days D] [--json FILE] [--csv FILE]\n"
-          "                     [--verify-all] [--keep] [--tmp DIR]\n"
-          "  SCENARIO is a scenario file or a preset: tan-quang, truc-bach, hoa-phuoc, binh-tan\n");
+  fputs(USAGE, stderr);
   return SIM_EXIT_USAGE;
 }
 
@@ -59,6 +67,10 @@ static int parse_args(int argc, char **argv, args *a) {
     int takes = !strcmp(o, "--seed") || !strcmp(o, "--days") || !strcmp(o, "--json") ||
                 !strcmp(o, "--csv") || !strcmp(o, "--tmp");
     if (takes && !v) return usage("an option needs a value");
+    if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+      fputs(USAGE, stdout);
+      return SIM_HELP;
+    }
     if (!strcmp(o, "--seed")) {
       if (number(v, &a->seed) < 0) return usage("--seed: give a whole number");
       a->has_seed = 1;
@@ -79,10 +91,13 @@ static int parse_args(int argc, char **argv, args *a) {
 
 /* A file as given, or a preset by name from the scenario folder. */
 static void resolve(const char *name, char *path, size_t cap) {
-  const char *dirs[2] = {getenv("FIELDMESH_SIM_SCENARIOS"), SIM_SCENARIO_DIR};
+  /* The source tree's folder for a build used in place, the installed one
+   * for `cmake --install`. */
+  const char *dirs[3] = {getenv("FIELDMESH_SIM_SCENARIOS"), SIM_SCENARIO_DIR,
+                         SIM_SCENARIO_INSTALLED};
   snprintf(path, cap, "%s", name);
   if (access(path, R_OK) == 0 || strchr(name, '/')) return;
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < 3; i++) {
     if (!dirs[i] || !*dirs[i]) continue;
     snprintf(path, cap, "%s/%s.ini", dirs[i], name);
     if (access(path, R_OK) == 0) return;
@@ -144,7 +159,9 @@ int main(int argc, char **argv) {
   char path[1024], err[1024];
   sim_scenario sc;
   args a;
-  if (parse_args(argc, argv, &a) != 0) return SIM_EXIT_USAGE;
+  int rv = parse_args(argc, argv, &a);
+  if (rv == SIM_HELP) return 0;
+  if (rv != 0) return SIM_EXIT_USAGE;
   if (sodium_init() < 0) {
     fprintf(stderr, "fieldmesh-sim: libsodium would not start\n");
     return SIM_EXIT_SYSTEM;

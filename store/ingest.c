@@ -1,5 +1,6 @@
 /* The one write path: every entry, own or received, is validated and
- * applied here, in the order DESIGN.md section 5 gives. */
+ * applied here, in the order docs/architecture.md gives: size and
+ * structure, author trusted for this seq, signature, next seq, prev. */
 #include "store_int.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* Entries: the canonical encoding, strict decoding of hostile bytes, the
- * limits of DESIGN.md section 5, the signature and the id.
+ * limits (include/fieldmesh/entry.h), the signature and the id.
  *
  * Every input handed to fm_entry_decode() is copied into a heap buffer of
  * its exact length, so that AddressSanitizer catches any read past it. */
