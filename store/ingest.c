@@ -62,7 +62,7 @@ static int hold(fm_store *s, MDB_txn *t, const fm_entry *e) {
   MDB_val k = {sizeof key, key}, v = {e->len, (void *)e->bytes};
   int rc = mdb_stat(t, s->held, &st);
   if (rc) return rc;
-  if (st.ms_entries >= FM__HELD_MAX) return FM_ERR_TOOBIG;
+  if (st.ms_entries >= s->held_max) return FM_ERR_NOSPACE;
   fm__store_entry_key(key, e->author, e->seq);
   rc = mdb_put(t, s->held, &k, &v, MDB_NOOVERWRITE);
   return rc == MDB_KEYEXIST ? 0 : rc;
@@ -222,10 +222,10 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
      * through this function again, in order, once the author is known. */
     if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
     *code = FM_ERR_AUTH;
-    if ((rc = hold(s, t, &e)) == FM_ERR_TOOBIG) {
-      *code = rc;
-      return FM_IN_REFUSED;
-    }
+    /* No room left aside: refused for now, as from an unknown author --
+     * not as invalid, which would drop an honest peer.  The next sync
+     * offers it again. */
+    if ((rc = hold(s, t, &e)) == FM_ERR_NOSPACE) return FM_IN_REFUSED;
     return rc ? rc : FM_IN_HELD;
   }
   if (trust == FM__TRUST_REVOKED || trust == FM__TRUST_EXPIRED) {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
 
 int fm_node_init(fm_node *n, fm_store *store, const fm_identity *id) {
@@ -38,6 +39,18 @@ int fm_node_admit(fm_node *n, const uint8_t node_id[FM_KEY_LEN],
              held_len == cert_len && memcmp(held, cert, cert_len) == 0;
   free(held);
   if (!same) {
+    /* Judged before anything is stored: a certificate for another device,
+     * or expired, or of a device revoked here, is refused as it stands. */
+    fm_entry ce;
+    fm_enrollment pre;
+    uint64_t was_revoked = UINT64_MAX;
+    if (fm_entry_decode(cert, cert_len, NULL, &ce) < 0 || fm_enroll_parse(&ce, &pre) < 0)
+      return FM_ERR_AUTH;
+    if (memcmp(pre.device, node_id, FM_KEY_LEN)) return FM_ERR_AUTH;
+    if (!fm_enroll_valid_at(&pre, now)) return FM_ERR_EXPIRED;
+    if (fm_store_enrollment(n->store, node_id, &en, &was_revoked, NULL, NULL) == 0 &&
+        was_revoked != UINT64_MAX)
+      return FM_ERR_REVOKED;
     rv = fm_store_add_cert(n->store, cert, cert_len, now, &en);
     if (rv == FM_ERR_MESH) return FM_ERR_MESH;
     if (rv < 0) return FM_ERR_AUTH;

@@ -17,6 +17,7 @@ struct fm_store {
   MDB_dbi forward, receipts, delivered, receipt_wait;
   int gw_tables;
   fm_limits limits;
+  size_t held_max;   /* FM__HELD_MAX unless the opener chose less */
   int nosync, read_only;
   fm_buf rec;        /* scratch for view records during a write */
   /* The last author's enrollment, as read in the current write
@@ -35,7 +36,7 @@ struct fm_store {
 };
 
 /* Bounds that keep every queue finite. */
-#define FM__HELD_MAX 100000        /* entries kept aside for unknown authors */
+#define FM__HELD_MAX 100000        /* entries kept aside for unknown authors (default) */
 
 /* Head record: seq, head id, count, bytes (big-endian integers). */
 #define FM__HEAD_LEN (8 + FM_ID_LEN + 8 + 8)

@@ -41,6 +41,7 @@ typedef struct fm_store_opts {
   int nosync;          /* 1: commits are not flushed (tests, simulator) */
   int read_only;
   fm_limits limits;    /* zero: the defaults */
+  size_t held_max;     /* entries kept aside for unknown authors; 0: 100,000 */
 } fm_store_opts;
 
 /* Opens (creating if needed) the store in |dir|, which must exist.

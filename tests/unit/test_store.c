@@ -28,11 +28,14 @@ static void ident(fm_identity *id, uint8_t n) {
   assert_int_equal(fm_identity_from_seed(id, seed), 0);
 }
 
+static size_t HELD_MAX; /* 0: the store's default */
+
 static void fx_open(fx *f, size_t map_size) {
   fm_store_opts o;
   memset(&o, 0, sizeof o);
   o.nosync = 1;
   o.map_size = map_size;
+  o.held_max = HELD_MAX;
   strcpy(f->dir, "/tmp/fm-test-store-XXXXXX");
   assert_non_null(mkdtemp(f->dir));
   assert_int_equal(fm_store_open(f->dir, &o, &f->s), 0);
@@ -222,6 +225,37 @@ static void test_store_holds_unknown_author_until_enrolled(void **state) {
   verify_ok(&b);
   bag_free(&g);
   bag_free(&auth);
+  fx_close(&a);
+  fx_close(&b);
+}
+
+/* With no room left to hold entries of unknown authors, more of them are
+ * refused for now, never counted as invalid (which would make a session
+ * drop an honest peer); they come again with the next sync. */
+static void test_store_full_held_table_refuses_without_blame(void **state) {
+  fx a, b;
+  bag g = {0};
+  fm_ingest_result r;
+  (void)state;
+  fx_commune(&a, 4);
+  HELD_MAX = 3;
+  fx_commune(&b, 3); /* knows 2 and 3, not 4; holds at most 3 aside */
+  HELD_MAX = 0;
+  char vid[16];
+  for (int i = 0; i < 5; i++) {
+    snprintf(vid, sizeof vid, "V-4%d", i);
+    visit(a.s, &M[4], vid, T0 + i);
+  }
+  assert_int_equal(fm_store_read_after(a.s, M[4].pk, 0, 0, bag_cb, &g), 0);
+  assert_int_equal(g.n, 5);
+  fm_slice sl[5];
+  for (int i = 0; i < 5; i++) sl[i] = (fm_slice){g.buf[i], g.len[i]};
+  assert_int_equal(fm_store_ingest(b.s, sl, 5, T0, &r, NULL), 0);
+  assert_int_equal(r.held, 3);
+  assert_int_equal(r.refused, 2);
+  assert_int_equal(r.invalid, 0);
+  verify_ok(&b);
+  bag_free(&g);
   fx_close(&a);
   fx_close(&b);
 }
@@ -514,6 +548,7 @@ int main(void) {
       cmocka_unit_test(test_store_quarantines_both_sides_of_a_fork),
       cmocka_unit_test(test_store_refuses_gap_and_quarantines_wrong_prev),
       cmocka_unit_test(test_store_holds_unknown_author_until_enrolled),
+      cmocka_unit_test(test_store_full_held_table_refuses_without_blame),
       cmocka_unit_test(test_store_revocation_keeps_entries_up_to_cutoff),
       cmocka_unit_test(test_store_refuses_oversized_and_too_deep),
       cmocka_unit_test(test_store_refuses_to_fork_own_log_when_behind),
