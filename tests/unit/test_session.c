@@ -80,8 +80,8 @@ static void rm_store(const char *dir) {
   rmdir(dir);
 }
 
-static void make_certs(const fm_identity *auth, int first, int last, uint8_t **certs,
-                       size_t *lens) {
+static void make_certs(const fm_identity *auth, int first, int last, fm_time expires,
+                       uint8_t **certs, size_t *lens) {
   char dir[64];
   fm_store *s;
   fm_buf b;
@@ -96,6 +96,7 @@ static void make_certs(const fm_identity *auth, int first, int last, uint8_t **c
     snprintf(en.name, sizeof en.name, "Member %d", i);
     strcpy(en.team, i % 2 ? "Team 2" : "Team 1");
     strcpy(en.commune, "Tân Quang");
+    en.expires = expires;
     fm_buf_reset(&b);
     assert_int_equal(fm_enroll_body(&b, &en), 0);
     assert_int_equal(fm_store_append(s, auth, FM_KIND_ENROLL, b.p, b.len, T0, NULL, &seq), 0);
@@ -345,6 +346,30 @@ static void test_session_refuses_peer_of_another_commune(void **state) {
   fm_session_del(l.b);
   tnode_close(&x);
   tnode_close(&y);
+}
+
+/* A HELLO's certificate is judged before anything is stored: one naming
+ * another device, or expired, leaves nothing behind; the same certificate
+ * presented by its own device is admitted and kept. */
+static void test_admit_keeps_nothing_of_a_refused_hello(void **state) {
+  tnode a;
+  fm_enrollment who, en;
+  uint8_t *expired;
+  size_t expired_len;
+  (void)state;
+  tnode_open(&a, 2);
+  make_certs(&AUTH, 5, 5, T0 - 1000, &expired, &expired_len);
+  assert_int_equal(fm_node_admit(&a.node, D[4].pk, CERT[3], CERT_LEN[3], T0, &who),
+                   FM_ERR_AUTH);
+  assert_int_equal(fm_store_enrollment(a.s, D[3].pk, &en, NULL, NULL, NULL), FM_ERR_NOTFOUND);
+  assert_int_equal(fm_node_admit(&a.node, D[5].pk, expired, expired_len, T0, &who),
+                   FM_ERR_EXPIRED);
+  assert_int_equal(fm_store_enrollment(a.s, D[5].pk, &en, NULL, NULL, NULL), FM_ERR_NOTFOUND);
+  assert_int_equal(fm_node_admit(&a.node, D[3].pk, CERT[3], CERT_LEN[3], T0, &who), 0);
+  assert_string_equal(who.name, "Member 3");
+  assert_int_equal(fm_store_enrollment(a.s, D[3].pk, &en, NULL, NULL, NULL), 0);
+  free(expired);
+  tnode_close(&a);
 }
 
 static void test_session_refuses_revoked_and_unenrolled_peers(void **state) {
@@ -615,8 +640,8 @@ static int setup(void **state) {
   ident(&AUTH, 1);
   ident(&OTHER_AUTH, 99);
   for (int i = 2; i < 6; i++) ident(&D[i], (uint8_t)(10 + i));
-  make_certs(&AUTH, 2, 5, CERT + 2, CERT_LEN + 2);
-  make_certs(&OTHER_AUTH, 3, 3, &FOREIGN_CERT, &FOREIGN_CERT_LEN);
+  make_certs(&AUTH, 2, 5, 0, CERT + 2, CERT_LEN + 2);
+  make_certs(&OTHER_AUTH, 3, 3, 0, &FOREIGN_CERT, &FOREIGN_CERT_LEN);
   return 0;
 }
 
@@ -633,6 +658,7 @@ int main(void) {
       cmocka_unit_test(test_session_pushes_live_entries_along_a_line),
       cmocka_unit_test(test_session_refuses_peer_of_another_commune),
       cmocka_unit_test(test_session_refuses_revoked_and_unenrolled_peers),
+      cmocka_unit_test(test_admit_keeps_nothing_of_a_refused_hello),
       cmocka_unit_test(test_session_drops_garbage_after_handshake),
       cmocka_unit_test(test_session_drops_oversized_frame),
       cmocka_unit_test(test_session_drops_entry_with_bad_signature),
