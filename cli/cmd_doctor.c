@@ -229,7 +229,13 @@ static int on_sink(void *ctx, const fm_fwd_status *st) {
   return 0;
 }
 
-static void check_sinks(doctor *d) { fm_forward_each_status(d->c->store, on_sink, d); }
+static void check_sinks(doctor *d) {
+  int rv = fm_forward_each_status(d->c->store, on_sink, d);
+  if (rv < 0)
+    add(d, 1, "forwarding unreadable",
+        "the gateway's forwarding state cannot be read (%s): run `fieldmesh verify`.",
+        fm_strerror(rv));
+}
 
 static void print_json(doctor *d) {
   fmc_json j;

@@ -16,9 +16,9 @@ bash scripts/setup.sh
 if [ -n "${FIELDMESH_BIN:-}" ]; then
   FM=$FIELDMESH_BIN
 else
-  echo "demo: building fieldmesh (cmake -B build && cmake --build build -j2)"
+  echo "demo: building fieldmesh (cmake --build build --target fieldmesh)"
   [ -f build/CMakeCache.txt ] || cmake -B build >/dev/null
-  cmake --build build -j2 >/dev/null
+  cmake --build build -j2 --target fieldmesh >/dev/null
   FM=build/bin/fieldmesh
 fi
 [ -x "$FM" ] || { echo "demo: no fieldmesh at $FM" >&2; exit 1; }

@@ -24,9 +24,9 @@ bash scripts/setup.sh
 if [ -n "${FIELDMESH_BIN_DIR:-}" ]; then
   BIN=$FIELDMESH_BIN_DIR
 else
-  echo "demo: building fieldmesh (cmake -B build && cmake --build build -j2)"
+  echo "demo: building fieldmesh (cmake --build build --target fieldmesh fieldmeshd)"
   [ -f build/CMakeCache.txt ] || cmake -B build >/dev/null
-  cmake --build build -j2 >/dev/null
+  cmake --build build -j2 --target fieldmesh fieldmeshd >/dev/null
   BIN=build/bin
 fi
 [ -x "$BIN/fieldmesh" ] && [ -x "$BIN/fieldmeshd" ] || { echo "demo: no fieldmesh in $BIN" >&2; exit 1; }

@@ -43,14 +43,18 @@ int fm_node_admit(fm_node *n, const uint8_t node_id[FM_KEY_LEN],
      * or expired, or of a device revoked here, is refused as it stands. */
     fm_entry ce;
     fm_enrollment pre;
-    uint64_t was_revoked = UINT64_MAX;
+    uint8_t auth[FM_KEY_LEN];
+    uint64_t was_revoked;
     if (fm_entry_decode(cert, cert_len, NULL, &ce) < 0 || fm_enroll_parse(&ce, &pre) < 0)
       return FM_ERR_AUTH;
+    /* Whose word it is first, then what it says. */
+    if (fm_store_authority(n->store, auth, NULL) < 0 || memcmp(ce.author, auth, FM_KEY_LEN))
+      return FM_ERR_MESH;
+    if (fm_entry_verify(&ce) < 0) return FM_ERR_AUTH;
     if (memcmp(pre.device, node_id, FM_KEY_LEN)) return FM_ERR_AUTH;
     if (!fm_enroll_valid_at(&pre, now)) return FM_ERR_EXPIRED;
-    if (fm_store_enrollment(n->store, node_id, &en, &was_revoked, NULL, NULL) == 0 &&
-        was_revoked != UINT64_MAX)
-      return FM_ERR_REVOKED;
+    rv = fm_store_enrollment(n->store, node_id, &en, &was_revoked, NULL, NULL);
+    if ((rv == 0 || rv == FM_ERR_NOTFOUND) && was_revoked != UINT64_MAX) return FM_ERR_REVOKED;
     rv = fm_store_add_cert(n->store, cert, cert_len, now, &en);
     if (rv == FM_ERR_MESH) return FM_ERR_MESH;
     if (rv < 0) return FM_ERR_AUTH;

@@ -358,10 +358,12 @@ int fm_store_enrollment(fm_store *s, const uint8_t device[static FM_KEY_LEN],
   MDB_txn *t;
   MDB_val c;
   fm_entry e;
-  uint64_t ra;
+  uint64_t ra = UINT64_MAX;
+  if (revoked_after) *revoked_after = UINT64_MAX;
   int rv = fm__store_read_begin(s, &t);
   if (rv < 0) return rv;
   rv = get_enrollment(s, t, device, &ra, &c);
+  if (rv == 0 && revoked_after) *revoked_after = ra;
   if (rv == 0 && c.mv_size == 0) rv = FM_ERR_NOTFOUND;
   if (rv == 0 && (fm_entry_decode(c.mv_data, c.mv_size, NULL, &e) < 0 ||
                   fm_enroll_parse(&e, en) < 0))

@@ -17,7 +17,7 @@ struct fm_store {
   MDB_dbi forward, receipts, delivered, receipt_wait;
   int gw_tables;
   fm_limits limits;
-  size_t held_max;   /* FM__HELD_MAX unless the opener chose less */
+  size_t held_max;   /* FM__HELD_MAX unless the opener chose another */
   int nosync, read_only;
   fm_buf rec;        /* scratch for view records during a write */
   /* The last author's enrollment, as read in the current write

@@ -74,7 +74,8 @@ int fm_store_add_cert(fm_store *s, const uint8_t *bytes, size_t len,
 
 /* The enrollment of |device|, and the last seq still trusted when it was
  * revoked (UINT64_MAX when it was not).  FM_ERR_NOTFOUND when the device
- * has no enrollment here.  |cert|, when not NULL, receives a malloc'd copy
+ * has no enrollment here; |revoked_after| is set then too (a revocation
+ * may be heard of before any certificate).  |cert|, when not NULL, receives a malloc'd copy
  * of the certificate bytes (caller frees). */
 int fm_store_enrollment(fm_store *s, const uint8_t device[static FM_KEY_LEN],
                         fm_enrollment *en, uint64_t *revoked_after,

@@ -8,6 +8,8 @@
 #     documented reply: failures, retried;
 #   - partial acceptance: only the accepted ids get receipts, the others
 #     are sent again (never one that was accepted) until accepted;
+#   - an endpoint that never takes one entry (dossiers, here): status and
+#     doctor name it after 3 answered batches, and forget it once taken;
 #   - at the end every entry was accepted once and every one (receipts
 #     aside) receipted once, and the receipt reaches the laptop.
 #
@@ -92,7 +94,7 @@ fm g status | grep "REFUSING ONE ENTRY: seq $SEQ of Máy a (Team 1)" ||
 rc=0
 DOC=$(fm g doctor) || rc=$?
 [ "$rc" -eq 1 ] || fail "doctor exited $rc with an entry refused upstream"
-printf '%s\n' "$DOC" | grep -A1 "entry refused upstream"
+printf '%s\n' "$DOC" | grep -A1 "entry refused upstream" || true
 printf '%s\n' "$DOC" | grep -q "accepts the other entries but not seq $SEQ of Máy a" ||
   fail "doctor does not name the refused entry: $DOC"
 

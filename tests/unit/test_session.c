@@ -349,8 +349,9 @@ static void test_session_refuses_peer_of_another_commune(void **state) {
 }
 
 /* A HELLO's certificate is judged before anything is stored: one naming
- * another device, or expired, leaves nothing behind; the same certificate
- * presented by its own device is admitted and kept. */
+ * another device, expired, of a device revoked here, or of another
+ * commune leaves nothing behind; the same certificate presented by its
+ * own device is admitted and kept. */
 static void test_admit_keeps_nothing_of_a_refused_hello(void **state) {
   tnode a;
   fm_enrollment who, en;
@@ -365,6 +366,18 @@ static void test_admit_keeps_nothing_of_a_refused_hello(void **state) {
   assert_int_equal(fm_node_admit(&a.node, D[5].pk, expired, expired_len, T0, &who),
                    FM_ERR_EXPIRED);
   assert_int_equal(fm_store_enrollment(a.s, D[5].pk, &en, NULL, NULL, NULL), FM_ERR_NOTFOUND);
+  /* Revoked before a's store ever held its certificate. */
+  fm_buf rb;
+  fm_buf_init(&rb, 256);
+  assert_int_equal(fm_revoke_body(&rb, D[4].pk, 0), 0);
+  assert_int_equal(fm_store_append(a.s, &AUTH, FM_KIND_REVOKE, rb.p, rb.len, T0, NULL, NULL), 0);
+  fm_buf_free(&rb);
+  assert_int_equal(fm_node_admit(&a.node, D[4].pk, CERT[4], CERT_LEN[4], T0, &who),
+                   FM_ERR_REVOKED);
+  assert_int_equal(fm_store_enrollment(a.s, D[4].pk, &en, NULL, NULL, NULL), FM_ERR_NOTFOUND);
+  /* Another commune's certificate: refused as such. */
+  assert_int_equal(fm_node_admit(&a.node, D[3].pk, FOREIGN_CERT, FOREIGN_CERT_LEN, T0, &who),
+                   FM_ERR_MESH);
   assert_int_equal(fm_node_admit(&a.node, D[3].pk, CERT[3], CERT_LEN[3], T0, &who), 0);
   assert_string_equal(who.name, "Member 3");
   assert_int_equal(fm_store_enrollment(a.s, D[3].pk, &en, NULL, NULL, NULL), 0);
