@@ -49,6 +49,10 @@ wait_for "failed deliveries" failing 3
 [ "$(sink_field g http pending)" -ge 201 ] || fail "entries should be waiting: $(fm g status)"
 fm g status | grep -q "FAILING.*cannot deliver to http://127.0.0.1:$HPORT/batches" ||
   fail "status does not say why: $(fm g status)"
+rc=0
+DOC=$(fm g doctor) || rc=$?
+[ "$rc" -eq 1 ] || fail "doctor exited $rc while deliveries fail"
+printf '%s\n' "$DOC" | grep -q "delivery failing" || fail "doctor does not report the failing sink: $DOC"
 [ "$(status_field a waiting_receipt)" = 201 ] || fail "a's entries should wait for receipts"
 
 step "503 for a while: the same batch again, under the same key"
