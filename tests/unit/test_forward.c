@@ -22,6 +22,7 @@
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/forward.h"
+#include "fieldmesh/wire.h"
 
 #define T0 1700000000000LL
 
@@ -450,6 +451,66 @@ static void test_verify_catches_and_rebuild_mends_receipts(void **state) {
   }
 }
 
+/* A sink's state record as stores wrote it before refusals were tracked
+ * (10 fields) still reads, and the next commit rewrites it whole. */
+static void test_older_sink_state_still_reads(void **state) {
+  fx f;
+  fm_buf b;
+  fm_wr w;
+  fm_fwd_batch batch;
+  fm_fwd_done done;
+  fm_fwd_limits lim = {100, 1 << 20};
+  MDB_env *env;
+  MDB_txn *t;
+  MDB_dbi dbi;
+  uint8_t key[FM_FWD_SINK_ID_LEN + 1];
+  fm_store_opts o;
+  (void)state;
+  gateway_store(&f, 2);
+  assert_int_equal(fm_forward_configure(f.s, &SINK, 1), 0);
+  fm_store_close(f.s);
+  fm_buf_init(&b, 4096);
+  fm_wr_init(&w, &b);
+  fm_wr_array(&w, 10);
+  fm_wr_uint(&w, (uint64_t)SINK.kind);
+  fm_wr_uint(&w, 1);
+  fm_wr_cstr(&w, SINK.target);
+  fm_wr_uint(&w, 7);     /* forwarded */
+  fm_wr_uint(&w, 2);     /* batches */
+  fm_wr_uint(&w, 2);     /* receipts */
+  fm_wr_uint(&w, 1000);  /* last_ok */
+  fm_wr_uint(&w, 0);     /* last_failure */
+  fm_wr_uint(&w, 0);     /* failures */
+  fm_wr_cstr(&w, "");
+  memcpy(key, SINK.id, FM_FWD_SINK_ID_LEN);
+  key[FM_FWD_SINK_ID_LEN] = 's';
+  MDB_val k = {sizeof key, key}, v = {b.len, b.p};
+  assert_int_equal(mdb_env_create(&env), 0);
+  assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+  assert_int_equal(mdb_env_open(env, f.dir, 0, 0600), 0);
+  assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+  assert_int_equal(mdb_dbi_open(t, "forward", 0, &dbi), 0);
+  assert_int_equal(mdb_put(t, dbi, &k, &v, 0), 0);
+  assert_int_equal(mdb_txn_commit(t), 0);
+  mdb_env_close(env);
+  fm_buf_free(&b);
+  memset(&o, 0, sizeof o);
+  o.nosync = 1;
+  assert_int_equal(fm_store_open(f.dir, &o, &f.s), 0);
+  fm_fwd_status st = sink_status(&f);
+  assert_int_equal(st.forwarded, 7);
+  assert_int_equal(st.refused_batches, 0);
+  memset(&batch, 0, sizeof batch);
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0, &batch), 0);
+  ack(&f, &batch, not_mem2, &done);
+  fm_fwd_batch_free(&batch);
+  st = sink_status(&f);
+  assert_int_equal(st.forwarded, 7 + done.acked);
+  assert_int_equal(st.refused_batches, 1);
+  assert_int_equal(st.refused_seq, 2);
+  fx_close(&f);
+}
+
 static int setup(void **state) {
   uint8_t seed[32];
   memset(seed, 1, 32);
@@ -475,6 +536,7 @@ int main(void) {
       cmocka_unit_test(test_verify_catches_and_rebuild_mends_receipts),
       cmocka_unit_test(test_fork_receipts_agree_in_any_order),
       cmocka_unit_test(test_status_names_an_entry_refused_again_and_again),
+      cmocka_unit_test(test_older_sink_state_still_reads),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
