@@ -22,6 +22,7 @@
 
 #include <sodium.h>
 
+#include "fieldmesh/dirs.h"
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/record.h"
@@ -121,18 +122,9 @@ static rates time_ingest(const bench_corpus *c, const bare *b, const char *dir, 
  * This program's one piece of global state, as in a daemon's main.c. */
 static char base[64] = "/tmp/fm-bench-ingest-XXXXXX", durable[96], nosync[96];
 
-static void remove_store_dir(const char *dir) {
-  char p[512];
-  snprintf(p, sizeof p, "%s/data.mdb", dir);
-  unlink(p);
-  snprintf(p, sizeof p, "%s/lock.mdb", dir);
-  unlink(p);
-  rmdir(dir);
-}
-
 static void cleanup(void) {
-  remove_store_dir(durable);
-  remove_store_dir(nosync);
+  fm_store_remove_dir(durable);
+  fm_store_remove_dir(nosync);
   if (rmdir(base) != 0) fprintf(stderr, "bench_ingest: could not remove %s\n", base);
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fieldmesh/dirs.h"
 #include "fieldmesh/entry.h"
 #include "fieldmesh/error.h"
 
@@ -245,15 +246,6 @@ static int feed_reversed(fm_store *s, const gather *g, fm_time now) {
   return 0;
 }
 
-static void rm_store(const char *dir) {
-  char p[700];
-  snprintf(p, sizeof p, "%s/data.mdb", dir);
-  remove(p);
-  snprintf(p, sizeof p, "%s/lock.mdb", dir);
-  remove(p);
-  remove(dir);
-}
-
 static int check_order(const sim_check_in *in, const uint8_t gw[32], sim_check_item *it) {
   gather g = {NULL, NULL, 0, 0, 0};
   fm_store *s = NULL;
@@ -285,7 +277,7 @@ static int check_order(const sim_check_in *in, const uint8_t gw[32], sim_check_i
       fail(it, "the gateway's entries fed in reverse order give view digest %s..., not %s...", x, y);
   }
   if (s) fm_store_close(s);
-  rm_store(dir);
+  fm_store_remove_dir(dir);
   for (size_t i = 0; i < g.n; i++) free(g.own[i]);
   free(g.own);
   free(g.e);

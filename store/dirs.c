@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int fm_mkdirs(const char *path, mode_t mode) {
   char tmp[PATH_MAX];
@@ -18,4 +20,14 @@ int fm_mkdirs(const char *path, mode_t mode) {
     tmp[i] = keep;
   }
   return 0;
+}
+
+int fm_store_remove_dir(const char *dir) {
+  static const char *const files[] = {"data.mdb", "lock.mdb"};
+  char path[PATH_MAX];
+  for (size_t i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    unlink(path);
+  }
+  return rmdir(dir) == 0 ? 0 : -errno;
 }

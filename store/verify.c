@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
 
 int fm__store_each_logged(fm_store *s, MDB_txn *t, fm__entry_fn fn, void *ctx) {
@@ -212,15 +213,6 @@ static int check_log(fm_store *s, MDB_txn *t, uint64_t *entries, uint64_t *autho
   return 0;
 }
 
-static int rm_scratch(const char *dir) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/data.mdb", dir);
-  unlink(path);
-  snprintf(path, sizeof path, "%s/lock.mdb", dir);
-  unlink(path);
-  return rmdir(dir);
-}
-
 /* |*same|: whether table |da| read through |a| holds exactly what |db|
  * read through |b| holds.  Returns 0 or an LMDB error. */
 static int same_table(MDB_txn *a, MDB_dbi da, MDB_txn *b, MDB_dbi db, int *same_out) {
@@ -265,7 +257,7 @@ static int check_derived(fm_store *s, MDB_txn *t, const char *dir, char *err, si
   uint8_t want[32], got[32];
   const char *differs = NULL;
   int rc;
-  rm_scratch(dir);
+  fm_store_remove_dir(dir);
   if (mkdir(dir, 0700) != 0) {
     fail(err, cap, "cannot create %s: %s", dir, strerror(errno));
     return FM_ERR_IO;
@@ -292,7 +284,7 @@ static int check_derived(fm_store *s, MDB_txn *t, const char *dir, char *err, si
   }
   if (wt) mdb_txn_abort(wt);
   if (env) mdb_env_close(env);
-  rm_scratch(dir);
+  fm_store_remove_dir(dir);
   if (rc) {
     /* The scratch store could not be made or filled (disk full, say):
      * that says nothing against this store. */

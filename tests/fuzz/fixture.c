@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "fieldmesh/dirs.h"
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/msg.h"
@@ -123,15 +124,6 @@ const fz_world *fz_world_get(void) {
   return &w;
 }
 
-static void unlink_store(const char *dir) {
-  char p[128];
-  snprintf(p, sizeof p, "%s/data.mdb", dir);
-  unlink(p);
-  snprintf(p, sizeof p, "%s/lock.mdb", dir);
-  unlink(p);
-  rmdir(dir);
-}
-
 fm_store *fz_store_new(int self) {
   const fz_world *w = fz_world_get();
   char dir[64];
@@ -145,7 +137,7 @@ fm_store *fz_store_new(int self) {
   FZ_CHECK(fm_store_open(dir, &o, &s) == 0, "cannot open the fixture store");
   /* LMDB holds both files open from here on: unlinking them now leaves
    * nothing behind whatever way the process ends. */
-  unlink_store(dir);
+  fm_store_remove_dir(dir);
   FZ_CHECK(fm_store_set_authority(s, w->auth.pk, FZ_COMMUNE) == 0, "set authority");
   FZ_CHECK(fm_store_set_self(s, w->dev[self].pk) == 0, "set self");
   for (int i = 2; i < FZ_DEVS; i++)

@@ -19,6 +19,7 @@
 #include <lmdb.h>
 
 #include "fieldmesh/delivery.h"
+#include "fieldmesh/dirs.h"
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/forward.h"
@@ -44,13 +45,8 @@ static void fx_open(fx *f) {
 }
 
 static void fx_close(fx *f) {
-  char p[128];
   fm_store_close(f->s);
-  snprintf(p, sizeof p, "%s/data.mdb", f->dir);
-  unlink(p);
-  snprintf(p, sizeof p, "%s/lock.mdb", f->dir);
-  unlink(p);
-  rmdir(f->dir);
+  assert_int_equal(fm_store_remove_dir(f->dir), 0);
 }
 
 static void append(fm_store *s, const fm_identity *id, const char *kind, const fm_buf *b) {

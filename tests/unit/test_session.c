@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/msg.h"
 #include "fieldmesh/node.h"
@@ -71,15 +72,6 @@ static void open_store(char *dir, fm_store **s) {
   assert_int_equal(fm_store_open(dir, &o, s), 0);
 }
 
-static void rm_store(const char *dir) {
-  char p[128];
-  snprintf(p, sizeof p, "%s/data.mdb", dir);
-  unlink(p);
-  snprintf(p, sizeof p, "%s/lock.mdb", dir);
-  unlink(p);
-  rmdir(dir);
-}
-
 static void make_certs(const fm_identity *auth, int first, int last, fm_time expires,
                        uint8_t **certs, size_t *lens) {
   char dir[64];
@@ -107,7 +99,7 @@ static void make_certs(const fm_identity *auth, int first, int last, fm_time exp
   }
   fm_buf_free(&b);
   fm_store_close(s);
-  rm_store(dir);
+  fm_store_remove_dir(dir);
 }
 
 /* A node enrolled as D[i], knowing every certificate of the commune. */
@@ -124,7 +116,7 @@ static void tnode_open(tnode *t, int i) {
 static void tnode_close(tnode *t) {
   fm_node_free(&t->node);
   fm_store_close(t->s);
-  rm_store(t->dir);
+  fm_store_remove_dir(t->dir);
 }
 
 static void add_visits(tnode *t, const fm_identity *who, int n, int base) {

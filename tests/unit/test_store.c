@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "fieldmesh/bundle.h"
+#include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/store.h"
 
@@ -42,13 +43,8 @@ static void fx_open(fx *f, size_t map_size) {
 }
 
 static void fx_close(fx *f) {
-  char p[128];
   fm_store_close(f->s);
-  snprintf(p, sizeof p, "%s/data.mdb", f->dir);
-  unlink(p);
-  snprintf(p, sizeof p, "%s/lock.mdb", f->dir);
-  unlink(p);
-  rmdir(f->dir);
+  assert_int_equal(fm_store_remove_dir(f->dir), 0);
 }
 
 /* The commune: authority 1, members 2..5. */
