@@ -95,19 +95,9 @@ static int any_acked(fm_store *s, MDB_txn *t, const uint8_t sink[SID],
 
 /* ---- the sink's state record ---------------------------------------------------------- */
 
-typedef struct state {
-  int kind, active;
-  char target[FM_FWD_TARGET_MAX];
-  uint64_t forwarded, batches, receipts;
-  fm_time last_ok, last_failure;
-  uint32_t failures;
-  char last_error[FM_FWD_ERROR_MAX];
-  /* The first entry the sink left out of the last answered batch, and in
-   * how many answered batches in a row it left that entry out. */
-  uint8_t refused_author[FM_KEY_LEN];
-  uint64_t refused_seq;
-  uint32_t refused_batches;
-} state;
+/* A sink's state record holds the fields of fm_fwd_status that are kept
+ * (sink, pending and in_flight are derived when status is read). */
+typedef fm_fwd_status state;
 
 /* Fields of the state record: 10 before refusals were tracked. */
 #define STATE_FIELDS_OLD 10
@@ -148,7 +138,7 @@ static int state_get(fm_store *s, MDB_txn *t, const uint8_t sink[SID], state *st
       return FM_ERR_CORRUPT;
     st->refused_batches = (uint32_t)batches;
   }
-  st->kind = (int)kind;
+  st->kind = (fm_sink_kind)kind;
   st->active = active != 0;
   st->last_ok = (fm_time)ok;
   st->last_failure = (fm_time)fail;
@@ -250,7 +240,7 @@ static int do_configure(fm_store *s, MDB_txn *t, void *ctx) {
     rc = state_get(s, t, k->id, &st);
     if (rc == FM_ERR_NOTFOUND) rc = 0;
     if (rc) break;
-    st.kind = (int)k->kind;
+    st.kind = k->kind;
     st.active = 1;
     snprintf(st.target, sizeof st.target, "%s", k->target);
     rc = state_put(s, t, k->id, &st);
@@ -842,24 +832,9 @@ int fm_forward_pending(fm_store *s, const uint8_t sink[SID], uint64_t *out) {
 static int one_status(fm_store *s, MDB_txn *t, const uint8_t sink[SID], fm_fwd_status *out) {
   uint8_t kb[SID + 41];
   MDB_val k, v;
-  state st;
-  int rc = state_get(s, t, sink, &st);
+  int rc = state_get(s, t, sink, out);
   if (rc) return rc;
-  memset(out, 0, sizeof *out);
   memcpy(out->sink, sink, SID);
-  out->kind = (fm_sink_kind)st.kind;
-  memcpy(out->target, st.target, sizeof out->target);
-  memcpy(out->last_error, st.last_error, sizeof out->last_error);
-  out->active = st.active;
-  out->forwarded = st.forwarded;
-  out->batches = st.batches;
-  out->receipts = st.receipts;
-  out->last_ok = st.last_ok;
-  out->last_failure = st.last_failure;
-  out->failures = st.failures;
-  memcpy(out->refused_author, st.refused_author, FM_KEY_LEN);
-  out->refused_seq = st.refused_seq;
-  out->refused_batches = st.refused_batches;
   k = fkey(kb, sink, 'b', NULL, 0);
   out->in_flight = mdb_get(t, s->forward, &k, &v) == 0;
   return pending_txn(s, t, sink, &out->pending);
