@@ -145,14 +145,6 @@ typedef struct copied {
   size_t len;
 } copied;
 
-static int copy_first(void *ctx, const uint8_t *bytes, size_t len) {
-  copied *cp = ctx;
-  if (!(cp->p = malloc(len))) return -1;
-  memcpy(cp->p, bytes, len);
-  cp->len = len;
-  return 1;
-}
-
 static void enroll_print(fmc_ctx *c, const fm_enrollment *en, const char *out, uint64_t seq) {
   char hex[2 * FM_KEY_LEN + 1];
   fm_hex(en->device, FM_KEY_LEN, hex);
@@ -211,7 +203,7 @@ int fmc_cmd_enroll(fmc_ctx *c, int argc, char **argv) {
   if (rv < 0) rv = fmc_fail(c, "cannot encode the enrollment: %s", fm_strerror(rv));
   else rv = fmc_append(c, &auth, FM_KIND_ENROLL, &body, &seq);
   fm_buf_free(&body);
-  if (rv == 0 && fm_store_read_after(c->store, auth.pk, seq - 1, 0, copy_first, &cert) != 1)
+  if (rv == 0 && fm_store_entry_copy(c->store, auth.pk, seq, &cert.p, &cert.len) < 0)
     rv = fmc_fail(c, "cannot read back the enrollment just written");
   fm_identity_wipe(&auth);
   if (rv == 0 && (rv = fm_join_export(c->store, cert.p, cert.len, o[E_OUT].value, c->now)) < 0)

@@ -110,14 +110,6 @@ typedef struct grab {
   size_t len;
 } grab;
 
-static int grab_cb(void *ctx, const uint8_t *p, size_t len) {
-  grab *g = ctx;
-  if (!(g->p = malloc(len))) return -ENOMEM;
-  memcpy(g->p, p, len);
-  g->len = len;
-  return 1;
-}
-
 /* The administrator enrolls every laptop on the holder's store. */
 static int enroll_all(sim_world *w, sim_node *holder, grab *certs) {
   fm_buf b;
@@ -134,8 +126,7 @@ static int enroll_all(sim_world *w, sim_node *holder, grab *certs) {
     if ((rv = fm_enroll_body(&b, &en)) < 0) break;
     rv = fm_store_append(holder->store, &w->authority, FM_KIND_ENROLL, b.p, b.len,
                          sim_net_node_now(w, holder), id, &seq);
-    if (rv == 0) rv = fm_store_read_after(holder->store, w->authority.pk, seq - 1, 1, grab_cb, &certs[i]);
-    if (rv > 0) rv = 0;
+    if (rv == 0) rv = fm_store_entry_copy(holder->store, w->authority.pk, seq, &certs[i].p, &certs[i].len);
     if (rv == 0) rv = sim_ledger_add(&w->ledger, 0, seq, id, w->now, (uint32_t)certs[i].len, SIM_K_ENROLL);
     if (rv == 0) sim_metrics_wrote(&w->m, &w->ledger, holder->idx, 0, seq, w->now);
     if (rv == 0) w->m.created[SIM_K_ENROLL]++;

@@ -89,6 +89,26 @@ static int read_after(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN],
   return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
 }
 
+int fm_store_entry_copy(fm_store *s, const uint8_t author[static FM_KEY_LEN], uint64_t seq,
+                        uint8_t **out, size_t *len) {
+  uint8_t key[40];
+  MDB_txn *t;
+  MDB_val k = {sizeof key, key}, v;
+  *out = NULL;
+  *len = 0;
+  int rv = fm__store_read_begin(s, &t);
+  if (rv < 0) return rv;
+  fm__store_entry_key(key, author, seq);
+  rv = fm__store_err(mdb_get(t, s->entries, &k, &v));
+  if (rv == 0 && !(*out = malloc(v.mv_size ? v.mv_size : 1))) rv = -ENOMEM;
+  if (rv == 0) {
+    memcpy(*out, v.mv_data, v.mv_size);
+    *len = v.mv_size;
+  }
+  mdb_txn_abort(t);
+  return rv;
+}
+
 int fm_store_read_after(fm_store *s, const uint8_t author[static FM_KEY_LEN],
                         uint64_t after, size_t max_bytes, fm_entry_cb cb,
                         void *ctx) {

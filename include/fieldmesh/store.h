@@ -171,6 +171,12 @@ int fm_store_read_after(fm_store *s, const uint8_t author[static FM_KEY_LEN],
                         uint64_t after, size_t max_bytes, fm_entry_cb cb,
                         void *ctx);
 
+/* A malloc'd copy (caller frees) of |author|'s entry |seq| into |*out|,
+ * |*len|: for instance an enrollment just appended, to hand on as a
+ * certificate.  FM_ERR_NOTFOUND when the store does not hold it. */
+int fm_store_entry_copy(fm_store *s, const uint8_t author[static FM_KEY_LEN], uint64_t seq,
+                        uint8_t **out, size_t *len);
+
 /* Calls |cb| for every entry the holder of |theirs| lacks (NULL: every
  * entry): the authority's log first, then each author's, oldest first. */
 int fm_store_each_missing(fm_store *s, const fm_vector *theirs, fm_entry_cb cb,

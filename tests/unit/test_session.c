@@ -50,19 +50,6 @@ static size_t CERT_LEN[6];
 static uint8_t *FOREIGN_CERT;
 static size_t FOREIGN_CERT_LEN;
 
-typedef struct blob {
-  uint8_t *p;
-  size_t len;
-} blob;
-
-static int grab(void *ctx, const uint8_t *p, size_t len) {
-  blob *b = ctx;
-  b->p = malloc(len);
-  memcpy(b->p, p, len);
-  b->len = len;
-  return 0;
-}
-
 static void open_store(char *dir, fm_store **s) {
   fm_store_opts o;
   memset(&o, 0, sizeof o);
@@ -92,10 +79,7 @@ static void make_certs(const fm_identity *auth, int first, int last, fm_time exp
     fm_buf_reset(&b);
     assert_int_equal(fm_enroll_body(&b, &en), 0);
     assert_int_equal(fm_store_append(s, auth, FM_KIND_ENROLL, b.p, b.len, T0, NULL, &seq), 0);
-    blob c = {0};
-    assert_int_equal(fm_store_read_after(s, auth->pk, seq - 1, 1, grab, &c), 0);
-    certs[i - first] = c.p;
-    lens[i - first] = c.len;
+    assert_int_equal(fm_store_entry_copy(s, auth->pk, seq, &certs[i - first], &lens[i - first]), 0);
   }
   fm_buf_free(&b);
   fm_store_close(s);
@@ -560,9 +544,10 @@ static void test_session_restored_laptop_refuses_to_write_until_caught_up(void *
   tnode r;
   tnode_open(&r, 2);
   assert_int_equal(fm_store_set_self(r.s, D[2].pk), 0);
-  blob first = {0};
-  assert_int_equal(fm_store_read_after(x.s, D[2].pk, 0, 1, grab, &first), 0);
-  fm_slice sl = {first.p, first.len};
+  uint8_t *first;
+  size_t first_len;
+  assert_int_equal(fm_store_entry_copy(x.s, D[2].pk, 1, &first, &first_len), 0);
+  fm_slice sl = {first, first_len};
   fm_ingest_result res;
   assert_int_equal(fm_store_ingest(r.s, &sl, 1, T0, &res, NULL), 0);
   assert_int_equal(res.accepted, 1);
@@ -599,7 +584,7 @@ static void test_session_restored_laptop_refuses_to_write_until_caught_up(void *
   assert_int_equal(st.quarantined, 0);
   assert_same(&r, &y);
   fm_buf_free(&b);
-  free(first.p);
+  free(first);
   fm_session_del(sr);
   fm_session_del(sy);
   tnode_close(&x);
