@@ -17,6 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (rv < 0) return 0;
   while (fm_receipt_next(&r, &it)) {
     FZ_CHECK(n < r.count, "a receipt yields more items than it counts");
+    FZ_CHECK(it.seq >= 1, "a receipt item with seq 0");
+    FZ_CHECK(!it.ref_len || ((const uint8_t *)it.ref >= data &&
+                             (const uint8_t *)it.ref + it.ref_len <= data + size),
+             "a receipt item's ref points outside the body");
     n++;
   }
   FZ_CHECK(n == r.count, "a receipt yields fewer items than it counts");

@@ -70,7 +70,7 @@ total=$(status_field g entries)
 [ "$unique" = "$lines" ] || fail "$((lines - unique)) entries written twice"
 [ "$dups" = 0 ] || fail "$dups entries receipted twice"
 [ "$receipted" = "$plain" ] || fail "$receipted entries receipted, $plain forwarded (receipts aside)"
-ls "$W/spool" | grep -q '^\.tmp-' && fail "a temporary file was left in the spool"
+! compgen -G "$W/spool/.tmp-*" >/dev/null || fail "a temporary file was left in the spool"
 wait_for "the same view on all three" same_view a b g
 fm g verify >/dev/null || fail "verify on the gateway"
 fm a verify >/dev/null || fail "verify on a"
