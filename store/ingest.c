@@ -225,7 +225,10 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
     /* No room left aside: refused for now, as from an unknown author --
      * not as invalid, which would drop an honest peer.  The next sync
      * offers it again. */
-    if ((rc = hold(s, t, &e)) == FM_ERR_NOSPACE) return FM_IN_REFUSED;
+    if ((rc = hold(s, t, &e)) == FM_ERR_NOSPACE) {
+      *code = FM_ERR_NOSPACE; /* said as such, never counted as invalid */
+      return FM_IN_REFUSED;
+    }
     return rc ? rc : FM_IN_HELD;
   }
   if (trust == FM__TRUST_REVOKED || trust == FM__TRUST_EXPIRED) {

@@ -375,7 +375,6 @@ int fm_store_enrollment(fm_store *s, const uint8_t device[static FM_KEY_LEN],
       *cert_len = c.mv_size;
     }
   }
-  if (rv == 0 && revoked_after) *revoked_after = ra;
   mdb_txn_abort(t);
   return rv;
 }
