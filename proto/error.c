@@ -23,6 +23,9 @@ const char *fm_strerror(int code) {
   case FM_ERR_CHECKSUM: return "checksum mismatch";
   case FM_ERR_TRUNCATED: return "file is truncated";
   case FM_ERR_STALE: return "views or receipts disagree with the log";
+  case FM_ERR_DAMAGED: return "this laptop's store is damaged";
+  case FM_ERR_HELDFULL: return "held table full";
+  case FM_ERR_NOTREG: return "not a regular file";
   case FM_ERR_AUTH: return "author is not enrolled in this commune";
   case FM_ERR_REVOKED: return "author was revoked";
   case FM_ERR_EXPIRED: return "enrollment has expired";

@@ -36,6 +36,9 @@
 #define FM_ERR_CHECKSUM     (-20034) /* a file's checksum does not match */
 #define FM_ERR_TRUNCATED    (-20035) /* a file ends early */
 #define FM_ERR_STALE        (-20036) /* views or receipts disagree with a sound log */
+#define FM_ERR_DAMAGED      (-20037) /* the store's files are damaged: run fieldmesh recover */
+#define FM_ERR_HELDFULL     (-20038) /* the held table (entries of unknown authors) is full */
+#define FM_ERR_NOTREG       (-20039) /* a path is not a regular file (a FIFO, device, link) */
 
 /* Trust errors. */
 #define FM_ERR_AUTH         (-20100) /* author not enrolled by this commune */
