@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 int fm_mkdirs(const char *path, mode_t mode) {
@@ -30,4 +31,16 @@ int fm_store_remove_dir(const char *dir) {
     unlink(path);
   }
   return rmdir(dir) == 0 ? 0 : -errno;
+}
+
+const char *fm_disk_full_message(const char *folder, char *buf, size_t cap) {
+  struct statvfs v;
+  if (statvfs(folder, &v) == 0) {
+    unsigned long long mib = (unsigned long long)v.f_bavail * v.f_frsize >> 20;
+    snprintf(buf, cap, "the disk is full (%llu MiB free in %s): free space and run the command again",
+             mib, folder);
+  } else {
+    snprintf(buf, cap, "the disk is full (in %s): free space and run the command again", folder);
+  }
+  return buf;
 }

@@ -14,4 +14,12 @@ int fm_mkdirs(const char *path, mode_t mode);
  * errno of the rmdir; missing files are not an error. */
 int fm_store_remove_dir(const char *dir);
 
+/* The one sentence a person reads when a write failed for want of space
+ * (FM_ERR_NOSPACE: ENOSPC, EDQUOT or a map that cannot grow):
+ * "the disk is full (N MiB free in FOLDER): free space and run the command
+ * again".  Writes at most |cap| bytes into |buf|, NUL-terminated, and
+ * returns |buf|.  |folder| is where the write went (the state folder, a
+ * bundle's folder). */
+const char *fm_disk_full_message(const char *folder, char *buf, size_t cap);
+
 #endif
