@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 
+#include "fieldmesh/copies.h"
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/identity.h"
 #include "fieldmesh/store.h"
@@ -75,6 +76,10 @@ int fmc_load_authority(fmc_ctx *c, fm_identity *id);
 /* This laptop's enrollment, with a message telling how to join when there
  * is none.  |revoked_after| may be NULL. */
 int fmc_self_enrollment(fmc_ctx *c, fm_enrollment *en, uint64_t *revoked_after);
+
+/* This laptop's own entries (author |self|) by their copies on other
+ * laptops, judged with the safe_copies its daemon recorded (copies.h). */
+int fmc_own_copies(fmc_ctx *c, const uint8_t self[FM_KEY_LEN], fm_copies *out);
 
 /* Appends an entry, turning the store's refusals (behind the mesh,
  * revoked, expired, not enrolled) into messages that say what to do.

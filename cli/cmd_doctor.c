@@ -146,17 +146,19 @@ static void check_self(doctor *d, const fm_store_stats *st) {
 }
 
 static void check_store(doctor *d, const fm_store_stats *st) {
-  uint64_t held_elsewhere = st->self_seen > st->self_replicated ? st->self_seen
-                                                                : st->self_replicated;
+  uint8_t self[FM_KEY_LEN];
+  fm_copies cp;
   if (st->held)
     add(d, 0, "waiting for enrollments",
         "%llu records from laptops not enrolled here yet are kept aside; they are applied "
         "as soon as those enrollments arrive (sync with the commune hall).",
         (unsigned long long)st->held);
-  if (st->self_seq > held_elsewhere)
+  if (fm_store_self(d->c->store, self) == 0 && fmc_own_copies(d->c, self, &cp) == 0 &&
+      cp.unsafe)
     add(d, 0, "only on this laptop",
-        "%llu of this laptop's records are on no other laptop yet: sync before you leave "
-        "the village, or carry a bundle.", (unsigned long long)(st->self_seq - held_elsewhere));
+        "%llu of this laptop's records are on fewer than %u other laptop%s (as they "
+        "confirmed) and not receipted: sync before you leave the village, or carry a bundle.",
+        (unsigned long long)cp.unsafe, cp.need, cp.need == 1 ? "" : "s");
   int rv = fm_store_each_clock_ahead(d->c->store, on_clock, d);
   if (rv < 0) add(d, 1, "store unreadable", "the clock table cannot be read (%s)", fm_strerror(rv));
 }

@@ -173,7 +173,7 @@ static void peer_json(fmc_json *j, const fm_control_peer *p) {
       {"to_send", p->to_send},           {"to_recv", p->to_recv},
       {"to_send_bytes", p->to_send_bytes}, {"to_recv_bytes", p->to_recv_bytes},
       {"rate_in", p->rate_in},           {"rate_out", p->rate_out},
-      {"failures", p->failures},
+      {"failures", p->failures},         {"refused", p->refused},
   };
   fmc_json_obj(j);
   fmc_json_key(j, "addr");
@@ -198,6 +198,8 @@ static void peer_json(fmc_json *j, const fm_control_peer *p) {
   json_time(j, "caught_up_at", p->caught_up_at);
   fmc_json_key(j, "last_error");
   fmc_json_str(j, p->last_error);
+  fmc_json_key(j, "last_refused");
+  fmc_json_str(j, p->last_refused);
   json_time(j, "next_attempt", p->next_attempt);
   fmc_json_obj_end(j);
 }
@@ -206,6 +208,7 @@ static void peer_json(fmc_json *j, const fm_control_peer *p) {
 static void peer_row(fmc_table *t, const fm_control_peer *p, fm_time now) {
   char who[2 * FM_NAME_MAX + 8] = "-", since[32] = "-", last[32], rin[24], rout[24];
   char rate[64] = "-", todo[48] = "-", state[64], bin[24], bout[24], traffic[64];
+  char error[FM_CONTROL_TEXT_MAX + FM_CONTROL_REFUSAL_MAX + 16];
   if (p->has_id) snprintf(who, sizeof who, "%s (%s)", p->name, p->team);
   if (p->since) ago(p->since, now, since, sizeof since);
   if (p->to_send || p->to_recv)
@@ -222,11 +225,15 @@ static void peer_row(fmc_table *t, const fm_control_peer *p, fm_time now) {
   }
   snprintf(traffic, sizeof traffic, "%s / %s", bytes(p->bytes_in, bin, sizeof bin),
            bytes(p->bytes_out, bout, sizeof bout));
+  /* What it would not store says why entries stay "only here". */
+  snprintf(error, sizeof error, "%s%s%s%s", p->last_error,
+           p->last_error[0] && p->last_refused[0] ? "; " : "",
+           p->last_refused[0] ? "refused " : "", p->last_refused);
   fmc_table_rowf(t, "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%llu / %llu\x1f%s\x1f%s\x1f%s\x1f%s\x1f%llu\x1f%s",
                  p->addr, p->origin, who, state, since, (unsigned long long)p->entries_in,
                  (unsigned long long)p->entries_out, traffic, todo, rate,
                  ago(p->caught_up_at, now, last, sizeof last),
-                 (unsigned long long)p->failures, p->last_error[0] ? p->last_error : "-");
+                 (unsigned long long)p->failures, error[0] ? error : "-");
 }
 
 /* ---- commands ------------------------------------------------------------------------ */
@@ -235,7 +242,8 @@ int fmc_net_peers(fmc_ctx *c, int argc, char **argv) {
   fmc_spec spec = {"usage: fieldmesh peers [--json]\n"
                    "The laptops the daemon knows: how each was found (static, incoming,\n"
                    "manual, beacon), its state, entries in / out, still to send / to receive,\n"
-                   "transfer rates, the last completed exchange and the last error.\n"
+                   "transfer rates, the last completed exchange, the last error and the\n"
+                   "entries it refused to store (they do not count as copies there).\n"
                    "A caller whose connections keep breaking the protocol (a broken build,\n"
                    "a program sending garbage) is listed as \"ignored\" while the daemon\n"
                    "ignores it.\n",
@@ -348,13 +356,17 @@ static void status_json(fmc_json *j, int rv, const fm_control_resp *r, const cha
   fmc_json_str(j, s->listen);
   const struct { const char *k; uint64_t v; } nums[] = {
       {"pid", s->pid},         {"connected", s->connected}, {"known", s->known},
-      {"own_seq", s->own_seq}, {"replicated", s->replicated}, {"only_here", s->only_here},
-      {"ingested", s->ingested},
+      {"own_seq", s->own_seq},         {"only_here", s->only_here},
+      {"copies_one", s->copies_one},   {"copies_more", s->copies_more},
+      {"receipted", s->receipted},     {"unsafe", s->unsafe},
+      {"safe_copies", s->safe_copies}, {"ingested", s->ingested},
   };
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
     fmc_json_key(j, nums[i].k);
     fmc_json_uint(j, nums[i].v);
   }
+  fmc_json_key(j, "safe_to_leave");
+  fmc_json_bool(j, s->safe != 0);
   json_time(j, "started", s->started);
   fmc_json_obj_end(j);
 }
@@ -374,10 +386,11 @@ void fmc_net_status(fmc_ctx *c, fmc_json *j) {
   } else {
     const fm_control_status *s = &r.status;
     printf("%-12s running (pid %llu), listening on %s, %llu peer%s connected; %llu own "
-           "entr%s known to be on this laptop only\n", "daemon", (unsigned long long)s->pid,
+           "entr%s on this laptop only, %s\n", "daemon", (unsigned long long)s->pid,
            s->listen[0] ? s->listen : "nothing", (unsigned long long)s->connected,
            s->connected == 1 ? "" : "s", (unsigned long long)s->only_here,
-           s->only_here == 1 ? "y" : "ies");
+           s->only_here == 1 ? "y" : "ies",
+           s->safe ? "safe to leave the village" : "NOT safe to leave the village");
   }
   if (rv == 0) fm_control_resp_free(&r);
 }

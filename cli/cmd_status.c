@@ -20,6 +20,7 @@ typedef struct status_info {
   fm_enrollment en;
   uint64_t revoked_after;
   fmc_up_status up;           /* receipts of own entries; a gateway's sinks */
+  fm_copies copies;           /* own entries by their copies elsewhere */
 } status_info;
 
 static int gather(fmc_ctx *c, status_info *s) {
@@ -40,14 +41,24 @@ static int gather(fmc_ctx *c, status_info *s) {
                                                 s->enrolled && s->en.role == FM_ROLE_GATEWAY,
                                                 &s->up)) < 0)
     return fmc_fail(c, "cannot read the receipts: %s", fm_strerror(rv));
+  if (s->have_self && (rv = fmc_own_copies(c, s->self, &s->copies)) < 0)
+    return fmc_fail(c, "cannot read the copies table: %s", fm_strerror(rv));
   return 0;
 }
 
-/* Own entries no other laptop is known to hold: nothing carries them yet. */
-static uint64_t only_here(const status_info *s) {
-  uint64_t held = s->st.self_seen > s->st.self_replicated ? s->st.self_seen
-                                                          : s->st.self_replicated;
-  return s->st.self_seq > held ? s->st.self_seq - held : 0;
+/* Every own entry has its copies elsewhere, or a receipt. */
+static int safe_to_leave(const status_info *s) { return s->copies.unsafe == 0; }
+
+static void copies_json(fmc_json *j, const fm_copies *cp) {
+  const struct { const char *k; uint64_t v; } n[] = {
+      {"0", cp->none}, {"1", cp->one}, {"2+", cp->more}, {"receipted", cp->receipted}};
+  fmc_json_key(j, "copies");
+  fmc_json_obj(j);
+  for (size_t i = 0; i < sizeof n / sizeof n[0]; i++) {
+    fmc_json_key(j, n[i].k);
+    fmc_json_uint(j, n[i].v);
+  }
+  fmc_json_obj_end(j);
 }
 
 static void status_json(fmc_ctx *c, const status_info *s) {
@@ -83,12 +94,16 @@ static void status_json(fmc_ctx *c, const status_info *s) {
       {"authors", s->st.authors},       {"dossiers", s->st.dossiers},
       {"visits", s->st.visits},         {"held", s->st.held},
       {"quarantined", s->st.quarantined}, {"clock_ahead", s->st.clock_ahead},
-      {"self_seq", s->st.self_seq},     {"only_here", only_here(s)},
+      {"self_seq", s->st.self_seq},     {"only_here", s->copies.none},
+      {"unsafe", s->copies.unsafe},     {"safe_copies", s->copies.need},
   };
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
     fmc_json_key(&j, nums[i].k);
     fmc_json_uint(&j, nums[i].v);
   }
+  copies_json(&j, &s->copies);
+  fmc_json_key(&j, "safe_to_leave");
+  fmc_json_bool(&j, s->have_self && safe_to_leave(s));
   fmc_json_key(&j, "view_digest");
   fmc_json_hex(&j, s->digest, 32);
   fmc_upstream_status_json(c, &s->up, &j);
@@ -135,10 +150,21 @@ static void status_text(fmc_ctx *c, const status_info *s) {
   if (s->st.clock_ahead)
     kv("clock ahead", "%llu entries stamped over a day ahead: a laptop's clock is wrong",
        (unsigned long long)s->st.clock_ahead);
-  if (s->have_self)
-    kv("only here", "%llu of this laptop's %llu entries are on no other laptop yet%s",
-       (unsigned long long)only_here(s), (unsigned long long)s->st.self_seq,
-       s->st.self_seq && !only_here(s) ? ": safe to leave the village" : "");
+  if (s->have_self) {
+    const fm_copies *cp = &s->copies;
+    kv("only here", "%llu of this laptop's %llu entries are on no other laptop yet",
+       (unsigned long long)cp->none, (unsigned long long)cp->own);
+    kv("copies", "on one other laptop %llu, on two or more %llu; receipted by the "
+       "commune hall %llu", (unsigned long long)cp->one, (unsigned long long)cp->more,
+       (unsigned long long)cp->receipted);
+    if (safe_to_leave(s))
+      kv("", "safe to leave the village: every entry is on %u other laptop%s or receipted",
+         cp->need, cp->need == 1 ? "" : "s");
+    else
+      kv("", "NOT safe to leave the village: %llu entr%s on fewer than %u other laptop%s "
+         "and not receipted; sync or carry a bundle first", (unsigned long long)cp->unsafe,
+         cp->unsafe == 1 ? "y is" : "ies are", cp->need, cp->need == 1 ? "" : "s");
+  }
   if (s->have_self) fmc_upstream_status_text(c, &s->up);
   fm_hex(s->digest, 32, hex);
   kv("view digest", "%s", hex);
@@ -147,8 +173,10 @@ static void status_text(fmc_ctx *c, const status_info *s) {
 
 int fmc_cmd_status(fmc_ctx *c, int argc, char **argv) {
   fmc_spec spec = {"usage: fieldmesh status [--json]\n"
-                   "This laptop: its identity and enrollment, what the store holds, and\n"
-                   "the view digest (two laptops that agree show the same digest).\n",
+                   "This laptop: its identity and enrollment, what the store holds, how\n"
+                   "many of its own entries other laptops have confirmed they store (and\n"
+                   "whether it is safe to leave the village), and the view digest (two\n"
+                   "laptops that agree show the same digest).\n",
                    NULL, 0, 0, {0}, 0};
   status_info s;
   int rv;

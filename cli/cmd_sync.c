@@ -7,6 +7,7 @@
  * and the same the other way.  Without --for, a bundle holds everything.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "cmd.h"
@@ -23,6 +24,19 @@ static int write_error(fmc_ctx *c, const char *path, int rv) {
     return fmc_fail(c, "cannot write %s: the disk is full; nothing was written", path);
   return fmc_fail(c, "cannot write %s (%s): check the folder exists and is writable; "
                      "nothing was written", path, fm_strerror(rv));
+}
+
+/* Loads the device key that signs what this laptop writes, when there is
+ * one (an administrator's machine may hold only the authority's). */
+static int load_signer(fmc_ctx *c) {
+  char path[FMC_PATH_MAX];
+  if (c->have_device || fmc_path(c, "device.key", path) < 0 || access(path, F_OK) != 0)
+    return 0;
+  return fmc_load_device(c);
+}
+
+static const fm_identity *own_identity(const fmc_ctx *c) {
+  return c->have_device ? &c->device : NULL;
 }
 
 /* {"file": path, key: n} */
@@ -48,8 +62,8 @@ int fmc_cmd_vector_export(fmc_ctx *c, int argc, char **argv) {
   int rv;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_need(c, &o[0], "the file to write, e.g. -o /media/usb/lan.vec"))) return rv;
-  if ((rv = fmc_open(c, 0)) != 0) return rv;
-  if ((rv = fm_vector_export(c->store, o[0].value, c->now)) < 0)
+  if ((rv = fmc_open(c, 0)) != 0 || (rv = load_signer(c)) != 0) return rv;
+  if ((rv = fm_vector_export(c->store, own_identity(c), o[0].value, c->now)) < 0)
     return write_error(c, o[0].value, rv);
   if (fm_store_vector(c->store, &v) < 0) v.n = 0;
   if (c->json)
@@ -78,6 +92,11 @@ static int their_vector(fmc_ctx *c, const char *path, fm_bundle *b) {
   }
   for (size_t i = 0; i < b->vector.n; i++)
     fm_store_note_seen(c->store, b->vector.items[i].author, b->vector.items[i].seq, c->now);
+  /* Signed by the other laptop: its word on which of ours it holds. */
+  if ((rv = fm_bundle_note_copies(c->store, b, c->now)) < 0) {
+    fm_bundle_free(b);
+    return fmc_fail(c, "cannot read the store: %s", fm_strerror(rv));
+  }
   return 0;
 }
 
@@ -95,13 +114,14 @@ int fmc_cmd_bundle_export(fmc_ctx *c, int argc, char **argv) {
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_need(c, &o[1], "the bundle to write, e.g. -o /media/usb/to-lan.bundle")))
     return rv;
-  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  if ((rv = fmc_open(c, 0)) != 0 || (rv = load_signer(c)) != 0) return rv;
   memset(&theirs, 0, sizeof theirs);
   if (o[0].value) {
     if ((rv = their_vector(c, o[0].value, &theirs)) != 0) return rv;
     have = 1;
   }
-  rv = fm_bundle_export(c->store, have ? &theirs.vector : NULL, o[1].value, c->now, &count);
+  rv = fm_bundle_export(c->store, own_identity(c), have ? &theirs.vector : NULL, o[1].value,
+                        c->now, &count);
   if (have) fm_bundle_free(&theirs);
   if (rv < 0) return write_error(c, o[1].value, rv);
   if (c->json)

@@ -206,6 +206,12 @@ static int behind(fmc_ctx *c) {
                   (unsigned long long)st.self_seen, (unsigned long long)st.self_seq);
 }
 
+int fmc_own_copies(fmc_ctx *c, const uint8_t self[FM_KEY_LEN], fm_copies *out) {
+  unsigned need;
+  int rv = fm_store_safe_copies(c->store, &need);
+  return rv < 0 ? rv : fm_store_copies(c->store, self, need, out);
+}
+
 int fmc_append(fmc_ctx *c, const fm_identity *id, const char *kind,
                const fm_buf *body, uint64_t *seq) {
   char day[16];

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "fieldmesh/copies.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +144,9 @@ static int on_key(void *user, const char *section, const char *key, const char *
     if (!strcmp(key, "state")) rv = set_state(ld->err, &o, c, value);
     else if (!strcmp(key, "listen")) rv = set_listen(ld->err, &o, c, value);
     else if (!strcmp(key, "log_level")) rv = set_level(ld->err, &o, c, value);
+    else if (!strcmp(key, "safe_copies"))
+      rv = set_uint(ld->err, &o, value, 0, FM_SAFE_COPIES_MAX, "other laptops",
+                    &c->safe_copies);
     else if (!strcmp(key, "ignore_failing_callers"))
       rv = fmd_setting_bool(value, &c->ignore_failing) == 0
                ? 0
@@ -253,6 +258,7 @@ static void defaults(fmd_config *c) {
   c->ignore_failing = 1;
   c->window_kib = 4096;
   c->ping_seconds = 15;
+  c->safe_copies = FM_SAFE_COPIES_DEFAULT;
   c->idle_timeout_seconds = 60;
   c->reconnect_min_ms = 500;
   c->reconnect_max_ms = 60000;

@@ -18,33 +18,10 @@ static const char *span(fm_time ms, char *buf, size_t cap) {
   return buf;
 }
 
-/* ---- safe to leave the village ----------------------------------------------- */
-
-static void note_replicated(fmd_node *d, fmd_peer *p) {
-  fm_store_stats st;
-  char label[LABEL_MAX];
-  uint64_t v = fm_session_peer_seq(p->session, d->node.id.pk);
-  int rv;
-  if (v <= d->replicated) return;
-  /* A peer may show more of our log than we hold (a restored backup): what
-   * we do not hold is not ours to count. */
-  if (fm_store_stats_get(d->store, &st) == 0 && v > st.self_seq) v = st.self_seq;
-  if (v <= d->replicated) return;
-  if ((rv = fm_store_note_replicated(d->store, v)) < 0) {
-    fmd_logf(&d->log, FMD_WARN, "cannot note replicated entries: %s", fm_strerror(rv));
-    return;
-  }
-  d->replicated = v;
-  fmd_logf(&d->log, FMD_DEBUG, "own entries up to %llu are held by %s too",
-           (unsigned long long)v, fmd_peer_label(p, label, sizeof label));
-}
-
-void fmd_mesh_vector(fmd_node *d, fmd_peer *p) { note_replicated(d, p); }
-
 void fmd_mesh_caught_up(fmd_node *d, fmd_peer *p, const fm_session_stats *st) {
   char label[LABEL_MAX];
   if (p->addr) {
-    p->addr->caught_up_at = st->caught_up_at;
+    p->addr->caught_up_at = fmd_wall_of(st->caught_up_at);
     p->addr->streak = 0; /* a completed exchange ends a run of failures */
   }
   /* Every live push ends in "caught up" again: at info level once, then
@@ -57,11 +34,18 @@ void fmd_mesh_caught_up(fmd_node *d, fmd_peer *p, const fm_session_stats *st) {
   fmd_logf(&d->log, lv, "peer %s caught up: %llu in, %llu out",
            fmd_peer_label(p, label, sizeof label), (unsigned long long)st->entries_in,
            (unsigned long long)st->entries_out);
-  /* Entries sent in this session may still be in flight here; the session
-   * does not say which are acknowledged.  The next session's vector
-   * corrects nothing downwards (the mark only rises), so this is the one
-   * optimistic step: a batch lost with the link in the last moments. */
-  note_replicated(d, p);
+  /* Copies are counted by the node as ACKs arrive (fm_node's held
+   * callback), never from "caught up": what was sent may still be lost. */
+}
+
+void fmd_mesh_refused(fmd_node *d, fmd_peer *p, const fm_msg_refusal *r, uint64_t total) {
+  char label[LABEL_MAX], who[16];
+  fm_hex(r->author, 4, who);
+  fmd_logf(&d->log, FMD_WARN,
+           "peer %s refused entries %llu-%llu of %s that we sent: %s (%llu refused in all); "
+           "they are not counted as copies there",
+           fmd_peer_label(p, label, sizeof label), (unsigned long long)r->from,
+           (unsigned long long)r->to, who, fm_strerror((int)r->code), (unsigned long long)total);
 }
 
 /* ---- admission and duplicates ----------------------------------------------------- */

@@ -5,8 +5,9 @@
  *    connection to the same device is settled (the one dialled by the
  *    device with the smaller id stays, the other is closed with BYE
  *    "duplicate connection"); a waiting `fieldmesh sync` is answered.
- *  - vector / caught up: how much of our own log other devices hold is
- *    noted in the store ("safe to leave the village").
+ *  - caught up: logged (copies of our own log are noted by the node as
+ *    the peer's ACKs arrive, not here: see copies.h).
+ *  - refused: entries the peer would not store are logged once.
  *  - closed: the disconnect is logged with its reason, the address record
  *    keeps the error and counts the failure, static peers are dialled
  *    again after their backoff.
@@ -22,10 +23,9 @@ typedef struct fmd_addr fmd_addr;
 
 void fmd_mesh_admitted(fmd_node *d, fmd_peer *p, const fm_session_stats *st);
 void fmd_mesh_caught_up(fmd_node *d, fmd_peer *p, const fm_session_stats *st);
-/* Called while the session has sent no entries yet: what it says the peer
- * holds of our log then comes only from the peer (its vector, what it
- * sent us), so it is exact. */
-void fmd_mesh_vector(fmd_node *d, fmd_peer *p);
+/* The peer refused or quarantined entries we sent (range |r|, |total|
+ * entries so far in this session): said once per new range. */
+void fmd_mesh_refused(fmd_node *d, fmd_peer *p, const fm_msg_refusal *r, uint64_t total);
 /* |p|, a caller, failed before admission in a way that counts against
  * its address (shun.h): logs when the address is now ignored. */
 void fmd_mesh_misbehaved(fmd_node *d, fmd_peer *p, const char *reason);

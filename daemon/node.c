@@ -1,5 +1,7 @@
 #include "node.h"
 
+#include "fieldmesh/copies.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +19,15 @@ fm_time fmd_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (fm_time)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+fm_time fmd_mono(void) { return (fm_time)(uv_hrtime() / 1000000); }
+
+fm_time fmd_wall_of(fm_time mono) { return mono ? fmd_now() - (fmd_mono() - mono) : 0; }
+
+static fm_time node_wall(void *ctx) {
+  (void)ctx;
+  return fmd_now();
 }
 
 static void on_new_entries(void *ctx, uint32_t accepted);
@@ -112,11 +123,14 @@ static int open_state(fmd_node *d) {
   if (rv != 0 || (rv = check_enrollment(d)) != 0) return rv;
   d->node.on_new_entries = on_new_entries;
   d->node.on_new_ctx = d;
+  d->node.wall = node_wall;
   if (fm_store_stats_get(d->store, &st) == 0) {
-    d->replicated = st.self_replicated;
     d->watch_entries = st.entries;
     d->watch_self = st.self_seq;
   }
+  /* So that `fieldmesh status` judges "safe" as this daemon does. */
+  if ((rv = fm_store_set_safe_copies(d->store, d->cfg->safe_copies)) < 0)
+    fmd_logf(&d->log, FMD_WARN, "cannot record safe_copies in the store: %s", fm_strerror(rv));
   return 0;
 }
 
@@ -263,7 +277,7 @@ void fmd_node_poke(fmd_node *d) { watch_store(d, 1); }
 
 static void on_tick(uv_timer_t *t) {
   fmd_node *d = t->data;
-  fm_time now = fmd_now();
+  fm_time now = fmd_mono();
   for (fmd_peer *p = d->peers; p; p = p->next) fmd_peer_sample(p, now);
   /* A write by the CLI that could not poke us (or by `bundle import`)
    * still goes out within two ticks. */
@@ -407,16 +421,24 @@ void fmd_node_status(fmd_node *d, fm_control_status *out) {
   out->known = d->naddrs;
   out->ingested = d->node.ingested;
   if (fm_store_stats_get(d->store, &st) < 0) return;
-  out->own_seq = st.self_seq;
-  out->replicated = st.self_replicated > d->replicated ? st.self_replicated : d->replicated;
-  if (out->replicated > out->own_seq) out->replicated = out->own_seq;
-  out->only_here = out->own_seq - out->replicated;
   out->entries = st.entries;
+  /* Read from the store, which every ACK updates: the line changes the
+   * moment a copy is confirmed. */
+  fm_copies cp;
+  if (fm_store_copies(d->store, d->node.id.pk, d->cfg->safe_copies, &cp) < 0) return;
+  out->own_seq = cp.own;
+  out->only_here = cp.none;
+  out->copies_one = cp.one;
+  out->copies_more = cp.more;
+  out->receipted = cp.receipted;
+  out->unsafe = cp.unsafe;
+  out->safe_copies = cp.need;
+  out->safe = cp.unsafe == 0;
 }
 
 void fmd_node_report(fmd_node *d, const fmd_addr *a, fm_control_peer *out) {
   fmd_addr_report(a, out);
-  if (a->conn) fmd_peer_report(a->conn, fmd_now(), out);
+  if (a->conn) fmd_peer_report(a->conn, fmd_mono(), out);
   (void)d;
 }
 

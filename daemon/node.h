@@ -51,7 +51,6 @@ struct fmd_node {
   size_t naddrs;
   fmd_peer *in_recv;          /* whose fm_session_recv() is running */
   int kick;                   /* some peers were notified while it ran */
-  uint64_t replicated;        /* highest own seq noted as held elsewhere */
   uint64_t watch_entries, watch_self;  /* the store as last seen */
   uint64_t clock_logged;      /* entries stamped too far ahead, last logged */
   fm_time started;
@@ -59,8 +58,14 @@ struct fmd_node {
   int finished;               /* every handle closed or closing */
 };
 
-/* Wall-clock milliseconds since 1970: the time every session is fed. */
+/* Wall-clock milliseconds since 1970: what people read, stamps, expiry.
+ * It jumps when someone sets the clock. */
 fm_time fmd_now(void);
+/* Monotonic milliseconds (any origin): the time every session is fed, so
+ * a clock set a day forward or back neither kills nor stalls a link. */
+fm_time fmd_mono(void);
+/* The wall-clock time of the monotonic instant |mono| (0 stays 0). */
+fm_time fmd_wall_of(fm_time mono);
 
 /* Opens the state folder and starts everything.  Returns 0, or FMD_EXIT_FAIL
  * after logging one line (no device key, not enrolled, the port taken,

@@ -195,7 +195,16 @@ static void observe(fmd_peer *p) {
     if (!fmd_peer_live(p)) return;
   }
   if (!p->admitted) return;
-  if (st.entries_out == 0) fmd_mesh_vector(p->d, p);
+  if (st.refused_out != p->refused_seen) {
+    /* Once per new range: a peer refusing every batch of a gap says the
+     * same thing each time. */
+    const fm_msg_refusal *r = &st.last_refused, *o = &p->refused_said;
+    if (!p->refused_seen || memcmp(r->author, o->author, FM_KEY_LEN) || r->code != o->code ||
+        r->from != o->to + 1)
+      fmd_mesh_refused(p->d, p, r, st.refused_out);
+    p->refused_seen = st.refused_out;
+    p->refused_said = *r;
+  }
   if (st.caught_up_at && st.caught_up_at != p->caught_up_seen) {
     p->caught_up_seen = st.caught_up_at;
     p->caught_up_count++;
@@ -237,7 +246,7 @@ static void arm_timer(fmd_peer *p, fm_time now) {
 }
 
 void fmd_peer_service(fmd_peer *p) {
-  fm_time now = fmd_now();
+  fm_time now = fmd_mono();
   p->kick = 0;
   if (p->phase == FMD_P_OPEN) {
     observe(p);
@@ -272,7 +281,7 @@ static void on_timer(uv_timer_t *t) {
     finish(p);
     return;
   case FMD_P_OPEN:
-    fm_session_on_timer(p->session, fmd_now()); /* a failure shows in its state */
+    fm_session_on_timer(p->session, fmd_mono()); /* a failure shows in its state */
     fmd_peer_service(p);
     return;
   case FMD_P_DRAIN:
@@ -311,7 +320,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
    * window, while pausing both ends at once with full socket buffers would
    * deadlock them. */
   p->d->in_recv = p;
-  fm_session_recv(p->session, p->rbuf, (size_t)n, fmd_now()); /* failures show in its state */
+  fm_session_recv(p->session, p->rbuf, (size_t)n, fmd_mono()); /* failures show in its state */
   p->d->in_recv = NULL;
   fmd_peer_service(p);
   fmd_node_kick(p->d);
@@ -350,10 +359,10 @@ static uint16_t dialler_port(fmd_peer *p) {
 }
 
 void fmd_peer_open(fmd_peer *p) {
-  fm_time now = fmd_now();
+  fm_time now = fmd_mono();
   int rv;
   uv_timer_stop(&p->timer);
-  p->since = now;
+  p->since = fmd_now();
   uv_tcp_nodelay(&p->tcp, 1);
   p->tie_port = dialler_port(p);
   if ((rv = start_session(p, now)) < 0) {
@@ -455,7 +464,16 @@ void fmd_peer_report(const fmd_peer *p, fm_time now, fm_control_peer *out) {
   out->to_recv = st.to_recv;
   out->to_send_bytes = st.to_send_bytes;
   out->to_recv_bytes = st.to_recv_bytes;
-  if (st.caught_up_at > out->caught_up_at) out->caught_up_at = st.caught_up_at;
+  fm_time caught_up = fmd_wall_of(st.caught_up_at);
+  if (caught_up > out->caught_up_at) out->caught_up_at = caught_up;
+  out->refused = st.refused_out;
+  if (st.refused_out) {
+    char who[9];
+    fm_hex(st.last_refused.author, 4, who);
+    snprintf(out->last_refused, sizeof out->last_refused, "seq %llu-%llu of %s: %s",
+             (unsigned long long)st.last_refused.from, (unsigned long long)st.last_refused.to,
+             who, fm_strerror((int)st.last_refused.code));
+  }
   if (p->rate_n > 0) {
     /* The oldest sample in the ring against the counters now. */
     int oldest = p->rate_n < FMD_RATE_SAMPLES ? 0 : p->rate_head;

@@ -65,6 +65,8 @@ typedef struct fmd_peer {
   int caught_up_count;
   fm_time caught_up_logged;          /* last "caught up" at info level */
   int stalled_seen;
+  uint64_t refused_seen;             /* session's refused_out when last said */
+  fm_msg_refusal refused_said;       /* the range last said in the log */
   int kick;              /* notified while another session was receiving */
   int duplicate;         /* closed because another connection to the node won */
   int failed;            /* counts as a failed attempt */
@@ -104,10 +106,11 @@ void fmd_peer_notify(fmd_peer *p, int later);
 /* Pumps writes, notices admission and catching up, closes when done. */
 void fmd_peer_service(fmd_peer *p);
 
-/* Takes a rate sample (once a second). */
+/* Takes a rate sample (once a second); |now| is fmd_mono(). */
 void fmd_peer_sample(fmd_peer *p, fm_time now);
 
-/* Fills the live fields of |out|: state, since, traffic, progress, rates. */
+/* Fills the live fields of |out|: state, since, traffic, progress, rates,
+ * what the peer refused.  |now| is fmd_mono(). */
 void fmd_peer_report(const fmd_peer *p, fm_time now, fm_control_peer *out);
 
 /* "127.0.0.1:7412 (Lan, Team 1)", or the address alone before admission. */

@@ -157,9 +157,11 @@ static const field STATUS_FIELDS[] = {
     S(fm_control_status, name),       S(fm_control_status, team),
     U(fm_control_status, pid),        T(fm_control_status, started),
     U(fm_control_status, connected),  U(fm_control_status, known),
-    U(fm_control_status, own_seq),    U(fm_control_status, replicated),
-    U(fm_control_status, only_here),  U(fm_control_status, entries),
-    U(fm_control_status, ingested),
+    U(fm_control_status, own_seq),    U(fm_control_status, only_here),
+    U(fm_control_status, copies_one), U(fm_control_status, copies_more),
+    U(fm_control_status, receipted),  U(fm_control_status, unsafe),
+    U(fm_control_status, safe_copies), U(fm_control_status, safe),
+    U(fm_control_status, entries),    U(fm_control_status, ingested),
 };
 
 /* F_NID: the id, or nil when has_id (just before it) is 0. */
@@ -175,7 +177,8 @@ static const field PEER_FIELDS[] = {
     U(fm_control_peer, to_recv_bytes), U(fm_control_peer, rate_in),
     U(fm_control_peer, rate_out),      T(fm_control_peer, caught_up_at),
     S(fm_control_peer, last_error),    U(fm_control_peer, failures),
-    T(fm_control_peer, next_attempt),
+    T(fm_control_peer, next_attempt),  U(fm_control_peer, refused),
+    S(fm_control_peer, last_refused),
 };
 
 #define NFIELDS(a) (sizeof a / sizeof a[0])
@@ -185,8 +188,8 @@ static const field PEER_FIELDS[] = {
  * 9 bytes, every key under 16, and the id 34.  The daemon relies on
  * FM_CONTROL_PEERS_MAX such peers fitting in one frame. */
 _Static_assert(FM_CONTROL_ADDR_MAX + FM_CONTROL_ORIGIN_MAX + 2 * FM_NAME_MAX +
-                       FM_CONTROL_STATE_MAX + FM_CONTROL_TEXT_MAX + 6 * 2 + 16 * 9 +
-                       34 + 22 * 16 + 3 <=
+                       FM_CONTROL_STATE_MAX + FM_CONTROL_TEXT_MAX +
+                       FM_CONTROL_REFUSAL_MAX + 7 * 2 + 17 * 9 + 34 + 24 * 16 + 3 <=
                    FM_CONTROL_PEER_WIRE_MAX,
                "a peer may not fit FM_CONTROL_PEER_WIRE_MAX");
 _Static_assert(FM_CONTROL_PEERS_MAX * FM_CONTROL_PEER_WIRE_MAX + 256 <= FM_CONTROL_FRAME_MAX,

@@ -1,5 +1,6 @@
 #include "fieldmesh/msg.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -52,11 +53,27 @@ void fm_msg_entries_begin(fm_wr *w, uint32_t n) {
   fm_wr_array(w, n);
 }
 
-void fm_msg_ack(fm_wr *w, uint64_t bytes, uint64_t entries) {
-  fm_wr_array(w, 3);
+void fm_msg_ack(fm_wr *w, uint64_t bytes, uint64_t entries, const fm_msg_vitem *stored,
+                size_t nstored, const fm_msg_refusal *refused, size_t nrefused) {
+  FM_ASSERT(nstored <= FM_ACK_STORED_MAX && nrefused <= FM_ACK_REFUSED_MAX);
+  fm_wr_array(w, 5);
   fm_wr_uint(w, FM_MSG_ACK);
   fm_wr_uint(w, bytes);
   fm_wr_uint(w, entries);
+  fm_wr_array(w, (uint32_t)nstored);
+  for (size_t i = 0; i < nstored; i++) {
+    fm_wr_array(w, 2);
+    fm_wr_bin(w, stored[i].author, FM_KEY_LEN);
+    fm_wr_uint(w, stored[i].seq);
+  }
+  fm_wr_array(w, (uint32_t)nrefused);
+  for (size_t i = 0; i < nrefused; i++) {
+    fm_wr_array(w, 4);
+    fm_wr_bin(w, refused[i].author, FM_KEY_LEN);
+    fm_wr_uint(w, refused[i].from);
+    fm_wr_uint(w, refused[i].to);
+    fm_wr_int(w, refused[i].code);
+  }
 }
 
 void fm_msg_ping(fm_wr *w, fm_msg_type type, uint64_t nonce) {
@@ -114,6 +131,36 @@ static int dec_vector(fm_rd *c, fm_msg *m) {
   return fm_rd_bool(c, &m->more) < 0 ? FM_ERR_MALFORMED : 0;
 }
 
+/* Each author once in |stored|, seqs from 1, ranges that are ranges: a
+ * sloppy ACK is a broken peer, not something to guess about. */
+static int dec_ack(fm_rd *c, fm_msg *m) {
+  uint32_t n, k;
+  if (fm_rd_uint(c, &m->u1) < 0 || fm_rd_uint(c, &m->u2) < 0) return FM_ERR_MALFORMED;
+  if (fm_rd_array(c, &n) < 0 || n > FM_ACK_STORED_MAX) return FM_ERR_MALFORMED;
+  for (uint32_t i = 0; i < n; i++) {
+    fm_msg_vitem *it = &m->items[i];
+    if (fm_rd_array(c, &k) < 0 || k != 2 ||
+        fm_rd_bin_fixed(c, it->author, FM_KEY_LEN) < 0 || fm_rd_uint(c, &it->seq) < 0 ||
+        it->seq == 0)
+      return FM_ERR_MALFORMED;
+    memset(it->head8, 0, sizeof it->head8);
+    for (uint32_t j = 0; j < i; j++)
+      if (!memcmp(m->items[j].author, it->author, FM_KEY_LEN)) return FM_ERR_MALFORMED;
+  }
+  m->nitems = n;
+  if (fm_rd_array(c, &n) < 0 || n > FM_ACK_REFUSED_MAX) return FM_ERR_MALFORMED;
+  for (uint32_t i = 0; i < n; i++) {
+    fm_msg_refusal *r = &m->refused[i];
+    if (fm_rd_array(c, &k) < 0 || k != 4 ||
+        fm_rd_bin_fixed(c, r->author, FM_KEY_LEN) < 0 || fm_rd_uint(c, &r->from) < 0 ||
+        fm_rd_uint(c, &r->to) < 0 || fm_rd_int(c, &r->code) < 0 || r->from == 0 ||
+        r->to < r->from || r->code >= 0 || r->code < INT32_MIN)
+      return FM_ERR_MALFORMED;
+  }
+  m->nrefused = n;
+  return 0;
+}
+
 static int dec_entries(fm_rd *c, fm_msg *m) {
   uint32_t n;
   if (fm_rd_array(c, &n) < 0 || n > FM_BATCH_MAX) return FM_ERR_MALFORMED;
@@ -141,9 +188,7 @@ static int dec_body(fm_rd *c, uint32_t n, fm_msg *m) {
     return 0;
   case FM_MSG_VECTOR: return n == 3 ? dec_vector(c, m) : FM_ERR_MALFORMED;
   case FM_MSG_ENTRIES: return n == 2 ? dec_entries(c, m) : FM_ERR_MALFORMED;
-  case FM_MSG_ACK:
-    return n == 3 && fm_rd_uint(c, &m->u1) == 0 && fm_rd_uint(c, &m->u2) == 0
-               ? 0 : FM_ERR_MALFORMED;
+  case FM_MSG_ACK: return n == 5 ? dec_ack(c, m) : FM_ERR_MALFORMED;
   case FM_MSG_PING: case FM_MSG_PONG: case FM_MSG_CAUGHTUP:
     return n == 2 && fm_rd_uint(c, &m->u1) == 0 ? 0 : FM_ERR_MALFORMED;
   case FM_MSG_BYE: return n == 2 ? dec_text(c, m) : FM_ERR_MALFORMED;
@@ -163,9 +208,11 @@ int fm_msg_decode(const uint8_t *p, size_t len, fm_msg *m) {
   int rv;
   fm_msg_vitem *items = m->items;
   fm_slice *entries = m->entries;
+  fm_msg_refusal *refused = m->refused;
   memset(m, 0, sizeof *m);
   m->items = items;
   m->entries = entries;
+  m->refused = refused;
   fm_rd_init(&c, p, len, 1);
   if (fm_rd_array(&c, &n) < 0 || n < 1 || fm_rd_uint(&c, &type) < 0)
     return FM_ERR_MALFORMED;

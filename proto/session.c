@@ -25,9 +25,12 @@
  * commit. */
 #define PEND_BYTES ((size_t)1 << 20)
 
+/* What we know of the peer's log of one author. */
 typedef struct known {
   uint8_t author[FM_KEY_LEN];
-  uint64_t seq;
+  uint64_t seq;     /* it holds or was sent 1 .. seq: never send those again */
+  uint64_t sent;    /* the highest seq sent in this session; 0 none */
+  uint64_t acked;   /* the highest seq it said it stored (HELLO, ACK) */
 } known;
 
 struct fm_session {
@@ -52,6 +55,7 @@ struct fm_session {
   int refresh;             /* the snapshot is stale */
   size_t cursor;           /* next author of |ours| to stream */
   uint64_t inflight;       /* entry bytes sent and not acknowledged */
+  uint64_t inflight_entries;
   int sent_since_caughtup, caughtup_sent, peer_caughtup;
   uint8_t digest[32];      /* of |ours| when HELLO was sent */
   known contested[16];     /* same seq, different head: entries to show */
@@ -63,6 +67,10 @@ struct fm_session {
   fm_buf pend;             /* entries received, not yet ingested */
   uint32_t pend_len[PEND_MAX];
   fm_slice pend_sl[PEND_MAX];
+  fm_ingest_outcome outcomes[PEND_MAX];  /* of the batch being acknowledged */
+  fm_msg_vitem ack_stored[PEND_MAX];     /* one per author of that batch */
+  fm_msg_refusal ack_refused[FM_ACK_REFUSED_MAX];
+  fm_msg_refusal refused[FM_ACK_REFUSED_MAX];  /* decoding scratch */
   size_t npend;
   fm_time pend_since;
   fm_msg_vitem items[FM_VECTOR_PAGE];
@@ -94,6 +102,12 @@ static uint64_t their_seq(const fm_session *s, const uint8_t author[FM_KEY_LEN])
   return found ? s->their[i].seq : 0;
 }
 
+static known *their_get(fm_session *s, const uint8_t author[FM_KEY_LEN]) {
+  int found;
+  size_t i = their_find(s, author, &found);
+  return found ? &s->their[i] : NULL;
+}
+
 /* Raises what we know the peer holds of |author| to |seq|.  The table holds
  * one row per author of the mesh, bounded by the vectors exchanged. */
 static int their_raise(fm_session *s, const uint8_t author[FM_KEY_LEN], uint64_t seq) {
@@ -112,6 +126,7 @@ static int their_raise(fm_session *s, const uint8_t author[FM_KEY_LEN], uint64_t
     s->cap_their = cap;
   }
   memmove(&s->their[i + 1], &s->their[i], (s->ntheir - i) * sizeof *s->their);
+  memset(&s->their[i], 0, sizeof s->their[i]);
   memcpy(s->their[i].author, author, FM_KEY_LEN);
   s->their[i].seq = seq;
   s->ntheir++;
@@ -274,19 +289,20 @@ static int on_handshake(fm_session *s, const uint8_t *p, size_t n) {
 
 /* ---- messages ------------------------------------------------------------------ */
 
-static int on_hello(fm_session *s, const fm_msg *m, fm_time now) {
+static int on_hello(fm_session *s, const fm_msg *m) {
   uint8_t x_pk[32], remote[32];
   int rv;
   if (m->version != FM_PROTO_VERSION)
-    return fail(s, FM_ERR_VERSION, "protocol version %llu, we speak %d",
+    return fail(s, FM_ERR_VERSION,
+                "refused: that laptop speaks sync protocol version %llu, this one %d: "
+                "install the same fieldmesh release on both",
                 (unsigned long long)m->version, FM_PROTO_VERSION);
   /* The node id must be the key that just authenticated the channel. */
   if (fm_noise_hs_remote_static(&s->hs, remote) < 0 ||
       fm_noise_pub_from_ed25519(m->node_id, x_pk) < 0 ||
       sodium_memcmp(x_pk, remote, 32) != 0)
     return fail(s, FM_ERR_AUTH, "node id does not match the handshake key");
-  rv = s->cfg.io.admit(s->cfg.io.ctx, m->node_id, m->cert, m->cert_len, now,
-                       &s->st.peer);
+  rv = s->cfg.io.admit(s->cfg.io.ctx, m->node_id, m->cert, m->cert_len, &s->st.peer);
   if (rv < 0) {
     const char *why = rv == FM_ERR_MESH ? "enrolled by another commune"
                       : rv == FM_ERR_REVOKED ? "device revoked"
@@ -302,10 +318,15 @@ static int on_hello(fm_session *s, const fm_msg *m, fm_time now) {
     return 0;
   }
   /* Same digest, same vector: the peer holds exactly what we held when we
-   * said hello, and it decides the same way, so no vector is sent. */
-  for (size_t i = 0; i < s->ours.n; i++)
-    if ((rv = their_raise(s, s->ours.items[i].author, s->ours.items[i].seq)) < 0)
-      return fail(s, rv, "out of memory");
+   * said hello (its log, committed), and it decides the same way, so no
+   * vector is sent. */
+  for (size_t i = 0; i < s->ours.n; i++) {
+    const fm_vec_item *it = &s->ours.items[i];
+    if ((rv = their_raise(s, it->author, it->seq)) < 0) return fail(s, rv, "out of memory");
+    their_get(s, it->author)->acked = it->seq;
+    if (s->cfg.io.held && it->seq)
+      s->cfg.io.held(s->cfg.io.ctx, s->st.peer_id, it->author, it->seq, NULL);
+  }
   s->their_vector_done = 1;
   return 0;
 }
@@ -327,15 +348,17 @@ static void note_contested(fm_session *s, const fm_msg_vitem *it) {
   }
 }
 
-static int on_vector(fm_session *s, const fm_msg *m, fm_time now) {
+static int on_vector(fm_session *s, const fm_msg *m) {
   s->st.vectors_in++;
   for (size_t i = 0; i < m->nitems; i++) {
-    note_contested(s, &m->items[i]);
-    int rv = their_raise(s, m->items[i].author, m->items[i].seq);
+    const fm_msg_vitem *it = &m->items[i];
+    note_contested(s, it);
+    int rv = their_raise(s, it->author, it->seq);
     if (rv < 0) return fail(s, rv == FM_ERR_TOOBIG ? FM_ERR_PROTO : rv,
                             rv == FM_ERR_TOOBIG ? "peer names too many authors" : "out of memory");
-    if (s->cfg.io.seen)
-      s->cfg.io.seen(s->cfg.io.ctx, m->items[i].author, m->items[i].seq, now);
+    if (s->cfg.io.seen) s->cfg.io.seen(s->cfg.io.ctx, it->author, it->seq);
+    if (s->cfg.io.held && it->seq)
+      s->cfg.io.held(s->cfg.io.ctx, s->st.peer_id, it->author, it->seq, it->head8);
   }
   if (!m->more) {
     s->their_vector_done = 1;
@@ -344,14 +367,62 @@ static int on_vector(fm_session *s, const fm_msg *m, fm_time now) {
   return 0;
 }
 
-/* Ingests |n| received entries in one store transaction and acknowledges
- * them in one ACK. */
-static int ingest_batch(fm_session *s, const fm_slice *entries, size_t n, fm_time now) {
-  fm_ingest_result res;
+/* The index of |author| in the ACK being built, adding it (at most one
+ * per entry of the batch, so the table cannot overflow). */
+static size_t ack_author(fm_session *s, size_t *n, const uint8_t author[FM_KEY_LEN]) {
+  if (*n && !memcmp(s->ack_stored[*n - 1].author, author, FM_KEY_LEN)) return *n - 1;
+  for (size_t i = 0; i < *n; i++)
+    if (!memcmp(s->ack_stored[i].author, author, FM_KEY_LEN)) return i;
+  memset(&s->ack_stored[*n], 0, sizeof s->ack_stored[*n]);
+  memcpy(s->ack_stored[*n].author, author, FM_KEY_LEN);
+  return (*n)++;
+}
+
+/* Adds a refused entry to the ACK's ranges: the next seq of the last
+ * range for the same reason extends it.  Past FM_ACK_REFUSED_MAX ranges
+ * the rest go unsaid: they are not stored, which is what counts. */
+static void ack_refuse(fm_session *s, size_t *n, const fm_entry *e, int code) {
+  fm_msg_refusal *r = *n ? &s->ack_refused[*n - 1] : NULL;
+  if (r && r->code == code && r->to + 1 == e->seq && !memcmp(r->author, e->author, FM_KEY_LEN)) {
+    r->to = e->seq;
+    return;
+  }
+  if (*n == FM_ACK_REFUSED_MAX) return;
+  r = &s->ack_refused[(*n)++];
+  memcpy(r->author, e->author, FM_KEY_LEN);
+  r->from = r->to = e->seq;
+  r->code = code < 0 ? code : FM_ERR_PROTO;
+}
+
+/* The ACK of a committed batch: the bytes and entries (the sender's
+ * window), then per author the highest seq of the batch its log now holds
+ * -- the very bytes the sender sent, so 1 .. seq of the sender's chain --
+ * and the ranges refused or quarantined.  Authors beyond one message's
+ * worth go in further ACKs with no bytes. */
+static int send_ack(fm_session *s, uint64_t bytes, size_t n, size_t nstored, size_t nrefused) {
   fm_wr w;
-  uint64_t bytes = 0;
+  size_t off = 0;
   int rv;
-  rv = s->cfg.io.ingest(s->cfg.io.ctx, entries, n, now, &res);
+  do {
+    size_t k = nstored - off > FM_ACK_STORED_MAX ? FM_ACK_STORED_MAX : nstored - off;
+    fm_wr_init(&w, &s->plain);
+    fm_msg_ack(&w, off ? 0 : bytes, off ? 0 : n, s->ack_stored + off, k, s->ack_refused,
+               off ? 0 : nrefused);
+    if ((rv = flush_msg(s)) < 0) return rv;
+    off += k;
+  } while (off < nstored);
+  return 0;
+}
+
+/* Ingests |n| received entries in one store transaction and acknowledges
+ * them once it committed. */
+static int ingest_batch(fm_session *s, const fm_slice *entries, size_t n) {
+  fm_ingest_result res;
+  uint64_t bytes = 0;
+  size_t nstored = 0, nrefused = 0;
+  int rv;
+  FM_ASSERT(n <= PEND_MAX);
+  rv = s->cfg.io.ingest(s->cfg.io.ctx, entries, n, &res, s->outcomes);
   if (rv < 0) return fail(s, rv, "store failed: %s", fm_strerror(rv));
   if (res.invalid)
     return fail(s, FM_ERR_PROTO, "peer sent %u invalid entries (%s)",
@@ -359,18 +430,26 @@ static int ingest_batch(fm_session *s, const fm_slice *entries, size_t n, fm_tim
   for (size_t i = 0; i < n; i++) {
     fm_entry e;
     bytes += entries[i].len;
+    if (fm_entry_decode(entries[i].p, entries[i].len, NULL, &e) < 0) continue;
     /* Whatever became of it here, the peer holds it: never send it back. */
-    if (fm_entry_decode(entries[i].p, entries[i].len, NULL, &e) == 0 &&
-        (rv = their_raise(s, e.author, e.seq)) < 0)
-      return fail(s, rv, "out of memory");
+    if ((rv = their_raise(s, e.author, e.seq)) < 0) return fail(s, rv, "out of memory");
+    switch (s->outcomes[i].outcome) {
+    case FM_IN_ACCEPTED:
+    case FM_IN_DUPLICATE: {
+      fm_msg_vitem *it = &s->ack_stored[ack_author(s, &nstored, e.author)];
+      if (e.seq > it->seq) it->seq = e.seq;
+      break;
+    }
+    case FM_IN_QUARANTINED:
+    case FM_IN_REFUSED: ack_refuse(s, &nrefused, &e, s->outcomes[i].code); break;
+    default: break; /* held: not ours to judge yet, and not stored */
+    }
   }
   s->st.entries_in += res.accepted + res.released;
   s->entry_bytes_seen += bytes;
   s->entries_seen += n;
   s->refresh = 1;
-  fm_wr_init(&w, &s->plain);
-  fm_msg_ack(&w, bytes, n);
-  return flush_msg(s);
+  return send_ack(s, bytes, n, nstored, nrefused);
 }
 
 int fm_session_flush(fm_session *s, fm_time now) {
@@ -382,7 +461,8 @@ int fm_session_flush(fm_session *s, fm_time now) {
     off += s->pend_len[i];
   }
   s->npend = 0;
-  int rv = ingest_batch(s, s->pend_sl, n, now);
+  (void)now;
+  int rv = ingest_batch(s, s->pend_sl, n);
   fm_buf_reset(&s->pend);
   return rv;
 }
@@ -394,7 +474,7 @@ static int on_entries(fm_session *s, const fm_msg *m, fm_time now) {
   size_t bytes = 0;
   int rv;
   if (m->nentries == 0) return 0;
-  if (!s->cfg.defer_ingest) return ingest_batch(s, m->entries, m->nentries, now);
+  if (!s->cfg.defer_ingest) return ingest_batch(s, m->entries, m->nentries);
   for (size_t i = 0; i < m->nentries; i++) bytes += m->entries[i].len;
   if ((s->npend + m->nentries > PEND_MAX || s->pend.len + bytes > PEND_BYTES) &&
       (rv = fm_session_flush(s, now)) < 0)
@@ -404,6 +484,44 @@ static int on_entries(fm_session *s, const fm_msg *m, fm_time now) {
     if ((rv = fm_buf_put(&s->pend, m->entries[i].p, m->entries[i].len)) < 0)
       return fail(s, rv, "out of memory");
     s->pend_len[s->npend++] = (uint32_t)m->entries[i].len;
+  }
+  return 0;
+}
+
+/* The peer stored (or refused) what we sent.  It can only speak of what
+ * it was sent in this session: anything more is a lie or a bug, and
+ * nothing it claimed is believed. */
+static int on_ack(fm_session *s, const fm_msg *m, fm_time now) {
+  if (m->u1 > s->inflight || m->u2 > s->inflight_entries)
+    return fail(s, FM_ERR_PROTO, "peer acknowledged %llu bytes in %llu entries; %llu in %llu were sent",
+                (unsigned long long)m->u1, (unsigned long long)m->u2,
+                (unsigned long long)s->inflight, (unsigned long long)s->inflight_entries);
+  for (size_t i = 0; i < m->nitems; i++) {
+    known *k = their_get(s, m->items[i].author);
+    if (!k || !k->sent || m->items[i].seq > k->sent)
+      return fail(s, FM_ERR_PROTO, "peer acknowledged seq %llu of an author beyond what was sent",
+                  (unsigned long long)m->items[i].seq);
+  }
+  for (size_t i = 0; i < m->nrefused; i++) {
+    known *k = their_get(s, m->refused[i].author);
+    if (!k || !k->sent || m->refused[i].to > k->sent)
+      return fail(s, FM_ERR_PROTO, "peer refused seq %llu of an author beyond what was sent",
+                  (unsigned long long)m->refused[i].to);
+  }
+  s->inflight -= m->u1;
+  s->inflight_entries -= m->u2;
+  s->last_ack = now;
+  s->st.stalled = 0;
+  for (size_t i = 0; i < m->nitems; i++) {
+    known *k = their_get(s, m->items[i].author);
+    if (m->items[i].seq <= k->acked) continue;
+    k->acked = m->items[i].seq;
+    if (s->cfg.io.held)
+      s->cfg.io.held(s->cfg.io.ctx, s->st.peer_id, k->author, k->acked, NULL);
+  }
+  for (size_t i = 0; i < m->nrefused; i++) {
+    s->st.refused_out += m->refused[i].to - m->refused[i].from + 1;
+    s->st.last_refused = m->refused[i];
   }
   return 0;
 }
@@ -422,24 +540,20 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
     if (m->type == FM_MSG_ERROR) goto peer_error;
     if (m->type != FM_MSG_HELLO)
       return fail(s, FM_ERR_PROTO, "expected hello, got message type %d", m->type);
-    return on_hello(s, m, now);
+    return on_hello(s, m);
   }
   switch (m->type) {
   case FM_MSG_HELLO: return fail(s, FM_ERR_PROTO, "second hello");
-  case FM_MSG_VECTOR: return on_vector(s, m, now);
+  case FM_MSG_VECTOR: return on_vector(s, m);
   case FM_MSG_ENTRIES: return on_entries(s, m, now);
-  case FM_MSG_ACK:
-    s->inflight = m->u1 >= s->inflight ? 0 : s->inflight - m->u1;
-    s->last_ack = now;
-    s->st.stalled = 0;
-    return 0;
+  case FM_MSG_ACK: return on_ack(s, m, now);
   case FM_MSG_PING:
     fm_wr_init(&w, &s->plain);
     fm_msg_ping(&w, FM_MSG_PONG, m->u1);
     return flush_msg(s);
   case FM_MSG_PONG: return 0;
   case FM_MSG_CERT:
-    if (s->cfg.io.learn_cert) s->cfg.io.learn_cert(s->cfg.io.ctx, m->cert, m->cert_len, now);
+    if (s->cfg.io.learn_cert) s->cfg.io.learn_cert(s->cfg.io.ctx, m->cert, m->cert_len);
     return 0;
   case FM_MSG_CAUGHTUP:
     s->peer_caughtup = 1;
@@ -477,6 +591,7 @@ static int on_frame(fm_session *s, const uint8_t *p, size_t n, fm_time now) {
   if (rv < 0) return fail(s, FM_ERR_DECRYPT, "a frame does not authenticate");
   m.items = s->items;
   m.entries = s->entries;
+  m.refused = s->refused;
   if ((rv = fm_msg_decode(s->opened, plen, &m)) < 0)
     return fail(s, rv, rv == FM_ERR_PROTO ? "unknown message type" : "malformed message");
   return on_message(s, &m, now);
@@ -562,6 +677,9 @@ static int show_contested(fm_session *s) {
     fm_wr_raw(&w, stage.p, stage.len);
     rv = flush_msg(s);
     s->inflight += b.bytes;
+    s->inflight_entries += 1;
+    known *kn = their_get(s, k->author);
+    if (kn && k->seq > kn->sent) kn->sent = k->seq;
   }
   fm_buf_free(&stage);
   return rv < 0 ? fail(s, rv, "cannot send: %s", fm_strerror(rv)) : 1;
@@ -608,8 +726,10 @@ static int pump(fm_session *s, fm_time now) {
     fm_buf_free(&stage);
     if ((rv = flush_msg(s)) < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));
     if ((rv = their_raise(s, it->author, have + b.n)) < 0) return fail(s, rv, "out of memory");
+    their_get(s, it->author)->sent = have + b.n;
     if (s->inflight == 0) s->last_ack = now;
     s->inflight += b.bytes;
+    s->inflight_entries += b.n;
     s->st.entries_out += b.n;
     s->entry_bytes_seen += b.bytes;
     s->entries_seen += b.n;

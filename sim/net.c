@@ -81,7 +81,7 @@ static fm_session *session_for(sim_world *w, sim_node *n, const sim_link_spec *k
   cfg.idle_timeout = k->idle;
   /* As the daemon does: the entries of one read burst commit together. */
   cfg.defer_ingest = 1;
-  int rv = fm_session_new(&cfg, sim_net_node_now(w, n), &s);
+  int rv = fm_session_new(&cfg, w->now, &s);
   return rv < 0 ? NULL : s;
 }
 
@@ -105,9 +105,7 @@ static fm_time next_timer(const sim_world *w, const sim_conn *c) {
   fm_time t = FM_TIME_NEVER;
   for (int i = 0; i < 2; i++) {
     fm_time x = fm_session_next_timer(c->s[i]);
-    if (x == FM_TIME_NEVER) continue;
-    x -= w->nodes[c->node[i]].skew;
-    if (x < t) t = x;
+    if (x != FM_TIME_NEVER && x < t) t = x;
   }
   return t;
 }
@@ -309,8 +307,7 @@ void sim_net_on_pump(sim_world *w, const sim_event *ev) {
     kick(w, c, side);
     return;
   }
-  sim_node *src = &w->nodes[c->node[side]];
-  ssize_t n = fm_session_send(c->s[side], w->buf, SIM_CHUNK, sim_net_node_now(w, src));
+  ssize_t n = fm_session_send(c->s[side], w->buf, SIM_CHUNK, w->now);
   if (n < 0) {
     sim_net_kill(w, c, SIM_END_CLOSED);
     return;
@@ -338,11 +335,9 @@ void sim_net_on_deliver(sim_world *w, sim_event *ev) {
   int r = ev->b;
   c->dir[1 - r].inflight--;
   if (c->hostile == 1 - r) c->hostile_bytes += ev->len;
-  sim_node *dst = &w->nodes[c->node[r]];
   /* An error is the session's to report: it queues an ERROR for the
    * peer or closes, and the next pump drains it. */
-  if (fm_session_recv(c->s[r], p, ev->len, sim_net_node_now(w, dst)) == 0)
-    fm_session_flush(c->s[r], sim_net_node_now(w, dst));
+  if (fm_session_recv(c->s[r], p, ev->len, w->now) == 0) fm_session_flush(c->s[r], w->now);
   free(p);
   kick(w, c, r);
   rearm(w, c);
@@ -367,7 +362,7 @@ void sim_net_on_timer(sim_world *w, const sim_event *ev) {
     sim_node *n = &w->nodes[c->node[i]];
     fm_time due = fm_session_next_timer(c->s[i]);
     if (due == FM_TIME_NEVER || due - n->skew > w->now) continue;
-    fm_session_on_timer(c->s[i], sim_net_node_now(w, n));
+    fm_session_on_timer(c->s[i], w->now);
     kick(w, c, i);
   }
   rearm(w, c);

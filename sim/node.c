@@ -22,15 +22,20 @@ static int io_read_after(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t a
 }
 
 static int io_admit(void *ctx, const uint8_t node_id[FM_KEY_LEN], const uint8_t *cert,
-                    size_t cert_len, fm_time now, fm_enrollment *who) {
+                    size_t cert_len, fm_enrollment *who) {
   sim_node *n = ctx;
-  return n->inner.admit(n->inner.ctx, node_id, cert, cert_len, now, who);
+  return n->inner.admit(n->inner.ctx, node_id, cert, cert_len, who);
 }
 
-static void io_seen(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq,
-                    fm_time now) {
+static void io_seen(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq) {
   sim_node *n = ctx;
-  n->inner.seen(n->inner.ctx, author, seq, now);
+  n->inner.seen(n->inner.ctx, author, seq);
+}
+
+static void io_held(void *ctx, const uint8_t device[FM_KEY_LEN], const uint8_t author[FM_KEY_LEN],
+                    uint64_t seq, const uint8_t *head8) {
+  sim_node *n = ctx;
+  n->inner.held(n->inner.ctx, device, author, seq, head8);
 }
 
 static int io_cert_of(void *ctx, const uint8_t author[FM_KEY_LEN], fm_buf *out) {
@@ -38,9 +43,9 @@ static int io_cert_of(void *ctx, const uint8_t author[FM_KEY_LEN], fm_buf *out) 
   return n->inner.cert_of(n->inner.ctx, author, out);
 }
 
-static int io_learn_cert(void *ctx, const uint8_t *cert, size_t len, fm_time now) {
+static int io_learn_cert(void *ctx, const uint8_t *cert, size_t len) {
   sim_node *n = ctx;
-  return n->inner.learn_cert(n->inner.ctx, cert, len, now);
+  return n->inner.learn_cert(n->inner.ctx, cert, len);
 }
 
 /* The author and seq of an accepted entry: the first fields of its
@@ -92,25 +97,40 @@ static int break_drop(sim_world *w, sim_node *n) {
 }
 #endif
 
-static int io_ingest(void *ctx, const fm_slice *e, size_t count, fm_time now,
-                     fm_ingest_result *res) {
+static int io_ingest(void *ctx, const fm_slice *e, size_t count, fm_ingest_result *res,
+                     fm_ingest_outcome *out) {
   sim_node *n = ctx;
 #ifdef SIM_BREAK_DROP_BATCH
   if (break_drop(n->w, n)) {
     memset(res, 0, sizeof *res);
     res->accepted = (uint32_t)count;
+    for (size_t i = 0; i < count; i++) out[i] = (fm_ingest_outcome){FM_IN_ACCEPTED, 0};
     return 0;
   }
 #endif
-  int rv = n->inner.ingest(n->inner.ctx, e, count, now, res);
+  int rv = n->inner.ingest(n->inner.ctx, e, count, res, out);
   if (rv == 0) after_batch(n->w, n, e, count, res);
   return rv;
 }
 
 fm_session_io sim_node_io(sim_node *n) {
-  fm_session_io io = {n,         io_vector, io_read_after, io_admit,
-                      io_ingest, io_seen,   io_cert_of,    io_learn_cert};
+  fm_session_io io = {.ctx = n,
+                      .vector = io_vector,
+                      .read_after = io_read_after,
+                      .admit = io_admit,
+                      .ingest = io_ingest,
+                      .seen = io_seen,
+                      .held = io_held,
+                      .cert_of = io_cert_of,
+                      .learn_cert = io_learn_cert};
   return io;
+}
+
+/* Sessions run on the world's clock; the node's wall clock is off by its
+ * skew (a clock fault). */
+static fm_time node_wall(void *ctx) {
+  sim_node *n = ctx;
+  return sim_net_node_now(n->w, n);
 }
 
 /* fm_node tells us a session brought new entries: offer them to the rest. */
@@ -136,6 +156,8 @@ int sim_node_start(sim_world *w, sim_node *n) {
   }
   n->fmn.on_new_entries = on_new_entries;
   n->fmn.on_new_ctx = n;
+  n->fmn.wall = node_wall;
+  n->fmn.wall_ctx = n;
   n->inner = fm_node_io(&n->fmn);
   n->up = 1;
   (void)w;

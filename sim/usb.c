@@ -24,7 +24,7 @@ static int export_side(sim_world *w, int link, int side) {
   struct stat st;
   snprintf(l->pending[side], sizeof l->pending[side], "%s/usb-%d-%llu.fmb", n->dir, link,
            (unsigned long long)++n->usb_serial);
-  int rv = fm_bundle_export(n->store, l->has_seen[side] ? &l->seen[side] : NULL,
+  int rv = fm_bundle_export(n->store, &n->id, l->has_seen[side] ? &l->seen[side] : NULL,
                             l->pending[side], sim_net_node_now(w, n), &count);
   if (rv < 0) return rv;
   w->m.bundles++;

@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "fieldmesh/copies.h"
 #include "fieldmesh/error.h"
 
 #define MAGIC_LEN 8
@@ -156,10 +157,17 @@ static int parse_header(fm_rd *c, fm_bundle *b) {
   int rv;
   if (fm_rd_map(c, &n) < 0 || n > HEADER_KEYS_MAX) return FM_ERR_MALFORMED;
   for (uint32_t i = 0; i < n; i++) {
+    const uint8_t *key_at = c->p;
     const char *k;
     size_t kn;
     if (fm_rd_str(c, &k, &kn) < 0) return FM_ERR_MALFORMED;
-    if (key_is(k, kn, "from")) {
+    if (key_is(k, kn, "sig")) {
+      /* Last, so that it covers every other byte of the header. */
+      if (i != n - 1 || fm_rd_bin_fixed(c, b->sig, 64) < 0) return FM_ERR_MALFORMED;
+      b->has_sig = 1;
+      b->signed_len = (size_t)(key_at - b->data);
+      continue;
+    } else if (key_is(k, kn, "from")) {
       bit = 1;
       rv = fm_rd_bin_fixed(c, b->from, FM_KEY_LEN);
     } else if (key_is(k, kn, "authority")) {
@@ -369,8 +377,8 @@ static int header_ids(fm_store *s, uint8_t from[FM_KEY_LEN],
 
 /* Writes magic and header.  |cert| NULL: every certificate the store
  * holds; otherwise just that one.  |vec| NULL: an empty vector. */
-static int write_header(bundle_out *o, fm_store *s, const char *magic,
-                        const fm_vector *vec, const uint8_t *cert,
+static int write_header(bundle_out *o, fm_store *s, const fm_identity *id,
+                        const char *magic, const fm_vector *vec, const uint8_t *cert,
                         size_t cert_len, fm_time now) {
   uint8_t from[FM_KEY_LEN], auth[FM_KEY_LEN];
   char commune[FM_NAME_MAX];
@@ -379,6 +387,8 @@ static int write_header(bundle_out *o, fm_store *s, const char *magic,
   fm_wr w;
   int rv;
   if ((rv = header_ids(s, from, auth, commune)) < 0) return rv;
+  /* Only the device the header names can sign it. */
+  int sign = id && !memcmp(id->pk, from, FM_KEY_LEN);
   fm_buf_init(&cl.buf, HEADER_MAX);
   cl.n = 0;
   if (cert) rv = collect_cert(&cl, cert, cert_len);
@@ -386,7 +396,7 @@ static int write_header(bundle_out *o, fm_store *s, const char *magic,
   fm_buf_init(&hb, HEADER_MAX);
   fm_wr_init(&w, &hb);
   fm_wr_raw(&w, magic, MAGIC_LEN);
-  fm_wr_map(&w, 6);
+  fm_wr_map(&w, sign ? 7 : 6);
   fm_wr_cstr(&w, "from");
   fm_wr_bin(&w, from, FM_KEY_LEN);
   fm_wr_cstr(&w, "authority");
@@ -407,6 +417,15 @@ static int write_header(bundle_out *o, fm_store *s, const char *magic,
   fm_wr_array(&w, cl.n);
   if (rv == 0 && cl.buf.len) fm_wr_raw(&w, cl.buf.p, cl.buf.len);
   if (rv == 0) rv = fm_buf_error(&hb);
+  if (rv == 0 && sign) {
+    uint8_t h[HASH_LEN], sig[64];
+    fm_blake2b(h, sizeof h, hb.p, hb.len, NULL, 0);
+    if ((rv = fm_identity_sign(id, FM_CTX_BUNDLE, h, sizeof h, sig)) == 0) {
+      fm_wr_cstr(&w, "sig");
+      fm_wr_bin(&w, sig, sizeof sig);
+      rv = fm_buf_error(&hb);
+    }
+  }
   if (rv == 0) out_put(o, hb.p, hb.len);
   fm_buf_free(&hb);
   fm_buf_free(&cl.buf);
@@ -442,9 +461,9 @@ static int write_item(void *ctx, const uint8_t *bytes, size_t len) {
   return o->err;
 }
 
-static int write_container(fm_store *s, const char *magic, const fm_vector *theirs,
-                           int with_items, const uint8_t *cert, size_t cert_len,
-                           const char *path, fm_time now, size_t *count) {
+static int write_container(fm_store *s, const fm_identity *id, const char *magic,
+                           const fm_vector *theirs, int with_items, const uint8_t *cert,
+                           size_t cert_len, const char *path, fm_time now, size_t *count) {
   bundle_out o;
   fm_vector mine = {0, NULL};
   int rv;
@@ -453,7 +472,7 @@ static int write_container(fm_store *s, const char *magic, const fm_vector *thei
     fm_vector_free(&mine);
     return rv;
   }
-  rv = write_header(&o, s, magic, cert ? NULL : &mine, cert, cert_len, now);
+  rv = write_header(&o, s, id, magic, cert ? NULL : &mine, cert, cert_len, now);
   fm_vector_free(&mine);
   if (rv == 0 && with_items) rv = fm_store_each_missing(s, theirs, write_item, &o);
   if (rv == 0 && o.err) rv = o.err;
@@ -466,19 +485,19 @@ static int write_container(fm_store *s, const char *magic, const fm_vector *thei
   return 0;
 }
 
-int fm_bundle_export(fm_store *s, const fm_vector *theirs, const char *path,
-                     fm_time now, size_t *count) {
-  return write_container(s, FM_BUNDLE_MAGIC, theirs, 1, NULL, 0, path, now, count);
+int fm_bundle_export(fm_store *s, const fm_identity *id, const fm_vector *theirs,
+                     const char *path, fm_time now, size_t *count) {
+  return write_container(s, id, FM_BUNDLE_MAGIC, theirs, 1, NULL, 0, path, now, count);
 }
 
-int fm_vector_export(fm_store *s, const char *path, fm_time now) {
-  return write_container(s, FM_VECTOR_MAGIC, NULL, 0, NULL, 0, path, now, NULL);
+int fm_vector_export(fm_store *s, const fm_identity *id, const char *path, fm_time now) {
+  return write_container(s, id, FM_VECTOR_MAGIC, NULL, 0, NULL, 0, path, now, NULL);
 }
 
 int fm_join_export(fm_store *s, const uint8_t *cert, size_t cert_len,
                    const char *path, fm_time now) {
   if (!cert || !cert_len) return FM_ERR_INVAL;
-  return write_container(s, FM_JOIN_MAGIC, NULL, 0, cert, cert_len, path, now, NULL);
+  return write_container(s, NULL, FM_JOIN_MAGIC, NULL, 0, cert, cert_len, path, now, NULL);
 }
 
 /* ---- importing ------------------------------------------------------------ */
@@ -513,6 +532,42 @@ static int install_certs(fm_store *s, const fm_bundle *b, fm_time now,
   return 0;
 }
 
+/* The header's word, checked: signed by |from|, a device of this commune
+ * that is still trusted. */
+static int signed_by_peer(fm_store *s, const fm_bundle *b, const uint8_t self[FM_KEY_LEN]) {
+  fm_enrollment en;
+  uint64_t revoked_after = 0;
+  uint8_t h[HASH_LEN];
+  if (!b->has_sig || !memcmp(b->from, self, FM_KEY_LEN)) return 0;
+  if (fm_store_enrollment(s, b->from, &en, &revoked_after, NULL, NULL) < 0 ||
+      revoked_after != UINT64_MAX)
+    return 0;
+  fm_blake2b(h, sizeof h, b->data, b->signed_len, NULL, 0);
+  return fm_sig_verify(b->from, FM_CTX_BUNDLE, h, sizeof h, b->sig) == 0;
+}
+
+int fm_bundle_note_copies(fm_store *s, const fm_bundle *b, fm_time now) {
+  uint8_t self[FM_KEY_LEN], id[FM_ID_LEN];
+  int rv;
+  if (fm_store_self(s, self) < 0 || !signed_by_peer(s, b, self)) return 0;
+  for (size_t i = 0; i < b->vector.n; i++) {
+    const fm_vec_item *it = &b->vector.items[i];
+    uint8_t *bytes;
+    size_t len;
+    if (memcmp(it->author, self, FM_KEY_LEN) || it->seq == 0) continue;
+    /* Its head must be our entry at that seq: a restored backup's other
+     * history is no copy of ours. */
+    rv = fm_store_entry_copy(s, self, it->seq, &bytes, &len);
+    if (rv == FM_ERR_NOTFOUND) continue;
+    if (rv < 0) return rv;
+    fm_entry_id(bytes, len, id);
+    free(bytes);
+    if (memcmp(id, it->head, FM_ID_LEN)) continue;
+    if ((rv = fm_store_note_held(s, b->from, self, it->seq, now)) < 0) return rv;
+  }
+  return 0;
+}
+
 int fm_bundle_import(fm_store *s, const fm_bundle *b, fm_time now,
                      fm_ingest_result *res) {
   uint8_t auth[FM_KEY_LEN];
@@ -525,16 +580,11 @@ int fm_bundle_import(fm_store *s, const fm_bundle *b, fm_time now,
   if (rv < 0) return rv;
   if (sodium_memcmp(auth, b->authority, FM_KEY_LEN) != 0) return FM_ERR_MESH;
   if ((rv = install_certs(s, b, now, &sum)) < 0) return rv;
-  uint8_t self[FM_KEY_LEN];
-  int have_self = fm_store_self(s, self) == 0 && memcmp(self, b->from, FM_KEY_LEN);
   for (size_t i = 0; i < b->vector.n; i++) {
     const fm_vec_item *it = &b->vector.items[i];
     if ((rv = fm_store_note_seen(s, it->author, it->seq, now)) < 0) return rv;
-    /* Another laptop holds our entries up to there: they are safe. */
-    if (have_self && !memcmp(it->author, self, FM_KEY_LEN) &&
-        (rv = fm_store_note_replicated(s, it->seq)) < 0)
-      return rv;
   }
+  if ((rv = fm_bundle_note_copies(s, b, now)) < 0) return rv;
   for (size_t i = 0; i < b->nitems; i += IMPORT_BATCH) {
     size_t n = b->nitems - i < IMPORT_BATCH ? b->nitems - i : IMPORT_BATCH;
     /* Earlier batches stay committed; importing the file again finds

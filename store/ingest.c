@@ -133,7 +133,7 @@ typedef struct ingest_ctx {
   size_t n;
   fm_time now;
   fm_ingest_result res;
-  uint8_t *outcomes;
+  fm_ingest_outcome *outcomes;
 } ingest_ctx;
 
 static int record(fm_ingest_result *res, int outcome, int code) {
@@ -315,13 +315,16 @@ static int do_ingest(fm_store *s, MDB_txn *t, void *ctx) {
                     &ic->res, &code);
     if (rc < 0) return rc;
     record(&ic->res, rc, code);
-    if (ic->outcomes) ic->outcomes[i] = (uint8_t)rc;
+    if (ic->outcomes) {
+      ic->outcomes[i].outcome = (uint8_t)rc;
+      ic->outcomes[i].code = code;
+    }
   }
   return save_clock(s, t, ic->res.max_hlc);
 }
 
 int fm_store_ingest(fm_store *s, const fm_slice *entries, size_t n, fm_time now,
-                    fm_ingest_result *res, uint8_t *outcomes) {
+                    fm_ingest_result *res, fm_ingest_outcome *outcomes) {
   ingest_ctx ic = {entries, n, now, {0}, outcomes};
   int rv = fm__store_write(s, do_ingest, &ic);
   if (rv == 0 && res) *res = ic.res;

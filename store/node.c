@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fieldmesh/copies.h"
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
 
@@ -16,6 +17,11 @@ int fm_node_init(fm_node *n, fm_store *store, const fm_identity *id) {
   if (rv == FM_ERR_NOTFOUND) rv = FM_ERR_AUTH;
   if (rv < 0) fm_identity_wipe(&n->id);
   return rv;
+}
+
+fm_time fm_node_wall(const fm_node *n) {
+  FM_ASSERT(n->wall != NULL);
+  return n->wall(n->wall_ctx);
 }
 
 void fm_node_free(fm_node *n) {
@@ -82,14 +88,15 @@ static int io_read_after(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t a
 }
 
 static int io_admit(void *ctx, const uint8_t node_id[FM_KEY_LEN], const uint8_t *cert,
-                    size_t cert_len, fm_time now, fm_enrollment *who) {
-  return fm_node_admit(ctx, node_id, cert, cert_len, now, who);
+                    size_t cert_len, fm_enrollment *who) {
+  fm_node *n = ctx;
+  return fm_node_admit(n, node_id, cert, cert_len, fm_node_wall(n), who);
 }
 
-static int io_ingest(void *ctx, const fm_slice *entries, size_t count, fm_time now,
-                     fm_ingest_result *res) {
+static int io_ingest(void *ctx, const fm_slice *entries, size_t count,
+                     fm_ingest_result *res, fm_ingest_outcome *out) {
   fm_node *n = ctx;
-  int rv = fm_store_ingest(n->store, entries, count, now, res, NULL);
+  int rv = fm_store_ingest(n->store, entries, count, fm_node_wall(n), res, out);
   if (rv < 0) return rv;
   uint32_t accepted = res->accepted + res->released;
   n->ingested += accepted;
@@ -97,11 +104,32 @@ static int io_ingest(void *ctx, const fm_slice *entries, size_t count, fm_time n
   return 0;
 }
 
-static void io_seen(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq,
-                    fm_time now) {
+static void io_seen(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq) {
   fm_node *n = ctx;
   /* Only our own log matters here (the store ignores other authors). */
-  if (!memcmp(author, n->id.pk, FM_KEY_LEN)) fm_store_note_seen(n->store, author, seq, now);
+  if (!memcmp(author, n->id.pk, FM_KEY_LEN))
+    fm_store_note_seen(n->store, author, seq, fm_node_wall(n));
+}
+
+/* Our entry |seq| is the one whose id starts with |head8|: the peer's log
+ * and ours agree up to there (it is not a fork, nor a restored backup's
+ * other history). */
+static int same_entry(fm_node *n, uint64_t seq, const uint8_t head8[8]) {
+  uint8_t *bytes, id[FM_ID_LEN];
+  size_t len;
+  if (fm_store_entry_copy(n->store, n->id.pk, seq, &bytes, &len) < 0) return 0;
+  fm_entry_id(bytes, len, id);
+  free(bytes);
+  return memcmp(id, head8, 8) == 0;
+}
+
+static void io_held(void *ctx, const uint8_t device[FM_KEY_LEN], const uint8_t author[FM_KEY_LEN],
+                    uint64_t seq, const uint8_t *head8) {
+  fm_node *n = ctx;
+  /* Copies are counted for our own log only. */
+  if (memcmp(author, n->id.pk, FM_KEY_LEN)) return;
+  if (head8 && !same_entry(n, seq, head8)) return;
+  fm_store_note_held(n->store, device, author, seq, fm_node_wall(n));
 }
 
 static int io_cert_of(void *ctx, const uint8_t author[FM_KEY_LEN], fm_buf *out) {
@@ -116,13 +144,20 @@ static int io_cert_of(void *ctx, const uint8_t author[FM_KEY_LEN], fm_buf *out) 
   return rv;
 }
 
-static int io_learn_cert(void *ctx, const uint8_t *cert, size_t len, fm_time now) {
+static int io_learn_cert(void *ctx, const uint8_t *cert, size_t len) {
   fm_node *n = ctx;
-  return fm_store_add_cert(n->store, cert, len, now, NULL);
+  return fm_store_add_cert(n->store, cert, len, fm_node_wall(n), NULL);
 }
 
 fm_session_io fm_node_io(fm_node *n) {
-  fm_session_io io = {n,         io_vector, io_read_after, io_admit,
-                      io_ingest, io_seen,   io_cert_of,    io_learn_cert};
+  fm_session_io io = {.ctx = n,
+                      .vector = io_vector,
+                      .read_after = io_read_after,
+                      .admit = io_admit,
+                      .ingest = io_ingest,
+                      .seen = io_seen,
+                      .held = io_held,
+                      .cert_of = io_cert_of,
+                      .learn_cert = io_learn_cert};
   return io;
 }

@@ -261,8 +261,6 @@ int fm_store_stats_get(fm_store *s, fm_store_stats *out) {
   st.quarantined = db_count(t, s->quarantine);
   int have_self = fm__store_meta_get(s, t, "self", &self) == 0 && self.mv_size == FM_KEY_LEN;
   if (have_self) st.self_seen = seen_of(s, t, self.mv_data);
-  if (fm__store_meta_get(s, t, "replicated", &v) == 0 && v.mv_size == 8)
-    st.self_replicated = fm__be64_get(v.mv_data);
   if ((rc = mdb_cursor_open(t, s->heads, &c)) == 0) {
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {

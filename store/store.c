@@ -68,6 +68,12 @@ static int open_dbs(fm_store *s) {
       return fm__store_err(rc);
     }
   }
+  rc = mdb_dbi_open(t, "copies", flags, &s->copies);
+  s->has_copies = rc == 0;
+  if (rc && !(rc == MDB_NOTFOUND && s->read_only)) {
+    mdb_txn_abort(t);
+    return fm__store_err(rc);
+  }
   return fm__store_err(mdb_txn_commit(t));
 }
 
@@ -468,19 +474,4 @@ int fm_store_note_seen(fm_store *s, const uint8_t author[static FM_KEY_LEN],
   /* Only our own logs matter: another device being ahead is just sync. */
   if (!mine) return 0;
   return fm__store_write(s, put_seen, &a);
-}
-
-static int put_replicated(fm_store *s, MDB_txn *t, void *ctx) {
-  uint64_t seq = *(uint64_t *)ctx;
-  MDB_val v;
-  uint8_t be[8];
-  if (fm__store_meta_get(s, t, "replicated", &v) == 0 && v.mv_size == 8 &&
-      fm__be64_get(v.mv_data) >= seq)
-    return 0;
-  fm__be64_put(be, seq);
-  return fm__store_meta_put(s, t, "replicated", be, 8);
-}
-
-int fm_store_note_replicated(fm_store *s, uint64_t seq) {
-  return fm__store_write(s, put_replicated, &seq);
 }

@@ -16,6 +16,10 @@ struct fm_store {
    * |gw_tables| is 0 and those modules read nothing. */
   MDB_dbi forward, receipts, delivered, receipt_wait;
   int gw_tables;
+  /* Other devices' copies of own entries (copies.c), added with protocol
+   * version 2: 0 in an older store opened read-only. */
+  MDB_dbi copies;
+  int has_copies;
   fm_limits limits;
   size_t held_max;   /* FM__HELD_MAX unless the opener chose another */
   int nosync, read_only;

@@ -9,10 +9,16 @@
  *   header   MessagePack map {from: bin 32 (device, or the authority for a
  *            join file), authority: bin 32, commune: str, created: uint ms,
  *            vector: [[author bin 32, seq uint, head bin 32] ...],
- *            certs: [enroll entry bytes as bin ...]}
+ *            certs: [enroll entry bytes as bin ...],
+ *            sig: bin 64 (optional; when present, the last key)}
  *   items    0..n MessagePack bins, each one stored entry
  *   trailer  MessagePack array [n, bin 32] where the bin is BLAKE2b-256 of
  *            every byte before the trailer
+ * sig is the exporting device's signature (fm_identity_sign, context
+ * FM_CTX_BUNDLE) over BLAKE2b-256 of every byte from the magic up to the
+ * "sig" key: only a signed header's vector counts as the word of |from|
+ * about which of our entries it holds (copies.h).  The checksum only
+ * catches damage; anyone can write one.
  * Nothing may follow the trailer.  A reader checks the trailer before it
  * believes anything else, so a flipped byte or a truncated file is refused
  * whole and changes nothing.
@@ -20,12 +26,14 @@
 #ifndef FIELDMESH_BUNDLE_H
 #define FIELDMESH_BUNDLE_H
 
+#include "fieldmesh/identity.h"
 #include "fieldmesh/store.h"
 
 #define FM_BUNDLE_MAGIC "FMBNDL1\n"
 #define FM_VECTOR_MAGIC "FMVECT1\n"
 #define FM_JOIN_MAGIC "FMJOIN1\n"
 #define FM_BUNDLE_FILE_MAX ((size_t)2 << 30)   /* 2 GiB */
+#define FM_CTX_BUNDLE "fieldmesh bundle header v1"
 
 /* A parsed container.  All pointers point into |data|, which it owns. */
 typedef struct fm_bundle {
@@ -41,6 +49,9 @@ typedef struct fm_bundle {
   fm_slice *certs;        /* owned array; bytes point into |data| */
   size_t nitems;
   fm_slice *items;        /* owned array; bytes point into |data| */
+  int has_sig;            /* the header carries |sig| ... */
+  uint8_t sig[64];
+  size_t signed_len;      /* ... over data[0 .. signed_len) (not yet checked) */
 } fm_bundle;
 
 /* Reads and checks the container at |path|: FM_ERR_NOTFOUND, FM_ERR_IO,
@@ -54,13 +65,24 @@ void fm_bundle_free(fm_bundle *b);
 
 /* Writes a bundle of every entry in |s| that the holder of |theirs| lacks
  * (NULL: everything), with our vector and our enrollment certificates in
- * the header, to |path| atomically.  |count| (may be NULL) receives the
- * number of entries written. */
-int fm_bundle_export(fm_store *s, const fm_vector *theirs, const char *path,
-                     fm_time now, size_t *count);
+ * the header, to |path| atomically.  |id| (may be NULL: an administrator's
+ * machine with no device key) is the device's identity: the header is
+ * signed with it.  |count| (may be NULL) receives the number of entries
+ * written. */
+int fm_bundle_export(fm_store *s, const fm_identity *id, const fm_vector *theirs,
+                     const char *path, fm_time now, size_t *count);
 
-/* Writes our vector to |path| (FM_VECTOR_MAGIC, no items). */
-int fm_vector_export(fm_store *s, const char *path, fm_time now);
+/* Writes our vector to |path| (FM_VECTOR_MAGIC, no items), signed with
+ * |id| as fm_bundle_export(). */
+int fm_vector_export(fm_store *s, const fm_identity *id, const char *path, fm_time now);
+
+/* What a signed container says of our own entries: when |b|'s header is
+ * signed by |from|, an enrolled device of this commune that is not
+ * revoked (and not us), each vector item of our own log whose head is our
+ * entry at that seq is recorded as a copy held by |from| (copies.h).  An
+ * unsigned or badly signed header, or a stranger's, counts for nothing:
+ * returns 0 all the same.  Negative only when the store failed. */
+int fm_bundle_note_copies(fm_store *s, const fm_bundle *b, fm_time now);
 
 /* Writes a join file for one enrollment certificate |cert|. */
 int fm_join_export(fm_store *s, const uint8_t *cert, size_t cert_len,

@@ -19,7 +19,8 @@
  * Responses: {ok: bool, error: str, ...}.  |error| is "" when |ok|, and
  * otherwise one line for a person.  After it, by request:
  *   status  status: {listen, id: bin32, name, team, pid, started, connected,
- *                    known, own_seq, replicated, only_here, entries, ingested}
+ *                    known, own_seq, only_here, copies_one, copies_more,
+ *                    receipted, unsafe, safe_copies, safe, entries, ingested}
  *   peers   peers: [peer ...], omitted: uint (addresses not listed)
  *   sync    peer: peer   (the connection the daemon made or already had)
  * where a peer is {addr, origin, id: bin32|nil, name, team, state, since,
@@ -47,6 +48,7 @@
 #define FM_CONTROL_ADDR_MAX 128               /* "host:port", with its NUL */
 #define FM_CONTROL_TEXT_MAX 160               /* an error or reason, with NUL */
 #define FM_CONTROL_STATE_MAX 32               /* a peer's state word, with NUL */
+#define FM_CONTROL_REFUSAL_MAX 96             /* what a peer last refused, with NUL */
 #define FM_CONTROL_ORIGIN_MAX 16              /* "static", "incoming", "manual", "beacon" */
 /* Peers listed in one response: FM_CONTROL_PEERS_MAX peers of at most
  * FM_CONTROL_PEER_WIRE_MAX bytes each always fit one frame. */
@@ -107,8 +109,12 @@ typedef struct fm_control_status {
   uint64_t connected;                 /* admitted sessions now */
   uint64_t known;                     /* address records */
   uint64_t own_seq;                   /* this device's own entries */
-  uint64_t replicated;                /* own entries another device holds */
-  uint64_t only_here;                 /* own_seq - replicated */
+  uint64_t only_here;                 /* of those, on no other device */
+  uint64_t copies_one, copies_more;   /* on exactly one other device, on two or more */
+  uint64_t receipted;                 /* named by a gateway receipt */
+  uint64_t unsafe;                    /* fewer than safe_copies holders, no receipt */
+  uint64_t safe_copies;               /* [node] safe_copies */
+  uint64_t safe;                      /* 1: safe to leave the village (unsafe == 0) */
   uint64_t entries;                   /* entries in the store */
   uint64_t ingested;                  /* accepted from peers since start */
 } fm_control_status;
@@ -129,6 +135,8 @@ typedef struct fm_control_peer {
   uint64_t rate_in, rate_out;         /* bytes/s, last few seconds */
   fm_time caught_up_at;               /* last completed exchange; 0 never */
   char last_error[FM_CONTROL_TEXT_MAX];
+  uint64_t refused;                   /* entries we sent that it refused */
+  char last_refused[FM_CONTROL_REFUSAL_MAX]; /* "seq 5-9 of 5a08e209: sequence gap" */
   uint64_t failures;                  /* failed attempts and sessions */
   fm_time next_attempt;               /* next dial; 0 when none planned */
 } fm_control_peer;

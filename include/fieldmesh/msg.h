@@ -6,7 +6,8 @@
  *             vector_digest bin32]
  *   VECTOR   [2, [[author bin32, seq, head8 bin8] ...], more bool]
  *   ENTRIES  [3, [entry bin ...]]
- *   ACK      [4, bytes uint, entries uint]
+ *   ACK      [4, bytes uint, entries uint, stored [[author bin32, seq] ...],
+ *             refused [[author bin32, from, to, code int] ...]]
  *   PING     [5, nonce uint]
  *   PONG     [6, nonce uint]
  *   BYE      [7, reason str]
@@ -18,6 +19,14 @@
  * HELLO: when both digests are equal the two nodes hold the same entries
  * and neither sends its VECTOR, so an in-sync reconnect costs the same
  * whatever the number of authors.
+ *
+ * ACK is sent after the receiver's store transaction committed: |bytes|
+ * and |entries| are what it received (they open the sender's window),
+ * |stored| names, for each author of the batch, the highest seq of the
+ * batch that the receiver's log now holds (accepted or already held: the
+ * very same bytes), and |refused| the ranges it refused or quarantined,
+ * with the reason.  Held entries (author not yet enrolled there) are in
+ * neither.  Only |stored| ever counts as a copy.
  *
  * head8 is the first 8 bytes of the author's head id: enough to notice two
  * different histories, small enough that an in-sync reconnect costs under
@@ -31,7 +40,10 @@
 #include "fieldmesh/store.h"
 #include "fieldmesh/wire.h"
 
-#define FM_PROTO_VERSION 1
+/* Version 2: ACK names what was stored and refused.  HELLO keeps its
+ * layout in every version, so a peer of another version is always told
+ * which one it met. */
+#define FM_PROTO_VERSION 2
 
 /* Largest plaintext of one frame (a Noise message is at most 65535 bytes,
  * 16 of them the tag). */
@@ -39,6 +51,8 @@
 #define FM_VECTOR_PAGE 512        /* authors per VECTOR message */
 #define FM_BATCH_MAX 1024         /* entries per ENTRIES message */
 #define FM_TEXT_MSG_MAX 512       /* bytes of a BYE reason or ERROR text */
+#define FM_ACK_STORED_MAX FM_VECTOR_PAGE   /* authors in one ACK's |stored| */
+#define FM_ACK_REFUSED_MAX 64     /* ranges in one ACK's |refused| */
 
 typedef enum fm_msg_type {
   FM_MSG_HELLO = 1, FM_MSG_VECTOR, FM_MSG_ENTRIES, FM_MSG_ACK, FM_MSG_PING,
@@ -48,11 +62,19 @@ typedef enum fm_msg_type {
 typedef struct fm_msg_vitem {
   uint8_t author[FM_KEY_LEN];
   uint64_t seq;
-  uint8_t head8[8];
+  uint8_t head8[8];                      /* VECTOR only */
 } fm_msg_vitem;
 
+/* Entries |from| .. |to| of |author| refused or quarantined, for |code|
+ * (an FM_ERR_* value: FM_ERR_GAP, FM_ERR_BADPREV, FM_ERR_FORK ...). */
+typedef struct fm_msg_refusal {
+  uint8_t author[FM_KEY_LEN];
+  uint64_t from, to;
+  int64_t code;
+} fm_msg_refusal;
+
 /* A decoded message.  Arrays point into scratch owned by the caller of
- * fm_msg_decode (|items| and |entries| hold the maxima above). */
+ * fm_msg_decode (|items|, |entries| and |refused| hold the maxima above). */
 typedef struct fm_msg {
   fm_msg_type type;
   uint64_t version, features, u1, u2;   /* HELLO; ACK bytes/entries; PING/PONG nonce; CAUGHTUP */
@@ -63,15 +85,18 @@ typedef struct fm_msg {
   int64_t code;                          /* ERROR */
   const char *text;                      /* BYE, ERROR: not NUL-terminated */
   size_t text_len;
-  fm_msg_vitem *items;                   /* VECTOR */
+  fm_msg_vitem *items;                   /* VECTOR; ACK's stored (author, seq) */
   size_t nitems;
+  fm_msg_refusal *refused;               /* ACK */
+  size_t nrefused;
   int more;
   fm_slice *entries;                     /* ENTRIES */
   size_t nentries;
 } fm_msg;
 
 /* Decodes one message of |len| bytes.  |m->items| must point at room for
- * FM_VECTOR_PAGE items and |m->entries| at room for FM_BATCH_MAX slices.
+ * FM_VECTOR_PAGE items, |m->entries| at room for FM_BATCH_MAX slices and
+ * |m->refused| at room for FM_ACK_REFUSED_MAX ranges.
  * Returns 0 or FM_ERR_PROTO (unknown type) or FM_ERR_MALFORMED. */
 int fm_msg_decode(const uint8_t *p, size_t len, fm_msg *m);
 
@@ -86,7 +111,10 @@ void fm_msg_hello(fm_wr *w, const uint8_t node_id[static FM_KEY_LEN],
 void fm_msg_vector(fm_wr *w, const fm_vec_item *items, size_t n, int more);
 /* ENTRIES is written in two steps: the header, then each entry. */
 void fm_msg_entries_begin(fm_wr *w, uint32_t n);
-void fm_msg_ack(fm_wr *w, uint64_t bytes, uint64_t entries);
+/* |nstored| <= FM_ACK_STORED_MAX items (head8 unused), |nrefused| <=
+ * FM_ACK_REFUSED_MAX ranges. */
+void fm_msg_ack(fm_wr *w, uint64_t bytes, uint64_t entries, const fm_msg_vitem *stored,
+                size_t nstored, const fm_msg_refusal *refused, size_t nrefused);
 void fm_msg_ping(fm_wr *w, fm_msg_type type, uint64_t nonce);  /* PING or PONG */
 void fm_msg_bye(fm_wr *w, const char *reason);
 void fm_msg_error(fm_wr *w, int code, const char *text);

@@ -18,6 +18,12 @@ typedef struct fm_node {
    * driver can offer them to its other sessions. */
   void (*on_new_entries)(void *ctx, uint32_t accepted);
   void *on_new_ctx;
+  /* The wall clock, ms since 1970 (the daemon's real one, the simulator's
+   * virtual one with this node's skew): stamps, expiry, claim lapses.
+   * Sessions run on a monotonic clock of their own; this one may jump.
+   * Set by the driver before the first session. */
+  fm_time (*wall)(void *ctx);
+  void *wall_ctx;
 } fm_node;
 
 /* Sets up |n| on an open |store| for |id|, loading its own certificate.
@@ -27,6 +33,9 @@ void fm_node_free(fm_node *n);
 
 /* The session callbacks for |n| (ctx = n). */
 fm_session_io fm_node_io(fm_node *n);
+
+/* The wall clock of |n| (FM_ASSERTs that the driver set one). */
+fm_time fm_node_wall(const fm_node *n);
 
 /* The admission rule, usable on its own: |cert| must be an enrollment by
  * this commune's authority (FM_ERR_MESH), for |node_id| (FM_ERR_AUTH), not

@@ -28,6 +28,7 @@
 
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/identity.h"
+#include "fieldmesh/msg.h"
 #include "fieldmesh/store.h"
 
 #define FM_FRAME_MAX 65535
@@ -38,7 +39,9 @@ typedef struct fm_session fm_session;
 
 /* What the session needs from its node.  Every callback returns 0 or a
  * negative code; a negative code from |ingest| or |read_after| fails the
- * session (the store is in trouble, not the peer). */
+ * session (the store is in trouble, not the peer).  The session's own
+ * time is a monotonic clock (timers only); whatever needs the wall clock
+ * (expiry, stamps, claim lapses) is the node's to read. */
 typedef struct fm_session_io {
   void *ctx;
   /* Our vector now (authority first); |out| is the session's to free. */
@@ -50,18 +53,27 @@ typedef struct fm_session_io {
    * certificate.  0 admits (and fills |who|); FM_ERR_AUTH, FM_ERR_MESH,
    * FM_ERR_REVOKED or FM_ERR_EXPIRED refuses. */
   int (*admit)(void *ctx, const uint8_t node_id[FM_KEY_LEN], const uint8_t *cert,
-               size_t cert_len, fm_time now, fm_enrollment *who);
-  /* As fm_store_ingest(). */
-  int (*ingest)(void *ctx, const fm_slice *entries, size_t n, fm_time now,
-                fm_ingest_result *res);
-  /* The peer says it holds |seq| entries of |author| (a claim). */
-  void (*seen)(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq, fm_time now);
+               size_t cert_len, fm_enrollment *who);
+  /* As fm_store_ingest(): |out| receives one outcome per entry. */
+  int (*ingest)(void *ctx, const fm_slice *entries, size_t n, fm_ingest_result *res,
+                fm_ingest_outcome *out);
+  /* The peer says it holds |seq| entries of |author| (a claim, from its
+   * vector: it may be a restored backup, or lie). */
+  void (*seen)(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq);
+  /* The admitted peer |device| holds |author|'s entries 1 .. |seq| in its
+   * log, in its own word inside this authenticated session: an ACK of
+   * entries we sent (|head8| NULL: proven, they are our bytes), a HELLO
+   * whose vector digest equals ours (NULL too), or a VECTOR item whose
+   * head id starts with |head8| (the node checks it against its own
+   * entry |seq|).  May be NULL. */
+  void (*held)(void *ctx, const uint8_t device[FM_KEY_LEN], const uint8_t author[FM_KEY_LEN],
+               uint64_t seq, const uint8_t *head8);
   /* The enrollment certificate of |author|, sent ahead of its first
    * entries so a peer that never met it can check them: appends the bytes
    * to |out|, or returns FM_ERR_NOTFOUND (the authority has none). */
   int (*cert_of)(void *ctx, const uint8_t author[FM_KEY_LEN], fm_buf *out);
   /* A certificate from the peer; a bad one is ignored (0 or negative). */
-  int (*learn_cert)(void *ctx, const uint8_t *cert, size_t len, fm_time now);
+  int (*learn_cert)(void *ctx, const uint8_t *cert, size_t len);
 } fm_session_io;
 
 typedef struct fm_session_cfg {
@@ -102,11 +114,18 @@ typedef struct fm_session_stats {
   fm_time caught_up_at;                /* when both sides last had everything, 0 never */
   fm_time last_recv;
   int stalled;                         /* entries in flight with no ACK for long */
+  uint64_t refused_out;                /* entries we sent that the peer refused */
+  fm_msg_refusal last_refused;         /* the latest such range (valid when
+                                        * refused_out > 0) */
   int error;                           /* why it failed, 0 if it did not */
   char reason[160];                    /* the peer's BYE/ERROR text or ours */
 } fm_session_stats;
 
-/* Creates a session starting at |now|.  |*out| is the caller's:
+/* Every |now| below is the driver's monotonic clock in milliseconds (any
+ * origin, never set back): a wall clock that jumps must not kill or stall
+ * a session.
+ *
+ * Creates a session starting at |now|.  |*out| is the caller's:
  * fm_session_del().  -ENOMEM or FM_ERR_INVAL. */
 int fm_session_new(const fm_session_cfg *cfg, fm_time now, fm_session **out);
 void fm_session_del(fm_session *s);
@@ -140,8 +159,9 @@ int fm_session_on_timer(fm_session *s, fm_time now);
  * FM_SS_CLOSING. */
 void fm_session_close(fm_session *s, const char *reason);
 
-/* How many entries of |author| the peer is known to hold (its vector,
- * plus what went either way since). */
+/* How many entries of |author| the peer holds or has been sent (its
+ * vector, plus what went either way since): what not to send it again.
+ * Not a proof of a copy: see fm_session_io.held. */
 uint64_t fm_session_peer_seq(const fm_session *s, const uint8_t author[FM_KEY_LEN]);
 
 fm_session_state fm_session_get_state(const fm_session *s);

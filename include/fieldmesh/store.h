@@ -17,6 +17,7 @@
  *   quarantine  author|seq|id           -> reason, time, entry bytes
  *   clock       author                  -> entries stamped too far ahead
  *   meta        name                    -> value (self, authority, hlc, ...)
+ *   copies      author|device           -> seq, when (copies.h)
  *
  * Unless said otherwise, functions return 0 or a negative code: LMDB's own
  * codes, FM_ERR_NOSPACE (disk full: nothing was written), FM_ERR_CORRUPT,
@@ -121,12 +122,19 @@ typedef struct fm_slice {
   size_t len;
 } fm_slice;
 
+/* One entry's fate: |outcome| is an fm_outcome, |code| the reason
+ * (FM_ERR_GAP, FM_ERR_FORK ...) for a held, quarantined or refused one. */
+typedef struct fm_ingest_outcome {
+  uint8_t outcome;
+  int code;
+} fm_ingest_outcome;
+
 /* Validates and applies |n| received entries in one write transaction,
  * in the order given (per author, seq order).  |outcomes| (may be NULL)
- * receives one fm_outcome per entry.  Returns 0 when the batch was
+ * receives one outcome per entry.  Returns 0 when the batch was
  * committed, whatever the outcomes; negative when nothing was. */
 int fm_store_ingest(fm_store *s, const fm_slice *entries, size_t n, fm_time now,
-                    fm_ingest_result *res, uint8_t *outcomes);
+                    fm_ingest_result *res, fm_ingest_outcome *outcomes);
 
 /* Records that a peer (or a bundle) showed |seq| for |author| at |now|:
  * when |author| is one of ours and |seq| is past our head, appends fail
@@ -138,11 +146,6 @@ int fm_store_ingest(fm_store *s, const fm_slice *entries, size_t n, fm_time now,
 #define FM_SEEN_TRUST_MS (10 * 60 * 1000)
 int fm_store_note_seen(fm_store *s, const uint8_t author[static FM_KEY_LEN],
                        uint64_t seq, fm_time now);
-
-/* Records that at least one other device holds our own entries up to
- * |seq| (from the vectors peers sent): what is past it exists only on this
- * laptop.  Only ever raised. */
-int fm_store_note_replicated(fm_store *s, uint64_t seq);
 
 /* ---- reading the log ----------------------------------------------------- */
 
@@ -210,8 +213,8 @@ typedef struct fm_store_stats {
   uint64_t held, quarantined;
   uint64_t clock_ahead;    /* entries stamped too far ahead, all authors */
   uint64_t self_seq;       /* own head; 0 when none or no identity */
-  uint64_t self_seen;      /* highest own seq any peer has shown */
-  uint64_t self_replicated; /* own entries known to be held elsewhere */
+  uint64_t self_seen;      /* highest own seq any peer has claimed (a claim,
+                            * not a copy: see copies.h) */
 } fm_store_stats;
 
 int fm_store_stats_get(fm_store *s, fm_store_stats *out);

@@ -199,7 +199,7 @@ static int mem_read_after(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t 
 
 /* The admission rule of fm_node_admit, without a store. */
 static int mem_admit(void *ctx, const uint8_t node_id[FM_KEY_LEN], const uint8_t *cert,
-                     size_t cert_len, fm_time now, fm_enrollment *who) {
+                     size_t cert_len, fm_enrollment *who) {
   const fz_world *w = fz_world_get();
   fm_entry e;
   fm_enrollment en;
@@ -208,18 +208,20 @@ static int mem_admit(void *ctx, const uint8_t node_id[FM_KEY_LEN], const uint8_t
   if (memcmp(e.author, w->auth.pk, FM_KEY_LEN) != 0) return FM_ERR_MESH;
   if (fm_enroll_parse(&e, &en) < 0 || memcmp(en.device, node_id, FM_KEY_LEN) != 0)
     return FM_ERR_AUTH;
-  if (!fm_enroll_valid_at(&en, now)) return FM_ERR_EXPIRED;
+  if (!fm_enroll_valid_at(&en, FZ_T0)) return FM_ERR_EXPIRED;
   *who = en;
   return 0;
 }
 
-static int mem_ingest(void *ctx, const fm_slice *entries, size_t n, fm_time now,
-                      fm_ingest_result *res) {
+static int mem_ingest(void *ctx, const fm_slice *entries, size_t n, fm_ingest_result *res,
+                      fm_ingest_outcome *out) {
   memset(res, 0, sizeof *res);
   for (size_t i = 0; i < n; i++) {
     fm_entry e;
     int rv = fm_entry_decode(entries[i].p, entries[i].len, NULL, &e);
     if (rv == 0) rv = fm_entry_verify(&e);
+    out[i].outcome = rv < 0 ? FM_IN_REFUSED : FM_IN_ACCEPTED;
+    out[i].code = rv < 0 ? rv : 0;
     if (rv < 0) {
       res->refused++;
       res->invalid++;
@@ -239,7 +241,7 @@ static int mem_cert_of(void *ctx, const uint8_t author[FM_KEY_LEN], fm_buf *out)
   return FM_ERR_NOTFOUND;
 }
 
-static int mem_learn_cert(void *ctx, const uint8_t *cert, size_t len, fm_time now) {
+static int mem_learn_cert(void *ctx, const uint8_t *cert, size_t len) {
   fm_entry e;
   int rv = fm_entry_decode(cert, len, NULL, &e);
   return rv < 0 ? rv : fm_entry_verify(&e);
@@ -247,8 +249,13 @@ static int mem_learn_cert(void *ctx, const uint8_t *cert, size_t len, fm_time no
 
 fm_session_io fz_mem_io(int empty) {
   static int nothing;
-  fm_session_io io = {empty ? &nothing : NULL, mem_vector, mem_read_after, mem_admit,
-                      mem_ingest, NULL, mem_cert_of, mem_learn_cert};
+  fm_session_io io = {.ctx = empty ? &nothing : NULL,
+                      .vector = mem_vector,
+                      .read_after = mem_read_after,
+                      .admit = mem_admit,
+                      .ingest = mem_ingest,
+                      .cert_of = mem_cert_of,
+                      .learn_cert = mem_learn_cert};
   return io;
 }
 

@@ -15,6 +15,7 @@
 static fm_msg_vitem items[FM_VECTOR_PAGE];
 static fm_slice entries[FM_BATCH_MAX];
 static fm_vec_item vitems[FM_VECTOR_PAGE];
+static fm_msg_refusal refused[FM_ACK_REFUSED_MAX];
 
 /* Writes |m| back; 0 when the writers cannot express it (a version other
  * than ours, a text with a NUL, an ERROR code outside int). */
@@ -37,7 +38,11 @@ static int encode(const fm_msg *m, fm_wr *w) {
     fm_msg_entries_begin(w, (uint32_t)m->nentries);
     for (size_t i = 0; i < m->nentries; i++) fm_wr_bin(w, m->entries[i].p, m->entries[i].len);
     return 1;
-  case FM_MSG_ACK: fm_msg_ack(w, m->u1, m->u2); return 1;
+  case FM_MSG_ACK:
+    for (size_t i = 0; i < m->nrefused; i++)
+      if (m->refused[i].code < -2147483647 - 1) return 0;
+    fm_msg_ack(w, m->u1, m->u2, m->items, m->nitems, m->refused, m->nrefused);
+    return 1;
   case FM_MSG_PING: case FM_MSG_PONG: fm_msg_ping(w, m->type, m->u1); return 1;
   case FM_MSG_CAUGHTUP: fm_msg_caughtup(w, m->u1); return 1;
   case FM_MSG_CERT: fm_msg_cert(w, m->cert, m->cert_len); return 1;
@@ -66,11 +71,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fm_wr w;
   m.items = items;
   m.entries = entries;
+  m.refused = refused;
   int rv = fm_msg_decode(data, size, &m);
   FZ_CHECK(rv == 0 || rv == FM_ERR_MALFORMED || rv == FM_ERR_PROTO,
            "fm_msg_decode returns a code its contract does not name");
   if (rv < 0) return 0;
-  FZ_CHECK(m.nitems <= FM_VECTOR_PAGE && m.nentries <= FM_BATCH_MAX,
+  FZ_CHECK(m.nitems <= FM_VECTOR_PAGE && m.nentries <= FM_BATCH_MAX &&
+               m.nrefused <= FM_ACK_REFUSED_MAX,
            "a message overflows its scratch");
   for (size_t i = 0; i < m.nentries; i++)
     FZ_CHECK(m.entries[i].p >= data && m.entries[i].p + m.entries[i].len <= data + size,

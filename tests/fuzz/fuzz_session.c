@@ -51,6 +51,7 @@ typedef struct reader {
 
 static fm_msg_vitem items[FM_VECTOR_PAGE];
 static fm_slice entries[FM_BATCH_MAX];
+static fm_msg_refusal refused[FM_ACK_REFUSED_MAX];
 
 static void on_output_frame(reader *r, const uint8_t *ct, size_t n) {
   static uint8_t pt[FM_FRAME_MAX];
@@ -60,6 +61,7 @@ static void on_output_frame(reader *r, const uint8_t *ct, size_t n) {
            "a frame from the responder does not decrypt");
   m.items = items;
   m.entries = entries;
+  m.refused = refused;
   FZ_CHECK(fm_msg_decode(pt, pn, &m) == 0, "the responder sent a message that does not decode");
   if (m.type == FM_MSG_HELLO && !r->got_hello) {
     memcpy(r->vdigest, m.vdigest, 32);
@@ -88,12 +90,18 @@ static void drain(fm_session *s, reader *r, fm_time now) {
            "fm_session_send failed on a session that is not closing");
 }
 
+static fm_time fixture_wall(void *ctx) {
+  (void)ctx;
+  return FZ_T0;
+}
+
 static fixture *fixture_get(void) {
   static fixture f;
   static int made;
   if (made) return &f;
   f.store = fz_store_new(2);
   FZ_CHECK(fm_node_init(&f.node, f.store, &fz_world_get()->dev[2]) == 0, "node init");
+  f.node.wall = fixture_wall;
   fm_buf_init(&f.wire, 4096);
   fm_session_io io = fm_node_io(&f.node);
   fz_rng rng = {FZ_SESSION_SEED};

@@ -216,7 +216,14 @@ static void make_msgs(const log_t *l, fm_buf out[NMSG]) {
       fm_msg_entries_begin(&wr, 3);
       for (int k = 0; k < 3; k++) fm_wr_bin(&wr, l->e[k].p, l->e[k].len);
       break;
-    case 4: fm_msg_ack(&wr, 1234, 3); break;
+    case 4: {
+      fm_msg_vitem st = {{0}, 2, {0}};
+      fm_msg_refusal rf = {{0}, 3, 3, FM_ERR_GAP};
+      memcpy(st.author, w->dev[2].pk, FM_KEY_LEN);
+      memcpy(rf.author, w->dev[2].pk, FM_KEY_LEN);
+      fm_msg_ack(&wr, 1234, 3, &st, 1, &rf, 1);
+      break;
+    }
     case 5: fm_msg_ping(&wr, FM_MSG_PING, 7); break;
     case 6: fm_msg_ping(&wr, FM_MSG_PONG, 7); break;
     case 7: fm_msg_caughtup(&wr, 3); break;
@@ -504,7 +511,7 @@ static void gen_bundle(const log_t *l) {
   snprintf(path, sizeof path, "%s/file", dir);
   fm_buf_init(&file, 1 << 20);
 
-  CHECK(fm_bundle_export(s, NULL, path, FZ_T0 + 2000, &count) == 0);
+  CHECK(fm_bundle_export(s, NULL, NULL, path, FZ_T0 + 2000, &count) == 0);
   read_file(path, &file);
   put_bundle("all", &file, count);
 
@@ -518,12 +525,12 @@ static void gen_bundle(const log_t *l) {
   theirs.n = 1;
   theirs.items = &it;
   fm_buf_reset(&file);
-  CHECK(fm_bundle_export(s, &theirs, path, FZ_T0 + 2000, &count) == 0);
+  CHECK(fm_bundle_export(s, NULL, &theirs, path, FZ_T0 + 2000, &count) == 0);
   read_file(path, &file);
   put_bundle("for-device-2", &file, count);
 
   fm_buf_reset(&file);
-  CHECK(fm_vector_export(s, path, FZ_T0 + 2000) == 0);
+  CHECK(fm_vector_export(s, NULL, path, FZ_T0 + 2000) == 0);
   read_file(path, &file);
   put_bundle("vector", &file, 0);
 
@@ -607,8 +614,9 @@ static void gen_control(void) {
   st.connected = 1;
   st.known = 2;
   st.own_seq = 3;
-  st.replicated = 2;
   st.only_here = 1;
+  st.copies_one = 2;
+  st.safe_copies = 1;
   st.entries = 15;
   CHECK(fm_control_write_status(&f, &st) == 0);
   put_frame_body("response-status", &f);

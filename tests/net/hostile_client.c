@@ -184,6 +184,7 @@ static int await_close(peer *p) {
   size_t n, pn;
   fm_msg_vitem items[FM_VECTOR_PAGE];
   fm_slice entries[FM_BATCH_MAX];
+  fm_msg_refusal refused[FM_ACK_REFUSED_MAX];
   for (;;) {
     int rv = read_frame(p->fd, buf, sizeof buf, &n);
     if (rv == -2) return 1; /* the daemon kept the connection open */
@@ -192,6 +193,7 @@ static int await_close(peer *p) {
     fm_msg m;
     m.items = items;
     m.entries = entries;
+    m.refused = refused;
     if (fm_msg_decode(pt, pn, &m) == 0 && (m.type == FM_MSG_ERROR || m.type == FM_MSG_BYE))
       printf("%.*s\n", (int)m.text_len, m.text);
   }

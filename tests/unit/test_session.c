@@ -86,6 +86,14 @@ static void make_certs(const fm_identity *auth, int first, int last, fm_time exp
   fm_store_remove_dir(dir);
 }
 
+/* The nodes' wall clock: T0 unless a test moves it.  Sessions are fed
+ * their own (monotonic) time. */
+static fm_time WALL = T0;
+static fm_time test_wall(void *ctx) {
+  (void)ctx;
+  return WALL;
+}
+
 /* A node enrolled as D[i], knowing every certificate of the commune. */
 static void tnode_open(tnode *t, int i) {
   memset(t, 0, sizeof *t);
@@ -94,6 +102,7 @@ static void tnode_open(tnode *t, int i) {
   assert_int_equal(fm_store_set_self(t->s, D[i].pk), 0);
   assert_int_equal(fm_store_add_cert(t->s, CERT[i], CERT_LEN[i], T0, NULL), 0);
   assert_int_equal(fm_node_init(&t->node, t->s, &D[i]), 0);
+  t->node.wall = test_wall;
   t->rng = (uint64_t)i * 7919;
 }
 

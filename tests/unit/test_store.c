@@ -116,9 +116,9 @@ static void visit(fm_store *s, const fm_identity *id, const char *vid, fm_time n
 
 static int ingest1(fm_store *s, const uint8_t *p, size_t len, fm_ingest_result *r) {
   fm_slice sl = {p, len};
-  uint8_t out;
+  fm_ingest_outcome out;
   assert_int_equal(fm_store_ingest(s, &sl, 1, T0, r, &out), 0);
-  return out;
+  return out.outcome;
 }
 
 static void verify_ok(fx *f) {
