@@ -154,7 +154,7 @@ int fm_store_copies(fm_store *s, const uint8_t author[static FM_KEY_LEN], unsign
    * not hold is not ours to count. */
   for (size_t i = 0; i < q.n; i++)
     if (q.v[i] > h.seq) q.v[i] = h.seq;
-  qsort(q.v, q.n, sizeof *q.v, desc);
+  if (q.n) qsort(q.v, q.n, sizeof *q.v, desc);
   fm_copies c = {0};
   c.own = h.seq;
   c.need = need;

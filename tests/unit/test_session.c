@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "fieldmesh/copies.h"
 #include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/msg.h"
@@ -635,6 +636,228 @@ static void test_session_detects_fork_of_equal_length(void **state) {
   tnode_close(&y);
 }
 
+/* ---- copies: only what the other side says it stored ----------------------------- */
+
+static fm_copies copies_of(tnode *t, const fm_identity *author) {
+  fm_copies c;
+  assert_int_equal(fm_store_copies(t->s, author->pk, 1, &c), 0);
+  return c;
+}
+
+/* Entries sent are not entries held: until the receiver's ACK comes back
+ * (after its commit), the sender counts them as on no other laptop -- a
+ * receiver killed before its commit, or a link cut after the send, leaves
+ * them "only here". */
+static void test_copies_come_from_acks_not_from_sending(void **state) {
+  tnode x, y;
+  tnode_open(&x, 2);
+  tnode_open(&y, 3);
+  add_visits(&x, &D[2], 10, 0);
+  fm_session *a = session_for(&x, 1), *b = session_for(&y, 0);
+  fm_session_stats st;
+  int rv = 0;
+  for (int i = 0; i < 20; i++) {
+    move(a, b, T0, &rv);
+    fm_session_get_stats(a, &st);
+    if (st.entries_out > 0) break; /* sent and stored there; the ACK waits in b */
+    move(b, a, T0, &rv);
+  }
+  assert_int_equal(rv, 0);
+  assert_int_equal(st.entries_out, 10);
+  fm_store_stats sy;
+  assert_int_equal(fm_store_stats_get(y.s, &sy), 0);
+  assert_int_equal(sy.visits, 10);
+  assert_int_equal(copies_of(&x, &D[2]).none, 10);
+  /* The ACK arrives: all ten are on one other laptop. */
+  move(b, a, T0, &rv);
+  assert_int_equal(rv, 0);
+  fm_copies c = copies_of(&x, &D[2]);
+  assert_int_equal(c.none, 0);
+  assert_int_equal(c.one, 10);
+  assert_int_equal(c.unsafe, 0);
+  fm_session_del(a);
+  fm_session_del(b);
+  tnode_close(&x);
+  tnode_close(&y);
+}
+
+/* A laptop that got the entries another way (a bundle, a third laptop) is
+ * counted when its HELLO's vector digest equals ours: its log holds
+ * exactly what ours does. */
+static void test_copies_from_an_equal_hello_digest(void **state) {
+  tnode x, y;
+  bag_t all = {0};
+  tnode_open(&x, 2);
+  tnode_open(&y, 3);
+  assert_int_equal(fm_store_add_cert(y.s, CERT[2], CERT_LEN[2], T0, NULL), 0);
+  add_visits(&x, &D[2], 4, 0);
+  assert_int_equal(fm_store_read_after(x.s, D[2].pk, 0, 0, grab_all, &all), 0);
+  fm_slice sl[4];
+  for (size_t i = 0; i < 4; i++) sl[i] = (fm_slice){all.p[i], all.len[i]};
+  fm_ingest_result res;
+  assert_int_equal(fm_store_ingest(y.s, sl, 4, T0, &res, NULL), 0);
+  assert_int_equal(res.accepted, 4);
+  assert_int_equal(copies_of(&x, &D[2]).none, 4);
+  wire_pair l = {session_for(&x, 1), session_for(&y, 0), T0, 0, 0, 0};
+  run(&l);
+  fm_session_stats st;
+  fm_session_get_stats(l.a, &st);
+  assert_int_equal(st.vectors_in, 0); /* equal digests: no vector crossed */
+  assert_int_equal(copies_of(&x, &D[2]).one, 4);
+  for (size_t i = 0; i < all.n; i++) free(all.p[i]);
+  fm_session_del(l.a);
+  fm_session_del(l.b);
+  tnode_close(&x);
+  tnode_close(&y);
+}
+
+/* A receiver that will not store what it was sent (here: its log of that
+ * key went another way at seq 3, a copied key) says so in its ACK: the
+ * sender counts none of it, and knows which entries and why. */
+static void test_refused_entries_are_reported_and_not_counted(void **state) {
+  tnode x, y;
+  bag_t first = {0};
+  tnode_open(&x, 2);
+  tnode_open(&y, 3);
+  assert_int_equal(fm_store_add_cert(y.s, CERT[2], CERT_LEN[2], T0, NULL), 0);
+  add_visits(&x, &D[2], 5, 0);
+  assert_int_equal(fm_store_read_after(x.s, D[2].pk, 0, 0, grab_all, &first), 0);
+  fm_slice sl[2] = {{first.p[0], first.len[0]}, {first.p[1], first.len[1]}};
+  fm_ingest_result res;
+  assert_int_equal(fm_store_ingest(y.s, sl, 2, T0, &res, NULL), 0);
+  add_visits(&y, &D[2], 1, 500); /* the copied key's own seq 3 */
+  wire_pair l = {session_for(&x, 1), session_for(&y, 0), T0, 0, 0, 0};
+  run(&l);
+  assert_int_equal(l.ra, 0);
+  assert_int_equal(l.rb, 0);
+  fm_session_stats st;
+  fm_session_get_stats(l.a, &st);
+  assert_int_equal(st.entries_out, 2);   /* seqs 4 and 5 */
+  /* Seq 4 does not follow y's seq 3 (wrong prev, kept as evidence); seq 5
+   * then leaves a gap.  Two ranges; the session keeps the last. */
+  assert_int_equal(st.refused_out, 2);
+  assert_memory_equal(st.last_refused.author, D[2].pk, 32);
+  assert_int_equal(st.last_refused.from, 5);
+  assert_int_equal(st.last_refused.to, 5);
+  assert_int_equal(st.last_refused.code, FM_ERR_GAP);
+  fm_store_stats sy;
+  assert_int_equal(fm_store_stats_get(y.s, &sy), 0);
+  assert_int_equal(sy.quarantined, 1);
+  /* y's vector names seq 3 with another head: not a copy of ours either. */
+  assert_int_equal(copies_of(&x, &D[2]).none, 5);
+  for (size_t i = 0; i < first.n; i++) free(first.p[i]);
+  fm_session_del(l.a);
+  fm_session_del(l.b);
+  tnode_close(&x);
+  tnode_close(&y);
+}
+
+/* A peer that acknowledges what it was never sent is dropped, and nothing
+ * it claimed is counted. */
+static void ack_lie(int which) {
+  tnode x;
+  rogue r;
+  tnode_open(&x, 2);
+  add_visits(&x, &D[2], 3, 0);
+  fm_session *v = session_for(&x, 0);
+  rogue_connect(&r, v);
+  fm_buf m;
+  fm_wr w;
+  fm_buf_init(&m, FM_MSG_MAX);
+  fm_wr_init(&w, &m);
+  fm_msg_vitem stored = {{0}, 3, {0}};
+  memcpy(stored.author, D[2].pk, 32);
+  if (which == 0) fm_msg_ack(&w, 0, 0, &stored, 1, NULL, 0); /* seqs never sent */
+  else fm_msg_ack(&w, 4096, 3, NULL, 0, NULL, 0);           /* bytes never sent */
+  assert_int_equal(rogue_say(&r, v, m.p, m.len), FM_ERR_PROTO);
+  assert_true(fm_session_get_state(v) >= FM_SS_CLOSING);
+  assert_int_equal(copies_of(&x, &D[2]).none, 3);
+  fm_buf_free(&m);
+  fm_noise_cs_wipe(&r.tx);
+  fm_noise_cs_wipe(&r.rx);
+  fm_session_del(v);
+  tnode_close(&x);
+}
+
+static void test_ack_of_entries_never_sent_drops_the_peer(void **state) { ack_lie(0); }
+static void test_ack_of_bytes_never_sent_drops_the_peer(void **state) { ack_lie(1); }
+
+/* A peer of another protocol version is told both versions. */
+static void test_hello_of_another_version_is_refused_by_name(void **state) {
+  tnode x;
+  rogue r;
+  uint8_t zero[32] = {0};
+  tnode_open(&x, 2);
+  fm_session *v = session_for(&x, 0);
+  rogue_connect(&r, v); /* a current HELLO: admitted */
+  fm_session_del(v);
+  v = session_for(&x, 0);
+  /* The same again, with a HELLO of version 1 by hand. */
+  uint8_t x_sk[32], e_sk[32], buf[70000], pl[1024];
+  size_t n, pn;
+  int rv;
+  assert_int_equal(fm_noise_static_from_ed25519(D[4].sk, x_sk), 0);
+  memset(e_sk, 0x45, 32);
+  assert_int_equal(fm_noise_hs_init(&r.hs, 1, (const uint8_t *)FM_PROLOGUE, strlen(FM_PROLOGUE), x_sk, e_sk), 0);
+  assert_int_equal(fm_noise_hs_write(&r.hs, NULL, 0, buf, sizeof buf, &n), 0);
+  frame_to(v, buf, n, &rv);
+  ssize_t got = fm_session_send(v, buf, sizeof buf, T0);
+  assert_int_equal(fm_noise_hs_read(&r.hs, buf + 4, (size_t)got - 4, pl, sizeof pl, &pn), 0);
+  assert_int_equal(fm_noise_hs_write(&r.hs, NULL, 0, buf, sizeof buf, &n), 0);
+  frame_to(v, buf, n, &rv);
+  assert_int_equal(fm_noise_hs_split(&r.hs, &r.tx, &r.rx), 0);
+  fm_buf m;
+  fm_wr w;
+  fm_buf_init(&m, FM_MSG_MAX);
+  fm_wr_init(&w, &m);
+  fm_wr_array(&w, 6);
+  fm_wr_uint(&w, FM_MSG_HELLO);
+  fm_wr_uint(&w, 1);
+  fm_wr_bin(&w, D[4].pk, 32);
+  fm_wr_bin(&w, CERT[4], CERT_LEN[4]);
+  fm_wr_uint(&w, 0);
+  fm_wr_bin(&w, zero, 32);
+  assert_int_equal(rogue_say(&r, v, m.p, m.len), FM_ERR_VERSION);
+  fm_session_stats st;
+  fm_session_get_stats(v, &st);
+  assert_non_null(strstr(st.reason, "version 1"));
+  assert_non_null(strstr(st.reason, "this one 2"));
+  fm_buf_free(&m);
+  fm_session_del(v);
+  tnode_close(&x);
+}
+
+/* The session knows only its own (monotonic) clock: the nodes' wall
+ * clocks set a day forward, then back, in the middle of a live session
+ * change nothing for it, and new entries still flow. */
+static void test_session_survives_the_wall_clock_jumping(void **state) {
+  tnode x, y;
+  tnode_open(&x, 2);
+  tnode_open(&y, 3);
+  wire_pair l = {session_for(&x, 1), session_for(&y, 0), T0, 0, 0, 0};
+  run(&l);
+  assert_int_equal(fm_session_get_state(l.a), FM_SS_LIVE);
+  const fm_time day = 24 * 3600 * 1000LL;
+  for (int k = 0; k < 2; k++) {
+    WALL = T0 + (k == 0 ? day : -day);
+    add_visits(&x, &D[2], 2, 100 * (k + 1));
+    fm_session_notify(l.a);
+    l.now += 5000;
+    assert_int_equal(fm_session_on_timer(l.a, l.now), 0);
+    assert_int_equal(fm_session_on_timer(l.b, l.now), 0);
+    run(&l);
+    assert_int_equal(fm_session_get_state(l.a), FM_SS_LIVE);
+    assert_int_equal(fm_session_get_state(l.b), FM_SS_LIVE);
+  }
+  WALL = T0;
+  assert_same(&x, &y);
+  assert_int_equal(copies_of(&x, &D[2]).one, 4);
+  fm_session_del(l.a);
+  fm_session_del(l.b);
+  tnode_close(&x);
+  tnode_close(&y);
+}
+
 static int setup(void **state) {
   ident(&AUTH, 1);
   ident(&OTHER_AUTH, 99);
@@ -664,6 +887,13 @@ int main(void) {
       cmocka_unit_test(test_session_drops_unknown_message_type),
       cmocka_unit_test(test_session_restored_laptop_refuses_to_write_until_caught_up),
       cmocka_unit_test(test_session_detects_fork_of_equal_length),
+      cmocka_unit_test(test_copies_come_from_acks_not_from_sending),
+      cmocka_unit_test(test_copies_from_an_equal_hello_digest),
+      cmocka_unit_test(test_refused_entries_are_reported_and_not_counted),
+      cmocka_unit_test(test_ack_of_entries_never_sent_drops_the_peer),
+      cmocka_unit_test(test_ack_of_bytes_never_sent_drops_the_peer),
+      cmocka_unit_test(test_hello_of_another_version_is_refused_by_name),
+      cmocka_unit_test(test_session_survives_the_wall_clock_jumping),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "fieldmesh/bundle.h"
+#include "fieldmesh/copies.h"
 #include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/store.h"
@@ -539,6 +540,156 @@ static void test_store_views_do_not_depend_on_arrival_order(void **state) {
   fx_close(&src);
 }
 
+/* ---- copies of own entries ------------------------------------------------------ */
+
+static void assert_copies(fm_store *s, unsigned need, uint64_t none, uint64_t one,
+                          uint64_t more, uint64_t unsafe) {
+  fm_copies c;
+  assert_int_equal(fm_store_copies(s, M[2].pk, need, &c), 0);
+  assert_int_equal(c.none, none);
+  assert_int_equal(c.one, one);
+  assert_int_equal(c.more, more);
+  assert_int_equal(c.unsafe, unsafe);
+  assert_int_equal(c.none + c.one + c.more, c.own);
+}
+
+/* Holders are counted per device, by the prefix each holds; a device
+ * that later says less (a restored backup) lowers nothing; a revoked
+ * device carries nothing anyone can count on. */
+static void test_copies_count_holders_per_device(void **state) {
+  fx f;
+  char vid[16];
+  fx_commune(&f, 5);
+  assert_int_equal(fm_store_set_self(f.s, M[2].pk), 0);
+  for (int i = 0; i < 12; i++) {
+    snprintf(vid, sizeof vid, "V-%02d", i);
+    visit(f.s, &M[2], vid, T0 + i);
+  }
+  assert_copies(f.s, 1, 12, 0, 0, 12);
+  assert_int_equal(fm_store_note_held(f.s, M[3].pk, M[2].pk, 10, T0), 0);
+  assert_int_equal(fm_store_note_held(f.s, M[4].pk, M[2].pk, 6, T0), 0);
+  assert_copies(f.s, 1, 2, 4, 6, 2);
+  assert_copies(f.s, 2, 2, 4, 6, 6);
+  assert_copies(f.s, 3, 2, 4, 6, 12);
+  assert_copies(f.s, 0, 2, 4, 6, 0);
+  /* Less than before proves nothing new; our own word is not a copy. */
+  assert_int_equal(fm_store_note_held(f.s, M[3].pk, M[2].pk, 5, T0 + 1), 0);
+  assert_int_equal(fm_store_note_held(f.s, M[2].pk, M[2].pk, 12, T0 + 1), 0);
+  assert_copies(f.s, 1, 2, 4, 6, 2);
+  /* Member 3's laptop is lost and revoked: its copies no longer count. */
+  fm_buf b;
+  fm_buf_init(&b, 256);
+  assert_int_equal(fm_revoke_body(&b, M[3].pk, 0), 0);
+  assert_int_equal(fm_store_append(f.s, &AUTH, FM_KIND_REVOKE, b.p, b.len, T0 + 2, NULL, NULL), 0);
+  fm_buf_free(&b);
+  assert_copies(f.s, 1, 6, 6, 0, 6);
+  unsigned need;
+  assert_int_equal(fm_store_safe_copies(f.s, &need), 0);
+  assert_int_equal(need, FM_SAFE_COPIES_DEFAULT);
+  assert_int_equal(fm_store_set_safe_copies(f.s, 2), 0);
+  assert_int_equal(fm_store_safe_copies(f.s, &need), 0);
+  assert_int_equal(need, 2);
+  assert_int_equal(fm_store_set_safe_copies(f.s, FM_SAFE_COPIES_MAX + 1), FM_ERR_INVAL);
+  fx_close(&f);
+}
+
+/* Rewrites the trailer's checksum after an edit, so the container still
+ * reads and only its signature can tell. */
+static void rehash(const char *path) {
+  FILE *fp = fopen(path, "r+b");
+  assert_non_null(fp);
+  uint8_t data[65536];
+  size_t n = fread(data, 1, sizeof data, fp);
+  assert_true(n > 36 && n < sizeof data);
+  /* A vector file has no items: its trailer is 92 00 c4 20 and the hash. */
+  fm_blake2b(data + n - 32, 32, data, n - 36, NULL, 0);
+  assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+  assert_int_equal(fwrite(data, 1, n, fp), n);
+  fclose(fp);
+}
+
+static void flip_sig_byte(const char *path) {
+  fm_bundle b;
+  assert_int_equal(fm_bundle_read(path, &b), 0);
+  assert_true(b.has_sig);
+  size_t at = b.signed_len + 4 + 2 + 10; /* "sig" key, bin 64 header, into the signature */
+  fm_bundle_free(&b);
+  FILE *fp = fopen(path, "r+b");
+  assert_non_null(fp);
+  assert_int_equal(fseek(fp, (long)at, SEEK_SET), 0);
+  int ch = fgetc(fp);
+  assert_int_equal(fseek(fp, (long)at, SEEK_SET), 0);
+  fputc(ch ^ 0x01, fp);
+  fclose(fp);
+  rehash(path);
+}
+
+/* A vector file counts as the other laptop's word about our entries only
+ * when that laptop signed it: a checksum anyone can write. */
+static void test_copies_from_a_vector_file_need_its_signature(void **state) {
+  fx a, b;
+  bag all = {0};
+  char path[128], vid[16];
+  fm_bundle v;
+  fx_commune(&a, 5);
+  fx_commune(&b, 5);
+  assert_int_equal(fm_store_set_self(a.s, M[2].pk), 0);
+  assert_int_equal(fm_store_set_self(b.s, M[3].pk), 0);
+  for (int i = 0; i < 5; i++) {
+    snprintf(vid, sizeof vid, "V-%02d", i);
+    visit(a.s, &M[2], vid, T0 + i);
+  }
+  assert_int_equal(fm_store_read_after(a.s, M[2].pk, 0, 0, bag_cb, &all), 0);
+  for (size_t i = 0; i < all.n; i++) {
+    fm_ingest_result r;
+    assert_int_equal(ingest1(b.s, all.buf[i], all.len[i], &r), FM_IN_ACCEPTED);
+  }
+  snprintf(path, sizeof path, "%s/b.vector", b.dir);
+  /* Unsigned (as from a machine with no device key): no copies. */
+  assert_int_equal(fm_vector_export(b.s, NULL, path, T0), 0);
+  assert_int_equal(fm_bundle_read(path, &v), 0);
+  assert_false(v.has_sig);
+  assert_int_equal(fm_bundle_note_copies(a.s, &v, T0), 0);
+  fm_bundle_free(&v);
+  assert_copies(a.s, 1, 5, 0, 0, 5);
+  /* Signed, then one bit of the signature changed: no copies. */
+  assert_int_equal(fm_vector_export(b.s, &M[3], path, T0), 0);
+  flip_sig_byte(path);
+  assert_int_equal(fm_bundle_read(path, &v), 0);
+  assert_int_equal(fm_bundle_note_copies(a.s, &v, T0), 0);
+  fm_bundle_free(&v);
+  assert_copies(a.s, 1, 5, 0, 0, 5);
+  /* Signed by a key that is not |from|'s: the writer signs only as itself. */
+  assert_int_equal(fm_vector_export(b.s, &M[4], path, T0), 0);
+  assert_int_equal(fm_bundle_read(path, &v), 0);
+  assert_false(v.has_sig);
+  fm_bundle_free(&v);
+  /* Signed by member 3 as itself: its word counts. */
+  assert_int_equal(fm_vector_export(b.s, &M[3], path, T0), 0);
+  assert_int_equal(fm_bundle_read(path, &v), 0);
+  assert_true(v.has_sig);
+  assert_int_equal(fm_bundle_note_copies(a.s, &v, T0), 0);
+  fm_bundle_free(&v);
+  assert_copies(a.s, 1, 0, 5, 0, 0);
+  /* Our own signed file says nothing about copies elsewhere. */
+  fx c;
+  fx_commune(&c, 5);
+  assert_int_equal(fm_store_set_self(c.s, M[2].pk), 0);
+  snprintf(path, sizeof path, "%s/a.vector", a.dir);
+  assert_int_equal(fm_vector_export(a.s, &M[2], path, T0), 0);
+  assert_int_equal(fm_bundle_read(path, &v), 0);
+  assert_int_equal(fm_bundle_note_copies(a.s, &v, T0), 0);
+  fm_bundle_free(&v);
+  assert_copies(a.s, 1, 0, 5, 0, 0);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/b.vector", b.dir);
+  unlink(path);
+  bag_free(&all);
+  fx_close(&a);
+  fx_close(&b);
+  fx_close(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_store_quarantines_both_sides_of_a_fork),
@@ -551,6 +702,8 @@ int main(void) {
       cmocka_unit_test(test_store_refuses_writes_from_unenrolled_self),
       cmocka_unit_test(test_store_grows_a_full_map),
       cmocka_unit_test(test_store_views_do_not_depend_on_arrival_order),
+      cmocka_unit_test(test_copies_count_holders_per_device),
+      cmocka_unit_test(test_copies_from_a_vector_file_need_its_signature),
   };
   return cmocka_run_group_tests(tests, setup_ids, NULL);
 }
