@@ -1,4 +1,5 @@
 /* Identity and trust: init, authority init, enroll, join, revoke. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 #include "cmd.h"
 #include "container.h"
 #include "date.h"
+#include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/keyfile.h"
 #include "out.h"
@@ -30,8 +32,13 @@ static int new_key(fmc_ctx *c, const char *file, fm_identity *id) {
                        "nothing was changed", path);
   }
   if (rv < 0) {
+    char msg[FMC_PATH_MAX + 128];
     fm_identity_wipe(id);
-    return fmc_fail(c, "cannot write %s: %s", path, fm_strerror(rv));
+    if (rv == FM_ERR_NOSPACE)
+      return fmc_fail(c, "cannot write %s: %s", path,
+                      fm_disk_full_message(c->state, msg, sizeof msg));
+    return fmc_fail(c, "cannot write %s: %s", path,
+                    rv == FM_ERR_IO ? strerror(errno) : fm_strerror(rv));
   }
   return 0;
 }
