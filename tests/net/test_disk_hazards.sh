@@ -5,6 +5,9 @@
 #     (timeout 1: a hang fails the test), with one line;
 #   - a FIFO given to `bundle import` (a named pipe on a stick): refused
 #     at once, nothing changed;
+#   - `init` on a state folder whose store has an identity, its key file
+#     gone: refused (exit 1, one line naming the backup), the identity
+#     unchanged, the original key put back works;
 #   - a link planted at a bundle's output name: the bundle replaces the
 #     link, the file it pointed to is untouched;
 #   - the spool folder of a gateway with links planted in it (at the old
@@ -61,6 +64,27 @@ fm a bundle export -o "$W/out.bundle" >/dev/null || fail "bundle export over a l
 fm b bundle import "$W/out.bundle" >/dev/null || fail "the bundle does not import"
 [ "$(status_field b entries)" = "$(status_field a entries)" ] || fail "b lacks a's entries"
 ! compgen -G "$W/.tmp-*" >/dev/null || fail "a temporary file was left next to the bundle"
+
+step "init over an existing store: refused, the identity kept"
+id_b=$(status_field b device_id)
+[ ${#id_b} -eq 64 ] || fail "no device id for b: $id_b"
+cp -p "$W/b/device.key" "$W/b-backup.key"
+rm "$W/b/device.key"
+rc=0
+err=$(fm b init 2>&1 >/dev/null) || rc=$?
+[ "$rc" -eq 1 ] || fail "init over b's store: exit $rc, expected 1"
+[ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "expected one line of error, got: $err"
+case "$err" in *"device.key is missing"*"back from the backup"*) ;;
+  *) fail "the refusal does not say to restore the key: $err" ;; esac
+[ ! -e "$W/b/device.key" ] || fail "init made a new key anyway"
+cp -p "$W/b-backup.key" "$W/b/device.key"
+[ "$(status_field b device_id)" = "$id_b" ] || fail "b's identity changed"
+visit b "Tân Lâm" 1 || fail "the restored key is refused"
+rc=0
+err=$(fm b init 2>&1 >/dev/null) || rc=$?
+[ "$rc" -eq 1 ] || fail "init over a set-up folder: exit $rc, expected 1"
+case "$err" in *"already set up"*) ;; *) fail "init over a set-up folder: $err" ;; esac
+cmp -s "$W/b-backup.key" "$W/b/device.key" || fail "init touched b's key"
 
 step "links planted in the gateway's spool folder"
 mkdir -m 700 "$W/spool"
