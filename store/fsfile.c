@@ -125,7 +125,9 @@ int fm_fsfile_begin(fm_fsfile *f, const char *path, mode_t mode) {
     char hex[13];
     randombytes_buf(r, sizeof r);
     fm_hex(r, sizeof r, hex);
-    snprintf(f->tmp, sizeof f->tmp, FM_FSFILE_TMP_PREFIX "%s.%s", f->name, hex);
+    /* At most 200 bytes of the name: the temporary one must fit NAME_MAX
+     * (255) too. */
+    snprintf(f->tmp, sizeof f->tmp, FM_FSFILE_TMP_PREFIX "%.200s.%s", f->name, hex);
     f->fd = openat(f->dirfd, f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                    mode & 0777);
     if (f->fd >= 0 || errno != EEXIST) break;

@@ -5,6 +5,9 @@
 #     (timeout 1: a hang fails the test), with one line;
 #   - a FIFO given to `bundle import` (a named pipe on a stick): refused
 #     at once, nothing changed;
+#   - a bundle exported to a full stick (a small tmpfs, when this runs as
+#     root): the disk-full sentence, and neither the bundle nor a temporary
+#     file is left on it;
 #   - `init` on a state folder whose store has an identity, its key file
 #     gone: refused (exit 1, one line naming the backup), the identity
 #     unchanged, the original key put back works;
@@ -64,6 +67,23 @@ fm a bundle export -o "$W/out.bundle" >/dev/null || fail "bundle export over a l
 fm b bundle import "$W/out.bundle" >/dev/null || fail "the bundle does not import"
 [ "$(status_field b entries)" = "$(status_field a entries)" ] || fail "b lacks a's entries"
 ! compgen -G "$W/.tmp-*" >/dev/null || fail "a temporary file was left next to the bundle"
+
+step "a bundle to a full disk: the disk-full sentence, nothing left behind"
+mkdir "$W/stick"
+if mount -t tmpfs -o size=64k tmpfs "$W/stick" 2>/dev/null; then
+  dd if=/dev/zero of="$W/stick/filler" bs=4k 2>/dev/null || true
+  rc=0
+  err=$(fm a bundle export -o "$W/stick/a.bundle" 2>&1 >/dev/null) || rc=$?
+  [ "$rc" -eq 1 ] || { umount "$W/stick"; fail "bundle export to a full stick: exit $rc: $err"; }
+  left=$(ls -A "$W/stick" | grep -vx filler || true)
+  umount "$W/stick"
+  case "$err" in *"the disk is full ("*" MiB free in $W/stick)"*) ;;
+    *) fail "a full stick is not said as such: $err" ;; esac
+  [ -z "$left" ] || fail "a full stick kept: $left"
+  echo "refused as expected: $err"
+else
+  echo "note: cannot mount a small tmpfs here (needs root): the full-disk export is not exercised"
+fi
 
 step "init over an existing store: refused, the identity kept"
 id_b=$(status_field b device_id)

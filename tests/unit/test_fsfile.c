@@ -127,6 +127,18 @@ static void test_fsfile_writes_whole_file_with_its_mode_and_no_leftover(void **s
   fm_fsfile_abort(&f);
   assert_content(path, "again");
   assert_int_equal(count_tmp(dir), 0);
+  /* The longest name a folder takes still gets a temporary name. */
+  char longname[300];
+  memset(longname, 'n', 255);
+  longname[255] = 0;
+  snprintf(path, sizeof path, "%s/", dir);
+  char longpath[400];
+  snprintf(longpath, sizeof longpath, "%s/%s", dir, longname);
+  assert_int_equal(fm_fsfile_begin(&f, longpath, 0600), 0);
+  assert_int_equal(fm_fsfile_write(&f, "x", 1), 0);
+  assert_int_equal(fm_fsfile_commit(&f, FM_FSFILE_REPLACE), 0);
+  assert_content(longpath, "x");
+  assert_int_equal(count_tmp(dir), 0);
   /* A folder that does not exist, or no file name at all. */
   snprintf(path, sizeof path, "%s/nope/out", dir);
   assert_int_equal(fm_fsfile_begin(&f, path, 0600), FM_ERR_IO);
