@@ -13,6 +13,7 @@
 #     unchanged, the original key put back works;
 #   - a link planted at a bundle's output name: the bundle replaces the
 #     link, the file it pointed to is untouched;
+#   - the simulator's --json and --csv at planted links: replaced;
 #   - the spool folder of a gateway with links planted in it (at the old
 #     temporary name pattern and at a finished batch's name): every batch
 #     written, the links' targets (a copy of the device key) untouched, the
@@ -105,6 +106,15 @@ err=$(fm b init 2>&1 >/dev/null) || rc=$?
 [ "$rc" -eq 1 ] || fail "init over a set-up folder: exit $rc, expected 1"
 case "$err" in *"already set up"*) ;; *) fail "init over a set-up folder: $err" ;; esac
 cmp -s "$W/b-backup.key" "$W/b/device.key" || fail "init touched b's key"
+
+step "the simulator's --json and --csv over links: replaced, targets untouched"
+ln -s "$W/victim" "$W/run.json"
+ln -s "$W/victim" "$W/run.csv"
+"$BIN/fieldmesh-sim" "$(dirname "$0")/../sim/scenarios/mini.ini" --json "$W/run.json" \
+  --csv "$W/run.csv" --tmp "$W" >/dev/null || fail "fieldmesh-sim exited $?"
+[ "$(cat "$W/victim")" = precious ] || fail "fieldmesh-sim wrote through a planted link"
+[ ! -L "$W/run.json" ] && [ ! -L "$W/run.csv" ] && [ -s "$W/run.json" ] && [ -s "$W/run.csv" ] ||
+  fail "the simulator's outputs are not plain files"
 
 step "links planted in the gateway's spool folder"
 mkdir -m 700 "$W/spool"
