@@ -153,11 +153,17 @@ fail:
 
 int fm_fsfile_write(fm_fsfile *f, const void *p, size_t n) {
   const uint8_t *b = p;
-  if (f->err) return f->err;
+  if (f->err) {
+    errno = f->err_errno;
+    return f->err;
+  }
   while (n) {
     ssize_t w = write(f->fd, b, n);
     if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return f->err = write_err(errno);
+    if (w < 0) {
+      f->err_errno = errno;
+      return f->err = write_err(errno);
+    }
     b += w;
     n -= (size_t)w;
   }
@@ -212,6 +218,8 @@ static int publish_new(fm_fsfile *f) {
 
 int fm_fsfile_commit(fm_fsfile *f, int flags) {
   int rv = f->err, c;
+  /* A write that failed earlier: its errno, not whatever came since. */
+  if (rv) errno = f->err_errno;
   if (rv == 0 && fsync(f->fd) != 0) rv = write_err(errno);
   c = close(f->fd);
   f->fd = -1;

@@ -49,6 +49,7 @@ typedef struct fm_fsfile {
   dev_t dev;           /* what we created, to remove only that */
   ino_t ino;
   int err;             /* first write error, sticky */
+  int err_errno;       /* and the errno that came with it */
   char name[256];      /* final name inside the folder */
   char tmp[256 + 32];  /* temporary name inside the folder */
 } fm_fsfile;
