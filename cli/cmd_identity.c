@@ -1,7 +1,9 @@
 /* Identity and trust: init, authority init, enroll, join, revoke. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -9,6 +11,7 @@
 #include "cmd.h"
 #include "container.h"
 #include "date.h"
+#include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/keyfile.h"
 #include "out.h"
@@ -30,8 +33,13 @@ static int new_key(fmc_ctx *c, const char *file, fm_identity *id) {
                        "nothing was changed", path);
   }
   if (rv < 0) {
+    char msg[FMC_PATH_MAX + 128];
     fm_identity_wipe(id);
-    return fmc_fail(c, "cannot write %s: %s", path, fm_strerror(rv));
+    if (rv == FM_ERR_NOSPACE)
+      return fmc_fail(c, "cannot write %s: %s", path,
+                      fm_disk_full_message(c->state, msg, sizeof msg));
+    return fmc_fail(c, "cannot write %s: %s", path,
+                    rv == FM_ERR_IO ? strerror(errno) : fm_strerror(rv));
   }
   return 0;
 }
@@ -54,14 +62,39 @@ static void print_id(fmc_ctx *c, const char *what, const uint8_t *pk) {
   }
 }
 
+/* A store that already has its device identity keeps it: a new key would
+ * orphan every entry it signed (its log could never grow again) and make
+ * the original key, restored from a backup, be refused.  Whether the key
+ * file is there or not, init changes nothing. */
+static int refuse_new_identity(fmc_ctx *c) {
+  uint8_t self[FM_KEY_LEN];
+  char path[FMC_PATH_MAX], sid[16];
+  int rv = fm_store_self(c->store, self);
+  if (rv == FM_ERR_NOTFOUND) return 0;
+  if (rv < 0) return fmc_fail(c, "cannot read the store: %s", fm_strerror(rv));
+  if (fmc_path(c, "device.key", path) < 0) return fmc_fail(c, "state path too long");
+  if (access(path, F_OK) == 0 || errno != ENOENT)
+    return fmc_fail(c, "%s is already set up as device %s… (its device.key already exists): "
+                       "nothing was changed",
+                    c->state, fmc_short_id(self, sid));
+  return fmc_fail(c, "%s holds the store of device %s… but its device.key is missing: "
+                     "init would replace that identity, so nothing was changed; put the "
+                     "original key back from the backup as %s (chmod 600), see "
+                     "docs/operations.md \"Restoring a device key\"",
+                  c->state, fmc_short_id(self, sid), path);
+}
+
 int fmc_cmd_init(fmc_ctx *c, int argc, char **argv) {
   fmc_spec spec = {"usage: fieldmesh init\n"
                    "Creates this laptop's device key in the state folder and prints\n"
-                   "its device id, which the commune administrator enrolls.\n",
+                   "its device id, which the commune administrator enrolls. Refuses a\n"
+                   "state folder whose store already has a device identity (restore\n"
+                   "a lost device.key from the backup instead).\n",
                    NULL, 0, 0, {0}, 0};
   int rv;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_open(c, 1)) != 0) return rv;
+  if ((rv = refuse_new_identity(c)) != 0) return rv;
   if ((rv = new_key(c, "device.key", &c->device)) != 0) return rv;
   c->have_device = 1;
   if ((rv = fm_store_set_self(c->store, c->device.pk)) < 0)

@@ -19,6 +19,8 @@
 #define TIMEOUT_MS 5000           /* status, peers */
 #define SYNC_TIMEOUT_MS 45000     /* the daemon's connect (10 s) and handshake (20 s) */
 #define POKE_TIMEOUT_MS 2000
+#define RETRY_MS 3000             /* turned away by a daemon busy with other clients */
+#define NET_BUSY 2                /* dial: the daemon's queue of connections is full */
 
 /* ---- one request, one response ------------------------------------------------ */
 
@@ -48,6 +50,10 @@ static int dial(const char *state, int *fd_out, char *err, size_t cap) {
     if (e == ENOENT || e == ECONNREFUSED) {
       snprintf(err, cap, "daemon not running");
       return NET_ABSENT;
+    }
+    if (e == EAGAIN) {
+      snprintf(err, cap, "the daemon is busy answering other commands: try again in a moment");
+      return NET_BUSY;
     }
     snprintf(err, cap, "cannot reach the daemon at %s: %s", sun.sun_path, strerror(e));
     return -1;
@@ -107,20 +113,38 @@ static int exchange(int fd, const fm_control_req *req, int timeout_ms, fm_contro
   free(body);
   if (rv == -ETIMEDOUT)
     snprintf(err, cap, "the daemon did not answer within %d s", timeout_ms / 1000);
+  else if (rv == -ECONNRESET || rv == -EPIPE)
+    snprintf(err, cap, "the daemon is busy answering other commands: try again in a moment");
   else if (rv < 0)
     snprintf(err, cap, "the daemon's answer is unreadable (%s)", fm_strerror(rv));
-  return rv < 0 ? -1 : 0;
+  return rv;
 }
 
-/* 0 with |*out| (the caller frees it), NET_ABSENT, or -1; |err| says why. */
+/* 0 with |*out| (the caller frees it), NET_ABSENT, or -1; |err| says why.
+ * A daemon with every control slot taken turns a newcomer away (it closes
+ * the connection before reading, or the connection queue is full): that
+ * is retried for up to |retry_ms|.  Every request is safe to send twice
+ * (status, peers and poke change nothing; sync and stop again are no-ops). */
 static int ctl_call(const char *state, const fm_control_req *req, int timeout_ms,
-                    fm_control_resp *out, char *err, size_t cap) {
-  int fd = -1;
-  int rv = dial(state, &fd, err, cap);
-  if (rv != 0) return rv;
-  rv = exchange(fd, req, timeout_ms, out, err, cap);
-  close(fd);
-  return rv;
+                    int retry_ms, fm_control_resp *out, char *err, size_t cap) {
+  fm_time give_up = wall_ms() + retry_ms;
+  int pause_ms = 50;
+  for (;;) {
+    int fd = -1;
+    int rv = dial(state, &fd, err, cap);
+    if (rv == 0) {
+      rv = exchange(fd, req, timeout_ms, out, err, cap);
+      close(fd);
+      if (rv == 0) return 0;
+      if (rv != -ECONNRESET && rv != -EPIPE) return -1;
+    } else if (rv != NET_BUSY) {
+      return rv;
+    }
+    if (wall_ms() + pause_ms > give_up) return -1;
+    struct timespec ts = {0, (long)pause_ms * 1000000L};
+    nanosleep(&ts, NULL);
+    if (pause_ms < 400) pause_ms *= 2;
+  }
 }
 
 int fmc_net_peer_list(fmc_ctx *c, fm_control_resp *out) {
@@ -128,7 +152,7 @@ int fmc_net_peer_list(fmc_ctx *c, fm_control_resp *out) {
   char err[256];
   memset(&req, 0, sizeof req);
   req.cmd = FM_CTL_PEERS;
-  int rv = ctl_call(c->state, &req, 2000, out, err, sizeof err);
+  int rv = ctl_call(c->state, &req, 2000, RETRY_MS, out, err, sizeof err);
   if (rv == 0 && !out->ok) {
     fm_control_resp_free(out);
     return -1;
@@ -254,7 +278,7 @@ int fmc_net_peers(fmc_ctx *c, int argc, char **argv) {
   int rv;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_state(c, 0)) != 0) return rv;
-  if ((rv = ctl_call(c->state, &req, TIMEOUT_MS, &r, err, sizeof err)) == NET_ABSENT)
+  if ((rv = ctl_call(c->state, &req, TIMEOUT_MS, RETRY_MS, &r, err, sizeof err)) == NET_ABSENT)
     return not_running(c);
   if (rv < 0) return fmc_fail(c, "%s", err);
   if (!r.ok) {
@@ -319,7 +343,7 @@ int fmc_net_sync(fmc_ctx *c, int argc, char **argv) {
   memset(&req, 0, sizeof req);
   req.cmd = FM_CTL_SYNC;
   snprintf(req.addr, sizeof req.addr, "%s", spec.pos[0]);
-  if ((rv = ctl_call(c->state, &req, SYNC_TIMEOUT_MS, &r, err, sizeof err)) == NET_ABSENT)
+  if ((rv = ctl_call(c->state, &req, SYNC_TIMEOUT_MS, RETRY_MS, &r, err, sizeof err)) == NET_ABSENT)
     return not_running(c);
   if (rv < 0) return fmc_fail(c, "%s", err);
   if (!r.ok || !r.has_peer) {
@@ -376,7 +400,7 @@ void fmc_net_status(fmc_ctx *c, fmc_json *j) {
   fm_control_resp r;
   char err[256];
   memset(&r, 0, sizeof r);
-  int rv = ctl_call(c->state, &req, TIMEOUT_MS, &r, err, sizeof err);
+  int rv = ctl_call(c->state, &req, TIMEOUT_MS, RETRY_MS, &r, err, sizeof err);
   if (j) {
     status_json(j, rv, &r, err);
   } else if (rv == NET_ABSENT) {
@@ -399,6 +423,7 @@ void fmc_net_poke(const char *state_dir) {
   fm_control_req req = {FM_CTL_POKE, ""};
   fm_control_resp r;
   char err[256];
-  if (ctl_call(state_dir, &req, POKE_TIMEOUT_MS, &r, err, sizeof err) == 0)
+  /* Not retried: the daemon looks at the store every 2 s anyway. */
+  if (ctl_call(state_dir, &req, POKE_TIMEOUT_MS, 0, &r, err, sizeof err) == 0)
     fm_control_resp_free(&r);
 }

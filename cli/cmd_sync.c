@@ -13,15 +13,30 @@
 #include "cmd.h"
 #include "container.h"
 #include "fieldmesh/bundle.h"
+#include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
 #include "out.h"
 
+/* The folder |path| is written in, for the disk-full sentence. */
+static const char *dir_of(const char *path, char dir[FMC_PATH_MAX]) {
+  const char *slash = strrchr(path, '/');
+  size_t n = slash ? (size_t)(slash - path) : 0;
+  if (!slash) return ".";
+  if (n == 0) return "/";
+  if (n >= FMC_PATH_MAX) n = FMC_PATH_MAX - 1;
+  memcpy(dir, path, n);
+  dir[n] = 0;
+  return dir;
+}
+
 static int write_error(fmc_ctx *c, const char *path, int rv) {
+  char dir[FMC_PATH_MAX], msg[FMC_PATH_MAX + 128];
   if (rv == FM_ERR_NOTFOUND)
     return fmc_fail(c, "this laptop has not joined a commune yet: run `fieldmesh join "
                        "FILE` first");
   if (rv == FM_ERR_NOSPACE)
-    return fmc_fail(c, "cannot write %s: the disk is full; nothing was written", path);
+    return fmc_fail(c, "cannot write %s: %s; nothing was written", path,
+                    fm_disk_full_message(dir_of(path, dir), msg, sizeof msg));
   return fmc_fail(c, "cannot write %s (%s): check the folder exists and is writable; "
                      "nothing was written", path, fm_strerror(rv));
 }

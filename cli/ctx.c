@@ -144,6 +144,9 @@ static int key_error(fmc_ctx *c, const char *path, int rv, const char *fix) {
   if (rv == FM_ERR_NOTFOUND) return fmc_fail(c, "no key file %s: %s", path, fix);
   if (rv == FM_ERR_MALFORMED)
     return fmc_fail(c, "%s is not a fieldmesh key file: restore it from the backup", path);
+  if (rv == FM_ERR_NOTREG)
+    return fmc_fail(c, "%s is not a regular file (a pipe, device or folder): put the key "
+                       "file back from the backup", path);
   return fmc_fail(c, "cannot use %s: unreadable, or readable by other users "
                      "(run `chmod 600 %s`)", path, path);
 }
@@ -235,6 +238,11 @@ int fmc_append(fmc_ctx *c, const fm_identity *id, const char *kind,
     return fmc_fail(c, "this laptop is not enrolled: run `fieldmesh join FILE` first");
   case FM_ERR_TOOBIG:
     return fmc_usage(c, "the record is over the 16 KiB entry limit: shorten the note");
+  case FM_ERR_NOSPACE: {
+    char msg[FMC_PATH_MAX + 128];
+    return fmc_fail(c, "cannot write the entry: %s; nothing was written",
+                    fm_disk_full_message(c->state, msg, sizeof msg));
+  }
   default:
     return fmc_fail(c, "cannot write the entry: %s; nothing was written", fm_strerror(rv));
   }

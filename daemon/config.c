@@ -10,7 +10,10 @@
 #include <ini.h>
 
 #include "fieldmesh/error.h"
+#include "fieldmesh/fsfile.h"
 #include "setting.h"
+
+#define CONFIG_FILE_MAX ((size_t)1 << 20) /* a config is a few KiB */
 
 #define USAGE                                                                   \
   "usage: fieldmeshd --state DIR [--config FILE] [--listen HOST:PORT|off]\n"    \
@@ -176,13 +179,21 @@ static int on_key(void *user, const char *section, const char *key, const char *
 
 static int load_file(fmd_config *c, const char *path, int peers_from_flags, FILE *err) {
   loader ld = {c, err, path, 0, peers_from_flags};
-  int line = ini_parse(path, on_key, &ld);
-  if (ld.failed) return FMD_EXIT_USAGE;
-  if (line == -1) {
+  uint8_t *text;
+  size_t len;
+  /* Read whole through fm_fsfile first: a FIFO or device given as the
+   * config is refused at once instead of hanging the start. */
+  int line = fm_fsfile_read(path, CONFIG_FILE_MAX, &text, &len);
+  if (line < 0) {
     fprintf(err, "fieldmeshd: cannot read the config file %s: %s; fix the path given "
-            "to --config\n", path, strerror(errno));
+            "to --config\n", path,
+            line == FM_ERR_IO ? strerror(errno) : line == FM_ERR_NOTFOUND ? "no such file"
+            : line == FM_ERR_TOOBIG ? "over 1 MiB, not a config file" : fm_strerror(line));
     return FMD_EXIT_USAGE;
   }
+  line = ini_parse_string((const char *)text, on_key, &ld);
+  free(text);
+  if (ld.failed) return FMD_EXIT_USAGE;
   if (line != 0) {
     fprintf(err, "fieldmeshd: %s line %d: not a \"[section]\" or \"key = value\" line: "
             "fix it (see docs/config.md)\n", path, line);

@@ -93,7 +93,12 @@ void fmd_ctl_stop_listening(fmd_ctl *ctl) {
 
 /* ---- clients ---------------------------------------------------------------------- */
 
-static void on_client_close(uv_handle_t *h) { free(h->data); }
+/* Both handles of a client (pipe, idle timer) point to it; the last close
+ * frees it. */
+static void on_client_close(uv_handle_t *h) {
+  fmd_ctl_client *c = h->data;
+  if (--c->handles == 0) free(c);
+}
 
 static void close_client(fmd_ctl_client *c) {
   fmd_ctl *ctl = c->ctl;
@@ -107,6 +112,28 @@ static void close_client(fmd_ctl_client *c) {
     }
   }
   uv_close((uv_handle_t *)&c->pipe, on_client_close);
+  uv_close((uv_handle_t *)&c->idle, on_client_close);
+}
+
+static void on_idle(uv_timer_t *t);
+
+/* The client did something: it has FMD_CTL_IDLE_MS again before the next
+ * request. */
+static void touch(fmd_ctl_client *c) {
+  c->last_active = uv_now(c->idle.loop);
+  uv_timer_start(&c->idle, on_idle, FMD_CTL_IDLE_MS, 0);
+}
+
+static void on_idle(uv_timer_t *t) {
+  fmd_ctl_client *c = t->data;
+  /* Being answered, or waiting on a sync: not idle, whatever the time. */
+  if (c->busy) {
+    touch(c);
+    return;
+  }
+  fmd_logf(&c->ctl->d->log, FMD_DEBUG, "control: closed a client silent for %d s",
+           FMD_CTL_IDLE_MS / 1000);
+  close_client(c);
 }
 
 void fmd_ctl_close_clients(fmd_ctl *ctl) {
@@ -124,6 +151,7 @@ static void on_written(uv_write_t *req, int status) {
     return;
   }
   c->busy = 0;
+  touch(c);
   process(c);
 }
 
@@ -289,23 +317,53 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     return;
   }
   c->in_len += (size_t)n;
+  if (n > 0) touch(c);
   process(c);
+}
+
+/* The client other than |except| that has been silent longest and is not
+ * being answered, to make room for a new one; NULL when all are busy. */
+static fmd_ctl_client *idlest(fmd_ctl *ctl, const fmd_ctl_client *except) {
+  fmd_ctl_client *best = NULL;
+  for (fmd_ctl_client *c = ctl->clients; c; c = c->next)
+    if (c != except && !c->busy && !c->closing &&
+        (!best || c->last_active < best->last_active))
+      best = c;
+  return best;
 }
 
 static void on_client(uv_stream_t *server, int status) {
   fmd_ctl *ctl = server->data;
-  fmd_ctl_client *c;
+  fmd_ctl_client *c, *old;
   if (status < 0 || !(c = calloc(1, sizeof *c))) return;
   c->ctl = ctl;
   FM_ASSERT(uv_pipe_init(server->loop, &c->pipe, 0) == 0);
+  FM_ASSERT(uv_timer_init(server->loop, &c->idle) == 0);
   c->pipe.data = c;
-  if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0 || ctl->nclients >= FMD_CTL_CLIENTS_MAX) {
+  c->idle.data = c;
+  c->handles = 2;
+  if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0) {
     c->closing = 1;
     uv_close((uv_handle_t *)&c->pipe, on_client_close);
+    uv_close((uv_handle_t *)&c->idle, on_client_close);
     return;
   }
   c->next = ctl->clients;
   ctl->clients = c;
   ctl->nclients++;
+  /* Full: the newcomer (usually the `fieldmesh` command, about to ask)
+   * takes the place of the client silent longest; only when every client
+   * is being answered is it turned away. */
+  if (ctl->nclients > FMD_CTL_CLIENTS_MAX) {
+    if ((old = idlest(ctl, c)) != NULL) {
+      fmd_logf(&ctl->d->log, FMD_DEBUG, "control: %d clients, closed the one silent longest",
+               FMD_CTL_CLIENTS_MAX);
+      close_client(old);
+    } else {
+      close_client(c);
+      return;
+    }
+  }
+  touch(c);
   if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) < 0) close_client(c);
 }

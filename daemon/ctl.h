@@ -5,6 +5,12 @@
  * request at a time (reading pauses while a reply is being written or a
  * sync is waiting for its connection), so a client's queue holds one
  * reply at most.
+ *
+ * A client that sends nothing for FMD_CTL_IDLE_MS is closed, and when all
+ * slots are taken a new client takes the slot of the one idle longest (a
+ * client being answered or waiting on a sync is never pushed out): clients
+ * that connect and stay silent, however many, cannot lock the `fieldmesh`
+ * command out.  The command retries briefly when it is turned away.
  */
 #ifndef FMD_CTL_H
 #define FMD_CTL_H
@@ -17,6 +23,7 @@
 #include "log.h"
 
 #define FMD_CTL_CLIENTS_MAX 16
+#define FMD_CTL_IDLE_MS 5000   /* the CLI sends its request at once */
 
 typedef struct fmd_node fmd_node;
 typedef struct fmd_addr fmd_addr;
@@ -26,6 +33,9 @@ typedef struct fmd_ctl_client {
   fmd_ctl *ctl;
   struct fmd_ctl_client *next;
   uv_pipe_t pipe;
+  uv_timer_t idle;         /* closes a silent client */
+  uint64_t last_active;    /* loop time of its last request or reply */
+  int handles;             /* handles still open; freed at 0 */
   int closing;
   int busy;                /* a reply is being written or a sync waits */
   int close_after;         /* hang up once the reply is written */

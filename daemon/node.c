@@ -54,6 +54,9 @@ static int load_key(fmd_node *d, fm_identity *id) {
                   "`fieldmesh join FILE`", path, d->cfg->state);
   if (rv == FM_ERR_MALFORMED)
     return refuse(d, "%s is not a fieldmesh key file: restore it from the backup", path);
+  if (rv == FM_ERR_NOTREG)
+    return refuse(d, "%s is not a regular file (a pipe, device or folder): put the key "
+                  "file back from the backup", path);
   if (rv < 0)
     return refuse(d, "cannot use %s: unreadable, or readable by other users (run "
                   "`chmod 600 %s`)", path, path);

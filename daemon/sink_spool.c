@@ -1,5 +1,6 @@
 /* The spool sink: one NDJSON file per batch in a folder, written
- * atomically (a temporary file, fsync, rename, fsync of the folder), named
+ * atomically (fm_fsfile: a temporary file never opened through a link,
+ * fsync, rename, fsync of the folder), named
  * by the batch's planning time and id.  The default that needs no server:
  * the commune's import job reads *.ndjson and may move or delete them.
  * A batch written twice (the gateway crashed before it recorded the
@@ -17,9 +18,8 @@
 #include "batch_json.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/dirs.h"
+#include "fieldmesh/fsfile.h"
 #include "sink.h"
-
-#define TMP_PREFIX ".tmp-"
 
 typedef struct spool {
   const fmd_sink_env *env;
@@ -27,21 +27,6 @@ typedef struct spool {
   fm_buf buf;
 } spool;
 
-
-/* Temporary files of writes a crash interrupted: never renamed, so never
- * read; removed at start. */
-static void remove_stale(const char *dir) {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  char path[PATH_MAX + 256];
-  if (!d) return;
-  while ((e = readdir(d)) != NULL) {
-    if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX))) continue;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    unlink(path);
-  }
-  closedir(d);
-}
 
 int fmd_spool_new(const fmd_sink_env *env, const char *dir, void **impl, char *target,
                   size_t target_cap, char *err, size_t cap) {
@@ -65,7 +50,10 @@ int fmd_spool_new(const fmd_sink_env *env, const char *dir, void **impl, char *t
   s->env = env;
   snprintf(s->dir, sizeof s->dir, "%s", dir);
   fm_buf_init(&s->buf, (size_t)256 << 20);
-  remove_stale(dir);
+  /* Temporary files of writes a crash interrupted: never renamed, so never
+   * read.  Only our own regular files go; a link or anything else the
+   * import job left there stays. */
+  fm_fsfile_remove_stale(dir);
   /* The folder as given: moving the spool elsewhere starts a new sink,
    * which writes every entry again for the new folder's reader. */
   snprintf(target, target_cap, "%s", dir);
@@ -84,17 +72,6 @@ static void fail(fmd_delivery *out, const char *dir, const char *what, int e) {
     snprintf(out->error, sizeof out->error, "cannot %s in spool %s: %s", what, dir, strerror(e));
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return -errno;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 /* "20261128T090000Z-<batch>.ndjson": sorts by planning time. */
 static void file_name(const fm_fwd_batch *b, char *out, size_t cap) {
   char hex[33], when[32];
@@ -108,40 +85,32 @@ static void file_name(const fm_fwd_batch *b, char *out, size_t cap) {
 
 static void spool_deliver(void *impl, const fm_fwd_batch *b, fmd_delivery *out) {
   spool *s = impl;
-  char name[128], tmp[PATH_MAX + 160], path[PATH_MAX + 160];
+  char name[128], path[PATH_MAX + 160];
   fmd_batch_meta m = {s->env->gateway, s->env->commune, "spool"};
-  int fd, rv, dfd;
+  fm_fsfile f;
+  int rv;
   fm_buf_reset(&s->buf);
   if ((rv = fmd_batch_ndjson(&s->buf, b, &m)) < 0) {
     snprintf(out->error, sizeof out->error, "cannot write the batch as JSON: %s", fm_strerror(rv));
     return;
   }
   file_name(b, name, sizeof name);
-  snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s", s->dir, name);
   snprintf(path, sizeof path, "%s/%s", s->dir, name);
-  if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0) {
+  /* A fresh temporary name each time, created O_EXCL|O_NOFOLLOW: a link
+   * the import job (or anyone who can write the folder) planted is never
+   * written through.  Readable by the folder's group (the import job),
+   * whatever the umask. */
+  if ((rv = fm_fsfile_begin(&f, path, 0640)) < 0) {
     fail(out, s->dir, "create a file", errno);
     return;
   }
-  /* Readable by the folder's group (the import job), whatever the umask. */
-  (void)fchmod(fd, 0640);
-  rv = write_all(fd, s->buf.p, s->buf.len);
-  if (rv == 0 && fsync(fd) != 0) rv = -errno;
-  if (close(fd) != 0 && rv == 0) rv = -errno;
-  if (rv == 0 && rename(tmp, path) != 0) rv = -errno;
-  if (rv < 0) {
-    unlink(tmp);
-    fail(out, s->dir, "write", -rv);
+  fm_fsfile_write(&f, s->buf.p, s->buf.len);
+  /* The rename is durable only once the folder is: commit syncs it, before
+   * the gateway records the acknowledgement, not after. */
+  if ((rv = fm_fsfile_commit(&f, FM_FSFILE_REPLACE)) < 0) {
+    fail(out, s->dir, "write", errno);
     return;
   }
-  /* The rename is durable only once the folder is: before the gateway
-   * records the acknowledgement, not after. */
-  if ((dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
-    fail(out, s->dir, "sync the folder", errno);
-    if (dfd >= 0) close(dfd);
-    return;
-  }
-  close(dfd);
   memset(out->accepted, 1, b->n);
   snprintf(out->batch_ref, sizeof out->batch_ref, "%.64s", name);
   out->ok = 1;

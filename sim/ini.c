@@ -1,8 +1,11 @@
 #include "ini.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define LINE_MAX_LEN 4096
 
@@ -118,8 +121,19 @@ int sim_ini_load(const char *path, sim_ini *out, char *err, size_t cap) {
   char buf[LINE_MAX_LEN];
   sim_ini ini = {NULL, 0, 0};
   int line = 0, rv = 0;
-  FILE *f = fopen(path, "r");
-  if (!f) {
+  /* Non-blocking open and a regular-file check: a FIFO given as the
+   * scenario is refused at once instead of waiting for a writer. */
+  struct stat st;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  FILE *f = NULL;
+  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+    close(fd);
+    snprintf(err, cap, "%s: not a regular file (a pipe, device or folder): give a scenario file",
+             path);
+    return -1;
+  }
+  if (fd < 0 || !(f = fdopen(fd, "r"))) {
+    if (fd >= 0) close(fd);
     snprintf(err, cap, "%s: cannot open the scenario file", path);
     return -1;
   }

@@ -16,6 +16,9 @@
 
 #include <sodium.h>
 
+#include "fieldmesh/error.h"
+#include "fieldmesh/fsfile.h"
+
 #include "check.h"
 #include "report.h"
 #include "scenario.h"
@@ -111,15 +114,48 @@ static double seconds(void) {
   return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static int write_json(const char *path, sim_world *w, const sim_figures *f,
-                      const sim_check_report *r) {
-  FILE *out = fopen(path, "w");
-  if (!out) {
-    fprintf(stderr, "fieldmesh-sim: --json %s: %s\n", path, strerror(errno));
+/* An output file (--json, --csv): its text is gathered in memory and
+ * written at the end through fm_fsfile, so a link at that path is
+ * replaced, never written through, and a run that fails leaves no half
+ * file.  Begun before the run, so a bad path is said at once. */
+typedef struct outfile {
+  const char *flag, *path;
+  fm_fsfile f;
+  FILE *mem;
+  char *text;
+  size_t len;
+} outfile;
+
+static int out_begin(outfile *o, const char *flag, const char *path) {
+  int rv;
+  memset(o, 0, sizeof *o);
+  o->flag = flag;
+  o->path = path;
+  if ((rv = fm_fsfile_begin(&o->f, path, 0644)) < 0) {
+    fprintf(stderr, "fieldmesh-sim: %s %s: %s\n", flag, path,
+            rv == FM_ERR_IO ? strerror(errno) : fm_strerror(rv));
     return -1;
   }
-  sim_report_json(out, w, f, r);
-  return fclose(out) == 0 ? 0 : -1;
+  if (!(o->mem = open_memstream(&o->text, &o->len))) {
+    fm_fsfile_abort(&o->f);
+    fprintf(stderr, "fieldmesh-sim: %s %s: out of memory\n", flag, path);
+    return -1;
+  }
+  return 0;
+}
+
+/* Writes the file when |keep|, drops it otherwise; -1 when writing failed. */
+static int out_end(outfile *o, int keep) {
+  int rv = fclose(o->mem) == 0 ? 0 : FM_ERR_IO;
+  if (keep && rv == 0 && (rv = fm_fsfile_write(&o->f, o->text, o->len)) == 0)
+    rv = fm_fsfile_commit(&o->f, FM_FSFILE_REPLACE);
+  else
+    fm_fsfile_abort(&o->f);
+  free(o->text);
+  if (rv < 0)
+    fprintf(stderr, "fieldmesh-sim: %s %s: %s\n", o->flag, o->path,
+            rv == FM_ERR_IO ? strerror(errno) : fm_strerror(rv));
+  return rv < 0 ? -1 : 0;
 }
 
 static void name_failures(const sim_check_report *r) {
@@ -134,11 +170,14 @@ static int run(const args *a, const sim_scenario *sc, double t0) {
   sim_check_report rep;
   sim_figures fig;
   sim_options opt = {a->has_seed ? a->seed : sc->seed, a->days, a->verify_all, a->keep, a->tmp, NULL};
-  int code = SIM_EXIT_SYSTEM;
-  if (a->csv && !(opt.csv = fopen(a->csv, "w"))) {
-    fprintf(stderr, "fieldmesh-sim: --csv %s: %s\n", a->csv, strerror(errno));
+  int code = SIM_EXIT_SYSTEM, done = 0;
+  outfile csv, json;
+  if (a->csv && out_begin(&csv, "--csv", a->csv) < 0) return SIM_EXIT_USAGE;
+  if (a->json && out_begin(&json, "--json", a->json) < 0) {
+    if (a->csv) out_end(&csv, 0);
     return SIM_EXIT_USAGE;
   }
+  if (a->csv) opt.csv = csv.mem;
   printf("fieldmesh-sim: scenario %s, seed %llu\n", sc->name, (unsigned long long)opt.seed);
   fflush(stdout);
   if (sim_world_new(&w, sc, &opt) == 0 && sim_world_run(&w) == 0 &&
@@ -146,10 +185,13 @@ static int run(const args *a, const sim_scenario *sc, double t0) {
     sim_report_text(stdout, &w, &fig, &rep);
     name_failures(&rep);
     code = rep.exit_code;
-    if (a->json && write_json(a->json, &w, &fig, &rep) < 0) code = SIM_EXIT_SYSTEM;
+    if (a->json) sim_report_json(json.mem, &w, &fig, &rep);
+    done = 1;
   }
   sim_world_free(&w);
-  if (opt.csv && fclose(opt.csv) != 0) code = SIM_EXIT_SYSTEM;
+  if (a->json && out_end(&json, done) < 0) code = SIM_EXIT_SYSTEM;
+  /* The CSV is kept even when the run broke off: it shows how far it got. */
+  if (a->csv && out_end(&csv, 1) < 0) code = SIM_EXIT_SYSTEM;
   printf("wall time %.2f s\n", seconds() - t0);
   return code;
 }

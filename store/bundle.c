@@ -3,9 +3,9 @@
  * Reading trusts nothing until the trailer's checksum matches every byte
  * before it; only then is the header parsed, strictly, every length
  * checked against what is left before anything is allocated.  Writing goes
- * to a temporary file in the destination's folder, is fsync'ed and renamed
- * into place, so a USB stick pulled out mid-write never holds a file that
- * looks complete.
+ * through fm_fsfile (a temporary file in the destination's folder, never
+ * through a link, fsync'ed and renamed into place), so a USB stick pulled
+ * out mid-write never holds a file that looks complete.
  */
 #include "fieldmesh/bundle.h"
 
@@ -21,6 +21,7 @@
 
 #include "fieldmesh/copies.h"
 #include "fieldmesh/error.h"
+#include "fieldmesh/fsfile.h"
 
 #define MAGIC_LEN 8
 #define HASH_LEN 32
@@ -232,103 +233,43 @@ int fm_bundle_parse(uint8_t *data, size_t len, fm_bundle *b) {
   return 0;
 }
 
-static int read_whole(int fd, uint8_t *p, size_t len) {
-  size_t got = 0;
-  while (got < len) {
-    ssize_t n = read(fd, p + got, len - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return FM_ERR_IO;
-    if (n == 0) return FM_ERR_TRUNCATED; /* shrank while we read */
-    got += (size_t)n;
-  }
-  return 0;
-}
-
 int fm_bundle_read(const char *path, fm_bundle *b) {
-  struct stat st;
   uint8_t *data;
-  int fd, rv;
-  if ((fd = open(path, O_RDONLY)) < 0)
-    return errno == ENOENT ? FM_ERR_NOTFOUND : FM_ERR_IO;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return FM_ERR_IO;
-  }
-  if ((uint64_t)st.st_size > FM_BUNDLE_FILE_MAX) {
-    close(fd);
-    return FM_ERR_TOOBIG;
-  }
-  if (!(data = malloc(st.st_size ? (size_t)st.st_size : 1))) {
-    close(fd);
-    return -ENOMEM;
-  }
-  rv = read_whole(fd, data, (size_t)st.st_size);
-  close(fd);
-  if (rv < 0) {
-    free(data);
-    return rv;
-  }
-  return fm_bundle_parse(data, (size_t)st.st_size, b);
+  size_t len;
+  /* A FIFO or device (a named pipe on a stick) is refused at once. */
+  int rv = fm_fsfile_read(path, FM_BUNDLE_FILE_MAX, &data, &len);
+  if (rv < 0) return rv;
+  return fm_bundle_parse(data, len, b);
 }
 
 /* ---- writing ------------------------------------------------------------- */
 
 typedef struct bundle_out {
-  FILE *f;
-  char tmp[4096 + 16];
+  fm_fsfile f;
   crypto_generichash_state hash;
   uint64_t count;   /* items written */
   int err;          /* first error, sticky */
 } bundle_out;
 
 static int out_open(bundle_out *o, const char *path) {
-  int fd;
+  int rv;
   memset(o, 0, sizeof *o);
-  if ((size_t)snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path) >= sizeof o->tmp)
-    return FM_ERR_INVAL;
   /* 0600: bundles carry applicants' names, id numbers and phones. */
-  if ((fd = mkstemp(o->tmp)) < 0) return FM_ERR_IO;
-  if (!(o->f = fdopen(fd, "wb"))) {
-    close(fd);
-    unlink(o->tmp);
-    return FM_ERR_IO;
-  }
+  if ((rv = fm_fsfile_begin(&o->f, path, 0600)) < 0) return rv;
   crypto_generichash_init(&o->hash, NULL, 0, HASH_LEN);
   return 0;
 }
 
 static void out_put(bundle_out *o, const void *p, size_t n) {
   if (o->err) return;
-  if (n && fwrite(p, 1, n, o->f) != n) {
-    o->err = errno == ENOSPC ? FM_ERR_NOSPACE : FM_ERR_IO;
-    return;
-  }
+  if ((o->err = fm_fsfile_write(&o->f, p, n)) < 0) return;
   crypto_generichash_update(&o->hash, p, n);
 }
 
-static void out_abort(bundle_out *o) {
-  fclose(o->f);
-  unlink(o->tmp);
-}
-
-static void sync_dir_of(const char *path) {
-  char dir[4096];
-  const char *slash = strrchr(path, '/');
-  size_t n = slash ? (size_t)(slash - path) : 0;
-  if (slash && n == 0) n = 1;
-  if (n >= sizeof dir) return;
-  if (n) memcpy(dir, path, n);
-  else dir[n++] = '.';
-  dir[n] = 0;
-  int fd = open(dir, O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    fsync(fd);
-    close(fd);
-  }
-}
+static void out_abort(bundle_out *o) { fm_fsfile_abort(&o->f); }
 
 /* Appends the trailer, makes the file durable and gives it its name. */
-static int out_commit(bundle_out *o, const char *path) {
+static int out_commit(bundle_out *o) {
   uint8_t hash[HASH_LEN];
   fm_buf tb;
   fm_wr w;
@@ -340,15 +281,15 @@ static int out_commit(bundle_out *o, const char *path) {
   fm_wr_uint(&w, o->count);
   fm_wr_bin(&w, hash, HASH_LEN);
   if (rv == 0) rv = fm_buf_error(&tb);
-  if (rv == 0 && fwrite(tb.p, 1, tb.len, o->f) != tb.len) rv = FM_ERR_IO;
+  if (rv == 0) rv = fm_fsfile_write(&o->f, tb.p, tb.len);
   fm_buf_free(&tb);
-  if (rv == 0 && (fflush(o->f) != 0 || fsync(fileno(o->f)) != 0))
-    rv = errno == ENOSPC ? FM_ERR_NOSPACE : FM_ERR_IO;
-  if (fclose(o->f) != 0 && rv == 0) rv = FM_ERR_IO;
-  if (rv == 0 && rename(o->tmp, path) != 0) rv = FM_ERR_IO;
-  if (rv < 0) unlink(o->tmp);
-  else sync_dir_of(path);
-  return rv;
+  if (rv < 0) {
+    fm_fsfile_abort(&o->f);
+    return rv;
+  }
+  /* Replaces an older bundle of that name (or a link there, not what it
+   * points to). */
+  return fm_fsfile_commit(&o->f, FM_FSFILE_REPLACE);
 }
 
 typedef struct cert_list {
@@ -480,7 +421,7 @@ static int write_container(fm_store *s, const fm_identity *id, const char *magic
     out_abort(&o);
     return rv;
   }
-  if ((rv = out_commit(&o, path)) < 0) return rv;
+  if ((rv = out_commit(&o)) < 0) return rv;
   if (count) *count = (size_t)o.count;
   return 0;
 }

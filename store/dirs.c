@@ -26,9 +26,12 @@ int fm_mkdirs(const char *path, mode_t mode) {
 int fm_store_remove_dir(const char *dir) {
   static const char *const files[] = {"data.mdb", "lock.mdb"};
   char path[PATH_MAX];
+  struct stat st;
   for (size_t i = 0; i < 2; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-    unlink(path);
+    /* Only what LMDB made: a link or anything else in its place stays
+     * (and rmdir then says the folder is not empty). */
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) unlink(path);
   }
   return rmdir(dir) == 0 ? 0 : -errno;
 }

@@ -56,14 +56,63 @@ static int quarantine(fm_store *s, MDB_txn *t, const fm_entry *e, int reason,
   return 0;
 }
 
+size_t fm__store_held_per_author(size_t asked, size_t held_max) {
+  size_t n = asked && asked < FM__HELD_PER_AUTHOR ? asked : FM__HELD_PER_AUTHOR;
+  return n < held_max ? n : held_max;
+}
+
+/* Deletes |author|'s held entries from seq |from| up. */
+static int drop_held_from(MDB_cursor *c, const uint8_t author[FM_KEY_LEN], uint64_t from) {
+  uint8_t key[40];
+  MDB_val k = {sizeof key, key}, v;
+  int rc;
+  fm__store_entry_key(key, author, from);
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 40 || memcmp(k.mv_data, author, FM_KEY_LEN)) break;
+    /* After a delete, MDB_NEXT lands on the entry that followed. */
+    if ((rc = mdb_cursor_del(c, 0)) != 0) return rc;
+  }
+  return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+/* Keeps a verified entry of a not-yet-known author aside.  Each author's
+ * held entries stay within a window of held_per_author consecutive seqs
+ * from its lowest held one, so a flood of one key holds at most that many
+ * and cannot push out another key's entries.  Within the window the lowest
+ * seqs win: the release applies them in order from the first, and what
+ * falls outside (refused, or evicted from the top when a lower seq
+ * arrives) is offered again by the next sync.  Costs one cursor seek,
+ * paid only by held entries.  FM_ERR_HELDFULL when the entry is outside
+ * its author's window or the whole table is full. */
 static int hold(fm_store *s, MDB_txn *t, const fm_entry *e) {
   uint8_t key[40];
+  uint64_t per = s->held_per_author, lo;
   MDB_stat st;
-  MDB_val k = {sizeof key, key}, v = {e->len, (void *)e->bytes};
-  int rc = mdb_stat(t, s->held, &st);
+  MDB_cursor *c;
+  MDB_val k = {sizeof key, key}, v;
+  int rc;
+  fm__store_entry_key(key, e->author, 0);
+  if ((rc = mdb_cursor_open(t, s->held, &c)) != 0) return rc;
+  rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  if (rc == 0 && k.mv_size == 40 && !memcmp(k.mv_data, e->author, FM_KEY_LEN)) {
+    lo = fm__be64_get((const uint8_t *)k.mv_data + FM_KEY_LEN);
+    if (e->seq >= lo && e->seq - lo >= per) rc = FM_ERR_HELDFULL;
+    else if (e->seq < lo && e->seq <= UINT64_MAX - per)
+      rc = drop_held_from(c, e->author, e->seq + per);
+    else rc = 0;
+  } else if (rc == 0 || rc == MDB_NOTFOUND) {
+    rc = 0;
+  }
+  mdb_cursor_close(c);
   if (rc) return rc;
-  if (st.ms_entries >= s->held_max) return FM_ERR_NOSPACE;
+  if ((rc = mdb_stat(t, s->held, &st)) != 0) return rc;
+  if (st.ms_entries >= s->held_max) return FM_ERR_HELDFULL;
   fm__store_entry_key(key, e->author, e->seq);
+  k.mv_size = sizeof key;
+  k.mv_data = key;
+  v.mv_size = e->len;
+  v.mv_data = (void *)e->bytes;
   rc = mdb_put(t, s->held, &k, &v, MDB_NOOVERWRITE);
   return rc == MDB_KEYEXIST ? 0 : rc;
 }
@@ -222,11 +271,11 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
      * through this function again, in order, once the author is known. */
     if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
     *code = FM_ERR_AUTH;
-    /* No room left aside: refused for now, as from an unknown author --
-     * not as invalid, which would drop an honest peer.  The next sync
-     * offers it again. */
-    if ((rc = hold(s, t, &e)) == FM_ERR_NOSPACE) {
-      *code = FM_ERR_NOSPACE; /* said as such, never counted as invalid */
+    /* No room left aside (for this author, or at all): refused for now,
+     * said as "held table full" -- not as invalid, which would drop an
+     * honest peer, nor as a full disk.  The next sync offers it again. */
+    if ((rc = hold(s, t, &e)) == FM_ERR_HELDFULL) {
+      *code = FM_ERR_HELDFULL;
       return FM_IN_REFUSED;
     }
     return rc ? rc : FM_IN_HELD;

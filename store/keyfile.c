@@ -1,10 +1,9 @@
 /* Key files: a device's (or the authority's) seed on disk.
  *
- * The file is created under a temporary name with O_EXCL and mode 0600,
- * written, fsync'ed, and only then given its final name with link(), which
- * fails when the name is taken: two `init`s racing cannot overwrite each
- * other's key, and a crash never leaves a half-written key under the real
- * name.
+ * Written through fm_fsfile (a fresh temporary file, mode 0600, never
+ * through a link, fsync'ed, then linked to its final name, which fails when
+ * the name is taken): a crash never leaves a half-written key under the
+ * real name, and a link planted there is never written through.
  */
 #include "fieldmesh/keyfile.h"
 
@@ -18,6 +17,7 @@
 #include <sodium.h>
 
 #include "fieldmesh/error.h"
+#include "fieldmesh/fsfile.h"
 
 #define KEY_TAG "fieldmesh-key-v1 "
 #define KEY_TAG_LEN (sizeof KEY_TAG - 1)
@@ -25,84 +25,26 @@
 /* tag, 64 hex digits, newline */
 #define KEY_LINE_LEN (KEY_TAG_LEN + 2 * SEED_LEN + 1)
 
-static int write_all(int fd, const char *p, size_t n) {
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-/* Makes the durable rename visible after a crash: the new directory entry
- * lives in the directory, not in the file. */
-static void sync_dir_of(const char *path) {
-  char dir[4096];
-  const char *slash = strrchr(path, '/');
-  size_t n = slash ? (size_t)(slash - path) : 0;
-  if (n == 0) n = slash ? 1 : 0;
-  if (n >= sizeof dir) return;
-  if (n) memcpy(dir, path, n);
-  else dir[n++] = '.';
-  dir[n] = 0;
-  int fd = open(dir, O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    fsync(fd);
-    close(fd);
-  }
-}
-
-/* Gives |tmp| the name |path| unless |path| exists.  link() is atomic and
- * never replaces; on file systems without hard links we fall back to a
- * check and rename, which is only racy against a second writer. */
-static int publish(const char *tmp, const char *path) {
-  struct stat st;
-  if (link(tmp, path) == 0) return 0;
-  if (errno == EEXIST) return FM_ERR_EXISTS;
-  if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP && errno != ENOSYS)
-    return -errno;
-  if (stat(path, &st) == 0) return FM_ERR_EXISTS;
-  if (rename(tmp, path) != 0) return -errno;
-  return 0;
-}
-
 /* On FM_ERR_IO, errno still holds the system's reason when this returns,
- * so the caller can say "permission denied" or "no space left". */
+ * so the caller can say "permission denied". */
 int fm_keyfile_write(const char *path, const fm_identity *id) {
-  char tmp[4096 + 16], line[KEY_LINE_LEN + 1];
-  struct stat st;
-  int fd, rv = 0, saved = 0;
-  if (stat(path, &st) == 0) return FM_ERR_EXISTS;
-  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= sizeof tmp)
-    return FM_ERR_INVAL;
-  /* mkstemp creates the file 0600 with O_EXCL. */
-  if ((fd = mkstemp(tmp)) < 0) return FM_ERR_IO;
+  char line[KEY_LINE_LEN + 1];
+  fm_fsfile f;
+  int rv;
+  if ((rv = fm_fsfile_begin(&f, path, 0600)) < 0) return rv;
   memcpy(line, KEY_TAG, KEY_TAG_LEN);
   fm_hex(id->sk, SEED_LEN, line + KEY_TAG_LEN);
   line[KEY_LINE_LEN - 1] = '\n';
   line[KEY_LINE_LEN] = 0;
-  if (fchmod(fd, 0600) != 0 || write_all(fd, line, KEY_LINE_LEN) != 0 ||
-      fsync(fd) != 0) {
-    saved = errno;
-    rv = FM_ERR_IO;
-  }
-  if (close(fd) != 0 && rv == 0) {
-    saved = errno;
-    rv = FM_ERR_IO;
-  }
-  if (rv == 0 && (rv = publish(tmp, path)) < 0 && rv != FM_ERR_EXISTS) {
-    saved = -rv;
-    rv = FM_ERR_IO;
-  }
-  unlink(tmp);
-  if (rv == 0) sync_dir_of(path);
+  rv = fm_fsfile_write(&f, line, KEY_LINE_LEN);
   sodium_memzero(line, sizeof line);
-  if (saved) errno = saved;
-  return rv;
+  if (rv < 0) {
+    fm_fsfile_abort(&f);
+    return rv;
+  }
+  /* Never over an existing key, not even one that appeared meanwhile:
+   * two `init`s racing cannot overwrite each other's key. */
+  return fm_fsfile_commit(&f, FM_FSFILE_NOREPLACE);
 }
 
 /* Parses the one line of a key file into a seed. */
@@ -127,11 +69,11 @@ int fm_keyfile_read(const char *path, fm_identity *id) {
   ssize_t n;
   size_t got = 0;
   int fd, rv;
-  if ((fd = open(path, O_RDONLY)) < 0)
-    return errno == ENOENT ? FM_ERR_NOTFOUND : FM_ERR_IO;
+  /* A FIFO or device in its place is refused at once, never waited on. */
+  if ((fd = fm_fsfile_open_read(path, &st)) < 0) return fd;
   /* A key others can read may already be copied: refuse it rather than
    * quietly go on signing with it. */
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+  if (st.st_mode & 077) {
     close(fd);
     return FM_ERR_IO;
   }

@@ -87,6 +87,7 @@ int fm_store_open(const char *dir, const fm_store_opts *opts, fm_store **out) {
   s->nosync = o.nosync;
   s->read_only = o.read_only;
   s->held_max = o.held_max ? o.held_max : FM__HELD_MAX;
+  s->held_per_author = fm__store_held_per_author(o.held_per_author, s->held_max);
   fm_buf_init(&s->rec, 1 << 20);
   fm_buf_init(&s->build, s->limits.entry_max);
   if ((rc = mdb_env_create(&s->env)) != 0) goto fail;

@@ -22,6 +22,7 @@ struct fm_store {
   int has_copies;
   fm_limits limits;
   size_t held_max;   /* FM__HELD_MAX unless the opener chose another */
+  size_t held_per_author; /* FM__HELD_PER_AUTHOR or less, never over held_max */
   int nosync, read_only;
   fm_buf rec;        /* scratch for view records during a write */
   /* The last author's enrollment, as read in the current write
@@ -41,6 +42,7 @@ struct fm_store {
 
 /* Bounds that keep every queue finite. */
 #define FM__HELD_MAX 100000        /* entries kept aside for unknown authors (default) */
+#define FM__HELD_PER_AUTHOR 4096   /* of those, per author: one key cannot fill the table */
 
 /* Head record: seq, head id, count, bytes (big-endian integers). */
 #define FM__HEAD_LEN (8 + FM_ID_LEN + 8 + 8)
@@ -92,6 +94,10 @@ int fm__store_put_cert(fm_store *s, MDB_txn *t, const fm_entry *e,
                        fm_enrollment *en);
 int fm__store_put_revocation(fm_store *s, MDB_txn *t,
                              const uint8_t device[FM_KEY_LEN], uint64_t after);
+
+/* The per-author bound of the held table: |asked| (0: the default) lowered
+ * to FM__HELD_PER_AUTHOR and to |held_max|. */
+size_t fm__store_held_per_author(size_t asked, size_t held_max);
 
 /* Retries the held entries of |device| after it became known. */
 int fm__store_release_held(fm_store *s, MDB_txn *t,

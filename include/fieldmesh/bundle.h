@@ -55,6 +55,7 @@ typedef struct fm_bundle {
 } fm_bundle;
 
 /* Reads and checks the container at |path|: FM_ERR_NOTFOUND, FM_ERR_IO,
+ * FM_ERR_NOTREG (a FIFO, device or folder: refused without waiting),
  * FM_ERR_TRUNCATED, FM_ERR_CHECKSUM, FM_ERR_MALFORMED or FM_ERR_TOOBIG.
  * Entries inside are not validated here (fm_store_ingest does that).  On
  * success |b| is owned by the caller: fm_bundle_free(). */
@@ -65,7 +66,9 @@ void fm_bundle_free(fm_bundle *b);
 
 /* Writes a bundle of every entry in |s| that the holder of |theirs| lacks
  * (NULL: everything), with our vector and our enrollment certificates in
- * the header, to |path| atomically.  |id| (may be NULL: an administrator's
+ * the header, to |path| atomically (fm_fsfile: a file or link of that name
+ * is replaced, never written through; FM_ERR_NOSPACE when the disk is
+ * full, nothing left behind).  |id| (may be NULL: an administrator's
  * machine with no device key) is the device's identity: the header is
  * signed with it.  |count| (may be NULL) receives the number of entries
  * written. */

@@ -43,6 +43,7 @@ typedef struct fm_store_opts {
   int read_only;
   fm_limits limits;    /* zero: the defaults */
   size_t held_max;     /* entries kept aside for unknown authors; 0: 100,000 */
+  size_t held_per_author; /* of those, per author; 0: 4,096 (only lower values count) */
 } fm_store_opts;
 
 /* Opens (creating if needed) the store in |dir|, which must exist.

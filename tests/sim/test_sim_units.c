@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -188,6 +189,23 @@ static void test_sim_scenario_names_the_line_of_a_mistake(void **state) {
   assert_non_null(strstr(err, "'xyz' is not known"));
 }
 
+/* A FIFO given as the scenario is refused at once, not waited on (the
+ * alarm fails the test if the load blocks). */
+static void test_sim_scenario_refuses_a_fifo_at_once(void **state) {
+  char dir[] = "/tmp/fm-sim-fifo-XXXXXX", path[64], err[512];
+  sim_scenario sc;
+  (void)state;
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/s.ini", dir);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  alarm(5);
+  assert_int_equal(sim_scenario_load(path, &sc, err, sizeof err), -1);
+  alarm(0);
+  assert_non_null(strstr(err, "not a regular file"));
+  unlink(path);
+  rmdir(dir);
+}
+
 static void test_sim_presets_load(void **state) {
   static const struct { const char *name; size_t nodes, teams; } presets[] = {
       {"tan-quang", 13, 2}, {"truc-bach", 33, 8}, {"hoa-phuoc", 26, 1}, {"binh-tan", 141, 10}};
@@ -212,6 +230,7 @@ int main(void) {
       cmocka_unit_test(test_sim_values_parse_and_refuse),
       cmocka_unit_test(test_sim_scenario_names_the_line_of_a_mistake),
       cmocka_unit_test(test_sim_presets_load),
+      cmocka_unit_test(test_sim_scenario_refuses_a_fifo_at_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

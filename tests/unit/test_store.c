@@ -31,6 +31,7 @@ static void ident(fm_identity *id, uint8_t n) {
 }
 
 static size_t HELD_MAX; /* 0: the store's default */
+static size_t HELD_PER_AUTHOR; /* 0: the store's default */
 
 static void fx_open(fx *f, size_t map_size) {
   fm_store_opts o;
@@ -38,6 +39,7 @@ static void fx_open(fx *f, size_t map_size) {
   o.nosync = 1;
   o.map_size = map_size;
   o.held_max = HELD_MAX;
+  o.held_per_author = HELD_PER_AUTHOR;
   strcpy(f->dir, "/tmp/fm-test-store-XXXXXX");
   assert_non_null(mkdtemp(f->dir));
   assert_int_equal(fm_store_open(f->dir, &o, &f->s), 0);
@@ -251,9 +253,137 @@ static void test_store_full_held_table_refuses_without_blame(void **state) {
   assert_int_equal(r.held, 3);
   assert_int_equal(r.refused, 2);
   assert_int_equal(r.invalid, 0);
+  assert_int_equal(r.first_error, FM_ERR_HELDFULL); /* not "disk full" */
   verify_ok(&b);
   bag_free(&g);
   fx_close(&a);
+  fx_close(&b);
+}
+
+/* Signs |n| chained entries of |id| from seq 1 into |out| (a contiguous
+ * run of bins is not needed: each is its own buffer). */
+static void chain(const fm_identity *id, size_t n, fm_buf *out) {
+  uint8_t prev[FM_ID_LEN];
+  fm_buf e;
+  char vid[24];
+  fm_buf_init(&e, FM_ENTRY_MAX);
+  for (size_t i = 0; i < n; i++) {
+    fm_buf_reset(&e);
+    snprintf(vid, sizeof vid, "J-%zu", i);
+    make_entry(&e, id, i + 1, i ? prev : NULL, vid);
+    fm_entry_id(e.p, e.len, prev);
+    out[i].p = NULL;
+    fm_buf_init(&out[i], e.len);
+    fm_wr w;
+    fm_wr_init(&w, &out[i]);
+    fm_wr_raw(&w, e.p, e.len);
+    assert_int_equal(fm_buf_error(&out[i]), 0);
+  }
+  fm_buf_free(&e);
+}
+
+/* A never-enrolled key floods more signed entries than its share of the
+ * held table: it keeps at most 4,096 aside (its lowest seqs), the rest is
+ * refused as "held table full", never as invalid; a real laptop whose
+ * entries arrive before its enrollment is then still held, and released
+ * when the enrollment comes. */
+static void test_store_held_flood_of_one_key_does_not_block_another(void **state) {
+  enum { FLOOD = 5000, PER = 4096 };
+  fx a, b;
+  fm_identity junk;
+  fm_ingest_result r, sum;
+  bag g = {0}, auth = {0};
+  fm_buf *e = calloc(FLOOD, sizeof *e);
+  fm_slice *sl = calloc(FLOOD, sizeof *sl);
+  (void)state;
+  assert_non_null(e);
+  assert_non_null(sl);
+  ident(&junk, 99);
+  chain(&junk, FLOOD, e);
+  for (size_t i = 0; i < FLOOD; i++) sl[i] = (fm_slice){e[i].p, e[i].len};
+  fx_commune(&a, 4);
+  fx_commune(&b, 3); /* knows 2 and 3, not 4, never the junk key */
+  memset(&sum, 0, sizeof sum);
+  for (size_t i = 0; i < FLOOD; i += 1000) {
+    assert_int_equal(fm_store_ingest(b.s, sl + i, FLOOD - i < 1000 ? FLOOD - i : 1000, T0,
+                                     &r, NULL), 0);
+    sum.held += r.held;
+    sum.refused += r.refused;
+    sum.invalid += r.invalid;
+    if (r.refused) assert_int_equal(r.first_error, FM_ERR_HELDFULL);
+  }
+  assert_int_equal(sum.held, PER);
+  assert_int_equal(sum.refused, FLOOD - PER);
+  assert_int_equal(sum.invalid, 0);
+  fm_store_stats st;
+  assert_int_equal(fm_store_stats_get(b.s, &st), 0);
+  assert_int_equal(st.held, PER);
+  /* The flood again changes nothing (held ones are duplicates of what is
+   * aside, the rest still outside the window). */
+  assert_int_equal(fm_store_ingest(b.s, sl + PER - 10, 20, T0, &r, NULL), 0);
+  assert_int_equal(r.held, 10);
+  assert_int_equal(r.refused, 10);
+  assert_int_equal(fm_store_stats_get(b.s, &st), 0);
+  assert_int_equal(st.held, PER);
+
+  /* Member 4 records before b learns of its enrollment. */
+  visit(a.s, &M[4], "V-41", T0);
+  visit(a.s, &M[4], "V-42", T0 + 1);
+  assert_int_equal(fm_store_read_after(a.s, M[4].pk, 0, 0, bag_cb, &g), 0);
+  fm_slice two[2] = {{g.buf[0], g.len[0]}, {g.buf[1], g.len[1]}};
+  assert_int_equal(fm_store_ingest(b.s, two, 2, T0, &r, NULL), 0);
+  assert_int_equal(r.held, 2);
+  assert_int_equal(r.refused, 0);
+  assert_int_equal(fm_store_read_after(a.s, AUTH.pk, 2, 0, bag_cb, &auth), 0);
+  assert_int_equal(auth.n, 1);
+  assert_int_equal(ingest1(b.s, auth.buf[0], auth.len[0], &r), FM_IN_ACCEPTED);
+  assert_int_equal(r.released, 2);
+  assert_int_equal(fm_store_stats_get(b.s, &st), 0);
+  assert_int_equal(st.visits, 2);
+  assert_int_equal(st.held, PER); /* the junk stays aside, bounded */
+  verify_ok(&b);
+  for (size_t i = 0; i < FLOOD; i++) fm_buf_free(&e[i]);
+  free(e);
+  free(sl);
+  bag_free(&g);
+  bag_free(&auth);
+  fx_close(&a);
+  fx_close(&b);
+}
+
+/* The per-author bound can be set lower; a lower seq arriving late moves
+ * the author's window down, evicting its highest seqs, so the release
+ * can start from the first. */
+static void test_store_held_window_keeps_lowest_seqs(void **state) {
+  fx b;
+  fm_identity late;
+  fm_ingest_result r;
+  fm_buf e[6];
+  fm_slice sl[6];
+  (void)state;
+  ident(&late, 98);
+  chain(&late, 6, e);
+  for (int i = 0; i < 6; i++) sl[i] = (fm_slice){e[i].p, e[i].len};
+  HELD_PER_AUTHOR = 3;
+  fx_commune(&b, 3);
+  HELD_PER_AUTHOR = 0;
+  /* seqs 4, 5, 6 fill the window [4, 7) */
+  assert_int_equal(fm_store_ingest(b.s, sl + 3, 3, T0, &r, NULL), 0);
+  assert_int_equal(r.held, 3);
+  /* seq 2 moves it to [2, 5): 5 and 6 go, 2 comes */
+  assert_int_equal(fm_store_ingest(b.s, sl + 1, 1, T0, &r, NULL), 0);
+  assert_int_equal(r.held, 1);
+  fm_store_stats st;
+  assert_int_equal(fm_store_stats_get(b.s, &st), 0);
+  assert_int_equal(st.held, 2);
+  /* seq 5 is outside now; seq 3 fits */
+  assert_int_equal(ingest1(b.s, e[4].p, e[4].len, &r), FM_IN_REFUSED);
+  assert_int_equal(r.first_error, FM_ERR_HELDFULL);
+  assert_int_equal(r.invalid, 0);
+  assert_int_equal(ingest1(b.s, e[2].p, e[2].len, &r), FM_IN_HELD);
+  assert_int_equal(fm_store_stats_get(b.s, &st), 0);
+  assert_int_equal(st.held, 3);
+  for (int i = 0; i < 6; i++) fm_buf_free(&e[i]);
   fx_close(&b);
 }
 
@@ -697,6 +827,8 @@ int main(void) {
       cmocka_unit_test(test_store_holds_unknown_author_until_enrolled),
       cmocka_unit_test(test_store_full_held_table_refuses_without_blame),
       cmocka_unit_test(test_store_revocation_keeps_entries_up_to_cutoff),
+      cmocka_unit_test(test_store_held_flood_of_one_key_does_not_block_another),
+      cmocka_unit_test(test_store_held_window_keeps_lowest_seqs),
       cmocka_unit_test(test_store_refuses_oversized_and_too_deep),
       cmocka_unit_test(test_store_refuses_to_fork_own_log_when_behind),
       cmocka_unit_test(test_store_refuses_writes_from_unenrolled_self),
