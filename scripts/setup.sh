@@ -11,6 +11,7 @@ packages=(
   libcurl4-openssl-dev libpq-dev
   postgresql python3 openssl
   iproute2 nftables
+  faketime
 )
 
 missing=()

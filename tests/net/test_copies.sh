@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# "Safe to leave the village" with real daemons on loopback:
+#   - the other laptop's daemon frozen (SIGSTOP) while a record is
+#     written: status must not say safe, and counts the record as only
+#     here, until the other laptop really stores it (SIGCONT, its ACK);
+#   - a laptop restored from an old backup that wrote records offline:
+#     the other laptop refuses them (its log of that key went on without
+#     them); the refusal and its reason reach `fieldmesh peers`, the log
+#     says it, and none of them counts as a copy;
+#   - the wall clock of one laptop set two days forward, then back,
+#     during a live session (libfaketime, its monotonic clock untouched):
+#     the session survives past its idle timeout and keeps syncing.
+#
+# usage: test_copies.sh BIN_DIR
+set -euo pipefail
+BIN=${1:?usage: test_copies.sh BIN_DIR}
+FM="$BIN/fieldmesh"
+FMD="$BIN/fieldmeshd"
+NAME=test_copies
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+laptop() {
+  fm "$1" init | tail -n1 >"$W/$1.id"
+  fm auth enroll "$(cat "$W/$1.id")" --name "$2" --team "Team 1" --role member \
+    --villages "Nghĩa Tân,Vinh Quang" -o "$W/$1.join" >/dev/null
+  fm "$1" join "$W/$1.join" >/dev/null
+  printf '[sync]\nping_seconds = 1\nidle_timeout_seconds = 5\n' >"$W/$1/fieldmeshd.conf"
+}
+# The CLI's own judgement and the daemon's, over its control socket.
+safe() {
+  local j
+  j=$(fm "$1" status --json)
+  [ "$(jfield "$j" safe_to_leave)" = true ] &&
+    [ "$(jfield "${j#*\"daemon\"}" safe_to_leave)" = true ]
+}
+not_safe() {
+  local j
+  j=$(fm "$1" status --json)
+  [ "$(jfield "$j" safe_to_leave)" = false ] &&
+    [ "$(jfield "${j#*\"daemon\"}" safe_to_leave)" = false ]
+}
+own_of() { status_field "$1" self_seq; }
+holds() { [ "$(status_field "$1" entries)" = "$2" ]; }
+live() { fm "$1" peers --json | grep -q '"state":"live"'; }
+
+fm auth authority init --commune "Tân Quang" >/dev/null
+laptop a "Lò Thị Lan"
+laptop b "Hoàng Văn Minh"
+
+step "a and b live; a's first record is on b: safe"
+start b
+start a --peer "127.0.0.1:${PORT[b]}"
+wait_for "a and b to be live" live a
+visit a "Nghĩa Tân" 2
+wait_for "b to hold a's record" holds b 1
+wait_for "a to count b's copy" safe a
+
+step "b frozen with SIGSTOP; a writes: not safe until b stores it"
+kill -STOP "${PID[b]}"
+visit a "Vinh Quang" 1
+for i in 1 2 3 4 5 6; do
+  not_safe a || fail "a says safe while b, frozen, cannot have stored the record (check $i)"
+  [ "$(status_field a only_here)" = 1 ] || fail "only_here is not 1: $(fm a status --json)"
+  sleep 0.5
+done
+fm a status | grep -q "NOT safe to leave the village" || fail "status does not say NOT safe"
+kill -CONT "${PID[b]}"
+wait_for "b to store the record" holds b 2
+wait_for "a to say safe once b acknowledged" safe a
+[ "$(status_field a only_here)" = 0 ] || fail "only_here is not 0 after b stored it"
+
+step "a's wall clock two days forward, then back, in a live session"
+stop a
+printf '+0\n' >"$W/a.faketime"
+FAKE=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+[ -e "$FAKE" ] || fail "libfaketime is not installed: run scripts/setup.sh"
+LD_PRELOAD=$FAKE FAKETIME_TIMESTAMP_FILE="$W/a.faketime" FAKETIME_NO_CACHE=1 \
+  FAKETIME_DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+  start a --peer "127.0.0.1:${PORT[b]}"
+wait_for "a and b to be live again" live a
+gone_a=$(count_in_log a "disconnected")
+gone_b=$(count_in_log b "disconnected")
+n=2
+for shift in +2d -2d; do
+  printf '%s\n' "$shift" >"$W/a.faketime"
+  # Past the 5 s idle timeout and several pings: a session on the wall
+  # clock would have died of "silence" or stalled its pings.
+  sleep 8
+  live a || fail "the session died after a's clock moved $shift: $(fm a peers --json)"
+  [ "$(count_in_log a disconnected)" = "$gone_a" ] || fail "a disconnected after its clock moved $shift"
+  [ "$(count_in_log b disconnected)" = "$gone_b" ] || fail "b disconnected after a's clock moved $shift"
+  visit b "Nghĩa Tân" 1
+  visit a "Vinh Quang" 1
+  n=$((n + 2))
+  wait_for "both records to cross after the clock moved $shift" holds a "$n"
+  wait_for "both records to cross after the clock moved $shift" holds b "$n"
+  # The daemon's clock really moved: set back two days, it finds b's new
+  # record stamped two days ahead of it.
+  [ "$shift" != -2d ] || [ "$(status_field a clock_ahead)" -ge 1 ] ||
+    fail "a's daemon clock did not move (libfaketime not in effect?)"
+done
+stop a
+stop b
+
+step "a restored from an old backup writes offline; b refuses what does not follow"
+cp -a "$W/a/store" "$W/a.backup"
+old=$(own_of a)                            # a's own records in the backup
+start b
+start a --peer "127.0.0.1:${PORT[b]}"
+visit a "Nghĩa Tân" 1
+visit a "Nghĩa Tân" 1
+wait_for "b to hold everything" holds b "$(status_field a entries)"
+stop a
+rm -rf "$W/a/store"
+cp -a "$W/a.backup" "$W/a/store"
+for i in 1 2 3 4; do visit a "Vinh Quang" 1; done   # another history from old+1
+[ "$(own_of a)" = $((old + 4)) ] || fail "the restored laptop did not write offline"
+start a --peer "127.0.0.1:${PORT[b]}"
+wait_for "a to hear b refuse its records" log_has a "refused entries"
+peers=$(fm a peers --json)
+case "$peers" in *'"last_refused":"seq '*) ;; *) fail "a's peers do not show the refusal: $peers" ;; esac
+case "$peers" in *'"refused":0'*) fail "a's peers count no refused entry: $peers" ;; esac
+fm a peers | grep -q "refused seq" || fail "the peers table does not show the refusal"
+# b holds a's own 1..old+2, of which a's restored store shares 1..old.
+[ "$(status_field a only_here)" = 4 ] || fail "a's offline records count as copies: $(fm a status --json)"
+not_safe a || fail "a says safe with 4 records that b refused"
+stop a
+stop b
+echo "$NAME: ok"
