@@ -258,8 +258,10 @@ static void gen_frame(fm_buf msgs[NMSG]) {
   fz_hello(&hello, zero);
   CHECK(fz_seal_frame(&in, hello.p, hello.len, &wire) == 0);
   put_buf("frame", "hello", &wire);
-  /* vector, entries, ack, ping, caughtup, cert, then bye */
-  static const int order[] = {1, 3, 4, 5, 7, 8, 11, 6, 9};
+  /* vector, entries, ping, caughtup, cert, then bye (no ACK: the
+   * responder sent nothing to acknowledge, and an ACK of it would be a
+   * lie the session refuses) */
+  static const int order[] = {1, 3, 5, 7, 8, 11, 6, 9};
   for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
     CHECK(fz_seal_frame(&in, msgs[order[i]].p, msgs[order[i]].len, &wire) == 0);
   put_buf("frame", "sync", &wire);
