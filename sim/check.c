@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fieldmesh/copies.h"
 #include "fieldmesh/dirs.h"
 #include "fieldmesh/entry.h"
 #include "fieldmesh/error.h"
@@ -362,6 +363,55 @@ static int verify_stores(const sim_check_in *in, sim_check_item *it) {
   return 0;
 }
 
+/* ---- copies: what a node counts as held elsewhere is there --------------------------------------- */
+
+typedef struct copies_scan {
+  const sim_check_in *in;
+  size_t node;
+  const uint8_t *author;
+  sim_check_item *it;
+  int err;
+} copies_scan;
+
+static int same_entry(fm_store *a, fm_store *b, const uint8_t author[FM_KEY_LEN], uint64_t seq) {
+  uint8_t *x = NULL, *y = NULL;
+  size_t xn = 0, yn = 0;
+  int same = fm_store_entry_copy(a, author, seq, &x, &xn) == 0 &&
+             fm_store_entry_copy(b, author, seq, &y, &yn) == 0 && xn == yn && !memcmp(x, y, xn);
+  free(x);
+  free(y);
+  return same;
+}
+
+/* One row of node |cs->node|'s copies table: |device| holds its entries
+ * 1 .. |seq|.  The device's store must hold the very entry |seq|. */
+static int copy_row(void *ctx, const uint8_t device[FM_KEY_LEN], uint64_t seq, fm_time when) {
+  copies_scan *cs = ctx;
+  const sim_check_in *in = cs->in;
+  (void)when;
+  for (size_t j = 0; j < in->nnodes; j++) {
+    const sim_check_node *d = &in->nodes[j];
+    if (!d->store || j == cs->node || memcmp(in->ledger->a[d->author].pk, device, FM_KEY_LEN))
+      continue;
+    cs->it->checked++;
+    if (!same_entry(in->nodes[cs->node].store, d->store, cs->author, seq))
+      fail(cs->it, "node %s counts its entries 1 .. %llu as held by %s, which does not hold "
+                   "entry %llu as it is", in->nodes[cs->node].id, (unsigned long long)seq, d->id,
+           (unsigned long long)seq);
+  }
+  return 0;
+}
+
+static int check_copies(const sim_check_in *in, sim_check_item *it) {
+  for (size_t i = 0; i < in->nnodes; i++) {
+    if (!in->nodes[i].store) continue;
+    copies_scan cs = {in, i, in->ledger->a[in->nodes[i].author].pk, it, 0};
+    int rv = fm_store_each_holder(in->nodes[i].store, cs.author, copy_row, &cs);
+    if (rv < 0) return rv;
+  }
+  return 0;
+}
+
 /* ---- everything ------------------------------------------------------------------------------------ */
 
 static void items_init(sim_check_report *r) {
@@ -370,7 +420,8 @@ static void items_init(sim_check_report *r) {
       {"same-views", SIM_INV_SAME_VIEWS},           {"views-order-free", SIM_INV_ORDER_FREE},
       {"valid-entries", SIM_INV_VALID},             {"no-revoked", SIM_INV_NO_REVOKED},
       {"forks-detected", SIM_INV_FORKS},            {"hostile-contained", SIM_INV_HOSTILE},
-      {"restart-durable", SIM_INV_RESTART},         {"store-verify", SIM_INV_VERIFY}};
+      {"restart-durable", SIM_INV_RESTART},         {"store-verify", SIM_INV_VERIFY},
+      {"copies-true", SIM_INV_COPIES}};
   memset(r, 0, sizeof *r);
   for (int i = 0; i < SIM_CHECKS; i++) {
     r->items[i].name = inv[i].name;
@@ -419,6 +470,7 @@ int sim_check_run(const sim_check_in *in, const sim_check_log *log, sim_check_re
   if (rv == 0) rv = check_views(in, &r->items[2], gw);
   if (rv == 0) rv = check_order(in, gw, &r->items[3]);
   if (rv == 0) rv = check_forks(in, &r->items[6]);
+  if (rv == 0) rv = check_copies(in, &r->items[10]);
   if (rv < 0) return rv;
   check_hostile(in, &r->items[7]);
   log_findings(log, &r->items[8]);

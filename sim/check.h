@@ -32,6 +32,7 @@ enum {
   SIM_INV_HOSTILE = 17,         /* every hostile session was dropped, nothing got in */
   SIM_INV_RESTART = 18,         /* a restarted store kept every committed entry */
   SIM_INV_VERIFY = 19,          /* fm_store_verify passes */
+  SIM_INV_COPIES = 20,          /* a copy a node counts is really there */
 };
 
 typedef struct sim_finding {
@@ -82,7 +83,7 @@ typedef struct sim_check_item {
   char detail[400];
 } sim_check_item;
 
-#define SIM_CHECKS 10
+#define SIM_CHECKS 11
 typedef struct sim_check_report {
   sim_check_item items[SIM_CHECKS];
   size_t n;
