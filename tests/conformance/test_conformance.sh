@@ -45,6 +45,11 @@ fm() {
 # jget JSON EXPR: evaluates the Python expression EXPR on the parsed JSON `j`.
 jget() { printf '%s' "$1" | "$PY" -c 'import json,sys; j=json.load(sys.stdin); print('"$2"')'; }
 
+step "the documents' worked examples"
+"$PY" "$HERE/doc_examples.py" >"$W/examples.log" 2>&1 ||
+  { cat "$W/examples.log"; fail "a worked example of the docs does not hold"; }
+tail -n1 "$W/examples.log"
+
 step "authority and three laptops"
 fm auth authority init --commune "Tân Quang" >/dev/null
 ID1=$(fm lap1 init | tail -n1)
