@@ -202,8 +202,7 @@ class Cursor:
                 raise Fail(TOOBIG, "container at depth %d" % d)
             if n > limits["items"]:
                 raise Fail(TOOBIG, "container of %d items" % n)
-        per = 1 if kind == "array" else 2
-        if n * per > self.left():
+        if n > self.left():  # 3.2: the count, items or pairs, against the bytes
             raise Fail(MALFORMED, "count %d larger than the bytes left" % n)
         if kind == "array":
             return [self.value(d, limits) for _ in range(n)]
@@ -440,7 +439,7 @@ def read_header(c, kind):
         raise Fail(MALFORMED, "header is not a map")
     if n > HEADER_KEYS_MAX:
         raise Fail(MALFORMED, "header of %d keys" % n)
-    if n * 2 > c.left():
+    if n > c.left():
         raise Fail(MALFORMED, "header count larger than the bytes left")
     known = ("from", "authority", "commune", "created", "vector", "certs")
     h = {}

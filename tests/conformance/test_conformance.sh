@@ -175,4 +175,14 @@ B=$("$PY" "$READER" "$W/badsig.bundle") || rc=$?
 [ "$(jget "$B" 'j["bad_signatures"][0]["author"]')" = "$ID2" ] || fail "wrong author reported"
 [ "$(jget "$B" 'j["bad_signatures"][0]["seq"]')" -eq 3 ] || fail "wrong seq reported"
 echo "damaged signature caught: $(jget "$B" 'j["problems"]')"
+step "strict decoding, case by case, by the reader and by fieldmesh"
+# A fresh laptop: entries of unknown authors are held when they decode and
+# counted as refused (invalid) when they do not (protocol.md 3.7).
+ID4=$(fm lap4 init | tail -n1)
+fm auth enroll "$ID4" --name "Phạm Văn Đức" --team "Tổ 1" --role member -o "$W/lap4.join" >/dev/null
+fm lap4 join "$W/lap4.join" >/dev/null
+"$PY" "$HERE/strict_cases.py" "$FM" "$W/lap4" >"$W/strict.log" 2>&1 ||
+  { cat "$W/strict.log"; fail "the reader or fieldmesh reads a case otherwise than the doc"; }
+tail -n1 "$W/strict.log"
+
 echo "test_conformance: ok"

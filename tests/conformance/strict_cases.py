@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""The strict decoding rules of docs/protocol.md 3.2 and 3.3, case by case,
+read both by reader.py and by `fieldmesh bundle import`.
+
+Each case is one entry, signed (Ed25519, 3.4) by a key of its own that the
+commune does not know. By 3.7 such an entry that decodes is *held* (its
+signature checked first), and one that does not decode is *invalid*, which
+the import counts as refused. Each case goes into a bundle of its own
+(7.1: unsigned header, the commune's authority as `from`), imported into
+an enrolled laptop; the reader must classify it as the doc says, and so
+must fieldmesh.
+
+usage: strict_cases.py FIELDMESH STATE_DIR    (STATE_DIR: an enrolled laptop)
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reader as R  # noqa: E402
+from nacl.signing import SigningKey  # noqa: E402
+
+E = R.enc_str
+
+
+def s(text):
+    return E(text.encode() if isinstance(text, str) else text)
+
+
+def fixmap(pairs):
+    return bytes([0x80 | len(pairs)]) + b"".join(pairs)
+
+
+def map16(pairs):
+    return b"\xde" + len(pairs).to_bytes(2, "big") + b"".join(pairs)
+
+
+def arr16(items):
+    return b"\xdc" + len(items).to_bytes(2, "big") + b"".join(items)
+
+
+NORMAL = fixmap([s("id") + s("X-1"), s("note") + s("ok")])
+
+
+def build(n, body=NORMAL, kind=b"\xa4test", version=b"\x01", seq=b"\x01",
+          prev=b"\xc0", hlc=b"\xcf\x01\x9a\xec\x3c\xec\x58\x00\x00", author=None,
+          sig_len=64, after=b"", bad_sig=False, array_head=b"\x97"):
+    """Entry number n of the cases: raw field encodings so that a case can
+    put a wrong form anywhere."""
+    key = SigningKey(hashlib.sha256(b"strict case %d" % n).digest())
+    pub = bytes(key.verify_key)
+    a = R.enc_bin(pub) if author is None else author
+    u = array_head + version + a + seq + prev + hlc + kind + body
+    sig = key.sign(R.ENTRY_CONTEXT + u).signature
+    if bad_sig:
+        sig = bytes([sig[0] ^ 1]) + sig[1:]
+    return u + R.enc_bin((sig * 2)[:sig_len]) + after
+
+
+def nest(depth):
+    """A body map holding `depth - 1` nested arrays: containers 1 .. depth."""
+    inner = b"\x01"
+    for _ in range(depth - 1):
+        inner = b"\x91" + inner
+    return fixmap([s("id") + s("X-1"), s("a") + inner]) if depth > 1 else NORMAL
+
+
+HELD, INVALID = "held", "invalid"
+MAL, BIG, VER, SIG = R.MALFORMED, R.TOOBIG, R.VERSION, R.BADSIG
+
+
+def cases():
+    c = []
+
+    def add(name, want, code, **kw):
+        n = len(c) + 1
+        c.append((name, want, code, build(n, **kw)))
+
+    add("a plain entry", HELD, None)
+    add("U+0000 inside a str", HELD, None,
+        body=fixmap([s("id") + s("X-1"), s("note") + s(b"a\x00b")]))
+    add("nesting depth 8 (body map + 7 arrays)", HELD, None, body=nest(8))
+    add("nesting depth 9", INVALID, BIG, body=nest(9))
+    add("a body map of 256 pairs", HELD, None,
+        body=map16([s("k%03d" % i) + b"\x01" for i in range(256)]))
+    add("a body map of 257 pairs", INVALID, BIG,
+        body=map16([s("k%03d" % i) + b"\x01" for i in range(257)]))
+    add("an array of 256 items", HELD, None,
+        body=fixmap([s("a") + arr16([b"\x01"] * 256)]))
+    add("an array of 257 items", INVALID, BIG,
+        body=fixmap([s("a") + arr16([b"\x01"] * 257)]))
+    add("a str of 4096 bytes", HELD, None, body=fixmap([s("a") + s("x" * 4096)]))
+    add("a str of 4097 bytes", INVALID, BIG, body=fixmap([s("a") + s("x" * 4097)]))
+    add("a bin of 4097 bytes", INVALID, BIG,
+        body=fixmap([s("a") + R.enc_bin(b"\x00" * 4097)]))
+    add("a map key of 4097 bytes", INVALID, BIG, body=fixmap([s("k" * 4097) + b"\x01"]))
+    add("keys in another order", HELD, None,
+        body=fixmap([s("note") + s("ok"), s("id") + s("X-1")]))
+    add("equal keys in a nested map", HELD, None,
+        body=fixmap([s("m") + fixmap([s("a") + b"\x01", s("a") + b"\x02"])]))
+    add("equal top-level keys", INVALID, MAL,
+        body=fixmap([s("id") + s("X-1"), s("id") + s("X-2")]))
+    add("a nested map key that is not a str", INVALID, MAL,
+        body=fixmap([s("m") + fixmap([b"\x01" + b"\x01"])]))
+    add("a top-level key that is not a str", INVALID, MAL, body=fixmap([b"\x01" + b"\x01"]))
+    add("canonical negative ints", HELD, None,
+        body=fixmap([s("a") + b"\xff", s("b") + b"\xe0", s("c") + b"\xd0\xdf",
+                     s("d") + b"\xd1\xff\x7f", s("e") + b"\xd2\xff\xff\x7f\xff",
+                     s("f") + b"\xd3\xff\xff\xff\xff\x7f\xff\xff\xff"]))
+    add("uint 5 as cc 05", INVALID, MAL, body=fixmap([s("a") + b"\xcc\x05"]))
+    add("uint 200 as cd 00c8", INVALID, MAL, body=fixmap([s("a") + b"\xcd\x00\xc8"]))
+    add("uint 2^32-1 as cf", INVALID, MAL,
+        body=fixmap([s("a") + b"\xcf\x00\x00\x00\x00\xff\xff\xff\xff"]))
+    add("str 'abc' as d9 03", INVALID, MAL, body=fixmap([s("a") + b"\xd9\x03abc"]))
+    add("bin of 3 as c5 0003", INVALID, MAL, body=fixmap([s("a") + b"\xc5\x00\x03xyz"]))
+    add("array of 2 as dc 0002", INVALID, MAL,
+        body=fixmap([s("a") + b"\xdc\x00\x02\x01\x02"]))
+    add("map of 1 as de 0001 (the body)", INVALID, MAL, body=b"\xde\x00\x01" + s("a") + b"\x01")
+    add("5 as d0 05 (signed form, value >= 0)", INVALID, MAL, body=fixmap([s("a") + b"\xd0\x05"]))
+    add("0 as d3 (signed form, value >= 0)", INVALID, MAL,
+        body=fixmap([s("a") + b"\xd3" + b"\x00" * 8]))
+    add("-5 as d0 fb (not shortest)", INVALID, MAL, body=fixmap([s("a") + b"\xd0\xfb"]))
+    add("-100 as d1 ff9c (not shortest)", INVALID, MAL, body=fixmap([s("a") + b"\xd1\xff\x9c"]))
+    add("an overlong UTF-8 form", INVALID, MAL, body=fixmap([s("a") + b"\xa2\xc0\xaf"]))
+    add("a UTF-8 surrogate", INVALID, MAL, body=fixmap([s("a") + b"\xa3\xed\xa0\x80"]))
+    add("a code point above U+10FFFF", INVALID, MAL,
+        body=fixmap([s("a") + b"\xa4\xf4\x90\x80\x80"]))
+    add("a cut UTF-8 sequence", INVALID, MAL, body=fixmap([s("a") + b"\xa2\xe1\xba"]))
+    add("a float 32", INVALID, MAL, body=fixmap([s("a") + b"\xca\x3f\x80\x00\x00"]))
+    add("a float 64", INVALID, MAL, body=fixmap([s("a") + b"\xcb" + b"\x00" * 8]))
+    add("a fixext 1", INVALID, MAL, body=fixmap([s("a") + b"\xd4\x01\x00"]))
+    add("an ext 8", INVALID, MAL, body=fixmap([s("a") + b"\xc7\x01\x01\x00"]))
+    add("the reserved byte c1", INVALID, MAL, body=fixmap([s("a") + b"\xc1"]))
+    add("a float deep inside", INVALID, MAL,
+        body=fixmap([s("a") + b"\x91\x91" + b"\xca\x3f\x80\x00\x00"]))
+    # an array of 200 items (within the limit) with only the 66 bytes of
+    # sig left after it
+    add("a count larger than the bytes left", INVALID, MAL,
+        body=fixmap([s("a") + b"\xdc\x00\xc8"]))
+    # over the items limit and larger than the bytes left: the limit is
+    # checked first
+    add("a count of 65280, over the limit and the bytes", INVALID, BIG,
+        body=fixmap([s("a") + b"\xdc\xff\x00"]))
+    add("a str of 300 bytes with 66 bytes left", INVALID, MAL,
+        body=fixmap([s("a") + b"\xda\x01\x2c"]))
+    add("a str of 5000 bytes with 66 bytes left", INVALID, BIG,
+        body=fixmap([s("a") + b"\xda\x13\x88"]))
+    add("a byte after sig", INVALID, MAL, after=b"\x00")
+    add("U an array of 6", INVALID, MAL, array_head=b"\x96")
+    add("U an array of 8", INVALID, MAL, array_head=b"\x98")
+    add("version 2", INVALID, VER, version=b"\x02")
+    add("version 1 as cc 01", INVALID, MAL, version=b"\xcc\x01")
+    add("seq 0", INVALID, MAL, seq=b"\x00")
+    add("seq 1 as cc 01", INVALID, MAL, seq=b"\xcc\x01")
+    add("prev nil with seq 2", INVALID, MAL, seq=b"\x02")
+    add("prev present with seq 1", INVALID, MAL, prev=R.enc_bin(b"\x00" * 32))
+    add("prev a bin of 31", INVALID, MAL, seq=b"\x02", prev=R.enc_bin(b"\x00" * 31))
+    add("an author of 31 bytes", INVALID, MAL, author=R.enc_bin(b"\x01" * 31))
+    add("an author that is a str", INVALID, MAL, author=E(b"a" * 32))
+    add("hlc 2^64-1", HELD, None, hlc=b"\xcf" + b"\xff" * 8)
+    add("hlc as d3 (signed form)", INVALID, MAL, hlc=b"\xd3" + b"\x00" * 7 + b"\x01")
+    add("hlc 0", HELD, None, hlc=b"\x00")
+    add("a kind of 32 bytes", HELD, None, kind=E(b"k" * 32))
+    add("a kind of 33 bytes", INVALID, MAL, kind=E(b"k" * 33))
+    add("an empty kind", INVALID, MAL, kind=E(b""))
+    add("a body that is an array", INVALID, MAL, body=b"\x91\x01")
+    add("an empty body map", HELD, None, body=b"\x80")
+    add("a sig of 63 bytes", INVALID, MAL, sig_len=63)
+    add("a bad signature", INVALID, SIG, bad_sig=True)
+    # the entry size limit, just inside: 16384 bytes in all
+    base = build(0, body=fixmap([s("a") + s("x" * 10)]))
+    # fill with strs under distinct keys until exactly 16384 bytes
+    pairs = [s("a") + s("x" * 10)]
+    total = len(base)
+    i = 0
+    while total < 16384:
+        room = 16384 - total
+        k = s("p%02d" % i)
+        if room >= len(k) + 3 + 4096:
+            v = s("y" * 4096)
+        else:
+            n = room - len(k)
+            # header size of a str of n - h bytes: 1 (<32), 2 (<256), 3
+            for h in (1, 2, 3):
+                m = n - h
+                if m >= 0 and len(s("y" * m)) == n:
+                    v = s("y" * m)
+                    break
+            else:
+                raise SystemExit("cannot pad the entry to 16384 bytes")
+        pairs.append(k + v)
+        total += len(k) + len(v)
+        i += 1
+    add("an entry of exactly 16384 bytes", HELD, None, body=fixmap(pairs))
+    return c
+
+
+def bundle(authority, commune, items):
+    hdr = (b"\x86" + s("from") + R.enc_bin(authority) + s("authority") + R.enc_bin(authority)
+           + s("commune") + s(commune) + s("created") + R.enc_uint(1764900000000)
+           + s("vector") + b"\x90" + s("certs") + b"\x90")
+    body = b"FMBNDL1\n" + hdr + b"".join(R.enc_bin(x) for x in items)
+    return body + b"\x92" + R.enc_uint(len(items)) + R.enc_bin(R.H(body))
+
+
+def main():
+    fm, state = sys.argv[1:3]
+    st = json.loads(subprocess.run([fm, "--state", state, "--json", "status"],
+                                   capture_output=True, check=True).stdout)
+    authority = bytes.fromhex(st["authority_id"])
+    commune = st["commune"].encode()
+    failures = []
+    for i, (name, want, code, raw) in enumerate(cases(), 1):
+        # the reader
+        try:
+            e = R.decode_entry(raw)
+            ok = R.sig_ok(e.author, R.ENTRY_CONTEXT, e.u, e.sig)
+            r_got, r_code = (HELD, None) if ok else (INVALID, SIG)
+        except R.Fail as x:
+            r_got, r_code = INVALID, x.code
+        # fieldmesh
+        path = os.path.join(state, "case-%02d.bundle" % i)
+        with open(path, "wb") as f:
+            f.write(bundle(authority, commune, [raw]))
+        p = subprocess.run([fm, "--state", state, "--json", "bundle", "import", path],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            c_got, c_why = "file refused", p.stderr.strip()
+        else:
+            j = json.loads(p.stdout)
+            c_why = j.get("first_error", "")
+            if j["held"] == 1:
+                c_got = HELD
+            elif j["refused"] == 1:
+                c_got = INVALID
+            else:
+                c_got = json.dumps(j)
+        os.unlink(path)
+        line = "%-45s %5d bytes  doc: %-7s %-6s reader: %-7s %-6s fieldmesh: %s %s" % (
+            name, len(raw), want, code or "", r_got, r_code or "", c_got,
+            ("(" + c_why + ")") if c_why else "")
+        bad = (r_got, r_code) != (want, code) or c_got != want
+        print(("FAIL " if bad else "ok   ") + line)
+        if bad:
+            failures.append(name)
+    if failures:
+        print("strict_cases: %d cases disagree: %s" % (len(failures), "; ".join(failures)))
+        return 1
+    print("strict_cases: the reader and fieldmesh read all %d cases as the doc says"
+          % len(cases()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
