@@ -185,4 +185,9 @@ fm lap4 join "$W/lap4.join" >/dev/null
   { cat "$W/strict.log"; fail "the reader or fieldmesh reads a case otherwise than the doc"; }
 tail -n1 "$W/strict.log"
 
+step "the merge rules on the edges the CLI never writes"
+"$PY" "$HERE/merge_cases.py" "$FM" "$W" >"$W/merge.log" 2>&1 ||
+  { cat "$W/merge.log"; fail "the reader and fieldmesh build different views"; }
+cat "$W/merge.log"
+
 echo "test_conformance: ok"
