@@ -465,7 +465,9 @@ def read_header(c, kind):
         elif name in known:
             h[name] = c.value()
         else:
-            c.value(1, limits)  # skipped: a later version may add keys
+            # skipped: a later version may add keys. The header map is not
+            # counted: the value's own container is depth 1 (up to 8).
+            c.value(0, limits)
     for name in known:
         if name not in h:
             raise Fail(MALFORMED, "header lacks %s" % name)

@@ -205,6 +205,80 @@ def bundle(authority, commune, items):
     return body + b"\x92" + R.enc_uint(len(items)) + R.enc_bin(R.H(body))
 
 
+def header(authority, commune, pairs=None, drop=(), extra=(), count=None):
+    """A header map: the six keys (minus `drop`), then `extra` raw pairs."""
+    six = [("from", R.enc_bin(authority)), ("authority", R.enc_bin(authority)),
+           ("commune", s(commune)), ("created", R.enc_uint(1764900000000)),
+           ("vector", b"\x90"), ("certs", b"\x90")]
+    body = [s(k) + v for k, v in six if k not in drop] + list(extra)
+    n = len(body) if count is None else count
+    head = bytes([0x80 | n]) if n <= 15 else b"\xde" + n.to_bytes(2, "big")
+    return head + b"".join(body)
+
+
+def seal(data, n, width=None):
+    """Appends the trailer: [n, BLAKE2b-256 of everything before it]."""
+    nn = R.enc_uint(n) if width is None else width
+    return data + b"\x92" + nn + R.enc_bin(R.H(data))
+
+
+READ, REFUSED = "read", "refused"
+
+
+def file_cases(authority, commune):
+    item = build(1000)
+    c = []
+
+    def add(name, want, hdr=None, items=(item,), n=None, raw=None, width=None):
+        if raw is None:
+            h = header(authority, commune) if hdr is None else hdr
+            d = b"FMBNDL1\n" + h + b"".join(R.enc_bin(x) for x in items)
+            raw = seal(d, len(items) if n is None else n, width)
+        c.append((name, want, raw))
+
+    H6 = lambda **kw: header(authority, commune, **kw)  # noqa: E731
+    add("a plain bundle", READ)
+    add("an unknown key with a nested value", READ,
+        H6(extra=[s("zzz") + b"\x92\x81\xa1a\x91\x01\xc4\x01\x00"]))
+    add("an unknown key, value 7 arrays deep", READ,
+        H6(extra=[s("zzz") + b"\x91" * 7 + b"\x01"]))
+    add("an unknown key, value 8 arrays deep", READ,
+        H6(extra=[s("zzz") + b"\x91" * 8 + b"\x01"]))
+    add("an unknown key, value 9 arrays deep", REFUSED,
+        H6(extra=[s("zzz") + b"\x91" * 9 + b"\x01"]))
+    add("an unknown key holding a float", READ,
+        H6(extra=[s("zzz") + b"\xcb" + b"\x00" * 8]))
+    add("an unknown key holding an ext", READ,
+        H6(extra=[s("zzz") + b"\xd4\x01\x00"]))
+    add("a key that is not a str", REFUSED, H6(extra=[b"\x07\x01"]))
+    add("64 keys", READ, H6(extra=[s("k%02d" % i) + b"\x01" for i in range(58)]))
+    add("65 keys", REFUSED, H6(extra=[s("k%02d" % i) + b"\x01" for i in range(59)]))
+    add("no certs", REFUSED, H6(drop=("certs",)))
+    add("commune twice", REFUSED, H6(extra=[s("commune") + s("again")]))
+    add("sig not the last key", REFUSED,
+        H6(extra=[s("sig") + R.enc_bin(b"\x00" * 64), s("zzz") + b"\x01"]))
+    add("a sig that does not verify (ignored)", READ,
+        H6(extra=[s("sig") + R.enc_bin(b"\x00" * 64)]))
+    add("a sig of 63 bytes", REFUSED, H6(extra=[s("sig") + R.enc_bin(b"\x00" * 63)]))
+    add("a commune of 128 bytes", REFUSED,
+        header(authority, "x" * 128))
+    add("a vector item with an 8-byte head", REFUSED,
+        H6(drop=("vector",), extra=[s("vector") + b"\x91\x93" + R.enc_bin(authority)
+                                    + b"\x01" + R.enc_bin(b"\x00" * 8)]))
+    add("created as a float", REFUSED,
+        H6(drop=("created",), extra=[s("created") + b"\xcb" + b"\x00" * 8]))
+    add("an item of 107 bytes", REFUSED, items=(b"\x00" * 107,))
+    add("an item that is a str", REFUSED,
+        raw=seal(b"FMBNDL1\n" + H6() + R.enc_str(item), 1))
+    add("one item more than the trailer says", REFUSED, n=0)
+    add("one item fewer than the trailer says", REFUSED, n=2)
+    add("the trailer's n as cc 01", REFUSED, width=b"\xcc\x01")
+    add("a file of 43 bytes", REFUSED, raw=b"FMBNDL1\n" + b"\x00" * 35)
+    add("another magic (a vector file)", REFUSED,
+        raw=seal(b"FMVECT1\n" + H6(), 0))
+    return c
+
+
 def main():
     fm, state = sys.argv[1:3]
     st = json.loads(subprocess.run([fm, "--state", state, "--json", "status"],
@@ -245,11 +319,30 @@ def main():
         print(("FAIL " if bad else "ok   ") + line)
         if bad:
             failures.append(name)
+    for name, want, raw in file_cases(authority, commune):
+        try:
+            box = R.read_container(raw)
+            r_got, r_why = (READ, "") if box["kind"] == "bundle" else (REFUSED, box["kind"])
+        except R.Fail as x:
+            r_got, r_why = REFUSED, "%d %s" % (x.code, x.why)
+        path = os.path.join(state, "file.bundle")
+        with open(path, "wb") as f:
+            f.write(raw)
+        p = subprocess.run([fm, "--state", state, "--json", "bundle", "import", path],
+                           capture_output=True, text=True)
+        os.unlink(path)
+        c_got = READ if p.returncode == 0 else REFUSED
+        c_why = "" if p.returncode == 0 else p.stderr.strip()
+        bad = r_got != want or c_got != want
+        print(("FAIL " if bad else "ok   ") + "file: %-40s doc: %-8s reader: %-8s fieldmesh: %-8s %s"
+              % (name, want, r_got, c_got, ("(" + c_why + ")") if c_why else ""))
+        if bad:
+            failures.append("file: " + name)
     if failures:
         print("strict_cases: %d cases disagree: %s" % (len(failures), "; ".join(failures)))
         return 1
-    print("strict_cases: the reader and fieldmesh read all %d cases as the doc says"
-          % len(cases()))
+    print("strict_cases: the reader and fieldmesh read all %d entries and %d files as the doc says"
+          % (len(cases()), len(file_cases(authority, commune))))
     return 0
 
 
