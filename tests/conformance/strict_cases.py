@@ -251,6 +251,12 @@ def file_cases(authority, commune):
     add("an unknown key holding an ext", READ,
         H6(extra=[s("zzz") + b"\xd4\x01\x00"]))
     add("a key that is not a str", REFUSED, H6(extra=[b"\x07\x01"]))
+    add("an unknown key holding a map with a uint key", READ,
+        H6(extra=[s("zzz") + b"\x81\x01\x02"]))
+    add("an unknown key holding cc 05", REFUSED, H6(extra=[s("zzz") + b"\xcc\x05"]))
+    add("an unknown key holding bad UTF-8", REFUSED,
+        H6(extra=[s("zzz") + b"\xa2\xc0\xaf"]))
+    add("an unknown key holding c1", REFUSED, H6(extra=[s("zzz") + b"\xc1"]))
     add("64 keys", READ, H6(extra=[s("k%02d" % i) + b"\x01" for i in range(58)]))
     add("65 keys", REFUSED, H6(extra=[s("k%02d" % i) + b"\x01" for i in range(59)]))
     add("no certs", REFUSED, H6(drop=("certs",)))
