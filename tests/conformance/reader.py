@@ -650,6 +650,98 @@ def vector_digest(vector):
 
 
 # ---------------------------------------------------------------------------
+# What this implementation's writers do (protocol.md 3.1, 3.8;
+# architecture.md "Record ids"): not rules for a reader, but the docs say
+# them, so a bundle written by the CLI must show them.
+
+WRITER_KEYS = {
+    b"enroll": [b"device", b"name", b"team", b"role", b"villages", b"commune", b"expires"],
+    b"revoke": [b"device", b"after_seq"],
+    b"visit": [b"id", b"team", b"village", b"place", b"date", b"mode", b"services",
+               b"citizens", b"note"],
+    b"visit.void": [b"id", b"reason"],
+    b"dossier": [b"id", b"procedure", b"applicant", b"village", b"team", b"channel",
+                 b"portal_ref", b"attachments", b"note"],
+    b"dossier.status": [b"id", b"status", b"ref", b"note"],
+    b"receipt": [b"sink", b"batch", b"ref", b"items"],
+}
+CROCKFORD = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def writer_checks(entries):
+    off = []
+    notes = []
+    last_hlc = {}
+    ids = 0
+    for e in entries:
+        where = {"author": e.author.hex(), "seq": e.seq, "kind": e.kind.decode()}
+        if e.author in last_hlc and e.hlc <= last_hlc[e.author]:
+            off.append(dict(where, why="hlc does not increase along the author's log"))
+        last_hlc[e.author] = e.hlc
+        keys = [bytes(k) for k, _ in e.body]
+        want = WRITER_KEYS.get(e.kind)
+        if want is not None and keys != want:
+            off.append(dict(where, why="body keys %s, the doc lists %s"
+                            % ([k.decode() for k in keys], [k.decode() for k in want])))
+        if e.kind == b"dossier":
+            app = bval(e.body, b"applicant")
+            ak = [bytes(k) for k, _ in app] if isinstance(app, Map) else None
+            if ak != [b"name", b"id_number", b"phone"]:
+                off.append(dict(where, why="applicant keys %r" % ak))
+        if e.kind == b"visit":
+            sv = bval(e.body, b"services")
+            names = [bytes(x) for x in sv] if isinstance(sv, list) else []
+            if any(n not in SERVICES for n in names) or \
+                    names != sorted(names, key=lambda n: SERVICES.index(n)):
+                off.append(dict(where, why="services %r not in the list's order" % names))
+        if e.kind in (b"visit", b"dossier"):
+            rid = bytes(bval(e.body, b"id") or b"")
+            prefix = b"V-" if e.kind == b"visit" else b"D-"
+            digits = rid[2:]
+            ids += 1
+            if rid[:2] != prefix or len(digits) != 16 or any(c not in CROCKFORD for c in digits):
+                off.append(dict(where, why="record id %r is not %s + 16 Crockford digits"
+                                % (rid, prefix.decode())))
+                continue
+            v = 0
+            for c in digits:
+                v = v * 32 + CROCKFORD.index(c)
+            raw = v.to_bytes(10, "big")
+            if raw[6:8] != e.author[:2]:
+                off.append(dict(where, why="record id %s does not hold the author's first "
+                                "2 bytes" % rid.decode()))
+            if int.from_bytes(raw[:6], "big") != (e.hlc >> 16) & ((1 << 48) - 1):
+                # the id's clock is the writer's, the hlc may have been
+                # pushed past it: a note, not a fault
+                notes.append(dict(where, why="record id %s: its clock %d is not the entry's "
+                                "hlc >> 16 = %d" % (rid.decode(), int.from_bytes(raw[:6], "big"),
+                                                    e.hlc >> 16)))
+    return {"record_ids": ids, "off": off, "notes": notes}
+
+
+def enrollments(certs, entries, authority):
+    out = []
+    for e in entries:
+        if e.author != authority or e.kind != b"enroll":
+            continue
+        b = e.body
+
+        def g(k):
+            v = bval(b, k)
+            if isinstance(v, Str):
+                return bytes(v).decode()
+            if type(v) is bytes:
+                return v.hex()
+            if isinstance(v, list):
+                return [bytes(x).decode() if isinstance(x, Str) else x for x in v]
+            return v
+        out.append({"seq": e.seq, "device": g(b"device"), "name": g(b"name"),
+                    "team": g(b"team"), "role": g(b"role"), "villages": g(b"villages"),
+                    "commune": g(b"commune"), "expires": g(b"expires")})
+    return out
+
+
+# ---------------------------------------------------------------------------
 
 def main(argv):
     args = argv[1:]
@@ -670,6 +762,7 @@ def main(argv):
         "from": h["from"].hex(), "authority": authority.hex(),
         "commune": bytes(h["commune"]).decode(), "created": h["created"],
         "certs": len(h["certs"]), "vector_authors": len(h["vector"]),
+        "vector": [[a.hex(), q, hd.hex()] for a, q, hd in h["vector"]],
         "signed": "sig" in h}}
     problems = []
 
@@ -786,6 +879,8 @@ def main(argv):
         "visits": len(views["visits"]),
         "view_digest": view_digest(views).hex(),
         "vector_digest": vector_digest(mine).hex(),
+        "enrollments": enrollments(h["certs"], entries, authority),
+        "writer": writer_checks(entries),
         "trailer_offset": box["trailer"],
         "items": items_out,
         "problems": problems,

@@ -150,7 +150,29 @@ ENTRIES=$(jget "$S" 'j["entries"]')
 if VD=$(jget "$S" 'j.get("vector_digest", "")') && [ -n "$VD" ]; then
   [ "$(jget "$R" 'j["vector_digest"]')" = "$VD" ] || fail "vector digests differ"
 fi
+[ "$(jget "$R" 'j["writer"]["off"]')" = "[]" ] ||
+  fail "the CLI's entries are not as the docs say writers write them: $(jget "$R" 'j["writer"]["off"]')"
+[ "$(jget "$R" 'j["writer"]["record_ids"]')" -eq 9 ] || fail "expected 9 record ids"
+[ "$(jget "$R" '[e["expires"] for e in j["enrollments"] if e["device"] == "'"$ID3"'"]')" = "[1830272399999]" ] ||
+  fail "--expires 2027-12-31 is not 1830272399999 (protocol.md 3.8)"
+[ "$(jget "$R" '[e["role"] + "/" + e["team"] for e in j["enrollments"] if e["device"] == "'"$ID2"'"]')" = "['leader/Tổ 2']" ] ||
+  fail "lap2's enrollment does not read as leader of Tổ 2"
 echo "reader and fieldmesh agree: $ENTRIES entries, view digest $DIG"
+
+step "vector, join and the administrator's files"
+fm lap3 vector export -o "$W/lap3.vector" >/dev/null
+RV=$("$PY" "$READER" "$W/lap3.vector") || fail "the reader refuses lap3's vector file: $RV"
+[ "$(jget "$RV" 'j["file"], j["entries"], j["header"]["signed"], j["header"]["sig_ok"], j["header"]["vector_authors"], j["header"]["certs"]')" = "vector 0 True True 4 3" ] ||
+  fail "lap3's vector file: $RV"
+[ "$(jget "$RV" 'j["header"]["vector"]')" = "$(jget "$R" '[[h["author"], h["seq"], h["id"]] for h in j["heads"]]')" ] ||
+  fail "lap3's vector file does not name the heads of its bundle"
+RJ=$("$PY" "$READER" "$W/lap3.join") || fail "the reader refuses a join file: $RJ"
+[ "$(jget "$RJ" 'j["file"], j["header"]["signed"], j["header"]["certs"], j["header"]["vector_authors"], j["header"]["from"] == j["header"]["authority"]')" = "join False 1 0 True" ] ||
+  fail "the join file is not as protocol.md 7.5 says: $RJ"
+RA=$("$PY" "$READER" "$W/auth.bundle") || fail "the reader refuses the administrator's bundle: $RA"
+[ "$(jget "$RA" 'j["header"]["signed"], j["header"]["from"] == j["header"]["authority"], j["entries"]')" = "False True 3" ] ||
+  fail "the administrator's bundle is not as protocol.md 7.2 says: $RA"
+echo "vector, join and administrator's files read as the docs say"
 
 step "a damaged signature is caught"
 # Flip one byte in the middle of the signature of lap2's 3rd entry, then
