@@ -236,6 +236,63 @@ def main():
     print("merge_cases: %d entries, %d dossiers, %d visits; reader %s, fieldmesh %s"
           % (len(items), mine["dossiers"], mine["visits"], mine["view_digest"],
              st["view_digest"]))
+    # -- phase 2: trust (protocol.md 3.7 steps 5 and 8, 3.8 revoke; the
+    # architecture's "Which entries"): what is quarantined leaves the views.
+    k3 = Author(b"\x34" * 32)
+    p2_from = {a.pub: a.seq for a in (auth, k1, k2)}
+    eb = body(device=k3.pub, name="Người ba", team="Tổ 3", role="member",
+              villages=[], commune="Xã Thử", expires=T + 500)
+    cert_k3 = auth.write("enroll", eb, T + 50)
+    k2_cut = 5
+    auth.write("revoke", body(device=k2.pub, after_seq=k2_cut), T + 60)
+    auth.write("revoke", body(device=k2.pub, after_seq=k2_cut + 4), T + 61)  # the smaller holds
+    auth.write("revoke", body(device=k1.pub, after_seq="không"), T + 62)    # does not read
+    visit(k3, T + 400, "V-K3a")                  # before its enrollment expires
+    visit(k3, T + 600, "V-K3b")                  # after: quarantined (-20102)
+    k1.write("enroll", enroll_body(k1.pub, "tự cấp", "Tổ 1", "admin"), T + 1400)  # role: -20103
+    authors2 = [auth] + sorted([k1, k2, k3], key=lambda a: a.pub)
+    vector2 = [(a.pub, a.seq, a.head) for a in authors2]
+    items2 = [e for a in authors2 for e in a.entries[p2_from.get(a.pub, 0):]]
+    certs2 = [c for _, c in sorted([(k1.pub, cert_k1), (k2.pub, cert_k2), (lap, cert_lap),
+                                    (k3.pub, cert_k3)])]
+    b2 = os.path.join(work, "merge2.bundle")
+    with open(b2, "wb") as f:
+        f.write(container(b"FMBNDL1\n", auth.pub, "Xã Thử", vector2, certs2, items2))
+    imp2 = json.loads(run("--json", "bundle", "import", b2))
+    st2 = json.loads(run("--json", "status"))
+    out2 = os.path.join(work, "merge-export2.bundle")
+    run("bundle", "export", "-o", out2)
+    # What the docs say stays in the log: k2 up to its cut-off, k3's entry
+    # stamped before its expiry, not k1's enroll.
+    kept = []
+    for a in authors2:
+        for e in a.entries:
+            d = R.decode_entry(e)
+            if a is k2 and d.seq > k2_cut:
+                continue
+            if a is k3 and (d.hlc >> 16) > T + 500:
+                continue
+            if a is k1 and d.kind == b"enroll":
+                continue
+            kept.append(d)
+    views = {"dossiers": {}, "visits": {}}
+    for d in kept:
+        R.merge(views, d)
+    want = R.view_digest(views).hex()
+    quarantined = sum(len(a.entries) for a in authors2) - len(kept)
+    theirs2 = read(out2)
+    if st2["view_digest"] != want:
+        fails.append("after the revocation: fieldmesh's view digest %s, the docs' %s"
+                     % (st2["view_digest"], want))
+    if theirs2["view_digest"] != want or not theirs2["ok"]:
+        fails.append("after the revocation: the reader on fieldmesh's export %s %s"
+                     % (theirs2["view_digest"], theirs2["problems"]))
+    if (st2["entries"], st2["quarantined"]) != (len(kept), quarantined):
+        fails.append("after the revocation: fieldmesh holds %d entries and %d quarantined, "
+                     "the docs say %d and %d (import: %s)"
+                     % (st2["entries"], st2["quarantined"], len(kept), quarantined, imp2))
+    print("merge_cases: after a revocation, an expiry and a role breach: %d entries kept, "
+          "%d quarantined; view digest %s" % (len(kept), quarantined, want))
     if fails:
         print("\n".join("FAIL " + f for f in fails))
         return 1
