@@ -142,6 +142,9 @@ ENTRIES=$(jget "$S" 'j["entries"]')
 [ "$(jget "$R" 'j["header"]["sig_ok"]')" = True ] || fail "the header signature does not verify"
 [ "$(jget "$R" 'j["header"]["from"]')" = "$ID3" ] || fail "header from is not lap3"
 [ "$(jget "$R" 'j["authors"]')" -eq 4 ] || fail "expected 4 authors"
+[ "$(jget "$R" 'j["authors"]')" = "$(jget "$S" 'j["authors"]')" ] || fail "author counts differ"
+[ "$(jget "$R" 'sum(i["length"] for i in j["items"])')" = "$(jget "$S" 'j["bytes"]')" ] ||
+  fail "the entries' bytes differ from status's bytes"
 [ "$(jget "$R" 'j["dossiers"]')" = "$(jget "$S" 'j["dossiers"]')" ] || fail "dossier counts differ"
 [ "$(jget "$R" 'j["visits"]')" = "$(jget "$S" 'j["visits"]')" ] || fail "visit counts differ"
 # 3 enrollments; lap1: 3 visits, 3 dossiers, 1 status; lap2: 4 statuses,
