@@ -287,9 +287,9 @@ def decode_entry(data):
     e.bytes = bytes(data)
     # version
     k, v = c.head()
-    if k not in ("uint", "int"):
-        raise Fail(MALFORMED, "version is not an integer")
-    if k != "uint" or v != 1:
+    if k != "uint":  # a negative int is not a version: malformed
+        raise Fail(MALFORMED, "version is not a uint")
+    if v != 1:
         raise Fail(VERSION, "version %r" % v)
     e.author = c.value()
     if type(e.author) is not bytes or len(e.author) != 32:
