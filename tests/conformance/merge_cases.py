@@ -176,6 +176,12 @@ def main():
     status(lo, T + 600, "D-E", "delivered", note="thấp")
     status(hi, T + 600, "D-E", "delivered", note="cao")
     status(hi, T + 601, "D-E", "result_ready", note="muộn hơn nhưng thấp hơn")
+    # D-F: the first `name` of the applicant is not a str (a later one is);
+    # attachments of scalars of every type are copied as they are.
+    dossier(k1, T + 650, "D-F", applicant=(("name", 5), ("name", "hai"), ("id_number", "x")),
+            attachments=["x", 1, None, b"\x00", -3, True])
+    # V-E: a void whose reason is not a str, for a visit never seen.
+    void(k2, T + 660, "V-E", 7)
     # ids on the limits: 40 bytes, 41 bytes (not materialized), empty, not
     # a str, a prefix of another, non-ASCII.
     dossier(k1, T + 700, "D-" + "x" * 38)

@@ -278,6 +278,7 @@ def file_cases(authority, commune):
     add("created as a float", REFUSED,
         H6(drop=("created",), extra=[s("created") + b"\xcb" + b"\x00" * 8]))
     add("an item of 107 bytes", REFUSED, items=(b"\x00" * 107,))
+    add("an item of 16385 bytes", REFUSED, items=(b"\x00" * 16385,))
     add("an item that is a str", REFUSED,
         raw=seal(b"FMBNDL1\n" + H6() + R.enc_str(item), 1))
     add("one item more than the trailer says", REFUSED, n=0)
