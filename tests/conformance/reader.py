@@ -198,10 +198,11 @@ class Cursor:
         # containers
         d = depth + 1
         if limits:
+            code = limits.get("code", TOOBIG)
             if d > limits["depth"]:
-                raise Fail(TOOBIG, "container at depth %d" % d)
+                raise Fail(code, "container at depth %d" % d)
             if n > limits["items"]:
-                raise Fail(TOOBIG, "container of %d items" % n)
+                raise Fail(code, "container of %d items" % n)
         if n > self.left():  # 3.2: the count, items or pairs, against the bytes
             raise Fail(MALFORMED, "count %d larger than the bytes left" % n)
         if kind == "array":
@@ -444,8 +445,9 @@ def read_header(c, kind):
     known = ("from", "authority", "commune", "created", "vector", "certs")
     h = {}
     sig_start = None
+    # a header over these limits is malformed (7.2), not TOOBIG
     limits = {"depth": HEADER_DEPTH_MAX, "items": HEADER_ITEMS_MAX,
-              "strbin": None, "strkeys": False}
+              "strbin": None, "strkeys": False, "code": MALFORMED}
     for i in range(n):
         kpos = c.pos
         key = c.value()

@@ -261,6 +261,10 @@ def file_cases(authority, commune):
     add("an unknown key holding bad UTF-8", REFUSED,
         H6(extra=[s("zzz") + b"\xa2\xc0\xaf"]))
     add("an unknown key holding c1", REFUSED, H6(extra=[s("zzz") + b"\xc1"]))
+    add("an unknown key holding 65536 items", READ,
+        H6(extra=[s("zzz") + b"\xdd\x00\x01\x00\x00" + b"\x01" * 65536]))
+    add("an unknown key holding 65537 items", REFUSED,
+        H6(extra=[s("zzz") + b"\xdd\x00\x01\x00\x01" + b"\x01" * 65537]))
     add("64 keys", READ, H6(extra=[s("k%02d" % i) + b"\x01" for i in range(58)]))
     add("65 keys", REFUSED, H6(extra=[s("k%02d" % i) + b"\x01" for i in range(59)]))
     add("no certs", REFUSED, H6(drop=("certs",)))
