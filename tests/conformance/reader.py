@@ -3,7 +3,7 @@
 alone (docs/protocol.md sections 3 and 7, docs/architecture.md "View
 records"), so that a test fails when the documents and the C code disagree.
 
-usage: reader.py [--authority HEX] BUNDLE_FILE
+usage: reader.py FILE      (a bundle; vector and join files read too)
 
 Reads the container (magic, trailer, checksum), the header and its
 signature, decodes every entry strictly, checks every signature, chain link
@@ -748,7 +748,7 @@ def enrollments(certs, entries, authority):
 def main(argv):
     args = argv[1:]
     if len(args) != 1:
-        print(__doc__.strip().splitlines()[3], file=sys.stderr)
+        print(next(l for l in __doc__.splitlines() if l.startswith("usage:")), file=sys.stderr)
         return 2
     path = args[0]
     with open(path, "rb") as f:
