@@ -293,6 +293,11 @@ def main():
     if theirs2["view_digest"] != want or not theirs2["ok"]:
         fails.append("after the revocation: the reader on fieldmesh's export %s %s"
                      % (theirs2["view_digest"], theirs2["problems"]))
+    if (theirs2["entries"], theirs2["header"]["certs"]) != (len(kept), 4):
+        fails.append("after the revocation: fieldmesh's export holds %d entries and %d "
+                     "certificates, the docs say %d (only the log, 7.3) and 4 (every "
+                     "enrollment held, 7.2)" % (theirs2["entries"], theirs2["header"]["certs"],
+                                                len(kept)))
     if (st2["entries"], st2["quarantined"]) != (len(kept), quarantined):
         fails.append("after the revocation: fieldmesh holds %d entries and %d quarantined, "
                      "the docs say %d and %d (import: %s)"
