@@ -190,10 +190,12 @@ class Cursor:
         if kind in ("float", "ext"):
             return None
         if kind in ("str", "bin"):
-            if limits and limits.get("strbin") is not None and n > limits["strbin"]:
-                raise Fail(TOOBIG, "%s of %d bytes" % (kind, n))
+            # the bytes left first, then the limit (unlike a container's
+            # count: protocol.md 3.3)
             if n > self.left():
                 raise Fail(MALFORMED, "%s of %d bytes runs past the end" % (kind, n))
+            if limits and limits.get("strbin") is not None and n > limits["strbin"]:
+                raise Fail(TOOBIG, "%s of %d bytes" % (kind, n))
             return self.strbytes(n) if kind == "str" else bytes(self.take(n))
         # containers
         d = depth + 1
