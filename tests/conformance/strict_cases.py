@@ -68,6 +68,9 @@ def nest(depth):
 
 
 HELD, INVALID = "held", "invalid"
+# how fieldmesh words a refused file
+FILE_ERROR = {"does not decode": R.MALFORMED, "truncated": R.TRUNCATED,
+              "damaged": R.CHECKSUM}
 # `bundle import --json`'s first_error, as fieldmesh words each code
 FIRST_ERROR = {"malformed data": R.MALFORMED, "bad signature": R.BADSIG,
                "over a size, count or depth limit": R.TOOBIG, "unknown version": R.VERSION}
@@ -297,6 +300,10 @@ def file_cases(authority, commune):
     add("one item fewer than the trailer says", REFUSED, n=2)
     add("the trailer's n as cc 01", REFUSED, width=b"\xcc\x01")
     add("a file of 43 bytes", REFUSED, raw=b"FMBNDL1\n" + b"\x00" * 35)
+    good = seal(b"FMBNDL1\n" + H6() + R.enc_bin(item), 1)
+    add("a flipped byte (checksum)", REFUSED,
+        raw=good[:20] + bytes([good[20] ^ 0x40]) + good[21:])
+    add("the magic cut to 5 bytes", REFUSED, raw=b"FMBND")
     add("another magic (a vector file)", REFUSED,
         raw=seal(b"FMVECT1\n" + H6(), 0))
     return c
@@ -358,6 +365,13 @@ def main():
         c_got = READ if p.returncode == 0 else REFUSED
         c_why = "" if p.returncode == 0 else p.stderr.strip()
         bad = r_got != want or c_got != want
+        if c_got == REFUSED and r_got == REFUSED:
+            # the same reason: fieldmesh's words for -20001, -20034, -20035
+            c_code = next((v for k, v in FILE_ERROR.items() if k in c_why), None)
+            r_code = int(r_why.split()[0]) if r_why[:1] == "-" else None
+            if c_code is not None and r_code is not None and c_code != r_code:
+                bad = True
+                c_why += " [reader: %s]" % r_why
         print(("FAIL " if bad else "ok   ") + "file: %-40s doc: %-8s reader: %-8s fieldmesh: %-8s %s"
               % (name, want, r_got, c_got, ("(" + c_why + ")") if c_why else ""))
         if bad:
