@@ -253,6 +253,9 @@ def main():
     auth.write("revoke", body(device=k2.pub, after_seq=k2_cut), T + 60)
     auth.write("revoke", body(device=k2.pub, after_seq=k2_cut + 4), T + 61)  # the smaller holds
     auth.write("revoke", body(device=k1.pub, after_seq="không"), T + 62)    # does not read
+    # a receipt by the authority (allowed, 3.7 step 8): not in the views
+    auth.write("receipt", body(sink="spool", batch=b"\x07" * 16, ref="lô-1",
+                               items=[[k1.pub, [[1, R.H(k1.entries[0])[:8], ""]]]]), T + 63)
     visit(k3, T + 400, "V-K3a")                  # before its enrollment expires
     visit(k3, T + 600, "V-K3b")                  # after: quarantined (-20102)
     k1.write("enroll", enroll_body(k1.pub, "tự cấp", "Tổ 1", "admin"), T + 1400)  # role: -20103
