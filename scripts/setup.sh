@@ -10,6 +10,7 @@ packages=(
   clang libclang-rt-14-dev
   libcurl4-openssl-dev libpq-dev
   postgresql python3 openssl
+  python3-msgpack python3-nacl
   iproute2 nftables
   faketime
 )
