@@ -384,21 +384,36 @@ static int same_entry(fm_store *a, fm_store *b, const uint8_t author[FM_KEY_LEN]
 }
 
 /* One row of node |cs->node|'s copies table: |device| holds its entries
- * 1 .. |seq|.  The device's store must hold the very entry |seq|. */
+ * 1 .. |seq|.  Some node carrying that key (a copied key is carried by
+ * two) must hold the very entry |seq|; a node that is down is not asked. */
 static int copy_row(void *ctx, const uint8_t device[FM_KEY_LEN], uint64_t seq, fm_time when) {
   copies_scan *cs = ctx;
   const sim_check_in *in = cs->in;
+  const char *who = NULL;
+  fm_enrollment en;
+  uint64_t cut = UINT64_MAX;
   (void)when;
+  /* Entries past the key's revocation (as the gateway, the authority's
+   * holder, knows it) are refused everywhere, purged from the logs that
+   * held them: copies of those mean nothing any more. */
+  fm_store_enrollment(in->nodes[in->gateway].store, cs->author, &en, &cut, NULL, NULL);
+  if (seq > cut) seq = cut;
+  if (seq == 0) return 0;
   for (size_t j = 0; j < in->nnodes; j++) {
     const sim_check_node *d = &in->nodes[j];
     if (!d->store || j == cs->node || memcmp(in->ledger->a[d->author].pk, device, FM_KEY_LEN))
       continue;
-    cs->it->checked++;
-    if (!same_entry(in->nodes[cs->node].store, d->store, cs->author, seq))
-      fail(cs->it, "node %s counts its entries 1 .. %llu as held by %s, which does not hold "
-                   "entry %llu as it is", in->nodes[cs->node].id, (unsigned long long)seq, d->id,
-           (unsigned long long)seq);
+    if (same_entry(in->nodes[cs->node].store, d->store, cs->author, seq)) {
+      cs->it->checked++;
+      return 0;
+    }
+    who = d->id;
   }
+  if (!who) return 0;
+  cs->it->checked++;
+  fail(cs->it, "node %s counts its entries 1 .. %llu as held by %s, which does not hold "
+               "entry %llu as it is", in->nodes[cs->node].id, (unsigned long long)seq, who,
+       (unsigned long long)seq);
   return 0;
 }
 
