@@ -42,11 +42,23 @@ typedef struct fm_store_opts {
   int read_only;
   fm_limits limits;    /* zero: the defaults */
   size_t held_max;     /* entries kept aside for unknown authors; 0: 100,000 */
+  char *why;           /* when not NULL: why the store is damaged (|why_cap| bytes) */
+  size_t why_cap;
+  int skip_walk;       /* 1: only the meta pages are checked (see below) */
 } fm_store_opts;
 
 /* Opens (creating if needed) the store in |dir|, which must exist.
  * |opts| may be NULL.  On success |*out| is owned by the caller, who
- * closes it with fm_store_close(). */
+ * closes it with fm_store_close().
+ *
+ * The files are checked before LMDB trusts them (store/check.c): the meta
+ * pages before the file is mapped, then every page of every table inside
+ * a read transaction, so that a cut, zeroed or scribbled-on file is
+ * refused with FM_ERR_DAMAGED (the reason in |opts->why|) instead of
+ * ending the process.  An LMDB assertion later on (the file damaged while
+ * open) prints "this laptop's store is damaged (...): run fieldmesh
+ * recover" and ends the process with exit code 1.  A disk that is full
+ * gives FM_ERR_NOSPACE from every write. */
 int fm_store_open(const char *dir, const fm_store_opts *opts, fm_store **out);
 void fm_store_close(fm_store *s);
 
