@@ -38,6 +38,7 @@ static const command commands[] = {
     {"bundle", "export", fmc_cmd_bundle_export, "write the entries another laptop lacks"},
     {"bundle", "import", fmc_cmd_bundle_import, "apply a bundle from another laptop"},
     {"verify", NULL, fmc_cmd_verify, "re-check every signature, link and view"},
+    {"recover", NULL, fmc_cmd_recover, "save what a damaged store holds into a fresh one"},
     {"report", NULL, fmc_cmd_report, "visits and dossiers by village, team, procedure or month"},
     {"procedures", NULL, fmc_cmd_procedures, "the procedure catalogue"},
 };

@@ -253,4 +253,39 @@ int fm_store_verify(fm_store *s, const char *scratch_dir, char *err, size_t errc
  * write transaction (all or nothing). */
 int fm_store_rebuild(fm_store *s);
 
+/* ---- salvage (store/salvage.c) ---------------------------------------------- */
+
+/* One author's log, before and after a salvage. */
+typedef struct fm_salvage_author {
+  uint8_t author[FM_KEY_LEN];
+  uint64_t claimed;   /* the highest seq the damaged store showed signs of */
+  uint64_t saved;     /* the fresh store's head: entries 1..saved were saved */
+  uint64_t head;      /* the seq of the head record found (0: none survived):
+                       * when below |claimed| the log may have gone further */
+} fm_salvage_author;
+
+typedef struct fm_salvage {
+  uint64_t found;         /* signed entries found on the pages (copies counted) */
+  uint64_t unreadable;    /* log records that no longer decode or verify */
+  uint64_t saved;         /* entries in the fresh store */
+  size_t certs;           /* enrollment certificates found */
+  int have_authority;     /* the commune's authority was found */
+  fm_salvage_author *authors;   /* owned: fm_salvage_free() */
+  size_t nauthors;
+} fm_salvage;
+
+/* Makes a fresh store in |to| (an existing, empty folder) from what can be
+ * read of the store in |from|, which is only read, never through LMDB and
+ * never changed: every record of every page that looks like a leaf, kept
+ * when it is a signed entry that verifies (or the meta records, head
+ * records and enrollment certificates).  The entries go through
+ * fm_store_ingest (authority first), the views are rebuilt, and our own
+ * logs are marked as seen up to where they had reached, so the fresh store
+ * refuses to write them until sync has brought the missing entries back.
+ * Returns 0 with |out| filled (free it with fm_salvage_free), or a negative
+ * code (FM_ERR_NOSPACE, FM_ERR_NOTREG, -ENOENT: no data.mdb); what was
+ * written to |to| is then the caller's to remove. */
+int fm_store_salvage(const char *from, const char *to, fm_time now, fm_salvage *out);
+void fm_salvage_free(fm_salvage *s);
+
 #endif
