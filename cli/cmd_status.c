@@ -183,6 +183,12 @@ int fmc_cmd_verify(fmc_ctx *c, int argc, char **argv) {
   }
   if (rv < 0) {
     if (c->json) printf("{\"ok\":false}\n");
+    /* A log that does not hold up on this laptop's own disk is damage:
+     * every entry was checked before it was stored. */
+    if (rv == FM_ERR_CORRUPT || rv == FM_ERR_DAMAGED) {
+      snprintf(c->damage, sizeof c->damage, "%.200s", err[0] ? err : fm_strerror(rv));
+      return fmc_store_fail(c, FM_ERR_DAMAGED, NULL);
+    }
     return fmc_fail(c, "%s", err[0] ? err : fm_strerror(rv));
   }
   if (fm_store_stats_get(c->store, &st) < 0) memset(&st, 0, sizeof st);

@@ -249,6 +249,16 @@ int fm_store_each_clock_ahead(fm_store *s, fm_clock_cb cb, void *ctx);
  * in |err| either way. */
 int fm_store_verify(fm_store *s, const char *scratch_dir, char *err, size_t errcap);
 
+/* The quick check `fieldmesh doctor` runs: every entry decodes, links to
+ * the one before it by id and ends at its head record (a hash per entry:
+ * any changed byte shows), and the signatures of a spread sample of about
+ * |sample| entries verify (0: all of them).  The file's structure was
+ * checked when the store was opened.  Returns 0 with the counts (each may
+ * be NULL), FM_ERR_DAMAGED with a one-line reason in |err|, or another
+ * read error. */
+int fm_store_check(fm_store *s, uint64_t sample, uint64_t *entries, uint64_t *signatures,
+                   char *err, size_t errcap);
+
 /* Rebuilds the views and the materialized receipts from the log, in one
  * write transaction (all or nothing). */
 int fm_store_rebuild(fm_store *s);

@@ -7,8 +7,8 @@
  *   fm-damage flip FILE SEED     flip 16 bytes at the start of the middle
  *                                page of the entries table (header and
  *                                record offsets), at an offset chosen by SEED
- *   fm-damage scribble FILE SEED flip 16 bytes inside the records of that
- *                                page (an entry's own bytes)
+ *   fm-damage scribble FILE SEED flip 16 bytes in the middle of one entry
+ *                                on that page (its structure stays sound)
  *
  * Prints the page it damaged.  Exit 1 when the file has no such page. */
 #include <fcntl.h>
@@ -111,8 +111,14 @@ int main(int argc, char **argv) {
     if (!strcmp(how, "flip")) {
       at = seed % 32;                               /* header and first offsets */
     } else {
-      uint16_t upper = u16(p + 14);                 /* the records: upper .. psize */
-      at = upper + seed % (psize - upper - 16);
+      /* Inside one entry's bytes, past its record header: the page's
+       * structure stays sound, only the entry changes. */
+      unsigned n = (u16(p + 12) - HDR) / 2;
+      const uint8_t *nd = p + u16(p + HDR + 2 * (seed % n));
+      size_t dsize = (size_t)u16(nd) | (size_t)u16(nd + 2) << 16;
+      /* Odd seeds: the middle of its body (it no longer decodes); even
+       * seeds: its signature (it still decodes, and no longer verifies). */
+      at = (size_t)(nd - p) + 8 + u16(nd + 6) + (seed % 2 ? dsize / 2 - 8 : dsize - 40);
     }
     for (int i = 0; i < 16; i++) p[at + i] ^= (uint8_t)((0xA5 ^ (seed * 31 + (uint32_t)i)) | 1);
   } else {

@@ -2,7 +2,7 @@
 # `fieldmesh recover` and then a sync bring every entry back.  Laptop a
 # (1,500 entries of its own and a dossier) and laptop b have synced; then
 # a's store is damaged -- cut to half, one page zeroed, 16 bytes flipped on
-# a page, 16 bytes flipped among a page's records -- and for each:
+# a page, 16 bytes flipped in one entry's signature -- and for each:
 #   - recover exits 0, keeps the damaged store aside byte for byte, says
 #     what it could not save, and the fresh store verifies;
 #   - while own entries are missing, a refuses to record (it would fork);
@@ -58,8 +58,9 @@ for how in cut zero "flip 2" "scribble 2"; do
   "$DAMAGE" "$1" "$W/a/store/data.mdb" ${2:-} >/dev/null || fail "fm-damage $how failed"
   before=$(sha256sum <"$W/a/store/data.mdb")
   rc=0
-  fm a status >/dev/null 2>&1 || rc=$?
-  [ "$rc" = 1 ] || fail "$how: status on the damaged store exited $rc"
+  fm a doctor >/dev/null 2>"$W/err" || rc=$?
+  [ "$rc" = 1 ] && grep -qF "run fieldmesh recover" "$W/err" ||
+    fail "$how: doctor does not find the damage ($rc): $(cat "$W/err")"
 
   rc=0
   out=$(fm a recover 2>"$W/err") || rc=$?
