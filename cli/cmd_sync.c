@@ -6,12 +6,14 @@
  *   B: fieldmesh bundle import a.bundle
  * and the same the other way.  Without --for, a bundle holds everything.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "args.h"
 #include "cmd.h"
 #include "container.h"
 #include "fieldmesh/bundle.h"
+#include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
 #include "out.h"
 
@@ -19,8 +21,15 @@ static int write_error(fmc_ctx *c, const char *path, int rv) {
   if (rv == FM_ERR_NOTFOUND)
     return fmc_fail(c, "this laptop has not joined a commune yet: run `fieldmesh join "
                        "FILE` first");
-  if (rv == FM_ERR_NOSPACE)
-    return fmc_fail(c, "cannot write %s: the disk is full; nothing was written", path);
+  if (rv == FM_ERR_NOSPACE) {
+    char dir[FMC_PATH_MAX], msg[FMC_PATH_MAX + 128];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    if (!dir[0]) snprintf(dir, sizeof dir, "/");
+    return fmc_fail(c, "cannot write %s: %s; nothing was written", path,
+                    fm_disk_full_message(dir, msg, sizeof msg));
+  }
+  if (rv == FM_ERR_DAMAGED) return fmc_store_fail(c, rv, NULL);
   return fmc_fail(c, "cannot write %s (%s): check the folder exists and is writable; "
                      "nothing was written", path, fm_strerror(rv));
 }
@@ -169,6 +178,8 @@ int fmc_cmd_bundle_import(fmc_ctx *c, int argc, char **argv) {
   fm_bundle_free(&b);
   if (rv == FM_ERR_MESH)
     return fmc_fail(c, "%s comes from another commune: refused", spec.pos[0]);
+  /* What was applied before the disk filled stays (whole batches only). */
+  if (rv == FM_ERR_NOSPACE || rv == FM_ERR_DAMAGED) return fmc_store_fail(c, rv, NULL);
   if (rv < 0)
     return fmc_fail(c, "import of %s stopped: %s; what was applied stays, import the "
                        "file again to finish", spec.pos[0], fm_strerror(rv));

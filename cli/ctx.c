@@ -242,6 +242,9 @@ int fmc_append(fmc_ctx *c, const fm_identity *id, const char *kind,
     return fmc_fail(c, "this laptop is not enrolled: run `fieldmesh join FILE` first");
   case FM_ERR_TOOBIG:
     return fmc_usage(c, "the record is over the 16 KiB entry limit: shorten the note");
+  case FM_ERR_NOSPACE:
+  case FM_ERR_DAMAGED:
+    return fmc_store_fail(c, rv, NULL);
   default:
     return fmc_fail(c, "cannot write the entry: %s; nothing was written", fm_strerror(rv));
   }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fieldmesh/dirs.h"
@@ -246,10 +247,51 @@ static int same_table(MDB_txn *a, MDB_dbi da, MDB_txn *b, MDB_dbi db, int *same_
   return 0;
 }
 
+/* The scratch folder: a new one, made by mkdtemp next to |prefix| (or
+ * under $TMPDIR, else /tmp), so nothing planted there -- a symlink, a
+ * folder of someone else's -- is followed or removed.  |out| holds 4096
+ * bytes; |parent| receives the folder it was made in, for messages. */
+static int make_scratch(const char *prefix, char *out, char *parent, size_t cap) {
+  const char *tmp = getenv("TMPDIR");
+  int n;
+  if (prefix) n = snprintf(out, cap, "%s-XXXXXX", prefix);
+  else n = snprintf(out, cap, "%s/fieldmesh-verify-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (n < 0 || (size_t)n >= cap) return -ENAMETOOLONG;
+  snprintf(parent, cap, "%s", out);
+  char *slash = strrchr(parent, '/');
+  if (slash && slash != parent) *slash = 0;
+  else snprintf(parent, cap, "%s", slash ? "/" : ".");
+  return mkdtemp(out) ? 0 : -errno;
+}
+
+/* Removes what make_scratch made and LMDB put in it (MDB_NOLOCK: only
+ * data.mdb), and nothing else. */
+static void drop_scratch(const char *dir) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/data.mdb", dir);
+  unlink(path);
+  rmdir(dir);
+}
+
+/* The scratch store could not be made or filled: that says nothing
+ * against this store, but the views went unchecked; say where. */
+static int scratch_failed(int code, const char *parent, char *err, size_t cap) {
+  char msg[512];
+  if (code == FM_ERR_NOSPACE) {
+    fail(err, cap, "the log is sound, but the views could not be rebuilt for checking: %s "
+         "(or point TMPDIR at a folder with room)", fm_disk_full_message(parent, msg, sizeof msg));
+    return FM_ERR_NOSPACE;
+  }
+  fail(err, cap, "the log is sound, but the views could not be rebuilt for checking in %s: %s "
+       "(point TMPDIR at a folder where they can)", parent, fm_strerror(code));
+  return FM_ERR_IO;
+}
+
 /* Rebuilds what is derived from the log -- the views, and the receipts
  * where the store has them -- in a scratch environment, and compares. */
-static int check_derived(fm_store *s, MDB_txn *t, const char *dir, char *err, size_t cap) {
+static int check_derived(fm_store *s, MDB_txn *t, const char *prefix, char *err, size_t cap) {
   static const char *const names[] = {"receipts", "delivered", "receipt_wait"};
+  char dir[4096], parent[4096];
   MDB_env *env = NULL;
   MDB_txn *wt = NULL;
   MDB_dbi d, v, r[3];
@@ -257,15 +299,14 @@ static int check_derived(fm_store *s, MDB_txn *t, const char *dir, char *err, si
   uint8_t want[32], got[32];
   const char *differs = NULL;
   int rc;
-  fm_store_remove_dir(dir);
-  if (mkdir(dir, 0700) != 0) {
-    fail(err, cap, "cannot create %s: %s", dir, strerror(errno));
-    return FM_ERR_IO;
-  }
+  if ((rc = make_scratch(prefix, dir, parent, sizeof dir)) < 0)
+    return scratch_failed(fm__store_err(rc), parent, err, cap);
   if ((rc = mdb_env_create(&env)) == 0) {
     mdb_env_set_maxdbs(env, 8);
     mdb_env_set_mapsize(env, (size_t)1 << 36);
-    rc = mdb_env_open(env, dir, MDB_NOSYNC, 0600);
+    /* No lock file: the folder is ours alone, and a lock file's pages,
+     * written through a map, are a SIGBUS on a full disk. */
+    rc = mdb_env_open(env, dir, MDB_NOSYNC | MDB_NOLOCK, 0600);
   }
   if (rc == 0) rc = mdb_txn_begin(env, NULL, 0, &wt);
   if (rc == 0) rc = mdb_dbi_open(wt, "dossiers", MDB_CREATE, &d);
@@ -284,13 +325,21 @@ static int check_derived(fm_store *s, MDB_txn *t, const char *dir, char *err, si
   }
   if (wt) mdb_txn_abort(wt);
   if (env) mdb_env_close(env);
-  fm_store_remove_dir(dir);
+  drop_scratch(dir);
   if (rc) {
-    /* The scratch store could not be made or filled (disk full, say):
-     * that says nothing against this store. */
     int code = fm__store_err(rc);
-    fail(err, cap, "views and receipts could not be rebuilt in %s: %s", dir, fm_strerror(code));
-    return code == FM_ERR_CORRUPT || code == FM_ERR_NOSPACE ? code : FM_ERR_IO;
+    /* An entry of the log that does not decode is this store's damage. */
+    if (code == FM_ERR_CORRUPT || code == FM_ERR_DAMAGED) {
+      fail(err, cap, "an entry of the log does not decode");
+      return code;
+    }
+    /* LMDB reports a write cut short by a full disk as EIO. */
+    if (rc == EIO) {
+      struct statvfs sv;
+      if (statvfs(parent, &sv) == 0 && (unsigned long long)sv.f_bavail * sv.f_frsize < (1u << 20))
+        code = FM_ERR_NOSPACE;
+    }
+    return scratch_failed(code, parent, err, cap);
   }
   if (differs) {
     fail(err, cap, "the %s do not match the log (`fieldmesh verify --repair` rebuilds them)",

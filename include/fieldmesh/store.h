@@ -242,11 +242,16 @@ int fm_store_each_clock_ahead(fm_store *s, fm_clock_cb cb, void *ctx);
 
 /* Re-checks everything from scratch: every entry's structure, signature and
  * chain link, every head, and every view record and materialized receipt
- * (rebuilt from the log in a scratch store under |scratch_dir|, which is
- * removed afterwards).  Returns 0; FM_ERR_CORRUPT when the log itself is
- * damaged; FM_ERR_STALE when the log is sound but the views or receipts
- * disagree with it (fm_store_rebuild mends that); a one-line description
- * in |err| either way. */
+ * (rebuilt from the log in a scratch store).  The scratch folder is a new
+ * one made by mkdtemp as |scratch_dir|-XXXXXX (NULL: $TMPDIR, else /tmp,
+ * /fieldmesh-verify-XXXXXX), without a lock file, and removed afterwards:
+ * nothing already there is followed or removed, nothing is left behind,
+ * and the store's own folder needs no free space.  Returns 0;
+ * FM_ERR_CORRUPT when the log itself is damaged; FM_ERR_STALE when the
+ * log is sound but the views or receipts disagree with it (fm_store_rebuild
+ * mends that); FM_ERR_NOSPACE or FM_ERR_IO when the scratch store could
+ * not be made or filled (the message names its folder); a one-line
+ * description in |err| every time. */
 int fm_store_verify(fm_store *s, const char *scratch_dir, char *err, size_t errcap);
 
 /* The quick check `fieldmesh doctor` runs: every entry decodes, links to
