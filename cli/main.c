@@ -118,6 +118,7 @@ int main(int argc, char **argv) {
   char cmdname[64], names[128];
   int i = 1, known, rv;
   memset(&c, 0, sizeof c);
+  fm_store_catch_sigbus();
   if (sodium_init() < 0) return fmc_fail(&c, "libsodium failed to initialise");
   if ((rv = leading_globals(&c, argc, argv, &i)) != 0) return fmc_exit(rv);
   if (i >= argc) {

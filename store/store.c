@@ -2,6 +2,7 @@
 #include "store_int.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,17 +77,41 @@ static int open_dbs(fm_store *s) {
   return fm__store_err(mdb_txn_commit(t));
 }
 
+extern char *program_invocation_short_name;   /* glibc: "fieldmesh", "fieldmeshd" */
+
 /* LMDB calls abort() as soon as this returns, and unwinding out of it
  * could leave its writer lock held, so the one thing left to do is to say
  * what happened in the words every other damaged-store message uses, and
  * end the process with the ordinary failure code. */
-extern char *program_invocation_short_name;   /* glibc: "fieldmesh", "fieldmeshd" */
 static void on_lmdb_assert(MDB_env *env, const char *msg) {
   (void)env;
   fprintf(stderr, "%s: this laptop's store is damaged (LMDB: %s): run fieldmesh recover\n",
           program_invocation_short_name, msg);
   fflush(stderr);
   _exit(1);
+}
+
+/* SIGBUS in this program means a read of a mapped store file failed: the
+ * file was cut short under us, or the disk could not read a page (the
+ * check at open rules out pages past the end of the file as it was).
+ * Only async-signal-safe calls here: write(2) and _exit(2). */
+static void on_sigbus(int sig) {
+  static const char line[] = ": this laptop's store is damaged (a page of its file could "
+                             "not be read): run fieldmesh recover\n";
+  const char *name = program_invocation_short_name;
+  size_t n = 0;
+  (void)sig;
+  while (name[n]) n++;
+  if (write(2, name, n) < 0 || write(2, line, sizeof line - 1) < 0) _exit(1);
+  _exit(1);
+}
+
+void fm_store_catch_sigbus(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigbus;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGBUS, &sa, NULL);
 }
 
 /* A write that failed on a full disk can come back from LMDB as EIO (a

@@ -62,6 +62,13 @@ typedef struct fm_store_opts {
 int fm_store_open(const char *dir, const fm_store_opts *opts, fm_store **out);
 void fm_store_close(fm_store *s);
 
+/* For a program's main(): SIGBUS -- a read of a mapped store file that
+ * failed, because the file was cut short while open or the disk could not
+ * read a page -- prints "PROGRAM: this laptop's store is damaged (...):
+ * run fieldmesh recover" and ends the process with exit code 1 instead of
+ * a crash.  Process-wide, like every signal disposition. */
+void fm_store_catch_sigbus(void);
+
 /* ---- identity and trust -------------------------------------------------- */
 
 /* The device's own public key. FM_ERR_NOTFOUND before it is set. */

@@ -4,7 +4,9 @@
 # flipped at the start of such a page (with several seeds); then every
 # command that reads it (status, doctor, verify, visit list, dossier list,
 # report, bundle export) and the daemon must say "this laptop's store is
-# damaged (...): run fieldmesh recover" and exit 1.  The suite runs under
+# damaged (...): run fieldmesh recover" and exit 1; so must a running
+# daemon whose store is cut short under it as it sends its log to a peer,
+# and doctor and verify when only an entry's own bytes changed.  The suite runs under
 # ASan/UBSan, so a crash would fail it too; the exit code is checked
 # exactly (a sanitizer's report exits with another code, a signal with
 # 128+).
@@ -99,6 +101,24 @@ for seed in 1 2 3 4; do
   says_damaged "scribble $seed" doctor
   says_damaged "scribble $seed" verify
 done
+
+step "the store cut short under a running daemon, mid-sync"
+rm -rf "$W/a"
+cp -a "$W/healthy" "$W/a"
+fm b init | tail -n1 >"$W/b.id"
+fm auth enroll "$(cat "$W/b.id")" --name "Hoàng Văn Minh" --team "Team 1" --role member \
+  --villages "Nghĩa Tân" -o "$W/b.join" >/dev/null
+fm b join "$W/b.join" >/dev/null
+start a
+truncate -s $(( $(stat -c %s "$W/a/store/data.mdb") / 2 )) "$W/a/store/data.mdb"
+start b --peer "127.0.0.1:${PORT[a]}"
+# a must read its log to send it to b, and finds half of it gone.
+rc=0
+wait "${PID[a]}" || rc=$?
+unset "PID[a]"
+[ "$rc" = 1 ] || fail "the daemon exited $rc on a store cut under it, not 1"
+log_has a "$LINE" && log_has a "$FIX" || fail "the daemon did not say its store is damaged"
+stop b
 
 step "the healthy copy still opens and verifies"
 rm -rf "$W/a"
