@@ -188,10 +188,12 @@ void fm_store_close(fm_store *s) {
   free(s);
 }
 
+/* A map that cannot grow (no address space left for twice the size) is
+ * a store that cannot take more: the same as a full disk to the member. */
 static int grow(fm_store *s) {
   MDB_envinfo info;
   mdb_env_info(s->env, &info);
-  return fm__store_err(mdb_env_set_mapsize(s->env, info.me_mapsize * 2));
+  return mdb_env_set_mapsize(s->env, info.me_mapsize * 2) ? FM_ERR_NOSPACE : 0;
 }
 
 int fm__store_read_begin(fm_store *s, MDB_txn **t) {
