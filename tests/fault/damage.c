@@ -9,6 +9,9 @@
  *                                record offsets), at an offset chosen by SEED
  *   fm-damage scribble FILE SEED flip 16 bytes in the middle of one entry
  *                                on that page (its structure stays sound)
+ *   fm-damage random FILE SEED   flip 16 bytes anywhere past the meta pages,
+ *                                at an offset chosen by SEED (what a disk
+ *                                does: it may hit a page in use or not)
  *
  * Prints the page it damaged.  Exit 1 when the file has no such page. */
 #include <fcntl.h>
@@ -96,6 +99,21 @@ int main(int argc, char **argv) {
     return 0;
   }
   uint32_t seed = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 1;
+  if (!strcmp(how, "random")) {
+    struct stat st;
+    uint8_t b[16];
+    entries_root();                                  /* reads the page size */
+    fstat(fd, &st);
+    uint64_t span = (uint64_t)st.st_size - 2 * psize - 16;
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull;       /* a seeded spread over the file */
+    x ^= x >> 29;
+    off_t at = (off_t)(2 * psize + x % span);
+    if (pread(fd, b, 16, at) != 16) return 1;
+    for (int i = 0; i < 16; i++) b[i] ^= (uint8_t)((0x5A ^ (seed * 7 + (uint32_t)i)) | 1);
+    if (pwrite(fd, b, 16, at) != 16) return 1;
+    printf("random: 16 bytes at offset %lld of %s\n", (long long)at, argv[2]);
+    return 0;
+  }
   collect(entries_root(), 0);
   if (nleaves < 3) {
     fprintf(stderr, "fm-damage: the entries table has only %zu leaf pages\n", nleaves);
