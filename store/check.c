@@ -113,7 +113,8 @@ static int precheck_once(const char *path, char *why, size_t cap) {
   uint8_t buf[HDR + META_LEN];
   fm__meta m[2];
   struct stat st;
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rv = 0;
+  /* O_NONBLOCK: a FIFO planted as data.mdb must not hang the open. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), rv = 0;
   if (fd < 0) return errno == ENOENT ? 0 : -errno;   /* a new store */
   if (fstat(fd, &st) != 0) rv = -errno;
   else if (!S_ISREG(st.st_mode)) rv = damaged(why, cap, "data.mdb is not a regular file");

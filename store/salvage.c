@@ -291,7 +291,7 @@ int fm_store_salvage(const char *from, const char *to, fm_time now, fm_salvage *
   memset(&sc, 0, sizeof sc);
   sc.out = out;
   if (snprintf(path, sizeof path, "%s/data.mdb", from) >= (int)sizeof path) return -ENAMETOOLONG;
-  if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) return -errno;
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0) return -errno;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     rv = S_ISREG(st.st_mode) ? -errno : FM_ERR_NOTREG;
     close(fd);
