@@ -31,6 +31,7 @@ typedef struct fmc_ctx {
   fm_store *store;            /* NULL until fmc_open() */
   fm_identity device;         /* valid when have_device */
   int have_device;
+  char damage[256];           /* why the store is damaged, when it is */
 } fmc_ctx;
 
 typedef int (*fmc_cmd_fn)(fmc_ctx *c, int argc, char **argv);
@@ -66,6 +67,12 @@ int fmc_path(const fmc_ctx *c, const char *name, char *out);
  * must exist unless |create|. */
 int fmc_open(fmc_ctx *c, int create);
 void fmc_close(fmc_ctx *c);
+
+/* The one line for a store error |rv|: a damaged store ("this laptop's
+ * store is damaged (why): run fieldmesh recover"), a full disk
+ * (fm_disk_full_message for the state folder), else "|what|: reason".
+ * Returns FMC_FAIL. */
+int fmc_store_fail(fmc_ctx *c, int rv, const char *what);
 
 /* Loads STATE/device.key into |c->device| and makes sure the store knows it
  * as its own.  Requires fmc_open(). */

@@ -35,6 +35,9 @@ int fmc_cmd_verify(fmc_ctx *c, int argc, char **argv);
 /* cmd_doctor.c */
 int fmc_cmd_doctor(fmc_ctx *c, int argc, char **argv);
 
+/* cmd_recover.c */
+int fmc_cmd_recover(fmc_ctx *c, int argc, char **argv);
+
 /* cmd_report.c */
 int fmc_cmd_report(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_procedures(fmc_ctx *c, int argc, char **argv);

@@ -6,6 +6,7 @@
  *   B: fieldmesh bundle import a.bundle
  * and the same the other way.  Without --for, a bundle holds everything.
  */
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@ static int write_error(fmc_ctx *c, const char *path, int rv) {
   if (rv == FM_ERR_NOSPACE)
     return fmc_fail(c, "cannot write %s: %s; nothing was written", path,
                     fm_disk_full_message(dir_of(path, dir), msg, sizeof msg));
+  if (rv == FM_ERR_DAMAGED) return fmc_store_fail(c, rv, NULL);
   return fmc_fail(c, "cannot write %s (%s): check the folder exists and is writable; "
                      "nothing was written", path, fm_strerror(rv));
 }
@@ -204,6 +206,8 @@ int fmc_cmd_bundle_import(fmc_ctx *c, int argc, char **argv) {
   fm_bundle_free(&b);
   if (rv == FM_ERR_MESH)
     return fmc_fail(c, "%s comes from another commune: refused", spec.pos[0]);
+  /* What was applied before the disk filled stays (whole batches only). */
+  if (rv == FM_ERR_NOSPACE || rv == FM_ERR_DAMAGED) return fmc_store_fail(c, rv, NULL);
   if (rv < 0)
     return fmc_fail(c, "import of %s stopped: %s; what was applied stays, import the "
                        "file again to finish", spec.pos[0], fm_strerror(rv));

@@ -128,9 +128,22 @@ int fmc_open(fmc_ctx *c, int create) {
   if (fmc_path(c, "store", dir) < 0) return fmc_fail(c, "state path too long");
   if (mkdir(dir, 0700) != 0 && errno != EEXIST)
     return fmc_fail(c, "cannot create store folder %s: %s", dir, strerror(errno));
-  if ((rv = fm_store_open(dir, NULL, &c->store)) < 0)
-    return fmc_fail(c, "cannot open the store in %s: %s", dir, fm_strerror(rv));
+  fm_store_opts o;
+  memset(&o, 0, sizeof o);
+  o.why = c->damage;
+  o.why_cap = sizeof c->damage;
+  if ((rv = fm_store_open(dir, &o, &c->store)) < 0) return fmc_store_fail(c, rv, NULL);
   return 0;
+}
+
+int fmc_store_fail(fmc_ctx *c, int rv, const char *what) {
+  char msg[FMC_PATH_MAX + 128];
+  if (rv == FM_ERR_DAMAGED || rv == FM_ERR_CORRUPT)
+    return fmc_fail(c, "this laptop's store is damaged (%s): run fieldmesh recover",
+                    c->damage[0] ? c->damage : fm_strerror(rv));
+  if (rv == FM_ERR_NOSPACE)
+    return fmc_fail(c, "%s", fm_disk_full_message(c->state, msg, sizeof msg));
+  return fmc_fail(c, "%s: %s", what ? what : "cannot open the store", fm_strerror(rv));
 }
 
 void fmc_close(fmc_ctx *c) {
@@ -238,11 +251,9 @@ int fmc_append(fmc_ctx *c, const fm_identity *id, const char *kind,
     return fmc_fail(c, "this laptop is not enrolled: run `fieldmesh join FILE` first");
   case FM_ERR_TOOBIG:
     return fmc_usage(c, "the record is over the 16 KiB entry limit: shorten the note");
-  case FM_ERR_NOSPACE: {
-    char msg[FMC_PATH_MAX + 128];
-    return fmc_fail(c, "cannot write the entry: %s; nothing was written",
-                    fm_disk_full_message(c->state, msg, sizeof msg));
-  }
+  case FM_ERR_NOSPACE:
+  case FM_ERR_DAMAGED:
+    return fmc_store_fail(c, rv, NULL);
   default:
     return fmc_fail(c, "cannot write the entry: %s; nothing was written", fm_strerror(rv));
   }

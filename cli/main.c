@@ -38,6 +38,7 @@ static const command commands[] = {
     {"bundle", "export", fmc_cmd_bundle_export, "write the entries another laptop lacks"},
     {"bundle", "import", fmc_cmd_bundle_import, "apply a bundle from another laptop"},
     {"verify", NULL, fmc_cmd_verify, "re-check every signature, link and view"},
+    {"recover", NULL, fmc_cmd_recover, "save what a damaged store holds into a fresh one"},
     {"report", NULL, fmc_cmd_report, "visits and dossiers by village, team, procedure or month"},
     {"procedures", NULL, fmc_cmd_procedures, "the procedure catalogue"},
 };
@@ -117,6 +118,7 @@ int main(int argc, char **argv) {
   char cmdname[64], names[128];
   int i = 1, known, rv;
   memset(&c, 0, sizeof c);
+  fm_store_catch_sigbus();
   if (sodium_init() < 0) return fmc_fail(&c, "libsodium failed to initialise");
   if ((rv = leading_globals(&c, argc, argv, &i)) != 0) return fmc_exit(rv);
   if (i >= argc) {

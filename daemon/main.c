@@ -23,6 +23,7 @@ int main(int argc, char **argv) {
   /* The state folder holds citizens' records and keys: nothing the daemon
    * creates (the control socket, store files) is for other users. */
   umask(077);
+  fm_store_catch_sigbus();
   rv = fmd_config_from_args(&cfg, argc, argv, stderr);
   if (rv == FMD_CONFIG_HELP) return FMD_EXIT_OK;
   if (rv != 0) return rv;

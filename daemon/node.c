@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/keyfile.h"
 
@@ -63,6 +64,16 @@ static int load_key(fmd_node *d, fm_identity *id) {
   return 0;
 }
 
+/* The refusal for a store error: the same words the command line uses. */
+static int store_refusal(fmd_node *d, const char *dir, int rv, const char *why) {
+  char msg[PATH_MAX + 128];
+  if (rv == FM_ERR_DAMAGED || rv == FM_ERR_CORRUPT)
+    return refuse(d, "this laptop's store is damaged (%s): run fieldmesh recover",
+                  why && why[0] ? why : fm_strerror(rv));
+  if (rv == FM_ERR_NOSPACE) return refuse(d, "%s", fm_disk_full_message(d->cfg->state, msg, sizeof msg));
+  return refuse(d, "cannot open the store in %s: %s", dir, fm_strerror(rv));
+}
+
 static int open_store(fmd_node *d, const fm_identity *id) {
   char dir[PATH_MAX];
   uint8_t self[FM_KEY_LEN];
@@ -72,15 +83,19 @@ static int open_store(fmd_node *d, const fm_identity *id) {
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
     return refuse(d, "no store in %s: run `fieldmesh --state %s init` first", dir,
                   d->cfg->state);
-  if ((rv = fm_store_open(dir, NULL, &d->store)) < 0)
-    return refuse(d, "cannot open the store in %s: %s", dir, fm_strerror(rv));
+  char why[256] = "";
+  fm_store_opts o;
+  memset(&o, 0, sizeof o);
+  o.why = why;
+  o.why_cap = sizeof why;
+  if ((rv = fm_store_open(dir, &o, &d->store)) < 0) return store_refusal(d, dir, rv, why);
   rv = fm_store_self(d->store, self);
   /* `fieldmesh init` writes the key, then the store: finish its job. */
   if (rv == FM_ERR_NOTFOUND) rv = fm_store_set_self(d->store, id->pk);
   else if (rv == 0 && memcmp(self, id->pk, FM_KEY_LEN))
     return refuse(d, "%s/device.key is not the key of this store: the key file was "
                   "replaced; restore the original key", d->cfg->state);
-  if (rv < 0) return refuse(d, "cannot read the store in %s: %s", dir, fm_strerror(rv));
+  if (rv < 0) return store_refusal(d, dir, rv, NULL);
   return 0;
 }
 

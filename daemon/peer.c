@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
 #include "hostport.h"
 #include "mesh.h"
@@ -82,6 +83,15 @@ static void finish(fmd_peer *p) {
    * the socket's. */
   reason = st.reason[0] ? st.reason : p->why[0] ? p->why : "closed";
   if (st.error) failed = 1;
+  /* This laptop's own trouble, not the peer's: say it in the words the
+   * command line uses, once per session that hit it. */
+  if (st.error == FM_ERR_NOSPACE) {
+    char msg[PATH_MAX + 128];
+    fmd_logf(&p->d->log, FMD_ERROR, "%s", fm_disk_full_message(p->d->cfg->state, msg, sizeof msg));
+  } else if (st.error == FM_ERR_DAMAGED) {
+    fmd_logf(&p->d->log, FMD_ERROR, "this laptop's store is damaged (%s): run fieldmesh recover",
+             reason);
+  }
   if (p->duplicate) failed = 0;
   p->phase = FMD_P_CLOSED;
   uv_timer_stop(&p->timer);

@@ -2,8 +2,12 @@
 #include "store_int.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "fieldmesh/error.h"
 
@@ -27,10 +31,12 @@ void fm__store_entry_key(uint8_t key[40], const uint8_t author[FM_KEY_LEN],
 }
 
 int fm__store_err(int rc) {
-  if (rc == ENOSPC) return FM_ERR_NOSPACE;
+  if (rc == ENOSPC || rc == EDQUOT || rc == -ENOSPC || rc == -EDQUOT) return FM_ERR_NOSPACE;
   if (rc == MDB_NOTFOUND) return FM_ERR_NOTFOUND;
-  if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID)
-    return FM_ERR_CORRUPT;
+  /* LMDB found its own file inconsistent: that is the file, not the log. */
+  if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID ||
+      rc == MDB_VERSION_MISMATCH)
+    return FM_ERR_DAMAGED;
   if (rc > 0) return -rc; /* errno */
   return rc;
 }
@@ -77,11 +83,72 @@ static int open_dbs(fm_store *s) {
   return fm__store_err(mdb_txn_commit(t));
 }
 
+extern char *program_invocation_short_name;   /* glibc: "fieldmesh", "fieldmeshd" */
+
+/* LMDB calls abort() as soon as this returns, and unwinding out of it
+ * could leave its writer lock held, so the one thing left to do is to say
+ * what happened in the words every other damaged-store message uses, and
+ * end the process with the ordinary failure code. */
+static void on_lmdb_assert(MDB_env *env, const char *msg) {
+  (void)env;
+  fprintf(stderr, "%s: this laptop's store is damaged (LMDB: %s): run fieldmesh recover\n",
+          program_invocation_short_name, msg);
+  fflush(stderr);
+  _exit(1);
+}
+
+/* SIGBUS in this program means a read of a mapped store file failed: the
+ * file was cut short under us, or the disk could not read a page (the
+ * check at open rules out pages past the end of the file as it was).
+ * Only async-signal-safe calls here: write(2) and _exit(2). */
+static void on_sigbus(int sig) {
+  static const char line[] = ": this laptop's store is damaged (a page of its file could "
+                             "not be read): run fieldmesh recover\n";
+  const char *name = program_invocation_short_name;
+  size_t n = 0;
+  (void)sig;
+  while (name[n]) n++;
+  if (write(2, name, n) < 0 || write(2, line, sizeof line - 1) < 0) _exit(1);
+  _exit(1);
+}
+
+void fm_store_catch_sigbus(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigbus;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGBUS, &sa, NULL);
+}
+
+/* A write that failed on a full disk can come back from LMDB as EIO (a
+ * short write is reported so): ask the file system before blaming the
+ * disk itself. */
+static int write_err(fm_store *s, int rc) {
+  const char *path;
+  struct statvfs v;
+  if (rc == EIO && mdb_env_get_path(s->env, &path) == 0 && statvfs(path, &v) == 0 &&
+      (unsigned long long)v.f_bavail * v.f_frsize < ((unsigned long long)1 << 20))
+    return FM_ERR_NOSPACE;
+  return fm__store_err(rc);
+}
+
+static void set_why(const fm_store_opts *o, const char *why) {
+  if (o->why && o->why_cap) snprintf(o->why, o->why_cap, "%s", why);
+}
+
 int fm_store_open(const char *dir, const fm_store_opts *opts, fm_store **out) {
   fm_store_opts o = {0};
   fm_store *s;
+  char why[256] = "";
   int rc;
   if (opts) o = *opts;
+  set_why(&o, "");
+  /* Before LMDB maps the file: it would follow whatever the meta pages
+   * say, into SIGBUS past the end of a cut file. */
+  if ((rc = fm__store_precheck(dir, why, sizeof why)) != 0) {
+    set_why(&o, why);
+    return rc;
+  }
   if (!(s = calloc(1, sizeof *s))) return -ENOMEM;
   s->limits = o.limits.entry_max ? o.limits : fm_limits_default();
   s->nosync = o.nosync;
@@ -98,11 +165,21 @@ int fm_store_open(const char *dir, const fm_store_opts *opts, fm_store **out) {
   unsigned flags = MDB_NOTLS;
   if (s->nosync) flags |= MDB_NOSYNC;
   if (s->read_only) flags |= MDB_RDONLY;
+  mdb_env_set_assert(s->env, on_lmdb_assert);
   if ((rc = mdb_env_open(s->env, dir, flags, 0600)) != 0) goto fail;
+  /* Every page the store can reach, checked before LMDB follows any of
+   * them (store/check.c). */
+  if (!o.skip_walk && (rc = fm__store_walk(s, why, sizeof why)) != 0) {
+    set_why(&o, why);
+    goto fail;
+  }
   if ((rc = open_dbs(s)) != 0) goto fail;
   *out = s;
   return 0;
 fail:
+  if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED ||
+      rc == MDB_PAGE_NOTFOUND)
+    set_why(&o, mdb_strerror(rc));
   if (s->env) mdb_env_close(s->env);
   fm_buf_free(&s->rec);
   fm_buf_free(&s->build);
@@ -118,10 +195,12 @@ void fm_store_close(fm_store *s) {
   free(s);
 }
 
+/* A map that cannot grow (no address space left for twice the size) is
+ * a store that cannot take more: the same as a full disk to the member. */
 static int grow(fm_store *s) {
   MDB_envinfo info;
   mdb_env_info(s->env, &info);
-  return fm__store_err(mdb_env_set_mapsize(s->env, info.me_mapsize * 2));
+  return mdb_env_set_mapsize(s->env, info.me_mapsize * 2) ? FM_ERR_NOSPACE : 0;
 }
 
 int fm__store_read_begin(fm_store *s, MDB_txn **t) {
@@ -144,7 +223,7 @@ int fm__store_write(fm_store *s, fm__write_fn fn, void *ctx) {
       mdb_env_set_mapsize(s->env, 0);
       rc = mdb_txn_begin(s->env, NULL, 0, &t);
     }
-    if (rc) return fm__store_err(rc);
+    if (rc) return write_err(s, rc);
     s->trust_cache.valid = 0; /* another process may have written */
     rc = fn(s, t, ctx);
     if (rc == MDB_MAP_FULL) {
@@ -154,14 +233,14 @@ int fm__store_write(fm_store *s, fm__write_fn fn, void *ctx) {
     }
     if (rc < 0 || rc > 0) {
       mdb_txn_abort(t);
-      return fm__store_err(rc);
+      return write_err(s, rc);
     }
     rc = mdb_txn_commit(t);
     if (rc == MDB_MAP_FULL) {
       if ((rc = grow(s)) < 0) return rc;
       continue;
     }
-    return fm__store_err(rc);
+    return write_err(s, rc);
   }
   return FM_ERR_NOSPACE;
 }

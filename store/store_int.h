@@ -150,4 +150,35 @@ int fm__store_purge_revoked(fm_store *s, MDB_txn *t,
                             const uint8_t device[FM_KEY_LEN], uint64_t after,
                             fm_time now);
 
+/* ---- the files themselves (check.c, salvage.c) ------------------------------- */
+
+/* An LMDB tree record and meta page, as stored (layout in check.c). */
+typedef struct fm__tree {
+  uint16_t flags, depth;
+  uint64_t branch, leaf, overflow, entries, root;   /* root: UINT64_MAX when empty */
+} fm__tree;
+typedef struct fm__meta {
+  uint32_t psize;
+  fm__tree free, main;
+  uint64_t last_pg, txnid;
+} fm__meta;
+
+void fm__store_tree_read(const uint8_t *p, fm__tree *t);
+/* Parses meta page |which| (0 or 1) from |p| (|len| bytes): 0 or
+ * FM_ERR_DAMAGED with the reason in |why|. */
+int fm__store_meta_read(const uint8_t *p, size_t len, int which, fm__meta *m,
+                        char *why, size_t cap);
+/* Before LMDB maps |dir|/data.mdb: its meta pages, read with pread.  0 (a
+ * missing or empty file too), FM_ERR_DAMAGED with the reason in |why|, or
+ * a negated errno. */
+int fm__store_precheck(const char *dir, char *why, size_t cap);
+/* Every page of every tree reached from |m|, in the |file_size| bytes at
+ * |base|: 0, FM_ERR_DAMAGED with the reason, or -ENOMEM.  Never reads
+ * outside those bytes. */
+int fm__store_walk_pages(const uint8_t *base, uint64_t file_size, const fm__meta *m,
+                         char *why, size_t cap);
+/* fm__store_walk_pages over the snapshot of a new read transaction of |s|,
+ * through LMDB's own map. */
+int fm__store_walk(fm_store *s, char *why, size_t cap);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fieldmesh/dirs.h"
@@ -246,10 +247,51 @@ static int same_table(MDB_txn *a, MDB_dbi da, MDB_txn *b, MDB_dbi db, int *same_
   return 0;
 }
 
+/* The scratch folder: a new one, made by mkdtemp next to |prefix| (or
+ * under $TMPDIR, else /tmp), so nothing planted there -- a symlink, a
+ * folder of someone else's -- is followed or removed.  |out| holds 4096
+ * bytes; |parent| receives the folder it was made in, for messages. */
+static int make_scratch(const char *prefix, char *out, char *parent, size_t cap) {
+  const char *tmp = getenv("TMPDIR");
+  int n;
+  if (prefix) n = snprintf(out, cap, "%s-XXXXXX", prefix);
+  else n = snprintf(out, cap, "%s/fieldmesh-verify-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (n < 0 || (size_t)n >= cap) return -ENAMETOOLONG;
+  snprintf(parent, cap, "%s", out);
+  char *slash = strrchr(parent, '/');
+  if (slash && slash != parent) *slash = 0;
+  else snprintf(parent, cap, "%s", slash ? "/" : ".");
+  return mkdtemp(out) ? 0 : -errno;
+}
+
+/* Removes what make_scratch made and LMDB put in it (MDB_NOLOCK: only
+ * data.mdb), and nothing else. */
+static void drop_scratch(const char *dir) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/data.mdb", dir);
+  unlink(path);
+  rmdir(dir);
+}
+
+/* The scratch store could not be made or filled: that says nothing
+ * against this store, but the views went unchecked; say where. */
+static int scratch_failed(int code, const char *parent, char *err, size_t cap) {
+  char msg[512];
+  if (code == FM_ERR_NOSPACE) {
+    fail(err, cap, "the log is sound, but the views could not be rebuilt for checking: %s "
+         "(or point TMPDIR at a folder with room)", fm_disk_full_message(parent, msg, sizeof msg));
+    return FM_ERR_NOSPACE;
+  }
+  fail(err, cap, "the log is sound, but the views could not be rebuilt for checking in %s: %s "
+       "(point TMPDIR at a folder where they can)", parent, fm_strerror(code));
+  return FM_ERR_IO;
+}
+
 /* Rebuilds what is derived from the log -- the views, and the receipts
  * where the store has them -- in a scratch environment, and compares. */
-static int check_derived(fm_store *s, MDB_txn *t, const char *dir, char *err, size_t cap) {
+static int check_derived(fm_store *s, MDB_txn *t, const char *prefix, char *err, size_t cap) {
   static const char *const names[] = {"receipts", "delivered", "receipt_wait"};
+  char dir[4096], parent[4096];
   MDB_env *env = NULL;
   MDB_txn *wt = NULL;
   MDB_dbi d, v, r[3];
@@ -257,15 +299,14 @@ static int check_derived(fm_store *s, MDB_txn *t, const char *dir, char *err, si
   uint8_t want[32], got[32];
   const char *differs = NULL;
   int rc;
-  fm_store_remove_dir(dir);
-  if (mkdir(dir, 0700) != 0) {
-    fail(err, cap, "cannot create %s: %s", dir, strerror(errno));
-    return FM_ERR_IO;
-  }
+  if ((rc = make_scratch(prefix, dir, parent, sizeof dir)) < 0)
+    return scratch_failed(fm__store_err(rc), parent, err, cap);
   if ((rc = mdb_env_create(&env)) == 0) {
     mdb_env_set_maxdbs(env, 8);
     mdb_env_set_mapsize(env, (size_t)1 << 36);
-    rc = mdb_env_open(env, dir, MDB_NOSYNC, 0600);
+    /* No lock file: the folder is ours alone, and a lock file's pages,
+     * written through a map, are a SIGBUS on a full disk. */
+    rc = mdb_env_open(env, dir, MDB_NOSYNC | MDB_NOLOCK, 0600);
   }
   if (rc == 0) rc = mdb_txn_begin(env, NULL, 0, &wt);
   if (rc == 0) rc = mdb_dbi_open(wt, "dossiers", MDB_CREATE, &d);
@@ -284,13 +325,21 @@ static int check_derived(fm_store *s, MDB_txn *t, const char *dir, char *err, si
   }
   if (wt) mdb_txn_abort(wt);
   if (env) mdb_env_close(env);
-  fm_store_remove_dir(dir);
+  drop_scratch(dir);
   if (rc) {
-    /* The scratch store could not be made or filled (disk full, say):
-     * that says nothing against this store. */
     int code = fm__store_err(rc);
-    fail(err, cap, "views and receipts could not be rebuilt in %s: %s", dir, fm_strerror(code));
-    return code == FM_ERR_CORRUPT || code == FM_ERR_NOSPACE ? code : FM_ERR_IO;
+    /* An entry of the log that does not decode is this store's damage. */
+    if (code == FM_ERR_CORRUPT || code == FM_ERR_DAMAGED) {
+      fail(err, cap, "an entry of the log does not decode");
+      return code;
+    }
+    /* LMDB reports a write cut short by a full disk as EIO. */
+    if (rc == EIO) {
+      struct statvfs sv;
+      if (statvfs(parent, &sv) == 0 && (unsigned long long)sv.f_bavail * sv.f_frsize < (1u << 20))
+        code = FM_ERR_NOSPACE;
+    }
+    return scratch_failed(code, parent, err, cap);
   }
   if (differs) {
     fail(err, cap, "the %s do not match the log (`fieldmesh verify --repair` rebuilds them)",
@@ -318,5 +367,93 @@ int fm_store_verify(fm_store *s, const char *scratch_dir, char *err, size_t errc
   mdb_txn_abort(t);
   if (rv == 0) snprintf(err, errcap, "%llu entries, %llu authors",
                         (unsigned long long)entries, (unsigned long long)authors);
+  return rv;
+}
+
+/* ---- the quick check ---------------------------------------------------- */
+
+typedef struct quick {
+  fm_store *s;
+  MDB_txn *t;
+  chain ch;
+  uint64_t n, every, checked;
+  char *err;
+  size_t cap;
+} quick;
+
+static int quick_head(quick *q) {
+  fm__head h;
+  char hex[2 * FM_KEY_LEN + 1];
+  if (!q->ch.count) return 0;
+  if (fm__store_head_get(q->s, q->t, q->ch.author, &h) != 0 || h.seq != q->ch.seq ||
+      memcmp(h.id, q->ch.id, FM_ID_LEN)) {
+    fm_hex(q->ch.author, FM_KEY_LEN, hex);
+    fail(q->err, q->cap, "the last entry of %.16s does not match its head", hex);
+    return FM_ERR_DAMAGED;
+  }
+  return 0;
+}
+
+/* Each entry's id is the hash of all its bytes and the next entry names
+ * it as prev (the last one: its head record), so hashing every entry
+ * finds any changed byte at the cost of a hash; signatures, the
+ * expensive part, are checked for a spread sample. */
+static int quick_entry(void *ctx, const fm_entry *e) {
+  quick *q = ctx;
+  char hex[2 * FM_KEY_LEN + 1];
+  int rv;
+  if (memcmp(e->author, q->ch.author, FM_KEY_LEN) || !q->ch.count) {
+    if ((rv = quick_head(q)) != 0) return rv;
+    memset(&q->ch, 0, sizeof q->ch);
+    memcpy(q->ch.author, e->author, FM_KEY_LEN);
+  }
+  fm_hex(e->author, FM_KEY_LEN, hex);
+  if (e->seq != q->ch.seq + 1 || e->has_prev != (q->ch.seq > 0) ||
+      (e->has_prev && memcmp(e->prev, q->ch.id, FM_ID_LEN))) {
+    fail(q->err, q->cap, "entry %.16s/%llu does not link to the one before it", hex,
+         (unsigned long long)e->seq);
+    return FM_ERR_DAMAGED;
+  }
+  if (q->n++ % q->every == 0) {
+    q->checked++;
+    if (fm_entry_verify(e) < 0) {
+      fail(q->err, q->cap, "entry %.16s/%llu: bad signature", hex, (unsigned long long)e->seq);
+      return FM_ERR_DAMAGED;
+    }
+  }
+  q->ch.seq = e->seq;
+  q->ch.count++;
+  fm_entry_id(e->bytes, e->len, q->ch.id);
+  return 0;
+}
+
+int fm_store_check(fm_store *s, uint64_t sample, uint64_t *entries, uint64_t *signatures,
+                   char *err, size_t errcap) {
+  MDB_stat st;
+  quick q;
+  int rv;
+  memset(&q, 0, sizeof q);
+  q.s = s;
+  q.err = err;
+  q.cap = errcap;
+  err[0] = 0;
+  if ((rv = fm__store_read_begin(s, &q.t)) < 0) return rv;
+  rv = fm__store_err(mdb_stat(q.t, s->entries, &st));
+  if (rv == 0) {
+    q.every = sample && st.ms_entries > sample ? (st.ms_entries + sample - 1) / sample : 1;
+    rv = fm__store_each_logged(s, q.t, quick_entry, &q);
+    if (rv == FM_ERR_CORRUPT) {
+      fail(err, errcap, "an entry of the log does not decode");
+      rv = FM_ERR_DAMAGED;
+    } else if (rv != FM_ERR_DAMAGED) {
+      rv = fm__store_err(rv);
+    }
+  }
+  if (rv == 0) rv = quick_head(&q);
+  mdb_txn_abort(q.t);
+  if (rv == 0) {
+    if (entries) *entries = q.n;
+    if (signatures) *signatures = q.checked;
+  }
   return rv;
 }

@@ -44,13 +44,32 @@ typedef struct fm_store_opts {
   fm_limits limits;    /* zero: the defaults */
   size_t held_max;     /* entries kept aside for unknown authors; 0: 100,000 */
   size_t held_per_author; /* of those, per author; 0: 4,096 (only lower values count) */
+  char *why;           /* when not NULL: why the store is damaged (|why_cap| bytes) */
+  size_t why_cap;
+  int skip_walk;       /* 1: only the meta pages are checked (see below) */
 } fm_store_opts;
 
 /* Opens (creating if needed) the store in |dir|, which must exist.
  * |opts| may be NULL.  On success |*out| is owned by the caller, who
- * closes it with fm_store_close(). */
+ * closes it with fm_store_close().
+ *
+ * The files are checked before LMDB trusts them (store/check.c): the meta
+ * pages before the file is mapped, then every page of every table inside
+ * a read transaction, so that a cut, zeroed or scribbled-on file is
+ * refused with FM_ERR_DAMAGED (the reason in |opts->why|) instead of
+ * ending the process.  An LMDB assertion later on (the file damaged while
+ * open) prints "this laptop's store is damaged (...): run fieldmesh
+ * recover" and ends the process with exit code 1.  A disk that is full
+ * gives FM_ERR_NOSPACE from every write. */
 int fm_store_open(const char *dir, const fm_store_opts *opts, fm_store **out);
 void fm_store_close(fm_store *s);
+
+/* For a program's main(): SIGBUS -- a read of a mapped store file that
+ * failed, because the file was cut short while open or the disk could not
+ * read a page -- prints "PROGRAM: this laptop's store is damaged (...):
+ * run fieldmesh recover" and ends the process with exit code 1 instead of
+ * a crash.  Process-wide, like every signal disposition. */
+void fm_store_catch_sigbus(void);
 
 /* ---- identity and trust -------------------------------------------------- */
 
@@ -234,15 +253,65 @@ int fm_store_each_clock_ahead(fm_store *s, fm_clock_cb cb, void *ctx);
 
 /* Re-checks everything from scratch: every entry's structure, signature and
  * chain link, every head, and every view record and materialized receipt
- * (rebuilt from the log in a scratch store under |scratch_dir|, which is
- * removed afterwards).  Returns 0; FM_ERR_CORRUPT when the log itself is
- * damaged; FM_ERR_STALE when the log is sound but the views or receipts
- * disagree with it (fm_store_rebuild mends that); a one-line description
- * in |err| either way. */
+ * (rebuilt from the log in a scratch store).  The scratch folder is a new
+ * one made by mkdtemp as |scratch_dir|-XXXXXX (NULL: $TMPDIR, else /tmp,
+ * /fieldmesh-verify-XXXXXX), without a lock file, and removed afterwards:
+ * nothing already there is followed or removed, nothing is left behind,
+ * and the store's own folder needs no free space.  Returns 0;
+ * FM_ERR_CORRUPT when the log itself is damaged; FM_ERR_STALE when the
+ * log is sound but the views or receipts disagree with it (fm_store_rebuild
+ * mends that); FM_ERR_NOSPACE or FM_ERR_IO when the scratch store could
+ * not be made or filled (the message names its folder); a one-line
+ * description in |err| every time. */
 int fm_store_verify(fm_store *s, const char *scratch_dir, char *err, size_t errcap);
+
+/* The quick check `fieldmesh doctor` runs: every entry decodes, links to
+ * the one before it by id and ends at its head record (a hash per entry:
+ * any changed byte shows), and the signatures of a spread sample of about
+ * |sample| entries verify (0: all of them).  The file's structure was
+ * checked when the store was opened.  Returns 0 with the counts (each may
+ * be NULL), FM_ERR_DAMAGED with a one-line reason in |err|, or another
+ * read error. */
+int fm_store_check(fm_store *s, uint64_t sample, uint64_t *entries, uint64_t *signatures,
+                   char *err, size_t errcap);
 
 /* Rebuilds the views and the materialized receipts from the log, in one
  * write transaction (all or nothing). */
 int fm_store_rebuild(fm_store *s);
+
+/* ---- salvage (store/salvage.c) ---------------------------------------------- */
+
+/* One author's log, before and after a salvage. */
+typedef struct fm_salvage_author {
+  uint8_t author[FM_KEY_LEN];
+  uint64_t claimed;   /* the highest seq the damaged store showed signs of */
+  uint64_t saved;     /* the fresh store's head: entries 1..saved were saved */
+  uint64_t head;      /* the seq of the head record found (0: none survived):
+                       * when below |claimed| the log may have gone further */
+} fm_salvage_author;
+
+typedef struct fm_salvage {
+  uint64_t found;         /* signed entries found on the pages (copies counted) */
+  uint64_t unreadable;    /* log records that no longer decode or verify */
+  uint64_t saved;         /* entries in the fresh store */
+  size_t certs;           /* enrollment certificates found */
+  int have_authority;     /* the commune's authority was found */
+  fm_salvage_author *authors;   /* owned: fm_salvage_free() */
+  size_t nauthors;
+} fm_salvage;
+
+/* Makes a fresh store in |to| (an existing, empty folder) from what can be
+ * read of the store in |from|, which is only read, never through LMDB and
+ * never changed: every record of every page that looks like a leaf, kept
+ * when it is a signed entry that verifies (or the meta records, head
+ * records and enrollment certificates).  The entries go through
+ * fm_store_ingest (authority first), the views are rebuilt, and our own
+ * logs are marked as seen up to where they had reached, so the fresh store
+ * refuses to write them until sync has brought the missing entries back.
+ * Returns 0 with |out| filled (free it with fm_salvage_free), or a negative
+ * code (FM_ERR_NOSPACE, FM_ERR_NOTREG, -ENOENT: no data.mdb); what was
+ * written to |to| is then the caller's to remove. */
+int fm_store_salvage(const char *from, const char *to, fm_time now, fm_salvage *out);
+void fm_salvage_free(fm_salvage *s);
 
 #endif
