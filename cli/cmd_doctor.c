@@ -36,6 +36,10 @@ typedef struct doctor {
   uint64_t forks, revoked, expired, other_q;
   uint64_t fork_seq;                /* a seq of the last fork seen */
   uint8_t fork_author[FM_KEY_LEN];
+  int have_self, q_rv;              /* our key is known; the quarantine scan's code */
+  uint8_t self[FM_KEY_LEN];
+  uint64_t self_forks;              /* quarantined entries of our own key that fork it */
+  uint64_t self_fork_seq;           /* the lowest of their seqs */
 } doctor;
 
 static void add(doctor *d, int problem, const char *what, const char *fmt, ...)
@@ -60,7 +64,13 @@ static int on_quarantined(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t 
                           int reason, fm_time when, const uint8_t *bytes, size_t len) {
   doctor *d = ctx;
   (void)when, (void)bytes, (void)len;
-  if (reason == FM_ERR_FORK || reason == FM_ERR_BADPREV) {
+  if ((reason == FM_ERR_FORK || reason == FM_ERR_BADPREV) && d->have_self &&
+      memcmp(author, d->self, FM_KEY_LEN) == 0) {
+    /* Our own log forked: a restored backup (or a copied key) wrote
+     * numbers the mesh already held with other records. */
+    if (!d->self_forks || seq < d->self_fork_seq) d->self_fork_seq = seq;
+    d->self_forks++;
+  } else if (reason == FM_ERR_FORK || reason == FM_ERR_BADPREV) {
     d->forks++;
     d->fork_seq = seq;
     memcpy(d->fork_author, author, FM_KEY_LEN);
@@ -74,14 +84,30 @@ static int on_quarantined(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t 
   return 0;
 }
 
+/* Read the quarantine before anything is said: whether our own log forked
+ * changes what the other findings may promise. */
+static void scan_quarantine(doctor *d) {
+  d->have_self = fm_store_self(d->c->store, d->self) == 0;
+  d->q_rv = fm_store_each_quarantined(d->c->store, on_quarantined, d);
+}
+
 static void check_quarantine(doctor *d) {
   char name[300];
-  int rv = fm_store_each_quarantined(d->c->store, on_quarantined, d);
+  int rv = d->q_rv;
   if (rv < 0) {
     add(d, 1, "store unreadable", "the quarantine table cannot be read (%s): run "
         "`fieldmesh verify`", fm_strerror(rv));
     return;
   }
+  if (d->self_forks)
+    add(d, 1, "own records forked",
+        "this laptop wrote records numbered from %llu on while other laptops already held "
+        "different records of this laptop with those numbers (it was restored from an older "
+        "copy, or its key is on another laptop, and was used before it synced). Both are "
+        "kept as evidence (%llu entries in quarantine), but it will not catch up by itself: "
+        "do not record anything more on it, keep a bundle of what was written here "
+        "(`fieldmesh bundle export -o FILE`) and tell the commune administrator.",
+        (unsigned long long)d->self_fork_seq, (unsigned long long)d->self_forks);
   if (d->forks)
     add(d, 1, "fork",
         "the laptop of %s signed two different records with the same number (%llu): the same key is on "
@@ -138,7 +164,7 @@ static void check_self(doctor *d, const fm_store_stats *st) {
   else if (!fm_enroll_valid_at(&en, d->c->now))
     add(d, 1, "enrollment expired",
         "this laptop's enrollment has expired: ask the administrator to renew it");
-  if (st->self_seen > st->self_seq)
+  if (st->self_seen > st->self_seq && !d->self_forks)
     add(d, 1, "behind its own records",
         "other laptops hold %llu records of this laptop but it has only %llu (restored from "
         "a backup?). Do not record anything yet: connect to the mesh or import a bundle, "
@@ -299,6 +325,7 @@ int fmc_cmd_doctor(fmc_ctx *c, int argc, char **argv) {
     return fmc_fail(c, "cannot read the store: %s; run `fieldmesh verify`", fm_strerror(rv));
   memset(&d, 0, sizeof d);
   d.c = c;
+  scan_quarantine(&d);
   check_self(&d, &st);
   check_quarantine(&d);
   check_store(&d, &st);
