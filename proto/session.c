@@ -338,11 +338,17 @@ static int on_hello(fm_session *s, const fm_msg *m) {
 static void note_contested(fm_session *s, const fm_msg_vitem *it) {
   for (size_t i = 0; i < s->ours.n; i++) {
     const fm_vec_item *o = &s->ours.items[i];
-    if (memcmp(o->author, it->author, FM_KEY_LEN) || o->seq != it->seq || it->seq == 0)
+    if (memcmp(o->author, it->author, FM_KEY_LEN) || it->seq == 0 || o->seq == 0)
       continue;
-    if (memcmp(o->head, it->head8, 8) != 0 && s->ncontested < 16) {
+    /* The peer holds more of our own log than we do (a restored backup):
+     * our head may be a record written since, under a number the mesh
+     * already used.  Show it: the same bytes are a duplicate there, other
+     * bytes are fork evidence the peer keeps. */
+    int own_behind = it->seq > o->seq && !memcmp(it->author, s->cfg.id->pk, FM_KEY_LEN);
+    if (o->seq != it->seq && !own_behind) continue;
+    if ((own_behind || memcmp(o->head, it->head8, 8) != 0) && s->ncontested < 16) {
       memcpy(s->contested[s->ncontested].author, it->author, FM_KEY_LEN);
-      s->contested[s->ncontested++].seq = it->seq;
+      s->contested[s->ncontested++].seq = o->seq;
     }
     return;
   }

@@ -602,6 +602,73 @@ static void test_session_restored_laptop_refuses_to_write_until_caught_up(void *
   tnode_close(&r);
 }
 
+static int count_quarantined_of(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq,
+                                int reason, fm_time when, const uint8_t *bytes, size_t len) {
+  (void)seq, (void)when, (void)bytes, (void)len;
+  if (!memcmp(author, D[2].pk, FM_KEY_LEN) && (reason == FM_ERR_FORK || reason == FM_ERR_BADPREV))
+    ++*(int *)ctx;
+  return 0;
+}
+
+/* A restored laptop that writes before it syncs forks its own log: its
+ * seq 2 against the mesh's seq 2 of 3.  When it meets the mesh it shows
+ * its head, so the peer records the fork too (both entries quarantined
+ * there, the mesh's branch stays applied), and it keeps the mesh's
+ * later entry as evidence on its side. */
+static void test_session_restored_laptop_that_wrote_shows_its_fork(void **state) {
+  tnode x, y, r;
+  fm_buf b;
+  fm_visit_in v = {"V-OFFLINE", "Team 1", "Nghĩa Tân", "", "2023-11-15", "", FM_MODE_HOME, 1, 1};
+  (void)state;
+  tnode_open(&x, 2);
+  tnode_open(&y, 3);
+  add_visits(&x, &D[2], 3, 0);
+  wire_pair l = {session_for(&x, 1), session_for(&y, 0), T0, 0, 0, 0};
+  run(&l);
+  fm_session_del(l.a);
+  fm_session_del(l.b);
+  tnode_open(&r, 2);
+  assert_int_equal(fm_store_set_self(r.s, D[2].pk), 0);
+  uint8_t *first;
+  size_t first_len;
+  assert_int_equal(fm_store_entry_copy(x.s, D[2].pk, 1, &first, &first_len), 0);
+  fm_slice sl = {first, first_len};
+  fm_ingest_result res;
+  assert_int_equal(fm_store_ingest(r.s, &sl, 1, T0, &res, NULL), 0);
+  /* Offline, before any sync: seq 2, which the mesh already holds. */
+  fm_buf_init(&b, 4096);
+  assert_int_equal(fm_visit_body(&b, &v), 0);
+  uint64_t seq = 0;
+  assert_int_equal(fm_store_append(r.s, &D[2], FM_KIND_VISIT, b.p, b.len, T0 + 10, NULL, &seq), 0);
+  assert_int_equal(seq, 2);
+  wire_pair l2 = {session_for(&r, 1), session_for(&y, 0), T0, 0, 0, 0};
+  run(&l2);
+  int in_y = 0, in_r = 0;
+  assert_int_equal(fm_store_each_quarantined(y.s, count_quarantined_of, &in_y), 0);
+  assert_int_equal(fm_store_each_quarantined(r.s, count_quarantined_of, &in_r), 0);
+  assert_true(in_y >= 2); /* the peer keeps both branches at seq 2 */
+  /* The restored laptop keeps the mesh's seq 3 as evidence (it does not
+   * follow its seq 2).  The mesh's seq 2 is not sent: the peer takes r's
+   * vector to mean r holds it.  Fetching the mesh's branch back (and
+   * re-appending r's own records) is not done yet. */
+  assert_int_equal(in_r, 1);
+  fm_store_stats st;
+  assert_int_equal(fm_store_stats_get(y.s, &st), 0);
+  assert_int_equal(st.self_seq, 0);
+  fm_session_stats ss;
+  fm_session_get_stats(l2.a, &ss);
+  assert_memory_equal(ss.last_refused.author, D[2].pk, 32);
+  assert_int_equal(ss.last_refused.from, 2);
+  assert_int_equal(ss.last_refused.code, FM_ERR_FORK);
+  fm_buf_free(&b);
+  free(first);
+  fm_session_del(l2.a);
+  fm_session_del(l2.b);
+  tnode_close(&x);
+  tnode_close(&y);
+  tnode_close(&r);
+}
+
 
 /* One key on two laptops, both logs three long but different at 3: the
  * vectors' seqs agree, their heads do not.  Each side shows the other its
@@ -886,6 +953,7 @@ int main(void) {
       cmocka_unit_test(test_session_drops_entry_with_bad_signature),
       cmocka_unit_test(test_session_drops_unknown_message_type),
       cmocka_unit_test(test_session_restored_laptop_refuses_to_write_until_caught_up),
+      cmocka_unit_test(test_session_restored_laptop_that_wrote_shows_its_fork),
       cmocka_unit_test(test_session_detects_fork_of_equal_length),
       cmocka_unit_test(test_copies_come_from_acks_not_from_sending),
       cmocka_unit_test(test_copies_from_an_equal_hello_digest),
