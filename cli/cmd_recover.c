@@ -128,7 +128,7 @@ static int salvage_and_swap(fmc_ctx *c, const char *store, char *kept, fm_salvag
     return errno == ENOSPC || errno == EDQUOT
                ? fmc_fail(c, "%s", fm_disk_full_message(c->state, msg, sizeof msg))
                : fmc_fail(c, "cannot make a folder in %s: %s", c->state, strerror(errno));
-  if ((rv = fm_store_salvage(store, tmp, c->now, sv)) < 0) {
+  if ((rv = fm_store_salvage(store, tmp, c->have_device ? c->device.pk : NULL, c->now, sv)) < 0) {
     fm_store_remove_dir(tmp);   /* our own new folder: nothing else in it */
     if (rv == FM_ERR_NOSPACE)
       return fmc_fail(c, "%s; the damaged store is untouched",
@@ -173,16 +173,18 @@ int fmc_cmd_recover(fmc_ctx *c, int argc, char **argv) {
   if (daemon_running(c))
     return fmc_fail(c, "fieldmeshd is running on %s: stop it first (it would go on using "
                        "the damaged store), then run fieldmesh recover", c->state);
+  /* The device key names our own log, which the damaged store may no
+   * longer say: the fresh store must know it to refuse a fork. */
+  char path[FMC_PATH_MAX];
+  fm_identity id;
+  if (fmc_path(c, "device.key", path) == 0 && fm_keyfile_read(path, &id) == 0) {
+    c->device = id;
+    c->have_device = 1;
+    fm_identity_wipe(&id);
+  }
   if ((rv = salvage_and_swap(c, store, kept, &sv)) != 0) return rv;
   /* Names for the report come from the fresh store's enrollments. */
-  if (fmc_open(c, 0) == 0) {
-    char path[FMC_PATH_MAX];
-    fm_identity id;
-    if (fmc_path(c, "device.key", path) == 0 && fm_keyfile_read(path, &id) == 0) {
-      c->device = id;
-      c->have_device = 1;
-    }
-  }
+  (void)fmc_open(c, 0);
   if (c->json) print_json(c, &sv, kept);
   else print_text(c, &sv, kept);
   if (!sv.have_authority)

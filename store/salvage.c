@@ -281,7 +281,8 @@ static int fill(scan *sc, fm_store *s, fm_time now) {
   return rv;
 }
 
-int fm_store_salvage(const char *from, const char *to, fm_time now, fm_salvage *out) {
+int fm_store_salvage(const char *from, const char *to, const uint8_t *self, fm_time now,
+                     fm_salvage *out) {
   char path[4096];
   struct stat st;
   scan sc;
@@ -313,6 +314,10 @@ int fm_store_salvage(const char *from, const char *to, fm_time now, fm_salvage *
     fm_store_opts o;
     memset(&o, 0, sizeof o);
     rv = fm_store_open(to, &o, &s);
+  }
+  if (rv == 0 && !sc.have_self && self) {
+    memcpy(sc.self, self, FM_KEY_LEN);
+    sc.have_self = 1;
   }
   if (rv == 0) rv = fill(&sc, s, now);
   if (rv == 0) {

@@ -310,8 +310,12 @@ typedef struct fm_salvage {
  * refuses to write them until sync has brought the missing entries back.
  * Returns 0 with |out| filled (free it with fm_salvage_free), or a negative
  * code (FM_ERR_NOSPACE, FM_ERR_NOTREG, -ENOENT: no data.mdb); what was
- * written to |to| is then the caller's to remove. */
-int fm_store_salvage(const char *from, const char *to, fm_time now, fm_salvage *out);
+ * written to |to| is then the caller's to remove.  |self| (borrowed, may be
+ * NULL) is this laptop's key from its device key file: the store's own
+ * record naming it may be on a lost page, and without it the fresh store
+ * would not know which log is ours and would let it fork. */
+int fm_store_salvage(const char *from, const char *to, const uint8_t *self, fm_time now,
+                     fm_salvage *out);
 void fm_salvage_free(fm_salvage *s);
 
 #endif

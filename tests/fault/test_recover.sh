@@ -78,7 +78,7 @@ for how in cut zero "flip 2" "scribble 2"; do
 
   rc=0
   visit a "Nghĩa Tân" 1 2>"$W/err" || rc=$?
-  [ "$rc" = 1 ] || fail "$how: a recorded a visit with its own entries missing (a fork)"
+  [ "$rc" = 1 ] || fail "$how: a recorded a visit with its own entries missing (a fork): $out"
 
   start b
   start a --peer "127.0.0.1:${PORT[b]}"

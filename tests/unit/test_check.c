@@ -197,7 +197,7 @@ static void test_salvage_saves_what_verifies_and_refuses_to_fork(void **state) {
   free(e);
   strcpy(to, "/tmp/fm-test-salvage-XXXXXX");
   assert_non_null(mkdtemp(to));
-  assert_int_equal(fm_store_salvage(DIR_, to, T0, &sv), 0);
+  assert_int_equal(fm_store_salvage(DIR_, to, NULL, T0, &sv), 0);
   assert_true(sv.unreadable >= 1);
   assert_true(sv.have_authority);
   /* The authority's entry and the member's 1..19; 21..50 wait for sync. */
