@@ -2,7 +2,7 @@
 #ifndef SIM_SCENARIO_INT_H
 #define SIM_SCENARIO_INT_H
 
-#include "ini.h"
+#include "ini_file.h"
 #include "scenario.h"
 
 typedef struct sim__load {

@@ -15,6 +15,7 @@
 
 #include "cal.h"
 #include "heap.h"
+#include "ini_file.h"
 #include "rng.h"
 #include "scenario.h"
 #include "value.h"
@@ -189,6 +190,70 @@ static void test_sim_scenario_names_the_line_of_a_mistake(void **state) {
   assert_non_null(strstr(err, "'xyz' is not known"));
 }
 
+/* Loads |text| as a scenario file's INI; 0 or -1 with |err|. */
+static int ini_text(const char *text, sim_ini *ini, char *err, size_t cap) {
+  char path[] = "/tmp/fm-sim-ini-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  fputs(text, f);
+  fclose(f);
+  int rv = sim_ini_load(path, ini, err, cap);
+  unlink(path);
+  return rv;
+}
+
+static void test_sim_ini_reads_sections_keys_and_lines(void **state) {
+  sim_ini ini;
+  char err[512];
+  int line = 0;
+  (void)state;
+  assert_int_equal(ini_text("\xef\xbb\xbf# top\n[scenario]\nname = a # note\n"
+                            "; said\n[team t1]\nvillages = Nghĩa Tân, Mục Lạn,\n"
+                            "  Xuân Hòa ; more\nvillages = Đông\n",
+                            &ini, err, sizeof err), 0);
+  assert_int_equal(ini.n, 2);
+  assert_string_equal(ini.sec[0].type, "scenario");
+  assert_string_equal(ini.sec[0].name, "");
+  assert_string_equal(sim_ini_get(&ini.sec[0], "name", &line), "a");
+  assert_int_equal(line, 3);
+  assert_string_equal(ini.sec[1].type, "team");
+  assert_string_equal(ini.sec[1].name, "t1");
+  assert_int_equal(ini.sec[1].line, 5);
+  /* An indented line continues its key; a repeated key is kept, in order. */
+  assert_int_equal(ini.sec[1].n, 2);
+  assert_string_equal(ini.sec[1].items[0].value, "Nghĩa Tân, Mục Lạn, Xuân Hòa");
+  assert_string_equal(sim_ini_get(&ini.sec[1], "villages", &line), "Đông");
+  assert_int_equal(line, 8);
+  sim_ini_free(&ini);
+}
+
+static void test_sim_ini_names_the_line_of_a_mistake(void **state) {
+  static const struct { const char *text, *says; } bad[] = {
+      {"[scenario]\nname = a\nno equals here\n", ":3: not a [section]"},
+      {"name = a\n[scenario]\n", ":1: 'name' comes before any [section]"},
+      {"[scenario]\nName = a\n", ":2: not a [section]"},
+      {"[scenario]\nname = a\n[team t1]\n[team t2]\nname = b\n", ":3: a [section] with no keys"},
+      {"[scenario]\nname = a\n[team t1]\n", ":3: a [section] with no keys"},
+      {"[Team t1]\nname = b\n", ":1: a [section]'s type"},
+      {"[scenario\nname = a\n", ":1: not a [section]"},
+  };
+  char err[512], text[600];
+  sim_ini ini;
+  (void)state;
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    assert_int_equal(ini_text(bad[i].text, &ini, err, sizeof err), -1);
+    if (!strstr(err, bad[i].says)) fail_msg("case %zu: %s", i, err);
+  }
+  /* Over inih's line limit: said, with the way around it. */
+  memset(text, 'x', sizeof text);
+  memcpy(text, "[scenario]\nnote = ", 18);
+  memcpy(text + sizeof text - 2, "\n", 2);
+  assert_int_equal(ini_text(text, &ini, err, sizeof err), -1);
+  assert_non_null(strstr(err, ":2: line longer than"));
+  assert_non_null(strstr(err, "indented lines"));
+}
+
 /* A FIFO given as the scenario is refused at once, not waited on (the
  * alarm fails the test if the load blocks). */
 static void test_sim_scenario_refuses_a_fifo_at_once(void **state) {
@@ -231,6 +296,8 @@ int main(void) {
       cmocka_unit_test(test_sim_scenario_names_the_line_of_a_mistake),
       cmocka_unit_test(test_sim_presets_load),
       cmocka_unit_test(test_sim_scenario_refuses_a_fifo_at_once),
+      cmocka_unit_test(test_sim_ini_reads_sections_keys_and_lines),
+      cmocka_unit_test(test_sim_ini_names_the_line_of_a_mistake),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

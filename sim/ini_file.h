@@ -1,14 +1,17 @@
-/* The scenario file reader: an INI-like, line-based text format.
+/* The scenario file reader: INI, read with inih.
  *
  *   # a comment (also ";"), on its own line or after a value
  *   [section]            or   [section name]
  *   key = value          repeated keys are kept, in order
+ *     more of the value  an indented line continues the value (joined by a space)
  *
- * Sections and keys keep their line numbers so that every error can say
- * where to look.  Values are trimmed; text is UTF-8 and kept as written.
+ * Lines are at most 198 bytes (inih's limit); a [section] with no keys is
+ * an error.  Sections and keys keep their line numbers so that every error
+ * can say where to look.  Values are trimmed; text is UTF-8 and kept as
+ * written.
  */
-#ifndef SIM_INI_H
-#define SIM_INI_H
+#ifndef SIM_INI_FILE_H
+#define SIM_INI_FILE_H
 
 #include <stddef.h>
 
