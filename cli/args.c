@@ -1,8 +1,12 @@
 #include "args.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "date.h"
+#include "fieldmesh/error.h"
+#include "fieldmesh/fsfile.h"
 #include "fieldmesh/types.h"
 #include "fieldmesh/wire.h"
 
@@ -99,6 +103,38 @@ int fmc_need(const fmc_ctx *c, const fmc_opt *o, const char *hint) {
   if (o->value) return 0;
   if (hint && *hint) return fmc_usage(c, "%s is required (%s)", o->name, hint);
   return fmc_usage(c, "%s is required", o->name);
+}
+
+int fmc_note_file(const fmc_ctx *c, fmc_opt *note, const fmc_opt *file, size_t max,
+                  char **owned) {
+  uint8_t *text;
+  size_t len;
+  *owned = NULL;
+  if (!file->value) return 0;
+  if (note->value)
+    return fmc_usage(c, "give %s or %s, not both", note->name, file->name);
+  int rv = fm_fsfile_read(file->value, max, &text, &len);
+  if (rv == FM_ERR_TOOBIG)
+    return fmc_usage(c, "%s %s is over %zu bytes: shorten the note", file->name, file->value,
+                     max);
+  if (rv == FM_ERR_NOTREG)
+    return fmc_usage(c, "%s %s is not a regular file (a folder, pipe or device): give the "
+                        "note's file", file->name, file->value);
+  if (rv < 0)
+    return fmc_usage(c, "%s %s cannot be read: %s", file->name, file->value,
+                     rv == FM_ERR_NOTFOUND ? "no such file"
+                     : rv == FM_ERR_IO     ? strerror(errno)
+                                           : fm_strerror(rv));
+  /* An editor ends the file with a newline; the note does not. */
+  while (len && (text[len - 1] == '\n' || text[len - 1] == '\r')) text[--len] = 0;
+  if (memchr(text, 0, len)) {
+    free(text);
+    return fmc_usage(c, "%s %s holds a zero byte: it is not a text file", file->name,
+                     file->value);
+  }
+  note->value = (const char *)text;
+  *owned = (char *)text;
+  return 0;
 }
 
 int fmc_check_text(const fmc_ctx *c, const char *field, const char *v,

@@ -45,6 +45,14 @@ int fmc_need(const fmc_ctx *c, const fmc_opt *o, const char *hint);
 int fmc_check_text(const fmc_ctx *c, const char *field, const char *v,
                    size_t max, int multiline);
 
+/* --note T or --note-file FILE (a long note written in an editor): reads
+ * the file, at most |max| bytes, into a malloc'd string that |*owned|
+ * receives (free it; NULL when no file was given) and points |note|'s value
+ * at it.  Refuses both given at once, a missing or special file, a file too
+ * long.  The text itself is then checked with fmc_check_text. */
+int fmc_note_file(const fmc_ctx *c, fmc_opt *note, const fmc_opt *file, size_t max,
+                  char **owned);
+
 /* A whole number from |lo| to |hi|. */
 int fmc_check_uint(const fmc_ctx *c, const char *field, const char *v,
                    uint64_t lo, uint64_t hi, uint64_t *out);

@@ -118,27 +118,41 @@ static void check_quarantine(doctor *d) {
         (unsigned long long)d->forks);
   if (d->revoked)
     add(d, 0, "from revoked laptops",
-        "%llu records written by laptops after they were revoked (lost or stolen) were "
-        "refused and kept apart as evidence. Nothing to do.", (unsigned long long)d->revoked);
+        "%llu record%s written by laptops after they were revoked (lost or stolen) %s "
+        "refused and kept apart as evidence. Nothing to do.", (unsigned long long)d->revoked,
+        d->revoked == 1 ? "" : "s", d->revoked == 1 ? "was" : "were");
   if (d->expired)
     add(d, 1, "expired enrollment",
-        "%llu records came from laptops whose enrollment had expired. Ask the commune "
-        "administrator to renew those enrollments.", (unsigned long long)d->expired);
+        "%llu record%s came from laptops whose enrollment had expired. Ask the commune "
+        "administrator to renew those enrollments.", (unsigned long long)d->expired,
+        d->expired == 1 ? "" : "s");
   if (d->other_q)
     add(d, 1, "refused records",
-        "%llu records broke the rules for their kind and were kept apart. Tell the "
-        "commune administrator.", (unsigned long long)d->other_q);
+        "%llu record%s broke the rules for %s kind and %s kept apart. Tell the "
+        "commune administrator.", (unsigned long long)d->other_q, d->other_q == 1 ? "" : "s",
+        d->other_q == 1 ? "its" : "their", d->other_q == 1 ? "was" : "were");
 }
 
 static int on_clock(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t entries,
                     uint64_t ahead_ms) {
   doctor *d = ctx;
   char name[300];
+  uint8_t self[FM_KEY_LEN];
   double days = (double)ahead_ms / 86400000.0;
-  add(d, 1, "wrong clock",
-      "the clock of the laptop of %s was about %.1f days ahead when its records arrived (%llu "
-      "records). Their records are kept, but ask them to set the date and time.",
-      fmc_device_label(d->c, author, name, sizeof name), days, (unsigned long long)entries);
+  /* Only this laptop's own clock is this laptop's problem; another
+   * member's is told, with whose it is, and does not fail the check. */
+  if (fm_store_self(d->c->store, self) == 0 && !memcmp(self, author, FM_KEY_LEN))
+    add(d, 1, "wrong clock",
+        "this laptop's clock was about %.1f days ahead when it wrote %llu record%s: set the "
+        "date and time (the records are kept).", days, (unsigned long long)entries,
+        entries == 1 ? "" : "s");
+  else
+    add(d, 0, "another laptop's clock",
+        "the clock of the laptop of %s was about %.1f days ahead when its records arrived "
+        "(%llu record%s). Their records are kept; nothing to do on this laptop, but tell "
+        "them to set the date and time.",
+        fmc_device_label(d->c, author, name, sizeof name), days, (unsigned long long)entries,
+        entries == 1 ? "" : "s");
   return 0;
 }
 
@@ -177,15 +191,17 @@ static void check_store(doctor *d, const fm_store_stats *st) {
   fm_copies cp;
   if (st->held)
     add(d, 0, "waiting for enrollments",
-        "%llu records from laptops not enrolled here yet are kept aside; they are applied "
+        "%llu record%s from laptops not enrolled here yet %s kept aside; %s applied "
         "as soon as those enrollments arrive (sync with the commune hall).",
-        (unsigned long long)st->held);
+        (unsigned long long)st->held, st->held == 1 ? "" : "s",
+        st->held == 1 ? "is" : "are", st->held == 1 ? "it is" : "they are");
   if (fm_store_self(d->c->store, self) == 0 && fmc_own_copies(d->c, self, &cp) == 0 &&
       cp.unsafe)
     add(d, 0, "only on this laptop",
-        "%llu of this laptop's records are on fewer than %u other laptop%s (as they "
+        "%llu of this laptop's records %s on fewer than %u other laptop%s (as they "
         "confirmed) and not receipted: sync before you leave the village, or carry a bundle.",
-        (unsigned long long)cp.unsafe, cp.need, cp.need == 1 ? "" : "s");
+        (unsigned long long)cp.unsafe, cp.unsafe == 1 ? "is" : "are", cp.need,
+        cp.need == 1 ? "" : "s");
   int rv = fm_store_each_clock_ahead(d->c->store, on_clock, d);
   if (rv < 0) add(d, 1, "store unreadable", "the clock table cannot be read (%s)", fm_strerror(rv));
 }

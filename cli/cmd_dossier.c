@@ -51,7 +51,7 @@ static int id_like(const char *s, int phone, size_t min, size_t max) {
   return digits >= min && digits <= max;
 }
 
-enum { D_PROC, D_NAME, D_IDNUM, D_PHONE, D_VILLAGE, D_CHANNEL, D_NOTE, D_COUNT };
+enum { D_PROC, D_NAME, D_IDNUM, D_PHONE, D_VILLAGE, D_CHANNEL, D_NOTE, D_NOTE_FILE, D_COUNT };
 
 static int dossier_fields(fmc_ctx *c, const fmc_opt *o, fm_dossier_in *in) {
   char codes[1024];
@@ -94,10 +94,11 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
   fmc_opt o[] = {{"--procedure", NULL, 0, NULL}, {"--applicant-name", NULL, 0, NULL},
                  {"--applicant-id", NULL, 0, NULL}, {"--phone", NULL, 0, NULL},
                  {"--village", NULL, 0, NULL}, {"--channel", NULL, 0, NULL},
-                 {"--note", NULL, 0, NULL}, {NULL, NULL, 0, NULL}};
+                 {"--note", NULL, 0, NULL}, {"--note-file", NULL, 0, NULL},
+                 {NULL, NULL, 0, NULL}};
   fmc_spec spec = {
       "usage: fieldmesh dossier add --procedure CODE --applicant-name N [--applicant-id X] "
-      "[--phone P] --village V [--channel C] [--note T]\n"
+      "[--phone P] --village V [--channel C] [--note T | --note-file FILE]\n"
       "Records a dossier (status draft). CODE is from `fieldmesh procedures`;\n"
       "C is portal (default), provincial_portal, one_stop or post. Prints the\n"
       "new dossier's id on the last line.\n",
@@ -105,7 +106,7 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
   fm_enrollment en;
   fm_dossier_in in;
   fm_buf body;
-  char id[FM_RECORD_ID_MAX + 1], summary[512];
+  char id[FM_RECORD_ID_MAX + 1], summary[512], *note = NULL;
   uint64_t seq = 0;
   int rv;
   memset(&in, 0, sizeof in);
@@ -113,8 +114,11 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
   if ((rv = fmc_open(c, 0)) || (rv = fmc_load_device(c)) ||
       (rv = fmc_self_enrollment(c, &en, NULL)))
     return rv;
-  if ((rv = dossier_fields(c, o, &in)) || (rv = fmc_check_village(c, &o[D_VILLAGE], &en)))
+  if ((rv = fmc_note_file(c, &o[D_NOTE], &o[D_NOTE_FILE], NOTE_MAX, &note)) ||
+      (rv = dossier_fields(c, o, &in)) || (rv = fmc_check_village(c, &o[D_VILLAGE], &en))) {
+    free(note);
     return rv;
+  }
   fmc_record_new_id(c, 'D', id);
   in.id = id;
   in.team = en.team;
@@ -124,6 +128,7 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
   else
     rv = fmc_append(c, &c->device, FM_KIND_DOSSIER, &body, &seq);
   fm_buf_free(&body);
+  free(note);
   if (rv) return rv;
   snprintf(summary, sizeof summary, "recorded dossier \"%s\" for %s (%s)",
            fm_procedure_find(in.procedure, strlen(in.procedure))->name_vi, in.name,
@@ -134,31 +139,20 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
 
 /* ---- dossier status --------------------------------------------------------- */
 
-int fmc_cmd_dossier_status(fmc_ctx *c, int argc, char **argv) {
-  fmc_opt o[] = {{"--ref", NULL, 0, NULL}, {"--note", NULL, 0, NULL}, {NULL, NULL, 0, NULL}};
-  fmc_spec spec = {"usage: fieldmesh dossier status ID STATUS [--ref R] [--note T]\n"
-                   "Moves a dossier along the ladder draft < submitted < processing <\n"
-                   "result_ready < delivered (rejected and withdrawn are final). --ref is\n"
-                   "the portal's reference once submitted.\n",
-                   o, 2, 2, {0}, 0};
-  char names[256];
+/* Checks the texts and writes the status entry; the note is already read. */
+static int status_append(fmc_ctx *c, const char *which, int st, const fmc_opt *o) {
   fm_enrollment en;
   fm_dossier_view d;
   fmc_found f;
   fm_buf body;
-  int rv, st;
-  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
-  statuses_list(names, sizeof names);
-  st = fm_status_parse(spec.pos[1], strlen(spec.pos[1]));
-  if (st < 0)
-    return fmc_usage(c, "STATUS must be one of: %s; got \"%.40s\"", names, spec.pos[1]);
+  int rv;
   if ((rv = fmc_check_text(c, "--ref", o[0].value, REF_MAX, 0)) ||
       (rv = fmc_check_text(c, "--note", o[1].value, NOTE_MAX, 1)))
     return rv;
   if ((rv = fmc_open(c, 0)) || (rv = fmc_load_device(c)) ||
       (rv = fmc_self_enrollment(c, &en, NULL)))
     return rv;
-  if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, spec.pos[0], &f)) != 0) return rv;
+  if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, which, &f)) != 0) return rv;
   if (fm_dossier_view_decode(f.rec, f.len, &d) == 0 &&
       fm_status_rank(st) < fm_status_rank(d.status))
     fmc_warn(c, "dossier %s is already %s; \"%s\" ranks lower and will not replace it",
@@ -182,6 +176,28 @@ int fmc_cmd_dossier_status(fmc_ctx *c, int argc, char **argv) {
     fmc_json_end(&j);
   } else if (rv == 0)
     printf("%s: %s\n", f.id, fm_status_name(st));
+  return rv;
+}
+
+int fmc_cmd_dossier_status(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--ref", NULL, 0, NULL}, {"--note", NULL, 0, NULL},
+                 {"--note-file", NULL, 0, NULL}, {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh dossier status ID STATUS [--ref R] [--note T | "
+                   "--note-file FILE]\n"
+                   "Moves a dossier along the ladder draft < submitted < processing <\n"
+                   "result_ready < delivered (rejected and withdrawn are final). --ref is\n"
+                   "the portal's reference once submitted.\n",
+                   o, 2, 2, {0}, 0};
+  char names[256], *note = NULL;
+  int rv, st;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  statuses_list(names, sizeof names);
+  st = fm_status_parse(spec.pos[1], strlen(spec.pos[1]));
+  if (st < 0)
+    return fmc_usage(c, "STATUS must be one of: %s; got \"%.40s\"", names, spec.pos[1]);
+  if ((rv = fmc_note_file(c, &o[1], &o[2], NOTE_MAX, &note))) return rv;
+  rv = status_append(c, spec.pos[0], st, o);
+  free(note);
   return rv;
 }
 

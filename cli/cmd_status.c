@@ -227,7 +227,8 @@ int fmc_cmd_verify(fmc_ctx *c, int argc, char **argv) {
            (unsigned long long)st.entries, (unsigned long long)st.authors,
            repaired ? "true" : "false");
   else
-    printf("verify: ok (%llu entries, %llu authors)\n", (unsigned long long)st.entries,
-           (unsigned long long)st.authors);
+    printf("verify: ok (%llu entr%s, %llu author%s)\n", (unsigned long long)st.entries,
+           st.entries == 1 ? "y" : "ies", (unsigned long long)st.authors,
+           st.authors == 1 ? "" : "s");
   return 0;
 }

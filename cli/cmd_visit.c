@@ -1,4 +1,5 @@
 /* visit add, visit list, visit void. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
@@ -13,26 +14,25 @@
 #define NOTE_MAX 2000
 
 static int check_services(fmc_ctx *c, const char *v, uint32_t *mask) {
-  char all[256] = "", bad[64] = "";
+  char all[256] = "";
+  const char *item;
+  size_t n;
   for (int i = 0; i < FM_SERVICE_COUNT; i++) {
-    size_t n = strlen(all);
-    snprintf(all + n, sizeof all - n, "%s%s", i ? ", " : "", fm_service_name(i));
+    size_t k = strlen(all);
+    snprintf(all + k, sizeof all - k, "%s%s", i ? ", " : "", fm_service_name(i));
   }
-  if (fm_services_parse_list(v, mask) == 0) return 0;
-  for (const char *p = v; *p;) {
-    const char *comma = strchr(p, ',');
-    size_t n = comma ? (size_t)(comma - p) : strlen(p);
-    if (fm_service_parse(p, n) < 0) {
-      snprintf(bad, sizeof bad, "%.*s", (int)(n > 60 ? 60 : n), p);
-      break;
-    }
-    p += n + (comma ? 1 : 0);
-  }
-  return fmc_usage(c, "--services must be a comma-separated list of: %s; \"%s\" is not "
-                      "one of them", all, bad);
+  int rv = fm_services_parse_list(v, mask, &item, &n);
+  if (rv == 0) return 0;
+  if (n > 60) n = 60;
+  if (rv == FM_ERR_EXISTS)
+    return fmc_usage(c, "--services lists \"%.*s\" twice: give each service once", (int)n, item);
+  if (n == 0)
+    return fmc_usage(c, "--services has an empty item: give a comma-separated list of: %s", all);
+  return fmc_usage(c, "--services must be a comma-separated list of: %s; \"%.*s\" is not "
+                      "one of them", all, (int)n, item);
 }
 
-enum { V_VILLAGE, V_MODE, V_SERVICES, V_CITIZENS, V_DATE, V_PLACE, V_NOTE, V_COUNT };
+enum { V_VILLAGE, V_MODE, V_SERVICES, V_CITIZENS, V_DATE, V_PLACE, V_NOTE, V_NOTE_FILE, V_COUNT };
 
 /* Checks everything but the village into |in|. */
 static int visit_fields(fmc_ctx *c, const fmc_opt *o, fm_visit_in *in, char date[16]) {
@@ -49,9 +49,18 @@ static int visit_fields(fmc_ctx *c, const fmc_opt *o, fm_visit_in *in, char date
     return rv;
   if (o[V_DATE].value) {
     if ((rv = fmc_check_date(c, "--date", o[V_DATE].value, &y, &m, &d))) return rv;
+    char today[16];
+    fm_time day = fmc_date_start(y, m, d), day_ms = 24LL * 3600 * 1000;
+    fmc_date_of(c->now, today);
+    /* A visit is recorded on the day or soon after; a date past tomorrow
+     * or over a year back is a typo in the day or the year. */
+    if (day > c->now + day_ms)
+      return fmc_usage(c, "--date %s is in the future (today is %s): give the day the visit "
+                          "happened", o[V_DATE].value, today);
+    if (day < c->now - 366 * day_ms)
+      return fmc_usage(c, "--date %s is more than a year ago (today is %s): check the year",
+                       o[V_DATE].value, today);
     strcpy(date, o[V_DATE].value);
-    if (fmc_date_start(y, m, d) > c->now + 24LL * 3600 * 1000)
-      fmc_warn(c, "--date %s is in the future; check the date", date);
   } else {
     fmc_date_of(c->now, date);
   }
@@ -64,49 +73,60 @@ static int visit_fields(fmc_ctx *c, const fmc_opt *o, fm_visit_in *in, char date
   return 0;
 }
 
-int fmc_cmd_visit_add(fmc_ctx *c, int argc, char **argv) {
-  fmc_opt o[] = {{"--village", NULL, 0, NULL}, {"--mode", NULL, 0, NULL},
-                 {"--services", NULL, 0, NULL}, {"--citizens", NULL, 0, NULL},
-                 {"--date", NULL, 0, NULL},    {"--place", NULL, 0, NULL},
-                 {"--note", NULL, 0, NULL},    {NULL, NULL, 0, NULL}};
-  fmc_spec spec = {
-      "usage: fieldmesh visit add --village V --mode home|village_point|one_stop "
-      "--services LIST --citizens N [--date YYYY-MM-DD] [--place P] [--note T]\n"
-      "Records a visit. LIST is comma-separated: account_created, eid_activated,\n"
-      "dossier_submitted, payment_guided, feedback_guided, result_received,\n"
-      "app_installed. --date defaults to today (Vietnam time). Prints the new\n"
-      "visit's id on the last line.\n",
-      o, 0, 0, {0}, 0};
-  fm_enrollment en;
-  fm_visit_in in;
+/* Checks the fields, then writes the visit; the note is already read. */
+static int visit_add(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en, fm_visit_in *in) {
   fm_buf body;
   char id[FM_RECORD_ID_MAX + 1], date[16], summary[512];
   uint64_t seq = 0;
   int rv;
-  memset(&in, 0, sizeof in);
-  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
-  if ((rv = fmc_open(c, 0)) || (rv = fmc_load_device(c)) ||
-      (rv = fmc_self_enrollment(c, &en, NULL)))
-    return rv;
-  if ((rv = fmc_check_village(c, &o[V_VILLAGE], &en)) ||
-      (rv = visit_fields(c, o, &in, date)))
+  if ((rv = fmc_check_village(c, &o[V_VILLAGE], en)) || (rv = visit_fields(c, o, in, date)))
     return rv;
   fmc_record_new_id(c, 'V', id);
-  in.id = id;
-  in.team = en.team;
-  in.village = o[V_VILLAGE].value;
+  in->id = id;
+  in->team = en->team;
+  in->village = o[V_VILLAGE].value;
   fm_buf_init(&body, FM_ENTRY_MAX);
-  if ((rv = fm_visit_body(&body, &in)) < 0)
+  if ((rv = fm_visit_body(&body, in)) < 0)
     rv = fmc_usage(c, "the visit is over the entry size limit: shorten --note or --place");
   else
     rv = fmc_append(c, &c->device, FM_KIND_VISIT, &body, &seq);
   fm_buf_free(&body);
   if (rv) return rv;
   snprintf(summary, sizeof summary, "recorded visit to %s on %s: %llu citizen%s helped (%s)",
-           in.village, date, (unsigned long long)in.citizens, in.citizens == 1 ? "" : "s",
-           fm_mode_name(in.mode));
+           in->village, date, (unsigned long long)in->citizens, in->citizens == 1 ? "" : "s",
+           fm_mode_name(in->mode));
   fmc_record_added(c, FM_KIND_VISIT, id, seq, summary);
   return 0;
+}
+
+int fmc_cmd_visit_add(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--village", NULL, 0, NULL}, {"--mode", NULL, 0, NULL},
+                 {"--services", NULL, 0, NULL}, {"--citizens", NULL, 0, NULL},
+                 {"--date", NULL, 0, NULL},    {"--place", NULL, 0, NULL},
+                 {"--note", NULL, 0, NULL},    {"--note-file", NULL, 0, NULL},
+                 {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {
+      "usage: fieldmesh visit add --village V --mode home|village_point|one_stop "
+      "--services LIST --citizens N [--date YYYY-MM-DD] [--place P] [--note T | "
+      "--note-file FILE]\n"
+      "Records a visit. LIST is comma-separated: account_created, eid_activated,\n"
+      "dossier_submitted, payment_guided, feedback_guided, result_received,\n"
+      "app_installed. --date defaults to today (Vietnam time), at most a year\n"
+      "back. Prints the new visit's id on the last line.\n",
+      o, 0, 0, {0}, 0};
+  fm_enrollment en;
+  fm_visit_in in;
+  char *note = NULL;
+  int rv;
+  memset(&in, 0, sizeof in);
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_open(c, 0)) || (rv = fmc_load_device(c)) ||
+      (rv = fmc_self_enrollment(c, &en, NULL)))
+    return rv;
+  if ((rv = fmc_note_file(c, &o[V_NOTE], &o[V_NOTE_FILE], NOTE_MAX, &note)) == 0)
+    rv = visit_add(c, o, &en, &in);
+  free(note);
+  return rv;
 }
 
 /* ---- visit list ------------------------------------------------------------ */

@@ -1,6 +1,7 @@
 #include "container.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -30,9 +31,14 @@ static int read_error(fmc_ctx *c, const char *path, const char *kind, int rv) {
   case FM_ERR_TRUNCATED:
     return fmc_fail(c, "%s is truncated (the file ends early): refused whole, nothing "
                        "changed; copy the %s again and let the copy finish", path, kind);
-  case FM_ERR_NOTREG:
-    return fmc_fail(c, "%s is not a regular file (a pipe, device or folder): refused, "
-                       "nothing changed; give the path of the %s itself", path, kind);
+  case FM_ERR_NOTREG: {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+      return fmc_fail(c, "%s is a folder: give the path of the %s file in it (nothing "
+                         "changed)", path, kind);
+    return fmc_fail(c, "%s is not a regular file (a pipe or device): refused, nothing "
+                       "changed; give the path of the %s itself", path, kind);
+  }
   case FM_ERR_TOOBIG:
     return fmc_fail(c, "%s is over the 2 GiB limit: refused", path);
   case FM_ERR_MALFORMED:

@@ -121,11 +121,27 @@ int fmc_path(const fmc_ctx *c, const char *name, char *out) {
   return n < 0 || n >= FMC_PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
+/* A state folder holds a store, or at least a key that `init` or
+ * `authority init` made; any other folder is not ours to write in. */
+static int is_state_folder(const fmc_ctx *c, const char *store) {
+  static const char *const keys[] = {"device.key", "authority.key"};
+  char path[FMC_PATH_MAX];
+  struct stat st;
+  if (lstat(store, &st) == 0) return 1;
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+    if (fmc_path(c, keys[i], path) == 0 && lstat(path, &st) == 0) return 1;
+  return 0;
+}
+
 int fmc_open(fmc_ctx *c, int create) {
   char dir[FMC_PATH_MAX];
   int rv;
   if ((rv = fmc_state(c, create)) != 0) return rv;
   if (fmc_path(c, "store", dir) < 0) return fmc_fail(c, "state path too long");
+  if (!create && !is_state_folder(c, dir))
+    return fmc_fail(c, "%s is not a fieldmesh state folder (no store, no key in it): pass "
+                       "--state DIR or set FIELDMESH_STATE to the laptop's folder, or run "
+                       "`fieldmesh init` to make one here", c->state);
   if (mkdir(dir, 0700) != 0 && errno != EEXIST)
     return fmc_fail(c, "cannot create store folder %s: %s", dir, strerror(errno));
   fm_store_opts o;

@@ -159,10 +159,10 @@ static int sink_text(void *ctx, const fm_fwd_status *st) {
   fmc_ctx *c = ctx;
   char ok[32], fail[32], refused[512];
   if (!st->active) return 0;
-  printf("%-12s %s %s: %llu entr%s waiting; %llu delivered in %llu batches", "forwarding",
+  printf("%-12s %s %s: %llu entr%s waiting; %llu delivered in %llu batch%s", "forwarding",
          fm_sink_kind_name(st->kind), st->target, (unsigned long long)st->pending,
          st->pending == 1 ? "y" : "ies", (unsigned long long)st->forwarded,
-         (unsigned long long)st->batches);
+         (unsigned long long)st->batches, st->batches == 1 ? "" : "es");
   if (st->last_ok) printf(", last at %s", when(st->last_ok, ok));
   if (st->failures)
     printf("; FAILING (%u attempts, last at %s): %s", st->failures, when(st->last_failure, fail),
@@ -179,9 +179,9 @@ void fmc_upstream_status_text(fmc_ctx *c, const fmc_up_status *s) {
     return;
   }
   uint64_t waiting = s->own > s->receipted ? s->own - s->receipted : 0;
-  printf("%-12s %llu of this laptop's %llu entries %s a receipt from the commune's system\n",
+  printf("%-12s %llu of this laptop's %llu entr%s %s a receipt from the commune's system\n",
          "upstream", (unsigned long long)waiting, (unsigned long long)s->own,
-         waiting == 1 ? "is still waiting for" : "are still waiting for");
+         s->own == 1 ? "y" : "ies", waiting == 1 ? "is still waiting for" : "are still waiting for");
 }
 
 static int sink_json(void *ctx, const fm_fwd_status *st) {

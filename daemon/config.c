@@ -9,6 +9,7 @@
 
 #include <ini.h>
 
+#include "fieldmesh/closest.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/fsfile.h"
 #include "setting.h"
@@ -133,6 +134,51 @@ static int upstream_key(FILE *err, const origin *o, fmd_upstream_config *c, cons
   return rv > 0 ? bad(err, o, strcmp(key, "http_token") ? value : "...", fix) : rv;
 }
 
+/* Every section and key on_key knows, for the "did you mean" of a typo
+ * (docs/config.md lists them all). */
+static const char *const node_keys[] = {"state", "listen", "log_level", "safe_copies",
+                                        "ignore_failing_callers"};
+static const char *const peers_keys[] = {"peer"};
+static const char *const sync_keys[] = {"window_kib", "ping_seconds", "idle_timeout_seconds",
+                                        "reconnect_min_ms", "reconnect_max_ms"};
+static const char *const discovery_keys[] = {"enabled", "port", "interval_seconds", "group",
+                                             "group6"};
+static const char *const upstream_keys[] = {
+    "spool", "postgres", "http", "batch_entries", "batch_kib", "linger_ms", "retry_min_ms",
+    "retry_max_ms", "timeout_seconds", "tls_verify", "ca_file", "http_token"};
+#define KEYS(a) a, sizeof a / sizeof *a
+static const struct {
+  const char *name;
+  const char *const *keys;
+  size_t n;
+} sections[] = {{"node", KEYS(node_keys)},           {"peers", KEYS(peers_keys)},
+                {"sync", KEYS(sync_keys)},           {"discovery", KEYS(discovery_keys)},
+                {"upstream", KEYS(upstream_keys)}};
+#define NSECTIONS (sizeof sections / sizeof *sections)
+
+/* A section or key on_key does not know: a typo is refused with the
+ * closest known name, so a setting never goes silently unused. */
+static void unknown(FILE *err, const char *file, const char *section, const char *key) {
+  const char *names[NSECTIONS], *near;
+  for (size_t i = 0; i < NSECTIONS; i++) {
+    names[i] = sections[i].name;
+    if (strcmp(section, sections[i].name)) continue;
+    if ((near = fm_closest(key, sections[i].keys, sections[i].n)))
+      fprintf(err, "fieldmeshd: %s: unknown key \"%.60s\" in [%s]: did you mean \"%s\"? "
+              "(the settings are listed in docs/config.md)\n", file, key, section, near);
+    else
+      fprintf(err, "fieldmeshd: %s: unknown key \"%.60s\" in [%s]: remove it (the settings "
+              "are listed in docs/config.md)\n", file, key, section);
+    return;
+  }
+  if ((near = fm_closest(section, names, NSECTIONS)))
+    fprintf(err, "fieldmeshd: %s: unknown section [%.60s]: did you mean [%s]? (the settings "
+            "are listed in docs/config.md)\n", file, section, near);
+  else
+    fprintf(err, "fieldmeshd: %s: unknown section [%.60s]: the sections are [node], [peers], "
+            "[sync], [discovery] and [upstream] (see docs/config.md)\n", file, section);
+}
+
 static int on_key(void *user, const char *section, const char *key, const char *value) {
   loader *ld = user;
   fmd_config *c = ld->c;
@@ -169,9 +215,9 @@ static int on_key(void *user, const char *section, const char *key, const char *
       rv = set_uint(ld->err, &o, value, 10, 86400000, "milliseconds", &c->reconnect_max_ms);
   }
   if (rv < 0) {
-    fprintf(ld->err, "fieldmeshd: warning: %s: unknown key \"%s\" in [%s], ignored (the "
-            "settings are listed in docs/config.md)\n", ld->file, key, section);
-    return 1;
+    unknown(ld->err, ld->file, section, key);
+    ld->failed = 1;
+    return 0;
   }
   if (rv > 0) ld->failed = 1;
   return rv == 0;
@@ -316,17 +362,25 @@ int fmd_config_from_args(fmd_config *c, int argc, char **argv, FILE *err) {
   int rv;
   defaults(c);
   if ((rv = parse_flags(argc, argv, &f, err)) != 0) return rv;
+  /* FIELDMESH_STATE, as for the fieldmesh command: the folder when neither
+   * --state nor the config file names one (with no --config, its config
+   * file is found there too). */
+  const char *env = getenv("FIELDMESH_STATE");
+  if (env && !*env) env = NULL;
+  if (!f.state && !f.config && env) f.state = env;
   if ((rv = pick_file(c, &f, err)) != 0) return rv;
   const origin st = {"--state", 0, 0, 0}, li = {"--listen", 0, 0, 0},
-               lv = {"--log-level", 0, 0, 0}, pe = {"--peer", 0, 0, 0};
-  if (f.state && (rv = set_state(err, &st, c, f.state)) != 0) return rv;
+               lv = {"--log-level", 0, 0, 0}, pe = {"--peer", 0, 0, 0},
+               ev = {"FIELDMESH_STATE", 0, 0, 0};
+  if (f.state && (rv = set_state(err, f.state == env ? &ev : &st, c, f.state)) != 0) return rv;
+  if (!c->state[0] && env && (rv = set_state(err, &ev, c, env)) != 0) return rv;
   if (f.listen && (rv = set_listen(err, &li, c, f.listen)) != 0) return rv;
   if (f.log_level && (rv = set_level(err, &lv, c, f.log_level)) != 0) return rv;
   for (size_t i = 0; i < f.npeers; i++)
     if ((rv = add_peer(err, &pe, c, f.peers[i])) != 0) return rv;
   if (!c->state[0]) {
     fprintf(err, "fieldmeshd: no state folder: give --state DIR (the folder of "
-            "`fieldmesh init`), or [node] state in --config FILE\n");
+            "`fieldmesh init`), [node] state in --config FILE, or set FIELDMESH_STATE\n");
     return FMD_EXIT_USAGE;
   }
   return check_whole(c, err);

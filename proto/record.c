@@ -30,19 +30,30 @@ int fm_service_parse(const char *s, size_t n) {
   return lookup(services, FM_SERVICE_COUNT, s, n);
 }
 
-int fm_services_parse_list(const char *list, uint32_t *mask) {
+int fm_services_parse_list(const char *list, uint32_t *mask, const char **item,
+                           size_t *item_len) {
   uint32_t m = 0;
   const char *p = list;
-  while (*p) {
+  int rv = 0;
+  if (item) *item = list;
+  if (item_len) *item_len = 0;
+  do {
     const char *comma = strchr(p, ',');
     size_t n = comma ? (size_t)(comma - p) : strlen(p);
+    const char *next = p + n + (comma ? 1 : 0);
+    while (n && (*p == ' ' || *p == '\t')) p++, n--;
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
     int i = fm_service_parse(p, n);
-    if (i < 0) return FM_ERR_INVAL;
+    if (i < 0) rv = FM_ERR_INVAL;
+    else if (m & (1u << i)) rv = FM_ERR_EXISTS;
+    if (rv < 0) {
+      if (item) *item = p;
+      if (item_len) *item_len = n;
+      return rv;
+    }
     m |= 1u << i;
-    p += n;
-    if (*p == ',') p++;
-  }
-  if (!m) return FM_ERR_INVAL;
+    p = next;
+  } while (*p || p[-1] == ',');
   *mask = m;
   return 0;
 }

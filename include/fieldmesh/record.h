@@ -34,9 +34,12 @@ int fm_mode_parse(const char *s, size_t n);       /* index or -1 */
 #define FM_SERVICE_COUNT 7
 const char *fm_service_name(int i);
 int fm_service_parse(const char *s, size_t n);    /* index or -1 */
-/* "a,b,c" to a bitmask; FM_ERR_INVAL naming nothing (the caller names the
- * field) when an item is unknown or the list is empty. */
-int fm_services_parse_list(const char *list, uint32_t *mask);
+/* "a,b,c" (blank space around an item is allowed) to a bitmask.  Returns
+ * 0, FM_ERR_INVAL when an item is unknown or empty (or the list is), or
+ * FM_ERR_EXISTS when an item is listed twice; then |*item| and |*item_len|
+ * (both may be NULL) point at that item in |list|, trimmed. */
+int fm_services_parse_list(const char *list, uint32_t *mask, const char **item,
+                           size_t *item_len);
 
 /* The ladder: draft < submitted < processing < result_ready < delivered;
  * rejected and withdrawn are final and rank above the ladder. */
