@@ -12,6 +12,9 @@ int fmc_cmd_enroll(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_join(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_revoke(fmc_ctx *c, int argc, char **argv);
 
+/* cmd_members.c */
+int fmc_cmd_members(fmc_ctx *c, int argc, char **argv);
+
 /* cmd_visit.c */
 int fmc_cmd_visit_add(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_visit_list(fmc_ctx *c, int argc, char **argv);

@@ -173,8 +173,10 @@ static void check_self(doctor *d, const fm_store_stats *st) {
   if (revoked_after != UINT64_MAX)
     add(d, 1, "revoked",
         "this laptop was revoked by the commune administrator (lost or stolen?): records "
-        "written after number %llu are refused everywhere. Stop using it and ask the "
-        "administrator.", (unsigned long long)revoked_after);
+        "written after number %llu are refused everywhere, and this key is never trusted "
+        "again. To record again, run `fieldmesh init` in a fresh state folder and have "
+        "the new id enrolled (docs/operations.md, \"Re-enrolling a revoked laptop\").",
+        (unsigned long long)revoked_after);
   else if (!fm_enroll_valid_at(&en, d->c->now))
     add(d, 1, "enrollment expired",
         "this laptop's enrollment has expired: ask the administrator to renew it");

@@ -15,6 +15,7 @@
 #include "fieldmesh/error.h"
 #include "fieldmesh/keyfile.h"
 #include "out.h"
+#include "roster.h"
 
 /* Makes a fresh identity and writes it to STATE/|file|. */
 static int new_key(fmc_ctx *c, const char *file, fm_identity *id) {
@@ -200,6 +201,26 @@ static void enroll_print(fmc_ctx *c, const fm_enrollment *en, const char *out, u
   fmc_json_end(&j);
 }
 
+/* A revoked key is never trusted again: every laptop keeps the cut-off
+ * whatever enrollment comes later (protocol.md, `revoke`), so a new
+ * enrollment of it would print "enrolled" and "joined" for a laptop that
+ * can write nothing.  The member gets a new key instead. */
+static int refuse_revoked(fmc_ctx *c, const uint8_t device[FM_KEY_LEN]) {
+  fmc_member m;
+  char who[2 * FM_NAME_MAX + 32];
+  memset(&m, 0, sizeof m);
+  memcpy(m.en.device, device, FM_KEY_LEN);
+  int rv = fm_store_enrollment(c->store, device, &m.en, &m.revoked_after, NULL, NULL);
+  if (rv < 0 && rv != FM_ERR_NOTFOUND) return fmc_store_fail(c, rv, "cannot read the store");
+  if (m.revoked_after == UINT64_MAX) return 0;
+  m.enrolled = rv == 0;
+  return fmc_fail(c, "%s was revoked after seq %llu and a revoked key is never trusted "
+                     "again: nothing was written; on that laptop run `fieldmesh init` in a "
+                     "fresh state folder and enroll the new id (see docs/operations.md, "
+                     "\"Re-enrolling a revoked laptop\")",
+                  fmc_member_label(&m, who, sizeof who), (unsigned long long)m.revoked_after);
+}
+
 int fmc_cmd_enroll(fmc_ctx *c, int argc, char **argv) {
   fmc_opt o[] = {{"--name", NULL, 0, NULL},     {"--team", NULL, 0, NULL},
                  {"--role", NULL, 0, NULL},     {"--villages", NULL, 0, NULL},
@@ -225,6 +246,7 @@ int fmc_cmd_enroll(fmc_ctx *c, int argc, char **argv) {
   if (fm_store_authority(c->store, pk, en.commune) < 0)
     return fmc_fail(c, "this state has no commune authority: run `fieldmesh authority "
                        "init --commune NAME` on the administrator's machine");
+  if ((rv = refuse_revoked(c, en.device)) != 0) return rv;
   if ((rv = fmc_load_authority(c, &auth)) != 0) return rv;
   if (!memcmp(en.device, auth.pk, FM_KEY_LEN)) {
     fm_identity_wipe(&auth);
@@ -306,7 +328,8 @@ int fmc_cmd_join(fmc_ctx *c, int argc, char **argv) {
                    "this laptop (fieldmesh enroll ... -o FILE).\n",
                    NULL, 1, 1, {0}, 0};
   fm_bundle b;
-  fm_enrollment en;
+  fm_enrollment en, known;
+  uint64_t after = UINT64_MAX;
   uint8_t auth[FM_KEY_LEN];
   char commune[FM_NAME_MAX];
   int rv;
@@ -314,6 +337,14 @@ int fmc_cmd_join(fmc_ctx *c, int argc, char **argv) {
   if ((rv = fmc_open(c, 0)) != 0 || (rv = fmc_load_device(c)) != 0) return rv;
   if ((rv = fmc_container_read(c, spec.pos[0], FM_JOIN_MAGIC, &b)) != 0) return rv;
   rv = check_join_cert(c, spec.pos[0], &b, &en);
+  /* Sets |after| even when no enrollment is held: a revocation may come first. */
+  if (rv == 0) (void)fm_store_enrollment(c->store, c->device.pk, &known, &after, NULL, NULL);
+  if (rv == 0 && after != UINT64_MAX)
+    rv = fmc_fail(c, "this laptop's key was revoked after seq %llu and a revoked key is "
+                     "never trusted again, whatever %s says: run `fieldmesh init` in a fresh "
+                     "state folder and ask for an enrollment of the new id (see "
+                     "docs/operations.md, \"Re-enrolling a revoked laptop\")",
+                  (unsigned long long)after, spec.pos[0]);
   if (rv == 0 && fm_store_authority(c->store, auth, commune) == 0 &&
       memcmp(auth, b.authority, FM_KEY_LEN))
     rv = fmc_fail(c, "this laptop already belongs to commune %s; %s is from %s: refused",
@@ -331,53 +362,121 @@ int fmc_cmd_join(fmc_ctx *c, int argc, char **argv) {
 
 /* ---- revoke --------------------------------------------------------------- */
 
+/* What revoking |m| after |after| keeps, for people: into |out|. */
+static void revoke_meaning(fmc_ctx *c, const fmc_member *m, uint64_t after, char *out,
+                           size_t cap) {
+  char when[24];
+  fm_time t = fmc_roster_written_at(c, m->en.device, after);
+  if (after == 0)
+    snprintf(out, cap, "none of its entries stays valid: every one is refused everywhere");
+  else if (t) {
+    fmc_time_of(t, when);
+    snprintf(out, cap, "entries up to seq %llu, written until %s, stay valid; later ones "
+             "are refused everywhere", (unsigned long long)after, when);
+  } else
+    snprintf(out, cap, "entries up to seq %llu stay valid (this store holds up to seq "
+             "%llu of it); later ones are refused everywhere", (unsigned long long)after,
+             (unsigned long long)m->last_seq);
+}
+
+static void revoke_json(fmc_ctx *c, const fmc_member *m, uint64_t after, int done,
+                        uint64_t seq) {
+  fmc_json j;
+  fm_time t = fmc_roster_written_at(c, m->en.device, after);
+  fmc_json_init(&j, stdout);
+  fmc_json_obj(&j);
+  fmc_json_key(&j, "device_id");
+  fmc_json_hex(&j, m->en.device, FM_KEY_LEN);
+  fmc_json_key(&j, "name");
+  fmc_json_str(&j, m->en.name);
+  fmc_json_key(&j, "team");
+  fmc_json_str(&j, m->en.team);
+  fmc_json_key(&j, "after_seq");
+  fmc_json_uint(&j, after);
+  fmc_json_key(&j, "written_until");
+  if (t) fmc_json_uint(&j, (uint64_t)t);
+  else fmc_json_null(&j);
+  fmc_json_key(&j, "revoked");
+  fmc_json_bool(&j, done);
+  if (done) {
+    fmc_json_key(&j, "seq");
+    fmc_json_uint(&j, seq);
+  }
+  fmc_json_obj_end(&j);
+  fmc_json_end(&j);
+}
+
+/* The cut-off: --after-seq, else the last entry of the device held here.
+ * A revocation only ever moves a device's cut-off lower (protocol.md). */
+static int revoke_after(fmc_ctx *c, const fmc_opt *o, const fmc_member *m,
+                        uint64_t *after) {
+  char who[2 * FM_NAME_MAX + 32];
+  int rv;
+  *after = m->last_seq;
+  if (o->value &&
+      (rv = fmc_check_uint(c, "--after-seq", o->value, 0, INT64_MAX, after)))
+    return rv;
+  if (m->revoked_after != UINT64_MAX && *after >= m->revoked_after)
+    return fmc_fail(c, "%s is already revoked after seq %llu: nothing to do (a new "
+                       "revocation can only lower that, with --after-seq below it)",
+                    fmc_member_label(m, who, sizeof who),
+                    (unsigned long long)m->revoked_after);
+  return 0;
+}
+
 int fmc_cmd_revoke(fmc_ctx *c, int argc, char **argv) {
-  fmc_opt o[] = {{"--after-seq", NULL, 0, NULL}, {NULL, NULL, 0, NULL}};
-  fmc_spec spec = {"usage: fieldmesh revoke DEVICE_ID --after-seq N\n"
-                   "Run on the administrator's state: revokes a lost or stolen laptop.\n"
-                   "Its entries up to seq N stay valid; later ones are refused everywhere.\n",
+  fmc_opt o[] = {{"--after-seq", NULL, 0, NULL}, {"--yes", NULL, 1, NULL},
+                 {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh revoke NAME-OR-ID [--after-seq N] [--yes]\n"
+                   "Run on the administrator's state: revokes a lost or stolen laptop,\n"
+                   "named by its member's name or at least 8 hex digits of its id. Its\n"
+                   "entries up to seq N stay valid; later ones are refused everywhere.\n"
+                   "Without --after-seq, N is the last entry of it this store holds: the\n"
+                   "command says what that keeps and writes nothing until --yes.\n",
                    o, 1, 1, {0}, 0};
-  uint8_t dev[FM_KEY_LEN];
+  fmc_roster r;
+  fmc_member m;
   fm_identity auth;
   fm_buf body;
-  uint64_t after, seq;
+  uint64_t after, seq = 0;
+  char who[2 * FM_NAME_MAX + 32], meaning[256];
   int rv;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
-  if ((rv = fmc_check_device(c, "DEVICE_ID", spec.pos[0], dev))) return rv;
   if ((rv = fmc_open(c, 0)) != 0) return rv;
-  if (!o[0].value) {
-    fm_vector v = {0, NULL};
-    char hint[128] = "the last entry of that laptop to keep";
-    if (fm_store_vector(c->store, &v) == 0)
-      snprintf(hint, sizeof hint, "the last entry of that laptop to keep; this store "
-               "holds up to seq %llu of it", (unsigned long long)fm_vector_seq(&v, dev));
-    fm_vector_free(&v);
-    return fmc_need(c, &o[0], hint);
-  }
-  if ((rv = fmc_check_uint(c, "--after-seq", o[0].value, 0, INT64_MAX, &after))) return rv;
+  if ((rv = fmc_roster_load(c, &r)) != 0) return rv;
+  rv = fmc_roster_find(c, &r, spec.pos[0], &m);
+  fmc_roster_free(&r);
+  if (rv || (rv = revoke_after(c, &o[0], &m, &after))) return rv;
   if ((rv = fmc_load_authority(c, &auth)) != 0) return rv;
+  if (!memcmp(m.en.device, auth.pk, FM_KEY_LEN)) {
+    fm_identity_wipe(&auth);
+    return fmc_usage(c, "%s is the authority's own id: give a laptop's name or id",
+                     spec.pos[0]);
+  }
+  fmc_member_label(&m, who, sizeof who);
+  revoke_meaning(c, &m, after, meaning, sizeof meaning);
+  if (!o[0].value && !o[1].value) {
+    /* The administrator cannot know the number: show what it keeps first. */
+    fm_identity_wipe(&auth);
+    if (c->json) revoke_json(c, &m, after, 0, 0);
+    else
+      printf("revoking %s after seq %llu: %s.\nEntries of it that this store has not "
+             "received yet would be refused too: import the team's bundles first to "
+             "keep them.\n", who, (unsigned long long)after, meaning);
+    return fmc_usage(c, "nothing was written: run again with --yes to revoke %s after seq "
+                        "%llu (or give --after-seq N)", spec.pos[0],
+                     (unsigned long long)after);
+  }
   fm_buf_init(&body, FM_ENTRY_MAX);
-  rv = fm_revoke_body(&body, dev, after);
+  rv = fm_revoke_body(&body, m.en.device, after);
   if (rv < 0) rv = fmc_fail(c, "cannot encode the revocation: %s", fm_strerror(rv));
   else rv = fmc_append(c, &auth, FM_KIND_REVOKE, &body, &seq);
   fm_buf_free(&body);
   fm_identity_wipe(&auth);
-  if (rv == 0 && !c->json)
-    printf("revoked %s after seq %llu (authority entry %llu); carry a bundle to the "
+  if (rv == 0 && c->json) revoke_json(c, &m, after, 1, seq);
+  else if (rv == 0)
+    printf("revoked %s after seq %llu (authority entry %llu): %s; carry a bundle to the "
            "other laptops so they refuse its later entries\n",
-           spec.pos[0], (unsigned long long)after, (unsigned long long)seq);
-  if (rv == 0 && c->json) {
-    fmc_json j;
-    fmc_json_init(&j, stdout);
-    fmc_json_obj(&j);
-    fmc_json_key(&j, "device_id");
-    fmc_json_hex(&j, dev, FM_KEY_LEN);
-    fmc_json_key(&j, "after_seq");
-    fmc_json_uint(&j, after);
-    fmc_json_key(&j, "seq");
-    fmc_json_uint(&j, seq);
-    fmc_json_obj_end(&j);
-    fmc_json_end(&j);
-  }
+           who, (unsigned long long)after, (unsigned long long)seq, meaning);
   return rv;
 }

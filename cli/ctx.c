@@ -255,7 +255,10 @@ int fmc_append(fmc_ctx *c, const fm_identity *id, const char *kind,
   case FM_ERR_BEHIND: return behind(c);
   case FM_ERR_REVOKED:
     return fmc_fail(c, "this laptop was revoked by the commune authority: it can no "
-                       "longer record; ask the administrator to enroll a new device");
+                       "longer record, and a revoked key is never trusted again; run "
+                       "`fieldmesh init` in a fresh state folder and ask the administrator "
+                       "to enroll the new id (docs/operations.md, \"Re-enrolling a revoked "
+                       "laptop\")");
   case FM_ERR_EXPIRED:
     if (fm_store_enrollment(c->store, id->pk, &en, NULL, NULL, NULL) == 0)
       fmc_date_of(en.expires, day);

@@ -69,6 +69,21 @@ void fmc_date_of(fm_time ms, char out[16]) {
   out[10] = 0;
 }
 
+void fmc_time_of(fm_time ms, char out[24]) {
+  long long local = (long long)ms + FMC_TZ_OFFSET_MS;
+  long long in_day = local % DAY_MS;
+  if (in_day < 0) in_day += DAY_MS;
+  int minutes = (int)(in_day / 60000);
+  fmc_date_of(ms, out);
+  out[10] = ' ';
+  out[11] = (char)('0' + minutes / 60 / 10);
+  out[12] = (char)('0' + minutes / 60 % 10);
+  out[13] = ':';
+  out[14] = (char)('0' + minutes % 60 / 10);
+  out[15] = (char)('0' + minutes % 60 % 10);
+  out[16] = 0;
+}
+
 fm_time fmc_date_start(int y, int m, int d) {
   return (fm_time)(days_from_civil(y, m, d) * DAY_MS - FMC_TZ_OFFSET_MS);
 }

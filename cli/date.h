@@ -13,6 +13,10 @@ int fmc_date_parse(const char *s, int *y, int *m, int *d);
 /* The date of |ms| in Vietnam time, "YYYY-MM-DD" into |out| (11 bytes). */
 void fmc_date_of(fm_time ms, char out[16]);
 
+/* The date and minute of |ms| in Vietnam time, "YYYY-MM-DD HH:MM" into
+ * |out| (17 bytes). */
+void fmc_time_of(fm_time ms, char out[24]);
+
 /* Milliseconds at 00:00 Vietnam time on the given date. */
 fm_time fmc_date_start(int y, int m, int d);
 

@@ -23,6 +23,7 @@ static const command commands[] = {
     {"enroll", NULL, fmc_cmd_enroll, "enroll a laptop and write its join file (administrator)"},
     {"join", NULL, fmc_cmd_join, "join the commune with a join file"},
     {"revoke", NULL, fmc_cmd_revoke, "revoke a lost or stolen laptop (administrator)"},
+    {"members", NULL, fmc_cmd_members, "every enrolled device: team, role, revocation, last entry"},
     {"visit", "add", fmc_cmd_visit_add, "record a visit"},
     {"visit", "list", fmc_cmd_visit_list, "list visits"},
     {"visit", "void", fmc_cmd_visit_void, "withdraw a visit recorded in error"},
