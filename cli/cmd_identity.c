@@ -155,8 +155,8 @@ static int enroll_fields(fmc_ctx *c, const fmc_opt *o, fm_enrollment *en) {
   if (fm_role_parse(o[E_ROLE].value, &en->role) < 0)
     return fmc_usage(c, "--role must be one of: member, leader, gateway, admin; got "
                         "\"%.40s\"", o[E_ROLE].value);
-  strcpy(en->name, o[E_NAME].value);
-  strcpy(en->team, o[E_TEAM].value);
+  snprintf(en->name, sizeof en->name, "%s", o[E_NAME].value);
+  snprintf(en->team, sizeof en->team, "%s", o[E_TEAM].value);
   if (o[E_VILLAGES].value) {
     if ((rv = fmc_check_text(c, "--villages", o[E_VILLAGES].value, 4096, 0))) return rv;
     en->nvillages = fmc_split_list(c, "--villages", o[E_VILLAGES].value, en->villages,

@@ -58,15 +58,15 @@ static void member_row(fmc_ctx *c, fmc_table *t, const fmc_member *m) {
     snprintf(villages + n, sizeof villages - n, "%s%s", i ? ", " : "", m->en.villages[i]);
   }
   fmc_date_of(m->enrolled_at, enrolled);
-  if (!m->en.expires) strcpy(expires, "never");
+  if (!m->en.expires) snprintf(expires, sizeof expires, "never");
   else {
     fmc_date_of(m->en.expires, expires);
-    if (is_expired(c, m)) strcat(expires, " (expired)");
+    if (is_expired(c, m)) snprintf(expires + strlen(expires), sizeof expires - strlen(expires), " (expired)");
   }
-  if (m->revoked_after == UINT64_MAX) strcpy(revoked, "-");
+  if (m->revoked_after == UINT64_MAX) snprintf(revoked, sizeof revoked, "-");
   else snprintf(revoked, sizeof revoked, "seq %llu", (unsigned long long)m->revoked_after);
   if (m->last_written) fmc_time_of(m->last_written, last);
-  else strcpy(last, "-");
+  else snprintf(last, sizeof last, "-");
   snprintf(entries, sizeof entries, "%llu", (unsigned long long)m->last_seq);
   snprintf(quarantined, sizeof quarantined, "%llu", (unsigned long long)m->quarantined);
   const char *cells[] = {m->en.name, m->en.team, fm_role_name(m->en.role), villages,

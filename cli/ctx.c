@@ -15,7 +15,8 @@
 #include "fieldmesh/error.h"
 #include "fieldmesh/keyfile.h"
 
-static void vmsg(const fmc_ctx *c, const char *kind, const char *fmt, va_list ap) {
+__attribute__((format(printf, 3, 0))) static void vmsg(const fmc_ctx *c, const char *kind,
+                                                     const char *fmt, va_list ap) {
   fprintf(stderr, "fieldmesh%s%s: %s", c->cmd ? " " : "", c->cmd ? c->cmd : "", kind);
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
@@ -263,7 +264,7 @@ int fmc_append(fmc_ctx *c, const fm_identity *id, const char *kind,
     if (fm_store_enrollment(c->store, id->pk, &en, NULL, NULL, NULL) == 0)
       fmc_date_of(en.expires, day);
     else
-      strcpy(day, "?");
+      snprintf(day, sizeof day, "?");
     return fmc_fail(c, "this laptop's enrollment expired on %s: ask the commune "
                        "administrator to enroll it again", day);
   case FM_ERR_AUTH:

@@ -15,33 +15,42 @@ typedef struct command {
   const char *name;    /* second word, or NULL */
   fmc_cmd_fn fn;
   const char *summary;
+  int writes;          /* FMC_WRITES: a running daemon is poked afterwards so the
+                          new entries go out to its peers at once */
 } command;
 
+#define FMC_WRITES 1
+
 static const command commands[] = {
-    {"init", NULL, fmc_cmd_init, "create this laptop's device key"},
-    {"authority", "init", fmc_cmd_authority_init, "create the commune authority (administrator)"},
-    {"enroll", NULL, fmc_cmd_enroll, "enroll a laptop and write its join file (administrator)"},
-    {"join", NULL, fmc_cmd_join, "join the commune with a join file"},
-    {"revoke", NULL, fmc_cmd_revoke, "revoke a lost or stolen laptop (administrator)"},
-    {"members", NULL, fmc_cmd_members, "every enrolled device: team, role, revocation, last entry"},
-    {"visit", "add", fmc_cmd_visit_add, "record a visit"},
-    {"visit", "list", fmc_cmd_visit_list, "list visits"},
-    {"visit", "void", fmc_cmd_visit_void, "withdraw a visit recorded in error"},
-    {"dossier", "add", fmc_cmd_dossier_add, "record a dossier"},
-    {"dossier", "status", fmc_cmd_dossier_status, "move a dossier along (submitted, delivered, ...)"},
-    {"dossier", "show", fmc_cmd_dossier_show, "show one dossier"},
-    {"dossier", "list", fmc_cmd_dossier_list, "list dossiers"},
-    {"status", NULL, fmc_cmd_status, "this laptop: identity, counts, view digest"},
-    {"doctor", NULL, fmc_cmd_doctor, "what is wrong with this laptop, and what to do"},
-    {"peers", NULL, fmc_net_peers, "the laptops the daemon syncs with, and how far along"},
-    {"sync", NULL, fmc_net_sync, "connect now to another laptop (HOST:PORT)"},
-    {"vector", "export", fmc_cmd_vector_export, "write what this laptop holds, for a bundle back"},
-    {"bundle", "export", fmc_cmd_bundle_export, "write the entries another laptop lacks"},
-    {"bundle", "import", fmc_cmd_bundle_import, "apply a bundle from another laptop"},
-    {"verify", NULL, fmc_cmd_verify, "re-check every signature, link and view"},
-    {"recover", NULL, fmc_cmd_recover, "save what a damaged store holds into a fresh one"},
-    {"report", NULL, fmc_cmd_report, "visits and dossiers by village, team, procedure or month"},
-    {"procedures", NULL, fmc_cmd_procedures, "the procedure catalogue"},
+    {"init", NULL, fmc_cmd_init, "create this laptop's device key", 0},
+    {"authority", "init", fmc_cmd_authority_init,
+      "create the commune authority (administrator)", 0},
+    {"enroll", NULL, fmc_cmd_enroll,
+      "enroll a laptop and write its join file (administrator)", FMC_WRITES},
+    {"join", NULL, fmc_cmd_join, "join the commune with a join file", FMC_WRITES},
+    {"revoke", NULL, fmc_cmd_revoke, "revoke a lost or stolen laptop (administrator)", FMC_WRITES},
+    {"members", NULL, fmc_cmd_members,
+      "every enrolled device: team, role, revocation, last entry", 0},
+    {"visit", "add", fmc_cmd_visit_add, "record a visit", FMC_WRITES},
+    {"visit", "list", fmc_cmd_visit_list, "list visits", 0},
+    {"visit", "void", fmc_cmd_visit_void, "withdraw a visit recorded in error", FMC_WRITES},
+    {"dossier", "add", fmc_cmd_dossier_add, "record a dossier", FMC_WRITES},
+    {"dossier", "status", fmc_cmd_dossier_status,
+      "move a dossier along (submitted, delivered, ...)", FMC_WRITES},
+    {"dossier", "show", fmc_cmd_dossier_show, "show one dossier", 0},
+    {"dossier", "list", fmc_cmd_dossier_list, "list dossiers", 0},
+    {"status", NULL, fmc_cmd_status, "this laptop: identity, counts, view digest", 0},
+    {"doctor", NULL, fmc_cmd_doctor, "what is wrong with this laptop, and what to do", 0},
+    {"peers", NULL, fmc_net_peers, "the laptops the daemon syncs with, and how far along", 0},
+    {"sync", NULL, fmc_net_sync, "connect now to another laptop (HOST:PORT)", 0},
+    {"vector", "export", fmc_cmd_vector_export,
+      "write what this laptop holds, for a bundle back", 0},
+    {"bundle", "export", fmc_cmd_bundle_export, "write the entries another laptop lacks", 0},
+    {"bundle", "import", fmc_cmd_bundle_import, "apply a bundle from another laptop", FMC_WRITES},
+    {"verify", NULL, fmc_cmd_verify, "re-check every signature, link and view", 0},
+    {"recover", NULL, fmc_cmd_recover, "save what a damaged store holds into a fresh one", 0},
+    {"report", NULL, fmc_cmd_report, "visits and dossiers by village, team, procedure or month", 0},
+    {"procedures", NULL, fmc_cmd_procedures, "the procedure catalogue", 0},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -70,17 +79,6 @@ static void list_names(const char *group, char *out, size_t cap) {
     size_t n = strlen(out);
     snprintf(out + n, cap - n, "%s%s", n ? ", " : "", commands[i].name);
   }
-}
-
-/* Commands that write to the store: a running daemon is poked at once so
- * the new entries go out to its peers. */
-static int writes(const char *cmdname) {
-  static const char *const w[] = {"visit add",     "visit void", "dossier add",
-                                  "dossier status", "bundle import", "enroll",
-                                  "revoke",        "join"};
-  for (size_t k = 0; k < sizeof w / sizeof w[0]; k++)
-    if (!strcmp(cmdname, w[k])) return 1;
-  return 0;
 }
 
 static const command *find(const char *group, const char *name, int *group_known) {
@@ -147,7 +145,7 @@ int main(int argc, char **argv) {
   c.cmd = cmdname;
   if ((rv = fmc_now(&c)) != 0) return rv;
   rv = cmd->fn(&c, argc - i, argv + i);
-  if (rv == 0 && c.state[0] && writes(cmdname)) fmc_net_poke(c.state);
+  if (rv == 0 && c.state[0] && cmd->writes) fmc_net_poke(c.state);
   fmc_close(&c);
   return fmc_exit(rv);
 }

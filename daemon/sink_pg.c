@@ -167,14 +167,22 @@ static int migrate(pg *p, fmd_delivery *out) {
       exec(p, "cannot read schema_version", "SELECT coalesce(max(version), 0) FROM schema_version",
            0, NULL, &r, out) < 0)
     goto rollback;
-  int have = atoi(PQgetvalue(r, 0, 0));
+  char *end;
+  const char *text = PQgetvalue(r, 0, 0);
+  long have = strtol(text, &end, 10);
+  int bad = end == text || *end || have < 0;
   PQclear(r);
-  if (have > NMIGRATIONS) {
-    snprintf(out->error, sizeof out->error, "postgres: the database is at schema version %d, "
-             "newer than this gateway's %d: upgrade fieldmeshd", have, NMIGRATIONS);
+  if (bad) {
+    snprintf(out->error, sizeof out->error, "postgres: table schema_version holds a negative "
+             "or non-numeric version: fix that table by hand");
     goto rollback;
   }
-  for (int v = have + 1; v <= NMIGRATIONS; v++) {
+  if (have > NMIGRATIONS) {
+    snprintf(out->error, sizeof out->error, "postgres: the database is at schema version %d, "
+             "newer than this gateway's %d: upgrade fieldmeshd", (int)have, NMIGRATIONS);
+    goto rollback;
+  }
+  for (int v = (int)have + 1; v <= NMIGRATIONS; v++) {
     const char *param[1] = {num};
     snprintf(num, sizeof num, "%d", v);
     if (exec(p, "cannot migrate the schema", MIGRATIONS[v - 1], 0, NULL, NULL, out) < 0 ||

@@ -159,7 +159,7 @@ static int transport_up(const fm_session *s) {
   return s->state >= FM_SS_HELLO && s->state <= FM_SS_CLOSING;
 }
 
-static int fail(fm_session *s, int code, const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static int fail(fm_session *s, int code, const char *fmt, ...) {
   va_list ap;
   if (s->st.error) return s->st.error;
   va_start(ap, fmt);

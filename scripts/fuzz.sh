@@ -6,8 +6,8 @@
 #
 #   SECONDS   per target; 60 when not given (`scripts/fuzz.sh 600` is the
 #             long run before a release)
-#   TARGET    entry msg frame handshake session bundle control beacon receipt
-#             httpreply (default: all)
+#   TARGET    one of FM_FUZZ_TARGETS in tests/fuzz/CMakeLists.txt, the one
+#             list of targets (default: all)
 #   -j N      fuzz N targets at a time (default 1; each uses one core)
 #
 # The committed corpus (tests/fuzz/corpus/TARGET) is only read; what the
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all=(entry msg frame handshake session bundle control beacon receipt httpreply)
+read -r -a all < <(sed -n 's/^set(FM_FUZZ_TARGETS \(.*\))$/\1/p' tests/fuzz/CMakeLists.txt)
 jobs=1
 secs=60
 targets=()

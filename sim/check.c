@@ -17,7 +17,7 @@
 
 /* ---- findings ------------------------------------------------------------------------- */
 
-static void add_finding(sim_check_log *log, int code, const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static void add_finding(sim_check_log *log, int code, const char *fmt, ...) {
   if (log->n == log->cap) {
     size_t cap = log->cap ? log->cap * 2 : 8;
     sim_finding *f = realloc(log->f, cap * sizeof *f);
@@ -51,7 +51,7 @@ void sim_check_restart(sim_check_log *log, const char *node, fm_store *s, uint64
 }
 
 /* The first failure of an invariant is the one reported; the rest count. */
-static void fail(sim_check_item *it, const char *fmt, ...) {
+__attribute__((format(printf, 2, 3))) static void fail(sim_check_item *it, const char *fmt, ...) {
   it->ok = 0;
   if (it->failures++) return;
   va_list ap;

@@ -127,7 +127,7 @@ int fm__store_purge_revoked(fm_store *s, MDB_txn *t,
 
 /* ---- verify ------------------------------------------------------------- */
 
-static int fail(char *err, size_t cap, const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t cap, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(err, cap, fmt, ap);

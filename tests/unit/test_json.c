@@ -110,8 +110,8 @@ static void test_http_reply_refuses_what_is_not_the_format(void **state) {
                        "{\"accepted\": []} x", "{\"accepted\": [], \"ref\": 5}",
                        "{\"accepted\": [], \"ref\": \"\\ud800\"}", "{\"accepted\": [],}",
                        "{\"accepted\": [], \"x\": [[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}",
-                       "{\"accepted\": [], \"ref\": \"0123456789012345678901234567890123456789"
-                       "01234567890123456789012345\"}"};
+                       ("{\"accepted\": [], \"ref\": \"0123456789012345678901234567890123456789"
+                        "01234567890123456789012345\"}")};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_true(fm_http_reply_parse(bad[i], strlen(bad[i]), 4, &r) < 0);
   snprintf(text, sizeof text, "{\"accepted\": [\"%s\", \"%s\"]}", ID1, ID1);
