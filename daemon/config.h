@@ -2,8 +2,9 @@
  * then the command-line flags, which win.
  *
  * Every problem is one line on stderr naming the flag, or the file,
- * section, key and value, and the fix.  Unknown keys only warn (a newer
- * config file on an older daemon still starts). */
+ * section, key and value, and the fix.  An unknown section or key is an
+ * error naming the closest known one: a misspelt setting never goes
+ * silently unused. */
 #ifndef FMD_CONFIG_H
 #define FMD_CONFIG_H
 
@@ -47,7 +48,7 @@ typedef struct fmd_config {
 
 /* Fills |c| from |argv| and the config file.  Returns 0,
  * FMD_CONFIG_HELP (exit 0), or FMD_EXIT_USAGE after printing one line to
- * |err|.  Warnings (unknown keys) also go to |err|. */
+ * |err|. */
 int fmd_config_from_args(fmd_config *c, int argc, char **argv, FILE *err);
 
 #endif
