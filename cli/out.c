@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fieldmesh/json.h"
 #include "fieldmesh/types.h"
 #include "fieldmesh/wire.h"
 
@@ -187,29 +188,14 @@ void fmc_json_obj_end(fmc_json *j) { close_c(j, '}'); }
 void fmc_json_arr(fmc_json *j) { open_c(j, '['); }
 void fmc_json_arr_end(fmc_json *j) { close_c(j, ']'); }
 
+/* One JSON string, escaped by fm_json_string (fieldmesh/json.h): the one
+ * policy of the project, where bytes that are not UTF-8 become U+FFFD. */
 static void put_escaped(FILE *f, const char *s, size_t n) {
-  /* Entries are checked to be UTF-8 when they arrive; should a stored
-   * string still not be, its non-ASCII bytes become U+FFFD rather than
-   * making the whole document invalid. */
-  int valid = fm_utf8_valid(s, n);
-  fputc('"', f);
-  for (size_t i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    switch (ch) {
-    case '"': fputs("\\\"", f); break;
-    case '\\': fputs("\\\\", f); break;
-    case '\n': fputs("\\n", f); break;
-    case '\r': fputs("\\r", f); break;
-    case '\t': fputs("\\t", f); break;
-    case '\b': fputs("\\b", f); break;
-    case '\f': fputs("\\f", f); break;
-    default:
-      if (ch < 0x20 || ch == 0x7f) fprintf(f, "\\u%04x", ch);
-      else if (ch >= 0x80 && !valid) fputs("\\ufffd", f);
-      else fputc(ch, f);
-    }
-  }
-  fputc('"', f);
+  fm_buf b;
+  fm_buf_init(&b, (size_t)1 << 24);
+  if (fm_json_string(&b, s, n, 0) == 0) fwrite(b.p, 1, b.len, f);
+  else fputs("null", f);   /* out of memory: still valid JSON */
+  fm_buf_free(&b);
 }
 
 void fmc_json_key(fmc_json *j, const char *k) {

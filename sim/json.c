@@ -2,21 +2,22 @@
 
 #include <string.h>
 
+#include "fieldmesh/json.h"
+
 void sim_json_init(sim_json *j, FILE *f) {
   memset(j, 0, sizeof *j);
   j->f = f;
 }
 
+/* Escaped by fm_json_string (fieldmesh/json.h), the project's one JSON
+ * string policy: control characters escaped, bytes that are not UTF-8
+ * written as U+FFFD, so the report is always valid JSON. */
 static void put_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-    else if (c == '\n') fputs("\\n", f);
-    else if (c < 0x20) fprintf(f, "\\u%04x", c);
-    else fputc(c, f); /* UTF-8 passes through as it is */
-  }
-  fputc('"', f);
+  fm_buf b;
+  fm_buf_init(&b, (size_t)1 << 24);
+  if (fm_json_string(&b, s, strlen(s), 0) == 0) fwrite(b.p, 1, b.len, f);
+  else fputs("null", f);
+  fm_buf_free(&b);
 }
 
 static void item(sim_json *j, const char *key) {

@@ -16,6 +16,7 @@
 #include "cal.h"
 #include "heap.h"
 #include "ini_file.h"
+#include "json.h"
 #include "rng.h"
 #include "scenario.h"
 #include "value.h"
@@ -271,6 +272,24 @@ static void test_sim_scenario_refuses_a_fifo_at_once(void **state) {
   rmdir(dir);
 }
 
+/* The report stays valid JSON whatever a name holds: quotes, control
+ * characters and bytes that are not UTF-8 (written as U+FFFD). */
+static void test_sim_json_report_escapes_every_string(void **state) {
+  char *text = NULL;
+  size_t len = 0;
+  sim_json j;
+  (void)state;
+  FILE *f = open_memstream(&text, &len);
+  assert_non_null(f);
+  sim_json_init(&j, f);
+  sim_json_obj(&j, NULL);
+  sim_json_str(&j, "na\"me", "x\xff\x01\n\"y");
+  sim_json_end(&j, '}');
+  fclose(f);
+  assert_string_equal(text, "{\n  \"na\\\"me\": \"x\xef\xbf\xbd\\u0001\\n\\\"y\"\n}\n");
+  free(text);
+}
+
 static void test_sim_presets_load(void **state) {
   static const struct { const char *name; size_t nodes, teams; } presets[] = {
       {"tan-quang", 13, 2}, {"truc-bach", 33, 8}, {"hoa-phuoc", 26, 1}, {"binh-tan", 141, 10}};
@@ -295,6 +314,7 @@ int main(void) {
       cmocka_unit_test(test_sim_values_parse_and_refuse),
       cmocka_unit_test(test_sim_scenario_names_the_line_of_a_mistake),
       cmocka_unit_test(test_sim_presets_load),
+      cmocka_unit_test(test_sim_json_report_escapes_every_string),
       cmocka_unit_test(test_sim_scenario_refuses_a_fifo_at_once),
       cmocka_unit_test(test_sim_ini_reads_sections_keys_and_lines),
       cmocka_unit_test(test_sim_ini_names_the_line_of_a_mistake),
