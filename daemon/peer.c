@@ -339,19 +339,14 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 static int start_session(fmd_peer *p, fm_time now) {
   const fmd_config *c = p->d->cfg;
   fm_session_cfg cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.initiator = p->initiator;
-  cfg.id = &p->d->node.id;
-  cfg.cert = p->d->node.cert;
-  cfg.cert_len = p->d->node.cert_len;
-  cfg.io = fm_node_io(&p->d->node);
+  /* Deferred ingest (fm_node_session_cfg): the session's timer, due at
+   * once, flushes after the loop has read every socket that was ready, so
+   * there is one durable commit per burst. */
+  fm_node_session_cfg(&p->d->node, p->initiator, &cfg);
   cfg.rng.fill = rng_fill;
   cfg.window = (size_t)c->window_kib * 1024;
   cfg.ping_every = (fm_time)c->ping_seconds * 1000;
   cfg.idle_timeout = (fm_time)c->idle_timeout_seconds * 1000;
-  /* The session's timer (due at once) flushes after the loop has read
-   * every socket that was ready: one durable commit per burst. */
-  cfg.defer_ingest = 1;
   return fm_session_new(&cfg, now, &p->session);
 }
 

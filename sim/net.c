@@ -69,18 +69,12 @@ static fm_session *session_for(sim_world *w, sim_node *n, const sim_link_spec *k
                                int initiator) {
   fm_session_cfg cfg;
   fm_session *s;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.initiator = initiator;
-  cfg.id = &n->fmn.id;
-  cfg.cert = n->fmn.cert;
-  cfg.cert_len = n->fmn.cert_len;
-  cfg.io = sim_node_io(n);
+  fm_node_session_cfg(&n->fmn, initiator, &cfg);
+  cfg.io = sim_node_io(n);   /* fm_node_io wrapped with the world's accounting */
   cfg.rng.fill = sim_rng_fill;
   cfg.rng.ctx = &w->rng;
   cfg.ping_every = k->ping;
   cfg.idle_timeout = k->idle;
-  /* As the daemon does: the entries of one read burst commit together. */
-  cfg.defer_ingest = 1;
   int rv = fm_session_new(&cfg, w->now, &s);
   return rv < 0 ? NULL : s;
 }

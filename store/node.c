@@ -161,3 +161,13 @@ fm_session_io fm_node_io(fm_node *n) {
                       .learn_cert = io_learn_cert};
   return io;
 }
+
+void fm_node_session_cfg(fm_node *n, int initiator, fm_session_cfg *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->initiator = initiator;
+  cfg->id = &n->id;
+  cfg->cert = n->cert;
+  cfg->cert_len = n->cert_len;
+  cfg->io = fm_node_io(n);
+  cfg->defer_ingest = 1;
+}

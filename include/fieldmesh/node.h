@@ -34,6 +34,15 @@ void fm_node_free(fm_node *n);
 /* The session callbacks for |n| (ctx = n). */
 fm_session_io fm_node_io(fm_node *n);
 
+/* The session settings every driver of |n| shares, in |cfg| (zeroed
+ * first): our identity and certificate (pointers into |n|, which must
+ * outlive the session), fm_node_io(n), and deferred ingest so the
+ * entries of one read burst commit as one batch.  The driver then sets
+ * what is its own: rng, window, ping and idle timings, and may wrap io.
+ * The daemon, the simulator and the tests build sessions through it, so
+ * they cannot drift apart. */
+void fm_node_session_cfg(fm_node *n, int initiator, fm_session_cfg *cfg);
+
 /* The wall clock of |n| (FM_ASSERTs that the driver set one). */
 fm_time fm_node_wall(const fm_node *n);
 

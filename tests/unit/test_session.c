@@ -154,12 +154,7 @@ typedef struct wire_pair {
 static fm_session *session_cfg_for(tnode *t, int initiator, size_t window, int defer) {
   fm_session_cfg cfg;
   fm_session *s;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.initiator = initiator;
-  cfg.id = &t->node.id;
-  cfg.cert = t->node.cert;
-  cfg.cert_len = t->node.cert_len;
-  cfg.io = fm_node_io(&t->node);
+  fm_node_session_cfg(&t->node, initiator, &cfg);
   cfg.rng.fill = xrng;
   cfg.rng.ctx = &t->rng;
   cfg.window = window;
