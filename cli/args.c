@@ -6,7 +6,9 @@
 
 #include "date.h"
 #include "fieldmesh/error.h"
+#include "fieldmesh/entry.h"
 #include "fieldmesh/fsfile.h"
+#include "fieldmesh/text.h"
 #include "fieldmesh/types.h"
 #include "fieldmesh/wire.h"
 
@@ -145,14 +147,24 @@ int fmc_check_text(const fmc_ctx *c, const char *field, const char *v,
     return fmc_usage(c, "%s is not valid UTF-8 text: set the terminal to UTF-8 "
                         "and type it again", field);
   if (n > max)
-    return fmc_usage(c, "%s is too long (%zu bytes, at most %zu): shorten it", field,
-                     n, max);
+    return fmc_usage(c, "%s is too long (%zu characters, %zu bytes; at most %zu bytes, "
+                        "where a letter with Vietnamese marks takes 2 or 3): shorten it",
+                     field, fm_text_chars(v, n), n, max);
   for (size_t i = 0; i < n; i++) {
     unsigned char ch = (unsigned char)v[i];
     if ((ch < 0x20 && !(multiline && (ch == '\n' || ch == '\t'))) || ch == 0x7f)
-      return fmc_usage(c, "%s holds a control character (byte %zu): remove it%s",
-                       field, i + 1, multiline ? "" : "; it must be one line");
+      return fmc_usage(c, "%s holds a control character (character %zu): remove it%s",
+                       field, fm_text_chars(v, i) + 1, multiline ? "" : "; it must be one line");
   }
+  /* Records keep text in one form (fieldmesh/text.h): NFC, trimmed.  Text
+   * that trims to nothing is no text: say so rather than record a blank. */
+  fm_buf t;
+  fm_buf_init(&t, FM_ENTRY_MAX);
+  int rv = fm_text_norm(&t, v, n), blank = rv == 0 && n > 0 && t.len == 0;
+  fm_buf_free(&t);
+  if (blank)
+    return fmc_usage(c, "%s is only blank space: type the text%s", field,
+                     multiline ? ", or leave the option out" : "");
   return 0;
 }
 

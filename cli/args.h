@@ -41,7 +41,9 @@ int fmc_args_parse(fmc_ctx *c, fmc_spec *spec, int argc, char **argv);
 int fmc_need(const fmc_ctx *c, const fmc_opt *o, const char *hint);
 
 /* Text for a record: valid UTF-8, at most |max| bytes, no control
- * characters (a newline is allowed when |multiline|).  NULL passes. */
+ * characters (a newline is allowed when |multiline|), not only blank
+ * space.  NULL passes.  The record then holds it in its one form
+ * (fm_text_norm: NFC, trimmed), made by the body builders. */
 int fmc_check_text(const fmc_ctx *c, const char *field, const char *v,
                    size_t max, int multiline);
 

@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "args.h"
+#include "fieldmesh/entry.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/record.h"
+#include "fieldmesh/text.h"
 
 static int copy_record(void *ctx, const char *id, size_t id_len, const uint8_t *rec,
                        size_t len) {
@@ -102,7 +104,15 @@ void fmc_record_added(fmc_ctx *c, const char *kind, const char *id, uint64_t seq
 
 int fmc_str_is(fm_str s, const char *want) {
   size_t n = strlen(want);
-  return s.n == n && (n == 0 || memcmp(s.p, want, n) == 0);
+  if (s.n == n && (n == 0 || memcmp(s.p, want, n) == 0)) return 1;
+  /* The same text in another form (decomposed, blank space around). */
+  char a[FM_NAME_MAX * 4];
+  fm_str w = {want, n};
+  if (s.n >= sizeof a || n >= sizeof a) return 0;
+  fmc_str(s, a, sizeof a);
+  char b[sizeof a];
+  fmc_str(w, b, sizeof b);
+  return !strcmp(a, b);
 }
 
 void fmc_services_str(uint32_t mask, char *out, size_t cap) {
@@ -117,11 +127,22 @@ void fmc_services_str(uint32_t mask, char *out, size_t cap) {
 }
 
 const char *fmc_str(fm_str s, char *out, size_t cap) {
-  size_t n = s.n < cap - 1 ? s.n : cap - 1;
+  /* Text recorded before records were normalized (or by another program)
+   * may be decomposed: shown, grouped and compared in its one form. */
+  fm_buf t;
+  fm_buf_init(&t, FM_ENTRY_MAX);
+  const char *p = s.p;
+  size_t len = s.n;
+  if (fm_text_norm(&t, s.p, s.n) == 0) {
+    p = t.p ? (const char *)t.p : "";
+    len = t.len;
+  }
+  size_t n = len < cap - 1 ? len : cap - 1;
   /* Never cut a multi-byte character in half. */
-  while (n < s.n && n > 0 && ((unsigned char)s.p[n] & 0xc0) == 0x80) n--;
-  if (n) memcpy(out, s.p, n);
+  while (n < len && n > 0 && ((unsigned char)p[n] & 0xc0) == 0x80) n--;
+  if (n) memcpy(out, p, n);
   out[n] = 0;
+  fm_buf_free(&t);
   return out;
 }
 
@@ -140,8 +161,24 @@ static void villages_hint(const fm_enrollment *en, char *out, size_t cap) {
   }
 }
 
+/* Whether |a| and |b| match once both are in the one form (|fold| 0:
+ * NFC and trimmed; 1: also without case or marks, fm_text_fold). */
+static int same_text(const char *a, const char *b, int fold) {
+  fm_buf x, y;
+  fm_buf_init(&x, FM_ENTRY_MAX);
+  fm_buf_init(&y, FM_ENTRY_MAX);
+  int ok = fold ? fm_text_fold(&x, a, strlen(a)) == 0 && fm_text_fold(&y, b, strlen(b)) == 0
+                : fm_text_norm(&x, a, strlen(a)) == 0 && fm_text_norm(&y, b, strlen(b)) == 0;
+  ok = ok && x.len == y.len && (!x.len || !memcmp(x.p, y.p, x.len));
+  fm_buf_free(&x);
+  fm_buf_free(&y);
+  return ok;
+}
+
 /* The village of a new record: required, one line, and normally one of
- * this laptop's villages (another is allowed: members help neighbours). */
+ * this laptop's villages (another is allowed: members help neighbours).
+ * Composed or decomposed, it is the same village; one that differs only
+ * in case or marks gets the enrolled spelling suggested. */
 int fmc_check_village(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en) {
   char hint[1024];
   int rv;
@@ -149,8 +186,16 @@ int fmc_check_village(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en) {
   if ((rv = fmc_need(c, o, hint)) != 0) return rv;
   if ((rv = fmc_check_text(c, o->name, o->value, FM_NAME_MAX - 1, 0)) != 0) return rv;
   if (!o->value[0]) return fmc_usage(c, "%s must not be empty (%s)", o->name, hint);
-  if (en->nvillages && !fm_enroll_has_village(en, o->value, strlen(o->value)))
-    fmc_warn(c, "\"%s\" is not among this laptop's villages (%s); recording it anyway",
-             o->value, hint);
+  if (!en->nvillages) return 0;
+  for (int i = 0; i < en->nvillages; i++)
+    if (same_text(o->value, en->villages[i], 0)) return 0;
+  for (int i = 0; i < en->nvillages; i++)
+    if (same_text(o->value, en->villages[i], 1)) {
+      fmc_warn(c, "\"%s\" is not among this laptop's villages: did you mean \"%s\"? "
+               "Recording \"%s\" as typed", o->value, en->villages[i], o->value);
+      return 0;
+    }
+  fmc_warn(c, "\"%s\" is not among this laptop's villages (%s); recording it anyway",
+           o->value, hint);
   return 0;
 }

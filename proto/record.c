@@ -2,7 +2,9 @@
 
 #include <string.h>
 
+#include "fieldmesh/entry.h"
 #include "fieldmesh/error.h"
+#include "fieldmesh/text.h"
 
 static const char *const modes[FM_MODE_COUNT] = {"home", "village_point", "one_stop"};
 static const char *const services[FM_SERVICE_COUNT] = {
@@ -90,9 +92,17 @@ void fm_record_id(char prefix, uint64_t ms, const uint8_t author[static 2],
   out[18] = 0;
 }
 
+/* A text field, written in its one form (fm_text_norm: NFC, trimmed), so
+ * every laptop records a village typed composed or decomposed alike.
+ * Text that is not UTF-8 fails the body (FM_ERR_MALFORMED). */
 static void kv(fm_wr *w, const char *k, const char *v) {
+  fm_buf t;
   fm_wr_cstr(w, k);
-  fm_wr_cstr(w, v ? v : "");
+  fm_buf_init(&t, FM_ENTRY_MAX);
+  int rv = v ? fm_text_norm(&t, v, strlen(v)) : 0;
+  if (rv && !w->buf->err) w->buf->err = rv;
+  fm_wr_str(w, t.p ? (const char *)t.p : "", t.len);
+  fm_buf_free(&t);
 }
 
 int fm_visit_body(fm_buf *out, const fm_visit_in *v) {
