@@ -11,6 +11,7 @@
 #include "fieldmesh/error.h"
 #include "fieldmesh/procedure.h"
 #include "fieldmesh/record.h"
+#include "fieldmesh/text.h"
 
 static void put(fm_buf *out, const char *s) { fm_buf_put(out, s, strlen(s)); }
 
@@ -310,9 +311,17 @@ int fm_json_entry(fm_buf *out, const uint8_t *bytes, size_t len, unsigned flags)
   return fm_buf_error(out);
 }
 
+/* A view's text field in its one form (fieldmesh/text.h), so the
+ * upstream groups a village written decomposed by an older laptop with
+ * the composed one; text that is not UTF-8 is written as it is (U+FFFD). */
 static void str_field(fm_buf *out, const char *k, fm_str s, unsigned flags) {
+  fm_buf t;
   key(out, k, 0);
-  fm_json_string(out, s.p, s.n, flags);
+  fm_buf_init(&t, FM_ENTRY_MAX);
+  if (fm_text_norm(&t, s.p, s.n) == 0)
+    fm_json_string(out, t.p ? (const char *)t.p : "", t.len, flags);
+  else fm_json_string(out, s.p, s.n, flags);
+  fm_buf_free(&t);
 }
 
 static void stamp_time(fm_buf *out, const char *k, const fm_stamp *s) {

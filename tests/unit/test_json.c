@@ -118,12 +118,29 @@ static void test_http_reply_refuses_what_is_not_the_format(void **state) {
   assert_int_equal(fm_http_reply_parse(text, strlen(text), 1, &r), FM_ERR_TOOBIG);
 }
 
+/* The upstream (PostgreSQL's GROUP BY village) sees one form of a
+ * village, whatever form an older laptop wrote it in. */
+static void test_json_visit_view_text_is_in_one_form(void **state) {
+  fm_visit_view v;
+  fm_buf out;
+  (void)state;
+  memset(&v, 0, sizeof v);
+  v.village = (fm_str){"Nghi\xcc\x83" "a Ta\xcc\x82n ", 14};
+  v.team = (fm_str){"Team 1", 6};
+  fm_buf_init(&out, 1 << 16);
+  assert_int_equal(fm_json_visit(&out, "V-1", 3, &v, 0), 0);
+  fm_buf_put(&out, "", 1);
+  assert_non_null(strstr((char *)out.p, "\"village\":\"Ngh\xc4\xa9" "a T\xc3\xa2n\""));
+  fm_buf_free(&out);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_json_escapes_strings_and_writes_bins_as_hex),
       cmocka_unit_test(test_json_time_formats_and_bounds),
       cmocka_unit_test(test_http_reply_reads_ids_and_refs),
       cmocka_unit_test(test_http_reply_refuses_what_is_not_the_format),
+      cmocka_unit_test(test_json_visit_view_text_is_in_one_form),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
