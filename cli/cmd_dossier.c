@@ -140,6 +140,24 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
 /* ---- dossier status --------------------------------------------------------- */
 
 /* Checks the texts and writes the status entry; the note is already read. */
+/* A status that could never replace the current one (lower on the
+ * ladder, or another final status over a final one) is refused: a signed
+ * entry that can never win would only mislead.  Leaving "delivered" for a
+ * final status is allowed, with a word. */
+static int status_can_win(const fmc_ctx *c, const char *id, const fm_dossier_view *d, int st) {
+  const char *now = fm_status_name(d->status), *want = fm_status_name(st);
+  if (fm_status_rank(st) < fm_status_rank(d->status))
+    return fmc_fail(c, "dossier %s is already %s; \"%s\" ranks lower on the ladder and "
+                       "could never replace it: nothing was written", id, now, want);
+  if (d->status >= FM_ST_REJECTED && st != d->status)
+    return fmc_fail(c, "dossier %s is already %s, a final status; \"%s\" would not "
+                       "settle it the same way on every laptop: nothing was written",
+                    id, now, want);
+  if (d->status == FM_ST_DELIVERED && st >= FM_ST_REJECTED)
+    fmc_warn(c, "dossier %s was delivered; marking it %s", id, want);
+  return 0;
+}
+
 static int status_append(fmc_ctx *c, const char *which, int st, const fmc_opt *o) {
   fm_enrollment en;
   fm_dossier_view d;
@@ -153,10 +171,10 @@ static int status_append(fmc_ctx *c, const char *which, int st, const fmc_opt *o
       (rv = fmc_self_enrollment(c, &en, NULL)))
     return rv;
   if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, which, &f)) != 0) return rv;
-  if (fm_dossier_view_decode(f.rec, f.len, &d) == 0 &&
-      fm_status_rank(st) < fm_status_rank(d.status))
-    fmc_warn(c, "dossier %s is already %s; \"%s\" ranks lower and will not replace it",
-             f.id, fm_status_name(d.status), fm_status_name(st));
+  if (fm_dossier_view_decode(f.rec, f.len, &d) == 0 && (rv = status_can_win(c, f.id, &d, st))) {
+    fmc_found_free(&f);
+    return rv;
+  }
   fm_buf_init(&body, FM_ENTRY_MAX);
   if ((rv = fm_dossier_status_body(&body, f.id, st, o[0].value, o[1].value)) < 0)
     rv = fmc_usage(c, "the status note is too long: shorten --note");

@@ -12,7 +12,10 @@
 #   - counts read "1 entry", not "1 entries";
 #   - fieldmeshd takes its folder from FIELDMESH_STATE;
 #   - a misspelled config section or key stops fieldmeshd with the closest
-#     known name.
+#     known name;
+#   - a dossier status that could never win (lower on the ladder, or a
+#     final status over another) is refused, nothing written; delivered
+#     then rejected is said.
 #
 # usage: test_papercuts.sh BIN_DIR
 set -euo pipefail
@@ -125,4 +128,18 @@ refused 2 'unknown key "listn" in [node]: did you mean "listen"?' "$FMD" --state
 printf '[sync]\nfrobnicate = 1\n' >"$W/bad3.conf"
 refused 2 'unknown key "frobnicate" in [sync]: remove it' "$FMD" --state "$W/a" \
   --config "$W/bad3.conf"
+step "a status that could never win is refused"
+d=$(fm a dossier add --procedure khai_sinh --applicant-name "Lò Văn Pắng" \
+  --village "Nghĩa Tân" | tail -n1)
+fm a dossier status "$d" processing >/dev/null
+n=$(entries)
+refused 1 'is already processing; "draft" ranks lower' fm a dossier status "$d" draft
+refused 1 "nothing was written" fm a dossier status "$d" submitted
+[ "$(entries)" = "$n" ] || fail "a status that can never win was written"
+fm a dossier status "$d" delivered >/dev/null
+fm a dossier status "$d" rejected 2>"$W/err" >/dev/null || fail "delivered -> rejected refused"
+grep -q "was delivered; marking it rejected" "$W/err" || fail "no word on delivered -> rejected"
+refused 1 "already rejected, a final status" fm a dossier status "$d" withdrawn
+fm a dossier status "$d" rejected --note "thiếu giấy tờ" >/dev/null ||
+  fail "the same final status with a note was refused"
 echo "$NAME: ok"
