@@ -3,8 +3,11 @@
  * Exit codes: 0 after a clean shutdown (SIGTERM, SIGINT, `stop`), 1 when
  * it cannot start (no device key, not enrolled, the port taken, another
  * daemon on the same state folder), 2 for a bad flag or config value. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include <sodium.h>
@@ -23,6 +26,10 @@ int main(int argc, char **argv) {
   /* The state folder holds citizens' records and keys: nothing the daemon
    * creates (the control socket, store files) is for other users. */
   umask(077);
+  /* Holding the device key and citizens' records: no core dump, and no
+   * other process of this user may attach to read them. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+    fprintf(stderr, "fieldmeshd: warning: cannot turn off core dumps: %s\n", strerror(errno));
   fm_store_catch_sigbus();
   rv = fmd_config_from_args(&cfg, argc, argv, stderr);
   if (rv == FMD_CONFIG_HELP) return FMD_EXIT_OK;

@@ -3,19 +3,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "fieldmesh/copies.h"
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
+
+/* Wipes the device key and releases its page lock. */
+static void unlock_id(fm_node *n) {
+  fm_identity_wipe(&n->id);
+  if (n->id_locked) sodium_munlock(&n->id, sizeof n->id);
+  n->id_locked = 0;
+}
 
 int fm_node_init(fm_node *n, fm_store *store, const fm_identity *id) {
   fm_enrollment en;
   int rv;
   memset(n, 0, sizeof *n);
   n->store = store;
+  /* The device key lives as long as the daemon: keep it out of swap
+   * (best effort: a low RLIMIT_MEMLOCK only loses that). */
+  n->id_locked = sodium_mlock(&n->id, sizeof n->id) == 0;
   n->id = *id;
   rv = fm_store_enrollment(store, id->pk, &en, NULL, &n->cert, &n->cert_len);
   if (rv == FM_ERR_NOTFOUND) rv = FM_ERR_AUTH;
-  if (rv < 0) fm_identity_wipe(&n->id);
+  if (rv < 0) unlock_id(n);
   return rv;
 }
 
@@ -27,7 +39,7 @@ fm_time fm_node_wall(const fm_node *n) {
 void fm_node_free(fm_node *n) {
   free(n->cert);
   n->cert = NULL;
-  fm_identity_wipe(&n->id);
+  unlock_id(n);
 }
 
 int fm_node_admit(fm_node *n, const uint8_t node_id[FM_KEY_LEN],

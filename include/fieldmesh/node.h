@@ -10,7 +10,9 @@
 
 typedef struct fm_node {
   fm_store *store;            /* not owned */
-  fm_identity id;             /* the device's identity (wiped by fm_node_free) */
+  fm_identity id;             /* the device's identity: locked in memory
+                                 (sodium_mlock), wiped by fm_node_free */
+  int id_locked;
   uint8_t *cert;              /* own enrollment certificate, owned */
   size_t cert_len;
   uint64_t ingested;          /* entries accepted from peers, all sessions */
