@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Bash completion (packaging/fieldmesh.bash): commands, subcommands,
+# options, procedure codes, this laptop's villages (quoted for the shell),
+# services after a comma, statuses.
+#
+# usage: test_completion.sh BIN_DIR
+set -euo pipefail
+BIN=${1:?usage: test_completion.sh BIN_DIR}
+FM="$BIN/fieldmesh"
+NAME=test_completion
+# shellcheck source=../net/lib.sh
+. "$(dirname "$0")/../net/lib.sh"
+
+_fieldmesh_bin=$FM
+# shellcheck source=../../packaging/fieldmesh.bash
+. "$(dirname "$0")/../../packaging/fieldmesh.bash"
+
+# offers WANT WORD...: completing the last WORD offers exactly WANT.
+offers() {
+  local want=$1
+  shift
+  COMP_WORDS=("$@")
+  COMP_CWORD=$(($# - 1))
+  COMPREPLY=()
+  _fieldmesh || true   # completion functions run without set -e
+  [ "${COMPREPLY[*]}" = "$want" ] || fail "[$*] offers '${COMPREPLY[*]}', not '$want'"
+}
+
+step "a laptop with two villages"
+fm auth authority init --commune "Tân Quang" >/dev/null
+fm a init | tail -n1 >"$W/a.id"
+fm auth enroll "$(cat "$W/a.id")" --name "Lò Thị Lan" --team "Team 1" --role member \
+  --villages "Nghĩa Tân, Mục Lạn" -o "$W/a.join" >/dev/null
+fm a join "$W/a.join" >/dev/null
+
+step "commands, subcommands and options"
+offers "visit" fieldmesh vi
+offers "add list void" fieldmesh visit ""
+offers "" fieldmesh status ""
+offers "--village" fieldmesh visit add --vi
+offers "--note --note-file" fieldmesh dossier status D-1 processing --no
+
+step "values"
+offers "khai_sinh khai_tu" fieldmesh dossier add --procedure khai
+offers 'Nghĩa\ Tân' fieldmesh --state "$W/a" visit add --village Ngh
+offers 'Nghĩa\ Tân Mục\ Lạn' fieldmesh --state "$W/a" visit add --village ""
+offers "home" fieldmesh visit add --mode ho
+offers "account_created,eid_activated" fieldmesh visit add --services account_created,e
+offers "result_ready rejected" fieldmesh dossier status D-1 re
+echo "$NAME: ok"
