@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
+#include "fieldmesh/text.h"
 
 void fmd_batch_hex(const fm_fwd_batch *b, char out[33]) { fm_hex(b->id, FM_RECEIPT_BATCH_LEN, out); }
 
@@ -107,4 +109,50 @@ int fmd_batch_pg(fm_buf *entries, fm_buf *dossiers, fm_buf *visits, const fm_fwd
   put(visits, "]");
   if ((rv = fm_buf_error(entries)) < 0 || (rv = fm_buf_error(dossiers)) < 0) return rv;
   return fm_buf_error(visits);
+}
+
+typedef struct roster_ctx {
+  fm_buf *out;
+  int first;
+} roster_ctx;
+
+static void roster_field(fm_buf *out, const char *k, const char *v) {
+  fm_json_string(out, k, strlen(k), 0);
+  put(out, ":");
+  fm_buf t;
+  fm_buf_init(&t, FM_ENTRY_MAX);
+  if (fm_text_norm(&t, v, strlen(v)) == 0)
+    fm_json_string(out, t.p ? (const char *)t.p : "", t.len, FM_JSON_NO_NUL);
+  else
+    fm_json_string(out, v, strlen(v), FM_JSON_NO_NUL);
+  fm_buf_free(&t);
+}
+
+static int on_member(void *arg, const uint8_t *bytes, size_t len) {
+  roster_ctx *r = arg;
+  fm_entry e;
+  fm_enrollment en;
+  char hex[2 * FM_KEY_LEN + 1];
+  if (fm_entry_decode(bytes, len, NULL, &e) < 0 || fm_enroll_parse(&e, &en) < 0) return 0;
+  fm_hex(en.device, FM_KEY_LEN, hex);
+  put(r->out, r->first ? "{" : ",{");
+  r->first = 0;
+  roster_field(r->out, "device", hex);
+  put(r->out, ",");
+  roster_field(r->out, "name", en.name);
+  put(r->out, ",");
+  roster_field(r->out, "team", en.team);
+  put(r->out, ",");
+  roster_field(r->out, "role", fm_role_name(en.role));
+  put(r->out, "}");
+  return 0;
+}
+
+int fmd_batch_roster(fm_buf *out, fm_store *s) {
+  roster_ctx r = {out, 1};
+  put(out, "[");
+  int rv = fm_store_each_cert(s, on_member, &r);
+  put(out, "]");
+  fm_buf_put(out, "", 1);
+  return rv < 0 ? rv : fm_buf_error(out);
 }

@@ -8,6 +8,7 @@
 
 #include "fieldmesh/forward.h"
 #include "fieldmesh/json.h"
+#include "fieldmesh/store.h"
 
 typedef struct fmd_batch_meta {
   const char *gateway;    /* the gateway's device id, hex */
@@ -31,5 +32,11 @@ int fmd_batch_json(fm_buf *out, const fm_fwd_batch *b, const fmd_batch_meta *m);
 /* PostgreSQL: the entries, the dossiers and the visits as three JSON
  * arrays (NULs replaced: jsonb cannot hold them). */
 int fmd_batch_pg(fm_buf *entries, fm_buf *dossiers, fm_buf *visits, const fm_fwd_batch *b);
+
+/* The commune's roster as the gateway's store knows it, one JSON array of
+ * {"device","name","team","role"} (device in hex, text in its one form),
+ * NUL-terminated: the PostgreSQL sink keeps it in `members` so rows name
+ * the member, not only the device.  Returns 0 or a negative error. */
+int fmd_batch_roster(fm_buf *out, fm_store *s);
 
 #endif

@@ -1,5 +1,7 @@
 #include "gateway.h"
 
+#include "batch_json.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +180,12 @@ static void plan_next(fmd_sink *k) {
              "planned before the daemon stopped", kind_name(k), hex, k->batch.n);
   }
   memset(&k->result, 0, sizeof k->result);
+  /* The roster as this store knows it now: the worker must not read the
+   * store.  (A few dozen members: cheap next to a batch.) */
+  fm_buf_free(&k->roster);
+  fm_buf_init(&k->roster, (size_t)4 << 20);
+  k->result.roster = fmd_batch_roster(&k->roster, g->d->store) == 0 ? (const char *)k->roster.p
+                                                                     : "[]";
   if (!(k->result.accepted = calloc(k->batch.n, 1))) {
     fm_fwd_batch_free(&k->batch);
     arm(k, FMD_S_BACKOFF, next_backoff(k));
@@ -255,6 +263,11 @@ int fmd_gateway_start(fmd_node *d, fmd_gateway **out) {
   g->env.cfg = &d->cfg->upstream;
   fm_hex(d->node.id.pk, FM_KEY_LEN, g->env.gateway);
   snprintf(g->env.commune, sizeof g->env.commune, "%s", d->self.commune);
+  uint8_t authority[FM_KEY_LEN];
+  if (fm_store_authority(d->store, authority, NULL) < 0)
+    return refuse(g, "this laptop's store names no commune authority: run `fieldmesh join` "
+                  "first");
+  fm_hex(authority, FM_KEY_LEN, g->env.commune_id);
   if (d->self.role != FM_ROLE_GATEWAY)
     return refuse(g, "[upstream] is set, but this laptop is enrolled as %s, not gateway: its "
                   "receipts would be refused everywhere; enroll it with --role gateway, or "
@@ -294,6 +307,7 @@ void fmd_gateway_free(fmd_gateway *g) {
   if (!g) return;
   for (size_t i = 0; i < g->nsinks; i++) {
     fm_fwd_batch_free(&g->sinks[i].batch);
+    fm_buf_free(&g->sinks[i].roster);
     g->sinks[i].ops->del(g->sinks[i].impl);
   }
   if (g->http_global) fmd_http_global_cleanup();

@@ -44,6 +44,7 @@ typedef struct fmd_sink {
   uv_work_t work;
   fm_fwd_batch batch;            /* being delivered (read by the worker) */
   fmd_delivery result;           /* written by the worker */
+  fm_buf roster;                 /* result.roster: the members, for the sink */
   fm_time started;               /* of the delivery in flight */
   uint32_t backoff_ms;           /* the last pause; 0 after a success */
   char last_error[FMD_SINK_ERROR_MAX]; /* logged already: repeats go to debug */

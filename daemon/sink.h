@@ -23,11 +23,14 @@
 typedef struct fmd_sink_env {
   char gateway[2 * FM_KEY_LEN + 1];   /* device id, hex */
   char commune[FM_NAME_MAX];
+  char commune_id[2 * FM_KEY_LEN + 1];  /* the commune authority's key, hex */
   const fmd_upstream_config *cfg;
 } fmd_sink_env;
 
 /* The outcome of one delivery, written by deliver() on the worker thread. */
 typedef struct fmd_delivery {
+  const char *roster;       /* in: the commune's members as JSON (fmd_batch_roster),
+                             * read on the loop thread before the delivery */
   int ok;                   /* the sink answered: |accepted| says what it kept */
   uint8_t *accepted;        /* one flag per item, zeroed by the gateway */
   char **refs;              /* one per item (NULL: none), malloc'd by the sink or NULL;

@@ -57,22 +57,93 @@ static const char *const MIGRATIONS[] = {
     " received_at timestamptz NOT NULL DEFAULT now());"
     "CREATE INDEX visits_village ON visits (village);"
     "CREATE INDEX visits_team ON visits (team);",
+    /* 2: one database for a district.  Every row names its commune (the
+     * authority's key and the commune's name) and keys include it; the
+     * rows before are this gateway's commune's (BACKFILL).  Members from
+     * the enrollments; one view per report of `fieldmesh report`. */
+    "ALTER TABLE entries ADD COLUMN commune_id text NOT NULL DEFAULT '',"
+    " ADD COLUMN commune text NOT NULL DEFAULT '';"
+    "ALTER TABLE dossiers ADD COLUMN commune_id text NOT NULL DEFAULT '',"
+    " ADD COLUMN commune text NOT NULL DEFAULT '', ADD COLUMN created_by_name text,"
+    " ADD COLUMN created_by_team text;"
+    "ALTER TABLE visits ADD COLUMN commune_id text NOT NULL DEFAULT '',"
+    " ADD COLUMN commune text NOT NULL DEFAULT '', ADD COLUMN recorded_by_name text,"
+    " ADD COLUMN recorded_by_team text;"
+    "ALTER TABLE entries DROP CONSTRAINT entries_pkey, ADD PRIMARY KEY (commune_id, id);"
+    "ALTER TABLE dossiers DROP CONSTRAINT dossiers_pkey, ADD PRIMARY KEY (commune_id, id);"
+    "ALTER TABLE visits DROP CONSTRAINT visits_pkey, ADD PRIMARY KEY (commune_id, id);"
+    "CREATE TABLE members (commune_id text NOT NULL, commune text NOT NULL,"
+    " device text NOT NULL, name text NOT NULL, team text NOT NULL, role text NOT NULL,"
+    " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (commune_id, device));"
+    "CREATE VIEW report_rows AS"
+    " SELECT commune_id, commune, village, team, NULL::text AS procedure,"
+    " substr(visit_date, 1, 7) AS month, 1 AS visits, citizens, 0 AS dossiers,"
+    " 0 AS submitted, 0 AS delivered FROM visits WHERE NOT voided"
+    " UNION ALL SELECT commune_id, commune, village, team, procedure,"
+    " to_char(created_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM'), 0, 0, 1,"
+    " (status NOT IN ('draft', 'withdrawn'))::int, (status = 'delivered')::int FROM dossiers;"
+    "CREATE VIEW report_by_village AS SELECT commune_id, commune, village AS key,"
+    " sum(visits) AS visits, sum(citizens) AS citizens, sum(dossiers) AS dossiers,"
+    " sum(submitted) AS submitted, sum(delivered) AS delivered FROM report_rows GROUP BY 1, 2, 3;"
+    "CREATE VIEW report_by_team AS SELECT commune_id, commune, team AS key,"
+    " sum(visits) AS visits, sum(citizens) AS citizens, sum(dossiers) AS dossiers,"
+    " sum(submitted) AS submitted, sum(delivered) AS delivered FROM report_rows GROUP BY 1, 2, 3;"
+    "CREATE VIEW report_by_month AS SELECT commune_id, commune, month AS key,"
+    " sum(visits) AS visits, sum(citizens) AS citizens, sum(dossiers) AS dossiers,"
+    " sum(submitted) AS submitted, sum(delivered) AS delivered FROM report_rows GROUP BY 1, 2, 3;"
+    "CREATE VIEW report_by_procedure AS SELECT commune_id, commune, procedure AS key,"
+    " sum(dossiers) AS dossiers, sum(submitted) AS submitted, sum(delivered) AS delivered"
+    " FROM report_rows WHERE procedure IS NOT NULL GROUP BY 1, 2, 3;",
 };
 #define NMIGRATIONS (int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0])
 
+/* After a migration, with $1 = the commune's authority key (hex) and $2
+ * its name: the rows a migration found belong to this gateway's commune
+ * (before migration 2 a database held one commune). */
+static const char *const BACKFILL[][4] = {
+    {NULL},
+    {"UPDATE entries SET commune_id = $1, commune = $2 WHERE commune_id = ''",
+     "UPDATE dossiers SET commune_id = $1, commune = $2 WHERE commune_id = ''",
+     "UPDATE visits SET commune_id = $1, commune = $2 WHERE commune_id = ''", NULL},
+};
+
+/* The gateway's roster ($1, fmd_batch_roster) before the rows that name
+ * its members. */
+static const char UPSERT_MEMBERS[] =
+    "INSERT INTO members (commune_id, commune, device, name, team, role)"
+    " SELECT $2, $3, m.device, m.name, m.team, m.role"
+    " FROM jsonb_to_recordset($1::jsonb) AS m(device text, name text, team text, role text)"
+    " ON CONFLICT (commune_id, device) DO UPDATE SET commune = EXCLUDED.commune,"
+    " name = EXCLUDED.name, team = EXCLUDED.team, role = EXCLUDED.role, updated_at = now()"
+    " WHERE (members.commune, members.name, members.team, members.role) IS DISTINCT FROM"
+    " (EXCLUDED.commune, EXCLUDED.name, EXCLUDED.team, EXCLUDED.role)";
+
+/* Every statement of a batch takes the commune as $2 (authority key, hex)
+ * and $3 (name). */
 static const char INSERT_ENTRIES[] =
-    "INSERT INTO entries (id, author, seq, prev, hlc, stamped_at, kind, body, raw, batch)"
-    " SELECT e->>'id', e->>'author', (e->>'seq')::bigint, e->>'prev', (e->>'hlc')::numeric,"
-    " (e->>'time')::timestamptz, e->>'kind', e->'body', decode(e->>'raw', 'base64'), $2"
-    " FROM jsonb_array_elements($1::jsonb) AS e ON CONFLICT (id) DO NOTHING";
+    "INSERT INTO entries (commune_id, commune, id, author, seq, prev, hlc, stamped_at, kind,"
+    " body, raw, batch)"
+    " SELECT $2, $3, e->>'id', e->>'author', (e->>'seq')::bigint, e->>'prev',"
+    " (e->>'hlc')::numeric, (e->>'time')::timestamptz, e->>'kind', e->'body',"
+    " decode(e->>'raw', 'base64'), $4"
+    " FROM jsonb_array_elements($1::jsonb) AS e ON CONFLICT (commune_id, id) DO NOTHING";
 
 #define DOSSIER_COLS                                                                       \
   "id, procedure, procedure_name, applicant_name, applicant_id, phone, village, team,"     \
   " channel, status, status_note, portal_ref, note, attachments, created_at, created_by,"  \
   " updated_at, status_at"
+/* The same columns of the JSON records (r), beside the member's (m). */
+#define R_DOSSIER_COLS                                                                       \
+  "r.id, r.procedure, r.procedure_name, r.applicant_name, r.applicant_id, r.phone,"          \
+  " r.village, r.team, r.channel, r.status, r.status_note, r.portal_ref, r.note,"           \
+  " r.attachments, r.created_at, r.created_by, r.updated_at, r.status_at"
 static const char UPSERT_DOSSIERS[] =
-    "INSERT INTO dossiers (" DOSSIER_COLS ") SELECT " DOSSIER_COLS
-    " FROM jsonb_populate_recordset(NULL::dossiers, $1::jsonb) ON CONFLICT (id) DO UPDATE SET"
+    "INSERT INTO dossiers (commune_id, commune, created_by_name, created_by_team, " DOSSIER_COLS
+    ") SELECT $2, $3, m.name, m.team, " R_DOSSIER_COLS
+    " FROM jsonb_populate_recordset(NULL::dossiers, $1::jsonb) AS r"
+    " LEFT JOIN members m ON m.commune_id = $2 AND m.device = r.created_by"
+    " ON CONFLICT (commune_id, id) DO UPDATE SET"
+    " created_by_name = EXCLUDED.created_by_name, created_by_team = EXCLUDED.created_by_team,"
     " procedure = EXCLUDED.procedure, procedure_name = EXCLUDED.procedure_name,"
     " applicant_name = EXCLUDED.applicant_name, applicant_id = EXCLUDED.applicant_id,"
     " phone = EXCLUDED.phone, village = EXCLUDED.village, team = EXCLUDED.team,"
@@ -84,9 +155,16 @@ static const char UPSERT_DOSSIERS[] =
 #define VISIT_COLS                                                                          \
   "id, team, village, place, visit_date, mode, services, citizens, note, recorded_at,"      \
   " recorded_by, voided, void_reason"
+#define R_VISIT_COLS                                                                       \
+  "r.id, r.team, r.village, r.place, r.visit_date, r.mode, r.services, r.citizens, r.note,"  \
+  " r.recorded_at, r.recorded_by, r.voided, r.void_reason"
 static const char UPSERT_VISITS[] =
-    "INSERT INTO visits (" VISIT_COLS ") SELECT " VISIT_COLS
-    " FROM jsonb_populate_recordset(NULL::visits, $1::jsonb) ON CONFLICT (id) DO UPDATE SET"
+    "INSERT INTO visits (commune_id, commune, recorded_by_name, recorded_by_team, " VISIT_COLS
+    ") SELECT $2, $3, m.name, m.team, " R_VISIT_COLS
+    " FROM jsonb_populate_recordset(NULL::visits, $1::jsonb) AS r"
+    " LEFT JOIN members m ON m.commune_id = $2 AND m.device = r.recorded_by"
+    " ON CONFLICT (commune_id, id) DO UPDATE SET"
+    " recorded_by_name = EXCLUDED.recorded_by_name, recorded_by_team = EXCLUDED.recorded_by_team,"
     " team = EXCLUDED.team, village = EXCLUDED.village, place = EXCLUDED.place,"
     " visit_date = EXCLUDED.visit_date, mode = EXCLUDED.mode, services = EXCLUDED.services,"
     " citizens = EXCLUDED.citizens, note = EXCLUDED.note, recorded_at = EXCLUDED.recorded_at,"
@@ -101,7 +179,7 @@ static void pg_error(fmd_delivery *out, const char *what, const char *msg) {
   snprintf(out->error, sizeof out->error, "postgres: %s: %.*s", what, (int)(n < 180 ? n : 180), msg);
 }
 
-/* Runs |sql| (with up to two text parameters); 0, or -1 with |out->error|. */
+/* Runs |sql| (with |nparams| text parameters); 0, or -1 with |out->error|. */
 static int exec(pg *p, const char *what, const char *sql, int nparams, const char *const *params,
                 PGresult **keep, fmd_delivery *out) {
   /* Without parameters, the simple protocol: a migration is several
@@ -153,6 +231,16 @@ static int connect_db(pg *p, fmd_delivery *out) {
   return 0;
 }
 
+/* The rows migration |v| found, given to this gateway's commune. */
+static int backfill(pg *p, int v, fmd_delivery *out) {
+  const char *param[2] = {p->env->commune_id, p->env->commune};
+  for (int i = 0; v - 1 < (int)(sizeof BACKFILL / sizeof BACKFILL[0]) && BACKFILL[v - 1][i]; i++)
+    if (exec(p, "cannot give the rows to this commune", BACKFILL[v - 1][i], 2, param, NULL,
+             out) < 0)
+      return -1;
+  return 0;
+}
+
 /* Brings the schema to the last migration; two gateways on one database
  * take turns (an advisory lock). */
 static int migrate(pg *p, fmd_delivery *out) {
@@ -186,6 +274,7 @@ static int migrate(pg *p, fmd_delivery *out) {
     const char *param[1] = {num};
     snprintf(num, sizeof num, "%d", v);
     if (exec(p, "cannot migrate the schema", MIGRATIONS[v - 1], 0, NULL, NULL, out) < 0 ||
+        backfill(p, v, out) < 0 ||
         exec(p, "cannot record the schema version",
              "INSERT INTO schema_version (version) VALUES ($1::integer)", 1, param, NULL, out) < 0)
       goto rollback;
@@ -199,16 +288,19 @@ rollback:
 }
 
 static int store_batch(pg *p, const fm_fwd_batch *b, fmd_delivery *out) {
+  const char *mp[3] = {out->roster ? out->roster : "[]", p->env->commune_id, p->env->commune};
   char hex[33];
   PGresult *r;
   fmd_batch_hex(b, hex);
-  const char *ep[2] = {(const char *)p->entries.p, hex};
-  const char *dp[1] = {(const char *)p->dossiers.p};
-  const char *vp[1] = {(const char *)p->visits.p};
+  const char *cid = p->env->commune_id, *cname = p->env->commune;
+  const char *ep[4] = {(const char *)p->entries.p, cid, cname, hex};
+  const char *dp[3] = {(const char *)p->dossiers.p, cid, cname};
+  const char *vp[3] = {(const char *)p->visits.p, cid, cname};
   if (exec(p, "cannot begin", "BEGIN", 0, NULL, NULL, out) < 0) return -1;
-  if (exec(p, "cannot insert entries", INSERT_ENTRIES, 2, ep, NULL, out) < 0 ||
-      exec(p, "cannot upsert dossiers", UPSERT_DOSSIERS, 1, dp, NULL, out) < 0 ||
-      exec(p, "cannot upsert visits", UPSERT_VISITS, 1, vp, NULL, out) < 0 ||
+  if (exec(p, "cannot upsert members", UPSERT_MEMBERS, 3, mp, NULL, out) < 0 ||
+      exec(p, "cannot insert entries", INSERT_ENTRIES, 4, ep, NULL, out) < 0 ||
+      exec(p, "cannot upsert dossiers", UPSERT_DOSSIERS, 3, dp, NULL, out) < 0 ||
+      exec(p, "cannot upsert visits", UPSERT_VISITS, 3, vp, NULL, out) < 0 ||
       exec(p, "cannot read the transaction id", "SELECT txid_current()", 0, NULL, &r, out) < 0) {
     PQclear(PQexec(p->conn, "ROLLBACK"));
     return -1;
