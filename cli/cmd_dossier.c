@@ -106,7 +106,7 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
   fm_enrollment en;
   fm_dossier_in in;
   fm_buf body;
-  char id[FM_RECORD_ID_MAX + 1], summary[512], *note = NULL;
+  char id[FM_RECORD_ID_MAX + 1], summary[512], day[16], *note = NULL;
   uint64_t seq = 0;
   int rv;
   memset(&in, 0, sizeof in);
@@ -122,6 +122,8 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
   fmc_record_new_id(c, 'D', id);
   in.id = id;
   in.team = en.team;
+  fmc_date_of(c->now, day);
+  in.date = day;
   fm_buf_init(&body, FM_ENTRY_MAX);
   if ((rv = fm_dossier_body(&body, &in)) < 0)
     rv = fmc_usage(c, "the dossier is over the entry size limit: shorten --note");
@@ -153,12 +155,15 @@ static int status_append(fmc_ctx *c, const char *which, int st, const fmc_opt *o
       (rv = fmc_self_enrollment(c, &en, NULL)))
     return rv;
   if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, which, &f)) != 0) return rv;
-  if (fm_dossier_view_decode(f.rec, f.len, &d) == 0 &&
-      fm_status_rank(st) < fm_status_rank(d.status))
+  if (fm_dossier_view_decode(f.rec, f.len, &d) < 0) memset(&d, 0, sizeof d);
+  if (fm_status_rank(st) < fm_status_rank(d.status))
     fmc_warn(c, "dossier %s is already %s; \"%s\" ranks lower and will not replace it",
              f.id, fm_status_name(d.status), fm_status_name(st));
   fm_buf_init(&body, FM_ENTRY_MAX);
-  if ((rv = fm_dossier_status_body(&body, f.id, st, o[0].value, o[1].value)) < 0)
+  /* `after`: this change wins over all this laptop has seen of the dossier,
+   * whatever the clocks say (same rank; the ladder still goes first). */
+  if ((rv = fm_dossier_status_body_after(&body, f.id, st, o[0].value, o[1].value,
+                                         fm_dossier_view_seen(&d))) < 0)
     rv = fmc_usage(c, "the status note is too long: shorten --note");
   else
     rv = fmc_append(c, &c->device, FM_KIND_DOSSIER_STATUS, &body, NULL);
@@ -241,7 +246,7 @@ static void dossier_json(fmc_json *j, const char *id, size_t idn, const fm_dossi
   fmc_json_strn(j, d->portal_ref.p, d->portal_ref.n);
   fmc_json_key(j, "note");
   fmc_json_strn(j, d->note.p, d->note.n);
-  fmc_date_of((fm_time)fm_hlc_ms(d->created.hlc), day);
+  fmc_dossier_date(d, day);
   fmc_json_key(j, "created");
   fmc_json_str(j, day);
   fmc_json_key(j, "created_by");
@@ -274,7 +279,7 @@ static void show_text(const char *id, const fm_dossier_view *d, const fmc_upstre
   fmc_table_rowf(&t, "status\x1f%s%s%s", fm_status_name(d->status),
                  d->status_note.n ? " — " : "", fmc_str(d->status_note, b, sizeof b));
   fmc_table_rowf(&t, "portal ref\x1f%s", fmc_str(d->portal_ref, b, sizeof b));
-  fmc_date_of((fm_time)fm_hlc_ms(d->created.hlc), day);
+  fmc_dossier_date(d, day);
   fmc_table_rowf(&t, "created\x1f%s by %s…", day, fmc_short_id(d->created.author, a));
   fmc_table_rowf(&t, "note\x1f%s", fmc_str(d->note, b, sizeof b));
   fmc_upstream_rows(u, &t);
@@ -331,7 +336,7 @@ static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
     dossier_json(&l->j, id, idn, &d, NULL);
     return 0;
   }
-  fmc_date_of((fm_time)fm_hlc_ms(d.created.hlc), day);
+  fmc_dossier_date(&d, day);
   const char *cells[] = {fmc_str((fm_str){id, idn}, idb, sizeof idb), day,
                          fmc_str(d.procedure, proc, sizeof proc),
                          fmc_str(d.applicant_name, name, sizeof name),

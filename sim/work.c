@@ -235,7 +235,7 @@ static int build_dossier(sim_world *w, sim_node *n, const sim_weights *procs, fm
            (unsigned long long)sim_rng_below(&w->rng, 1000000000));
   snprintf(phone, sizeof phone, "09%08llu", (unsigned long long)sim_rng_below(&w->rng, 100000000));
   fm_dossier_in d = {id, procs->name[p], name, idnum, phone, village_for(w, n->idx),
-                     team_of(w, n->idx), "dichvucong.gov.vn", "", ""};
+                     team_of(w, n->idx), "dichvucong.gov.vn", "", "", NULL};
   fm_buf_reset(b);
   return fm_dossier_body(b, &d);
 }
