@@ -1,5 +1,5 @@
-/* Merge rules of the views (include/fieldmesh/view.h): causality before
- * clocks.  A change made after seeing another wins over it whatever the
+/* Merge rules of the views (include/fieldmesh/view.h) and the clock
+ * (include/fieldmesh/hlc.h): causality before clocks.  A change made after seeing another wins over it whatever the
  * two clocks said; the hlc decides only between changes made without
  * seeing each other; and every arrival order gives the same bytes. */
 #include <setjmp.h>
@@ -261,6 +261,22 @@ static void test_old_record_reads(void **state) {
   assert_int_equal(fm_dossier_view_decode(empty_date, sizeof empty_date, &v), FM_ERR_CORRUPT);
 }
 
+/* The clock: a stored stamp more than a day ahead of the wall clock (a
+ * wrong clock, fixed since) is not gone on from; an hour ahead is. */
+static void test_hlc_fixed_clock_stamps_the_present(void **state) {
+  fm_hlc future = fm_hlc_make((uint64_t)FUTURE, 9), hour = fm_hlc_make(NOW + 3600000, 4);
+  (void)state;
+  assert_int_equal(fm_hlc_believable(future, NOW), 0);
+  assert_int_equal(fm_hlc_tick(future, NOW), fm_hlc_make((uint64_t)NOW, 0));
+  assert_int_equal(fm_hlc_tick(hour, NOW), hour + 1);
+  assert_int_equal(fm_hlc_believable(hour, NOW), hour);
+  /* A far-ahead stamp seen on another laptop's entry never drags ours. */
+  assert_int_equal(fm_hlc_observe(hour, future, NOW), hour);
+  assert_int_equal(fm_hlc_observe(0, hour, NOW), hour);
+  /* Once the clock reaches it, the old stamp is an ordinary clock again. */
+  assert_int_equal(fm_hlc_tick(future, FUTURE), future + 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_causally_later_wins_over_future_clock),
@@ -268,6 +284,7 @@ int main(void) {
       cmocka_unit_test(test_ladder_then_causality),
       cmocka_unit_test(test_stamp_encoding),
       cmocka_unit_test(test_old_record_reads),
+      cmocka_unit_test(test_hlc_fixed_clock_stamps_the_present),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
