@@ -23,7 +23,10 @@ from nacl.signing import VerifyKey
 MALFORMED, BADSIG, TOOBIG, VERSION = -20001, -20002, -20003, -20004
 CHECKSUM, TRUNCATED = -20034, -20035
 
-MAGICS = {b"FMBNDL1\n": "bundle", b"FMVECT1\n": "vector", b"FMJOIN1\n": "join"}
+# FMBNDL2 since protocol version 3 (entries may carry `after`); FMBNDL1
+# bundles of older writers are read as bundles (protocol.md 7.1).
+MAGICS = {b"FMBNDL2\n": "bundle", b"FMBNDL1\n": "bundle", b"FMVECT1\n": "vector",
+          b"FMJOIN1\n": "join"}
 ENTRY_CONTEXT = b"fieldmesh entry v1\x00"
 HEADER_CONTEXT = b"fieldmesh bundle header v1\x00"
 
@@ -387,6 +390,9 @@ def read_container(data):
         if m.startswith(head):
             kind = name
             break
+    if kind is None and len(data) >= 8 and head[7:8] == b"\n" and head[6:7].isdigit() and \
+            head[:6] in (b"FMBNDL", b"FMVECT", b"FMJOIN"):
+        raise Fail(VERSION, "a container of another format version")
     if kind is None:
         raise Fail(MALFORMED, "not a container")
     if len(data) < 8:

@@ -8,7 +8,8 @@
 #     wins on both laptops although a's stamp is 10 years later;
 #   - a's clock is fixed: its daemon says once that the laptop's last
 #     stamp is ahead of its clock, and a new dossier on a shows today's
-#     date and is stamped with the present, not with a's old future.
+#     date and is stamped with the present, not with a's old future;
+#   - a bundle of another format version is refused, naming it.
 #
 # usage: test_daemon_clock.sh BIN_DIR
 set -euo pipefail
@@ -100,4 +101,13 @@ wait_for "b to receive a's new dossier" same_view a b
 for n in a b; do stop "$n"; done
 [ "$(count_in_log a "days ahead of its clock")" = 1 ] ||
   fail "a's log says its clock is ahead $(count_in_log a "days ahead of its clock") times, not once"
+step "bundles say which release wrote them: FMBNDL2 today, another digit refused by name"
+fm a bundle export -o "$W/all.bundle" >/dev/null
+[ "$(head -c 8 "$W/all.bundle")" = "FMBNDL2" ] || fail "a bundle does not start FMBNDL2"
+{ printf 'FMBNDL9\n'; tail -c +9 "$W/all.bundle"; } >"$W/other.bundle"
+rc=0
+out=$(fm b bundle import "$W/other.bundle" 2>&1) || rc=$?
+[ "$rc" -eq 1 ] || fail "a bundle of another format version: exit $rc, not 1"
+case "$out" in *"another fieldmesh release"*"install the same release"*) ;;
+  *) fail "a bundle of another format version is not refused by name: $out" ;; esac
 echo "$NAME: PASS"
