@@ -174,7 +174,11 @@ int fm_store_open(const char *dir, const fm_store_opts *opts, fm_store **out) {
     goto fail;
   }
   if ((rc = open_dbs(s)) != 0) goto fail;
-  if (!s->read_only && (rc = fm__store_views_current(s)) != 0) goto fail;
+  /* Views built by another format are rebuilt from the log.  Not fatal:
+   * a full disk or a damaged entry leaves them as they were (verify says
+   * so), and the next open tries again.  A store opened without its page
+   * walk is not read further than asked. */
+  if (!s->read_only && !o.skip_walk) (void)fm__store_views_current(s);
   *out = s;
   return 0;
 fail:
