@@ -106,7 +106,7 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
   fm_enrollment en;
   fm_dossier_in in;
   fm_buf body;
-  char id[FM_RECORD_ID_MAX + 1], summary[512], *note = NULL;
+  char id[FM_RECORD_ID_MAX + 1], summary[512], day[16], *note = NULL;
   uint64_t seq = 0;
   int rv;
   memset(&in, 0, sizeof in);
@@ -122,6 +122,8 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
   fmc_record_new_id(c, 'D', id);
   in.id = id;
   in.team = en.team;
+  fmc_date_of(c->now, day);
+  in.date = day;
   fm_buf_init(&body, FM_ENTRY_MAX);
   if ((rv = fm_dossier_body(&body, &in)) < 0)
     rv = fmc_usage(c, "the dossier is over the entry size limit: shorten --note");
@@ -141,18 +143,15 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
 
 /* Checks the texts and writes the status entry; the note is already read. */
 /* A status that could never replace the current one (lower on the
- * ladder, or another final status over a final one) is refused: a signed
- * entry that can never win would only mislead.  Leaving "delivered" for a
- * final status is allowed, with a word. */
+ * ladder: the ladder goes before causality, docs/architecture.md) is
+ * refused: a signed entry that can never win would only mislead.  One of
+ * the same rank wins, having seen the current one (`after`).  Leaving
+ * "delivered" for a final status is allowed, with a word. */
 static int status_can_win(const fmc_ctx *c, const char *id, const fm_dossier_view *d, int st) {
   const char *now = fm_status_name(d->status), *want = fm_status_name(st);
   if (fm_status_rank(st) < fm_status_rank(d->status))
     return fmc_fail(c, "dossier %s is already %s; \"%s\" ranks lower on the ladder and "
                        "could never replace it: nothing was written", id, now, want);
-  if (d->status >= FM_ST_REJECTED && st != d->status)
-    return fmc_fail(c, "dossier %s is already %s, a final status; \"%s\" would not "
-                       "settle it the same way on every laptop: nothing was written",
-                    id, now, want);
   if (d->status == FM_ST_DELIVERED && st >= FM_ST_REJECTED)
     fmc_warn(c, "dossier %s was delivered; marking it %s", id, want);
   return 0;
@@ -171,12 +170,16 @@ static int status_append(fmc_ctx *c, const char *which, int st, const fmc_opt *o
       (rv = fmc_self_enrollment(c, &en, NULL)))
     return rv;
   if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, which, &f)) != 0) return rv;
-  if (fm_dossier_view_decode(f.rec, f.len, &d) == 0 && (rv = status_can_win(c, f.id, &d, st))) {
+  if (fm_dossier_view_decode(f.rec, f.len, &d) < 0) memset(&d, 0, sizeof d);
+  if ((rv = status_can_win(c, f.id, &d, st)) != 0) {
     fmc_found_free(&f);
     return rv;
   }
   fm_buf_init(&body, FM_ENTRY_MAX);
-  if ((rv = fm_dossier_status_body(&body, f.id, st, o[0].value, o[1].value)) < 0)
+  /* `after`: this change wins over all this laptop has seen of the dossier,
+   * whatever the clocks say (same rank; the ladder still goes first). */
+  if ((rv = fm_dossier_status_body_after(&body, f.id, st, o[0].value, o[1].value,
+                                         fm_dossier_view_seen(&d))) < 0)
     rv = fmc_usage(c, "the status note is too long: shorten --note");
   else
     rv = fmc_append(c, &c->device, FM_KIND_DOSSIER_STATUS, &body, NULL);
@@ -259,7 +262,7 @@ static void dossier_json(fmc_json *j, const char *id, size_t idn, const fm_dossi
   fmc_json_strn(j, d->portal_ref.p, d->portal_ref.n);
   fmc_json_key(j, "note");
   fmc_json_strn(j, d->note.p, d->note.n);
-  fmc_date_of((fm_time)fm_hlc_ms(d->created.hlc), day);
+  fmc_dossier_date(d, day);
   fmc_json_key(j, "created");
   fmc_json_str(j, day);
   fmc_json_key(j, "created_by");
@@ -292,7 +295,7 @@ static void show_text(const char *id, const fm_dossier_view *d, const fmc_upstre
   fmc_table_rowf(&t, "status\x1f%s%s%s", fm_status_name(d->status),
                  d->status_note.n ? " — " : "", fmc_str(d->status_note, b, sizeof b));
   fmc_table_rowf(&t, "portal ref\x1f%s", fmc_str(d->portal_ref, b, sizeof b));
-  fmc_date_of((fm_time)fm_hlc_ms(d->created.hlc), day);
+  fmc_dossier_date(d, day);
   fmc_table_rowf(&t, "created\x1f%s by %s…", day, fmc_short_id(d->created.author, a));
   fmc_table_rowf(&t, "note\x1f%s", fmc_str(d->note, b, sizeof b));
   fmc_upstream_rows(u, &t);
@@ -349,7 +352,7 @@ static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
     dossier_json(&l->j, id, idn, &d, NULL);
     return 0;
   }
-  fmc_date_of((fm_time)fm_hlc_ms(d.created.hlc), day);
+  fmc_dossier_date(&d, day);
   const char *cells[] = {fmc_str((fm_str){id, idn}, idb, sizeof idb), day,
                          fmc_str(d.procedure, proc, sizeof proc),
                          fmc_str(d.applicant_name, name, sizeof name),

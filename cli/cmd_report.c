@@ -107,14 +107,14 @@ static int on_dossier(void *ctx, const char *id, size_t idn, const uint8_t *rec,
   fm_str key;
   if (fm_dossier_view_decode(rec, len, &d) < 0) return 0;
   if (r->procedure && !fmc_str_is(d.procedure, r->procedure)) return 0;
-  fmc_date_of((fm_time)fm_hlc_ms(d.created.hlc), day);
+  fmc_dossier_date(&d, day);
   if (!in_months(r, day)) return 0;
   switch (r->by) {
   case BY_VILLAGE: key = d.village; break;
   case BY_TEAM: key = d.team; break;
   case BY_PROCEDURE: key = d.procedure; break;
   default:
-    fmc_date_of((fm_time)fm_hlc_ms(d.created.hlc), day);
+    fmc_dossier_date(&d, day);
     key = (fm_str){day, 7};
   }
   row *w = row_for(r, key);

@@ -233,7 +233,8 @@ int fmc_cmd_visit_void(fmc_ctx *c, int argc, char **argv) {
   fmc_found_free(&f);
   if (rv) return rv;
   fm_buf_init(&body, FM_ENTRY_MAX);
-  if ((rv = fm_visit_void_body(&body, f.id, o[0].value)) < 0)
+  /* `after`: the void wins over all this laptop has seen of the visit. */
+  if ((rv = fm_visit_void_body_after(&body, f.id, o[0].value, fm_visit_view_seen(&v))) < 0)
     rv = fmc_usage(c, "--reason is too long: shorten it");
   else
     rv = fmc_append(c, &c->device, FM_KIND_VISIT_VOID, &body, NULL);

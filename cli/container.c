@@ -41,6 +41,10 @@ static int read_error(fmc_ctx *c, const char *path, const char *kind, int rv) {
   }
   case FM_ERR_TOOBIG:
     return fmc_fail(c, "%s is over the 2 GiB limit: refused", path);
+  case FM_ERR_VERSION:
+    return fmc_fail(c, "%s is a %s of another fieldmesh release (another format "
+                       "version): refused, nothing changed; install the same release on "
+                       "both laptops", path, kind);
   case FM_ERR_MALFORMED:
     return fmc_fail(c, "%s is not a fieldmesh %s (its content does not decode): refused",
                     path, kind);

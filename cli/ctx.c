@@ -250,7 +250,14 @@ int fmc_append(fmc_ctx *c, const fm_identity *id, const char *kind,
   char day[16];
   fm_enrollment en;
   int rv = fm_buf_error(body);
+  int64_t ahead = rv == 0 ? fm_store_clock_ahead(c->store, c->now) : 0;
   if (rv == 0) rv = fm_store_append(c->store, id, kind, body->p, body->len, c->now, NULL, seq);
+  /* Said once: the append moved the store's clock back to the present. */
+  if (rv == 0 && ahead > 0) {
+    long long days = (ahead + 43200000) / 86400000;
+    fmc_warn(c, "this laptop's last stamp is %lld day%s ahead of its clock; new records "
+                "use the clock", days, days == 1 ? "" : "s");
+  }
   switch (rv) {
   case 0: return 0;
   case FM_ERR_BEHIND: return behind(c);

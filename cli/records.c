@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "date.h"
 #include "fieldmesh/entry.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/record.h"
@@ -198,4 +199,18 @@ int fmc_check_village(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en) {
   fmc_warn(c, "\"%s\" is not among this laptop's villages (%s); recording it anyway",
            o->value, hint);
   return 0;
+}
+
+void fmc_dossier_date(const fm_dossier_view *d, char out[16]) {
+  char s[11];
+  int y, m, day;
+  if (d->date.n == 10) {
+    memcpy(s, d->date.p, 10);
+    s[10] = 0;
+    if (fmc_date_parse(s, &y, &m, &day) == 0) {
+      memcpy(out, s, 11);
+      return;
+    }
+  }
+  fmc_date_of((fm_time)fm_hlc_ms(d->created.hlc), out);
 }

@@ -50,6 +50,11 @@ void fmc_record_added(fmc_ctx *c, const char *kind, const char *id, uint64_t seq
 /* Whether |s| is exactly the C string |want|. */
 int fmc_str_is(fm_str s, const char *want);
 
+/* The day a dossier was made, "YYYY-MM-DD" into |out|: its own `date`
+ * when that is a real date, else (older entries) the day of its creating
+ * entry's stamp -- which the author's clock made, right or wrong. */
+void fmc_dossier_date(const fm_dossier_view *d, char out[16]);
+
 /* "account_created,app_installed" into |out| (|cap| bytes). */
 void fmc_services_str(uint32_t mask, char *out, size_t cap);
 

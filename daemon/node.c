@@ -96,6 +96,12 @@ static int open_store(fmd_node *d, const fm_identity *id) {
     return refuse(d, "%s/device.key is not the key of this store: the key file was "
                   "replaced; restore the original key", d->cfg->state);
   if (rv < 0) return store_refusal(d, dir, rv, NULL);
+  int64_t ahead = fm_store_clock_ahead(d->store, fmd_now());
+  /* Said once: the next stamp (ours or a peer's) brings the clock back. */
+  long long days = (ahead + 43200000) / 86400000;
+  if (ahead > 0)
+    fmd_logf(&d->log, FMD_WARN, "this laptop's last stamp is %lld day%s ahead of its clock; "
+             "new records use the clock", days, days == 1 ? "" : "s");
   return 0;
 }
 

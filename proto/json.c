@@ -330,6 +330,35 @@ static void stamp_time(fm_buf *out, const char *k, const fm_stamp *s) {
   else put(out, "null");
 }
 
+/* Milliseconds at 00:00 in Vietnam (UTC+7) on the date |s| "YYYY-MM-DD",
+ * or -1 when |s| is not such a date (the day is checked against 1..31). */
+static fm_time vn_day_start(fm_str s) {
+  int v[3] = {0, 0, 0}, w[3] = {4, 2, 2}, at = 0;
+  if (s.n != 10 || s.p[4] != '-' || s.p[7] != '-') return -1;
+  for (int f = 0; f < 3; f++, at++)
+    for (int i = 0; i < w[f]; i++, at++) {
+      if (s.p[at] < '0' || s.p[at] > '9') return -1;
+      v[f] = v[f] * 10 + (s.p[at] - '0');
+    }
+  if (v[0] < 1970 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31) return -1;
+  int64_t y = v[0] - (v[1] <= 2), era = y / 400;
+  unsigned yoe = (unsigned)(y - era * 400);
+  unsigned doy = (unsigned)((153 * (v[1] + (v[1] > 2 ? -3 : 9)) + 2) / 5 + v[2] - 1);
+  int64_t days = era * 146097 + (int64_t)(yoe * 365 + yoe / 4 - yoe / 100 + doy) - 719468;
+  return (fm_time)(days * 86400000 - 7LL * 3600 * 1000);
+}
+
+/* When the dossier was made: its creating entry's stamp when that falls on
+ * the dossier's own date (Vietnam time), else that date's first instant --
+ * a stamp made by a wrong clock is not shown as a creation time. */
+static void created_time(fm_buf *out, const fm_dossier_view *d) {
+  fm_time day = vn_day_start(d->date), at = (fm_time)fm_hlc_ms(d->created.hlc);
+  key(out, "created_at", 0);
+  if (!d->created.set) put(out, "null");
+  else if (day >= 0 && (at < day || at >= day + 86400000)) fm_json_time(out, day);
+  else fm_json_time(out, at);
+}
+
 static void stamp_author(fm_buf *out, const char *k, const fm_stamp *s) {
   key(out, k, 0);
   if (s->set) hex_string(out, s->author, FM_KEY_LEN);
@@ -383,7 +412,7 @@ int fm_json_dossier(fm_buf *out, const char *id, size_t id_len, const fm_dossier
   str_field(out, "note", d->note, flags);
   key(out, "attachments", 0);
   attachments(out, d->attachments, d->attachments_len);
-  stamp_time(out, "created_at", &d->created);
+  created_time(out, d);
   stamp_author(out, "created_by", &d->created);
   stamp_time(out, "updated_at", &d->base);
   stamp_time(out, "status_at", &d->status_stamp);

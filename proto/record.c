@@ -128,19 +128,32 @@ int fm_visit_body(fm_buf *out, const fm_visit_in *v) {
   return fm_buf_error(out);
 }
 
+/* `after`, last, only when the writer had seen a change of the record. */
+static void after_kv(fm_wr *w, uint64_t after) {
+  if (!after) return;
+  fm_wr_cstr(w, "after");
+  fm_wr_uint(w, after);
+}
+
 int fm_visit_void_body(fm_buf *out, const char *id, const char *reason) {
+  return fm_visit_void_body_after(out, id, reason, 0);
+}
+
+int fm_visit_void_body_after(fm_buf *out, const char *id, const char *reason,
+                             uint64_t after) {
   fm_wr w;
   fm_wr_init(&w, out);
-  fm_wr_map(&w, 2);
+  fm_wr_map(&w, after ? 3 : 2);
   kv(&w, "id", id);
   kv(&w, "reason", reason);
+  after_kv(&w, after);
   return fm_buf_error(out);
 }
 
 int fm_dossier_body(fm_buf *out, const fm_dossier_in *d) {
   fm_wr w;
   fm_wr_init(&w, out);
-  fm_wr_map(&w, 9);
+  fm_wr_map(&w, d->date ? 10 : 9);
   kv(&w, "id", d->id);
   kv(&w, "procedure", d->procedure);
   fm_wr_cstr(&w, "applicant");
@@ -155,18 +168,25 @@ int fm_dossier_body(fm_buf *out, const fm_dossier_in *d) {
   fm_wr_cstr(&w, "attachments");
   fm_wr_array(&w, 0);
   kv(&w, "note", d->note);
+  if (d->date) kv(&w, "date", d->date);
   return fm_buf_error(out);
 }
 
 int fm_dossier_status_body(fm_buf *out, const char *id, int status,
                            const char *ref, const char *note) {
+  return fm_dossier_status_body_after(out, id, status, ref, note, 0);
+}
+
+int fm_dossier_status_body_after(fm_buf *out, const char *id, int status,
+                                 const char *ref, const char *note, uint64_t after) {
   fm_wr w;
   if (status < 0 || status >= FM_STATUS_COUNT) return FM_ERR_INVAL;
   fm_wr_init(&w, out);
-  fm_wr_map(&w, 4);
+  fm_wr_map(&w, after ? 5 : 4);
   kv(&w, "id", id);
   kv(&w, "status", fm_status_name(status));
   kv(&w, "ref", ref);
   kv(&w, "note", note);
+  after_kv(&w, after);
   return fm_buf_error(out);
 }

@@ -4,7 +4,11 @@
 
 #include "fieldmesh/error.h"
 
-#define DOSSIER_FIELDS 16
+/* A dossier record has 16 fields, and a 17th, its date, only when that is
+ * not empty: records of entries without a date are the same bytes as
+ * before dates existed. */
+#define DOSSIER_FIELDS 17
+#define DOSSIER_FIELDS_NO_DATE 16
 #define VISIT_FIELDS 11
 
 static const uint8_t empty_array[1] = {0x90};
@@ -12,17 +16,24 @@ static const uint8_t empty_array[1] = {0x90};
 int fm_stamp_cmp(const fm_stamp *a, const fm_stamp *b) {
   if (a->set != b->set) return a->set ? 1 : -1;
   if (!a->set) return 0;
-  if (a->hlc != b->hlc) return a->hlc > b->hlc ? 1 : -1;
+  if (a->order != b->order) return a->order > b->order ? 1 : -1;
   int c = memcmp(a->author, b->author, FM_KEY_LEN);
   if (c) return c > 0 ? 1 : -1;
   if (a->seq != b->seq) return a->seq > b->seq ? 1 : -1;
   return 0;
 }
 
+/* A change names in `after` the latest order its writer had seen on the
+ * record: it sorts after that, whatever its own clock said. */
 static fm_stamp entry_stamp(const fm_entry *e) {
   fm_stamp s;
+  uint64_t after;
   s.set = 1;
   s.hlc = e->hlc;
+  s.order = e->hlc;
+  if (fm_body_uint(e->body, e->body_len, "after", &after) == 0 && after >= e->hlc &&
+      after < UINT64_MAX)
+    s.order = after + 1;
   memcpy(s.author, e->author, FM_KEY_LEN);
   s.seq = e->seq;
   return s;
@@ -77,10 +88,12 @@ static void wr_stamp(fm_wr *w, const fm_stamp *s) {
     fm_wr_nil(w);
     return;
   }
-  fm_wr_array(w, 3);
+  /* The order is written only when `after` moved it past the hlc. */
+  fm_wr_array(w, s->order > s->hlc ? 4 : 3);
   fm_wr_uint(w, s->hlc);
   fm_wr_bin(w, s->author, FM_KEY_LEN);
   fm_wr_uint(w, s->seq);
+  if (s->order > s->hlc) fm_wr_uint(w, s->order);
 }
 
 static void wr_s(fm_wr *w, fm_str s) { fm_wr_str(w, s.p ? s.p : "", s.n); }
@@ -89,9 +102,11 @@ static int rd_stamp(fm_rd *c, fm_stamp *s) {
   uint32_t n;
   memset(s, 0, sizeof *s);
   if (fm_rd_nil(c) == 0) return 0;
-  if (fm_rd_array(c, &n) < 0 || n != 3 || fm_rd_uint(c, &s->hlc) < 0 ||
+  if (fm_rd_array(c, &n) < 0 || (n != 3 && n != 4) || fm_rd_uint(c, &s->hlc) < 0 ||
       fm_rd_bin_fixed(c, s->author, FM_KEY_LEN) < 0 || fm_rd_uint(c, &s->seq) < 0)
     return FM_ERR_CORRUPT;
+  s->order = s->hlc;
+  if (n == 4 && (fm_rd_uint(c, &s->order) < 0 || s->order <= s->hlc)) return FM_ERR_CORRUPT;
   s->set = 1;
   return 0;
 }
@@ -101,7 +116,7 @@ static int rd_s(fm_rd *c, fm_str *s) {
 }
 
 static void dossier_encode(fm_wr *w, const fm_dossier_view *d) {
-  fm_wr_array(w, DOSSIER_FIELDS);
+  fm_wr_array(w, d->date.n ? DOSSIER_FIELDS : DOSSIER_FIELDS_NO_DATE);
   wr_stamp(w, &d->base);
   wr_stamp(w, &d->created);
   wr_s(w, d->procedure);
@@ -118,6 +133,7 @@ static void dossier_encode(fm_wr *w, const fm_dossier_view *d) {
   fm_wr_uint(w, (uint64_t)d->status);
   wr_stamp(w, &d->status_stamp);
   wr_s(w, d->status_note);
+  if (d->date.n) wr_s(w, d->date);
 }
 
 int fm_dossier_view_decode(const uint8_t *rec, size_t len, fm_dossier_view *out) {
@@ -128,7 +144,8 @@ int fm_dossier_view_decode(const uint8_t *rec, size_t len, fm_dossier_view *out)
   const uint8_t *att;
   memset(&d, 0, sizeof d);
   fm_rd_init(&c, rec, len, 0);
-  if (fm_rd_array(&c, &n) < 0 || n != DOSSIER_FIELDS) return FM_ERR_CORRUPT;
+  if (fm_rd_array(&c, &n) < 0 || (n != DOSSIER_FIELDS && n != DOSSIER_FIELDS_NO_DATE))
+    return FM_ERR_CORRUPT;
   if (rd_stamp(&c, &d.base) || rd_stamp(&c, &d.created) ||
       rd_s(&c, &d.procedure) || rd_s(&c, &d.applicant_name) ||
       rd_s(&c, &d.applicant_id) || rd_s(&c, &d.phone) || rd_s(&c, &d.village) ||
@@ -141,9 +158,11 @@ int fm_dossier_view_decode(const uint8_t *rec, size_t len, fm_dossier_view *out)
   d.attachments_len = (size_t)(c.p - att);
   if (rd_stamp(&c, &d.ref_stamp) || rd_s(&c, &d.portal_ref) ||
       fm_rd_uint(&c, &st) < 0 || st >= FM_STATUS_COUNT ||
-      rd_stamp(&c, &d.status_stamp) || rd_s(&c, &d.status_note) ||
-      !fm_rd_done(&c))
+      rd_stamp(&c, &d.status_stamp) || rd_s(&c, &d.status_note))
     return FM_ERR_CORRUPT;
+  d.date = (fm_str){"", 0};
+  if (n == DOSSIER_FIELDS && (rd_s(&c, &d.date) || d.date.n == 0)) return FM_ERR_CORRUPT;
+  if (!fm_rd_done(&c)) return FM_ERR_CORRUPT;
   d.status = (int)st;
   *out = d;
   return 0;
@@ -186,12 +205,27 @@ int fm_visit_view_decode(const uint8_t *rec, size_t len, fm_visit_view *out) {
 
 /* ---- merge rules -------------------------------------------------------- */
 
+static fm_hlc later_order(fm_hlc o, const fm_stamp *s) {
+  return s->set && s->order > o ? s->order : o;
+}
+
+fm_hlc fm_dossier_view_seen(const fm_dossier_view *d) {
+  fm_hlc o = later_order(0, &d->base);
+  o = later_order(o, &d->created);
+  o = later_order(o, &d->ref_stamp);
+  return later_order(o, &d->status_stamp);
+}
+
+fm_hlc fm_visit_view_seen(const fm_visit_view *v) {
+  return later_order(later_order(0, &v->base), &v->void_stamp);
+}
+
 static void empty_dossier(fm_dossier_view *d) {
   static const fm_str none = {"", 0};
   memset(d, 0, sizeof *d);
   d->procedure = d->applicant_name = d->applicant_id = d->phone = none;
   d->village = d->team = d->channel = d->note = none;
-  d->portal_ref = d->status_note = none;
+  d->portal_ref = d->status_note = d->date = none;
   d->attachments = empty_array;
   d->attachments_len = 1;
   d->status = FM_ST_DRAFT;
@@ -239,7 +273,10 @@ static void apply_dossier(fm_dossier_view *d, const fm_entry *e) {
       d->note = body_str(e, "note");
       apply_attachments(d, e);
     }
-    if (!d->created.set || fm_stamp_cmp(&s, &d->created) < 0) d->created = s;
+    if (!d->created.set || fm_stamp_cmp(&s, &d->created) < 0) {
+      d->created = s;
+      d->date = body_str(e, "date");
+    }
     set_ref(d, body_str(e, "portal_ref"), &s);
     if (status_wins(FM_ST_DRAFT, &s, d)) {
       d->status = FM_ST_DRAFT;

@@ -427,6 +427,54 @@ static int check_copies(const sim_check_in *in, sim_check_item *it) {
   return 0;
 }
 
+/* ---- causality before clocks ---------------------------------------------------------------------- */
+
+typedef struct shown {
+  int found;
+  fm_stamp status, ref;
+} shown;
+
+static int shown_cb(void *ctx, const char *id, size_t n, const uint8_t *rec, size_t len) {
+  shown *s = ctx;
+  fm_dossier_view v;
+  (void)id;
+  (void)n;
+  if (fm_dossier_view_decode(rec, len, &v) < 0) return 0;
+  s->found = 1;
+  s->status = v.status_stamp;
+  s->ref = v.ref_stamp;
+  return 0;
+}
+
+static int is_seen(const fm_stamp *s, const sim_correction *c) {
+  return s->set && s->seq == c->seen_seq && !memcmp(s->author, c->seen_author, FM_KEY_LEN);
+}
+
+/* A status written after seeing another of the same rank replaced it on
+ * every honest node: what it saw is neither the status nor the reference
+ * shown, whatever the writers' clocks said. */
+static int check_causal(const sim_check_in *in, sim_check_item *it) {
+  for (size_t k = 0; k < in->ncorr; k++) {
+    const sim_correction *c = &in->corr[k];
+    if (c->seq > in->ledger->a[c->author].expect) continue; /* purged: revoked, forked */
+    for (size_t i = 0; i < in->nnodes; i++) {
+      const sim_check_node *d = &in->nodes[i];
+      shown s;
+      if (!d->store || !d->honest) continue;
+      memset(&s, 0, sizeof s);
+      int rv = fm_store_find_record(d->store, FM_VIEW_DOSSIER, c->id, shown_cb, &s);
+      if (rv < 0 && rv != FM_ERR_NOTFOUND) return rv;
+      it->checked++;
+      if (s.found && (is_seen(&s.status, c) || is_seen(&s.ref, c)))
+        fail(it, "node %s shows dossier %s as status entry %llu of its author left it, although "
+                 "entry %llu of %s was written after seeing it", d->id, c->id,
+             (unsigned long long)c->seen_seq, (unsigned long long)c->seq,
+             in->nodes[in->ledger->a[c->author].node].id);
+    }
+  }
+  return 0;
+}
+
 /* ---- everything ------------------------------------------------------------------------------------ */
 
 static void items_init(sim_check_report *r) {
@@ -436,7 +484,7 @@ static void items_init(sim_check_report *r) {
       {"valid-entries", SIM_INV_VALID},             {"no-revoked", SIM_INV_NO_REVOKED},
       {"forks-detected", SIM_INV_FORKS},            {"hostile-contained", SIM_INV_HOSTILE},
       {"restart-durable", SIM_INV_RESTART},         {"store-verify", SIM_INV_VERIFY},
-      {"copies-true", SIM_INV_COPIES}};
+      {"copies-true", SIM_INV_COPIES},             {"causal-order", SIM_INV_CAUSAL}};
   memset(r, 0, sizeof *r);
   for (int i = 0; i < SIM_CHECKS; i++) {
     r->items[i].name = inv[i].name;
@@ -486,6 +534,7 @@ int sim_check_run(const sim_check_in *in, const sim_check_log *log, sim_check_re
   if (rv == 0) rv = check_order(in, gw, &r->items[3]);
   if (rv == 0) rv = check_forks(in, &r->items[6]);
   if (rv == 0) rv = check_copies(in, &r->items[10]);
+  if (rv == 0) rv = check_causal(in, &r->items[11]);
   if (rv < 0) return rv;
   check_hostile(in, &r->items[7]);
   log_findings(log, &r->items[8]);

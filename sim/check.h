@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fieldmesh/record.h"
 #include "fieldmesh/store.h"
 #include "ledger.h"
 
@@ -33,7 +34,18 @@ enum {
   SIM_INV_RESTART = 18,         /* a restarted store kept every committed entry */
   SIM_INV_VERIFY = 19,          /* fm_store_verify passes */
   SIM_INV_COPIES = 20,          /* a copy a node counts is really there */
+  SIM_INV_CAUSAL = 21,          /* a change made after seeing another wins over it */
 };
+
+/* A status written after seeing another (sim/work.c): the one it saw
+ * must not be what any node shows, whatever the two writers' clocks. */
+typedef struct sim_correction {
+  char id[FM_RECORD_ID_MAX + 1];   /* the dossier */
+  uint8_t seen_author[FM_KEY_LEN]; /* the status entry the writer saw */
+  uint64_t seen_seq;
+  size_t author;                   /* the correction: ledger index and seq */
+  uint64_t seq;
+} sim_correction;
 
 typedef struct sim_finding {
   int code;
@@ -72,6 +84,8 @@ typedef struct sim_check_in {
   fm_time now;
   uint64_t hostile_sessions, hostile_dropped, hostile_leaks;
   int verify_all;
+  const sim_correction *corr;
+  size_t ncorr;
 } sim_check_in;
 
 typedef struct sim_check_item {
@@ -83,7 +97,7 @@ typedef struct sim_check_item {
   char detail[400];
 } sim_check_item;
 
-#define SIM_CHECKS 11
+#define SIM_CHECKS 12
 typedef struct sim_check_report {
   sim_check_item items[SIM_CHECKS];
   size_t n;

@@ -24,6 +24,7 @@ typedef struct sim_metrics {
   uint64_t created[SIM_K_COUNT];  /* legitimate writes by kind */
   uint64_t created_bytes;         /* their stored bytes (field kinds) */
   uint64_t writes_down, writes_refused, twin_writes;
+  uint64_t corrections;       /* statuses a team-mate corrected after seeing them */
   uint64_t wire_bytes;            /* every byte any session sent */
   uint64_t entry_bytes_in;        /* entry bytes inside ENTRIES messages received */
   uint64_t entries_in, entries_accepted, entries_dup, batches;

@@ -142,6 +142,9 @@ static void text_body(FILE *o, sim_world *w, const sim_figures *f) {
           (unsigned long long)m->revocations, (unsigned long long)m->forks,
           (unsigned long long)m->hostile_sessions, (unsigned long long)m->hostile_dropped,
           (unsigned long long)m->writes_down, (unsigned long long)m->writes_refused);
+  if (m->corrections)
+    fprintf(o, "corrections  %llu statuses corrected by a team-mate after seeing them\n",
+            (unsigned long long)m->corrections);
   fprintf(o, "stores       %llu entries quarantined, %llu held, %llu stamped too far ahead\n",
           (unsigned long long)f->quarantined, (unsigned long long)f->held,
           (unsigned long long)f->clock_ahead);
@@ -200,6 +203,7 @@ static void json_head(sim_json *j, sim_world *w, const sim_figures *f) {
   sim_json_u64(j, "contested", m->twin_writes);
   sim_json_u64(j, "writes_while_down", m->writes_down);
   sim_json_u64(j, "writes_refused", m->writes_refused);
+  sim_json_u64(j, "corrections", m->corrections);
   sim_json_end(j, '}');
 }
 

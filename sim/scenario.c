@@ -168,7 +168,7 @@ static int rhythm_range(sim__load *L, const sim_ini_section *s, const char *key,
 static int load_rhythm(sim__load *L, const sim_ini_section *s, sim_rhythm *r) {
   static const char *const keys[] = {"days", "hours", "visits", "dossiers", "citizens",
                                      "modes", "services", "procedures", "reject", "submit",
-                                     "process", "ready", "deliver", NULL};
+                                     "process", "ready", "deliver", "correct", NULL};
   const char *v;
   int line = s->line;
   if (sim__scenario_keys(L, s, keys) < 0 ||
@@ -181,6 +181,9 @@ static int load_rhythm(sim__load *L, const sim_ini_section *s, sim_rhythm *r) {
   r->reject = 0.03;
   if ((v = sim_ini_get(s, "reject", &line)) && sim_parse_prob(v, &r->reject) < 0)
     return sim__scenario_fail(L, line, "reject: give a share such as 0.03 or 3%%");
+  r->correct = 0;
+  if ((v = sim_ini_get(s, "correct", &line)) && sim_parse_prob(v, &r->correct) < 0)
+    return sim__scenario_fail(L, line, "correct: give a share such as 0.2 or 20%%");
   if (rhythm_dist(L, s, "visits", "0", &r->visits) < 0 ||
       rhythm_dist(L, s, "dossiers", "0", &r->dossiers) < 0 ||
       rhythm_dist(L, s, "citizens", "uniform(1,3)", &r->citizens) < 0 ||

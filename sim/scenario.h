@@ -23,6 +23,8 @@ typedef struct sim_rhythm {
   sim_dist citizens;          /* per visit */
   sim_weights modes, services, procedures;
   double reject;              /* share of dossiers rejected */
+  double correct;             /* share of submitted dossiers whose reference a
+                               * team-mate corrects after seeing it */
   sim_range submit, process, ready, deliver;  /* delays between statuses */
 } sim_rhythm;
 

@@ -22,6 +22,7 @@ typedef struct dossier {
   int node;
   int step;                   /* the next status to write */
   int rejected;
+  int mate;                   /* the team-mate who corrects its reference */
 } dossier;
 
 typedef struct alloc {        /* campaign dossiers for one member's block */
@@ -35,6 +36,8 @@ typedef struct sim_work {
   alloc *a;                   /* by day */
   size_t na, next_a;
   fm_buf body;
+  sim_correction *c;          /* statuses written after seeing another */
+  size_t nc, capc;
 } sim_work;
 
 /* ---- campaigns --------------------------------------------------------------------- */
@@ -109,12 +112,18 @@ void sim_work_free(sim_world *w) {
   if (!w->work) return;
   free(w->work->d);
   free(w->work->a);
+  free(w->work->c);
   fm_buf_free(&w->work->body);
   free(w->work);
   w->work = NULL;
 }
 
 size_t sim_work_dossiers(const sim_world *w) { return w->work ? w->work->n : 0; }
+
+void sim_work_corrections(const sim_world *w, const sim_correction **c, size_t *n) {
+  *c = w->work ? w->work->c : NULL;
+  *n = w->work ? w->work->nc : 0;
+}
 
 /* ---- the day's plan -------------------------------------------------------------------- */
 
@@ -235,7 +244,7 @@ static int build_dossier(sim_world *w, sim_node *n, const sim_weights *procs, fm
            (unsigned long long)sim_rng_below(&w->rng, 1000000000));
   snprintf(phone, sizeof phone, "09%08llu", (unsigned long long)sim_rng_below(&w->rng, 100000000));
   fm_dossier_in d = {id, procs->name[p], name, idnum, phone, village_for(w, n->idx),
-                     team_of(w, n->idx), "dichvucong.gov.vn", "", ""};
+                     team_of(w, n->idx), "dichvucong.gov.vn", "", "", NULL};
   fm_buf_reset(b);
   return fm_dossier_body(b, &d);
 }
@@ -303,11 +312,106 @@ void sim_work_on_write(sim_world *w, const sim_event *ev) {
     add_dossier(w, n->idx, id);
 }
 
+/* ---- corrections: causality before clocks ------------------------------------------ */
+
+#define CORRECT_TRIES 10
+
+/* Another writer of |node|'s team, drawn at random; -1 when none. */
+static int team_mate(sim_world *w, int node) {
+  const sim_scenario *sc = w->sc;
+  int team = sc->nodes[node].team, cand[64], n = 0;
+  if (team < 0) return -1;
+  for (size_t i = 0; i < sc->nnodes && n < 64; i++) {
+    const sim_node_spec *sp = &sc->nodes[i];
+    if ((int)i != node && sp->team == team && sp->rhythm >= 0 &&
+        sp->hostile == SIM_HOSTILE_NONE && sp->twin_of < 0)
+      cand[n++] = (int)i;
+  }
+  return n ? cand[sim_rng_below(&w->rng, (uint64_t)n)] : -1;
+}
+
+static void schedule_correct(sim_world *w, size_t di, int tries) {
+  const dossier *d = &w->work->d[di];
+  fm_time at = next_work(w, d->mate, w->now + (tries ? 3 : 1) * SIM_HOUR_MS);
+  if (at != FM_TIME_NEVER) sim_world_at(w, at, SIM_EV_STATUS, (int)di, 1 + tries, 0, NULL, 0);
+}
+
+typedef struct seen {
+  int found, status;
+  fm_stamp stamp;             /* the status entry the laptop shows */
+  fm_hlc order;               /* the latest order of the record: `after` */
+} seen;
+
+static int seen_cb(void *ctx, const char *id, size_t n, const uint8_t *rec, size_t len) {
+  seen *s = ctx;
+  fm_dossier_view v;
+  (void)id;
+  (void)n;
+  if (fm_dossier_view_decode(rec, len, &v) < 0) return 0;
+  s->found = 1;
+  s->status = v.status;
+  s->stamp = v.status_stamp;
+  s->order = fm_dossier_view_seen(&v);
+  return 0;
+}
+
+static int keep_correction(sim_work *wk, const dossier *d, const seen *s, const sim_node *n,
+                           uint64_t seq) {
+  if (wk->nc == wk->capc) {
+    size_t cap = wk->capc ? wk->capc * 2 : 64;
+    sim_correction *p = realloc(wk->c, cap * sizeof *p);
+    if (!p) return -ENOMEM;
+    wk->c = p;
+    wk->capc = cap;
+  }
+  sim_correction *c = &wk->c[wk->nc++];
+  snprintf(c->id, sizeof c->id, "%s", d->id);
+  memcpy(c->seen_author, s->stamp.author, FM_KEY_LEN);
+  c->seen_seq = s->stamp.seq;
+  c->author = n->author;
+  c->seq = seq;
+  return 0;
+}
+
+/* The team-mate, having received the submitted status, corrects its
+ * reference: a status of the same rank, written after seeing it (with
+ * `after`), whatever the two laptops' clocks say. */
+static void on_correct(sim_world *w, const sim_event *ev) {
+  dossier *d = &w->work->d[ev->a];
+  sim_node *n = &w->nodes[d->mate];
+  fm_buf *b = &w->work->body;
+  seen s;
+  char ref[40];
+  memset(&s, 0, sizeof s);
+  if (n->up && n->store) fm_store_find_record(n->store, FM_VIEW_DOSSIER, d->id, seen_cb, &s);
+  if (!s.found || !s.stamp.set || s.status == FM_ST_DRAFT) {
+    /* Not received yet, or the laptop is off: look again later. */
+    if (ev->b < CORRECT_TRIES) schedule_correct(w, (size_t)ev->a, ev->b);
+    return;
+  }
+  if (fm_status_rank(s.status) != fm_status_rank(FM_ST_SUBMITTED)) return; /* moved on */
+  snprintf(ref, sizeof ref, "G22.%03u-%06llu", (unsigned)sim_rng_below(&w->rng, 1000),
+           (unsigned long long)sim_rng_below(&w->rng, 1000000));
+  fm_buf_reset(b);
+  if (fm_dossier_status_body_after(b, d->id, FM_ST_SUBMITTED, ref, "sửa số biên nhận",
+                                   s.order) < 0 ||
+      append(w, n, FM_KIND_DOSSIER_STATUS, SIM_K_STATUS, b) < 0)
+    return;
+  if (keep_correction(w->work, d, &s, n, w->ledger.a[n->author].n) < 0)
+    sim_world_fatal(w, "recording a correction", -ENOMEM);
+  w->m.corrections++;
+}
+
 void sim_work_on_status(sim_world *w, const sim_event *ev) {
   dossier *d = &w->work->d[ev->a];
   sim_node *n = &w->nodes[d->node];
+  const sim_rhythm *r = &w->sc->rhythms[w->sc->nodes[d->node].rhythm];
   fm_buf *b = &w->work->body;
   char ref[40] = "";
+  if (ev->b) {
+    on_correct(w, ev);
+    return;
+  }
   if (!n->up) {
     /* The laptop is off: the member writes it at the next work block. */
     fm_time at = next_work(w, d->node, w->now + SIM_HOUR_MS);
@@ -325,5 +429,8 @@ void sim_work_on_status(sim_world *w, const sim_event *ev) {
   if (fm_dossier_status_body(b, d->id, st, ref, "") < 0) return;
   if (append(w, n, FM_KIND_DOSSIER_STATUS, SIM_K_STATUS, b) < 0) return;
   d->step++;
+  if (d->step == 1 && r->correct > 0 && sim_rng_chance(&w->rng, r->correct) &&
+      (d->mate = team_mate(w, d->node)) >= 0)
+    schedule_correct(w, (size_t)ev->a, 0);
   if (d->step < 4 && st != FM_ST_REJECTED) schedule_status(w, (size_t)ev->a, w->now);
 }

@@ -9,6 +9,7 @@
 #ifndef SIM_WORK_H
 #define SIM_WORK_H
 
+#include "check.h"
 #include "world.h"
 
 /* Plans the campaigns.  0 or -ENOMEM. */
@@ -18,6 +19,9 @@ void sim_work_free(sim_world *w);
 void sim_work_day(sim_world *w, int day);
 void sim_work_on_write(sim_world *w, const sim_event *ev);
 void sim_work_on_status(sim_world *w, const sim_event *ev);
+/* The statuses written after seeing another, for the checker (valid
+ * until sim_work_free). */
+void sim_work_corrections(const sim_world *w, const sim_correction **c, size_t *n);
 /* Dossiers filed so far. */
 size_t sim_work_dossiers(const sim_world *w);
 

@@ -49,10 +49,23 @@ void fm_bundle_free(fm_bundle *b) {
   memset(b, 0, sizeof *b);
 }
 
+/* |out| is the magic this release writes for the kind: an older bundle
+ * ("FMBNDL1") reads as a bundle.  A known name with another version digit
+ * is another release's format. */
 static int check_magic(const uint8_t *data, size_t len, char out[9]) {
+  size_t n = len < MAGIC_LEN ? len : MAGIC_LEN;
+  if (memcmp(data, FM_BUNDLE_MAGIC_V1, n) == 0) {
+    if (len < MAGIC_LEN) return FM_ERR_TRUNCATED;
+    memcpy(out, FM_BUNDLE_MAGIC, MAGIC_LEN + 1);
+    return 0;
+  }
   for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++) {
-    size_t n = len < MAGIC_LEN ? len : MAGIC_LEN;
-    if (memcmp(data, magics[i], n) != 0) continue;
+    if (memcmp(data, magics[i], n) != 0) {
+      if (len >= MAGIC_LEN && memcmp(data, magics[i], 6) == 0 && data[6] >= '0' &&
+          data[6] <= '9' && data[7] == '\n')
+        return FM_ERR_VERSION;
+      continue;
+    }
     if (len < MAGIC_LEN) return FM_ERR_TRUNCATED;
     memcpy(out, magics[i], MAGIC_LEN + 1);
     return 0;

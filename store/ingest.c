@@ -302,7 +302,7 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
     return FM_IN_QUARANTINED;
   }
   if ((rc = apply(s, t, &e, &h, now, res)) != 0) return rc;
-  if (!fm_hlc_too_far_ahead(e.hlc, now) && e.hlc > res->max_hlc) res->max_hlc = e.hlc;
+  res->max_hlc = fm_hlc_observe(res->max_hlc, e.hlc, now);
   return FM_IN_ACCEPTED;
 }
 
@@ -344,14 +344,17 @@ int fm__store_release_held(fm_store *s, MDB_txn *t,
   }
 }
 
-static int save_clock(fm_store *s, MDB_txn *t, fm_hlc seen) {
+/* A stored clock far ahead of |now| (a wrong clock, fixed since) gives
+ * way to the first believable stamp. */
+static int save_clock(fm_store *s, MDB_txn *t, fm_hlc seen, fm_time now) {
   MDB_val v;
-  fm_hlc cur = 0;
+  fm_hlc cur = 0, next;
   uint8_t be[8];
   if (fm__store_meta_get(s, t, "hlc", &v) == 0 && v.mv_size == 8)
     cur = fm__be64_get(v.mv_data);
-  if (seen <= cur) return 0;
-  fm__be64_put(be, seen);
+  next = fm_hlc_observe(fm_hlc_believable(cur, now), seen, now);
+  if (next == 0 || next == cur) return 0;
+  fm__be64_put(be, next);
   return fm__store_meta_put(s, t, "hlc", be, 8);
 }
 
@@ -369,7 +372,7 @@ static int do_ingest(fm_store *s, MDB_txn *t, void *ctx) {
       ic->outcomes[i].code = code;
     }
   }
-  return save_clock(s, t, ic->res.max_hlc);
+  return save_clock(s, t, ic->res.max_hlc, ic->now);
 }
 
 int fm_store_ingest(fm_store *s, const fm_slice *entries, size_t n, fm_time now,
@@ -420,7 +423,7 @@ int fm__store_append_txn(fm_store *s, MDB_txn *t, const fm_identity *id, const c
   if (rc != FM_IN_ACCEPTED) return code < 0 ? code : FM_ERR_CORRUPT;
   if (entry_id) fm_entry_id(s->build.p, s->build.len, entry_id);
   if (seq) *seq = h.seq + 1;
-  return save_clock(s, t, res.max_hlc);
+  return save_clock(s, t, res.max_hlc, now);
 }
 
 static int do_append(fm_store *s, MDB_txn *t, void *ctx) {

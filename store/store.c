@@ -174,6 +174,11 @@ int fm_store_open(const char *dir, const fm_store_opts *opts, fm_store **out) {
     goto fail;
   }
   if ((rc = open_dbs(s)) != 0) goto fail;
+  /* Views built by another format are rebuilt from the log.  Not fatal:
+   * a full disk or a damaged entry leaves them as they were (verify says
+   * so), and the next open tries again.  A store opened without its page
+   * walk is not read further than asked. */
+  if (!s->read_only && !o.skip_walk) (void)fm__store_views_current(s);
   *out = s;
   return 0;
 fail:
@@ -554,4 +559,14 @@ int fm_store_note_seen(fm_store *s, const uint8_t author[static FM_KEY_LEN],
   /* Only our own logs matter: another device being ahead is just sync. */
   if (!mine) return 0;
   return fm__store_write(s, put_seen, &a);
+}
+
+int64_t fm_store_clock_ahead(fm_store *s, fm_time now) {
+  MDB_txn *t;
+  MDB_val v;
+  fm_hlc cur = 0;
+  if (fm__store_read_begin(s, &t) < 0) return 0;
+  if (fm__store_meta_get(s, t, "hlc", &v) == 0 && v.mv_size == 8) cur = fm__be64_get(v.mv_data);
+  mdb_txn_abort(t);
+  return fm_hlc_too_far_ahead(cur, now) ? (int64_t)(fm_hlc_ms(cur) - (uint64_t)now) : 0;
 }

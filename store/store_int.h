@@ -77,6 +77,9 @@ int fm__store_head_put(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN]
                        const fm__head *h);
 
 int fm__store_meta_get(fm_store *s, MDB_txn *t, const char *name, MDB_val *v);
+/* Rebuilds the views when they were built by another view format (or the
+ * store is new); 0 when they are current (store/verify.c). */
+int fm__store_views_current(fm_store *s);
 int fm__store_meta_put(fm_store *s, MDB_txn *t, const char *name,
                        const void *p, size_t n);
 

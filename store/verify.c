@@ -349,12 +349,32 @@ static int check_derived(fm_store *s, MDB_txn *t, const char *prefix, char *err,
   return 0;
 }
 
+/* The view record format this build writes (docs/architecture.md, "View
+ * records"): 2 added stamps' order and the dossier's date.  A store whose
+ * views were built by another format has them rebuilt when opened. */
+#define VIEWS_FORMAT 2
+
 static int do_rebuild(fm_store *s, MDB_txn *t, void *ctx) {
+  uint8_t v = VIEWS_FORMAT;
+  int rc;
   (void)ctx;
-  return replay_derived(s, t);
+  if ((rc = replay_derived(s, t)) != 0) return rc;
+  return fm__store_meta_put(s, t, "views", &v, 1);
 }
 
 int fm_store_rebuild(fm_store *s) { return fm__store_write(s, do_rebuild, NULL); }
+
+int fm__store_views_current(fm_store *s) {
+  MDB_txn *t;
+  MDB_val v;
+  int current;
+  int rv = fm__store_read_begin(s, &t);
+  if (rv < 0) return rv;
+  current = fm__store_meta_get(s, t, "views", &v) == 0 && v.mv_size == 1 &&
+            *(uint8_t *)v.mv_data == VIEWS_FORMAT;
+  mdb_txn_abort(t);
+  return current ? 0 : fm_store_rebuild(s);
+}
 
 int fm_store_verify(fm_store *s, const char *scratch_dir, char *err, size_t errcap) {
   MDB_txn *t;

@@ -19,8 +19,16 @@ static inline fm_hlc fm_hlc_make(uint64_t ms, uint16_t counter) {
   return (ms << 16) | counter;
 }
 
-/* The stamp for a new local event: later than |last| and not earlier than
- * |now|.  When the counter overflows, the millisecond part moves on. */
+/* |last| as a clock to go on from: 0 when it is more than
+ * FM_HLC_MAX_AHEAD_MS ahead of |now| -- a laptop whose wrong clock was
+ * fixed does not keep stamping the future it once believed. */
+fm_hlc fm_hlc_believable(fm_hlc last, fm_time now);
+
+/* The stamp for a new local event: later than fm_hlc_believable(|last|)
+ * and not earlier than |now|.  When the counter overflows, the
+ * millisecond part moves on.  (Stamped from the clock after a far-ahead
+ * |last|, an author's stamps may go back; its log stays ordered by seq,
+ * and merges go by causality first: include/fieldmesh/view.h.) */
 fm_hlc fm_hlc_tick(fm_hlc last, fm_time now);
 
 /* Folds a stamp |seen| on a received entry into our clock |last|.  A stamp

@@ -40,10 +40,13 @@
 #include "fieldmesh/store.h"
 #include "fieldmesh/wire.h"
 
-/* Version 2: ACK names what was stored and refused.  HELLO keeps its
+/* Version 2: ACK names what was stored and refused.  Version 3: changes
+ * may carry `after` and dossiers `date`, which merge differently (a
+ * version-2 peer would build other views from the same entries).  HELLO
+ * keeps its
  * layout in every version, so a peer of another version is always told
  * which one it met. */
-#define FM_PROTO_VERSION 2
+#define FM_PROTO_VERSION 3
 
 /* Largest plaintext of one frame (a Noise message is at most 65535 bytes,
  * 16 of them the tag). */

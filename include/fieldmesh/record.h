@@ -2,11 +2,17 @@
  *
  *   visit           {id, team, village, place, date "YYYY-MM-DD", mode,
  *                    services: [str], citizens: uint, note}
- *   visit.void      {id, reason}
+ *   visit.void      {id, reason, after?}
  *   dossier         {id, procedure, applicant: {name, id_number, phone},
  *                    village, team, channel, portal_ref, attachments: [bin 32],
- *                    note}
- *   dossier.status  {id, status, ref, note}
+ *                    note, date? "YYYY-MM-DD"}
+ *   dossier.status  {id, status, ref, note, after?}
+ *
+ * `after` (uint, written when not 0) is the latest merge order the writer
+ * had seen on the record (fm_dossier_view_seen, fm_visit_view_seen): the
+ * change then wins over everything it saw, whatever the clocks say
+ * (include/fieldmesh/view.h).  A dossier's `date` is the day it was made,
+ * as the writer's calendar said: what people are shown, not the stamp.
  *
  * Keys not listed are kept and replicated but not materialized.  Builders
  * here produce bodies in this fixed key order; text fields may be empty.
@@ -74,6 +80,7 @@ typedef struct fm_visit_in {
 typedef struct fm_dossier_in {
   const char *id, *procedure, *name, *id_number, *phone, *village, *team,
       *channel, *portal_ref, *note;
+  const char *date;     /* "YYYY-MM-DD"; NULL: no `date` key (older writers) */
 } fm_dossier_in;
 
 /* Each returns the buffer's error, 0 when all went in. NULL strings encode
@@ -83,5 +90,10 @@ int fm_visit_void_body(fm_buf *out, const char *id, const char *reason);
 int fm_dossier_body(fm_buf *out, const fm_dossier_in *d);
 int fm_dossier_status_body(fm_buf *out, const char *id, int status,
                            const char *ref, const char *note);
+/* The same with `after` (0: none, as above). */
+int fm_visit_void_body_after(fm_buf *out, const char *id, const char *reason,
+                             uint64_t after);
+int fm_dossier_status_body_after(fm_buf *out, const char *id, int status,
+                                 const char *ref, const char *note, uint64_t after);
 
 #endif

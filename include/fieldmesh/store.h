@@ -118,6 +118,12 @@ int fm_store_append(fm_store *s, const fm_identity *id, const char *kind,
                     const uint8_t *body, size_t body_len, fm_time now,
                     uint8_t entry_id[FM_ID_LEN], uint64_t *seq);
 
+/* How far (in ms) the store's clock, the last stamp this laptop made or
+ * believed, is ahead of |now|: 0 unless more than FM_HLC_MAX_AHEAD_MS.
+ * Then the next entry is stamped from |now| and the clock follows it
+ * (a wrong clock fixed since): callers say so to the member, once. */
+int64_t fm_store_clock_ahead(fm_store *s, fm_time now);
+
 /* What happened to each entry of a batch. */
 typedef enum fm_outcome {
   FM_IN_ACCEPTED,     /* appended to its author's log */

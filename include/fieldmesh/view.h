@@ -3,14 +3,18 @@
  * Every node that holds the same set of entries holds byte-identical views,
  * whatever order the entries arrived in (per author, entries always arrive
  * in seq order; across authors, any order).  That holds because each field
- * is a maximum over a total order:
+ * is a maximum over a total order on stamps, (order, author, seq):
  *
- *   - dossier status: the higher rank on the ladder wins, then hlc, then
- *     author, then seq;
+ *   - a change's order is its hlc, or one past the body's `after` (the
+ *     latest order its writer had seen on that record) when that is
+ *     larger: a change made after seeing another is later than it,
+ *     whatever the two clocks said; the hlc only orders changes made
+ *     without seeing each other;
+ *   - dossier status: the higher rank on the ladder wins, then the stamp;
  *   - the other dossier fields, as one group, and the portal reference on
- *     its own: last writer wins on (hlc, author, seq);
- *   - a visit is written once (last writer wins on a repeated id) and can
- *     be voided; the latest void is kept.
+ *     its own: the later stamp wins;
+ *   - a visit is written once (the later stamp wins on a repeated id) and
+ *     can be voided; the latest void is kept.
  *
  * A view record is a canonical MessagePack array (see docs/architecture.md);
  * decoded views point into the record's bytes.
@@ -30,7 +34,8 @@ typedef struct fm_str {
 
 typedef struct fm_stamp {
   int set;                     /* 0: no such write yet */
-  fm_hlc hlc;
+  fm_hlc hlc;                  /* as the writer's clock stamped the entry */
+  fm_hlc order;                /* what merges compare: max(hlc, after + 1) */
   uint8_t author[FM_KEY_LEN];
   uint64_t seq;
 } fm_stamp;
@@ -50,6 +55,7 @@ typedef struct fm_dossier_view {
   int status;                  /* fm_status */
   fm_stamp status_stamp;
   fm_str status_note;
+  fm_str date;                 /* the creating entry's `date` ("" when none) */
 } fm_dossier_view;
 
 typedef struct fm_visit_view {
@@ -72,6 +78,11 @@ fm_view_kind fm_view_target(const fm_entry *e, const char **id, size_t *n);
  * error, or FM_ERR_CORRUPT when |old| does not decode. */
 int fm_view_apply(fm_view_kind k, const uint8_t *old, size_t old_len,
                   const fm_entry *e, fm_buf *out);
+
+/* The latest order among the stamps of a record: what a writer puts in a
+ * change's `after` so that the change is later than all it has seen. */
+fm_hlc fm_dossier_view_seen(const fm_dossier_view *d);
+fm_hlc fm_visit_view_seen(const fm_visit_view *v);
 
 /* Decode a stored record.  0 or FM_ERR_CORRUPT. */
 int fm_dossier_view_decode(const uint8_t *rec, size_t len, fm_dossier_view *out);

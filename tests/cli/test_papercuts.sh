@@ -13,9 +13,9 @@
 #   - fieldmeshd takes its folder from FIELDMESH_STATE;
 #   - a misspelled config section or key stops fieldmeshd with the closest
 #     known name;
-#   - a dossier status that could never win (lower on the ladder, or a
-#     final status over another) is refused, nothing written; delivered
-#     then rejected is said.
+#   - a dossier status that could never win (lower on the ladder) is
+#     refused, nothing written; delivered then rejected is said; a final
+#     status written after seeing another replaces it.
 #
 # usage: test_papercuts.sh BIN_DIR
 set -euo pipefail
@@ -128,7 +128,7 @@ refused 2 'unknown key "listn" in [node]: did you mean "listen"?' "$FMD" --state
 printf '[sync]\nfrobnicate = 1\n' >"$W/bad3.conf"
 refused 2 'unknown key "frobnicate" in [sync]: remove it' "$FMD" --state "$W/a" \
   --config "$W/bad3.conf"
-step "a status that could never win is refused"
+step "a status that could never win is refused; one of the same rank replaces"
 d=$(fm a dossier add --procedure khai_sinh --applicant-name "Lò Văn Pắng" \
   --village "Nghĩa Tân" | tail -n1)
 fm a dossier status "$d" processing >/dev/null
@@ -139,7 +139,8 @@ refused 1 "nothing was written" fm a dossier status "$d" submitted
 fm a dossier status "$d" delivered >/dev/null
 fm a dossier status "$d" rejected 2>"$W/err" >/dev/null || fail "delivered -> rejected refused"
 grep -q "was delivered; marking it rejected" "$W/err" || fail "no word on delivered -> rejected"
-refused 1 "already rejected, a final status" fm a dossier status "$d" withdrawn
+fm a dossier status "$d" withdrawn >/dev/null || fail "withdrawn after seeing rejected was refused"
+fm a dossier show "$d" | grep -q withdrawn || fail "withdrawn did not replace rejected"
 fm a dossier status "$d" rejected --note "thiếu giấy tờ" >/dev/null ||
   fail "the same final status with a note was refused"
 echo "$NAME: ok"

@@ -193,6 +193,15 @@ check("architecture placeholder dossier record of a dossier.status",
       hx("dc0010 c0 c0 a0 a0 a0 a0 a0 a0 a0 a0 90 c0 a0 02")
       + hx("93 cf 019aec3cf8100000 c4 20") + KEY22 + hx("06 a5 6368e1bb9d"))
 
+st_after = entry(6, 1764900010000 << 16, "dossier.status",
+                 [("id", "D-06DERF8000000000"), ("status", "processing"), ("ref", ""),
+                  ("note", "chờ"), ("after", 1764900020000 << 16)])
+views = {"dossiers": {}, "visits": {}}
+R.merge(views, st_after)
+check("architecture a status stamp that carries its order",
+      R.enc_stamp(views["dossiers"][b"D-06DERF8000000000"]["status_stamp"]),
+      hx("94 cf 019aec3cf8100000 c4 20") + KEY22 + hx("06 cf 019aec3d1f200001"))
+
 services = R.enc_array_head(2) + R.enc_str(b"payment_guided") + R.enc_str(b"app_installed")
 v5 = entry(5, 0x019aec3cf0400000, "visit",
            [("id", "V-06DERF7G82G9MCSK"), ("team", "Team 1"), ("village", "Vinh Quang"),

@@ -135,8 +135,9 @@ def main():
         f = {k: v for k, v in f.items() if v is not DROP}
         return a.write("dossier", body(**f), t, counter)
 
-    def status(a, t, id_, st, ref="", note="", counter=0):
-        return a.write("dossier.status", body(id=id_, status=st, ref=ref, note=note), t, counter)
+    def status(a, t, id_, st, ref="", note="", counter=0, **extra):
+        return a.write("dossier.status", body(id=id_, status=st, ref=ref, note=note, **extra),
+                       t, counter)
 
     def visit(a, t, id_, counter=0, **over):
         f = dict(id=id_, team="Tổ 1", village="Vinh Quang", place="nhà văn hóa",
@@ -146,8 +147,8 @@ def main():
         f = {k: v for k, v in f.items() if v is not DROP}
         return a.write("visit", body(**f), t, counter)
 
-    def void(a, t, id_, reason, counter=0):
-        return a.write("visit.void", body(id=id_, reason=reason), t, counter)
+    def void(a, t, id_, reason, counter=0, **extra):
+        return a.write("visit.void", body(id=id_, reason=reason, **extra), t, counter)
 
     # D-A: rewritten by a later dossier; refs from a dossier and a status;
     # the two final states tie on rank and the later stamp wins; a lower
@@ -203,6 +204,30 @@ def main():
     visit(k1, T + 990, "V-B", citizens=1 << 40, services="account_created", mode=3)
     # V-C: a visit whose fields are all missing.
     k2.write("visit", body(id="V-C"), T + 1200)
+    # D-G: causality before clocks. k1's clock is 10 years ahead; k2 saw
+    # k1's status (`after` names its order) and its own change wins, earlier
+    # by the clocks. The dossier's date is its own, not the stamp's.
+    fut = T + 10 * 365 * 86400_000
+    dossier(k1, fut, "D-G", date="2025-12-05")
+    status(k1, fut + 10, "D-G", "submitted", ref="R-FUT", note="máy sai giờ")
+    status(k2, T + 1400, "D-G", "submitted", ref="R-SEEN", note="đã xem", after=(fut + 10) << 16)
+    # D-H: an `after` below the entry's own hlc changes nothing.
+    status(k1, T + 1500, "D-H", "submitted", ref="H1", after=5)
+    status(k2, T + 1450, "D-H", "submitted", ref="H2")
+    # D-I: an `after` that is not a uint, or is 2**64 - 1, changes nothing.
+    status(k1, T + 1470, "D-I", "submitted", ref="I1")
+    status(k2, T + 1460, "D-I", "submitted", ref="I2", after="muộn")
+    status(k2, T + 1465, "D-I", "submitted", ref="I3", after=2**64 - 1)
+    # D-J: the ladder goes first: a lower status after seeing a higher one
+    # does not replace it; the created stamp's date stays.
+    dossier(k2, T + 1500, "D-J", date="2025-12-04")
+    dossier(k1, T + 1600, "D-J", date="2025-12-06", note="sửa")
+    status(k1, T + 1610, "D-J", "processing")
+    status(k2, T + 1605, "D-J", "submitted", after=(T + 1610) << 16)
+    # V-D: a void after seeing another void, by a clock 10 years behind it.
+    visit(k1, fut + 20, "V-D")
+    void(k1, fut + 30, "V-D", "một")
+    void(k2, T + 1700, "V-D", "hai", after=(fut + 30) << 16)
     # Unknown kinds and a receipt-looking body: not in the views.
     k1.write("visit.note", body(id="V-A", note="không biết"), T + 1300)
     k2.write("x" * 32, body(id="D-A"), T + 1301)
@@ -239,6 +264,21 @@ def main():
     if (mine["dossiers"], mine["visits"]) != (st["dossiers"], st["visits"]):
         fails.append("records: reader %d dossiers %d visits, fieldmesh %d, %d"
                      % (mine["dossiers"], mine["visits"], st["dossiers"], st["visits"]))
+    # What the causal cases must show (besides equal digests).
+    want = {"D-G": ("portal_ref", "R-SEEN"), "D-H": ("portal_ref", "H1"),
+            "D-I": ("portal_ref", "I1"), "D-J": ("status", "processing")}
+    for rid, (field, value) in want.items():
+        got = json.loads(run("--json", "dossier", "show", rid)).get(field)
+        if got != value:
+            fails.append("%s: %s is %r, the merge rules say %r" % (rid, field, got, value))
+    for rid, day in (("D-G", "2025-12-05"), ("D-J", "2025-12-04")):
+        got = json.loads(run("--json", "dossier", "show", rid)).get("created")
+        if got != day:
+            fails.append("%s: shown as created %r, its own date is %r" % (rid, got, day))
+    vd = [v for v in json.loads(run("--json", "visit", "list")) if v["id"] == "V-D"]
+    vd = vd[0] if vd else {}
+    if vd.get("void_reason") != "hai":
+        fails.append("V-D: void reason %r, the merge rules say 'hai'" % vd.get("void_reason"))
     print("merge_cases: %d entries, %d dossiers, %d visits; reader %s, fieldmesh %s"
           % (len(items), mine["dossiers"], mine["visits"], mine["view_digest"],
              st["view_digest"]))

@@ -23,7 +23,10 @@ from nacl.signing import VerifyKey
 MALFORMED, BADSIG, TOOBIG, VERSION = -20001, -20002, -20003, -20004
 CHECKSUM, TRUNCATED = -20034, -20035
 
-MAGICS = {b"FMBNDL1\n": "bundle", b"FMVECT1\n": "vector", b"FMJOIN1\n": "join"}
+# FMBNDL2 since protocol version 3 (entries may carry `after`); FMBNDL1
+# bundles of older writers are read as bundles (protocol.md 7.1).
+MAGICS = {b"FMBNDL2\n": "bundle", b"FMBNDL1\n": "bundle", b"FMVECT1\n": "vector",
+          b"FMJOIN1\n": "join"}
 ENTRY_CONTEXT = b"fieldmesh entry v1\x00"
 HEADER_CONTEXT = b"fieldmesh bundle header v1\x00"
 
@@ -387,6 +390,9 @@ def read_container(data):
         if m.startswith(head):
             kind = name
             break
+    if kind is None and len(data) >= 8 and head[7:8] == b"\n" and head[6:7].isdigit() and \
+            head[:6] in (b"FMBNDL", b"FMVECT", b"FMJOIN"):
+        raise Fail(VERSION, "a container of another format version")
     if kind is None:
         raise Fail(MALFORMED, "not a container")
     if len(data) < 8:
@@ -511,13 +517,22 @@ def rank(status):
 
 
 def stamp_of(e):
-    return (e.hlc, e.author, e.seq)
+    """(order, author, seq, hlc): order is one past the body's `after` when
+    that uint is at least the hlc (and below 2**64 - 1), else the hlc."""
+    order = e.hlc
+    after = bval(e.body, b"after")
+    if type(after) is int and e.hlc <= after < 2**64 - 1:
+        order = after + 1
+    return (order, e.author, e.seq, e.hlc)
 
 
 def enc_stamp(s):
     if s is None:
         return b"\xc0"
-    return b"\x93" + enc_uint(s[0]) + enc_bin(s[1]) + enc_uint(s[2])
+    order, author, seq, hlc = s
+    if order == hlc:
+        return b"\x93" + enc_uint(hlc) + enc_bin(author) + enc_uint(seq)
+    return b"\x94" + enc_uint(hlc) + enc_bin(author) + enc_uint(seq) + enc_uint(order)
 
 
 def later(a, b):
@@ -526,7 +541,7 @@ def later(a, b):
         return False
     if b is None:
         return True
-    return a > b  # hlc, then author bytes unsigned, then seq
+    return a[:3] > b[:3]  # order, then author bytes unsigned, then seq
 
 
 def new_dossier():
@@ -534,7 +549,7 @@ def new_dossier():
             "idn": b"", "phone": b"", "village": b"", "team": b"",
             "channel": b"", "note": b"", "attachments": b"\x90",
             "ref_stamp": None, "ref": b"", "status": 0, "status_stamp": None,
-            "status_note": b""}
+            "status_note": b"", "date": b""}
 
 
 def new_visit():
@@ -585,6 +600,7 @@ def merge(views, e):
                 r["attachments"] = attachments_raw(b)
             if r["created"] is None or later(r["created"], s):
                 r["created"] = s
+                r["date"] = sfield(b, b"date")
             pref = sfield(b, b"portal_ref")
             if pref and later(s, r["ref_stamp"]):
                 r["ref"], r["ref_stamp"] = pref, s
@@ -622,12 +638,13 @@ def merge(views, e):
 
 
 def enc_dossier(r):
-    return (b"\xdc\x00\x10" + enc_stamp(r["base"]) + enc_stamp(r["created"])
+    # 17 fields when the date is not empty, else 16 (no date field)
+    return (b"\xdc\x00" + bytes([17 if r["date"] else 16]) + enc_stamp(r["base"]) + enc_stamp(r["created"])
             + b"".join(enc_str(r[f]) for f in ("procedure", "name", "idn", "phone",
                                                 "village", "team", "channel", "note"))
             + r["attachments"] + enc_stamp(r["ref_stamp"]) + enc_str(r["ref"])
             + enc_uint(r["status"]) + enc_stamp(r["status_stamp"])
-            + enc_str(r["status_note"]))
+            + enc_str(r["status_note"]) + (enc_str(r["date"]) if r["date"] else b""))
 
 
 def enc_visit(r):
@@ -669,6 +686,11 @@ WRITER_KEYS = {
     b"dossier.status": [b"id", b"status", b"ref", b"note"],
     b"receipt": [b"sink", b"batch", b"ref", b"items"],
 }
+# Keys a writer adds last, when it has them (protocol.md 3.8): a dossier's
+# `date`; a change's `after`, when its writer had seen the record.
+WRITER_LAST = {b"dossier": [b"date"], b"dossier.status": [b"after"],
+               b"visit.void": [b"after"]}
+DAY_HLC = (24 * 3600 * 1000) << 16
 CROCKFORD = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -679,11 +701,15 @@ def writer_checks(entries):
     ids = 0
     for e in entries:
         where = {"author": e.author.hex(), "seq": e.seq, "kind": e.kind.decode()}
-        if e.author in last_hlc and e.hlc <= last_hlc[e.author]:
+        # It may go back only from a stamp more than a day ahead of the new
+        # one: a clock that was wrong and is fixed (protocol.md 3.1).
+        if e.author in last_hlc and last_hlc[e.author] - DAY_HLC <= e.hlc <= last_hlc[e.author]:
             off.append(dict(where, why="hlc does not increase along the author's log"))
         last_hlc[e.author] = e.hlc
         keys = [bytes(k) for k, _ in e.body]
         want = WRITER_KEYS.get(e.kind)
+        if want is not None and keys[len(want):] == WRITER_LAST.get(e.kind):
+            keys = keys[:len(want)]
         if want is not None and keys != want:
             off.append(dict(where, why="body keys %s, the doc lists %s"
                             % ([k.decode() for k in keys], [k.decode() for k in want])))

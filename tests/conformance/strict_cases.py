@@ -306,6 +306,10 @@ def file_cases(authority, commune):
     add("the magic cut to 5 bytes", REFUSED, raw=b"FMBND")
     add("another magic (a vector file)", REFUSED,
         raw=seal(b"FMVECT1\n" + H6(), 0))
+    add("a bundle of another format version (FMBNDL9)", REFUSED,
+        raw=seal(b"FMBNDL9\n" + H6() + R.enc_bin(item), 1))
+    add("a bundle as written today (FMBNDL2)", READ,
+        raw=seal(b"FMBNDL2\n" + H6() + R.enc_bin(item), 1))
     return c
 
 

@@ -94,7 +94,7 @@ static void make_world(fz_world *w) {
   w->own[0] = dup_buf(&e, &w->own_len[0]);
   fm_dossier_in d = {"D-FZ0001", "khai_sinh", "Lò Văn Pó", "001203004567",
                      "0912345678", "Vinh Quang", "Team 1", "mobile", "",
-                     "giấy chứng sinh bản chính"};
+                     "giấy chứng sinh bản chính", NULL};
   fm_buf_reset(&body);
   FZ_CHECK(fm_dossier_body(&body, &d) == 0, "fixture dossier body");
   fz_entry(&e, &w->dev[2], 2, w->own[0], w->own_len[0], FZ_T0 + 2,

@@ -7,10 +7,26 @@
   check.py views PG.json CLI.json KIND  the dossiers (or visits) of PostgreSQL against
                                       `fieldmesh dossier|visit list --json`
 """
+import datetime
 import glob
 import json
 import os
+import re
 import sys
+
+
+def vn_day(ts):
+    """The day in Vietnam (UTC+7) of a PostgreSQL timestamptz as JSON."""
+    m = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?"
+                 r"(Z|[+-]\d\d(?::?\d\d)?)$", ts or "")
+    if not m:
+        return None
+    off = m.group(7)
+    mins = 0 if off == "Z" else (int(off[1:3]) * 60 + int(off[-2:] if len(off) > 3 else 0)) * \
+        (1 if off[0] == "+" else -1)
+    t = datetime.datetime(*map(int, m.groups()[:6]),
+                          tzinfo=datetime.timezone(datetime.timedelta(minutes=mins)))
+    return t.astimezone(datetime.timezone(datetime.timedelta(hours=7))).date().isoformat()
 
 
 def spool(folder):
@@ -60,7 +76,7 @@ def views(pg_path, cli_path, kind):
                      ("village", r["village"]), ("team", r["team"]), ("channel", r["channel"]),
                      ("status", r["status"]), ("status_note", r["status_note"]),
                      ("portal_ref", r["portal_ref"]), ("note", r["note"]),
-                     ("created_by", r["created_by"])]
+                     ("created_by", r["created_by"]), ("created_at", r["created"])]
         else:
             pairs = [("village", r["village"]), ("team", r["team"]), ("mode", r["mode"]),
                      ("citizens", r["citizens"]), ("voided", r["voided"])]
@@ -68,6 +84,8 @@ def views(pg_path, cli_path, kind):
             got = p[col]
             if col == "citizens":
                 got = int(got)
+            if col == "created_at":  # the day the dossier was made, as the CLI shows it
+                got = vn_day(got)
             if got != want:
                 bad.append("%s %s: %s is %r in postgres, %r in the CLI" % (kind, r["id"], col, got, want))
     if bad:

@@ -77,7 +77,7 @@ static void gateway_store(fx *f, int visits) {
   enroll(f->s, &GW, FM_ROLE_GATEWAY);
   fm_buf_init(&b, 4096);
   fm_dossier_in d = {"D-0001", "chung_thuc", "Sùng A Páo", "", "", "Nghĩa Tân", "Team 1",
-                     "portal", "", ""};
+                     "portal", "", "", NULL};
   assert_int_equal(fm_dossier_body(&b, &d), 0);
   append(f->s, &MEM, FM_KIND_DOSSIER, &b);
   for (int i = 0; i < visits; i++) {
@@ -303,7 +303,7 @@ static void forwarded_store(fx *g, int visits) {
 static void dossier_by(fm_store *s, const char *applicant) {
   fm_buf b;
   fm_dossier_in d = {"D-0001", "chung_thuc", applicant, "", "", "Nghĩa Tân", "Team 1",
-                     "portal", "", ""};
+                     "portal", "", "", NULL};
   fm_buf_init(&b, 4096);
   assert_int_equal(fm_dossier_body(&b, &d), 0);
   append(s, &MEM, FM_KIND_DOSSIER, &b);

@@ -81,6 +81,39 @@ static void test_json_time_formats_and_bounds(void **state) {
   fm_buf_free(&b);
 }
 
+/* A dossier's created_at is its own date when the stamp, made by a wrong
+ * clock, falls on another day; the stamp when it agrees. */
+static void test_json_dossier_created_is_its_own_date(void **state) {
+  fm_dossier_view d;
+  fm_buf b;
+  static const fm_str none = {"", 0};
+  (void)state;
+  memset(&d, 0, sizeof d);
+  d.procedure = d.applicant_name = d.applicant_id = d.phone = d.village = none;
+  d.team = d.channel = d.note = d.portal_ref = d.status_note = none;
+  d.created.set = 1;
+  /* 2036-12-04 (10 years ahead) against its date 2026-12-05. */
+  d.created.hlc = fm_hlc_make(2111961600000ULL, 0);
+  d.date = (fm_str){"2026-12-05", 10};
+  fm_buf_init(&b, 4096);
+  assert_int_equal(fm_json_dossier(&b, "D-1", 3, &d, 0), 0);
+  fm_buf_put(&b, "", 1);
+  assert_non_null(strstr((char *)b.p, "\"created_at\":\"2026-12-04T17:00:00.000Z\""));
+  fm_buf_reset(&b);
+  d.created.hlc = fm_hlc_make(1764903600000ULL, 0); /* 2025-12-05 03:00 UTC */
+  d.date = (fm_str){"2025-12-05", 10};
+  assert_int_equal(fm_json_dossier(&b, "D-1", 3, &d, 0), 0);
+  fm_buf_put(&b, "", 1);
+  assert_non_null(strstr((char *)b.p, "\"created_at\":\"2025-12-05T03:00:00.000Z\""));
+  fm_buf_reset(&b);
+  d.date = none; /* an older dossier without a date: its stamp */
+  d.created.hlc = fm_hlc_make(2111961600000ULL, 0);
+  assert_int_equal(fm_json_dossier(&b, "D-1", 3, &d, 0), 0);
+  fm_buf_put(&b, "", 1);
+  assert_non_null(strstr((char *)b.p, "\"created_at\":\"2036-12-04T00:00:00.000Z\""));
+  fm_buf_free(&b);
+}
+
 static const char ID1[] = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
 static void test_http_reply_reads_ids_and_refs(void **state) {
@@ -138,6 +171,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_json_escapes_strings_and_writes_bins_as_hex),
       cmocka_unit_test(test_json_time_formats_and_bounds),
+      cmocka_unit_test(test_json_dossier_created_is_its_own_date),
       cmocka_unit_test(test_http_reply_reads_ids_and_refs),
       cmocka_unit_test(test_http_reply_refuses_what_is_not_the_format),
       cmocka_unit_test(test_json_visit_view_text_is_in_one_form),

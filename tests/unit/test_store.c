@@ -507,6 +507,42 @@ static void test_store_refuses_to_fork_own_log_when_behind(void **state) {
   fx_close(&a);
 }
 
+static fm_hlc stamp_of(fm_store *s, const fm_identity *id, uint64_t seq) {
+  uint8_t *p;
+  size_t n;
+  fm_entry e;
+  fm_limits lim = fm_limits_default();
+  assert_int_equal(fm_store_entry_copy(s, id->pk, seq, &p, &n), 0);
+  assert_int_equal(fm_entry_decode(p, n, &lim, &e), 0);
+  fm_hlc h = e.hlc;
+  free(p);
+  return h;
+}
+
+/* A laptop that stamped 10 years ahead, its clock fixed since: the next
+ * entries are stamped from the clock, in seq order, and the store's
+ * clock comes back with them (so the member is told once). */
+static void test_store_fixed_clock_stamps_the_present(void **state) {
+  const fm_time future = T0 + 10LL * 365 * 24 * 3600 * 1000;
+  fx a;
+  (void)state;
+  fx_commune(&a, 2);
+  visit(a.s, &M[2], "V-1", future);
+  assert_int_equal(fm_hlc_ms(stamp_of(a.s, &M[2], 1)), (uint64_t)future);
+  assert_int_equal(fm_store_clock_ahead(a.s, future), 0);
+  assert_int_equal(fm_store_clock_ahead(a.s, T0), future - T0);
+  visit(a.s, &M[2], "V-2", T0);
+  visit(a.s, &M[2], "V-3", T0);
+  assert_int_equal(stamp_of(a.s, &M[2], 2), fm_hlc_make((uint64_t)T0, 0));
+  assert_int_equal(stamp_of(a.s, &M[2], 3), fm_hlc_make((uint64_t)T0, 1));
+  assert_int_equal(fm_store_clock_ahead(a.s, T0), 0);
+  /* A day ahead or less is an ordinary clock: it goes on from there. */
+  visit(a.s, &M[2], "V-4", T0 - 3600 * 1000);
+  assert_int_equal(stamp_of(a.s, &M[2], 4), fm_hlc_make((uint64_t)T0, 2));
+  verify_ok(&a);
+  fx_close(&a);
+}
+
 static void test_store_refuses_writes_from_unenrolled_self(void **state) {
   fx a;
   fx_commune(&a, 3);
@@ -571,7 +607,7 @@ static void write_history(fm_store *s) {
     if (op == 0 || nd == 0) {
       snprintf(ids[nd % 64], 24, "D-%03d", nd);
       fm_dossier_in d = {ids[nd % 64], "chung_thuc", "Nguyễn Văn A", "", "", "Nghĩa Tân",
-                         "Team 1", "portal", "", ""};
+                         "Team 1", "portal", "", "", NULL};
       assert_int_equal(fm_dossier_body(&b, &d), 0);
       assert_int_equal(fm_store_append(s, who, FM_KIND_DOSSIER, b.p, b.len, now, NULL, NULL), 0);
       nd++;
@@ -832,6 +868,7 @@ int main(void) {
       cmocka_unit_test(test_store_refuses_oversized_and_too_deep),
       cmocka_unit_test(test_store_refuses_to_fork_own_log_when_behind),
       cmocka_unit_test(test_store_refuses_writes_from_unenrolled_self),
+      cmocka_unit_test(test_store_fixed_clock_stamps_the_present),
       cmocka_unit_test(test_store_grows_a_full_map),
       cmocka_unit_test(test_store_views_do_not_depend_on_arrival_order),
       cmocka_unit_test(test_copies_count_holders_per_device),
