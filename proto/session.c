@@ -31,6 +31,8 @@ typedef struct known {
   uint64_t seq;     /* it holds or was sent 1 .. seq: never send those again */
   uint64_t sent;    /* the highest seq sent in this session; 0 none */
   uint64_t acked;   /* the highest seq it said it stored (HELLO, ACK) */
+  int forked;       /* the peer's own log, forked: what it sends of it does
+                     * not stop us sending ours (own_log_forked) */
 } known;
 
 struct fm_session {
@@ -354,14 +356,41 @@ static void note_contested(fm_session *s, const fm_msg_vitem *it) {
   }
 }
 
+static int id_cb(void *ctx, const uint8_t *bytes, size_t len) {
+  fm_entry_id(bytes, len, ctx);
+  return 1;
+}
+
+/* The peer is behind its own log, and its head is not our entry at that
+ * seq: a restored backup, written to before it met the mesh.  Where its
+ * branch left ours cannot be seen from here, so the whole of its log is
+ * sent back to it (what it holds costs a duplicate check there) and it
+ * takes the mesh's branch again (docs/architecture.md, "A restored
+ * backup"). */
+static int own_log_forked(fm_session *s, const fm_msg_vitem *it) {
+  uint8_t id[FM_ID_LEN];
+  if (it->seq == 0 || memcmp(it->author, s->st.peer_id, FM_KEY_LEN)) return 0;
+  for (size_t i = 0; i < s->ours.n; i++) {
+    const fm_vec_item *o = &s->ours.items[i];
+    if (memcmp(o->author, it->author, FM_KEY_LEN)) continue;
+    if (o->seq <= it->seq) return 0;
+    if (s->cfg.io.read_after(s->cfg.io.ctx, it->author, it->seq - 1, 1, id_cb, id) != 1)
+      return 0;
+    return memcmp(id, it->head8, 8) != 0;
+  }
+  return 0;
+}
+
 static int on_vector(fm_session *s, const fm_msg *m) {
   s->st.vectors_in++;
   for (size_t i = 0; i < m->nitems; i++) {
     const fm_msg_vitem *it = &m->items[i];
     note_contested(s, it);
-    int rv = their_raise(s, it->author, it->seq);
+    int forked = own_log_forked(s, it);
+    int rv = their_raise(s, it->author, forked ? 0 : it->seq);
     if (rv < 0) return fail(s, rv == FM_ERR_TOOBIG ? FM_ERR_PROTO : rv,
                             rv == FM_ERR_TOOBIG ? "peer names too many authors" : "out of memory");
+    if (forked) their_get(s, it->author)->forked = 1;
     if (s->cfg.io.seen) s->cfg.io.seen(s->cfg.io.ctx, it->author, it->seq);
     if (s->cfg.io.held && it->seq)
       s->cfg.io.held(s->cfg.io.ctx, s->st.peer_id, it->author, it->seq, it->head8);
@@ -437,8 +466,11 @@ static int ingest_batch(fm_session *s, const fm_slice *entries, size_t n) {
     fm_entry e;
     bytes += entries[i].len;
     if (fm_entry_decode(entries[i].p, entries[i].len, NULL, &e) < 0) continue;
-    /* Whatever became of it here, the peer holds it: never send it back. */
-    if ((rv = their_raise(s, e.author, e.seq)) < 0) return fail(s, rv, "out of memory");
+    /* Whatever became of it here, the peer holds it: never send it back
+     * -- but for its own forked log, where it needs ours. */
+    const known *kk = their_get(s, e.author);
+    if ((!kk || !kk->forked) && (rv = their_raise(s, e.author, e.seq)) < 0)
+      return fail(s, rv, "out of memory");
     switch (s->outcomes[i].outcome) {
     case FM_IN_ACCEPTED:
     case FM_IN_DUPLICATE: {

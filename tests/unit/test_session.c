@@ -610,11 +610,26 @@ static int count_quarantined_of(void *ctx, const uint8_t author[FM_KEY_LEN], uin
   return 0;
 }
 
+static int found_cb(void *ctx, const char *id, size_t n, const uint8_t *rec, size_t len) {
+  (void)id, (void)n, (void)rec, (void)len;
+  ++*(int *)ctx;
+  return 0;
+}
+
+static int count_rolled_back(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq,
+                             int reason, fm_time when, const uint8_t *bytes, size_t len) {
+  (void)author, (void)when, (void)bytes, (void)len;
+  if (reason == FM_ERR_ROLLEDBACK && seq == 2) ++*(int *)ctx;
+  return 0;
+}
+
 /* A restored laptop that writes before it syncs forks its own log: its
  * seq 2 against the mesh's seq 2 of 3.  When it meets the mesh it shows
  * its head, so the peer records the fork too (both entries quarantined
- * there, the mesh's branch stays applied), and it keeps the mesh's
- * later entry as evidence on its side. */
+ * there, the mesh's branch stays applied); the peer sends it its whole
+ * log back, it takes the mesh's branch, sets its seq 2 aside as evidence
+ * and writes that visit again as seq 4, which reaches the peer in the
+ * same session. */
 static void test_session_restored_laptop_that_wrote_shows_its_fork(void **state) {
   tnode x, y, r;
   fm_buf b;
@@ -645,16 +660,19 @@ static void test_session_restored_laptop_that_wrote_shows_its_fork(void **state)
   run(&l2);
   int in_y = 0, in_r = 0;
   assert_int_equal(fm_store_each_quarantined(y.s, count_quarantined_of, &in_y), 0);
-  assert_int_equal(fm_store_each_quarantined(r.s, count_quarantined_of, &in_r), 0);
+  assert_int_equal(fm_store_each_quarantined(r.s, count_rolled_back, &in_r), 0);
   assert_true(in_y >= 2); /* the peer keeps both branches at seq 2 */
-  /* The restored laptop keeps the mesh's seq 3 as evidence (it does not
-   * follow its seq 2).  The mesh's seq 2 is not sent: the peer takes r's
-   * vector to mean r holds it.  Fetching the mesh's branch back (and
-   * re-appending r's own records) is not done yet. */
-  assert_int_equal(in_r, 1);
+  assert_int_equal(in_r, 1); /* and so does the restored laptop */
   fm_store_stats st;
+  assert_int_equal(fm_store_stats_get(r.s, &st), 0);
+  assert_int_equal(st.self_seq, 4);
   assert_int_equal(fm_store_stats_get(y.s, &st), 0);
   assert_int_equal(st.self_seq, 0);
+  /* The visit written offline is on the peer, and both hold the same. */
+  int found = 0;
+  assert_int_equal(fm_store_find_record(y.s, FM_VIEW_VISIT, "V-OFFLINE", found_cb, &found), 0);
+  assert_int_equal(found, 1);
+  assert_same(&r, &y);
   fm_session_stats ss;
   fm_session_get_stats(l2.a, &ss);
   assert_memory_equal(ss.last_refused.author, D[2].pk, 32);
