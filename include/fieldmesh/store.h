@@ -205,7 +205,9 @@ int fm_store_entry_copy(fm_store *s, const uint8_t author[static FM_KEY_LEN], ui
                         uint8_t **out, size_t *len);
 
 /* Calls |cb| for every entry the holder of |theirs| lacks (NULL: every
- * entry): the authority's log first, then each author's, oldest first. */
+ * entry): the authority's log first, then each author's, oldest first.
+ * An author whose head in |theirs| is not our entry at that seq (its log
+ * forked from ours, as a restored backup's own log does) is sent whole. */
 int fm_store_each_missing(fm_store *s, const fm_vector *theirs, fm_entry_cb cb,
                           void *ctx);
 
