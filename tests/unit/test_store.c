@@ -681,6 +681,47 @@ static void test_store_restored_backup_waits_for_the_mesh_log(void **state) {
   fx_close(&b);
 }
 
+/* After the claim lapsed: the laptop was shown its later records, did not
+ * get them within FM_SEEN_TRUST_MS, wrote anyway; the mesh's branch still
+ * wins when it comes, and the record is written again. */
+static void test_store_restored_backup_heals_after_the_claim_lapsed(void **state) {
+  fx a, b;
+  bag own;
+  fm_ingest_result r;
+  unsigned n;
+  char vid[16];
+  (void)state;
+  fx_commune(&a, 3);
+  fx_commune(&b, 3);
+  assert_int_equal(fm_store_set_self(a.s, M[2].pk), 0);
+  for (int i = 1; i <= 15; i++) {
+    snprintf(vid, sizeof vid, "V-%d", i);
+    visit(a.s, &M[2], vid, T0 + i);
+  }
+  own.n = 0;
+  assert_int_equal(fm_store_read_after(a.s, M[2].pk, 0, 0, bag_cb, &own), 0);
+  assert_int_equal(ingest_bag(b.s, &own, T0, &r), 0);
+  fx_close(&a);
+  fx_commune(&a, 3);
+  assert_int_equal(fm_store_set_self(a.s, M[2].pk), 0);
+  bag first = own;
+  first.n = 5;
+  assert_int_equal(ingest_bag(a.s, &first, T0, &r), 0);
+  assert_int_equal(fm_store_note_seen(a.s, M[2].pk, 15, T0), 0);
+  fm_time later = T0 + FM_SEEN_TRUST_MS;
+  visit(a.s, &M[2], "V-new", later);   /* the claim lapsed: allowed */
+  assert_int_equal(ingest_bag(a.s, &own, later + 1, &r), 0);
+  assert_int_equal(r.rolled_back, 1);
+  assert_int_equal(fm_store_restore_flush(a.s, &M[2], later + 2, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(has_visit(a.s, "V-new"), 1);
+  assert_int_equal(has_visit(a.s, "V-15"), 1);
+  verify_ok(&a);
+  bag_free(&own);
+  fx_close(&a);
+  fx_close(&b);
+}
+
 static void test_store_refuses_writes_from_unenrolled_self(void **state) {
   fx a;
   fx_commune(&a, 3);
@@ -1008,6 +1049,7 @@ int main(void) {
       cmocka_unit_test(test_store_refuses_writes_from_unenrolled_self),
       cmocka_unit_test(test_store_restored_backup_takes_the_mesh_log_and_rewrites_its_own),
       cmocka_unit_test(test_store_restored_backup_waits_for_the_mesh_log),
+      cmocka_unit_test(test_store_restored_backup_heals_after_the_claim_lapsed),
       cmocka_unit_test(test_store_grows_a_full_map),
       cmocka_unit_test(test_store_views_do_not_depend_on_arrival_order),
       cmocka_unit_test(test_copies_count_holders_per_device),
