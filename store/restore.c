@@ -56,6 +56,26 @@ static int continues_ours(fm_store *s, MDB_txn *t, const fm_entry *e) {
   return memcmp(id, e->prev, FM_ID_LEN) == 0;
 }
 
+/* 1 when |e| was written before our entry at its seq (stamp, then id):
+ * the branch written first wins.  A restored laptop's records are written
+ * after the restore, so after the mesh's entries with those numbers, which
+ * it had written before; two laptops carrying one key decide the same way
+ * on both sides, so one branch wins everywhere.  0 or 1, or a negative
+ * code. */
+static int older_than_ours(fm_store *s, MDB_txn *t, const fm_entry *e) {
+  uint8_t key[40], id[FM_ID_LEN], ours_id[FM_ID_LEN];
+  MDB_val k = {sizeof key, key}, v;
+  fm_entry o;
+  int rc;
+  fm__store_entry_key(key, e->author, e->seq);
+  if ((rc = mdb_get(t, s->entries, &k, &v)) != 0) return rc;
+  if (fm_entry_decode(v.mv_data, v.mv_size, NULL, &o) < 0) return FM_ERR_CORRUPT;
+  if (e->hlc != o.hlc) return e->hlc < o.hlc;
+  fm_entry_id(e->bytes, e->len, id);
+  fm_entry_id(v.mv_data, v.mv_size, ours_id);
+  return memcmp(id, ours_id, FM_ID_LEN) < 0;
+}
+
 /* Moves one entry of ours (|k|, |v| as in the entries table) to the
  * quarantine and the restore table. */
 static int put_aside(fm_store *s, MDB_txn *t, const MDB_val *k, const MDB_val *v,
@@ -122,12 +142,8 @@ int fm__store_own_fork(fm_store *s, MDB_txn *t, const fm_entry *e, fm_time now,
   *rolled = 0;
   if (!s->has_restore || !is_self(s, t, e->author)) return 0;
   if ((rc = fm__store_head_get(s, t, e->author, &h)) != 0) return rc;
-  /* Only when the mesh holds more of our log than we do: two logs of one
-   * length are a copied key, which stays a fork with both kept. */
-  uint64_t claimed = 0;
-  fm__store_seen_get(s, t, e->author, &claimed, NULL);
-  if (claimed <= h.seq) return 0;
   if (e->seq > h.seq || set_aside_before(s, t, e) || !continues_ours(s, t, e)) return 0;
+  if ((rc = older_than_ours(s, t, e)) <= 0) return rc;
   if ((rc = move_branch(s, t, e->author, e->seq, now, &n, &bytes)) != 0) return rc;
   h.count -= n;
   h.bytes -= bytes;

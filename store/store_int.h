@@ -155,12 +155,12 @@ int fm__store_own_behind(fm_store *s, MDB_txn *t, const uint8_t pk[FM_KEY_LEN],
 /* ---- a restored backup (restore.c) ------------------------------------------ */
 
 /* Called with a verified entry |e| of our own log (the store's "self")
- * at a seq we hold with other bytes.  When the mesh has shown more of our
- * log than we hold and |e| continues our log below that seq, our entries
- * from |e->seq| on are a branch only this laptop has (a restored backup
- * written to): they go to quarantine (FM_ERR_ROLLEDBACK) and to the
- * restore table, our head goes back to |e->seq| - 1 and the views are
- * rebuilt, so |e| can be applied.  |*rolled| says whether it happened. */
+ * at a seq we hold with other bytes.  When |e| continues our log below
+ * that seq and was written before our entry there (a restored backup
+ * written to: the mesh's entry is the older), our entries from |e->seq| on
+ * go to quarantine (FM_ERR_ROLLEDBACK) and to the restore table, our head
+ * goes back to |e->seq| - 1 and the views are rebuilt, so |e| can be
+ * applied.  |*rolled| says whether it happened. */
 int fm__store_own_fork(fm_store *s, MDB_txn *t, const fm_entry *e, fm_time now,
                        int *rolled);
 /* Writes the entries of the restore table again at the head of |id|'s

@@ -51,6 +51,7 @@ carry a b
 step "a is restored from the backup and records offline: its log forks"
 rm -rf "$W/a/store"
 mv "$W/a-old" "$W/a/store"
+export FIELDMESH_NOW=1700000600000          # ten minutes later
 visit a "Nghĩa Tân" 9
 carry b a                                   # b's copies of a's later records
 [ "$(jfield "$(fm a status --json)" self_seq)" = 4 ] ||
