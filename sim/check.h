@@ -33,6 +33,7 @@ enum {
   SIM_INV_RESTART = 18,         /* a restarted store kept every committed entry */
   SIM_INV_VERIFY = 19,          /* fm_store_verify passes */
   SIM_INV_COPIES = 20,          /* a copy a node counts is really there */
+  SIM_INV_RESTORED = 21,        /* a record written after a restore is never lost */
 };
 
 typedef struct sim_finding {
@@ -83,7 +84,7 @@ typedef struct sim_check_item {
   char detail[400];
 } sim_check_item;
 
-#define SIM_CHECKS 11
+#define SIM_CHECKS 12
 typedef struct sim_check_report {
   sim_check_item items[SIM_CHECKS];
   size_t n;
