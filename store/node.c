@@ -104,6 +104,7 @@ static int io_ingest(void *ctx, const fm_slice *entries, size_t count,
    * out in this very session (the peer's vector is behind it). */
   if ((rv = fm_store_restore_flush(n->store, &n->id, fm_node_wall(n), &restored)) < 0)
     return rv;
+  n->rewritten += restored;
   uint32_t accepted = res->accepted + res->released + restored;
   n->ingested += accepted;
   if (accepted && n->on_new_entries) n->on_new_entries(n->on_new_ctx, accepted);

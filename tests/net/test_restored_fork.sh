@@ -75,6 +75,8 @@ for t in "restored from a backup" "2 records written on it after the restore wer
 done
 case "$out" in *"own records forked"*|*"will not catch up"*)
   fail "doctor on a still speaks of a fork that healed: $out" ;; esac
+log_has a "2 records written after the restore were written again" ||
+  fail "a's daemon does not log the records written again"
 
 step "a restart changes nothing: nothing is recorded twice"
 stop a
