@@ -357,7 +357,7 @@ static void note_contested(fm_session *s, const fm_msg_vitem *it) {
     /* The peer holds less of our log than we do, and another entry at its
      * head: our log forked below our head (a restored laptop that wrote
      * more than the mesh had).  Show ours at that seq, so the peer sees
-     * the fork and sends us its branch (own_log_forked). */
+     * the fork and sends us its branch (peer_forked_own). */
     uint64_t show = o->seq;
     if (own && it->seq < o->seq) {
       uint8_t id[FM_ID_LEN];
