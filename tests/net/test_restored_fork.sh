@@ -66,6 +66,8 @@ in_spool "$D" || fail "the offline dossier $D did not reach the gateway's spool"
 in_spool '"restored_from":6' || fail "the spool does not show the visit as restored from number 6"
 
 step "both branches kept as evidence; verify and doctor"
+[ "$(status_field a restored)" = 2 ] && [ "$(status_field a restored_pending)" = 0 ] ||
+  fail "status on a does not count 2 records written again: $(fm a status --json)"
 [ "$(status_field a quarantined)" -ge 2 ] || fail "a keeps no evidence of its lost branch: $(fm a status --json)"
 [ "$(status_field b quarantined)" -ge 1 ] || fail "b keeps no evidence of a's fork: $(fm b status --json)"
 for n in a b g; do fm "$n" verify >/dev/null || fail "verify on $n: $(fm "$n" verify 2>&1)"; done
