@@ -40,6 +40,8 @@ typedef struct doctor {
   uint8_t self[FM_KEY_LEN];
   uint64_t self_forks;              /* quarantined entries of our own key that fork it */
   uint64_t self_fork_seq;           /* the lowest of their seqs */
+  uint64_t rolled_back;             /* own entries set aside after a restored backup */
+  fm_restore_info ri;
 } doctor;
 
 static void add(doctor *d, int problem, const char *what, const char *fmt, ...)
@@ -70,6 +72,8 @@ static int on_quarantined(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t 
      * numbers the mesh already held with other records. */
     if (!d->self_forks || seq < d->self_fork_seq) d->self_fork_seq = seq;
     d->self_forks++;
+  } else if (reason == FM_ERR_ROLLEDBACK) {
+    d->rolled_back++;
   } else if (reason == FM_ERR_FORK || reason == FM_ERR_BADPREV) {
     d->forks++;
     d->fork_seq = seq;
@@ -89,6 +93,30 @@ static int on_quarantined(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t 
 static void scan_quarantine(doctor *d) {
   d->have_self = fm_store_self(d->c->store, d->self) == 0;
   d->q_rv = fm_store_each_quarantined(d->c->store, on_quarantined, d);
+  if (fm_store_restore_info(d->c->store, &d->ri) < 0) memset(&d->ri, 0, sizeof d->ri);
+}
+
+/* A restored backup whose own log forked, and what became of the records
+ * written on it (store/restore.c). */
+static void check_restored(doctor *d) {
+  if (d->ri.pending)
+    add(d, 1, "restored from a backup",
+        "this laptop was restored from an older copy and %llu record%s written on it since "
+        "then had numbers the other laptops already used for other records of this laptop. "
+        "%s kept aside and will be recorded again as new records as soon as this laptop "
+        "has its own records back: connect to the mesh (or import a bundle from a laptop "
+        "that has them). Nothing written here is lost.",
+        (unsigned long long)d->ri.pending, d->ri.pending == 1 ? "" : "s",
+        d->ri.pending == 1 ? "It is" : "They are");
+  else if (d->ri.rewritten)
+    add(d, 0, "restored from a backup",
+        "this laptop was restored from an older copy: %llu record%s written on it after the "
+        "restore %s recorded again as new records (same visit and dossier ids, marked "
+        "restored) and reach%s the commune at the next sync. The first copies are kept "
+        "as evidence (%llu entries in quarantine). Nothing to do.",
+        (unsigned long long)d->ri.rewritten, d->ri.rewritten == 1 ? "" : "s",
+        d->ri.rewritten == 1 ? "was" : "were", d->ri.rewritten == 1 ? "es" : "",
+        (unsigned long long)d->rolled_back);
 }
 
 static void check_quarantine(doctor *d) {
@@ -180,7 +208,7 @@ static void check_self(doctor *d, const fm_store_stats *st) {
   else if (!fm_enroll_valid_at(&en, d->c->now))
     add(d, 1, "enrollment expired",
         "this laptop's enrollment has expired: ask the administrator to renew it");
-  if (st->self_seen > st->self_seq && !d->self_forks)
+  if (st->self_seen > st->self_seq && !d->self_forks && !d->ri.pending)
     add(d, 1, "behind its own records",
         "other laptops hold %llu records of this laptop but it has only %llu (restored from "
         "a backup?). Do not record anything yet: connect to the mesh or import a bundle, "
@@ -346,6 +374,7 @@ int fmc_cmd_doctor(fmc_ctx *c, int argc, char **argv) {
   scan_quarantine(&d);
   check_self(&d, &st);
   check_quarantine(&d);
+  check_restored(&d);
   check_store(&d, &st);
   check_disk(&d);
   check_peers(&d);

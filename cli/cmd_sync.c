@@ -187,6 +187,29 @@ static void import_print(fmc_ctx *c, const char *path, const fm_ingest_result *r
            r->clock_ahead, r->clock_ahead == 1 ? "y is" : "ies are");
 }
 
+/* A restored backup's own log came back with the bundle: what was
+ * written on this laptop since the restore is recorded again at the head
+ * (store/restore.c).  Nothing to do on most imports. */
+static int restore_flush(fmc_ctx *c) {
+  fm_restore_info ri;
+  unsigned n = 0;
+  int rv;
+  if (fm_store_restore_info(c->store, &ri) < 0 || ri.pending == 0) return 0;
+  if ((rv = fmc_load_device(c)) != 0) return rv;
+  if ((rv = fm_store_restore_flush(c->store, &c->device, c->now, &n)) < 0)
+    return fmc_store_fail(c, rv, NULL);
+  if (c->json) return 0;
+  if (n)
+    printf("this laptop was restored from a backup: %u record%s written since %s recorded "
+           "again as new records, for the next sync\n", n, n == 1 ? "" : "s",
+           n == 1 ? "was" : "were");
+  else
+    printf("this laptop was restored from a backup: %llu record%s written since then wait "
+           "until it has all its own records back (see `fieldmesh doctor`)\n",
+           (unsigned long long)ri.pending, ri.pending == 1 ? "" : "s");
+  return 0;
+}
+
 int fmc_cmd_bundle_import(fmc_ctx *c, int argc, char **argv) {
   fmc_spec spec = {"usage: fieldmesh bundle import FILE\n"
                    "Checks and applies a bundle from another laptop of this commune. A\n"
@@ -212,5 +235,5 @@ int fmc_cmd_bundle_import(fmc_ctx *c, int argc, char **argv) {
     return fmc_fail(c, "import of %s stopped: %s; what was applied stays, import the "
                        "file again to finish", spec.pos[0], fm_strerror(rv));
   import_print(c, spec.pos[0], &r);
-  return 0;
+  return restore_flush(c);
 }

@@ -283,6 +283,14 @@ static void watch_store(fmd_node *d, int force) {
 static void on_new_entries(void *ctx, uint32_t accepted) {
   fmd_node *d = ctx;
   d->watch_entries += accepted;
+  if (d->node.rewritten > d->told_rewritten) {
+    uint64_t n = d->node.rewritten - d->told_rewritten;
+    fmd_logf(&d->log, FMD_INFO, "this laptop was restored from a backup: its own records came "
+             "back from the mesh, and %llu record%s written after the restore %s written again "
+             "at the end of its log", (unsigned long long)n, n == 1 ? "" : "s",
+             n == 1 ? "was" : "were");
+    d->told_rewritten = d->node.rewritten;
+  }
   /* Called from inside one session's receive: the others are only marked
    * here and pumped by fmd_node_kick() once it returns. */
   for (fmd_peer *p = d->peers; p; p = p->next)

@@ -52,6 +52,7 @@ struct fmd_node {
   fmd_peer *in_recv;          /* whose fm_session_recv() is running */
   int kick;                   /* some peers were notified while it ran */
   uint64_t watch_entries, watch_self;  /* the store as last seen */
+  uint64_t told_rewritten;    /* node.rewritten when last logged */
   uint64_t clock_logged;      /* entries stamped too far ahead, last logged */
   fm_time started;
   int stopping;

@@ -31,6 +31,9 @@ typedef struct known {
   uint64_t seq;     /* it holds or was sent 1 .. seq: never send those again */
   uint64_t sent;    /* the highest seq sent in this session; 0 none */
   uint64_t acked;   /* the highest seq it said it stored (HELLO, ACK) */
+  int forked;       /* the peer's own log, forked: what it sends of it does
+                     * not stop us sending ours (own_log_forked) */
+  uint64_t vec;     /* the highest seq its VECTOR named */
 } known;
 
 struct fm_session {
@@ -331,6 +334,11 @@ static int on_hello(fm_session *s, const fm_msg *m) {
   return 0;
 }
 
+static int id_cb(void *ctx, const uint8_t *bytes, size_t len) {
+  fm_entry_id(bytes, len, ctx);
+  return 1;
+}
+
 /* Two logs of one author with the same length but different heads: the
  * author's key signed two histories.  Seqs alone would never move either
  * entry, so each side sends the peer its own head entry, and each store
@@ -344,14 +352,49 @@ static void note_contested(fm_session *s, const fm_msg_vitem *it) {
      * our head may be a record written since, under a number the mesh
      * already used.  Show it: the same bytes are a duplicate there, other
      * bytes are fork evidence the peer keeps. */
-    int own_behind = it->seq > o->seq && !memcmp(it->author, s->cfg.id->pk, FM_KEY_LEN);
-    if (o->seq != it->seq && !own_behind) continue;
-    if ((own_behind || memcmp(o->head, it->head8, 8) != 0) && s->ncontested < 16) {
+    int own = !memcmp(it->author, s->cfg.id->pk, FM_KEY_LEN);
+    int own_behind = own && it->seq > o->seq;
+    /* The peer holds less of our log than we do, and another entry at its
+     * head: our log forked below our head (a restored laptop that wrote
+     * more than the mesh had).  Show ours at that seq, so the peer sees
+     * the fork and sends us its branch (peer_forked_own). */
+    uint64_t show = o->seq;
+    if (own && it->seq < o->seq) {
+      uint8_t id[FM_ID_LEN];
+      if (s->cfg.io.read_after(s->cfg.io.ctx, it->author, it->seq - 1, 1, id_cb, id) != 1 ||
+          !memcmp(id, it->head8, 8))
+        return;
+      show = it->seq;
+    } else if (o->seq != it->seq && !own_behind) {
+      continue;
+    }
+    if ((show != o->seq || own_behind || memcmp(o->head, it->head8, 8) != 0) &&
+        s->ncontested < 16) {
       memcpy(s->contested[s->ncontested].author, it->author, FM_KEY_LEN);
-      s->contested[s->ncontested++].seq = o->seq;
+      s->contested[s->ncontested++].seq = show;
     }
     return;
   }
+}
+
+/* The peer is behind its own log, and its head is not our entry at that
+ * seq: a restored backup, written to before it met the mesh.  Where its
+ * branch left ours cannot be seen from here, so the whole of its log is
+ * sent back to it (what it holds costs a duplicate check there) and it
+ * takes the mesh's branch again (docs/architecture.md, "A restored
+ * backup"). */
+static int own_log_forked(fm_session *s, const fm_msg_vitem *it) {
+  uint8_t id[FM_ID_LEN];
+  if (it->seq == 0 || memcmp(it->author, s->st.peer_id, FM_KEY_LEN)) return 0;
+  for (size_t i = 0; i < s->ours.n; i++) {
+    const fm_vec_item *o = &s->ours.items[i];
+    if (memcmp(o->author, it->author, FM_KEY_LEN)) continue;
+    if (o->seq <= it->seq) return 0;
+    if (s->cfg.io.read_after(s->cfg.io.ctx, it->author, it->seq - 1, 1, id_cb, id) != 1)
+      return 0;
+    return memcmp(id, it->head8, 8) != 0;
+  }
+  return 0;
 }
 
 static int on_vector(fm_session *s, const fm_msg *m) {
@@ -359,9 +402,13 @@ static int on_vector(fm_session *s, const fm_msg *m) {
   for (size_t i = 0; i < m->nitems; i++) {
     const fm_msg_vitem *it = &m->items[i];
     note_contested(s, it);
-    int rv = their_raise(s, it->author, it->seq);
+    int forked = own_log_forked(s, it);
+    int rv = their_raise(s, it->author, forked ? 0 : it->seq);
     if (rv < 0) return fail(s, rv == FM_ERR_TOOBIG ? FM_ERR_PROTO : rv,
                             rv == FM_ERR_TOOBIG ? "peer names too many authors" : "out of memory");
+    known *kv = their_get(s, it->author);
+    if (it->seq > kv->vec) kv->vec = it->seq;
+    if (forked) kv->forked = 1;
     if (s->cfg.io.seen) s->cfg.io.seen(s->cfg.io.ctx, it->author, it->seq);
     if (s->cfg.io.held && it->seq)
       s->cfg.io.held(s->cfg.io.ctx, s->st.peer_id, it->author, it->seq, it->head8);
@@ -420,6 +467,19 @@ static int send_ack(fm_session *s, uint64_t bytes, size_t n, size_t nstored, siz
   return 0;
 }
 
+/* The peer sent an entry of its own log that forks ours of it: its log
+ * left the mesh's below its head, so it gets the whole of ours, once
+ * (as own_log_forked). */
+static void peer_forked_own(fm_session *s, const fm_entry *e, int code) {
+  known *k;
+  if ((code != FM_ERR_FORK && code != FM_ERR_BADPREV) ||
+      memcmp(e->author, s->st.peer_id, FM_KEY_LEN) || !(k = their_get(s, e->author)) ||
+      k->forked)
+    return;
+  k->forked = 1;
+  k->seq = 0;
+}
+
 /* Ingests |n| received entries in one store transaction and acknowledges
  * them once it committed. */
 static int ingest_batch(fm_session *s, const fm_slice *entries, size_t n) {
@@ -437,8 +497,11 @@ static int ingest_batch(fm_session *s, const fm_slice *entries, size_t n) {
     fm_entry e;
     bytes += entries[i].len;
     if (fm_entry_decode(entries[i].p, entries[i].len, NULL, &e) < 0) continue;
-    /* Whatever became of it here, the peer holds it: never send it back. */
-    if ((rv = their_raise(s, e.author, e.seq)) < 0) return fail(s, rv, "out of memory");
+    /* Whatever became of it here, the peer holds it: never send it back
+     * -- but for its own forked log, where it needs ours. */
+    const known *kk = their_get(s, e.author);
+    if ((!kk || !kk->forked) && (rv = their_raise(s, e.author, e.seq)) < 0)
+      return fail(s, rv, "out of memory");
     switch (s->outcomes[i].outcome) {
     case FM_IN_ACCEPTED:
     case FM_IN_DUPLICATE: {
@@ -447,10 +510,17 @@ static int ingest_batch(fm_session *s, const fm_slice *entries, size_t n) {
       break;
     }
     case FM_IN_QUARANTINED:
+      peer_forked_own(s, &e, s->outcomes[i].code);
+      /* fall through */
     case FM_IN_REFUSED: ack_refuse(s, &nrefused, &e, s->outcomes[i].code); break;
     default: break; /* held: not ours to judge yet, and not stored */
     }
   }
+  /* Our own log took the mesh's branch back (a restored laptop): what we
+   * sent of ours since the peer's vector was refused, and our log now
+   * goes on from the peer's branch with those records written again. */
+  known *own = res.rolled_back ? their_get(s, s->cfg.id->pk) : NULL;
+  if (own) own->seq = own->vec > own->acked ? own->vec : own->acked;
   s->st.entries_in += res.accepted + res.released;
   s->entry_bytes_seen += bytes;
   s->entries_seen += n;

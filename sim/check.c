@@ -484,7 +484,8 @@ static void items_init(sim_check_report *r) {
       {"valid-entries", SIM_INV_VALID},             {"no-revoked", SIM_INV_NO_REVOKED},
       {"forks-detected", SIM_INV_FORKS},            {"hostile-contained", SIM_INV_HOSTILE},
       {"restart-durable", SIM_INV_RESTART},         {"store-verify", SIM_INV_VERIFY},
-      {"copies-true", SIM_INV_COPIES},             {"causal-order", SIM_INV_CAUSAL}};
+      {"copies-true", SIM_INV_COPIES},             {"causal-order", SIM_INV_CAUSAL},
+      {"restored-kept", SIM_INV_RESTORED}};
   memset(r, 0, sizeof *r);
   for (int i = 0; i < SIM_CHECKS; i++) {
     r->items[i].name = inv[i].name;
@@ -492,6 +493,42 @@ static void items_init(sim_check_report *r) {
     r->items[i].ok = 1;
   }
   r->n = SIM_CHECKS;
+}
+
+/* ---- a record written after a restore is never lost ------------------------------------------ */
+
+typedef struct rewritten {
+  uint64_t seq;             /* the seq it had on the restored branch */
+  int found;
+} rewritten;
+
+static int rewritten_cb(void *ctx, const uint8_t *p, size_t len) {
+  rewritten *rw = ctx;
+  fm_entry e;
+  uint64_t from;
+  if (fm_entry_decode(p, len, NULL, &e) == 0 &&
+      fm_body_uint(e.body, e.body_len, "restored_from", &from) == 0 && from == rw->seq)
+    rw->found = 1;
+  return rw->found;
+}
+
+/* Every record written on a restored branch is in the gateway's log again,
+ * marked with the seq it first had. */
+static int check_restored(const sim_check_in *in, sim_check_item *it) {
+  const sim_ledger *l = in->ledger;
+  char who[200];
+  for (size_t i = 0; i < l->nr; i++) {
+    rewritten rw = {l->r[i].seq, 0};
+    int rv = fm_store_read_after(in->nodes[in->gateway].store, l->a[l->r[i].author].pk, 0, 0,
+                                 rewritten_cb, &rw);
+    if (rv < 0) return rv;
+    it->checked++;
+    if (rw.found) continue;
+    author_name(in, l->r[i].author, who, sizeof who);
+    fail(it, "the record %s wrote as seq %llu after a restore never reached the gateway", who,
+         (unsigned long long)l->r[i].seq);
+  }
+  return 0;
 }
 
 static int scan_all(const sim_check_in *in, sim_check_report *r) {
@@ -535,6 +572,7 @@ int sim_check_run(const sim_check_in *in, const sim_check_log *log, sim_check_re
   if (rv == 0) rv = check_forks(in, &r->items[6]);
   if (rv == 0) rv = check_copies(in, &r->items[10]);
   if (rv == 0) rv = check_causal(in, &r->items[11]);
+  if (rv == 0) rv = check_restored(in, &r->items[12]);
   if (rv < 0) return rv;
   check_hostile(in, &r->items[7]);
   log_findings(log, &r->items[8]);

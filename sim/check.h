@@ -35,6 +35,7 @@ enum {
   SIM_INV_VERIFY = 19,          /* fm_store_verify passes */
   SIM_INV_COPIES = 20,          /* a copy a node counts is really there */
   SIM_INV_CAUSAL = 21,          /* a change made after seeing another wins over it */
+  SIM_INV_RESTORED = 22,        /* a record written after a restore is never lost */
 };
 
 /* A status written after seeing another (sim/work.c): the one it saw
@@ -97,7 +98,7 @@ typedef struct sim_check_item {
   char detail[400];
 } sim_check_item;
 
-#define SIM_CHECKS 12
+#define SIM_CHECKS 13
 typedef struct sim_check_report {
   sim_check_item items[SIM_CHECKS];
   size_t n;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fieldmesh/dirs.h"
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
 #include "link.h"
@@ -22,6 +23,13 @@ void sim_fault_init(sim_world *w) {
       continue;
     }
     sim_world_at(w, f->at, SIM_EV_FAULT, (int)i, 0, 0, NULL, 0);
+  }
+  /* The copy a restore puts back is taken |age| before it. */
+  for (size_t i = 0; i < sc->nfaults; i++) {
+    const sim_fault_spec *f = &sc->faults[i];
+    if (f->kind != SIM_FAULT_RESTORE || f->at < w->t0 || f->at >= w->work_end) continue;
+    fm_time when = f->at - f->age < w->t0 ? w->t0 : f->at - f->age;
+    sim_world_at(w, when, SIM_EV_FAULT, (int)i, 2, 0, NULL, 0);
   }
   for (size_t i = 0; i < sc->nnodes; i++)
     if (sc->nodes[i].twin_of >= 0 && sc->nodes[i].appears < w->work_end)
@@ -111,12 +119,50 @@ static void revoke(sim_world *w, const sim_fault_spec *f) {
   w->m.revocations++;
 }
 
+static int copy_store(sim_world *w, sim_node *from, const char *dir, const uint8_t self[FM_KEY_LEN],
+                      fm_time now);
+
+/* ---- a laptop put back to an older copy of its state folder --------------------------------- */
+
+static void backup_dir(sim_world *w, const sim_node *n, char *out, size_t cap) {
+  snprintf(out, cap, "%s/backup-%03d", w->root, n->idx);
+}
+
+/* Phase 2: the copy is taken; phase 0: it is put back in place of the
+ * laptop's store, which restarts on it and writes on from there. */
+static void restore(sim_world *w, const sim_fault_spec *f, int phase) {
+  sim_node *n = &w->nodes[f->node];
+  char dir[700];
+  struct stat st;
+  backup_dir(w, n, dir, sizeof dir);
+  if (phase == 2) {
+    int rv = n->up ? copy_store(w, n, dir, n->id.pk, sim_net_node_now(w, n)) : 0;
+    if (rv < 0) sim_world_fatal(w, "copying a laptop's store for a restore", rv);
+    return;
+  }
+  if (!n->up || stat(dir, &st) < 0) return; /* off, or no copy was taken */
+  sim_net_kill_node(w, n, SIM_END_CRASH);
+  sim_node_stop(n);
+  int rv = fm_store_remove_dir(n->dir);
+  if (rv == 0 && rename(dir, n->dir) < 0) rv = -errno;
+  if (rv == 0) rv = sim_node_start(w, n);
+  if (rv == 0) rv = sim_node_reload(w, n);
+  if (rv < 0) {
+    sim_world_fatal(w, "putting back a laptop's older copy", rv);
+    return;
+  }
+  w->m.restores++;
+  n->restored = 1;
+  sim_link_node_up(w, n->idx);
+}
+
 void sim_fault_on(sim_world *w, const sim_event *ev) {
   const sim_fault_spec *f = &w->sc->faults[ev->a];
   switch (f->kind) {
   case SIM_FAULT_CUT: cut(w, f); break;
   case SIM_FAULT_CRASH: crash(w, f, ev->b); break;
   case SIM_FAULT_REVOKE: revoke(w, f); break;
+  case SIM_FAULT_RESTORE: restore(w, f, ev->b); break;
   case SIM_FAULT_CLOCK:
     w->nodes[f->node].skew = ev->b ? 0 : f->offset;
     if (ev->b == 0) {
@@ -164,28 +210,35 @@ static int copy_cert(void *ctx, const uint8_t *p, size_t len) {
   return rv < 0 ? (c->rv = rv) : 0;
 }
 
-/* The twin's store: the original's log as it was when the key was copied. */
-static int clone_store(sim_world *w, sim_node *orig, sim_node *twin) {
+/* A store in |dir| (made) holding |from|'s log and certificates as they
+ * are now, with |self| as its device. */
+static int copy_store(sim_world *w, sim_node *from, const char *dir, const uint8_t self[FM_KEY_LEN],
+                      fm_time now) {
   fm_store_opts o;
   copy *c = calloc(1, sizeof *c);
   if (!c) return -ENOMEM;
   memset(&o, 0, sizeof o);
   o.nosync = 1;
-  snprintf(twin->dir, sizeof twin->dir, "%s/%03d-%s", w->root, twin->idx, twin->spec->id);
-  int rv = mkdir(twin->dir, 0700) < 0 && errno != EEXIST ? -errno : 0;
-  if (rv == 0) rv = fm_store_open(twin->dir, &o, &c->to);
+  int rv = mkdir(dir, 0700) < 0 && errno != EEXIST ? -errno : 0;
+  if (rv == 0) rv = fm_store_open(dir, &o, &c->to);
   if (rv == 0) {
-    c->now = sim_net_node_now(w, twin);
+    c->now = now;
     rv = fm_store_set_authority(c->to, w->authority.pk, w->sc->commune);
-    if (rv == 0) rv = fm_store_set_self(c->to, twin->id.pk);
-    if (rv == 0) rv = fm_store_each_cert(orig->store, copy_cert, c);
-    if (rv == 0) rv = fm_store_each_missing(orig->store, NULL, copy_entry, c);
+    if (rv == 0) rv = fm_store_set_self(c->to, self);
+    if (rv == 0) rv = fm_store_each_cert(from->store, copy_cert, c);
+    if (rv == 0) rv = fm_store_each_missing(from->store, NULL, copy_entry, c);
     copy_flush(c);
     if (rv == 0) rv = c->rv;
     fm_store_close(c->to);
   }
   free(c);
   return rv;
+}
+
+/* The twin's store: the original's log as it was when the key was copied. */
+static int clone_store(sim_world *w, sim_node *orig, sim_node *twin) {
+  snprintf(twin->dir, sizeof twin->dir, "%s/%03d-%s", w->root, twin->idx, twin->spec->id);
+  return copy_store(w, orig, twin->dir, twin->id.pk, sim_net_node_now(w, twin));
 }
 
 void sim_fault_on_twin(sim_world *w, const sim_event *ev) {

@@ -29,6 +29,7 @@ void sim_ledger_free(sim_ledger *l) {
   for (size_t i = 0; i < l->n; i++) free(l->a[i].e);
   free(l->a);
   free(l->order);
+  free(l->r);
   memset(l, 0, sizeof *l);
 }
 
@@ -85,6 +86,19 @@ int sim_ledger_add(sim_ledger *l, size_t i, uint64_t seq, const uint8_t id[FM_ID
   e->size = size;
   e->kind = (uint8_t)kind;
   sim_ledger_recount(l, i);
+  return 0;
+}
+
+int sim_ledger_restored(sim_ledger *l, size_t author, uint64_t seq) {
+  if (l->nr == l->capr) {
+    size_t cap = l->capr ? l->capr * 2 : 16;
+    sim_restored *r = realloc(l->r, cap * sizeof *r);
+    if (!r) return -ENOMEM;
+    l->r = r;
+    l->capr = cap;
+  }
+  l->r[l->nr].author = author;
+  l->r[l->nr++].seq = seq;
   return 0;
 }
 

@@ -39,9 +39,18 @@ typedef struct sim_author {
   uint64_t twin_writes;     /* entries a twin laptop wrote with this key */
 } sim_author;
 
+/* A record written on a laptop restored from an older copy, under a seq
+ * its key had already used: it must come back at the head of the log. */
+typedef struct sim_restored {
+  size_t author;
+  uint64_t seq;             /* the seq it had on the restored branch */
+} sim_restored;
+
 typedef struct sim_ledger {
   sim_author *a;
   size_t n;
+  sim_restored *r;          /* records written on restored branches */
+  size_t nr, capr;
   uint32_t *order;          /* author indexes sorted by key, for lookups */
   size_t norder;
 } sim_ledger;
@@ -57,6 +66,8 @@ int sim_ledger_find(const sim_ledger *l, const uint8_t pk[FM_KEY_LEN]);
 /* Records entry |seq| (the next one) of author |i|.  0, -EINVAL or -ENOMEM. */
 int sim_ledger_add(sim_ledger *l, size_t i, uint64_t seq, const uint8_t id[FM_ID_LEN],
                    fm_time now, uint32_t size, sim_kind kind);
+/* Notes a record written on a restored branch.  0 or -ENOMEM. */
+int sim_ledger_restored(sim_ledger *l, size_t author, uint64_t seq);
 /* Recomputes author |i|'s |expect| after a revocation, a fork or a write. */
 void sim_ledger_recount(sim_ledger *l, size_t i);
 /* True when entries of author |i| count as field work (not the authority's). */

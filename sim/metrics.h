@@ -33,6 +33,9 @@ typedef struct sim_metrics {
   uint64_t cut_loss, cut_fault, cut_crash;
   uint64_t hostile_sessions, hostile_dropped, hostile_leaks;
   uint64_t crashes, revocations, forks, clock_faults;
+  uint64_t restores;              /* laptops put back to an older copy */
+  uint64_t restored_writes;       /* records written on a restored branch */
+  uint64_t rewritten;             /* ... written again at the head of the log */
   uint64_t events;
   /* agreement */
   sim_track *t;

@@ -133,10 +133,13 @@ static fm_time node_wall(void *ctx) {
   return sim_net_node_now(n->w, n);
 }
 
-/* fm_node tells us a session brought new entries: offer them to the rest. */
+/* fm_node tells us a session brought new entries: offer them to the rest
+ * (and learn what a restored laptop wrote again at its head). */
 static void on_new_entries(void *ctx, uint32_t accepted) {
   sim_node *n = ctx;
   (void)accepted;
+  int rv = sim_node_absorb(n->w, n);
+  if (rv < 0) sim_world_fatal(n->w, "reading a restored laptop's log", rv);
   sim_net_notify(n->w, n);
 }
 
@@ -217,9 +220,82 @@ static int size_cb(void *ctx, const uint8_t *p, size_t len) {
   return 1;
 }
 
+static sim_kind kind_of(const fm_entry *e) {
+  if (fm_entry_is(e, FM_KIND_VISIT)) return SIM_K_VISIT;
+  if (fm_entry_is(e, FM_KIND_DOSSIER)) return SIM_K_DOSSIER;
+  if (fm_entry_is(e, FM_KIND_DOSSIER_STATUS)) return SIM_K_STATUS;
+  return SIM_K_VISIT;
+}
+
+typedef struct absorb {
+  sim_world *w;
+  sim_node *n;
+  int rv;
+} absorb;
+
+static int absorb_cb(void *ctx, const uint8_t *p, size_t len) {
+  absorb *ab = ctx;
+  sim_world *w = ab->w;
+  uint8_t id[FM_ID_LEN];
+  uint64_t from;
+  fm_entry e;
+  if (fm_entry_decode(p, len, NULL, &e) < 0) return ab->rv = -EINVAL;
+  fm_entry_id(p, len, id);
+  sim_kind k = kind_of(&e);
+  if ((ab->rv = sim_ledger_add(&w->ledger, ab->n->author, e.seq, id, w->now, (uint32_t)len, k)) < 0)
+    return ab->rv;
+  if (fm_body_uint(e.body, e.body_len, "restored_from", &from) == 0) w->m.rewritten++;
+  w->m.created[k]++;
+  w->m.created_bytes += len;
+  sim_metrics_wrote(&w->m, &w->ledger, ab->n->idx, ab->n->author, e.seq, w->now);
+  return 0;
+}
+
+static int id_cb(void *ctx, const uint8_t *p, size_t len) {
+  fm_entry_id(p, len, ctx);
+  return 1;
+}
+
+/* Whether the node's own log holds, at |seq|, the entry the ledger has
+ * there: it follows the mesh's branch, not a restored one (seq 0: yes). */
+static int on_ledger_branch(sim_world *w, sim_node *n, uint64_t seq) {
+  const sim_author *a = &w->ledger.a[n->author];
+  uint8_t id[FM_ID_LEN];
+  if (seq == 0) return 1;
+  if (seq > a->n || fm_store_read_after(n->store, n->id.pk, seq - 1, 1, id_cb, id) != 1) return 0;
+  return memcmp(id, a->e[seq - 1].id, FM_ID_LEN) == 0;
+}
+
+int sim_node_absorb(sim_world *w, sim_node *n) {
+  sim_author *a = &w->ledger.a[n->author];
+  absorb ab = {w, n, 0};
+  /* Only a laptop that was put back to an older copy writes entries of its
+   * own without an append: the records of its lost branch, written again
+   * once its log is the mesh's again. */
+  if (!n->restored || !n->store || n->spec->twin_of >= 0 || a->fork_base != UINT64_MAX ||
+      !on_ledger_branch(w, n, a->n))
+    return 0;
+  int rv = fm_store_read_after(n->store, n->id.pk, a->n, 0, absorb_cb, &ab);
+  return rv < 0 ? rv : ab.rv;
+}
+
 static void record(sim_world *w, sim_node *n, size_t author, uint64_t seq,
                    const uint8_t id[FM_ID_LEN], uint32_t size, sim_kind k) {
   sim_author *a = &w->ledger.a[author];
+  /* A laptop put back to an older copy writes under seqs its key used
+   * already: the record must come back at the head later. */
+  if (n->restored && n->spec->twin_of < 0 && a->fork_base == UINT64_MAX &&
+      (seq <= a->n || !on_ledger_branch(w, n, a->n))) {
+    if (sim_ledger_restored(&w->ledger, author, seq) < 0) sim_world_fatal(w, "out of memory", -ENOMEM);
+    w->m.restored_writes++;
+    return;
+  }
+  /* The append wrote the restored records again first: the ledger learns
+   * them, and this entry, from the log. */
+  if (seq > a->n + 1 && n->restored) {
+    if (sim_node_absorb(w, n) < 0) sim_world_fatal(w, "reading a restored laptop's log", -EINVAL);
+    if (seq <= a->n) return;
+  }
   /* A twin's writes, and whatever the original writes once its key is
    * known to be copied, are contested: not part of the expected log. */
   if (n->spec->twin_of >= 0 || a->fork_base != UINT64_MAX || seq != a->n + 1) {

@@ -27,5 +27,9 @@ int sim_node_append(sim_world *w, sim_node *n, const fm_identity *as, size_t aut
 fm_session_io sim_node_io(sim_node *n);
 /* Stored entries of |n|, 0 when down. */
 uint64_t sim_node_entries(sim_node *n);
+/* A laptop put back to an older copy (a restore fault) writes the records
+ * of its lost branch again at the head of its log, inside a sync: the
+ * ledger learns those entries from its store.  0 or a negative code. */
+int sim_node_absorb(sim_world *w, sim_node *n);
 
 #endif

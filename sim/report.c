@@ -145,6 +145,11 @@ static void text_body(FILE *o, sim_world *w, const sim_figures *f) {
   if (m->corrections)
     fprintf(o, "corrections  %llu statuses corrected by a team-mate after seeing them\n",
             (unsigned long long)m->corrections);
+  if (m->restores)
+    fprintf(o, "restores     %llu laptops put back to an older copy; %llu records written on "
+               "them under used numbers, %llu written again\n",
+            (unsigned long long)m->restores, (unsigned long long)m->restored_writes,
+            (unsigned long long)m->rewritten);
   fprintf(o, "stores       %llu entries quarantined, %llu held, %llu stamped too far ahead\n",
           (unsigned long long)f->quarantined, (unsigned long long)f->held,
           (unsigned long long)f->clock_ahead);
@@ -259,6 +264,9 @@ static void json_sessions(sim_json *j, sim_world *w, const sim_figures *f) {
   sim_json_u64(j, "forks", m->forks);
   sim_json_u64(j, "hostile_sessions", m->hostile_sessions);
   sim_json_u64(j, "hostile_dropped", m->hostile_dropped);
+  sim_json_u64(j, "restores", m->restores);
+  sim_json_u64(j, "restored_writes", m->restored_writes);
+  sim_json_u64(j, "rewritten", m->rewritten);
   sim_json_end(j, '}');
   sim_json_obj(j, "stores");
   sim_json_u64(j, "quarantined", f->quarantined);

@@ -94,7 +94,7 @@ typedef struct sim_link_spec {
 } sim_link_spec;
 
 typedef enum sim_fault_kind {
-  SIM_FAULT_CUT, SIM_FAULT_CRASH, SIM_FAULT_CLOCK, SIM_FAULT_REVOKE
+  SIM_FAULT_CUT, SIM_FAULT_CRASH, SIM_FAULT_CLOCK, SIM_FAULT_REVOKE, SIM_FAULT_RESTORE
 } sim_fault_kind;
 typedef enum sim_after { SIM_AFTER_GATEWAY, SIM_AFTER_FORK, SIM_AFTER_SEQ } sim_after;
 
@@ -103,6 +103,7 @@ typedef struct sim_fault_spec {
   sim_fault_kind kind;
   fm_time at, until;          /* until: clock faults, FM_TIME_NEVER for the rest of the run */
   fm_time down;               /* crash: how long the laptop stays off */
+  fm_time age;                /* restore: how old the copy put back is */
   fm_time offset;             /* clock: how far off */
   int node, link;
   uint64_t bytes;             /* cut: bytes into the session */

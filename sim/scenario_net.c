@@ -312,6 +312,9 @@ static int fault_params(sim__load *L, const sim_ini_section *s, sim_fault_spec *
   f->until = FM_TIME_NEVER;
   if ((v = sim_ini_get(s, "down", &line)) && sim_parse_duration(v, &f->down) < 0)
     return sim__scenario_fail(L, line, "down: give how long the laptop stays off, such as 2h");
+  f->age = SIM_DAY_MS;
+  if ((v = sim_ini_get(s, "age", &line)) && (sim_parse_duration(v, &f->age) < 0 || f->age <= 0))
+    return sim__scenario_fail(L, line, "age: give how old the copy put back is, such as 1d");
   if ((v = sim_ini_get(s, "offset", &line)) && sim_parse_offset(v, &f->offset) < 0)
     return sim__scenario_fail(L, line, "offset: give how far the clock is off, such as +3d or -2d");
   if (f->kind == SIM_FAULT_CLOCK && !v)
@@ -329,8 +332,8 @@ static int fault_params(sim__load *L, const sim_ini_section *s, sim_fault_spec *
 
 static int load_fault(sim__load *L, const sim_ini_section *s, sim_fault_spec *f) {
   static const char *const keys[] = {"kind", "node", "link", "at", "bytes", "down",
-                                     "offset", "until", "after", NULL};
-  static const char *const kinds[] = {"cut", "crash", "clock", "revoke"};
+                                     "offset", "until", "after", "age", NULL};
+  static const char *const kinds[] = {"cut", "crash", "clock", "revoke", "restore"};
   const char *v;
   int line = s->line;
   memset(f, 0, sizeof *f);
@@ -341,9 +344,9 @@ static int load_fault(sim__load *L, const sim_ini_section *s, sim_fault_spec *f)
     return -1;
   v = sim_ini_get(s, "kind", &line);
   int kind = -1;
-  for (int i = 0; v && i < 4; i++)
+  for (int i = 0; v && i < 5; i++)
     if (!strcmp(v, kinds[i])) kind = i;
-  if (kind < 0) return sim__scenario_fail(L, line, "kind: give cut, crash, clock or revoke");
+  if (kind < 0) return sim__scenario_fail(L, line, "kind: give cut, crash, clock, revoke or restore");
   f->kind = (sim_fault_kind)kind;
   if (!(v = sim_ini_get(s, "at", &line)) || sim_scenario_when(L->sc, v, &f->at) < 0)
     return sim__scenario_fail(L, line, "at: give 'day 3 10:00' or '2023-08-03 10:00'");

@@ -54,6 +54,7 @@ typedef struct sim_node {
   size_t nconns, capconns;
   sim_world *w;
   uint64_t before_crash;      /* entries its store held when it went down */
+  int restored;               /* put back to an older copy once (a restore fault) */
   uint64_t usb_serial;
 } sim_node;
 

@@ -464,6 +464,7 @@ static void add_result(fm_ingest_result *sum, const fm_ingest_result *r) {
   sum->refused += r->refused;
   sum->clock_ahead += r->clock_ahead;
   sum->released += r->released;
+  sum->rolled_back += r->rolled_back;
   if (!sum->first_error) sum->first_error = r->first_error;
   if (r->max_hlc > sum->max_hlc) sum->max_hlc = r->max_hlc;
 }

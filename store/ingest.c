@@ -39,12 +39,9 @@ int fm__store_head_put(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN]
 }
 
 /* Quarantine record: reason (be32) | when (be64) | entry bytes. */
-static int quarantine(fm_store *s, MDB_txn *t, const fm_entry *e, int reason,
-                      fm_time now) {
-  uint8_t key[40 + FM_ID_LEN];
-  MDB_val k = {sizeof key, key}, v = {12 + e->len, NULL};
-  fm__store_entry_key(key, e->author, e->seq);
-  fm_entry_id(e->bytes, e->len, key + 40);
+int fm__store_quarantine_bytes(fm_store *s, MDB_txn *t, const uint8_t key[40 + FM_ID_LEN],
+                               const uint8_t *bytes, size_t len, int reason, fm_time now) {
+  MDB_val k = {40 + FM_ID_LEN, (void *)key}, v = {12 + len, NULL};
   int rc = mdb_put(t, s->quarantine, &k, &v, MDB_RESERVE);
   if (rc) return rc;
   uint8_t *p = v.mv_data;
@@ -52,8 +49,16 @@ static int quarantine(fm_store *s, MDB_txn *t, const fm_entry *e, int reason,
   p[0] = (uint8_t)(r >> 24); p[1] = (uint8_t)(r >> 16);
   p[2] = (uint8_t)(r >> 8); p[3] = (uint8_t)r;
   fm__be64_put(p + 4, (uint64_t)now);
-  memcpy(p + 12, e->bytes, e->len);
+  memcpy(p + 12, bytes, len);
   return 0;
+}
+
+static int quarantine(fm_store *s, MDB_txn *t, const fm_entry *e, int reason,
+                      fm_time now) {
+  uint8_t key[40 + FM_ID_LEN];
+  fm__store_entry_key(key, e->author, e->seq);
+  fm_entry_id(e->bytes, e->len, key + 40);
+  return fm__store_quarantine_bytes(s, t, key, e->bytes, e->len, reason, now);
 }
 
 size_t fm__store_held_per_author(size_t asked, size_t held_max) {
@@ -262,9 +267,18 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
     if ((rc = mdb_get(t, s->entries, &k, &v)) != 0) return rc == MDB_NOTFOUND ? FM_ERR_CORRUPT : rc;
     if (v.mv_size == len && memcmp(v.mv_data, p, len) == 0) return FM_IN_DUPLICATE;
     if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
-    *code = FM_ERR_FORK;
-    if ((rc = fork_evidence(s, t, &e, &v, now)) != 0) return rc;
-    return FM_IN_QUARANTINED;
+    /* Our own log, forked by a restored backup: the mesh's branch wins
+     * and ours is set aside, to be written again at the head. */
+    int rolled = 0;
+    if ((rc = fm__store_own_fork(s, t, &e, now, &rolled)) != 0) return rc;
+    if (!rolled) {
+      *code = FM_ERR_FORK;
+      if ((rc = fork_evidence(s, t, &e, &v, now)) != 0) return rc;
+      return FM_IN_QUARANTINED;
+    }
+    res->rolled_back++;
+    if ((rc = fm__store_head_get(s, t, e.author, &h)) != 0) return rc;
+    *code = 0;
   }
   if (trust == FM__TRUST_UNKNOWN) {
     /* Kept aside in seq order whatever the gaps: the release puts them
@@ -395,7 +409,25 @@ typedef struct append_ctx {
   uint64_t seq;
 } append_ctx;
 
-int fm__store_append_txn(fm_store *s, MDB_txn *t, const fm_identity *id, const char *kind,
+void fm__store_seen_get(fm_store *s, MDB_txn *t, const uint8_t pk[FM_KEY_LEN],
+                        uint64_t *seq, fm_time *when) {
+  char name[8 + 2 * FM_KEY_LEN + 1] = "seen:";
+  MDB_val v;
+  fm_hex(pk, FM_KEY_LEN, name + 5);
+  int ok = fm__store_meta_get(s, t, name, &v) == 0 && v.mv_size == 16;
+  if (seq) *seq = ok ? fm__be64_get(v.mv_data) : 0;
+  if (when) *when = ok ? (fm_time)fm__be64_get((uint8_t *)v.mv_data + 8) : 0;
+}
+
+int fm__store_own_behind(fm_store *s, MDB_txn *t, const uint8_t pk[FM_KEY_LEN],
+                         uint64_t head, fm_time now) {
+  uint64_t seq;
+  fm_time when;
+  fm__store_seen_get(s, t, pk, &seq, &when);
+  return seq > head && now - when < FM_SEEN_TRUST_MS;
+}
+
+int fm__store_append_one(fm_store *s, MDB_txn *t, const fm_identity *id, const char *kind,
                          const uint8_t *body, size_t body_len, fm_time now,
                          uint8_t entry_id[FM_ID_LEN], uint64_t *seq) {
   fm__head h;
@@ -403,15 +435,10 @@ int fm__store_append_txn(fm_store *s, MDB_txn *t, const fm_identity *id, const c
   fm_hlc clock = 0;
   fm_ingest_result res;
   int rc, code;
-  char name[8 + 2 * FM_KEY_LEN + 1] = "seen:";
   if ((rc = fm__store_head_get(s, t, id->pk, &h)) != 0) return rc;
   /* Never fork our own log: if the mesh has shown a later entry of this
    * key than we hold (a restored backup, a copied key), fetch it first. */
-  fm_hex(id->pk, FM_KEY_LEN, name + 5);
-  if (fm__store_meta_get(s, t, name, &v) == 0 && v.mv_size == 16 &&
-      fm__be64_get(v.mv_data) > h.seq &&
-      now - (fm_time)fm__be64_get((uint8_t *)v.mv_data + 8) < FM_SEEN_TRUST_MS)
-    return FM_ERR_BEHIND;
+  if (fm__store_own_behind(s, t, id->pk, h.seq, now)) return FM_ERR_BEHIND;
   if (fm__store_meta_get(s, t, "hlc", &v) == 0 && v.mv_size == 8)
     clock = fm__be64_get(v.mv_data);
   rc = fm_entry_build(&s->build, id, h.seq + 1, h.seq ? h.id : NULL,
@@ -424,6 +451,15 @@ int fm__store_append_txn(fm_store *s, MDB_txn *t, const fm_identity *id, const c
   if (entry_id) fm_entry_id(s->build.p, s->build.len, entry_id);
   if (seq) *seq = h.seq + 1;
   return save_clock(s, t, res.max_hlc, now);
+}
+
+int fm__store_append_txn(fm_store *s, MDB_txn *t, const fm_identity *id, const char *kind,
+                         const uint8_t *body, size_t body_len, fm_time now,
+                         uint8_t entry_id[FM_ID_LEN], uint64_t *seq) {
+  /* What a restored backup's member wrote goes first, in its order. */
+  int rc = fm__store_restore_flush(s, t, id, now, NULL);
+  if (rc) return rc;
+  return fm__store_append_one(s, t, id, kind, body, body_len, now, entry_id, seq);
 }
 
 static int do_append(fm_store *s, MDB_txn *t, void *ctx) {

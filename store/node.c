@@ -108,9 +108,16 @@ static int io_admit(void *ctx, const uint8_t node_id[FM_KEY_LEN], const uint8_t 
 static int io_ingest(void *ctx, const fm_slice *entries, size_t count,
                      fm_ingest_result *res, fm_ingest_outcome *out) {
   fm_node *n = ctx;
+  unsigned restored = 0;
   int rv = fm_store_ingest(n->store, entries, count, fm_node_wall(n), res, out);
   if (rv < 0) return rv;
-  uint32_t accepted = res->accepted + res->released;
+  /* Our own log came back from the mesh after a restored backup: what
+   * this laptop wrote meanwhile is written again at the head, and goes
+   * out in this very session (the peer's vector is behind it). */
+  if ((rv = fm_store_restore_flush(n->store, &n->id, fm_node_wall(n), &restored)) < 0)
+    return rv;
+  n->rewritten += restored;
+  uint32_t accepted = res->accepted + res->released + restored;
   n->ingested += accepted;
   if (accepted && n->on_new_entries) n->on_new_entries(n->on_new_ctx, accepted);
   return 0;

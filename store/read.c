@@ -120,6 +120,28 @@ int fm_store_read_after(fm_store *s, const uint8_t author[static FM_KEY_LEN],
   return rv > 0 ? rv : fm__store_err(rv);
 }
 
+/* What the holder of |theirs| holds of |author|'s log that we can build
+ * on: its seq, unless its head there is not our entry (its log of that
+ * author forked from ours -- a restored backup written to): then nothing,
+ * and it gets the whole log, as a peer would send it (docs/protocol.md). */
+static uint64_t their_base(fm_store *s, MDB_txn *t, const fm_vector *theirs,
+                           const fm_vec_item *mine) {
+  static const uint8_t none[FM_ID_LEN];
+  uint8_t key[40], id[FM_ID_LEN];
+  MDB_val k = {sizeof key, key}, v;
+  for (size_t i = 0; theirs && i < theirs->n; i++) {
+    const fm_vec_item *it = &theirs->items[i];
+    if (memcmp(it->author, mine->author, FM_KEY_LEN)) continue;
+    if (it->seq == 0 || it->seq >= mine->seq || !memcmp(it->head, none, FM_ID_LEN))
+      return it->seq;
+    fm__store_entry_key(key, it->author, it->seq);
+    if (mdb_get(t, s->entries, &k, &v) != 0) return it->seq;
+    fm_entry_id(v.mv_data, v.mv_size, id);
+    return memcmp(id, it->head, FM_ID_LEN) ? 0 : it->seq;
+  }
+  return 0;
+}
+
 int fm_store_each_missing(fm_store *s, const fm_vector *theirs, fm_entry_cb cb,
                           void *ctx) {
   MDB_txn *t;
@@ -128,7 +150,7 @@ int fm_store_each_missing(fm_store *s, const fm_vector *theirs, fm_entry_cb cb,
   if (rv < 0) return rv;
   if ((rv = fill_vector(s, t, &mine)) == 0) {
     for (size_t i = 0; i < mine.n && rv == 0; i++) {
-      uint64_t have = theirs ? fm_vector_seq(theirs, mine.items[i].author) : 0;
+      uint64_t have = their_base(s, t, theirs, &mine.items[i]);
       if (have < mine.items[i].seq)
         rv = read_after(s, t, mine.items[i].author, have, 0, cb, ctx);
     }

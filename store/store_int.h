@@ -20,6 +20,10 @@ struct fm_store {
    * version 2: 0 in an older store opened read-only. */
   MDB_dbi copies;
   int has_copies;
+  /* Own entries of a losing branch waiting to be written again at the
+   * head (restore.c): 0 in an older store opened read-only. */
+  MDB_dbi restore;
+  int has_restore;
   fm_limits limits;
   size_t held_max;   /* FM__HELD_MAX unless the opener chose another */
   size_t held_per_author; /* FM__HELD_PER_AUTHOR or less, never over held_max */
@@ -129,6 +133,46 @@ int fm__store_replay_receipts(fm_store *s, MDB_txn *rt, MDB_txn *wt, MDB_dbi rec
 int fm__store_append_txn(fm_store *s, MDB_txn *t, const fm_identity *id, const char *kind,
                          const uint8_t *body, size_t body_len, fm_time now,
                          uint8_t entry_id[FM_ID_LEN], uint64_t *seq);
+
+/* The body of fm__store_append_txn() without the re-recording of a
+ * restored backup's entries first (restore.c calls it for those). */
+int fm__store_append_one(fm_store *s, MDB_txn *t, const fm_identity *id, const char *kind,
+                         const uint8_t *body, size_t body_len, fm_time now,
+                         uint8_t entry_id[FM_ID_LEN], uint64_t *seq);
+
+/* Puts |len| entry bytes in quarantine under |key| (author|seq|id) for
+ * |reason| (an FM_ERR_* code). */
+int fm__store_quarantine_bytes(fm_store *s, MDB_txn *t, const uint8_t key[40 + FM_ID_LEN],
+                               const uint8_t *bytes, size_t len, int reason, fm_time now);
+
+/* The highest seq of our log |pk| the mesh has shown (0: none) and when it
+ * last did (either may be NULL). */
+void fm__store_seen_get(fm_store *s, MDB_txn *t, const uint8_t pk[FM_KEY_LEN],
+                        uint64_t *seq, fm_time *when);
+
+/* True when the mesh has shown an entry of our log |pk| past |head| and
+ * that claim is younger than FM_SEEN_TRUST_MS at |now| (appends wait). */
+int fm__store_own_behind(fm_store *s, MDB_txn *t, const uint8_t pk[FM_KEY_LEN],
+                         uint64_t head, fm_time now);
+
+/* ---- a restored backup (restore.c) ------------------------------------------ */
+
+/* Called with a verified entry |e| of our own log (the store's "self")
+ * at a seq we hold with other bytes.  When |e| continues our log below
+ * that seq and was written before our entry there (a restored backup
+ * written to: the mesh's entry is the older), our entries from |e->seq| on
+ * go to quarantine (FM_ERR_ROLLEDBACK) and to the restore table, our head
+ * goes back to |e->seq| - 1 and the views are rebuilt, so |e| can be
+ * applied.  |*rolled| says whether it happened. */
+int fm__store_own_fork(fm_store *s, MDB_txn *t, const fm_entry *e, fm_time now,
+                       int *rolled);
+/* Writes the entries of the restore table again at the head of |id|'s
+ * log, oldest first, when the log has caught up (as the append guard
+ * says); |*n| (may be NULL) counts them. */
+int fm__store_restore_flush(fm_store *s, MDB_txn *t, const fm_identity *id, fm_time now,
+                            unsigned *n);
+/* The views and the receipts rebuilt from the log, in place (verify.c). */
+int fm__store_replay_derived(fm_store *s, MDB_txn *t);
 
 /* BLAKE2b-256 over the two view tables, as fm_store_view_digest(). */
 int fm__store_digest_txn(MDB_txn *t, MDB_dbi dossiers, MDB_dbi visits,

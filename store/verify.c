@@ -88,7 +88,7 @@ static int purge_tail(fm_store *s, MDB_txn *t, const uint8_t device[FM_KEY_LEN],
 }
 
 /* The views and the receipts rebuilt from the log, in place. */
-static int replay_derived(fm_store *s, MDB_txn *t) {
+int fm__store_replay_derived(fm_store *s, MDB_txn *t) {
   int rc;
   if ((rc = fm__store_replay_views(s, t, t, s->dossiers, s->visits)) != 0) return rc;
   if (!s->gw_tables) return 0;
@@ -122,7 +122,7 @@ int fm__store_purge_revoked(fm_store *s, MDB_txn *t,
     rc = fm__store_head_put(s, t, device, &h);
   }
   if (rc) return rc;
-  return replay_derived(s, t);
+  return fm__store_replay_derived(s, t);
 }
 
 /* ---- verify ------------------------------------------------------------- */
@@ -358,7 +358,7 @@ static int do_rebuild(fm_store *s, MDB_txn *t, void *ctx) {
   uint8_t v = VIEWS_FORMAT;
   int rc;
   (void)ctx;
-  if ((rc = replay_derived(s, t)) != 0) return rc;
+  if ((rc = fm__store_replay_derived(s, t)) != 0) return rc;
   return fm__store_meta_put(s, t, "views", &v, 1);
 }
 

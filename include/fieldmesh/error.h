@@ -39,6 +39,9 @@
 #define FM_ERR_DAMAGED      (-20037) /* the store's files are damaged: run fieldmesh recover */
 #define FM_ERR_HELDFULL     (-20038) /* the held table (entries of unknown authors) is full */
 #define FM_ERR_NOTREG       (-20039) /* a path is not a regular file (a FIFO, device, link) */
+#define FM_ERR_ROLLEDBACK   (-20040) /* our own entry on a branch the mesh does not hold
+                                       * (a restored backup written to): set aside and
+                                       * written again at the head */
 
 /* Trust errors. */
 #define FM_ERR_AUTH         (-20100) /* author not enrolled by this commune */

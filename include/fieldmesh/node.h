@@ -16,6 +16,8 @@ typedef struct fm_node {
   uint8_t *cert;              /* own enrollment certificate, owned */
   size_t cert_len;
   uint64_t ingested;          /* entries accepted from peers, all sessions */
+  uint64_t rewritten;         /* records of a restored backup written again
+                               * at the head of our log (store/restore.c) */
   /* Called after entries from a peer were accepted (may be NULL), so the
    * driver can offer them to its other sessions. */
   void (*on_new_entries)(void *ctx, uint32_t accepted);

@@ -18,6 +18,7 @@
  *   clock       author                  -> entries stamped too far ahead
  *   meta        name                    -> value (self, authority, hlc, ...)
  *   copies      author|device           -> seq, when (copies.h)
+ *   restore     seq(be64)|id            -> own entry of a losing branch (restore.c)
  *
  * Unless said otherwise, functions return 0 or a negative code: LMDB's own
  * codes, FM_ERR_NOSPACE (disk full: nothing was written), FM_ERR_CORRUPT,
@@ -139,6 +140,9 @@ typedef struct fm_ingest_result {
   uint32_t released;      /* held entries accepted because of this batch */
   uint32_t invalid;       /* refused as malformed, too big or badly signed:
                            * the sender broke the protocol */
+  uint32_t rolled_back;   /* own entries of the mesh's branch that replaced a
+                           * branch of ours (a restored backup): see
+                           * fm_store_restore_flush() */
   int first_error;        /* code of the first refused or quarantined entry */
   fm_hlc max_hlc;         /* latest believable stamp accepted */
 } fm_ingest_result;
@@ -207,7 +211,9 @@ int fm_store_entry_copy(fm_store *s, const uint8_t author[static FM_KEY_LEN], ui
                         uint8_t **out, size_t *len);
 
 /* Calls |cb| for every entry the holder of |theirs| lacks (NULL: every
- * entry): the authority's log first, then each author's, oldest first. */
+ * entry): the authority's log first, then each author's, oldest first.
+ * An author whose head in |theirs| is not our entry at that seq (its log
+ * forked from ours, as a restored backup's own log does) is sent whole. */
 int fm_store_each_missing(fm_store *s, const fm_vector *theirs, fm_entry_cb cb,
                           void *ctx);
 
@@ -284,6 +290,28 @@ int fm_store_check(fm_store *s, uint64_t sample, uint64_t *entries, uint64_t *si
 /* Rebuilds the views and the materialized receipts from the log, in one
  * write transaction (all or nothing). */
 int fm_store_rebuild(fm_store *s);
+
+/* ---- a restored backup (store/restore.c) ------------------------------------ */
+
+/* A laptop restored from an old backup and written to before it met the
+ * mesh holds a branch of its own log that nobody else has.  When an entry
+ * of the mesh's branch arrives (fm_store_ingest), that branch wins: ours
+ * is kept as evidence in quarantine (FM_ERR_ROLLEDBACK) and in a restore
+ * table, and once our log has caught up with what the mesh showed, each
+ * of its records is written again as a new entry at the head -- same
+ * record ids and content, signed anew, its body marked "restored_from"
+ * with the old seq -- exactly once.  fm_store_append() does so first; a
+ * syncing node (fm_node) and `bundle import` call fm_store_restore_flush().
+ * |*n| (may be NULL) counts the entries written. */
+int fm_store_restore_flush(fm_store *s, const fm_identity *id, fm_time now, unsigned *n);
+
+typedef struct fm_restore_info {
+  uint64_t pending;     /* set aside, waiting for our log to catch up */
+  uint64_t rewritten;   /* written again at the head, all told */
+  uint64_t set_aside;   /* own entries ever set aside */
+  fm_time last;         /* when the last was set aside or written; 0 never */
+} fm_restore_info;
+int fm_store_restore_info(fm_store *s, fm_restore_info *out);
 
 /* ---- salvage (store/salvage.c) ---------------------------------------------- */
 

@@ -543,6 +543,221 @@ static void test_store_fixed_clock_stamps_the_present(void **state) {
   fx_close(&a);
 }
 
+/* ---- a restored backup written to before it met the mesh ----------------------- */
+
+static int ingest_bag(fm_store *s, const bag *b, fm_time now, fm_ingest_result *r) {
+  fm_slice sl[64];
+  assert_true(b->n <= 64);
+  for (size_t i = 0; i < b->n; i++) {
+    sl[i].p = b->buf[i];
+    sl[i].len = b->len[i];
+  }
+  return fm_store_ingest(s, sl, b->n, now, r, NULL);
+}
+
+static int found_cb(void *ctx, const char *id, size_t n, const uint8_t *rec, size_t len) {
+  (void)id; (void)n; (void)rec; (void)len;
+  (*(int *)ctx)++;
+  return 0;
+}
+
+static int has_visit(fm_store *s, const char *vid) {
+  int n = 0;
+  fm_store_find_record(s, FM_VIEW_VISIT, vid, found_cb, &n);
+  return n;
+}
+
+static int count_reason(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq, int reason,
+                        fm_time when, const uint8_t *bytes, size_t len) {
+  (void)author; (void)seq; (void)when; (void)bytes; (void)len;
+  if (reason == FM_ERR_ROLLEDBACK) (*(int *)ctx)++;
+  return 0;
+}
+
+static void reopen(fx *f) {
+  fm_store_opts o;
+  memset(&o, 0, sizeof o);
+  o.nosync = 1;
+  fm_store_close(f->s);
+  assert_int_equal(fm_store_open(f->dir, &o, &f->s), 0);
+}
+
+/* Laptop A wrote 15 visits that reached the mesh (b); A is restored from a
+ * backup holding 5 and a member writes V-new offline, as seq 6. */
+static void restored_laptop(fx *a, fx *b, bag *own) {
+  char vid[16];
+  fx_commune(a, 3);
+  fx_commune(b, 3);
+  assert_int_equal(fm_store_set_self(a->s, M[2].pk), 0);
+  for (int i = 1; i <= 15; i++) {
+    snprintf(vid, sizeof vid, "V-%d", i);
+    visit(a->s, &M[2], vid, T0 + i);
+  }
+  own->n = 0;
+  assert_int_equal(fm_store_read_after(a->s, M[2].pk, 0, 0, bag_cb, own), 0);
+  assert_int_equal(own->n, 15);
+  fm_ingest_result r;
+  assert_int_equal(ingest_bag(b->s, own, T0, &r), 0);
+  assert_int_equal(r.accepted, 15);
+  fx_close(a);
+  fx_commune(a, 3);
+  assert_int_equal(fm_store_set_self(a->s, M[2].pk), 0);
+  bag first = *own;
+  first.n = 5;
+  assert_int_equal(ingest_bag(a->s, &first, T0, &r), 0);
+  visit(a->s, &M[2], "V-new", T0 + 100);
+}
+
+static void test_store_restored_backup_takes_the_mesh_log_and_rewrites_its_own(void **state) {
+  fx a, b;
+  bag own;
+  fm_ingest_result r;
+  fm_restore_info ri;
+  unsigned n;
+  uint8_t da[32], db[32], *bytes;
+  size_t len;
+  (void)state;
+  restored_laptop(&a, &b, &own);
+  /* Meeting the mesh: its vector shows 15 of our log, then its entries. */
+  assert_int_equal(fm_store_note_seen(a.s, M[2].pk, 15, T0 + 200), 0);
+  assert_int_equal(ingest_bag(a.s, &own, T0 + 200, &r), 0);
+  assert_int_equal(r.rolled_back, 1);
+  assert_int_equal(r.accepted, 10);
+  assert_int_equal(r.duplicate, 5);
+  assert_int_equal(has_visit(a.s, "V-15"), 1);
+  assert_int_equal(has_visit(a.s, "V-new"), 0); /* set aside, not yet back */
+  assert_int_equal(fm_store_restore_info(a.s, &ri), 0);
+  assert_int_equal(ri.pending, 1);
+  assert_int_equal(ri.set_aside, 1);
+  /* Survives a restart, and goes back exactly once. */
+  reopen(&a);
+  assert_int_equal(fm_store_restore_flush(a.s, &M[2], T0 + 300, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(fm_store_restore_flush(a.s, &M[2], T0 + 301, &n), 0);
+  assert_int_equal(n, 0);
+  reopen(&a);
+  assert_int_equal(fm_store_restore_info(a.s, &ri), 0);
+  assert_int_equal(ri.pending, 0);
+  assert_int_equal(ri.rewritten, 1);
+  assert_int_equal(has_visit(a.s, "V-new"), 1);
+  /* Seq 16, signed anew, marked with the seq it had on the lost branch. */
+  assert_int_equal(fm_store_entry_copy(a.s, M[2].pk, 16, &bytes, &len), 0);
+  fm_entry e;
+  uint64_t from = 0;
+  assert_int_equal(fm_entry_decode(bytes, len, NULL, &e), 0);
+  assert_int_equal(fm_entry_verify(&e), 0);
+  assert_int_equal(fm_body_uint(e.body, e.body_len, "restored_from", &from), 0);
+  assert_int_equal(from, 6);
+  /* The mesh takes it, and both hold the same records. */
+  assert_int_equal(ingest1(b.s, bytes, len, &r), FM_IN_ACCEPTED);
+  assert_int_equal(fm_store_view_digest(a.s, da), 0);
+  assert_int_equal(fm_store_view_digest(b.s, db), 0);
+  assert_memory_equal(da, db, 32);
+  free(bytes);
+  /* Our lost branch is evidence, never a winner again. */
+  int rolled = 0;
+  assert_int_equal(fm_store_each_quarantined(a.s, count_reason, &rolled), 0);
+  assert_int_equal(rolled, 1);
+  verify_ok(&a);
+  verify_ok(&b);
+  bag_free(&own);
+  fx_close(&a);
+  fx_close(&b);
+}
+
+static void test_store_restored_backup_waits_for_the_mesh_log(void **state) {
+  fx a, b;
+  bag own, part;
+  fm_ingest_result r;
+  fm_restore_info ri;
+  unsigned n;
+  fm_buf body;
+  (void)state;
+  uint8_t *lost;
+  size_t lost_len;
+  restored_laptop(&a, &b, &own);
+  assert_int_equal(fm_store_entry_copy(a.s, M[2].pk, 6, &lost, &lost_len), 0);
+  /* The mesh's entries come in two batches: nothing is written again
+   * before the log has caught up with what the mesh showed. */
+  assert_int_equal(fm_store_note_seen(a.s, M[2].pk, 15, T0 + 200), 0);
+  part = own;
+  part.n = 8;
+  assert_int_equal(ingest_bag(a.s, &part, T0 + 200, &r), 0);
+  assert_int_equal(r.rolled_back, 1);
+  assert_int_equal(fm_store_restore_flush(a.s, &M[2], T0 + 201, &n), 0);
+  assert_int_equal(n, 0);
+  fm_store_stats st;
+  assert_int_equal(ingest_bag(a.s, &own, T0 + 202, &r), 0);
+  assert_int_equal(r.rolled_back, 0);
+  assert_int_equal(fm_store_stats_get(a.s, &st), 0);
+  assert_int_equal(st.self_seq, 15);
+  /* The next append by the member writes the set-aside record first. */
+  fm_visit_in v = {"V-later", "Team 1", "Nghĩa Tân", "", "2023-11-14", "", FM_MODE_HOME, 1, 2};
+  fm_buf_init(&body, 4096);
+  assert_int_equal(fm_visit_body(&body, &v), 0);
+  uint64_t seq = 0;
+  assert_int_equal(fm_store_append(a.s, &M[2], FM_KIND_VISIT, body.p, body.len, T0 + 300,
+                                   NULL, &seq), 0);
+  assert_int_equal(seq, 17);
+  assert_int_equal(fm_store_restore_info(a.s, &ri), 0);
+  assert_int_equal(ri.pending, 0);
+  assert_int_equal(ri.rewritten, 1);
+  assert_int_equal(has_visit(a.s, "V-new"), 1);
+  /* Our lost entry 6 arriving again (from a laptop that took it before
+   * the mesh's) is fork evidence, not a rollback. */
+  assert_int_equal(ingest1(a.s, lost, lost_len, &r), FM_IN_QUARANTINED);
+  assert_int_equal(r.rolled_back, 0);
+  assert_int_equal(fm_store_stats_get(a.s, &st), 0);
+  assert_int_equal(st.self_seq, 17);
+  verify_ok(&a);
+  fm_buf_free(&body);
+  free(lost);
+  bag_free(&own);
+  fx_close(&a);
+  fx_close(&b);
+}
+
+/* After the claim lapsed: the laptop was shown its later records, did not
+ * get them within FM_SEEN_TRUST_MS, wrote anyway; the mesh's branch still
+ * wins when it comes, and the record is written again. */
+static void test_store_restored_backup_heals_after_the_claim_lapsed(void **state) {
+  fx a, b;
+  bag own;
+  fm_ingest_result r;
+  unsigned n;
+  char vid[16];
+  (void)state;
+  fx_commune(&a, 3);
+  fx_commune(&b, 3);
+  assert_int_equal(fm_store_set_self(a.s, M[2].pk), 0);
+  for (int i = 1; i <= 15; i++) {
+    snprintf(vid, sizeof vid, "V-%d", i);
+    visit(a.s, &M[2], vid, T0 + i);
+  }
+  own.n = 0;
+  assert_int_equal(fm_store_read_after(a.s, M[2].pk, 0, 0, bag_cb, &own), 0);
+  assert_int_equal(ingest_bag(b.s, &own, T0, &r), 0);
+  fx_close(&a);
+  fx_commune(&a, 3);
+  assert_int_equal(fm_store_set_self(a.s, M[2].pk), 0);
+  bag first = own;
+  first.n = 5;
+  assert_int_equal(ingest_bag(a.s, &first, T0, &r), 0);
+  assert_int_equal(fm_store_note_seen(a.s, M[2].pk, 15, T0), 0);
+  fm_time later = T0 + FM_SEEN_TRUST_MS;
+  visit(a.s, &M[2], "V-new", later);   /* the claim lapsed: allowed */
+  assert_int_equal(ingest_bag(a.s, &own, later + 1, &r), 0);
+  assert_int_equal(r.rolled_back, 1);
+  assert_int_equal(fm_store_restore_flush(a.s, &M[2], later + 2, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(has_visit(a.s, "V-new"), 1);
+  assert_int_equal(has_visit(a.s, "V-15"), 1);
+  verify_ok(&a);
+  bag_free(&own);
+  fx_close(&a);
+  fx_close(&b);
+}
+
 static void test_store_refuses_writes_from_unenrolled_self(void **state) {
   fx a;
   fx_commune(&a, 3);
@@ -869,6 +1084,9 @@ int main(void) {
       cmocka_unit_test(test_store_refuses_to_fork_own_log_when_behind),
       cmocka_unit_test(test_store_refuses_writes_from_unenrolled_self),
       cmocka_unit_test(test_store_fixed_clock_stamps_the_present),
+      cmocka_unit_test(test_store_restored_backup_takes_the_mesh_log_and_rewrites_its_own),
+      cmocka_unit_test(test_store_restored_backup_waits_for_the_mesh_log),
+      cmocka_unit_test(test_store_restored_backup_heals_after_the_claim_lapsed),
       cmocka_unit_test(test_store_grows_a_full_map),
       cmocka_unit_test(test_store_views_do_not_depend_on_arrival_order),
       cmocka_unit_test(test_copies_count_holders_per_device),
