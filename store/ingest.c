@@ -346,10 +346,9 @@ int fm__store_release_held(fm_store *s, MDB_txn *t,
       }
     }
     mdb_cursor_close(c);
-    if (rc == MDB_NOTFOUND) return 0;
     if (rc) {
-      free(copy);
-      return rc;
+      free(copy);   /* also when the delete found nothing */
+      return rc == MDB_NOTFOUND ? 0 : rc;
     }
     rc = ingest_one(s, t, copy, len, now, res, &code);
     free(copy);

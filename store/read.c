@@ -295,13 +295,16 @@ int fm_store_stats_get(fm_store *s, fm_store_stats *out) {
     }
     mdb_cursor_close(c);
   }
-  if ((rc = mdb_cursor_open(t, s->clock, &c)) == 0) {
+  /* A walk ends at MDB_NOTFOUND; anything else is a read error (a
+   * damaged page), not a count to show. */
+  if (rc == MDB_NOTFOUND && (rc = mdb_cursor_open(t, s->clock, &c)) == 0) {
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
       if (v.mv_size == 16) st.clock_ahead += fm__be64_get(v.mv_data);
     mdb_cursor_close(c);
   }
   mdb_txn_abort(t);
+  if (rc != MDB_NOTFOUND) return fm__store_err(rc);
   *out = st;
   return 0;
 }

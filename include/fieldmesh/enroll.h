@@ -59,8 +59,14 @@ int fm_enroll_valid_at(const fm_enrollment *en, fm_time now);
 /* True when |village| (|n| bytes) is one of the enrollment's villages. */
 int fm_enroll_has_village(const fm_enrollment *en, const char *village, size_t n);
 
+/* The body of a revoke entry (the authority's): |device|'s entries past
+ * |after_seq| are refused on every node (0: all of them); those up to it
+ * stay valid.  Appends to |out|; 0 or the buffer's error. */
 int fm_revoke_body(fm_buf *out, const uint8_t device[static FM_KEY_LEN],
                    uint64_t after_seq);
+/* Reads a revoke entry |e| into |device| and |*after_seq|.  0, or
+ * FM_ERR_MALFORMED when |e| is not a revoke or its body does not read
+ * (all or nothing: such an entry, still kept in the log, has no effect). */
 int fm_revoke_parse(const fm_entry *e, uint8_t device[static FM_KEY_LEN],
                     uint64_t *after_seq);
 

@@ -136,8 +136,11 @@ void fm_session_del(fm_session *s);
  * fm_session_send() (it may hold an ERROR for the peer) and close. */
 int fm_session_recv(fm_session *s, const uint8_t *in, size_t len, fm_time now);
 
-/* Writes up to |cap| bytes to send into |dst|; returns how many (0:
- * nothing now) or a negative code.  Call it whenever the connection can
+/* Writes up to |cap| bytes to send into |dst|; returns how many, 0 when
+ * there is nothing to send now.  It never fails: a store error while
+ * reading entries ends the session (queued ERROR, state CLOSING), which
+ * fm_session_stats() reports; once the state is FM_SS_CLOSED and it
+ * returns 0, close the connection.  Call it whenever the connection can
  * take more: entries are read from the store only as fast as they go out
  * and the peer acknowledges them. */
 ssize_t fm_session_send(fm_session *s, uint8_t *dst, size_t cap, fm_time now);

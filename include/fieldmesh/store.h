@@ -23,6 +23,11 @@
  * Unless said otherwise, functions return 0 or a negative code: LMDB's own
  * codes, FM_ERR_NOSPACE (disk full: nothing was written), FM_ERR_CORRUPT,
  * or those named for the function.
+ *
+ * Threads: an fm_store handle is single-threaded -- it keeps per-call
+ * scratch buffers -- so one thread calls it at a time (the daemon's loop
+ * thread, the CLI's only thread).  Other processes may open the same
+ * store at once; other threads open their own handle.
  */
 #ifndef FIELDMESH_STORE_H
 #define FIELDMESH_STORE_H
@@ -112,9 +117,18 @@ int fm_store_each_cert(fm_store *s, fm_entry_cb cb, void *ctx);
 /* Appends a new entry by |id| (the device or, on the administrator's
  * store, the authority): seq and prev from its head, hlc from the store's
  * clock and |now|.  The entry goes through the same validation and view
- * updates as a received one.  |entry_id| and |seq| may be NULL.
- * FM_ERR_BEHIND when a peer has shown entries of |id| past our head (a
- * restored backup or a copied key): the store will not fork its own log. */
+ * updates as a received one.  |entry_id| and |seq| may be NULL.  Returns
+ * 0, or, with nothing written:
+ *   FM_ERR_BEHIND   a peer has shown entries of |id| past our head (a
+ *                   restored backup or a copied key) and they have not
+ *                   arrived yet: the store will not fork its own log;
+ *                   sync, or wait for the claim to lapse (FM_SEEN_TRUST_MS);
+ *   FM_ERR_REVOKED  |id| was revoked: enroll the laptop again;
+ *   FM_ERR_EXPIRED  |id|'s enrollment has expired at |now|: enroll again;
+ *   FM_ERR_AUTH     the store holds no enrollment for |id| (not joined);
+ *   FM_ERR_TOOBIG   the entry would be over FM_ENTRY_MAX: shorten the body;
+ *   FM_ERR_NOSPACE  the disk or the map is full: free space, retry;
+ *   FM_ERR_DAMAGED  the store is damaged: `fieldmesh recover`. */
 int fm_store_append(fm_store *s, const fm_identity *id, const char *kind,
                     const uint8_t *body, size_t body_len, fm_time now,
                     uint8_t entry_id[FM_ID_LEN], uint64_t *seq);
@@ -249,6 +263,8 @@ typedef struct fm_store_stats {
                             * not a copy: see copies.h) */
 } fm_store_stats;
 
+/* Counts of the whole store into |out|, from one read transaction.  0,
+ * or FM_ERR_DAMAGED or another read error, and then |out| is untouched. */
 int fm_store_stats_get(fm_store *s, fm_store_stats *out);
 
 typedef int (*fm_quarantine_cb)(void *ctx, const uint8_t author[FM_KEY_LEN],
