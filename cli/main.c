@@ -42,6 +42,7 @@ static const command commands[] = {
     {"recover", NULL, fmc_cmd_recover, "save what a damaged store holds into a fresh one"},
     {"report", NULL, fmc_cmd_report, "visits and dossiers by village, team, procedure or month"},
     {"procedures", NULL, fmc_cmd_procedures, "the procedure catalogue"},
+    {"web-password", NULL, fmc_cmd_web_password, "set the gateway dashboard's password (a hash file)"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
