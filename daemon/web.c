@@ -47,8 +47,10 @@ typedef struct waiter {
 
 /* ---- answers ------------------------------------------------------------------- */
 
+/* H2O keeps the pointer: the value is copied into the request's pool. */
 static void header(h2o_req_t *req, const h2o_token_t *t, const char *v) {
-  h2o_add_header(&req->pool, &req->res.headers, t, NULL, v, strlen(v));
+  h2o_iovec_t copy = h2o_strdup(&req->pool, v, strlen(v));
+  h2o_add_header(&req->pool, &req->res.headers, t, NULL, copy.base, copy.len);
 }
 
 static void answer(h2o_req_t *req, int status, const char *reason, const char *type,

@@ -62,7 +62,7 @@ static void judge(fmd_web_page *p, row *r, fm_time now) {
   r->silent = !r->revoked && !r->self &&
               (!r->last_synced || now - r->last_synced > (fm_time)p->cfg->silent_days * DAY_MS);
   r->score = r->silent * 8 + (m->quarantined ? 4 : 0) + (r->expired ? 4 : 0) +
-             (r->clock_ahead ? 2 : 0) + (r->copies.none ? 1 : 0);
+             (r->clock_ahead ? 2 : 0);
   if (r->revoked) r->score = -1;
 }
 
@@ -118,7 +118,6 @@ static void problems(fmd_web_page *p, const row *r) {
                            : "<span class=\"tag bad\">%llu mục bị cách ly</span>",
                   (unsigned long long)r->m->quarantined);
   if (r->clock_ahead) tag(p, "warn", "đồng hồ chạy nhanh", "clock ahead");
-  if (r->copies.none) tag(p, "warn", "có mục chỉ ở trạm này", "entries only here");
 }
 
 static void mesh_row(fmd_web_page *p, const row *r) {
@@ -137,20 +136,23 @@ static void mesh_row(fmd_web_page *p, const row *r) {
   fmd_web_time(p, r->self ? 0 : r->last_synced);
   fmd_html_raw(h, "</td><td>");
   fmd_web_time(p, m->last_written);
-  fmd_html_rawf(h, "</td><td class=\"n\">%llu</td><td class=\"n\">%llu</td>"
-                "<td class=\"n\">%llu</td><td>", (unsigned long long)m->last_seq,
-                (unsigned long long)r->copies.none,
-                (unsigned long long)(r->copies.own - r->copies.receipted));
+  fmd_html_rawf(h, "</td><td class=\"n\">%llu</td><td class=\"n\">%llu</td>",
+                (unsigned long long)m->last_seq, (unsigned long long)r->copies.none);
+  /* The gateway's own entries are receipts: never forwarded, never receipted. */
+  if (r->self) fmd_html_raw(h, "<td class=\"n\">-</td><td>");
+  else
+    fmd_html_rawf(h, "<td class=\"n\">%llu</td><td>",
+                  (unsigned long long)(r->copies.own - r->copies.receipted));
   problems(p, r);
   fmd_html_raw(h, "</td></tr>\n");
 }
 
 static void mesh_table(fmd_web_page *p, const mesh *ms) {
   static const char *const vi[] = {"Thành viên", "Tổ", "Vai trò", "Đồng bộ lần cuối với trạm",
-                                   "Mục mới nhất", "Mục ở trạm", "Chỉ ở trạm",
+                                   "Mục mới nhất", "Mục ở trạm", "Chỉ ở máy đó và trạm",
                                    "Chờ biên nhận", "Cần chú ý"};
   static const char *const en[] = {"Member", "Team", "Role", "Last synced here",
-                                   "Last record", "Entries here", "Only here",
+                                   "Last record", "Entries here", "Only on it and here",
                                    "Awaiting receipt", "Problems"};
   fmd_html *h = &p->out;
   fmd_html_raw(h, "<div class=\"wrap\"><table><thead><tr>");
@@ -191,12 +193,12 @@ int fmd_web_mesh(fmd_web_page *p) {
     fmd_html_raw(&p->out, "<p class=\"muted\">");
     fmd_html_text(&p->out, fmd_web_t(p,
         "\"Đồng bộ lần cuối với trạm\": lần cuối thiết bị cho trạm này biết nó giữ những gì "
-        "(qua phiên đồng bộ hoặc gói USB). \"Chỉ ở trạm\": mục của thiết bị mà ngoài trạm "
-        "không máy nào khác được biết là đang giữ. Phiên bản phần mềm và độ lệch đồng hồ của "
+        "(qua phiên đồng bộ hoặc gói USB). \"Chỉ ở máy đó và trạm\": mục của thiết bị mà "
+        "trạm không biết máy nào khác đang giữ. Phiên bản phần mềm và độ lệch đồng hồ của "
         "từng máy cần ghi chú hiện diện, chưa có.",
         "\"Last synced here\": when the device last told this gateway what it holds (in a "
-        "sync session or a USB bundle). \"Only here\": its entries no device but this "
-        "gateway is known to hold. Each laptop's software version and clock offset need "
+        "sync session or a USB bundle). \"Only on it and here\": its entries this gateway "
+        "knows no other laptop to hold. Each laptop's software version and clock offset need "
         "presence notes, which do not exist yet."));
     fmd_html_raw(&p->out, "</p>");
     fmd_web_foot(p);

@@ -114,8 +114,9 @@ void fmd_web_foot(fmd_web_page *p) {
 void fmd_web_time(fmd_web_page *p, long long ms) {
   char buf[32];
   struct tm tm;
-  time_t t = (time_t)(ms / 1000);
-  if (ms <= 0 || !localtime_r(&t, &tm)) {
+  /* Vietnam time (UTC+7 all year), as the command line prints it. */
+  time_t t = (time_t)(ms / 1000) + 7 * 3600;
+  if (ms <= 0 || !gmtime_r(&t, &tm)) {
     fmd_html_raw(&p->out, "-");
     return;
   }

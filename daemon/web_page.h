@@ -44,7 +44,7 @@ void fmd_web_lang(fmd_web_page *p, int more);
 void fmd_web_head(fmd_web_page *p, const char *title, const char *nav);
 void fmd_web_foot(fmd_web_page *p);
 
-/* "2026-12-03 10:12" (local time) of |ms|, "-" for 0, as text. */
+/* "2026-12-03 10:12" (Vietnam time) of |ms|, "-" for 0, as text. */
 void fmd_web_time(fmd_web_page *p, long long ms);
 
 /* The pages. */
