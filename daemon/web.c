@@ -86,6 +86,7 @@ static int route(fmd_web_page *p, const char *path) {
   if (!strcmp(path, "/reports")) return fmd_web_reports(p, 0);
   if (!strcmp(path, "/reports.csv")) return fmd_web_reports(p, 1);
   if (!strcmp(path, "/upstream")) return fmd_web_upstream(p);
+  if (!strcmp(path, "/problems")) return fmd_web_problems(p);
   return FMD_WEB_NOTFOUND;
 }
 

@@ -2,7 +2,7 @@
  * dashboard"), served over HTTP by the H2O library on the daemon's own
  * libuv loop.  H2O parses the requests (malformed ones get its 400) and
  * times out slow clients; this module routes GET and HEAD to the pages
- * (web_mesh.c, web_records.c, web_reports.c, web_upstream.c), which read
+ * (web_mesh.c, web_records.c, web_reports.c, web_upstream.c, web_problems.c), which read
  * the store on the loop thread as the sessions do, and asks web_auth.c
  * for the password off loopback.  Every other method gets 405.
  *

@@ -14,32 +14,18 @@
 #include "fieldmesh/error.h"
 #include "fieldmesh/roster.h"
 #include "node.h"
+#include "web_mesh.h"
 #include "web_page.h"
 
-#define DAY_MS (24LL * 3600 * 1000)
 
-typedef struct row {
-  const fm_roster_member *m;
-  fm_copies copies;
-  fm_time last_synced;     /* newest copies row of this device; 0: never */
-  uint64_t clock_ahead;    /* its entries stamped over a day ahead */
-  int self, silent, expired, revoked;
-  int score;               /* higher: more in need of attention */
-} row;
-
-typedef struct mesh {
-  row *rows;
-  size_t n;
-} mesh;
-
-static row *find_row(mesh *ms, const uint8_t device[FM_KEY_LEN]) {
+static fmd_mesh_row *find_row(fmd_mesh *ms, const uint8_t device[FM_KEY_LEN]) {
   for (size_t i = 0; i < ms->n; i++)
     if (!memcmp(ms->rows[i].m->en.device, device, FM_KEY_LEN)) return &ms->rows[i];
   return NULL;
 }
 
 static int on_holder(void *ctx, const uint8_t device[FM_KEY_LEN], uint64_t seq, fm_time when) {
-  row *r = find_row(ctx, device);
+  fmd_mesh_row *r = find_row(ctx, device);
   (void)seq;
   if (r && when > r->last_synced) r->last_synced = when;
   return 0;
@@ -47,13 +33,13 @@ static int on_holder(void *ctx, const uint8_t device[FM_KEY_LEN], uint64_t seq, 
 
 static int on_clock(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t entries,
                     uint64_t ahead_ms) {
-  row *r = find_row(ctx, author);
+  fmd_mesh_row *r = find_row(ctx, author);
   (void)ahead_ms;
   if (r) r->clock_ahead = entries;
   return 0;
 }
 
-static void judge(fmd_web_page *p, row *r, fm_time now) {
+static void judge(fmd_web_page *p, fmd_mesh_row *r, fm_time now) {
   const fm_roster_member *m = r->m;
   r->self = !memcmp(m->en.device, p->d->node.id.pk, FM_KEY_LEN);
   if (r->self) r->last_synced = now;
@@ -67,14 +53,13 @@ static void judge(fmd_web_page *p, row *r, fm_time now) {
 }
 
 static int by_attention(const void *pa, const void *pb) {
-  const row *a = pa, *b = pb;
+  const fmd_mesh_row *a = pa, *b = pb;
   if (a->score != b->score) return b->score - a->score;
   if (a->last_synced != b->last_synced) return a->last_synced < b->last_synced ? -1 : 1;
   return strcmp(a->m->en.name, b->m->en.name);
 }
 
-/* Every figure of every row; |ms->rows| owned by the caller. */
-static int gather(fmd_web_page *p, const fm_roster *r, mesh *ms) {
+int fmd_web_mesh_gather(fmd_web_page *p, const fm_roster *r, fmd_mesh *ms) {
   fm_store *s = p->d->store;
   unsigned need = FM_SAFE_COPIES_DEFAULT;
   fm_time now = fmd_now();
@@ -99,7 +84,7 @@ static void tag(fmd_web_page *p, const char *cls, const char *vi, const char *en
   fmd_html_raw(&p->out, "</span>");
 }
 
-static void problems(fmd_web_page *p, const row *r) {
+static void problems(fmd_web_page *p, const fmd_mesh_row *r) {
   fmd_html *h = &p->out;
   if (r->self) tag(p, "ok", "trạm này", "this gateway");
   if (r->revoked) tag(p, "", "đã thu hồi", "revoked");
@@ -120,7 +105,7 @@ static void problems(fmd_web_page *p, const row *r) {
   if (r->clock_ahead) tag(p, "warn", "đồng hồ chạy nhanh", "clock ahead");
 }
 
-static void mesh_row(fmd_web_page *p, const row *r) {
+static void mesh_row(fmd_web_page *p, const fmd_mesh_row *r) {
   fmd_html *h = &p->out;
   char id[2 * FM_KEY_LEN + 1];
   const fm_roster_member *m = r->m;
@@ -147,7 +132,7 @@ static void mesh_row(fmd_web_page *p, const row *r) {
   fmd_html_raw(h, "</td></tr>\n");
 }
 
-static void mesh_table(fmd_web_page *p, const mesh *ms) {
+static void mesh_table(fmd_web_page *p, const fmd_mesh *ms) {
   static const char *const vi[] = {"Thành viên", "Tổ", "Vai trò", "Đồng bộ lần cuối với trạm",
                                    "Mục mới nhất", "Mục ở trạm", "Chỉ ở máy đó và trạm",
                                    "Chờ biên nhận", "Cần chú ý"};
@@ -166,7 +151,7 @@ static void mesh_table(fmd_web_page *p, const mesh *ms) {
   fmd_html_raw(h, "</tbody></table></div>");
 }
 
-static void summary(fmd_web_page *p, const mesh *ms) {
+static void summary(fmd_web_page *p, const fmd_mesh *ms) {
   size_t silent = 0, attention = 0, revoked = 0;
   for (size_t i = 0; i < ms->n; i++) {
     silent += ms->rows[i].silent;
@@ -183,9 +168,9 @@ static void summary(fmd_web_page *p, const mesh *ms) {
 
 int fmd_web_mesh(fmd_web_page *p) {
   fm_roster r = {NULL, 0};
-  mesh ms = {NULL, 0};
+  fmd_mesh ms = {NULL, 0};
   int rv = fm_roster_load(p->d->store, &r);
-  if (rv == 0) rv = gather(p, &r, &ms);
+  if (rv == 0) rv = fmd_web_mesh_gather(p, &r, &ms);
   if (rv == 0) {
     fmd_web_head(p, fmd_web_t(p, "Mạng lưới", "Mesh"), "/");
     summary(p, &ms);

@@ -72,7 +72,8 @@ static const char STYLE[] =
     "form.filter{display:flex;flex-wrap:wrap;gap:8px;align-items:end;margin-bottom:10px}"
     "form.filter label{display:flex;flex-direction:column;font-size:12px}"
     "input,select{font:inherit;padding:2px 4px}"
-    ".wrap{overflow-x:auto}svg text{font-family:'DejaVu Sans',sans-serif;font-size:12px}";
+    ".wrap{overflow-x:auto}ul.problems{background:#fff;border:1px solid #e1e4e8;"
+    "padding:8px 12px 8px 28px}ul.problems li{margin:4px 0}svg text{font-family:'DejaVu Sans',sans-serif;font-size:12px}";
 
 static void nav_link(fmd_web_page *p, const char *path, const char *vi, const char *en,
                      const char *active) {
@@ -98,6 +99,7 @@ void fmd_web_head(fmd_web_page *p, const char *title, const char *nav) {
   nav_link(p, "/records", "Hồ sơ", "Records", nav);
   nav_link(p, "/reports", "Báo cáo", "Reports", nav);
   nav_link(p, "/upstream", "Chuyển lên", "Upstream", nav);
+  nav_link(p, "/problems", "Vấn đề", "Problems", nav);
   fmd_html_rawf(h, "</nav><a class=\"lang\" href=\"%s?lang=%s\">%s</a></header><main><h1>",
                 nav, p->en ? "vi" : "en", p->en ? "Tiếng Việt" : "English");
   fmd_html_text(h, title);

@@ -53,5 +53,6 @@ int fmd_web_records(fmd_web_page *p);
 int fmd_web_dossier(fmd_web_page *p, const char *id);
 int fmd_web_reports(fmd_web_page *p, int csv);
 int fmd_web_upstream(fmd_web_page *p);
+int fmd_web_problems(fmd_web_page *p);
 
 #endif

@@ -5,7 +5,8 @@
 #     flags it "never synced here", on top of the Mesh page;
 #   - every page answers 200 with what the store holds: a known member,
 #     a dossier's timeline with its receipt, the report equal to
-#     `fieldmesh report` on the gateway (the CSV byte for byte), the spool;
+#     `fieldmesh report` on the gateway (the CSV byte for byte), the spool,
+#     the silent device among the problems;
 #   - hostile text (an applicant named <script>..., a member with quotes)
 #     comes out escaped on every page; identity number and phone masked;
 #   - only GET and HEAD (405 otherwise), 404 for unknown paths, English
@@ -123,6 +124,10 @@ page_has "/reports?by=procedure&procedure=khai_sinh&lang=en" "Total" "khai_sinh"
 step "Upstream: the spool, caught up"
 page_has /upstream "spool" "$W/spool" "đã xong" "Mọi mục của xã mà trạm giữ đã có biên nhận"
 
+step "Problems: the silent device, with what to do"
+page_has /problems "im lặng" '&lt;i&gt;Lò &quot;Thị&quot; Lan&lt;/i&gt;' "chưa từng đồng bộ trực tiếp với trạm"
+no_raw_markup /problems
+
 step "English, HEAD, 404, and read-only"
 page_has "/?lang=en" '<html lang="en">' "Mesh" "never synced here"
 [ "$(get /upstream -H "Accept-Language: en-GB,en;q=0.8")" = 200 ] && grep -qF "caught up" "$W/page" ||
@@ -150,6 +155,7 @@ shoot records "/records?lang=vi" "$D"
 shoot dossier "/records/$D?lang=vi" "000.00.12.H10-231114-0001"
 shoot reports "/reports?by=village&lang=vi" "Nghĩa Tân"
 shoot upstream "/upstream?lang=vi" "$W/spool"
+shoot problems "/problems?lang=vi" "chưa từng đồng bộ trực tiếp với trạm"
 shoot mesh-en "/?lang=en" "never synced here"
 
 step "off loopback: refused without a password file"
