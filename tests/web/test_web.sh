@@ -11,6 +11,8 @@
 #     comes out escaped on every page; identity number and phone masked;
 #   - only GET and HEAD (405 otherwise), 404 for unknown paths, English
 #     by ?lang=en or Accept-Language;
+#   - 1,000 slow clients on the dashboard: the sync sessions go on, and
+#     the dashboard answers again once H2O has dropped them;
 #   - headless Chromium loads every page (text checked in its DOM) and
 #     saves a screenshot under BIN/../web-screenshots/;
 #   - off loopback: no start without [web] password_file; 401 without or
@@ -138,6 +140,22 @@ for m in POST PUT DELETE; do
   [ "$(get / -X "$m")" = 405 ] || fail "$m is not 405"
 done
 curl -sS -i -X POST "$URL/" | grep -qi '^allow: GET, HEAD' || fail "405 without Allow"
+
+step "1,000 slow clients on the dashboard do not stall the sync sessions"
+"$PY" "$HERE/../web/loris.py" 127.0.0.1 "$WEB" 1000 40 >"$W/loris.out" &
+LORIS=$!
+EXTRA_PIDS+=("$LORIS")
+wait_for "the slow clients to connect" test -s "$W/loris.out"
+D2=$(fm b dossier add --procedure khai_sinh --applicant-name "Lò Văn Sáng" --village "Vinh Quang" | tail -n1)
+t0=$SECONDS
+wait_for "b's new dossier to reach the gateway" same_view b g
+[ $((SECONDS - t0)) -le 10 ] || fail "a sync took $((SECONDS - t0)) s while the dashboard was flooded"
+# H2O drops a request that does not arrive within 10 s: the page answers again.
+page_ok() { [ "$(get "/records/$D2" -m 5 2>/dev/null)" = 200 ]; }
+wait_for "the dashboard to answer again" page_ok
+kill "$LORIS" 2>/dev/null || true
+wait "$LORIS" 2>/dev/null || true
+kill -0 "${PID[g]}" || fail "the gateway died under the slow clients"
 
 step "headless Chromium loads every page; screenshots in $SHOTS"
 shoot() {
