@@ -186,6 +186,25 @@ out=$("$FMD" --state "$W/g" --config "$W/g.conf" --listen "127.0.0.1:${PORT[g]}"
 case "$out" in *"[web] listen = 0.0.0.0:$WEB can be reached from other machines: set [web] password_file"*) ;;
   *) fail "the refusal does not say what to do: $out" ;; esac
 
+conf g "[web]" "pasword_file = $W/web.pass"
+rc=0
+out=$("$FMD" --state "$W/g" --config "$W/g.conf" 2>&1) || rc=$?
+[ "$rc" = 2 ] || fail "a misspelled [web] key: exit $rc, expected 2"
+case "$out" in *'unknown key "pasword_file" in [web]: did you mean "password_file"?'*) ;;
+  *) fail "a misspelled [web] key is not named with the closest one: $out" ;; esac
+conf g "[web]" "silent_days = 0"
+rc=0
+out=$("$FMD" --state "$W/g" --config "$W/g.conf" 2>&1) || rc=$?
+[ "$rc" = 2 ] || fail "[web] silent_days = 0: exit $rc, expected 2"
+case "$out" in *'[web] silent_days = "0"'*"whole number of days from 1 to 365"*) ;;
+  *) fail "a bad silent_days is not said plainly: $out" ;; esac
+conf g "[upstream]" "spool = $W/spool" "[web]" "listen = 127.0.0.1:$WEB" "password_file = $W/nothere"
+rc=0
+out=$("$FMD" --state "$W/g" --config "$W/g.conf" --listen "127.0.0.1:${PORT[g]}" 2>&1) || rc=$?
+[ "$rc" = 1 ] || fail "a missing password file: exit $rc, expected 1"
+case "$out" in *"cannot read [web] password_file $W/nothere"*"fieldmesh web-password"*) ;;
+  *) fail "a missing password file is not said plainly: $out" ;; esac
+
 step "web-password: too short refused; the hash file is 0600"
 rc=0
 printf 'short\n' | "$FM" web-password "$W/web.pass" >/dev/null 2>&1 || rc=$?
