@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <h2o.h>
 
@@ -21,6 +22,7 @@ struct fmd_web {
   int listener_open;
   fmd_web_auth auth;
   unsigned conns;
+  struct conn *live;           /* every open connection, to end them at stop */
   char listen_text[FM_CONTROL_ADDR_MAX];
 };
 
@@ -28,6 +30,7 @@ struct fmd_web {
 typedef struct conn {
   uv_tcp_t tcp;                /* first: H2O's close callback gets its address */
   fmd_web *w;
+  struct conn *prev, *next;    /* in w->live */
 } conn;
 
 /* The handler's state inside H2O's handler object. */
@@ -183,6 +186,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
 
 static void on_conn_closed(uv_handle_t *h) {
   conn *c = (conn *)h;
+  if (c->prev) c->prev->next = c->next;
+  else c->w->live = c->next;
+  if (c->next) c->next->prev = c->prev;
   c->w->conns--;
   free(c);
 }
@@ -194,6 +200,9 @@ static void on_connection(uv_stream_t *server, int status) {
   c->w = w;
   FM_ASSERT(uv_tcp_init(server->loop, &c->tcp) == 0);
   w->conns++;
+  c->next = w->live;
+  if (w->live) w->live->prev = c;
+  w->live = c;
   if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 || w->conns > FMD_WEB_CONNS_MAX) {
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
     return;
@@ -305,6 +314,13 @@ void fmd_web_stop(fmd_web *w) {
    * close after their current response.  (Its HTTP/2 part would arm a
    * timer that must not outlive the loop.) */
   if (w->ctx_open) w->ctx.shutdown_requested = 1;
+  /* A browser keeps idle connections open: shutting each socket down
+   * makes H2O's next read see the end, and H2O closes it itself, so the
+   * daemon stops at once rather than after H2O's request timeout. */
+  for (conn *c = w->live; c; c = c->next) {
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0) shutdown(fd, SHUT_RDWR);
+  }
 }
 
 void fmd_web_free(fmd_web *w) {

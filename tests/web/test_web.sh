@@ -231,5 +231,19 @@ done
 curl -sS -i -u 'admin:mật khẩu của xã' "$URL/" >"$W/limited" || true
 head -n1 "$W/limited" | grep -q ' 429' || fail "after 4 wrong passwords: $(head -n1 "$W/limited"), expected 429"
 grep -qi '^retry-after: [0-9]' "$W/limited" || fail "429 without Retry-After"
+
+step "an idle browser connection does not hold up the gateway's stop"
+"$PY" -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET / HTTP/1.1\r\nHost: fieldmesh\r\n\r\n")
+s.recv(65536)
+open(sys.argv[2], "w").write("idle\n")
+time.sleep(60)' "$WEB" "$W/idle.out" &
+EXTRA_PIDS+=($!)
+wait_for "the idle connection to be answered" test -s "$W/idle.out"
+t0=$(date +%s%N)
 stop g
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ms" -lt 5000 ] || fail "the gateway took $ms ms to stop with an idle dashboard connection"
 step "ok"
