@@ -122,8 +122,9 @@ static void fields(fmd_web_page *p, const fm_dossier_view *d) {
   field(p, "Thôn/bản", "Village", d->village);
   field(p, "Tổ", "Team", d->team);
   field(p, "Kênh nộp", "Channel", d->channel);
-  fmd_html_rawf(&p->out, "<tr><th>%s</th><td>%s</td></tr>", fmd_web_t(p, "Trạng thái", "Status"),
-                fm_status_name(d->status));
+  fmd_html_rawf(&p->out, "<tr><th>%s</th><td>", fmd_web_t(p, "Trạng thái", "Status"));
+  fmd_web_status(p, d->status);
+  fmd_html_raw(&p->out, "</td></tr>");
   field(p, "Số hồ sơ trên cổng", "Portal reference", d->portal_ref);
   field(p, "Ghi chú", "Note", d->note);
   fmd_html_raw(&p->out, "</table>");
@@ -161,6 +162,20 @@ static void delivery(fmd_web_page *p, const step *s) {
   }
 }
 
+/* "status → submitted", "created or edited", else the entry's kind. */
+static void what(fmd_web_page *p, const step *s) {
+  int st = s->status[0] ? fm_status_parse(s->status, strlen(s->status)) : -1;
+  if (!strcmp(s->kind, FM_KIND_DOSSIER_STATUS)) {
+    fmd_html_text(&p->out, fmd_web_t(p, "trạng thái → ", "status → "));
+    if (st >= 0) fmd_web_status(p, st);
+    else fmd_html_text(&p->out, s->status);
+  } else if (!strcmp(s->kind, FM_KIND_DOSSIER)) {
+    fmd_html_text(&p->out, fmd_web_t(p, "tạo hoặc sửa hồ sơ", "created or edited"));
+  } else {
+    fmd_html_text(&p->out, s->kind[0] ? s->kind : "?");
+  }
+}
+
 static void steps(fmd_web_page *p, const timeline *t) {
   fmd_html_rawf(&p->out, "<h2>%s</h2><div class=\"wrap\"><table><thead><tr><th>%s</th><th>%s"
                 "</th><th>%s</th><th>%s</th></tr></thead><tbody>",
@@ -174,11 +189,7 @@ static void steps(fmd_web_page *p, const timeline *t) {
     fmd_html_raw(&p->out, "</td><td>");
     who(p, s->author);
     fmd_html_raw(&p->out, "</td><td>");
-    fmd_html_text(&p->out, s->kind[0] ? s->kind : "?");
-    if (s->status[0]) {
-      fmd_html_raw(&p->out, " → ");
-      fmd_html_text(&p->out, s->status);
-    }
+    what(p, s);
     fmd_html_raw(&p->out, "</td><td>");
     delivery(p, s);
     fmd_html_raw(&p->out, "</td></tr>\n");

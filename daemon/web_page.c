@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fieldmesh/record.h"
 #include "node.h"
 
 static int hexval(char c) {
@@ -124,4 +125,12 @@ void fmd_web_time(fmd_web_page *p, long long ms) {
   }
   strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
   fmd_html_text(&p->out, buf);
+}
+
+void fmd_web_status(fmd_web_page *p, int st) {
+  static const char *const vi[FM_STATUS_COUNT] = {"nháp", "đã nộp", "đang xử lý",
+                                                  "có kết quả", "đã trả kết quả",
+                                                  "bị từ chối", "đã rút"};
+  if (p->en || st < 0 || st >= FM_STATUS_COUNT) fmd_html_text(&p->out, fm_status_name(st));
+  else fmd_html_text(&p->out, vi[st]);
 }

@@ -47,6 +47,9 @@ void fmd_web_foot(fmd_web_page *p);
 /* "2026-12-03 10:12" (Vietnam time) of |ms|, "-" for 0, as text. */
 void fmd_web_time(fmd_web_page *p, long long ms);
 
+/* A dossier status (fm_status) in the page's language. */
+void fmd_web_status(fmd_web_page *p, int st);
+
 /* The pages. */
 int fmd_web_mesh(fmd_web_page *p);
 int fmd_web_records(fmd_web_page *p);

@@ -118,7 +118,7 @@ static int row_dossier(void *ctx, const char *id, size_t n, const uint8_t *rec, 
   fmd_html_raw(&p->out, "</td><td>");
   member(p, d.created.author);
   fmd_html_raw(&p->out, "</td><td>");
-  fmd_html_text(&p->out, fm_status_name(d.status));
+  fmd_web_status(p, d.status);
   fmd_html_raw(&p->out, "</td><td>");
   str(p, d.portal_ref);
   fmd_html_raw(&p->out, "</td></tr>\n");
@@ -164,13 +164,30 @@ static void kind_select(fmd_web_page *p, const filter *f) {
                 fmd_web_t(p, "Lượt đi bản", "Visits"));
 }
 
+/* The dossier statuses, then a visit's two. */
+static void status_select(fmd_web_page *p, const filter *f) {
+  fmd_html_rawf(&p->out, "<label>%s<select name=\"status\"><option value=\"\">%s</option>",
+                fmd_web_t(p, "Trạng thái", "Status"), fmd_web_t(p, "tất cả", "any"));
+  for (int st = 0; st < FM_STATUS_COUNT; st++) {
+    fmd_html_rawf(&p->out, "<option value=\"%s\"%s>", fm_status_name(st),
+                  strcmp(f->status, fm_status_name(st)) ? "" : " selected");
+    fmd_web_status(p, st);
+    fmd_html_raw(&p->out, "</option>");
+  }
+  fmd_html_rawf(&p->out, "<option value=\"recorded\"%s>%s</option><option value=\"voided\"%s>"
+                "%s</option></select></label>", strcmp(f->status, "recorded") ? "" : " selected",
+                fmd_web_t(p, "lượt đi bản: còn hiệu lực", "visit: standing"),
+                strcmp(f->status, "voided") ? "" : " selected",
+                fmd_web_t(p, "lượt đi bản: đã huỷ", "visit: voided"));
+}
+
 static void filter_form(fmd_web_page *p, const filter *f) {
   fmd_html_raw(&p->out, "<form class=\"filter\" method=\"get\" action=\"/records\">");
   if (p->en) fmd_html_raw(&p->out, "<input type=\"hidden\" name=\"lang\" value=\"en\">");
   kind_select(p, f);
   input(p, "village", "Thôn/bản", "Village", f->village, "text");
   input(p, "team", "Tổ", "Team", f->team, "text");
-  input(p, "status", "Trạng thái", "Status", f->status, "text");
+  status_select(p, f);
   input(p, "procedure", "Thủ tục (mã)", "Procedure (code)", f->procedure, "text");
   input(p, "from", "Từ ngày", "From", f->from, "date");
   input(p, "to", "Đến ngày", "To", f->to, "date");

@@ -102,8 +102,9 @@ no_raw_markup /records
 page_has "/records?village=Vinh+Quang" "0 kết quả"
 page_has "/records?procedure=khai_sinh" "$DC" "1 kết quả"
 ! grep -qF "$D" "$W/page" || fail "the procedure filter kept a dossier of another procedure"
+page_has "/records?status=submitted" "$D" "1 kết quả" "đã nộp"
 page_has "/records?kind=visits&team=T%E1%BB%95+2" "Vinh Quang" "1 kết quả"
-page_has "/records/$D" "Diễn biến" "Máy a" "dossier.status → submitted" "spool" \
+page_has "/records/$D" "Diễn biến" "Máy a" "trạng thái → đã nộp" "tạo hoặc sửa hồ sơ" "spool" \
   "000.00.12.H10-231114-0001" "•••890" "•••678" '&lt;script&gt;'
 no_raw_markup "/records/$D"
 ! grep -qE '001234567890|0912345678' "$W/page" || fail "the identity number or phone is not masked"
