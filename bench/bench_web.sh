@@ -70,3 +70,4 @@ page "reports by village" "/reports?by=village"
 page "reports by month" "/reports?by=month"
 page "reports CSV" "/reports.csv?by=procedure"
 page upstream /upstream
+page problems /problems
