@@ -62,6 +62,14 @@ static void answer(h2o_req_t *req, int status, const char *reason, const char *t
   req->res.reason = reason;
   header(req, H2O_TOKEN_CONTENT_TYPE, type);
   header(req, H2O_TOKEN_CACHE_CONTROL, "no-store");
+  /* Should a value ever slip past html.c, the browser still runs no
+   * script, loads nothing from elsewhere and shows the page in no frame. */
+  h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-security-policy"), 0,
+                        NULL, H2O_STRLIT("default-src 'none'; style-src 'unsafe-inline'; "
+                                         "img-src 'self'; form-action 'self'; "
+                                         "frame-ancestors 'none'"));
+  h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0,
+                        NULL, H2O_STRLIT("nosniff"));
   h2o_send_inline(req, body, len);
 }
 

@@ -141,6 +141,9 @@ for m in POST PUT DELETE; do
   [ "$(get / -X "$m")" = 405 ] || fail "$m is not 405"
 done
 curl -sS -i -X POST "$URL/" | grep -qi '^allow: GET, HEAD' || fail "405 without Allow"
+curl -sS -D "$W/headers" -o /dev/null "$URL/"
+grep -qi "^content-security-policy: default-src 'none'" "$W/headers" ||
+  fail "pages without a Content-Security-Policy"
 
 step "1,000 slow clients on the dashboard do not stall the sync sessions"
 "$PY" "$HERE/../web/loris.py" 127.0.0.1 "$WEB" 1000 40 >"$W/loris.out" &
