@@ -154,11 +154,15 @@ void fmd_web_auth_check(fmd_web_auth *a, const struct sockaddr *peer, const char
   if (fmd_web_auth_limited(a, peer, uv_now(a->loop), &retry))
     return cb(arg, FMD_AUTH_LIMITED, retry);
   if (!authz) return cb(arg, FMD_AUTH_MISSING, 0);
-  if (!(c = calloc(1, sizeof *c))) return cb(arg, FMD_AUTH_MISSING, 0);
+  if (!(c = calloc(1, sizeof *c))) return cb(arg, FMD_AUTH_LIMITED, 1);
   crypto_generichash(c->tag, sizeof c->tag, (const uint8_t *)authz, n, a->key, sizeof a->key);
   if (remembered(a, c->tag)) {
     free(c);
     return cb(arg, FMD_AUTH_OK, 0);
+  }
+  if (a->pending >= FMD_WEB_AUTH_PENDING_MAX) {
+    free(c);
+    return cb(arg, FMD_AUTH_LIMITED, 1);
   }
   c->a = a;
   c->cb = cb;

@@ -13,7 +13,11 @@
  * FMD_WEB_AUTH_DELAY_MS, and an address with more than FMD_SHUN_FREE
  * wrong passwords is refused (429 with Retry-After) for a period that
  * doubles (shun.h), loopback included: a guess from this machine is a
- * guess too.  A right password forgives the address. */
+ * guess too.  A right password forgives the address.  At most
+ * FMD_WEB_AUTH_PENDING_MAX checks run at once: guesses sent in parallel
+ * beyond that are answered 429 at once, so a flood of them can take
+ * neither the machine's memory nor the worker pool the gateway's sinks
+ * share. */
 #ifndef FMD_WEB_AUTH_H
 #define FMD_WEB_AUTH_H
 
@@ -30,6 +34,7 @@
 #define FMD_WEB_AUTH_REMEMBER_MS (10 * 60 * 1000)
 #define FMD_WEB_AUTH_REMEMBERED 8
 #define FMD_WEB_PASSWORD_MAX 256       /* bytes of a password */
+#define FMD_WEB_AUTH_PENDING_MAX 4     /* checks in flight at once (64 MiB each) */
 
 typedef enum fmd_web_verdict {
   FMD_AUTH_OK,          /* serve the page */

@@ -162,6 +162,13 @@ static void test_verdicts_on_a_loop(void **state) {
   assert_int_equal(g.called, 1);
   assert_int_equal(g.v, FMD_AUTH_OK);
   assert_int_equal(a.pending, 0);
+  /* Guesses in parallel beyond the limit wait for nothing: 429 at once. */
+  a.pending = FMD_WEB_AUTH_PENDING_MAX;
+  memset(&g, 0, sizeof g);
+  fmd_web_auth_check(&a, (struct sockaddr *)&lo, "Basic YWRtaW46Z3Vlc3M=", 22, on_verdict, &g);
+  assert_int_equal(g.called, 1);
+  assert_int_equal(g.v, FMD_AUTH_LIMITED);
+  a.pending = 0;
   assert_int_equal(uv_loop_close(loop), 0);
 }
 
