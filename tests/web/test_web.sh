@@ -131,6 +131,15 @@ step "Problems: the silent device, with what to do"
 page_has /problems "im lặng" '&lt;i&gt;Lò &quot;Thị&quot; Lan&lt;/i&gt;' "chưa từng đồng bộ trực tiếp với trạm"
 no_raw_markup /problems
 
+step "a [web] listen address already taken stops the start, saying so"
+conf c "[web]" "listen = 127.0.0.1:$WEB"
+rc=0
+out=$("$FMD" --state "$W/c" --config "$W/c.conf" --listen "127.0.0.1:$NEXT_PORT" 2>&1) || rc=$?
+NEXT_PORT=$((NEXT_PORT + 1))
+[ "$rc" = 1 ] || fail "a taken [web] listen: exit $rc, expected 1"
+case "$out" in *"cannot serve the dashboard on 127.0.0.1:$WEB"*"choose another with [web] listen"*) ;;
+  *) fail "a taken [web] listen is not said plainly: $out" ;; esac
+
 step "English, HEAD, 404, and read-only"
 page_has "/?lang=en" '<html lang="en">' "Mesh" "never synced here"
 [ "$(get /upstream -H "Accept-Language: en-GB,en;q=0.8")" = 200 ] && grep -qF "caught up" "$W/page" ||
