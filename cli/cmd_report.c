@@ -1,11 +1,8 @@
 /* report and procedures: the figures the commune hall asks for.
  *
- * A report counts, per key (village, team, procedure or month): visits and
- * citizens helped (voided visits excluded), dossiers, dossiers submitted or
- * further along (submitted, processing, result_ready, delivered, and
- * rejected, which only a submitted dossier can be), and dossiers
- * delivered.  Months are in Vietnam time: a visit's own date, a dossier's
- * creation stamp.  Filters narrow it to the figures a field report quotes:
+ * The counting is store/report.c's (fieldmesh/report.h), shared with the
+ * gateway's dashboard; this file reads the options and prints.  Filters
+ * narrow it to the figures a field report quotes:
  * --procedure (dossiers of one procedure: a campaign's count per village)
  * and --from/--to (months, inclusive: "Aug-Dec 2023, dossiers per team").
  */
@@ -17,122 +14,13 @@
 #include "date.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/procedure.h"
+#include "fieldmesh/report.h"
 #include "out.h"
 #include "records.h"
 
-typedef enum by { BY_VILLAGE, BY_TEAM, BY_PROCEDURE, BY_MONTH } by;
 typedef enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON } fmt;
-
-typedef struct row {
-  char key[FM_NAME_MAX];
-  uint64_t visits, citizens, dossiers, submitted, delivered;
-} row;
-
-typedef struct report {
-  by by;
-  const char *procedure;   /* only dossiers of this procedure (and no visits); NULL: all */
-  char from[8], to[8];     /* "YYYY-MM" bounds, inclusive; "" for none */
-  row *rows;
-  size_t n, cap;
-  row total;
-  int err;
-} report;
-
-/* The row for |key|; keys are few (villages, teams, months), so a linear
- * search is plenty. */
-static row *row_for(report *r, fm_str key) {
-  char k[FM_NAME_MAX];
-  fmc_str(key, k, sizeof k);
-  if (!k[0]) strcpy(k, "(none)");
-  for (size_t i = 0; i < r->n; i++)
-    if (!strcmp(r->rows[i].key, k)) return &r->rows[i];
-  if (r->n == r->cap) {
-    size_t cap = r->cap ? r->cap * 2 : 32;
-    row *nr = realloc(r->rows, cap * sizeof *nr);
-    if (!nr) {
-      r->err = 1;
-      return NULL;
-    }
-    r->rows = nr;
-    r->cap = cap;
-  }
-  row *w = &r->rows[r->n++];
-  memset(w, 0, sizeof *w);
-  strcpy(w->key, k);
-  return w;
-}
-
-/* Whether the month |m| ("YYYY-MM", 7 bytes) is inside the report's bounds. */
-static int in_months(const report *r, const char *m) {
-  return (!r->from[0] || memcmp(m, r->from, 7) >= 0) && (!r->to[0] || memcmp(m, r->to, 7) <= 0);
-}
-
-static int on_visit(void *ctx, const char *id, size_t idn, const uint8_t *rec, size_t len) {
-  report *r = ctx;
-  fm_visit_view v;
-  char day[16], month[8];
-  fm_str key;
-  if (r->procedure || fm_visit_view_decode(rec, len, &v) < 0 || v.void_stamp.set) return 0;
-  if (v.date.n == 10) memcpy(month, v.date.p, 7);
-  else {
-    fmc_date_of((fm_time)fm_hlc_ms(v.base.hlc), day);
-    memcpy(month, day, 7);
-  }
-  month[7] = 0;
-  if (!in_months(r, month)) return 0;
-  switch (r->by) {
-  case BY_VILLAGE: key = v.village; break;
-  case BY_TEAM: key = v.team; break;
-  case BY_PROCEDURE: return 0; /* a visit has no procedure */
-  default:
-    if (v.date.n == 10) key = (fm_str){v.date.p, 7};
-    else {
-      fmc_date_of((fm_time)fm_hlc_ms(v.base.hlc), day);
-      key = (fm_str){day, 7};
-    }
-  }
-  row *w = row_for(r, key);
-  if (!w) return -1;
-  w->visits++;
-  w->citizens += v.citizens;
-  r->total.visits++;
-  r->total.citizens += v.citizens;
-  return 0;
-}
-
-static int on_dossier(void *ctx, const char *id, size_t idn, const uint8_t *rec, size_t len) {
-  report *r = ctx;
-  fm_dossier_view d;
-  char day[16];
-  fm_str key;
-  if (fm_dossier_view_decode(rec, len, &d) < 0) return 0;
-  if (r->procedure && !fmc_str_is(d.procedure, r->procedure)) return 0;
-  fmc_dossier_date(&d, day);
-  if (!in_months(r, day)) return 0;
-  switch (r->by) {
-  case BY_VILLAGE: key = d.village; break;
-  case BY_TEAM: key = d.team; break;
-  case BY_PROCEDURE: key = d.procedure; break;
-  default:
-    fmc_dossier_date(&d, day);
-    key = (fm_str){day, 7};
-  }
-  row *w = row_for(r, key);
-  if (!w) return -1;
-  int sub = d.status != FM_ST_DRAFT && d.status != FM_ST_WITHDRAWN;
-  int del = d.status == FM_ST_DELIVERED;
-  w->dossiers++;
-  w->submitted += (uint64_t)sub;
-  w->delivered += (uint64_t)del;
-  r->total.dossiers++;
-  r->total.submitted += (uint64_t)sub;
-  r->total.delivered += (uint64_t)del;
-  return 0;
-}
-
-static int by_key(const void *a, const void *b) {
-  return strcmp(((const row *)a)->key, ((const row *)b)->key);
-}
+typedef fm_report_row row;
+typedef fm_report report;
 
 static const char *proc_title(const char *code) {
   const fm_procedure *p = fm_procedure_find(code, strlen(code));
@@ -142,7 +30,7 @@ static const char *proc_title(const char *code) {
 static void print_table(const report *r, const char *head) {
   fmc_table t;
   char h[160];
-  int proc = r->by == BY_PROCEDURE;
+  int proc = r->by == FM_REPORT_PROCEDURE;
   if (proc) snprintf(h, sizeof h, "%s|NAME|#DOSSIERS|#SUBMITTED|#DELIVERED", head);
   else snprintf(h, sizeof h, "%s|#VISITS|#CITIZENS|#DOSSIERS|#SUBMITTED|#DELIVERED", head);
   fmc_table_init(&t, h);
@@ -165,7 +53,7 @@ static void print_table(const report *r, const char *head) {
 
 static void print_csv(const report *r, const char *head) {
   char n[5][24];
-  int proc = r->by == BY_PROCEDURE;
+  int proc = r->by == FM_REPORT_PROCEDURE;
   fmc_csv_field(stdout, head, 0);
   if (proc) fmc_csv_field(stdout, "name", 0);
   else {
@@ -212,7 +100,7 @@ static void json_row(fmc_json *j, const row *w, int proc, const char *key_name) 
 
 static void print_json(const report *r, const char *by_name) {
   fmc_json j;
-  int proc = r->by == BY_PROCEDURE;
+  int proc = r->by == FM_REPORT_PROCEDURE;
   fmc_json_init(&j, stdout);
   fmc_json_obj(&j);
   fmc_json_key(&j, "by");
@@ -290,18 +178,15 @@ int fmc_cmd_report(fmc_ctx *c, int argc, char **argv) {
   memset(&r, 0, sizeof r);
   if ((rv = filters(c, o, &r)) != 0) return rv;
   if ((rv = fmc_open(c, 0)) != 0) return rv;
-  r.by = (by)b;
-  rv = fm_store_each_record(c->store, FM_VIEW_VISIT, on_visit, &r);
-  if (rv == 0) rv = fm_store_each_record(c->store, FM_VIEW_DOSSIER, on_dossier, &r);
-  if (rv != 0 || r.err) {
-    free(r.rows);
-    return fmc_fail(c, "cannot read the records: %s", r.err ? "out of memory" : fm_strerror(rv));
+  r.by = (fm_report_by)b;
+  if ((rv = fm_report_count(c->store, &r)) != 0) {
+    fm_report_free(&r);
+    return fmc_fail(c, "cannot read the records: %s", fm_strerror(rv));
   }
-  if (r.n) qsort(r.rows, r.n, sizeof *r.rows, by_key);
   if (f == FMT_JSON) print_json(&r, by_names[b]);
   else if (f == FMT_CSV) print_csv(&r, by_names[b]);
   else print_table(&r, heads[b]);
-  free(r.rows);
+  fm_report_free(&r);
   return 0;
 }
 

@@ -51,6 +51,8 @@ static const command commands[] = {
     {"recover", NULL, fmc_cmd_recover, "save what a damaged store holds into a fresh one", 0},
     {"report", NULL, fmc_cmd_report, "visits and dossiers by village, team, procedure or month", 0},
     {"procedures", NULL, fmc_cmd_procedures, "the procedure catalogue", 0},
+    {"web-password", NULL, fmc_cmd_web_password,
+      "set the gateway dashboard's password (a hash file)", 0},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -9,6 +9,7 @@
 #include "fieldmesh/entry.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/record.h"
+#include "fieldmesh/report.h"
 #include "fieldmesh/text.h"
 
 static int copy_record(void *ctx, const char *id, size_t id_len, const uint8_t *rec,
@@ -201,16 +202,4 @@ int fmc_check_village(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en) {
   return 0;
 }
 
-void fmc_dossier_date(const fm_dossier_view *d, char out[16]) {
-  char s[11];
-  int y, m, day;
-  if (d->date.n == 10) {
-    memcpy(s, d->date.p, 10);
-    s[10] = 0;
-    if (fmc_date_parse(s, &y, &m, &day) == 0) {
-      memcpy(out, s, 11);
-      return;
-    }
-  }
-  fmc_date_of((fm_time)fm_hlc_ms(d->created.hlc), out);
-}
+void fmc_dossier_date(const fm_dossier_view *d, char out[16]) { fm_report_dossier_day(d, out); }

@@ -1,115 +1,26 @@
 /* The roster: enrolled devices and what this store holds of each. */
 #include "roster.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fieldmesh/error.h"
 #include "fieldmesh/hlc.h"
 
-typedef struct load_ctx {
-  fmc_ctx *c;
-  fmc_member *m;
-  size_t n, cap;
-  int err;
-} load_ctx;
-
-static int on_cert(void *arg, const uint8_t *bytes, size_t len) {
-  load_ctx *l = arg;
-  fm_entry e;
-  fm_enrollment en;
-  /* The store installs only certificates that read; one that no longer
-   * does is the store's damage, which `verify` and `doctor` report. */
-  if (fm_entry_decode(bytes, len, NULL, &e) < 0 || fm_enroll_parse(&e, &en) < 0) return 0;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 32;
-    fmc_member *nm = realloc(l->m, cap * sizeof *nm);
-    if (!nm) return l->err = -ENOMEM;
-    l->m = nm;
-    l->cap = cap;
-  }
-  fmc_member *m = &l->m[l->n++];
-  memset(m, 0, sizeof *m);
-  m->en = en;
-  m->enrolled = 1;
-  m->enroll_seq = e.seq;
-  m->enrolled_at = (fm_time)fm_hlc_ms(e.hlc);
-  m->revoked_after = UINT64_MAX;
-  return 0;
-}
-
-static int by_device(const void *a, const void *b) {
-  return memcmp(((const fmc_member *)a)->en.device, ((const fmc_member *)b)->en.device,
-                FM_KEY_LEN);
-}
-
-static int by_team_name(const void *pa, const void *pb) {
-  const fmc_member *a = pa, *b = pb;
-  int d = strcmp(a->en.team, b->en.team);
-  if (!d) d = strcmp(a->en.name, b->en.name);
-  return d ? d : by_device(a, b);
-}
-
-static int on_quarantined(void *arg, const uint8_t author[FM_KEY_LEN], uint64_t seq,
-                          int reason, fm_time when, const uint8_t *bytes, size_t len) {
-  fmc_roster *r = arg;
-  fmc_member key;
-  (void)seq, (void)reason, (void)when, (void)bytes, (void)len;
-  memcpy(key.en.device, author, FM_KEY_LEN);
-  fmc_member *m = bsearch(&key, r->m, r->n, sizeof *r->m, by_device);
-  if (m) m->quarantined++;
-  return 0;
-}
-
 fm_time fmc_roster_written_at(fmc_ctx *c, const uint8_t device[FM_KEY_LEN], uint64_t seq) {
-  uint8_t *bytes;
-  size_t len;
-  fm_entry e;
-  fm_time t = 0;
-  if (seq == 0 || fm_store_entry_copy(c->store, device, seq, &bytes, &len) < 0) return 0;
-  if (fm_entry_decode(bytes, len, NULL, &e) == 0) t = (fm_time)fm_hlc_ms(e.hlc);
-  free(bytes);
-  return t;
-}
-
-/* What the store holds of |m|'s own log, and its revocation. */
-static int fill_log(fmc_ctx *c, const fm_vector *v, fmc_member *m) {
-  fm_enrollment en;
-  int rv = fm_store_enrollment(c->store, m->en.device, &en, &m->revoked_after, NULL, NULL);
-  if (rv < 0 && rv != FM_ERR_NOTFOUND) return rv;
-  m->last_seq = fm_vector_seq(v, m->en.device);
-  m->last_written = fmc_roster_written_at(c, m->en.device, m->last_seq);
-  return 0;
+  return fm_roster_written_at(c->store, device, seq);
 }
 
 int fmc_roster_load(fmc_ctx *c, fmc_roster *r) {
-  load_ctx l = {c, NULL, 0, 0, 0};
-  fm_vector v = {0, NULL};
-  int rv = fm_store_each_cert(c->store, on_cert, &l);
-  if (rv == 0) rv = l.err;
-  if (rv == 0) rv = fm_store_vector(c->store, &v);
-  for (size_t i = 0; rv == 0 && i < l.n; i++) rv = fill_log(c, &v, &l.m[i]);
-  fm_vector_free(&v);
-  r->m = l.m;
-  r->n = l.n;
-  if (rv == 0 && r->n) {
-    qsort(r->m, r->n, sizeof *r->m, by_device);
-    rv = fm_store_each_quarantined(c->store, on_quarantined, r);
-    qsort(r->m, r->n, sizeof *r->m, by_team_name);
-  }
+  int rv = fm_roster_load(c->store, r);
   if (rv < 0) {
-    fmc_roster_free(r);
+    fm_roster_free(r);
     return fmc_store_fail(c, rv, "cannot read the enrollments");
   }
   return 0;
 }
 
-void fmc_roster_free(fmc_roster *r) {
-  free(r->m);
-  r->m = NULL;
-  r->n = 0;
-}
+void fmc_roster_free(fmc_roster *r) { fm_roster_free(r); }
 
 const char *fmc_member_label(const fmc_member *m, char *buf, size_t cap) {
   char id[16];
@@ -197,7 +108,7 @@ int fmc_roster_find(fmc_ctx *c, const fmc_roster *r, const char *arg, fmc_member
     memset(out, 0, sizeof *out);
     fm_unhex(arg, out->en.device, FM_KEY_LEN);
     int rv = fm_store_vector(c->store, &v);
-    if (rv == 0) rv = fill_log(c, &v, out);
+    if (rv == 0) rv = fm_roster_fill(c->store, &v, out);
     fm_vector_free(&v);
     return rv < 0 ? fmc_store_fail(c, rv, "cannot read the store") : 0;
   }

@@ -5,26 +5,15 @@
 #define FIELDMESH_CLI_ROSTER_H
 
 #include "cli.h"
+#include "fieldmesh/roster.h"
 
 /* An id prefix names a device only from this many hex digits on: four
  * would match by chance in a mesh of a few hundred laptops. */
 #define FMC_ID_PREFIX_MIN 8
 
-typedef struct fmc_member {
-  fm_enrollment en;        /* en.name is empty for a device never enrolled */
-  int enrolled;            /* 0: this store holds no enrollment for it */
-  uint64_t enroll_seq;     /* the enrollment's seq in the authority's log */
-  fm_time enrolled_at;     /* its stamp: when the authority signed it */
-  uint64_t revoked_after;  /* the last seq still trusted; UINT64_MAX: not revoked */
-  uint64_t last_seq;       /* the highest seq of the device held here; 0: none */
-  fm_time last_written;    /* that entry's stamp (the device's own clock); 0: none */
-  uint64_t quarantined;    /* its entries held here as evidence only */
-} fmc_member;
-
-typedef struct fmc_roster {
-  fmc_member *m;           /* owned: fmc_roster_free() */
-  size_t n;
-} fmc_roster;
+/* The store's roster (fieldmesh/roster.h), under the CLI's names. */
+typedef fm_roster_member fmc_member;
+typedef fm_roster fmc_roster;
 
 /* Every enrolled device, by team, then name, then id.  Prints the error
  * and returns FMC_FAIL when the store cannot be read. */

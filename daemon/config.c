@@ -134,6 +134,14 @@ static int upstream_key(FILE *err, const origin *o, fmd_upstream_config *c, cons
   return rv > 0 ? bad(err, o, strcmp(key, "http_token") ? value : "...", fix) : rv;
 }
 
+/* [web]: its keys, defaults and checks live in web_config.c. */
+static int web_key(FILE *err, const origin *o, fmd_web_config *c, const char *key,
+                   const char *value) {
+  char fix[256];
+  int rv = fmd_web_config_set(c, key, value, fix, sizeof fix);
+  return rv > 0 ? bad(err, o, value, fix) : rv;
+}
+
 /* Every section and key on_key knows, for the "did you mean" of a typo
  * (docs/config.md lists them all). */
 static const char *const node_keys[] = {"state", "listen", "log_level", "safe_copies",
@@ -143,6 +151,7 @@ static const char *const sync_keys[] = {"window_kib", "ping_seconds", "idle_time
                                         "reconnect_min_ms", "reconnect_max_ms"};
 static const char *const discovery_keys[] = {"enabled", "port", "interval_seconds", "group",
                                              "group6"};
+static const char *const web_keys[] = {"listen", "password_file", "silent_days"};
 static const char *const upstream_keys[] = {
     "spool", "postgres", "http", "batch_entries", "batch_kib", "linger_ms", "retry_min_ms",
     "retry_max_ms", "timeout_seconds", "tls_verify", "ca_file", "http_token"};
@@ -153,7 +162,7 @@ static const struct {
   size_t n;
 } sections[] = {{"node", KEYS(node_keys)},           {"peers", KEYS(peers_keys)},
                 {"sync", KEYS(sync_keys)},           {"discovery", KEYS(discovery_keys)},
-                {"upstream", KEYS(upstream_keys)}};
+                {"upstream", KEYS(upstream_keys)},   {"web", KEYS(web_keys)}};
 #define NSECTIONS (sizeof sections / sizeof *sections)
 
 /* A section or key on_key does not know: a typo is refused with the
@@ -176,7 +185,7 @@ static void unknown(FILE *err, const char *file, const char *section, const char
             "are listed in docs/config.md)\n", file, section, near);
   else
     fprintf(err, "fieldmeshd: %s: unknown section [%.60s]: the sections are [node], [peers], "
-            "[sync], [discovery] and [upstream] (see docs/config.md)\n", file, section);
+            "[sync], [discovery], [upstream] and [web] (see docs/config.md)\n", file, section);
 }
 
 static int on_key(void *user, const char *section, const char *key, const char *value) {
@@ -189,6 +198,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
     rv = disc_key(ld->err, &o, &c->disc, key, value);
   } else if (!strcmp(section, "upstream")) {
     rv = upstream_key(ld->err, &o, &c->upstream, key, value);
+  } else if (!strcmp(section, "web")) {
+    rv = web_key(ld->err, &o, &c->web, key, value);
   } else if (!strcmp(section, "node")) {
     if (!strcmp(key, "state")) rv = set_state(ld->err, &o, c, value);
     else if (!strcmp(key, "listen")) rv = set_listen(ld->err, &o, c, value);
@@ -321,6 +332,7 @@ static void defaults(fmd_config *c) {
   c->reconnect_max_ms = 60000;
   fmd_disc_config_defaults(&c->disc);
   fmd_upstream_config_defaults(&c->upstream);
+  fmd_web_config_defaults(&c->web);
 }
 
 /* The settings that only make sense together. */
@@ -328,6 +340,10 @@ static int check_whole(const fmd_config *c, FILE *err) {
   const char *where = c->config_path[0] ? c->config_path : "the defaults";
   char fix[256];
   if (fmd_upstream_config_check(&c->upstream, fix, sizeof fix)) {
+    fprintf(err, "fieldmeshd: %s: %s\n", where, fix);
+    return FMD_EXIT_USAGE;
+  }
+  if (fmd_web_config_check(&c->web, fix, sizeof fix)) {
     fprintf(err, "fieldmeshd: %s: %s\n", where, fix);
     return FMD_EXIT_USAGE;
   }

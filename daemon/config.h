@@ -16,6 +16,7 @@
 #include "hostport.h"
 #include "log.h"
 #include "upstream_config.h"
+#include "web_config.h"
 
 #define FMD_DEFAULT_LISTEN "0.0.0.0:7411"
 #define FMD_CONFIG_NAME "fieldmeshd.conf"   /* default config, in the state folder */
@@ -44,6 +45,7 @@ typedef struct fmd_config {
   uint32_t reconnect_min_ms, reconnect_max_ms;
   fmd_disc_config disc;         /* [discovery] (discovery_config.h) */
   fmd_upstream_config upstream; /* [upstream]: a gateway's sinks (upstream_config.h) */
+  fmd_web_config web;           /* [web]: a gateway's dashboard (web_config.h) */
 } fmd_config;
 
 /* Fills |c| from |argv| and the config file.  Returns 0,

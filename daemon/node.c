@@ -173,6 +173,7 @@ static void close_all(fmd_node *d) {
     fmd_logf(&d->log, FMD_INFO, "closed %llu connections at once from callers being ignored",
              (unsigned long long)d->shun.refused);
   fmd_gateway_stop(d->gw);
+  fmd_web_stop(d->web);
   /* Records first: closing one answers a `sync` still waiting on it. */
   while (d->addrs) fmd_addr_close(d->addrs);
   fmd_ctl_close_clients(&d->ctl);
@@ -212,6 +213,7 @@ void fmd_node_stop(fmd_node *d, const char *why) {
   for (fmd_peer *p = d->peers; p; p = p->next) fmd_peer_close(p, "shutting down", 0);
   /* A delivery in flight is asked to give up; uv_run() waits for it. */
   fmd_gateway_stop(d->gw);
+  fmd_web_stop(d->web);
   if (d->handles_open) uv_timer_start(&d->stop_timer, on_stop_timer, FMD_STOP_GRACE_MS, 0);
   fmd_node_check_stopped(d);
 }
@@ -231,6 +233,8 @@ void fmd_node_free(fmd_node *d) {
   /* Before the store: the sinks hold batches read from it. */
   fmd_gateway_free(d->gw);
   d->gw = NULL;
+  fmd_web_free(d->web); /* after uv_run(): H2O's context closes its handles */
+  d->web = NULL;
   if (d->node_ok) fm_node_free(&d->node);
   d->node_ok = 0;
   fm_store_close(d->store);
@@ -420,6 +424,7 @@ int fmd_node_start(fmd_node *d, uv_loop_t *loop, const fmd_config *cfg) {
   }
   if ((rv = start_listener(d)) != 0) goto fail;
   if (fmd_upstream_enabled(&cfg->upstream) && (rv = fmd_gateway_start(d, &d->gw)) != 0) goto fail;
+  if ((rv = fmd_web_start(d, &d->web)) != 0) goto fail;
   uv_signal_start(&d->sigterm, on_signal, SIGTERM);
   uv_signal_start(&d->sigint, on_signal, SIGINT);
   uv_timer_start(&d->tick, on_tick, FMD_TICK_MS, FMD_TICK_MS);

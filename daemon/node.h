@@ -21,6 +21,7 @@
 #include "log.h"
 #include "peer.h"
 #include "shun.h"
+#include "web.h"
 
 #define FMD_STOP_GRACE_MS 2000
 #define FMD_PEERS_MAX 64           /* connections at once, both ways */
@@ -45,6 +46,7 @@ struct fmd_node {
   fmd_disc disc;              /* LAN beacons (discovery.h) */
   fmd_shun shun;              /* callers ignored for a while (shun.h) */
   fmd_gateway *gw;            /* the forwarder when [upstream] is set (gateway.h); else NULL */
+  fmd_web *web;               /* the dashboard (web.h); NULL when none */
   fmd_peer *peers;
   size_t npeers;
   fmd_addr *addrs;

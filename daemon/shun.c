@@ -7,15 +7,15 @@
 
 #include "fieldmesh/error.h"
 
-/* The address of |sa| as a key; 0 for a loopback (or unknown) caller,
- * which is never ignored. */
-static int key_of(const struct sockaddr *sa, int *family, uint8_t ip[16]) {
+/* The address of |sa| as a key; 0 for an unknown caller, and for a
+ * loopback one unless |loopback| (the table's count_loopback). */
+static int key_of(const struct sockaddr *sa, int loopback, int *family, uint8_t ip[16]) {
   memset(ip, 0, 16);
   *family = sa->sa_family;
   if (sa->sa_family == AF_INET) {
     const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
     memcpy(ip, &in->sin_addr, 4);
-    return ip[0] != 127;
+    return loopback || ip[0] != 127;
   }
   if (sa->sa_family != AF_INET6) return 0;
   const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
@@ -24,10 +24,10 @@ static int key_of(const struct sockaddr *sa, int *family, uint8_t ip[16]) {
      * caller as over IPv4. */
     *family = AF_INET;
     memcpy(ip, in6->sin6_addr.s6_addr + 12, 4);
-    return ip[0] != 127;
+    return loopback || ip[0] != 127;
   }
   memcpy(ip, &in6->sin6_addr, 16);
-  return !IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+  return loopback || !IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
 }
 
 int fmd_shun_counts(int code) {
@@ -47,7 +47,7 @@ static const char *ip_text(int family, const uint8_t ip[16], char *out, size_t c
 const char *fmd_shun_ip(const struct sockaddr *sa, char *out, size_t cap) {
   int family;
   uint8_t ip[16];
-  key_of(sa, &family, ip);
+  key_of(sa, 1, &family, ip);
   if (family != AF_INET && family != AF_INET6) {
     snprintf(out, cap, "?");
     return out;
@@ -55,13 +55,14 @@ const char *fmd_shun_ip(const struct sockaddr *sa, char *out, size_t cap) {
   return ip_text(family, ip, out, cap);
 }
 
-static fmd_shun_source *find(fmd_shun *t, const struct sockaddr *sa) {
+static fmd_shun_source *find(const fmd_shun *t, const struct sockaddr *sa) {
   int family;
   uint8_t ip[16];
-  if (!key_of(sa, &family, ip)) return NULL;
+  if (!key_of(sa, t->count_loopback, &family, ip)) return NULL;
   for (size_t i = 0; i < FMD_SHUN_SOURCES; i++) {
-    fmd_shun_source *s = &t->src[i];
-    if (s->used && s->family == family && !memcmp(s->ip, ip, 16)) return s;
+    const fmd_shun_source *s = &t->src[i];
+    if (s->used && s->family == family && !memcmp(s->ip, ip, 16))
+      return (fmd_shun_source *)s;
   }
   return NULL;
 }
@@ -71,7 +72,7 @@ static fmd_shun_source *slot_for(fmd_shun *t, const struct sockaddr *sa, fm_time
   int family;
   uint8_t ip[16];
   fmd_shun_source *s = find(t, sa), *room = NULL;
-  if (s || !key_of(sa, &family, ip)) return s;
+  if (s || !key_of(sa, t->count_loopback, &family, ip)) return s;
   for (size_t i = 0; i < FMD_SHUN_SOURCES; i++) {
     fmd_shun_source *o = &t->src[i];
     if (!o->used) {
@@ -98,6 +99,11 @@ int fmd_shun_refuses(fmd_shun *t, const struct sockaddr *sa, fm_time now) {
   s->refused++;
   t->refused++;
   return 1;
+}
+
+fm_time fmd_shun_left(const fmd_shun *t, const struct sockaddr *sa, fm_time now) {
+  const fmd_shun_source *s = find(t, sa);
+  return s && s->until > now ? s->until - now : 0;
 }
 
 fm_time fmd_shun_failed(fmd_shun *t, const struct sockaddr *sa, const char *reason,

@@ -52,6 +52,8 @@ typedef struct fmd_shun_source {
 typedef struct fmd_shun {
   fmd_shun_source src[FMD_SHUN_SOURCES];
   uint64_t refused;                   /* connections closed at accept, in all */
+  int count_loopback;                 /* 1: loopback callers are counted and ignored too
+                                       * (the dashboard's password guesses, web_auth.h) */
 } fmd_shun;
 
 /* Whether a session that failed with |code| (fm_session_stats.error)
@@ -70,6 +72,9 @@ const char *fmd_shun_ip(const struct sockaddr *sa, char *out, size_t cap);
 /* Whether a connection from |sa| arriving at |now| is to be closed at
  * once; counts it when so. */
 int fmd_shun_refuses(fmd_shun *t, const struct sockaddr *sa, fm_time now);
+
+/* How long (ms) |sa| is still ignored at |now|; 0 when it is not. */
+fm_time fmd_shun_left(const fmd_shun *t, const struct sockaddr *sa, fm_time now);
 
 /* A connection from |sa| failed before admission for |reason|.  Returns
  * how long the address is now ignored (ms) when this failure starts a

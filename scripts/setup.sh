@@ -9,10 +9,12 @@ packages=(
   libcmocka-dev
   clang libclang-rt-14-dev
   libcurl4-openssl-dev libpq-dev
+  libh2o-dev
   postgresql python3 openssl
   python3-msgpack python3-nacl
   iproute2 nftables
   faketime
+  chromium fonts-dejavu-core curl
 )
 
 missing=()

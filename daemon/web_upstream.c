@@ -1,0 +1,143 @@
+/* The Upstream page: each sink the gateway forwards to -- its state, how
+ * many entries wait (the lag), the last success and failure, an entry it
+ * keeps leaving out -- and the oldest entry of the commune that no
+ * receipt names yet. */
+#include <string.h>
+
+#include "fieldmesh/delivery.h"
+#include "fieldmesh/forward.h"
+#include "fieldmesh/hlc.h"
+#include "fieldmesh/roster.h"
+#include "node.h"
+#include "web_page.h"
+
+#define REFUSED_BATCHES 3   /* as `fieldmesh status` (cli/upstream.h) */
+
+static void who(fmd_web_page *p, const uint8_t author[FM_KEY_LEN]) {
+  fm_enrollment en;
+  char hex[2 * FM_KEY_LEN + 1];
+  fm_hex(author, FM_KEY_LEN, hex);
+  hex[12] = 0;
+  if (fm_store_enrollment(p->d->store, author, &en, NULL, NULL, NULL) == 0) {
+    fmd_html_text(&p->out, en.name);
+    fmd_html_raw(&p->out, " (");
+    fmd_html_text(&p->out, en.team);
+    fmd_html_raw(&p->out, ")");
+  } else {
+    fmd_html_rawf(&p->out, "%s…", hex);
+  }
+}
+
+static void state(fmd_web_page *p, const fm_fwd_status *st) {
+  if (!st->active)
+    fmd_html_rawf(&p->out, "<span class=\"tag\">%s</span>", fmd_web_t(p, "không dùng nữa", "no longer configured"));
+  else if (st->failures)
+    fmd_html_rawf(&p->out, p->en ? "<span class=\"tag bad\">failing (%u in a row)</span>"
+                                 : "<span class=\"tag bad\">lỗi (%u lần liên tiếp)</span>",
+                  st->failures);
+  else if (st->pending)
+    fmd_html_rawf(&p->out, "<span class=\"tag warn\">%s</span>",
+                  fmd_web_t(p, "đang chuyển", "forwarding"));
+  else
+    fmd_html_rawf(&p->out, "<span class=\"tag ok\">%s</span>", fmd_web_t(p, "đã xong", "caught up"));
+}
+
+static int sink_row(void *ctx, const fm_fwd_status *st) {
+  fmd_web_page *p = ctx;
+  fmd_html *h = &p->out;
+  fmd_html_raw(h, "<tr><td>");
+  fmd_html_text(h, fm_sink_kind_name(st->kind));
+  fmd_html_raw(h, "<br><span class=\"muted\">");
+  fmd_html_text(h, st->target);
+  fmd_html_raw(h, "</span></td><td>");
+  state(p, st);
+  fmd_html_rawf(h, "</td><td class=\"n\">%llu</td><td class=\"n\">%llu</td><td class=\"n\">%llu"
+                "</td><td>", (unsigned long long)st->pending, (unsigned long long)st->forwarded,
+                (unsigned long long)st->batches);
+  fmd_web_time(p, st->last_ok);
+  fmd_html_raw(h, "</td><td>");
+  fmd_web_time(p, st->last_failure);
+  if (st->last_error[0] && st->failures) {
+    fmd_html_raw(h, "<br>");
+    fmd_html_text(h, st->last_error);
+  }
+  fmd_html_raw(h, "</td><td>");
+  if (st->refused_batches >= REFUSED_BATCHES) {
+    fmd_html_rawf(h, p->en ? "seq %llu of " : "mục %llu của ", (unsigned long long)st->refused_seq);
+    who(p, st->refused_author);
+    fmd_html_rawf(h, p->en ? ", left out of %u batches in a row" : ", bị bỏ qua %u lô liên tiếp",
+                  st->refused_batches);
+  } else {
+    fmd_html_raw(h, "-");
+  }
+  fmd_html_raw(h, "</td></tr>\n");
+  return 0;
+}
+
+/* The first seq of |author| up to |head| that no receipt names, or 0:
+ * "all of 1 .. s receipted" holds up to some s and never after, so a
+ * binary search over fm_delivery_count finds it. */
+static uint64_t first_unreceipted(fm_store *s, const uint8_t *author, uint64_t head) {
+  uint64_t lo = 0, hi = head, n;   /* 1 .. lo all receipted; hi is not */
+  if (fm_delivery_count(s, author, head, &n) < 0 || n == head) return 0;
+  while (hi - lo > 1) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if (fm_delivery_count(s, author, mid, &n) < 0) return 0;
+    if (n == mid) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/* The oldest entry of the commune without a receipt (the gateway's own
+ * receipts aside: they are not forwarded). */
+static void oldest(fmd_web_page *p) {
+  fm_roster r = {NULL, 0};
+  const uint8_t *who_oldest = NULL;
+  uint64_t seq_oldest = 0;
+  fm_time at_oldest = 0;
+  if (fm_roster_load(p->d->store, &r) == 0)
+    for (size_t i = 0; i < r.n; i++) {
+      const uint8_t *a = r.m[i].en.device;
+      if (!memcmp(a, p->d->node.id.pk, FM_KEY_LEN) || !r.m[i].last_seq) continue;
+      uint64_t seq = first_unreceipted(p->d->store, a, r.m[i].last_seq);
+      fm_time at = seq ? fm_roster_written_at(p->d->store, a, seq) : 0;
+      if (seq && (!who_oldest || at < at_oldest)) who_oldest = a, seq_oldest = seq, at_oldest = at;
+    }
+  fmd_html_raw(&p->out, "<p class=\"box\">");
+  if (!who_oldest) {
+    fmd_html_text(&p->out, fmd_web_t(p, "Mọi mục của xã mà trạm giữ đã có biên nhận.",
+                                     "Every entry of the commune this gateway holds has a receipt."));
+  } else {
+    fmd_html_text(&p->out, fmd_web_t(p, "Mục cũ nhất chưa có biên nhận: ",
+                                     "Oldest entry without a receipt: "));
+    fmd_html_rawf(&p->out, p->en ? "seq %llu of " : "mục %llu của ", (unsigned long long)seq_oldest);
+    who(p, who_oldest);
+    fmd_html_raw(&p->out, ", ");
+    fmd_web_time(p, at_oldest);
+    fmd_html_rawf(&p->out, p->en ? " (%.1f hours ago)" : " (%.1f giờ trước)",
+                  (double)(fmd_now() - at_oldest) / 3600000.0);
+  }
+  fmd_html_raw(&p->out, "</p>");
+  fm_roster_free(&r);
+}
+
+int fmd_web_upstream(fmd_web_page *p) {
+  static const char *const vi[] = {"Đích", "Tình trạng", "Chờ chuyển", "Đã chuyển", "Số lô",
+                                   "Lần thành công cuối", "Lần lỗi cuối", "Mục bị từ chối"};
+  static const char *const en[] = {"Sink", "State", "Waiting", "Forwarded", "Batches",
+                                   "Last success", "Last failure", "Entry it keeps refusing"};
+  fmd_web_head(p, fmd_web_t(p, "Chuyển lên hệ thống xã", "Upstream"), "/upstream");
+  oldest(p);
+  fmd_html_raw(&p->out, "<div class=\"wrap\"><table><thead><tr>");
+  for (size_t i = 0; i < 8; i++) {
+    fmd_html_raw(&p->out, i >= 2 && i <= 4 ? "<th class=\"n\">" : "<th>");
+    fmd_html_text(&p->out, p->en ? en[i] : vi[i]);
+    fmd_html_raw(&p->out, "</th>");
+  }
+  fmd_html_raw(&p->out, "</tr></thead><tbody>\n");
+  int rv = fm_forward_each_status(p->d->store, sink_row, p);
+  fmd_html_raw(&p->out, "</tbody></table></div>");
+  fmd_web_foot(p);
+  return rv < 0 ? rv : 0;
+}
