@@ -56,6 +56,9 @@ struct fmd_node {
   uint64_t watch_entries, watch_self;  /* the store as last seen */
   uint64_t told_rewritten;    /* node.rewritten when last logged */
   uint64_t clock_logged;      /* entries stamped too far ahead, last logged */
+  /* Sessions that ended since the start (metrics): how many, how many
+   * failed, and the bytes they moved; live ones are added when asked. */
+  uint64_t sessions_ended, sessions_failed, ended_bytes_in, ended_bytes_out;
   fm_time started;
   int stopping;
   int finished;               /* every handle closed or closing */

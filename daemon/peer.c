@@ -93,6 +93,10 @@ static void finish(fmd_peer *p) {
              reason);
   }
   if (p->duplicate) failed = 0;
+  p->d->sessions_ended++;
+  p->d->sessions_failed += (uint64_t)(failed != 0);
+  p->d->ended_bytes_in += st.bytes_in;
+  p->d->ended_bytes_out += st.bytes_out;
   p->phase = FMD_P_CLOSED;
   uv_timer_stop(&p->timer);
   if (!p->initiator && !p->admitted && fmd_shun_counts(st.error))

@@ -98,6 +98,7 @@ static int route(fmd_web_page *p, const char *path) {
   if (!strcmp(path, "/reports.csv")) return fmd_web_reports(p, 1);
   if (!strcmp(path, "/upstream")) return fmd_web_upstream(p);
   if (!strcmp(path, "/problems")) return fmd_web_problems(p);
+  if (!strcmp(path, "/metrics")) return fmd_web_metrics(p);
   return FMD_WEB_NOTFOUND;
 }
 

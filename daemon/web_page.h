@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "fieldmesh/types.h"
 #include "html.h"
 #include "web_config.h"
 
@@ -57,5 +58,12 @@ int fmd_web_dossier(fmd_web_page *p, const char *id);
 int fmd_web_reports(fmd_web_page *p, int csv);
 int fmd_web_upstream(fmd_web_page *p);
 int fmd_web_problems(fmd_web_page *p);
+int fmd_web_metrics(fmd_web_page *p);
+
+/* The oldest entry of the commune without a receipt (the gateway's own
+ * aside): 1 with its author, seq and stamp time; 0 when every entry has
+ * one; a negative store code. */
+int fmd_web_oldest_unreceipted(fmd_node *d, uint8_t who[FM_KEY_LEN], uint64_t *seq,
+                               fm_time *at);
 
 #endif

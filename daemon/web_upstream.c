@@ -89,23 +89,35 @@ static uint64_t first_unreceipted(fm_store *s, const uint8_t *author, uint64_t h
   return hi;
 }
 
+int fmd_web_oldest_unreceipted(fmd_node *d, uint8_t who[FM_KEY_LEN], uint64_t *seq,
+                               fm_time *at) {
+  fm_roster r = {NULL, 0};
+  int found = 0, rv = fm_roster_load(d->store, &r);
+  for (size_t i = 0; rv == 0 && i < r.n; i++) {
+    const uint8_t *a = r.m[i].en.device;
+    if (!memcmp(a, d->node.id.pk, FM_KEY_LEN) || !r.m[i].last_seq) continue;
+    uint64_t s = first_unreceipted(d->store, a, r.m[i].last_seq);
+    fm_time t = s ? fm_roster_written_at(d->store, a, s) : 0;
+    if (s && (!found || t < *at)) {
+      memcpy(who, a, FM_KEY_LEN);
+      *seq = s;
+      *at = t;
+      found = 1;
+    }
+  }
+  fm_roster_free(&r);
+  return rv < 0 ? rv : found;
+}
+
 /* The oldest entry of the commune without a receipt (the gateway's own
  * receipts aside: they are not forwarded). */
 static void oldest(fmd_web_page *p) {
-  fm_roster r = {NULL, 0};
-  const uint8_t *who_oldest = NULL;
+  uint8_t who_oldest[FM_KEY_LEN];
   uint64_t seq_oldest = 0;
   fm_time at_oldest = 0;
-  if (fm_roster_load(p->d->store, &r) == 0)
-    for (size_t i = 0; i < r.n; i++) {
-      const uint8_t *a = r.m[i].en.device;
-      if (!memcmp(a, p->d->node.id.pk, FM_KEY_LEN) || !r.m[i].last_seq) continue;
-      uint64_t seq = first_unreceipted(p->d->store, a, r.m[i].last_seq);
-      fm_time at = seq ? fm_roster_written_at(p->d->store, a, seq) : 0;
-      if (seq && (!who_oldest || at < at_oldest)) who_oldest = a, seq_oldest = seq, at_oldest = at;
-    }
+  int found = fmd_web_oldest_unreceipted(p->d, who_oldest, &seq_oldest, &at_oldest) > 0;
   fmd_html_raw(&p->out, "<p class=\"box\">");
-  if (!who_oldest) {
+  if (!found) {
     fmd_html_text(&p->out, fmd_web_t(p, "Mọi mục của xã mà trạm giữ đã có biên nhận.",
                                      "Every entry of the commune this gateway holds has a receipt."));
   } else {
@@ -119,7 +131,6 @@ static void oldest(fmd_web_page *p) {
                   (double)(fmd_now() - at_oldest) / 3600000.0);
   }
   fmd_html_raw(&p->out, "</p>");
-  fm_roster_free(&r);
 }
 
 int fmd_web_upstream(fmd_web_page *p) {

@@ -105,12 +105,26 @@ static int io_admit(void *ctx, const uint8_t node_id[FM_KEY_LEN], const uint8_t 
   return fm_node_admit(n, node_id, cert, cert_len, fm_node_wall(n), who);
 }
 
+static void sum_outcomes(fm_ingest_result *t, const fm_ingest_result *r) {
+  t->accepted += r->accepted;
+  t->duplicate += r->duplicate;
+  t->held += r->held;
+  t->quarantined += r->quarantined;
+  t->refused += r->refused;
+  t->invalid += r->invalid;
+  t->released += r->released;
+  t->clock_ahead += r->clock_ahead;
+  if (r->first_error) t->first_error = r->first_error;
+  t->max_hlc = r->max_hlc;
+}
+
 static int io_ingest(void *ctx, const fm_slice *entries, size_t count,
                      fm_ingest_result *res, fm_ingest_outcome *out) {
   fm_node *n = ctx;
   unsigned restored = 0;
   int rv = fm_store_ingest(n->store, entries, count, fm_node_wall(n), res, out);
   if (rv < 0) return rv;
+  sum_outcomes(&n->received, res);
   /* Our own log came back from the mesh after a restored backup: what
    * this laptop wrote meanwhile is written again at the head, and goes
    * out in this very session (the peer's vector is behind it). */

@@ -16,6 +16,8 @@ typedef struct fm_node {
   uint8_t *cert;              /* own enrollment certificate, owned */
   size_t cert_len;
   uint64_t ingested;          /* entries accepted from peers, all sessions */
+  fm_ingest_result received;  /* every outcome of every batch from peers,
+                                 summed (max_hlc, first_error: the last) */
   uint64_t rewritten;         /* records of a restored backup written again
                                * at the head of our log (store/restore.c) */
   /* Called after entries from a peer were accepted (may be NULL), so the

@@ -127,6 +127,22 @@ page_has "/reports?by=procedure&procedure=khai_sinh&lang=en" "Total" "khai_sinh"
 step "Upstream: the spool, caught up"
 page_has /upstream "spool" "$W/spool" "đã xong" "Mọi mục của xã mà trạm giữ đã có biên nhận"
 
+step "/metrics: Prometheus' text format, strictly read, with the mesh's figures"
+[ "$(get /metrics)" = 200 ] || fail "GET /metrics did not answer 200"
+python3 "$(dirname "$0")/metrics.py" "$W/page" >"$W/metrics" || fail "/metrics is not the text format"
+entries=$(status_field g entries)
+grep -qx "fieldmesh_entries [0-9]*" "$W/metrics" || fail "no fieldmesh_entries: $(cat "$W/metrics")"
+got=$(sed -n 's/^fieldmesh_entries //p' "$W/metrics")
+[ "$got" -ge "$entries" ] || fail "fieldmesh_entries $got, the gateway holds $entries"
+grep -q '^fieldmesh_received_entries_total{outcome="accepted"} [1-9]' "$W/metrics" ||
+  fail "no accepted entries counted: $(cat "$W/metrics")"
+grep -q '^fieldmesh_sink_pending_entries{sink="spool",target=".*"} 0$' "$W/metrics" ||
+  fail "the spool sink is not caught up in /metrics"
+grep -q '^fieldmesh_devices_silent [1-9]' "$W/metrics" || fail "the silent device is not counted"
+grep -q '^fieldmesh_sent_bytes_total [1-9]' "$W/metrics" || fail "no bytes sent counted"
+grep -q '^fieldmesh_oldest_unreceipted_seconds 0$' "$W/metrics" ||
+  fail "an entry without a receipt: $(grep oldest "$W/metrics")"
+
 step "Problems: the silent device, with what to do"
 page_has /problems "im lặng" '&lt;i&gt;Lò &quot;Thị&quot; Lan&lt;/i&gt;' "chưa từng đồng bộ trực tiếp với trạm"
 no_raw_markup /problems
