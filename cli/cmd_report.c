@@ -14,6 +14,7 @@
 #include "date.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/procedure.h"
+#include "fieldmesh/record.h"
 #include "fieldmesh/report.h"
 #include "out.h"
 #include "records.h"
@@ -29,111 +30,114 @@ static const char *proc_title(const char *code) {
 
 static void print_table(const report *r, const char *head) {
   fmc_table t;
-  char h[160];
+  char h[256], line[512];
   int proc = r->by == FM_REPORT_PROCEDURE;
-  if (proc) snprintf(h, sizeof h, "%s|NAME|#DOSSIERS|#SUBMITTED|#DELIVERED", head);
-  else snprintf(h, sizeof h, "%s|#VISITS|#CITIZENS|#DOSSIERS|#SUBMITTED|#DELIVERED", head);
+  snprintf(h, sizeof h, "%s%s", head, proc ? "|NAME" : "");
+  for (int k = 0; k < FM_REPORT_COLS; k++)
+    if (fm_report_shown(r, k)) {
+      size_t n = strlen(h);
+      snprintf(h + n, sizeof h - n, "|#%s", fm_report_col_name(k));
+    }
+  for (char *p = h; *p; p++)
+    if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
   fmc_table_init(&t, h);
   for (size_t i = 0; i <= r->n; i++) {
     const row *w = i < r->n ? &r->rows[i] : &r->total;
     const char *key = i < r->n ? w->key : "TOTAL";
-    if (proc)
-      fmc_table_rowf(&t, "%s\x1f%s\x1f%llu\x1f%llu\x1f%llu", key,
-                     i < r->n ? proc_title(key) : "", (unsigned long long)w->dossiers,
-                     (unsigned long long)w->submitted, (unsigned long long)w->delivered);
-    else
-      fmc_table_rowf(&t, "%s\x1f%llu\x1f%llu\x1f%llu\x1f%llu\x1f%llu", key,
-                     (unsigned long long)w->visits, (unsigned long long)w->citizens,
-                     (unsigned long long)w->dossiers, (unsigned long long)w->submitted,
-                     (unsigned long long)w->delivered);
+    snprintf(line, sizeof line, "%s", key);
+    if (proc) {
+      size_t n = strlen(line);
+      snprintf(line + n, sizeof line - n, "\x1f%s", i < r->n ? proc_title(key) : "");
+    }
+    for (int k = 0; k < FM_REPORT_COLS; k++)
+      if (fm_report_shown(r, k)) {
+        size_t n = strlen(line);
+        snprintf(line + n, sizeof line - n, "\x1f%llu", (unsigned long long)fm_report_figure(w, k));
+      }
+    fmc_table_rowf(&t, "%s", line);
   }
   fmc_table_print(&t, stdout);
   fmc_table_free(&t);
 }
 
-static void print_csv(const report *r, const char *head) {
-  char n[5][24];
-  int proc = r->by == FM_REPORT_PROCEDURE;
+/* CSV; |excel|: a UTF-8 byte order mark first, so a spreadsheet on
+ * Windows reads "Mục Lạn" as written. */
+static void print_csv(const report *r, const char *head, int excel) {
+  char n[24];
+  int proc = r->by == FM_REPORT_PROCEDURE, last = FM_REPORT_COLS - 1;
+  while (!fm_report_shown(r, last)) last--;
+  if (excel) fputs("\xef\xbb\xbf", stdout);
   fmc_csv_field(stdout, head, 0);
   if (proc) fmc_csv_field(stdout, "name", 0);
-  else {
-    fmc_csv_field(stdout, "visits", 0);
-    fmc_csv_field(stdout, "citizens", 0);
-  }
-  fmc_csv_field(stdout, "dossiers", 0);
-  fmc_csv_field(stdout, "submitted", 0);
-  fmc_csv_field(stdout, "delivered", 1);
+  for (int k = 0; k < FM_REPORT_COLS; k++)
+    if (fm_report_shown(r, k)) fmc_csv_field(stdout, fm_report_col_name(k), k == last);
   for (size_t i = 0; i < r->n; i++) {
     const row *w = &r->rows[i];
-    uint64_t v[5] = {w->visits, w->citizens, w->dossiers, w->submitted, w->delivered};
-    for (int k = 0; k < 5; k++) snprintf(n[k], sizeof n[k], "%llu", (unsigned long long)v[k]);
     fmc_csv_field(stdout, w->key, 0);
     if (proc) fmc_csv_field(stdout, proc_title(w->key), 0);
-    for (int k = proc ? 2 : 0; k < 5; k++) fmc_csv_field(stdout, n[k], k == 4);
+    for (int k = 0; k < FM_REPORT_COLS; k++)
+      if (fm_report_shown(r, k)) {
+        snprintf(n, sizeof n, "%llu", (unsigned long long)fm_report_figure(w, k));
+        fmc_csv_field(stdout, n, k == last);
+      }
   }
 }
 
-static void json_row(fmc_json *j, const row *w, int proc, const char *key_name) {
+static void json_row(fmc_json *j, const report *r, const row *w, const char *key_name) {
   fmc_json_obj(j);
   if (key_name) {
     fmc_json_key(j, key_name);
     fmc_json_str(j, w->key);
   }
-  if (proc && key_name) {
+  if (r->by == FM_REPORT_PROCEDURE && key_name) {
     fmc_json_key(j, "name");
     fmc_json_str(j, proc_title(w->key));
   }
-  if (!proc) {
-    fmc_json_key(j, "visits");
-    fmc_json_uint(j, w->visits);
-    fmc_json_key(j, "citizens");
-    fmc_json_uint(j, w->citizens);
-  }
-  fmc_json_key(j, "dossiers");
-  fmc_json_uint(j, w->dossiers);
-  fmc_json_key(j, "submitted");
-  fmc_json_uint(j, w->submitted);
-  fmc_json_key(j, "delivered");
-  fmc_json_uint(j, w->delivered);
+  for (int k = 0; k < FM_REPORT_COLS; k++)
+    if (fm_report_shown(r, k)) {
+      fmc_json_key(j, fm_report_col_name(k));
+      fmc_json_uint(j, fm_report_figure(w, k));
+    }
   fmc_json_obj_end(j);
 }
 
 static void print_json(const report *r, const char *by_name) {
   fmc_json j;
-  int proc = r->by == FM_REPORT_PROCEDURE;
   fmc_json_init(&j, stdout);
   fmc_json_obj(&j);
   fmc_json_key(&j, "by");
   fmc_json_str(&j, by_name);
   fmc_json_key(&j, "rows");
   fmc_json_arr(&j);
-  for (size_t i = 0; i < r->n; i++) json_row(&j, &r->rows[i], proc, by_name);
+  for (size_t i = 0; i < r->n; i++) json_row(&j, r, &r->rows[i], by_name);
   fmc_json_arr_end(&j);
   fmc_json_key(&j, "total");
-  json_row(&j, &r->total, proc, NULL);
+  json_row(&j, r, &r->total, NULL);
   fmc_json_obj_end(&j);
   fmc_json_end(&j);
 }
 
-static const char *const by_names[] = {"village", "team", "procedure", "month"};
 static const char *const fmt_names[] = {"table", "csv", "json"};
 
 static int pick(const char *v, const char *const *names, int n) {
   for (int i = 0; i < n; i++)
-    if (!strcmp(v, names[i])) return i;
+    if (names[i] && !strcmp(v, names[i])) return i;
   return -1;
 }
 
-/* --from/--to: "YYYY-MM" into |out| (8 bytes). */
-static int month_opt(fmc_ctx *c, const fmc_opt *o, char *out) {
+/* --from/--to: a day "YYYY-MM-DD" or a month "YYYY-MM" into |out| (11
+ * bytes); a month bound holds all its days. */
+static int bound_opt(fmc_ctx *c, const fmc_opt *o, char *out) {
   const char *v = o->value;
   int y, m, d;
   char day[16];
   if (!v) return 0;
-  snprintf(day, sizeof day, "%.7s-01", v);
-  if (strlen(v) != 7 || fmc_date_parse(day, &y, &m, &d) < 0)
-    return fmc_usage(c, "%s must be a month YYYY-MM (e.g. 2023-08), got \"%.40s\"", o->name, v);
-  memcpy(out, v, 8);
+  if (strlen(v) == 7) snprintf(day, sizeof day, "%.7s-01", v);
+  else snprintf(day, sizeof day, "%.10s", v);
+  if ((strlen(v) != 7 && strlen(v) != 10) || fmc_date_parse(day, &y, &m, &d) < 0)
+    return fmc_usage(c, "%s must be a day YYYY-MM-DD or a month YYYY-MM (e.g. 2023-08), got "
+                        "\"%.40s\"", o->name, v);
+  memcpy(out, v, strlen(v) + 1);
   return 0;
 }
 
@@ -143,49 +147,85 @@ static int filters(fmc_ctx *c, const fmc_opt *o, report *r) {
     return fmc_usage(c, "--procedure must be a code from `fieldmesh procedures`, got \"%.40s\"",
                      o[2].value);
   r->procedure = o[2].value;
-  if ((rv = month_opt(c, &o[3], r->from)) || (rv = month_opt(c, &o[4], r->to))) return rv;
-  if (r->from[0] && r->to[0] && strcmp(r->from, r->to) > 0)
+  if ((rv = bound_opt(c, &o[3], r->from)) || (rv = bound_opt(c, &o[4], r->to))) return rv;
+  if (r->from[0] && r->to[0] && strncmp(r->from, r->to, 7) > 0)
+    return fmc_usage(c, "--from %s is after --to %s: swap them", r->from, r->to);
+  if (r->from[0] && r->to[0] && strlen(r->from) == 10 && strlen(r->to) == 10 &&
+      strcmp(r->from, r->to) > 0)
     return fmc_usage(c, "--from %s is after --to %s: swap them", r->from, r->to);
   return 0;
 }
 
-int fmc_cmd_report(fmc_ctx *c, int argc, char **argv) {
-  fmc_opt o[] = {{"--by", NULL, 0, NULL},        {"--format", NULL, 0, NULL},
-                 {"--procedure", NULL, 0, NULL}, {"--from", NULL, 0, NULL},
-                 {"--to", NULL, 0, NULL},        {NULL, NULL, 0, NULL}};
-  fmc_spec spec = {"usage: fieldmesh report --by village|team|procedure|month "
-                   "[--procedure CODE] [--from YYYY-MM] [--to YYYY-MM] [--format table|csv|json]\n"
-                   "Per key: visits, citizens helped, dossiers, dossiers submitted or\n"
-                   "further along, dossiers delivered. Voided visits are not counted;\n"
-                   "months are in Vietnam time. --procedure counts that procedure's\n"
-                   "dossiers only (no visits); --from and --to keep the months between\n"
-                   "them, inclusive. On the gateway the report covers the whole commune.\n",
-                   o, 0, 0, {0}, 0};
-  static const char *const heads[] = {"VILLAGE", "TEAM", "PROCEDURE", "MONTH"};
-  report r;
-  int rv, b, f = FMT_TABLE;
-  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
-  if ((rv = fmc_need(c, &o[0], "one of: village, team, procedure, month"))) return rv;
-  if ((b = pick(o[0].value, by_names, 4)) < 0)
-    return fmc_usage(c, "--by must be one of: village, team, procedure, month; got "
-                        "\"%.40s\"", o[0].value);
-  if (o[1].value && (f = pick(o[1].value, fmt_names, 3)) < 0)
+/* --format and --excel and --json, which must agree: a fmt. */
+static int format_opt(fmc_ctx *c, const fmc_opt *o, int *f) {
+  *f = c->json ? FMT_JSON : o[6].value ? FMT_CSV : FMT_TABLE;
+  if (o[1].value && (*f = pick(o[1].value, fmt_names, 3)) < 0)
     return fmc_usage(c, "--format must be one of: table, csv, json; got \"%.40s\"",
                      o[1].value);
-  if (c->json && o[1].value && f != FMT_JSON)
+  if (c->json && *f != FMT_JSON)
     return fmc_usage(c, "--json and --format %s disagree: give one of them", o[1].value);
-  if (c->json) f = FMT_JSON;
+  if (o[6].value && *f != FMT_CSV)
+    return fmc_usage(c, "--excel writes CSV for a spreadsheet: leave out --format %s",
+                     fmt_names[*f]);
+  return 0;
+}
+
+int fmc_cmd_report(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--by", NULL, 0, NULL},   {"--format", NULL, 0, NULL},
+                 {"--procedure", NULL, 0, NULL}, {"--from", NULL, 0, NULL},
+                 {"--to", NULL, 0, NULL},   {"--status", NULL, 0, NULL},
+                 {"--excel", NULL, 1, NULL}, {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh report --by village|team|procedure|month|day|week|place|"
+                   "member|service [--procedure CODE] [--status S] [--from DAY|MONTH] [--to DAY|MONTH] "
+                   "[--format table|csv|json | --excel]\n"
+                   "Per key: visits, citizens helped, dossiers, dossiers submitted or\n"
+                   "further along, delivered, and apart the rejected and the withdrawn.\n"
+                   "Voided visits are not counted; days are in Vietnam time. By place and\n"
+                   "by service only visits count (by service, a visit counts once under\n"
+                   "each service it gave). --procedure counts that procedure's dossiers\n"
+                   "only (no visits), --status the dossiers in that status; --from and\n"
+                   "--to (YYYY-MM-DD or YYYY-MM) keep the days between them, inclusive.\n"
+                   "--excel writes CSV with a byte order mark for spreadsheets. On the\n"
+                   "gateway the report covers the whole commune.\n",
+                   o, 0, 0, {0}, 0};
+  char names[160] = "", head[16];
+  report r;
+  int rv, b, f;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  for (int i = 0; i < FM_REPORT_BY_COUNT; i++) {
+    size_t n = strlen(names);
+    snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "", fm_report_by_name(i));
+  }
+  if ((rv = fmc_need(c, &o[0], names))) return rv;
+  for (b = 0; b < FM_REPORT_BY_COUNT && strcmp(o[0].value, fm_report_by_name(b)); b++) {
+  }
+  if (b == FM_REPORT_BY_COUNT)
+    return fmc_usage(c, "--by must be one of: %s; got \"%.40s\"", names, o[0].value);
+  if ((rv = format_opt(c, o, &f)) != 0) return rv;
   memset(&r, 0, sizeof r);
   if ((rv = filters(c, o, &r)) != 0) return rv;
+  if (o[5].value) {
+    int st = fm_status_parse(o[5].value, strlen(o[5].value));
+    if (st < 0)
+      return fmc_usage(c, "--status must be one of: draft, submitted, processing, "
+                          "result_ready, delivered, rejected, withdrawn; got \"%.40s\"",
+                       o[5].value);
+    r.status = st + 1;
+  }
+  if (fm_report_visits_only((fm_report_by)b) && (r.procedure || r.status))
+    return fmc_usage(c, "--%s counts dossiers, and --by %s counts visits only: give one of "
+                        "them", r.procedure ? "procedure" : "status", o[0].value);
   if ((rv = fmc_open(c, 0)) != 0) return rv;
   r.by = (fm_report_by)b;
   if ((rv = fm_report_count(c->store, &r)) != 0) {
     fm_report_free(&r);
     return fmc_fail(c, "cannot read the records: %s", fm_strerror(rv));
   }
-  if (f == FMT_JSON) print_json(&r, by_names[b]);
-  else if (f == FMT_CSV) print_csv(&r, by_names[b]);
-  else print_table(&r, heads[b]);
+  snprintf(head, sizeof head, "%s", o[0].value);
+  for (char *p = head; *p; p++) *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+  if (f == FMT_JSON) print_json(&r, o[0].value);
+  else if (f == FMT_CSV) print_csv(&r, o[0].value, o[6].value != NULL);
+  else print_table(&r, head);
   fm_report_free(&r);
   return 0;
 }

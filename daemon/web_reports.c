@@ -13,7 +13,6 @@
 #define LABEL_W 170
 #define BAR_H 18
 
-static const char *const by_names[] = {"village", "team", "procedure", "month"};
 
 typedef struct question {
   fm_report r;
@@ -30,8 +29,8 @@ static void ask(fmd_web_page *p, question *q) {
   char by[16], m[16];
   memset(q, 0, sizeof *q);
   fmd_web_param(p, "by", by, sizeof by);
-  for (int i = 0; i < 4; i++)
-    if (!strcmp(by, by_names[i])) q->r.by = (fm_report_by)i;
+  for (int i = 0; i < FM_REPORT_BY_COUNT; i++)
+    if (!strcmp(by, fm_report_by_name((fm_report_by)i))) q->r.by = (fm_report_by)i;
   if (fmd_web_param(p, "procedure", q->procedure, sizeof q->procedure) && q->procedure[0]) {
     if (fm_procedure_find(q->procedure, strlen(q->procedure))) q->r.procedure = q->procedure;
     else q->bad = 1;
@@ -63,25 +62,26 @@ static void csv_field(fmd_html *h, const char *s, int last) {
   fmd_html_raw(h, last ? "\r\n" : ",");
 }
 
+/* The same bytes as `fieldmesh report --format csv` (cli/cmd_report.c),
+ * but for the leading-character guard of csv_field. */
 static void csv(fmd_web_page *p, const fm_report *r) {
-  int proc = r->by == FM_REPORT_PROCEDURE;
+  int proc = r->by == FM_REPORT_PROCEDURE, last = FM_REPORT_COLS - 1;
   char n[24];
-  csv_field(&p->out, by_names[r->by], 0);
+  while (!fm_report_shown(r, last)) last--;
+  csv_field(&p->out, fm_report_by_name(r->by), 0);
   if (proc) csv_field(&p->out, "name", 0);
-  else csv_field(&p->out, "visits", 0), csv_field(&p->out, "citizens", 0);
-  csv_field(&p->out, "dossiers", 0);
-  csv_field(&p->out, "submitted", 0);
-  csv_field(&p->out, "delivered", 1);
+  for (int k = 0; k < FM_REPORT_COLS; k++)
+    if (fm_report_shown(r, k)) csv_field(&p->out, fm_report_col_name(k), k == last);
   for (size_t i = 0; i < r->n; i++) {
     const fm_report_row *w = &r->rows[i];
     const fm_procedure *pr = proc ? fm_procedure_find(w->key, strlen(w->key)) : NULL;
-    uint64_t v[5] = {w->visits, w->citizens, w->dossiers, w->submitted, w->delivered};
     csv_field(&p->out, w->key, 0);
     if (proc) csv_field(&p->out, pr ? pr->name_vi : "", 0);
-    for (int k = proc ? 2 : 0; k < 5; k++) {
-      snprintf(n, sizeof n, "%llu", (unsigned long long)v[k]);
-      csv_field(&p->out, n, k == 4);
-    }
+    for (int k = 0; k < FM_REPORT_COLS; k++)
+      if (fm_report_shown(r, k)) {
+        snprintf(n, sizeof n, "%llu", (unsigned long long)fm_report_figure(w, k));
+        csv_field(&p->out, n, k == last);
+      }
   }
   p->content_type = "text/csv; charset=utf-8";
   p->filename = "fieldmesh-report.csv";
@@ -90,15 +90,17 @@ static void csv(fmd_web_page *p, const fm_report *r) {
 /* ---- the page ------------------------------------------------------------------------ */
 
 static void form(fmd_web_page *p, const question *q) {
-  static const char *const vi[] = {"thôn/bản", "tổ", "thủ tục", "tháng"};
-  static const char *const en[] = {"village", "team", "procedure", "month"};
+  static const char *const vi[FM_REPORT_BY_COUNT] = {
+      "thôn/bản", "tổ", "thủ tục", "tháng", "ngày", "tuần", "địa điểm", "cán bộ", "dịch vụ"};
   fmd_html *h = &p->out;
   fmd_html_raw(h, "<form class=\"filter\" method=\"get\" action=\"/reports\">");
   if (p->en) fmd_html_raw(h, "<input type=\"hidden\" name=\"lang\" value=\"en\">");
   fmd_html_rawf(h, "<label>%s<select name=\"by\">", fmd_web_t(p, "Theo", "By"));
-  for (int i = 0; i < 4; i++)
-    fmd_html_rawf(h, "<option value=\"%s\"%s>%s</option>", by_names[i],
-                  (int)q->r.by == i ? " selected" : "", p->en ? en[i] : vi[i]);
+  for (int i = 0; i < FM_REPORT_BY_COUNT; i++) {
+    const char *name = fm_report_by_name((fm_report_by)i);
+    fmd_html_rawf(h, "<option value=\"%s\"%s>%s</option>", name,
+                  (int)q->r.by == i ? " selected" : "", p->en ? name : vi[i]);
+  }
   fmd_html_rawf(h, "</select></label><label>%s<select name=\"procedure\"><option value=\"\">%s"
                 "</option>", fmd_web_t(p, "Thủ tục", "Procedure"), fmd_web_t(p, "tất cả", "all"));
   for (size_t i = 0; i < fm_procedure_count(); i++) {
@@ -115,24 +117,31 @@ static void form(fmd_web_page *p, const question *q) {
 }
 
 static void table(fmd_web_page *p, const fm_report *r) {
-  static const char *const vi[] = {"Lượt đi bản", "Người dân", "Hồ sơ", "Đã nộp", "Đã trả"};
-  static const char *const en[] = {"Visits", "Citizens", "Dossiers", "Submitted", "Delivered"};
-  static const char *const key_vi[] = {"Thôn/bản", "Tổ", "Thủ tục", "Tháng"};
-  static const char *const key_en[] = {"Village", "Team", "Procedure", "Month"};
+  static const char *const vi[FM_REPORT_COLS] = {"Lượt đi bản", "Người dân", "Hồ sơ", "Đã nộp",
+                                                 "Đã trả", "Bị từ chối", "Rút hồ sơ"};
+  static const char *const en[FM_REPORT_COLS] = {"Visits", "Citizens", "Dossiers", "Submitted",
+                                                 "Delivered", "Rejected", "Withdrawn"};
+  static const char *const key_vi[FM_REPORT_BY_COUNT] = {
+      "Thôn/bản", "Tổ", "Thủ tục", "Tháng", "Ngày", "Tuần", "Địa điểm", "Cán bộ", "Dịch vụ"};
+  static const char *const key_en[FM_REPORT_BY_COUNT] = {
+      "Village", "Team", "Procedure", "Month", "Day", "Week", "Place", "Member", "Service"};
   fmd_html *h = &p->out;
   fmd_html_rawf(h, "<div class=\"wrap\"><table><thead><tr><th>%s</th>",
                 p->en ? key_en[r->by] : key_vi[r->by]);
-  for (int k = 0; k < 5; k++) fmd_html_rawf(h, "<th class=\"n\">%s</th>", p->en ? en[k] : vi[k]);
+  for (int k = 0; k < FM_REPORT_COLS; k++)
+    if (fm_report_shown(r, k))
+      fmd_html_rawf(h, "<th class=\"n\">%s</th>", p->en ? en[k] : vi[k]);
   fmd_html_raw(h, "</tr></thead><tbody>\n");
   for (size_t i = 0; i <= r->n; i++) {
     const fm_report_row *w = i < r->n ? &r->rows[i] : &r->total;
     fmd_html_raw(h, i < r->n ? "<tr><td>" : "<tr><td><b>");
     fmd_html_text(h, i < r->n ? w->key : fmd_web_t(p, "Tổng", "Total"));
-    fmd_html_rawf(h, "%s</td><td class=\"n\">%llu</td><td class=\"n\">%llu</td><td class=\"n\">"
-                  "%llu</td><td class=\"n\">%llu</td><td class=\"n\">%llu</td></tr>\n",
-                  i < r->n ? "" : "</b>", (unsigned long long)w->visits,
-                  (unsigned long long)w->citizens, (unsigned long long)w->dossiers,
-                  (unsigned long long)w->submitted, (unsigned long long)w->delivered);
+    fmd_html_raw(h, i < r->n ? "</td>" : "</b></td>");
+    for (int k = 0; k < FM_REPORT_COLS; k++)
+      if (fm_report_shown(r, k))
+        fmd_html_rawf(h, "<td class=\"n\">%llu</td>",
+                      (unsigned long long)fm_report_figure(w, k));
+    fmd_html_raw(h, "</tr>\n");
   }
   fmd_html_raw(h, "</tbody></table></div>");
 }

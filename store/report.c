@@ -15,7 +15,11 @@
 
 typedef struct counting {
   fm_report *r;
+  fm_store *s;
   int err;
+  uint8_t member_pk[FM_KEY_LEN];   /* the last author named (member_name) */
+  char member[FM_NAME_MAX];
+  int member_known;
 } counting;
 
 void fm_report_day(fm_time ms, char *out) {
@@ -84,63 +88,155 @@ static fm_report_row *row_for(counting *c, const char *key, size_t n) {
   return w;
 }
 
-/* Whether the month |m| ("YYYY-MM", 7 bytes) is inside the report's bounds. */
-static int in_months(const fm_report *r, const char *m) {
-  return (!r->from[0] || memcmp(m, r->from, 7) >= 0) && (!r->to[0] || memcmp(m, r->to, 7) <= 0);
+static const char *const BY_NAMES[FM_REPORT_BY_COUNT] = {
+    "village", "team", "procedure", "month", "day", "week", "place", "member", "service"};
+
+const char *fm_report_by_name(fm_report_by by) {
+  return (unsigned)by < FM_REPORT_BY_COUNT ? BY_NAMES[by] : NULL;
+}
+
+const char *fm_report_col_name(int col) {
+  static const char *const names[FM_REPORT_COLS] = {
+      "visits", "citizens", "dossiers", "submitted", "delivered", "rejected", "withdrawn"};
+  return col >= 0 && col < FM_REPORT_COLS ? names[col] : NULL;
+}
+
+int fm_report_shown(const fm_report *r, int col) {
+  if (col <= FM_REPORT_CITIZENS)
+    return r->by != FM_REPORT_PROCEDURE && !r->procedure && !r->status;
+  return !fm_report_visits_only(r->by);
+}
+
+uint64_t fm_report_figure(const fm_report_row *w, int col) {
+  const uint64_t v[FM_REPORT_COLS] = {w->visits,    w->citizens, w->dossiers, w->submitted,
+                                      w->delivered, w->rejected, w->withdrawn};
+  return col >= 0 && col < FM_REPORT_COLS ? v[col] : 0;
+}
+
+int fm_report_visits_only(fm_report_by by) {
+  return by == FM_REPORT_PLACE || by == FM_REPORT_SERVICE;
+}
+
+/* Whether the day |d| ("YYYY-MM-DD") is inside the report's bounds, each
+ * a day or a month (compared on its own length: a month holds its days). */
+static int in_range(const fm_report *r, const char *d) {
+  return (!r->from[0] || strncmp(d, r->from, strlen(r->from)) >= 0) &&
+         (!r->to[0] || strncmp(d, r->to, strlen(r->to)) <= 0);
+}
+
+/* The ISO week of the day |d| ("YYYY-MM-DD"), "2026-W49", into |out|. */
+static void iso_week(const char *d, char out[16]) {
+  struct tm tm;
+  memset(&tm, 0, sizeof tm);
+  tm.tm_year = atoi(d) - 1900;
+  tm.tm_mon = atoi(d + 5) - 1;
+  tm.tm_mday = atoi(d + 8);
+  tm.tm_hour = 12;
+  time_t t = timegm(&tm);
+  if (t == (time_t)-1 || !gmtime_r(&t, &tm) || !strftime(out, 16, "%G-W%V", &tm))
+    snprintf(out, 16, "0000-W00");
+}
+
+/* The member who wrote |author|'s records, as enrolled ("" when the store
+ * does not know): few members, so the last one found is kept. */
+static const char *member_name(counting *c, const uint8_t author[FM_KEY_LEN]) {
+  fm_enrollment en;
+  if (c->member_known && !memcmp(c->member_pk, author, FM_KEY_LEN)) return c->member;
+  c->member[0] = 0;
+  if (fm_store_enrollment(c->s, author, &en, NULL, NULL, NULL) == 0)
+    snprintf(c->member, sizeof c->member, "%s", en.name);
+  memcpy(c->member_pk, author, FM_KEY_LEN);
+  c->member_known = 1;
+  return c->member;
+}
+
+/* The key of a record by a time, a member or its text field |text|. */
+static fm_str time_or_member_key(counting *c, const char *day, char week[16],
+                                 const uint8_t *author, fm_str text) {
+  switch (c->r->by) {
+  case FM_REPORT_MONTH: return (fm_str){day, 7};
+  case FM_REPORT_DAY: return (fm_str){day, 10};
+  case FM_REPORT_WEEK: iso_week(day, week); return (fm_str){week, strlen(week)};
+  case FM_REPORT_MEMBER: {
+    const char *m = member_name(c, author);
+    return (fm_str){m, strlen(m)};
+  }
+  default: return text;
+  }
+}
+
+static int count_visit(counting *c, fm_str key, const fm_visit_view *v) {
+  fm_report_row *w = row_for(c, key.p, key.n);
+  if (!w) return -1;
+  w->visits++;
+  w->citizens += v->citizens;
+  return 0;
 }
 
 static int on_visit(void *ctx, const char *id, size_t idn, const uint8_t *rec, size_t len) {
   counting *c = ctx;
   fm_report *r = c->r;
   fm_visit_view v;
-  char day[16];
+  char day[16], week[16];
   fm_str key;
   (void)id, (void)idn;
-  if (r->procedure || r->by == FM_REPORT_PROCEDURE || fm_visit_view_decode(rec, len, &v) < 0 ||
+  if (r->procedure || r->status || r->by == FM_REPORT_PROCEDURE ||
+      fm_visit_view_decode(rec, len, &v) < 0 ||
       v.void_stamp.set)
     return 0;
   if (v.date.n == 10) memcpy(day, v.date.p, 10);
   else fm_report_day((fm_time)fm_hlc_ms(v.base.hlc), day);
-  if (!in_months(r, day)) return 0;
-  if (r->by == FM_REPORT_VILLAGE) key = v.village;
-  else if (r->by == FM_REPORT_TEAM) key = v.team;
-  else key = (fm_str){day, 7};
-  fm_report_row *w = row_for(c, key.p, key.n);
-  if (!w) return -1;
-  w->visits++;
-  w->citizens += v.citizens;
+  day[10] = 0;
+  if (!in_range(r, day)) return 0;
   r->total.visits++;
   r->total.citizens += v.citizens;
-  return 0;
+  if (r->by == FM_REPORT_SERVICE) {
+    /* Once under each service the visit gave. */
+    for (int i = 0; i < FM_SERVICE_COUNT; i++) {
+      const char *name = fm_service_name(i);
+      if (((v.services >> i) & 1) && count_visit(c, (fm_str){name, strlen(name)}, &v) < 0)
+        return -1;
+    }
+    return 0;
+  }
+  fm_str text = r->by == FM_REPORT_VILLAGE ? v.village
+                : r->by == FM_REPORT_TEAM  ? v.team
+                                           : v.place;
+  key = time_or_member_key(c, day, week, v.base.author, text);
+  return count_visit(c, key, &v);
 }
 
 static int on_dossier(void *ctx, const char *id, size_t idn, const uint8_t *rec, size_t len) {
   counting *c = ctx;
   fm_report *r = c->r;
   fm_dossier_view d;
-  char day[16];
+  char day[16], week[16];
   fm_str key;
   (void)id, (void)idn;
   if (fm_dossier_view_decode(rec, len, &d) < 0) return 0;
   if (r->procedure && (d.procedure.n != strlen(r->procedure) ||
                        memcmp(d.procedure.p, r->procedure, d.procedure.n)))
     return 0;
+  if (r->status && d.status != r->status - 1) return 0;
   fm_report_dossier_day(&d, day);
-  if (!in_months(r, day)) return 0;
-  if (r->by == FM_REPORT_VILLAGE) key = d.village;
-  else if (r->by == FM_REPORT_TEAM) key = d.team;
-  else if (r->by == FM_REPORT_PROCEDURE) key = d.procedure;
-  else key = (fm_str){day, 7};
+  if (!in_range(r, day) || fm_report_visits_only(r->by)) return 0;
+  fm_str text = r->by == FM_REPORT_VILLAGE ? d.village
+                : r->by == FM_REPORT_TEAM  ? d.team
+                                           : d.procedure;
+  key = time_or_member_key(c, day, week, d.created.author, text);
   fm_report_row *w = row_for(c, key.p, key.n);
   if (!w) return -1;
   int sub = d.status != FM_ST_DRAFT && d.status != FM_ST_WITHDRAWN;
-  int del = d.status == FM_ST_DELIVERED;
-  w->dossiers++;
-  w->submitted += (uint64_t)sub;
-  w->delivered += (uint64_t)del;
-  r->total.dossiers++;
-  r->total.submitted += (uint64_t)sub;
-  r->total.delivered += (uint64_t)del;
+  int del = d.status == FM_ST_DELIVERED, rej = d.status == FM_ST_REJECTED,
+      wd = d.status == FM_ST_WITHDRAWN;
+  fm_report_row *rows[2] = {w, &r->total};
+  for (int i = 0; i < 2; i++) {
+    rows[i]->dossiers++;
+    rows[i]->submitted += (uint64_t)sub;
+    rows[i]->delivered += (uint64_t)del;
+    rows[i]->rejected += (uint64_t)rej;
+    rows[i]->withdrawn += (uint64_t)wd;
+  }
   return 0;
 }
 
@@ -149,7 +245,10 @@ static int by_key(const void *a, const void *b) {
 }
 
 int fm_report_count(fm_store *s, fm_report *r) {
-  counting c = {r, 0};
+  counting c;
+  memset(&c, 0, sizeof c);
+  c.r = r;
+  c.s = s;
   int rv = fm_store_each_record(s, FM_VIEW_VISIT, on_visit, &c);
   if (rv == 0) rv = fm_store_each_record(s, FM_VIEW_DOSSIER, on_dossier, &c);
   if (c.err) return c.err;

@@ -111,7 +111,8 @@ for n in 1 2 3; do
   for by in village team; do
     want=$(fm "g$n" report --by "$by" --format csv | tr -d '\r' | tail -n +2 | sort)
     got=$(pg_q "SELECT key || ',' || visits || ',' || citizens || ',' || dossiers || ',' ||
-                submitted || ',' || delivered FROM report_by_$by WHERE commune = '$name'" |
+                submitted || ',' || delivered || ',' || rejected || ',' || withdrawn
+                FROM report_by_$by WHERE commune = '$name'" |
           sort)
     [ "$got" = "$want" ] || fail "commune $n by $by: postgres says
 $got
