@@ -188,7 +188,7 @@ static int fill_vector(fm_store *s, fm_presence *p) {
   if (rv < 0) return rv;
   fm_vector_digest(&v, p->vdigest);
   p->authors = v.n;
-  qsort(v.items, v.n, sizeof v.items[0], by_author);
+  if (v.n) qsort(v.items, v.n, sizeof v.items[0], by_author);
   for (size_t i = 0; i < v.n && p->nheads < FM_PRESENCE_HEADS_MAX; i++) {
     fm_presence_head *h = &p->heads[p->nheads];
     /* Two keys sharing 8 bytes would break the order: name the first. */
