@@ -7,6 +7,7 @@
 
 #include "fieldmesh/error.h"
 #include "fieldmesh/hlc.h"
+#include "fieldmesh/presence_store.h"
 
 typedef struct load_ctx {
   fmc_ctx *c;
@@ -62,6 +63,21 @@ static int on_quarantined(void *arg, const uint8_t author[FM_KEY_LEN], uint64_t 
   return 0;
 }
 
+static int on_presence(void *arg, const fm_presence *p, const uint8_t *bytes, size_t len,
+                       fm_time received) {
+  fmc_roster *r = arg;
+  fmc_member key;
+  (void)bytes, (void)len;
+  memcpy(key.en.device, p->device, FM_KEY_LEN);
+  fmc_member *m = bsearch(&key, r->m, r->n, sizeof *r->m, by_device);
+  if (m) {
+    m->has_presence = 1;
+    m->presence = *p;
+    m->presence_received = received;
+  }
+  return 0;
+}
+
 fm_time fmc_roster_written_at(fmc_ctx *c, const uint8_t device[FM_KEY_LEN], uint64_t seq) {
   uint8_t *bytes;
   size_t len;
@@ -96,6 +112,7 @@ int fmc_roster_load(fmc_ctx *c, fmc_roster *r) {
   if (rv == 0 && r->n) {
     qsort(r->m, r->n, sizeof *r->m, by_device);
     rv = fm_store_each_quarantined(c->store, on_quarantined, r);
+    if (rv == 0) rv = fm_store_presence_each(c->store, on_presence, r);
     qsort(r->m, r->n, sizeof *r->m, by_team_name);
   }
   if (rv < 0) {

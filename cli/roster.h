@@ -5,6 +5,7 @@
 #define FIELDMESH_CLI_ROSTER_H
 
 #include "cli.h"
+#include "fieldmesh/presence.h"
 
 /* An id prefix names a device only from this many hex digits on: four
  * would match by chance in a mesh of a few hundred laptops. */
@@ -19,6 +20,9 @@ typedef struct fmc_member {
   uint64_t last_seq;       /* the highest seq of the device held here; 0: none */
   fm_time last_written;    /* that entry's stamp (the device's own clock); 0: none */
   uint64_t quarantined;    /* its entries held here as evidence only */
+  int has_presence;        /* 1: |presence| is its newest note held here */
+  fm_presence presence;    /* its own word: last seen (wall), only-here, version */
+  fm_time presence_received; /* when this store took that note in */
 } fmc_member;
 
 typedef struct fmc_roster {
