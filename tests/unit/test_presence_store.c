@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "fieldmesh/bundle.h"
 #include "fieldmesh/copies.h"
 #include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
@@ -205,12 +206,48 @@ static void test_presence_own_note_rate_limited(void **state) {
   fx_close(&f);
 }
 
+/* A bundle carries the notes its writer holds (its own made fresh), and
+ * an importer keeps them by the same rules as from a session. */
+static void test_presence_travels_in_a_bundle(void **state) {
+  fx a, b;
+  fm_buf n;
+  fm_bundle bd;
+  char path[128];
+  fm_presence p;
+  (void)state;
+  fx_commune(&a);
+  fx_commune(&b);
+  assert_int_equal(fm_store_set_self(a.s, M[2].pk), 0);
+  fm_buf_init(&n, 4096);
+  note(&n, &M[3], T0 - 5000, 7);          /* a note a holds of member 3 */
+  assert_int_equal(offer(a.s, &n, T0).kept, 1);
+  note(&n, &M[3], T0 - 1000, 1);          /* b holds a newer one */
+  assert_int_equal(offer(b.s, &n, T0).kept, 1);
+  snprintf(path, sizeof path, "%s.fmb", a.dir);   /* beside the store */
+  assert_int_equal(fm_bundle_export(a.s, &M[2], NULL, path, T0, NULL), 0);
+  assert_int_equal(fm_bundle_read(path, &bd), 0);
+  assert_int_equal(bd.npresence, 2);
+  assert_int_equal(fm_bundle_import(b.s, &bd, T0 + 10, NULL), 0);
+  fm_bundle_free(&bd);
+  unlink(path);
+  assert_int_equal(fm_store_presence_get(b.s, M[2].pk, &p, NULL), 0);
+  assert_int_equal(p.wall, T0);
+  assert_held(b.s, &M[3], T0 - 1000, 1);  /* the older note was dropped */
+  uint64_t drops[FM_PDROP_N];
+  assert_int_equal(fm_store_presence_drops(b.s, drops), 0);
+  assert_int_equal(drops[FM_PDROP_STALE], 1);
+  fm_buf_free(&n);
+  fx_close(&a);
+  fx_close(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_presence_newest_kept_stale_dropped),
       cmocka_unit_test(test_presence_forged_future_unenrolled_dropped),
       cmocka_unit_test(test_presence_revoked_dropped),
       cmocka_unit_test(test_presence_own_note_rate_limited),
+      cmocka_unit_test(test_presence_travels_in_a_bundle),
   };
   return cmocka_run_group_tests(tests, setup_ids, NULL);
 }
