@@ -4,11 +4,51 @@
 #include "args.h"
 #include "cmd.h"
 #include "date.h"
+#include "fieldmesh/presence_store.h"
 #include "out.h"
 #include "roster.h"
 
 static int is_expired(const fmc_ctx *c, const fmc_member *m) {
   return m->en.expires && m->en.expires < c->now;
+}
+
+/* "presence": null, or what the device last said of itself. */
+static void presence_json(fmc_json *j, const fmc_member *m) {
+  const fm_presence *p = &m->presence;
+  fmc_json_key(j, "presence");
+  if (!m->has_presence) {
+    fmc_json_null(j);
+    return;
+  }
+  fmc_json_obj(j);
+  fmc_json_key(j, "last_seen");
+  fmc_json_uint(j, (uint64_t)p->wall);
+  fmc_json_key(j, "received");
+  fmc_json_uint(j, (uint64_t)m->presence_received);
+  fmc_json_key(j, "head_seq");
+  fmc_json_uint(j, p->head_seq);
+  fmc_json_key(j, "only_here");
+  fmc_json_uint(j, p->only_here);
+  fmc_json_key(j, "authors");
+  fmc_json_uint(j, p->authors);
+  fmc_json_key(j, "version");
+  fmc_json_str(j, p->version);
+  fmc_json_key(j, "clock_offset_ms");
+  fmc_json_int(j, p->clock_offset);
+  fmc_json_key(j, "free_kib");
+  fmc_json_uint(j, p->free_kib);
+  fmc_json_key(j, "met");
+  fmc_json_arr(j);
+  for (uint32_t i = 0; i < p->nmet; i++) {
+    fmc_json_obj(j);
+    fmc_json_key(j, "device_id");
+    fmc_json_hex(j, p->met[i].device, FM_KEY_LEN);
+    fmc_json_key(j, "when");
+    fmc_json_uint(j, (uint64_t)p->met[i].when);
+    fmc_json_obj_end(j);
+  }
+  fmc_json_arr_end(j);
+  fmc_json_obj_end(j);
 }
 
 static void member_json(fmc_ctx *c, fmc_json *j, const fmc_member *m) {
@@ -46,12 +86,13 @@ static void member_json(fmc_ctx *c, fmc_json *j, const fmc_member *m) {
   fmc_json_uint(j, m->last_seq);
   fmc_json_key(j, "quarantined");
   fmc_json_uint(j, m->quarantined);
+  presence_json(j, m);
   fmc_json_obj_end(j);
 }
 
 static void member_row(fmc_ctx *c, fmc_table *t, const fmc_member *m) {
   char villages[FM_VILLAGES_MAX * FM_NAME_MAX], enrolled[24], expires[40], revoked[32],
-      last[24], entries[24], quarantined[24], id[16];
+      last[24], entries[24], quarantined[24], id[16], seen[24], only[24];
   villages[0] = 0;
   for (int i = 0; i < m->en.nvillages; i++) {
     size_t n = strlen(villages);
@@ -69,17 +110,44 @@ static void member_row(fmc_ctx *c, fmc_table *t, const fmc_member *m) {
   else snprintf(last, sizeof last, "-");
   snprintf(entries, sizeof entries, "%llu", (unsigned long long)m->last_seq);
   snprintf(quarantined, sizeof quarantined, "%llu", (unsigned long long)m->quarantined);
+  if (m->has_presence) {
+    fmc_time_of(m->presence.wall, seen);
+    snprintf(only, sizeof only, "%llu", (unsigned long long)m->presence.only_here);
+  } else {
+    snprintf(seen, sizeof seen, "-");
+    snprintf(only, sizeof only, "-");
+  }
   const char *cells[] = {m->en.name, m->en.team, fm_role_name(m->en.role), villages,
-                         enrolled, expires, revoked, last, entries, quarantined,
+                         enrolled, expires, revoked, last, entries, quarantined, seen, only,
+                         m->has_presence && m->presence.version[0] ? m->presence.version : "-",
                          fmc_short_id(m->en.device, id)};
   fmc_table_row(t, cells);
+}
+
+/* The presence notes this store refused, when there were any. */
+static void print_drops(fmc_ctx *c) {
+  uint64_t d[FM_PDROP_N], total = 0;
+  if (fm_store_presence_drops(c->store, d) < 0) return;
+  for (int i = 0; i < FM_PDROP_N; i++) total += d[i];
+  if (!total) return;
+  printf("presence notes dropped here:");
+  for (int i = 0, first = 1; i < FM_PDROP_N; i++)
+    if (d[i]) {
+      printf("%s %llu %s", first ? "" : ",", (unsigned long long)d[i],
+             fm_presence_drop_name((fm_presence_drop)i));
+      first = 0;
+    }
+  printf("\n");
 }
 
 int fmc_cmd_members(fmc_ctx *c, int argc, char **argv) {
   fmc_spec spec = {"usage: fieldmesh members [--json]\n"
                    "Lists every device enrolled in the commune, as this store knows it:\n"
                    "name, team, role, villages, when enrolled, expiry, revocation, and\n"
-                   "the last entry and the entries this store holds of it.\n",
+                   "the last entry and the entries this store holds of it; and what the\n"
+                   "device last said of itself (its presence note, which travels with\n"
+                   "every sync): when it was last seen, how many of its entries are on\n"
+                   "no other device, its version.\n",
                    NULL, 0, 0, {0}, 0};
   fmc_roster r;
   size_t revoked = 0;
@@ -101,12 +169,13 @@ int fmc_cmd_members(fmc_ctx *c, int argc, char **argv) {
   } else {
     fmc_table t;
     fmc_table_init(&t, "NAME|TEAM|ROLE|VILLAGES|ENROLLED|EXPIRES|REVOKED AFTER|LAST ENTRY"
-                       "|#ENTRIES|#QUARANTINED|ID");
+                       "|#ENTRIES|#QUARANTINED|LAST SEEN|#ONLY THERE|VERSION|ID");
     for (size_t i = 0; i < r.n; i++) member_row(c, &t, &r.m[i]);
     rv = fmc_table_print(&t, stdout);
     fmc_table_free(&t);
     if (rv < 0) rv = fmc_fail(c, "out of memory");
     else printf("%zu device%s enrolled, %zu revoked\n", r.n, r.n == 1 ? "" : "s", revoked);
+    if (rv >= 0) print_drops(c);
   }
   fmc_roster_free(&r);
   return rv;

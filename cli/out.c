@@ -217,6 +217,11 @@ void fmc_json_uint(fmc_json *j, uint64_t v) {
   fprintf(j->f, "%llu", (unsigned long long)v);
 }
 
+void fmc_json_int(fmc_json *j, int64_t v) {
+  sep(j);
+  fprintf(j->f, "%lld", (long long)v);
+}
+
 void fmc_json_bool(fmc_json *j, int v) {
   sep(j);
   fputs(v ? "true" : "false", j->f);

@@ -17,7 +17,7 @@ size_t fmc_text_width(const char *s, size_t n);
 
 /* ---- tables ----------------------------------------------------------------- */
 
-#define FMC_TABLE_COLS 12
+#define FMC_TABLE_COLS 16
 
 typedef struct fmc_table {
   int ncols;
@@ -64,6 +64,7 @@ void fmc_json_key(fmc_json *j, const char *k);
 void fmc_json_str(fmc_json *j, const char *s);
 void fmc_json_strn(fmc_json *j, const char *s, size_t n);
 void fmc_json_uint(fmc_json *j, uint64_t v);
+void fmc_json_int(fmc_json *j, int64_t v);
 void fmc_json_bool(fmc_json *j, int v);
 void fmc_json_null(fmc_json *j);
 /* Hex of |n| bytes as a string. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,6 +125,15 @@ static int check_enrollment(fmd_node *d) {
   return 0;
 }
 
+/* What this daemon's presence notes say besides the store's figures: its
+ * version, and the free disk of the state folder as of start. */
+static void set_presence(fmd_node *d) {
+  struct statvfs sv;
+  d->node.presence.version = "fieldmesh 0.1.0";
+  if (statvfs(d->cfg->state, &sv) == 0)
+    d->node.presence.free_kib = (uint64_t)sv.f_bavail * sv.f_frsize / 1024;
+}
+
 static int open_state(fmd_node *d) {
   fm_identity id;
   fm_store_stats st;
@@ -148,6 +158,7 @@ static int open_state(fmd_node *d) {
   d->node.on_new_entries = on_new_entries;
   d->node.on_new_ctx = d;
   d->node.wall = node_wall;
+  set_presence(d);
   if (fm_store_stats_get(d->store, &st) == 0) {
     d->watch_entries = st.entries;
     d->watch_self = st.self_seq;

@@ -115,6 +115,13 @@ void fm_msg_cert(fm_wr *w, const uint8_t *cert, size_t len) {
   fm_wr_bin(w, cert, len);
 }
 
+void fm_msg_presence(fm_wr *w, uint32_t n, const uint8_t *bins, size_t len) {
+  fm_wr_array(w, 2);
+  fm_wr_uint(w, FM_MSG_PRESENCE);
+  fm_wr_array(w, n);
+  fm_wr_raw(w, bins, len);
+}
+
 /* ---- decoding ----------------------------------------------------------- */
 
 static int dec_vector(fm_rd *c, fm_msg *m) {
@@ -171,6 +178,15 @@ static int dec_entries(fm_rd *c, fm_msg *m) {
   return 0;
 }
 
+static int dec_presence(fm_rd *c, fm_msg *m) {
+  uint32_t n;
+  if (fm_rd_array(c, &n) < 0 || n > FM_PRESENCE_BATCH) return FM_ERR_MALFORMED;
+  for (uint32_t i = 0; i < n; i++)
+    if (fm_rd_bin(c, &m->entries[i].p, &m->entries[i].len) < 0) return FM_ERR_MALFORMED;
+  m->nentries = n;
+  return 0;
+}
+
 static int dec_text(fm_rd *c, fm_msg *m) {
   if (fm_rd_str(c, &m->text, &m->text_len) < 0 || m->text_len > FM_TEXT_MSG_MAX)
     return FM_ERR_MALFORMED;
@@ -194,6 +210,7 @@ static int dec_body(fm_rd *c, uint32_t n, fm_msg *m) {
   case FM_MSG_BYE: return n == 2 ? dec_text(c, m) : FM_ERR_MALFORMED;
   case FM_MSG_CERT:
     return n == 2 && fm_rd_bin(c, &m->cert, &m->cert_len) == 0 ? 0 : FM_ERR_MALFORMED;
+  case FM_MSG_PRESENCE: return n == 2 ? dec_presence(c, m) : FM_ERR_MALFORMED;
   case FM_MSG_ERROR:
     if (n != 3 || fm_rd_int(c, &m->code) < 0) return FM_ERR_MALFORMED;
     return dec_text(c, m);
@@ -216,7 +233,7 @@ int fm_msg_decode(const uint8_t *p, size_t len, fm_msg *m) {
   fm_rd_init(&c, p, len, 1);
   if (fm_rd_array(&c, &n) < 0 || n < 1 || fm_rd_uint(&c, &type) < 0)
     return FM_ERR_MALFORMED;
-  if (type < FM_MSG_HELLO || type > FM_MSG_CERT) return FM_ERR_PROTO;
+  if (type < FM_MSG_HELLO || type > FM_MSG_PRESENCE) return FM_ERR_PROTO;
   m->type = (fm_msg_type)type;
   if ((rv = dec_body(&c, n, m)) < 0) return rv;
   return fm_rd_done(&c) ? 0 : FM_ERR_MALFORMED;

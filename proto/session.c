@@ -12,6 +12,7 @@
 #include "fieldmesh/error.h"
 #include "fieldmesh/msg.h"
 #include "fieldmesh/noise.h"
+#include "fieldmesh/presence.h"
 
 #define DEFAULT_WINDOW ((size_t)4 << 20)
 #define OUT_MAX (4 * (FM_FRAME_HDR + FM_FRAME_MAX))
@@ -78,6 +79,11 @@ struct fm_session {
   fm_time pend_since;
   fm_msg_vitem items[FM_VECTOR_PAGE];
   fm_slice entries[FM_BATCH_MAX];
+  int presence;            /* both sides announced FM_FEAT_PRESENCE */
+  uint64_t presence_mark;  /* the node's: notes up to here were sent */
+  fm_time presence_at;     /* when to offer new notes again */
+  fm_buf presence_bins;    /* notes of the PRESENCE message being built */
+  uint32_t presence_n;
 };
 
 /* ---- the peer's vector ---------------------------------------------------- */
@@ -210,6 +216,7 @@ int fm_session_new(const fm_session_cfg *cfg, fm_time now, fm_session **out) {
   fm_buf_init(&s->out, OUT_MAX);
   fm_buf_init(&s->plain, FM_MSG_MAX);
   fm_buf_init(&s->pend, PEND_BYTES);
+  fm_buf_init(&s->presence_bins, FM_MSG_MAX - 64);
   s->started = s->last_recv = s->last_sent = s->last_ack = now;
   s->state = FM_SS_HANDSHAKE;
   s->refresh = 1;
@@ -238,10 +245,72 @@ void fm_session_del(fm_session *s) {
   fm_buf_free(&s->out);
   fm_buf_free(&s->plain);
   fm_buf_free(&s->pend);
+  fm_buf_free(&s->presence_bins);
   fm_vector_free(&s->ours);
   free(s->their);
   free(s->cert);
   free(s);
+}
+
+/* ---- presence notes ---------------------------------------------------------- */
+
+static int has_presence(const fm_session *s) {
+  return s->cfg.io.presence_out && s->cfg.io.presence_in;
+}
+
+static int flush_presence(fm_session *s) {
+  fm_wr w;
+  if (s->presence_n == 0) return 0;
+  fm_wr_init(&w, &s->plain);
+  fm_msg_presence(&w, s->presence_n, s->presence_bins.p, s->presence_bins.len);
+  fm_buf_reset(&s->presence_bins);
+  s->presence_n = 0;
+  return flush_msg(s);
+}
+
+/* A peer that holds nothing of a note's device may never have met it:
+ * its enrollment goes first, as ahead of entries, or the note is dropped
+ * there as unenrolled. */
+static int presence_cert(fm_session *s, const uint8_t *bytes, size_t len) {
+  fm_presence p;
+  fm_buf stage;
+  fm_wr w;
+  int rv = 0;
+  if (!s->cfg.io.cert_of || fm_presence_parse(bytes, len, &p) < 0 ||
+      their_seq(s, p.device) > 0 || !memcmp(p.device, s->st.peer_id, FM_KEY_LEN))
+    return 0;
+  fm_buf_init(&stage, FM_MSG_MAX);
+  if (s->cfg.io.cert_of(s->cfg.io.ctx, p.device, &stage) == 0) {
+    fm_wr_init(&w, &s->plain);
+    fm_msg_cert(&w, stage.p, stage.len);
+    rv = flush_msg(s);
+  }
+  fm_buf_free(&stage);
+  return rv;
+}
+
+static int presence_cb(void *ctx, const uint8_t *bytes, size_t len) {
+  fm_session *s = ctx;
+  fm_wr w;
+  int rv;
+  if (len > FM_PRESENCE_MAX) return 0;  /* never a note: not sent */
+  if ((rv = presence_cert(s, bytes, len)) < 0) return rv;
+  if (s->presence_n == FM_PRESENCE_BATCH && (rv = flush_presence(s)) < 0) return rv;
+  fm_wr_init(&w, &s->presence_bins);
+  fm_wr_bin(&w, bytes, len);
+  s->presence_n++;
+  return fm_buf_error(&s->presence_bins);
+}
+
+/* Offers the peer the notes the node took in since the last offer. */
+static int send_presence(fm_session *s, fm_time now) {
+  int rv;
+  s->presence_at = now + s->cfg.ping_every;
+  fm_buf_reset(&s->presence_bins);
+  s->presence_n = 0;
+  rv = s->cfg.io.presence_out(s->cfg.io.ctx, &s->presence_mark, presence_cb, s);
+  if (rv < 0) return rv;
+  return flush_presence(s);
 }
 
 /* After the handshake: HELLO with the digest of our vector.  The vector
@@ -256,7 +325,8 @@ static int start_transport(fm_session *s) {
   s->refresh = 0;
   fm_vector_digest(&s->ours, s->digest);
   fm_wr_init(&w, &s->plain);
-  fm_msg_hello(&w, s->cfg.id->pk, s->cert, s->cfg.cert_len, 0, s->digest);
+  fm_msg_hello(&w, s->cfg.id->pk, s->cert, s->cfg.cert_len,
+               has_presence(s) ? FM_FEAT_PRESENCE : 0, s->digest);
   return flush_msg(s);
 }
 
@@ -616,7 +686,9 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
     if (m->type == FM_MSG_ERROR) goto peer_error;
     if (m->type != FM_MSG_HELLO)
       return fail(s, FM_ERR_PROTO, "expected hello, got message type %d", m->type);
-    return on_hello(s, m);
+    if ((rv = on_hello(s, m)) < 0 || !s->st.admitted) return rv;
+    s->presence = has_presence(s) && (m->features & FM_FEAT_PRESENCE);
+    return s->presence ? send_presence(s, now) : 0;
   }
   switch (m->type) {
   case FM_MSG_HELLO: return fail(s, FM_ERR_PROTO, "second hello");
@@ -630,6 +702,11 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
   case FM_MSG_PONG: return 0;
   case FM_MSG_CERT:
     if (s->cfg.io.learn_cert) s->cfg.io.learn_cert(s->cfg.io.ctx, m->cert, m->cert_len);
+    return 0;
+  case FM_MSG_PRESENCE:
+    /* Only a peer told that we take notes sends them. */
+    if (!s->presence) return fail(s, FM_ERR_PROTO, "presence notes not announced");
+    s->cfg.io.presence_in(s->cfg.io.ctx, m->entries, m->nentries);
     return 0;
   case FM_MSG_CAUGHTUP:
     s->peer_caughtup = 1;
@@ -866,6 +943,7 @@ fm_time fm_session_next_timer(const fm_session *s) {
     t = s->started + s->cfg.handshake_timeout;
   if (s->state >= FM_SS_SYNC && s->last_sent + s->cfg.ping_every < t)
     t = s->last_sent + s->cfg.ping_every;
+  if (s->presence && s->presence_at < t) t = s->presence_at;
   return t;
 }
 
@@ -881,6 +959,8 @@ int fm_session_on_timer(fm_session *s, fm_time now) {
     return fail(s, -ETIMEDOUT, "peer silent for %lld s",
                 (long long)((now - s->last_recv) / 1000));
   if (s->inflight && now >= s->last_ack + 2 * s->cfg.ping_every) s->st.stalled = 1;
+  if (s->presence && now >= s->presence_at && (rv = send_presence(s, now)) < 0)
+    return fail(s, rv, "cannot send presence notes: %s", fm_strerror(rv));
   if (s->state >= FM_SS_SYNC && now >= s->last_sent + s->cfg.ping_every) {
     fm_wr_init(&w, &s->plain);
     fm_msg_ping(&w, FM_MSG_PING, ++s->ping_nonce);

@@ -22,6 +22,7 @@
 #include "fieldmesh/copies.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/fsfile.h"
+#include "fieldmesh/presence_store.h"
 
 #define MAGIC_LEN 8
 #define HASH_LEN 32
@@ -45,6 +46,7 @@ void fm_bundle_free(fm_bundle *b) {
   free(b->data);
   fm_vector_free(&b->vector);
   free(b->certs);
+  free(b->presence);
   free(b->items);
   memset(b, 0, sizeof *b);
 }
@@ -158,6 +160,21 @@ static int parse_commune(fm_rd *c, char out[FM_NAME_MAX]) {
   return 0;
 }
 
+/* Presence notes (presence.h): bins checked only when imported, so that
+ * a bad note is dropped and counted there, never a reason to refuse the
+ * file. */
+static int parse_presence(fm_rd *c, fm_bundle *b) {
+  uint32_t n;
+  if (fm_rd_array(c, &n) < 0 || n > FM_BUNDLE_PRESENCE_MAX || b->presence)
+    return FM_ERR_MALFORMED;
+  if (n && !(b->presence = calloc(n, sizeof *b->presence))) return -ENOMEM;
+  for (uint32_t i = 0; i < n; i++) {
+    if (fm_rd_bin(c, &b->presence[i].p, &b->presence[i].len) < 0) return FM_ERR_MALFORMED;
+    b->npresence = i + 1;
+  }
+  return 0;
+}
+
 static int key_is(const char *k, size_t n, const char *name) {
   return strlen(name) == n && memcmp(k, name, n) == 0;
 }
@@ -200,6 +217,9 @@ static int parse_header(fm_rd *c, fm_bundle *b) {
     } else if (key_is(k, kn, "certs")) {
       bit = 32;
       rv = parse_certs(c, b);
+    } else if (key_is(k, kn, "presence")) {
+      bit = 64;   /* optional */
+      rv = parse_presence(c, b);
     } else {
       bit = 0;
       rv = fm_rd_skip(c, 8, 1u << 16) < 0 ? FM_ERR_MALFORMED : 0;
@@ -208,7 +228,7 @@ static int parse_header(fm_rd *c, fm_bundle *b) {
     if (seen & bit) return FM_ERR_MALFORMED;
     seen |= bit;
   }
-  return seen == 63 ? 0 : FM_ERR_MALFORMED;
+  return (seen & 63) == 63 ? 0 : FM_ERR_MALFORMED;
 }
 
 /* Reads exactly |count| items from |c|, which ends where the trailer
@@ -333,7 +353,7 @@ static int header_ids(fm_store *s, uint8_t from[FM_KEY_LEN],
  * holds; otherwise just that one.  |vec| NULL: an empty vector. */
 static int write_header(bundle_out *o, fm_store *s, const fm_identity *id,
                         const char *magic, const fm_vector *vec, const uint8_t *cert,
-                        size_t cert_len, fm_time now) {
+                        size_t cert_len, const cert_list *notes, fm_time now) {
   uint8_t from[FM_KEY_LEN], auth[FM_KEY_LEN];
   char commune[FM_NAME_MAX];
   cert_list cl;
@@ -350,7 +370,7 @@ static int write_header(bundle_out *o, fm_store *s, const fm_identity *id,
   fm_buf_init(&hb, HEADER_MAX);
   fm_wr_init(&w, &hb);
   fm_wr_raw(&w, magic, MAGIC_LEN);
-  fm_wr_map(&w, sign ? 7 : 6);
+  fm_wr_map(&w, (sign ? 7 : 6) + (notes ? 1 : 0));
   fm_wr_cstr(&w, "from");
   fm_wr_bin(&w, from, FM_KEY_LEN);
   fm_wr_cstr(&w, "authority");
@@ -370,6 +390,11 @@ static int write_header(bundle_out *o, fm_store *s, const fm_identity *id,
   fm_wr_cstr(&w, "certs");
   fm_wr_array(&w, cl.n);
   if (rv == 0 && cl.buf.len) fm_wr_raw(&w, cl.buf.p, cl.buf.len);
+  if (notes) {
+    fm_wr_cstr(&w, "presence");
+    fm_wr_array(&w, notes->n);
+    if (notes->buf.len) fm_wr_raw(&w, notes->buf.p, notes->buf.len);
+  }
   if (rv == 0) rv = fm_buf_error(&hb);
   if (rv == 0 && sign) {
     uint8_t h[HASH_LEN], sig[64];
@@ -415,6 +440,25 @@ static int write_item(void *ctx, const uint8_t *bytes, size_t len) {
   return o->err;
 }
 
+static int collect_note(void *ctx, const fm_presence *p, const uint8_t *bytes, size_t len,
+                        fm_time received) {
+  cert_list *cl = ctx;
+  (void)p, (void)received;
+  if (cl->n == FM_BUNDLE_PRESENCE_MAX) return 1;
+  return collect_cert(ctx, bytes, len);
+}
+
+/* A bundle carries the notes its writer holds, its own made fresh when a
+ * minute old (presence_store.h). */
+static int collect_notes(fm_store *s, const fm_identity *id, fm_time now, cert_list *cl) {
+  int rv;
+  cl->n = 0;
+  /* A store opened read-only makes no note: it still passes on those held. */
+  if (id) (void)fm_store_presence_make(s, id, NULL, now);
+  rv = fm_store_presence_each(s, collect_note, cl);
+  return rv < 0 ? rv : fm_buf_error(&cl->buf);
+}
+
 static int write_container(fm_store *s, const fm_identity *id, const char *magic,
                            const fm_vector *theirs, int with_items, const uint8_t *cert,
                            size_t cert_len, const char *path, fm_time now, size_t *count) {
@@ -426,7 +470,13 @@ static int write_container(fm_store *s, const fm_identity *id, const char *magic
     fm_vector_free(&mine);
     return rv;
   }
-  rv = write_header(&o, s, id, magic, cert ? NULL : &mine, cert, cert_len, now);
+  cert_list notes;
+  fm_buf_init(&notes.buf, HEADER_MAX);
+  rv = with_items ? collect_notes(s, id, now, &notes) : 0;
+  if (rv == 0)
+    rv = write_header(&o, s, id, magic, cert ? NULL : &mine, cert, cert_len,
+                      with_items ? &notes : NULL, now);
+  fm_buf_free(&notes.buf);
   fm_vector_free(&mine);
   if (rv == 0 && with_items) rv = fm_store_each_missing(s, theirs, write_item, &o);
   if (rv == 0 && o.err) rv = o.err;
@@ -540,6 +590,9 @@ int fm_bundle_import(fm_store *s, const fm_bundle *b, fm_time now,
     if ((rv = fm_store_note_seen(s, it->author, it->seq, now)) < 0) return rv;
   }
   if ((rv = fm_bundle_note_copies(s, b, now)) < 0) return rv;
+  /* After the certificates, so a note of a device they enrol counts. */
+  if (b->npresence && (rv = fm_store_presence_put(s, b->presence, b->npresence, now, NULL)) < 0)
+    return rv;
   for (size_t i = 0; i < b->nitems; i += IMPORT_BATCH) {
     size_t n = b->nitems - i < IMPORT_BATCH ? b->nitems - i : IMPORT_BATCH;
     /* Earlier batches stay committed; importing the file again finds

@@ -182,6 +182,40 @@ static int io_learn_cert(void *ctx, const uint8_t *cert, size_t len) {
   return fm_store_add_cert(n->store, cert, len, fm_node_wall(n), NULL);
 }
 
+/* Offers the notes received after |*mark| (wall ms), our own made fresh
+ * first when the last one is a minute old. */
+typedef struct out_arg {
+  uint64_t mark, next;
+  fm_entry_cb cb;
+  void *cbctx;
+} out_arg;
+
+static int out_one(void *ctx, const fm_presence *p, const uint8_t *bytes, size_t len,
+                   fm_time received) {
+  out_arg *a = ctx;
+  (void)p;
+  if (received < 0 || (uint64_t)received <= a->mark) return 0;
+  if ((uint64_t)received > a->next) a->next = (uint64_t)received;
+  return a->cb(a->cbctx, bytes, len);
+}
+
+static int io_presence_out(void *ctx, uint64_t *mark, fm_entry_cb cb, void *cbctx) {
+  fm_node *n = ctx;
+  out_arg a = {*mark, *mark, cb, cbctx};
+  int rv = fm_store_presence_make(n->store, &n->id, &n->presence, fm_node_wall(n));
+  if (rv < 0) return rv;
+  if ((rv = fm_store_presence_each(n->store, out_one, &a)) < 0) return rv;
+  *mark = a.next;
+  return 0;
+}
+
+static void io_presence_in(void *ctx, const fm_slice *notes, size_t count) {
+  fm_node *n = ctx;
+  /* A store that cannot take them now loses only notes: the next session
+   * brings newer ones. */
+  (void)fm_store_presence_put(n->store, notes, count, fm_node_wall(n), NULL);
+}
+
 fm_session_io fm_node_io(fm_node *n) {
   fm_session_io io = {.ctx = n,
                       .vector = io_vector,
@@ -191,7 +225,9 @@ fm_session_io fm_node_io(fm_node *n) {
                       .seen = io_seen,
                       .held = io_held,
                       .cert_of = io_cert_of,
-                      .learn_cert = io_learn_cert};
+                      .learn_cert = io_learn_cert,
+                      .presence_out = io_presence_out,
+                      .presence_in = io_presence_in};
   return io;
 }
 

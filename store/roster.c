@@ -7,6 +7,7 @@
 
 #include "fieldmesh/error.h"
 #include "fieldmesh/hlc.h"
+#include "fieldmesh/presence_store.h"
 
 typedef struct load_ctx {
   fm_roster_member *m;
@@ -61,6 +62,21 @@ static int on_quarantined(void *arg, const uint8_t author[FM_KEY_LEN], uint64_t 
   return 0;
 }
 
+static int on_presence(void *arg, const fm_presence *p, const uint8_t *bytes, size_t len,
+                       fm_time received) {
+  fm_roster *r = arg;
+  fm_roster_member key;
+  (void)bytes, (void)len;
+  memcpy(key.en.device, p->device, FM_KEY_LEN);
+  fm_roster_member *m = bsearch(&key, r->m, r->n, sizeof *r->m, by_device);
+  if (m) {
+    m->has_presence = 1;
+    m->presence = *p;
+    m->presence_received = received;
+  }
+  return 0;
+}
+
 fm_time fm_roster_written_at(fm_store *s, const uint8_t device[FM_KEY_LEN], uint64_t seq) {
   uint8_t *bytes;
   size_t len;
@@ -94,6 +110,7 @@ int fm_roster_load(fm_store *s, fm_roster *r) {
   if (rv == 0 && r->n) {
     qsort(r->m, r->n, sizeof *r->m, by_device);
     rv = fm_store_each_quarantined(s, on_quarantined, r);
+    if (rv == 0) rv = fm_store_presence_each(s, on_presence, r);
     qsort(r->m, r->n, sizeof *r->m, by_team_name);
   }
   return rv;

@@ -87,6 +87,13 @@ static int open_dbs(fm_store *s) {
     mdb_txn_abort(t);
     return fm__store_err(rc);
   }
+  /* Added for presence notes (presence.c). */
+  rc = mdb_dbi_open(t, "presence", flags, &s->presence);
+  s->has_presence = rc == 0;
+  if (rc && !(rc == MDB_NOTFOUND && s->read_only)) {
+    mdb_txn_abort(t);
+    return fm__store_err(rc);
+  }
   return fm__store_err(mdb_txn_commit(t));
 }
 

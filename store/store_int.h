@@ -24,6 +24,9 @@ struct fm_store {
    * head (restore.c): 0 in an older store opened read-only. */
   MDB_dbi restore;
   int has_restore;
+  /* Presence notes (presence.c): 0 in an older store opened read-only. */
+  MDB_dbi presence;
+  int has_presence;
   fm_limits limits;
   size_t held_max;   /* FM__HELD_MAX unless the opener chose another */
   size_t held_per_author; /* FM__HELD_PER_AUTHOR or less, never over held_max */

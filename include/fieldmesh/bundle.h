@@ -16,6 +16,8 @@
  *            join file), authority: bin 32, commune: str, created: uint ms,
  *            vector: [[author bin 32, seq uint, head bin 32] ...],
  *            certs: [enroll entry bytes as bin ...],
+ *            presence: [note bin ...] (optional, bundles only; older
+ *                      readers skip it as an unknown key),
  *            sig: bin 64 (optional; when present, the last key)}
  *   items    0..n MessagePack bins, each one stored entry
  *   trailer  MessagePack array [n, bin 32] where the bin is BLAKE2b-256 of
@@ -41,6 +43,8 @@
 #define FM_JOIN_MAGIC "FMJOIN1\n"
 #define FM_BUNDLE_FILE_MAX ((size_t)2 << 30)   /* 2 GiB */
 #define FM_CTX_BUNDLE "fieldmesh bundle header v1"
+/* Presence notes in a bundle header's optional `presence` key. */
+#define FM_BUNDLE_PRESENCE_MAX 256
 
 /* A parsed container.  All pointers point into |data|, which it owns. */
 typedef struct fm_bundle {
@@ -56,6 +60,8 @@ typedef struct fm_bundle {
   fm_slice *certs;        /* owned array; bytes point into |data| */
   size_t nitems;
   fm_slice *items;        /* owned array; bytes point into |data| */
+  size_t npresence;       /* presence notes (hostile: checked on import) */
+  fm_slice *presence;     /* owned array; bytes point into |data| */
   int has_sig;            /* the header carries |sig| ... */
   uint8_t sig[64];
   size_t signed_len;      /* ... over data[0 .. signed_len) (not yet checked) */

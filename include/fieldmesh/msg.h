@@ -14,6 +14,8 @@
  *   ERROR    [8, code int, text str]
  *   CAUGHTUP [9, entries_sent uint]
  *   CERT     [10, enrollment bin]
+ *   PRESENCE [11, [note bin ...]]        (only to a peer whose HELLO set
+ *                                         FM_FEAT_PRESENCE)
  *
  * vector_digest is fm_vector_digest() of the sender's vector when it sent
  * HELLO: when both digests are equal the two nodes hold the same entries
@@ -56,10 +58,19 @@
 #define FM_TEXT_MSG_MAX 512       /* bytes of a BYE reason or ERROR text */
 #define FM_ACK_STORED_MAX FM_VECTOR_PAGE   /* authors in one ACK's |stored| */
 #define FM_ACK_REFUSED_MAX 64     /* ranges in one ACK's |refused| */
+/* Presence notes (presence.h) in one PRESENCE message: 48 notes of at most
+ * 1 KiB fit a frame. */
+#define FM_PRESENCE_BATCH 48
+
+/* HELLO feature bits.  A node sends PRESENCE only to a peer that set
+ * FM_FEAT_PRESENCE, so a release without presence notes (same protocol
+ * version 3, features 0) never meets the new message. */
+#define FM_FEAT_PRESENCE 1u
 
 typedef enum fm_msg_type {
   FM_MSG_HELLO = 1, FM_MSG_VECTOR, FM_MSG_ENTRIES, FM_MSG_ACK, FM_MSG_PING,
-  FM_MSG_PONG, FM_MSG_BYE, FM_MSG_ERROR, FM_MSG_CAUGHTUP, FM_MSG_CERT
+  FM_MSG_PONG, FM_MSG_BYE, FM_MSG_ERROR, FM_MSG_CAUGHTUP, FM_MSG_CERT,
+  FM_MSG_PRESENCE
 } fm_msg_type;
 
 typedef struct fm_msg_vitem {
@@ -93,7 +104,8 @@ typedef struct fm_msg {
   fm_msg_refusal *refused;               /* ACK */
   size_t nrefused;
   int more;
-  fm_slice *entries;                     /* ENTRIES */
+  fm_slice *entries;                     /* ENTRIES; PRESENCE's notes (hostile:
+                                          * fm_presence_parse them) */
   size_t nentries;
 } fm_msg;
 
@@ -123,5 +135,8 @@ void fm_msg_bye(fm_wr *w, const char *reason);
 void fm_msg_error(fm_wr *w, int code, const char *text);
 void fm_msg_caughtup(fm_wr *w, uint64_t sent);
 void fm_msg_cert(fm_wr *w, const uint8_t *cert, size_t len);
+/* PRESENCE from |n| <= FM_PRESENCE_BATCH notes already packed as
+ * MessagePack bins, back to back, in |bins| (|len| bytes). */
+void fm_msg_presence(fm_wr *w, uint32_t n, const uint8_t *bins, size_t len);
 
 #endif

@@ -5,6 +5,7 @@
 #ifndef FIELDMESH_NODE_H
 #define FIELDMESH_NODE_H
 
+#include "fieldmesh/presence_store.h"
 #include "fieldmesh/session.h"
 #include "fieldmesh/store.h"
 
@@ -30,6 +31,11 @@ typedef struct fm_node {
    * Set by the driver before the first session. */
   fm_time (*wall)(void *ctx);
   void *wall_ctx;
+  /* What goes in this node's own presence note besides the store's
+   * figures (presence_store.h): the driver sets it and keeps it current;
+   * |version| must outlive the node.  Each session offers the node's own
+   * note (made at most once a minute) and the notes it holds. */
+  fm_presence_local presence;
 } fm_node;
 
 /* Sets up |n| on an open |store| for |id|, loading its own certificate.

@@ -7,6 +7,7 @@
 #define FIELDMESH_ROSTER_H
 
 #include "fieldmesh/enroll.h"
+#include "fieldmesh/presence.h"
 #include "fieldmesh/store.h"
 
 typedef struct fm_roster_member {
@@ -18,6 +19,9 @@ typedef struct fm_roster_member {
   uint64_t last_seq;       /* the highest seq of the device held here; 0: none */
   fm_time last_written;    /* that entry's stamp (the device's own clock); 0: none */
   uint64_t quarantined;    /* its entries held here as evidence only */
+  int has_presence;        /* 1: |presence| is its newest note held here */
+  fm_presence presence;    /* its own word: last seen (wall), only-here, version */
+  fm_time presence_received; /* when this store took that note in */
 } fm_roster_member;
 
 typedef struct fm_roster {

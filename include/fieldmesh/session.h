@@ -74,6 +74,15 @@ typedef struct fm_session_io {
   int (*cert_of)(void *ctx, const uint8_t author[FM_KEY_LEN], fm_buf *out);
   /* A certificate from the peer; a bad one is ignored (0 or negative). */
   int (*learn_cert)(void *ctx, const uint8_t *cert, size_t len);
+  /* Presence notes (presence.h).  Both NULL: this node announces no
+   * FM_FEAT_PRESENCE and neither sends nor takes notes.  |presence_out|
+   * calls |cb| with each note it holds that came in after |*mark| (0 at
+   * the start of a session: all of them) and moves |*mark| on; it is
+   * asked once the peer is admitted and again every ping interval.
+   * |presence_in| is handed the peer's notes, hostile bytes: the node
+   * verifies, keeps or drops (and counts) each. */
+  int (*presence_out)(void *ctx, uint64_t *mark, fm_entry_cb cb, void *cbctx);
+  void (*presence_in)(void *ctx, const fm_slice *notes, size_t n);
 } fm_session_io;
 
 typedef struct fm_session_cfg {

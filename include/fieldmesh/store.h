@@ -19,6 +19,7 @@
  *   meta        name                    -> value (self, authority, hlc, ...)
  *   copies      author|device           -> seq, when (copies.h)
  *   restore     seq(be64)|id            -> own entry of a losing branch (restore.c)
+ *   presence    device                  -> received, newest note (presence_store.h)
  *
  * Unless said otherwise, functions return 0 or a negative code: LMDB's own
  * codes, FM_ERR_NOSPACE (disk full: nothing was written), FM_ERR_CORRUPT,

@@ -10,6 +10,7 @@
 
 #include "fieldmesh/error.h"
 #include "fieldmesh/msg.h"
+#include "fieldmesh/presence.h"
 #include "fuzz.h"
 
 static fm_msg_vitem items[FM_VECTOR_PAGE];
@@ -46,6 +47,22 @@ static int encode(const fm_msg *m, fm_wr *w) {
   case FM_MSG_PING: case FM_MSG_PONG: fm_msg_ping(w, m->type, m->u1); return 1;
   case FM_MSG_CAUGHTUP: fm_msg_caughtup(w, m->u1); return 1;
   case FM_MSG_CERT: fm_msg_cert(w, m->cert, m->cert_len); return 1;
+  case FM_MSG_PRESENCE: {
+    /* The notes are hostile too: each goes through the note decoder. */
+    fm_buf bins;
+    fm_wr bw;
+    fm_presence p;
+    fm_buf_init(&bins, FM_MSG_MAX);
+    fm_wr_init(&bw, &bins);
+    for (size_t i = 0; i < m->nentries; i++) {
+      fm_wr_bin(&bw, m->entries[i].p, m->entries[i].len);
+      (void)fm_presence_parse(m->entries[i].p, m->entries[i].len, &p);
+    }
+    FZ_CHECK(fm_buf_error(&bins) == 0, "decoded presence notes do not fit a message");
+    fm_msg_presence(w, (uint32_t)m->nentries, bins.p, bins.len);
+    fm_buf_free(&bins);
+    return 1;
+  }
   case FM_MSG_BYE:
   case FM_MSG_ERROR: {
     char text[FM_TEXT_MSG_MAX + 1];

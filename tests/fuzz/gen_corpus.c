@@ -21,6 +21,7 @@
 #include "fieldmesh/error.h"
 #include "fieldmesh/msg.h"
 #include "fieldmesh/noise.h"
+#include "fieldmesh/presence.h"
 #include "fieldmesh/record.h"
 #include "fuzz.h"
 
@@ -184,10 +185,52 @@ static void gen_entry(const log_t *l) {
 /* ---- messages ---------------------------------------------------------------- */
 
 /* Every kind of message once; |out[i]| is message i. */
-#define NMSG 12
+#define NMSG 13
 static const char *const MSG_NAMES[NMSG] = {
     "hello", "vector", "vector-more", "entries", "ack", "ping", "pong",
-    "caughtup", "cert", "bye", "error", "entries-empty"};
+    "caughtup", "cert", "bye", "error", "entries-empty", "presence"};
+
+/* A presence note of |id| at |wall| with |heads| heads and |met| devices. */
+static void make_note(fm_buf *out, const fm_identity *id, fm_time wall, uint32_t heads,
+                      uint32_t met) {
+  fm_presence p;
+  memset(&p, 0, sizeof p);
+  memcpy(p.device, id->pk, FM_KEY_LEN);
+  p.wall = wall;
+  p.head_seq = 41;
+  p.only_here = 12;
+  p.authors = heads + 1;
+  memset(p.vdigest, 0x5a, sizeof p.vdigest);
+  p.nheads = heads;
+  for (uint32_t i = 0; i < heads; i++) {
+    memset(p.heads[i].prefix, (int)(i * 10 + 1), FM_PRESENCE_PREFIX_LEN);
+    p.heads[i].seq = 100 + i;
+  }
+  strcpy(p.version, "0.9.0");
+  p.clock_offset = -1200;
+  p.free_kib = 5u << 20;
+  p.nmet = met;
+  for (uint32_t i = 0; i < met; i++) {
+    memset(p.met[i].device, (int)(0x30 + i), FM_KEY_LEN);
+    p.met[i].when = wall - 1000 * (fm_time)i;
+  }
+  CHECK(fm_presence_sign(&p, id, out) == 0);
+}
+
+static void gen_presence(void) {
+  const fz_world *w = fz_world_get();
+  fm_buf b;
+  fm_buf_init(&b, FM_PRESENCE_MAX);
+  make_note(&b, &w->dev[2], FZ_T0, 2, 1);
+  put_buf("presence", "small", &b);
+  fm_buf_reset(&b);
+  make_note(&b, &w->dev[4], FZ_T0 + 60000, FM_PRESENCE_HEADS_MAX, FM_PRESENCE_MET_MAX);
+  put_buf("presence", "full", &b);
+  fm_buf_reset(&b);
+  make_note(&b, &w->dev[2], FZ_T0, 0, 0);
+  put_buf("presence", "empty", &b);
+  fm_buf_free(&b);
+}
 
 static void make_msgs(const log_t *l, fm_buf out[NMSG]) {
   const fz_world *w = fz_world_get();
@@ -231,6 +274,15 @@ static void make_msgs(const log_t *l, fm_buf out[NMSG]) {
     case 9: fm_msg_bye(&wr, "tạm biệt"); break;
     case 10: fm_msg_error(&wr, FM_ERR_AUTH, "không thuộc xã này"); break;
     case 11: fm_msg_entries_begin(&wr, 0); break;
+    case 12: {
+      fm_buf note;
+      fm_buf_init(&note, FM_MSG_MAX);
+      make_note(&note, &w->dev[2], FZ_T0, 3, 2);
+      make_note(&note, &w->dev[4], FZ_T0 + 1, 1, 0);
+      fm_msg_presence(&wr, 2, note.p, note.len);
+      fm_buf_free(&note);
+      break;
+    }
     }
     CHECK(fm_buf_error(&out[i]) == 0);
   }
@@ -646,6 +698,7 @@ int main(int argc, char **argv) {
   gen_session(&l, msgs);
   gen_bundle(&l);
   gen_control();
+  gen_presence();
   for (int i = 0; i < NMSG; i++) fm_buf_free(&msgs[i]);
   for (int i = 0; i < 11; i++) fm_buf_free(&l.e[i]);
   printf("fm-fuzz-gen: %d seeds written under %s\n", written, root);

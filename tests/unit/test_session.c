@@ -274,6 +274,49 @@ static void test_session_group_commit_survives_bursts_past_its_limit(void **stat
   tnode_close(&y);
 }
 
+/* Presence notes travel two hops along a line of live sessions: B-C is
+ * up before A ever meets B, and A's newer note a minute later still
+ * reaches C through the sessions' periodic offers. */
+static void test_session_presence_travels_two_hops(void **state) {
+  tnode a, b, c;
+  fm_presence p;
+  (void)state;
+  tnode_open(&a, 2);
+  tnode_open(&b, 3);
+  tnode_open(&c, 4);
+  add_visits(&a, &D[2], 4, 0);
+  wire_pair bc = {session_for(&b, 1), session_for(&c, 0), T0, 0, 0, 0};
+  run(&bc);
+  wire_pair ab = {session_for(&a, 1), session_for(&b, 0), T0, 0, 0, 0};
+  run(&ab);
+  assert_int_equal(fm_store_presence_get(b.s, D[2].pk, &p, NULL), 0);
+  assert_int_equal(fm_store_presence_get(c.s, D[2].pk, NULL, NULL), FM_ERR_NOTFOUND);
+  for (int k = 0; k < 2; k++) {
+    WALL = T0 + 61000 * (k + 1);
+    ab.now += 15000;
+    bc.now += 15000;
+    assert_int_equal(fm_session_on_timer(ab.a, ab.now), 0);
+    assert_int_equal(fm_session_on_timer(ab.b, ab.now), 0);
+    run(&ab);
+    assert_int_equal(fm_session_on_timer(bc.a, bc.now), 0);
+    assert_int_equal(fm_session_on_timer(bc.b, bc.now), 0);
+    run(&bc);
+  }
+  assert_int_equal(fm_store_presence_get(c.s, D[2].pk, &p, NULL), 0);
+  assert_int_equal(p.wall, T0 + 122000);  /* the newest, made at the last offer */
+  assert_int_equal(p.head_seq, 4);
+  assert_int_equal(p.only_here, 0);       /* B holds them all */
+  assert_int_equal(fm_store_presence_get(a.s, D[4].pk, NULL, NULL), 0);  /* and back */
+  WALL = T0;
+  fm_session_del(ab.a);
+  fm_session_del(ab.b);
+  fm_session_del(bc.a);
+  fm_session_del(bc.b);
+  tnode_close(&a);
+  tnode_close(&b);
+  tnode_close(&c);
+}
+
 static void test_session_pushes_live_entries_along_a_line(void **state) {
   tnode a, b, c;
   tnode_open(&a, 2);
@@ -971,6 +1014,7 @@ int main(void) {
       cmocka_unit_test(test_session_two_nodes_exchange_what_each_lacks),
       cmocka_unit_test(test_session_group_commit_survives_bursts_past_its_limit),
       cmocka_unit_test(test_session_pushes_live_entries_along_a_line),
+      cmocka_unit_test(test_session_presence_travels_two_hops),
       cmocka_unit_test(test_session_refuses_peer_of_another_commune),
       cmocka_unit_test(test_session_refuses_revoked_and_unenrolled_peers),
       cmocka_unit_test(test_admit_keeps_nothing_of_a_refused_hello),
