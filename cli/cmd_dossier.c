@@ -151,7 +151,9 @@ static int status_can_win(const fmc_ctx *c, const char *id, const fm_dossier_vie
   const char *now = fm_status_name(d->status), *want = fm_status_name(st);
   if (fm_status_rank(st) < fm_status_rank(d->status))
     return fmc_fail(c, "dossier %s is already %s; \"%s\" ranks lower on the ladder and "
-                       "could never replace it: nothing was written", id, now, want);
+                       "could never replace it: nothing was written (a leader or officer "
+                       "sets it back with `fieldmesh dossier correct %s --status %s "
+                       "--reason TEXT`)", id, now, want, id, want);
   if (d->status == FM_ST_DELIVERED && st >= FM_ST_REJECTED)
     fmc_warn(c, "dossier %s was delivered; marking it %s", id, want);
   return 0;
@@ -178,8 +180,8 @@ static int status_append(fmc_ctx *c, const char *which, int st, const fmc_opt *o
   fm_buf_init(&body, FM_ENTRY_MAX);
   /* `after`: this change wins over all this laptop has seen of the dossier,
    * whatever the clocks say (same rank; the ladder still goes first). */
-  if ((rv = fm_dossier_status_body_after(&body, f.id, st, o[0].value, o[1].value,
-                                         fm_dossier_view_seen(&d))) < 0)
+  if ((rv = fm_dossier_status_body_level(&body, f.id, st, o[0].value, o[1].value,
+                                         fm_dossier_view_seen(&d), d.status_level)) < 0)
     rv = fmc_usage(c, "the status note is too long: shorten --note");
   else
     rv = fmc_append(c, &c->device, FM_KIND_DOSSIER_STATUS, &body, NULL);
@@ -220,6 +222,84 @@ int fmc_cmd_dossier_status(fmc_ctx *c, int argc, char **argv) {
   rv = status_append(c, spec.pos[0], st, o);
   free(note);
   return rv;
+}
+
+/* ---- dossier correct ------------------------------------------------------------ */
+
+static int may_correct(const fmc_ctx *c, const fm_enrollment *en) {
+  if (en->role == FM_ROLE_LEADER || en->role == FM_ROLE_OFFICER || en->role == FM_ROLE_ADMIN)
+    return 0;
+  return fmc_fail(c, "only a team leader or the commune hall's officer may correct a "
+                     "dossier; this laptop is enrolled as %s: ask your leader",
+                  fm_role_name(en->role));
+}
+
+static void correct_done(const fmc_ctx *c, const char *id, int from, int st) {
+  if (c->json) {
+    fmc_json j;
+    fmc_json_init(&j, stdout);
+    fmc_json_obj(&j);
+    fmc_json_key(&j, "id");
+    fmc_json_str(&j, id);
+    fmc_json_key(&j, "from");
+    fmc_json_str(&j, fm_status_name(from));
+    fmc_json_key(&j, "status");
+    fmc_json_str(&j, fm_status_name(st));
+    fmc_json_obj_end(&j);
+    fmc_json_end(&j);
+  } else {
+    printf("%s: %s -> %s (corrected)\n", id, fm_status_name(from), fm_status_name(st));
+  }
+}
+
+static int correct_append(fmc_ctx *c, const char *which, int st, const char *reason) {
+  fm_enrollment en;
+  fm_dossier_view d;
+  fmc_found f;
+  fm_buf body;
+  int rv;
+  if ((rv = fmc_open(c, 0)) || (rv = fmc_load_device(c)) ||
+      (rv = fmc_self_enrollment(c, &en, NULL)) || (rv = may_correct(c, &en)))
+    return rv;
+  if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, which, &f)) != 0) return rv;
+  if (fm_dossier_view_decode(f.rec, f.len, &d) < 0) memset(&d, 0, sizeof d);
+  int from = d.status;
+  if (from == st) {
+    rv = fmc_fail(c, "dossier %s is already %s: nothing to correct", f.id, fm_status_name(st));
+    fmc_found_free(&f);
+    return rv;
+  }
+  fm_buf_init(&body, FM_ENTRY_MAX);
+  if (fm_dossier_correct_body(&body, f.id, st, reason, fm_dossier_view_seen(&d)) < 0)
+    rv = fmc_usage(c, "the reason is too long: shorten --reason");
+  else
+    rv = fmc_append(c, &c->device, FM_KIND_DOSSIER_CORRECT, &body, NULL);
+  fm_buf_free(&body);
+  if (rv == 0) correct_done(c, f.id, from, st);
+  fmc_found_free(&f);
+  return rv;
+}
+
+int fmc_cmd_dossier_correct(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--status", NULL, 0, NULL}, {"--reason", NULL, 0, NULL},
+                 {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh dossier correct ID --status STATUS --reason TEXT\n"
+                   "Sets a dossier's status whatever the ladder (a `delivered` marked by\n"
+                   "mistake back to `processing`), keeping the reason. Leaders and the\n"
+                   "commune hall's officer only. Statuses written after seeing the\n"
+                   "correction climb the ladder again from it.\n",
+                   o, 1, 1, {0}, 0};
+  char names[256];
+  int rv, st;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  statuses_list(names, sizeof names);
+  if (!o[0].value) return fmc_usage(c, "--status is required (one of: %s)", names);
+  st = fm_status_parse(o[0].value, strlen(o[0].value));
+  if (st < 0)
+    return fmc_usage(c, "--status must be one of: %s; got \"%.40s\"", names, o[0].value);
+  if (!o[1].value) return fmc_usage(c, "--reason is required: say why the status was wrong");
+  if ((rv = fmc_check_text(c, "--reason", o[1].value, NOTE_MAX, 0))) return rv;
+  return correct_append(c, spec.pos[0], st, o[1].value);
 }
 
 /* ---- dossier show / list ------------------------------------------------------ */

@@ -37,6 +37,8 @@ static const command commands[] = {
     {"dossier", "add", fmc_cmd_dossier_add, "record a dossier", FMC_WRITES},
     {"dossier", "status", fmc_cmd_dossier_status,
       "move a dossier along (submitted, delivered, ...)", FMC_WRITES},
+    {"dossier", "correct", fmc_cmd_dossier_correct,
+      "set a dossier's status back or across, with a reason (leader, officer)", FMC_WRITES},
     {"dossier", "show", fmc_cmd_dossier_show, "show one dossier", 0},
     {"dossier", "list", fmc_cmd_dossier_list, "list dossiers", 0},
     {"status", NULL, fmc_cmd_status, "this laptop: identity, counts, view digest", 0},
