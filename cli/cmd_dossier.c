@@ -10,6 +10,8 @@
 #include "fieldmesh/record.h"
 #include "out.h"
 #include "records.h"
+#include "roster.h"
+#include "timeline.h"
 #include "upstream.h"
 
 #define NOTE_MAX 2000
@@ -309,8 +311,21 @@ static const char *proc_name(fm_str code) {
   return p ? p->name_vi : "";
 }
 
-static void dossier_json(fmc_json *j, const char *id, size_t idn, const fm_dossier_view *d,
-                         const fmc_upstream *u) {
+/* "KEY_name", "KEY_team": the enrolled member behind |device|. */
+static void author_json(fmc_ctx *c, fmc_json *j, const char *key, const uint8_t *device) {
+  char name[FM_NAME_MAX], team[FM_NAME_MAX], k[32];
+  fmc_author_parts(c, device, name, team);
+  snprintf(k, sizeof k, "%s_name", key);
+  fmc_json_key(j, k);
+  fmc_json_str(j, name);
+  snprintf(k, sizeof k, "%s_team", key);
+  fmc_json_key(j, k);
+  fmc_json_str(j, team);
+}
+
+static void dossier_json(fmc_ctx *c, fmc_json *j, const char *id, size_t idn,
+                         const fm_dossier_view *d, const fmc_upstream *u,
+                         const fmc_timeline *tl) {
   char day[16];
   fmc_json_obj(j);
   fmc_json_key(j, "id");
@@ -347,7 +362,10 @@ static void dossier_json(fmc_json *j, const char *id, size_t idn, const fm_dossi
   fmc_json_str(j, day);
   fmc_json_key(j, "created_by");
   fmc_json_hex(j, d->created.author, FM_KEY_LEN);
+  author_json(c, j, "created_by", d->created.author);
+  if (d->status_stamp.set) author_json(c, j, "status_by", d->status_stamp.author);
   if (u) fmc_upstream_json(u, j);
+  if (tl) fmc_timeline_json(c, tl, u, j);
   fmc_json_obj_end(j);
 }
 
@@ -359,8 +377,9 @@ static int dossier_upstream(fmc_ctx *c, const char *id, const fm_dossier_view *d
   return fmc_upstream_of(c, FM_VIEW_DOSSIER, id, st, 4, u);
 }
 
-static void show_text(const char *id, const fm_dossier_view *d, const fmc_upstream *u) {
-  char day[16], a[16], b[FM_NAME_MAX * 2];
+static void show_text(fmc_ctx *c, const char *id, const fm_dossier_view *d,
+                      const fmc_upstream *u, const fmc_timeline *tl) {
+  char day[16], a[FM_NAME_MAX * 2 + 8], b[FM_NAME_MAX * 2];
   fmc_table t;
   fmc_table_init(&t, "FIELD|VALUE");
   fmc_table_rowf(&t, "id\x1f%s", id);
@@ -374,11 +393,16 @@ static void show_text(const char *id, const fm_dossier_view *d, const fmc_upstre
   fmc_table_rowf(&t, "channel\x1f%s", fmc_str(d->channel, b, sizeof b));
   fmc_table_rowf(&t, "status\x1f%s%s%s", fm_status_name(d->status),
                  d->status_note.n ? " — " : "", fmc_str(d->status_note, b, sizeof b));
+  if (d->status_stamp.set)
+    fmc_table_rowf(&t, "status by\x1f%s",
+                   fmc_author_label(c, d->status_stamp.author, a, sizeof a));
   fmc_table_rowf(&t, "portal ref\x1f%s", fmc_str(d->portal_ref, b, sizeof b));
   fmc_dossier_date(d, day);
-  fmc_table_rowf(&t, "created\x1f%s by %s…", day, fmc_short_id(d->created.author, a));
+  fmc_table_rowf(&t, "created\x1f%s by %s", day,
+                 fmc_author_label(c, d->created.author, a, sizeof a));
   fmc_table_rowf(&t, "note\x1f%s", fmc_str(d->note, b, sizeof b));
-  fmc_upstream_rows(u, &t);
+  fmc_upstream_rows(c, u, &t);
+  fmc_timeline_rows(c, tl, u, &t);
   fmc_table_print(&t, stdout);
   fmc_table_free(&t);
 }
@@ -389,6 +413,7 @@ int fmc_cmd_dossier_show(fmc_ctx *c, int argc, char **argv) {
                    NULL, 1, 1, {0}, 0};
   fm_dossier_view d;
   fmc_upstream *u = NULL;
+  fmc_timeline *tl = NULL;
   fmc_found f;
   int rv;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
@@ -399,14 +424,19 @@ int fmc_cmd_dossier_show(fmc_ctx *c, int argc, char **argv) {
   } else if (!(u = malloc(sizeof *u)) || (rv = dossier_upstream(c, f.id, &d, u)) < 0) {
     rv = fmc_fail(c, "cannot read the receipts of dossier %s: %s", f.id,
                   u ? fm_strerror(rv) : "out of memory");
+  } else if (!(tl = malloc(sizeof *tl))) {
+    rv = fmc_fail(c, "cannot read the history of dossier %s: out of memory", f.id);
+  } else if ((rv = fmc_timeline_of(c, FM_VIEW_DOSSIER, f.id, tl)) != 0) {
+    /* said */
   } else if (c->json) {
     fmc_json j;
     fmc_json_init(&j, stdout);
-    dossier_json(&j, f.id, strlen(f.id), &d, u);
+    dossier_json(c, &j, f.id, strlen(f.id), &d, u, tl);
     fmc_json_end(&j);
   } else {
-    show_text(f.id, &d, u);
+    show_text(c, f.id, &d, u, tl);
   }
+  free(tl);
   free(u);
   fmc_found_free(&f);
   return rv;
@@ -429,7 +459,7 @@ static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
   if (f->status >= 0 && d.status != f->status) return 0;
   l->shown++;
   if (l->c->json) {
-    dossier_json(&l->j, id, idn, &d, NULL);
+    dossier_json(l->c, &l->j, id, idn, &d, NULL, NULL);
     return 0;
   }
   fmc_dossier_date(&d, day);

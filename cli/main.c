@@ -33,6 +33,7 @@ static const command commands[] = {
       "every enrolled device: team, role, revocation, last entry", 0},
     {"visit", "add", fmc_cmd_visit_add, "record a visit", FMC_WRITES},
     {"visit", "list", fmc_cmd_visit_list, "list visits", 0},
+    {"visit", "show", fmc_cmd_visit_show, "show one visit and its timeline", 0},
     {"visit", "void", fmc_cmd_visit_void, "withdraw a visit recorded in error", FMC_WRITES},
     {"dossier", "add", fmc_cmd_dossier_add, "record a dossier", FMC_WRITES},
     {"dossier", "status", fmc_cmd_dossier_status,

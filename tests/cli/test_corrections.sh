@@ -93,6 +93,29 @@ for s in mai minh hoa; do
 done
 echo "every laptop shows processing, with the reason; one view digest $d"
 
+step "the trail: every change with the member's name and team, time, reason"
+fm mai dossier show "$D"
+tl=$(fm mai dossier show "$D")
+for want in "Hoàng Văn Minh (Team 1), corrected status delivered -> processing — chưa trả kết quả cho dân" \
+  "Lò Thị Lan (Team 1), created" "status submitted -> delivered" "created" \
+  "did not win: status stays processing" "by Lò Thị Lan (Team 1)"; do
+  printf '%s\n' "$tl" | grep -qF -- "$want" || fail "the timeline lacks \"$want\""
+done
+if printf '%s\n' "$tl" | grep -Eq '[0-9a-f]{12}…'; then fail "a device id is shown: $tl"; fi
+t0=$(fm lan --json dossier show "$D" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["timeline"]))')
+for s in mai minh hoa; do
+  t=$(fm "$s" --json dossier show "$D" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["timeline"]))')
+  [ "$t" = "$t0" ] || fail "$s's timeline differs from lan's: $t / $t0"
+done
+printf '%s\n' "$t0" | python3 -c '
+import json, sys
+tl = json.load(sys.stdin)
+c = [r for r in tl if r["kind"] == "dossier.correct"]
+assert len(c) == 1 and c[0]["name"] == "Hoàng Văn Minh" and c[0]["team"] == "Team 1", c
+assert c[0]["reason"] == "chưa trả kết quả cho dân", c
+assert c[0]["at"] == "2023-11-08 15:00", c' || fail "the JSON timeline is wrong: $t0"
+echo "the same timeline on every laptop, names not ids"
+
 step "a status written after seeing the correction climbs the ladder again"
 FIELDMESH_NOW=$((T0 + 5000)) fm lan dossier status "$D" result_ready --note "đã có kết quả" \
   >/dev/null
@@ -109,4 +132,17 @@ FIELDMESH_NOW=$((T0 + 7000)) fm hoa dossier correct "$D2" --status processing \
   --reason "hồ sơ đã bổ sung" >/dev/null
 carry hoa mai
 [ "$(jfield "$(show mai "$D2")" status)" = processing ] || fail "the officer's correction lost"
+step "visit show and visit list name who voided, never a device id"
+V=$(fm lan visit add --village "Nghĩa Tân" --mode home --services account_created \
+  --citizens 2 | grep -o 'V-[0-9A-Z]*' | head -n1)
+[ -n "$V" ] || fail "no visit id"
+FIELDMESH_NOW=$((T0 + 8000)) fm lan visit void "$V" --reason "ghi trùng" >/dev/null
+vs=$(fm lan visit show "$V")
+printf '%s\n' "$vs"
+for want in "Lò Thị Lan (Team 1), recorded" "Lò Thị Lan (Team 1), voided — ghi trùng" \
+  "by Lò Thị Lan (Team 1) — ghi trùng"; do
+  printf '%s\n' "$vs" | grep -qF -- "$want" || fail "visit show lacks \"$want\""
+done
+fm lan visit list | grep -F "$V" | grep -qF "voided by Lò Thị Lan (Team 1)" ||
+  fail "visit list does not say who voided it"
 echo "PASS"
