@@ -175,7 +175,8 @@ static int status_append(fmc_ctx *c, const char *which, int st, const fmc_opt *o
     return rv;
   if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, which, &f)) != 0) return rv;
   if (fm_dossier_view_decode(f.rec, f.len, &d) < 0) memset(&d, 0, sizeof d);
-  if ((rv = status_can_win(c, f.id, &d, st)) != 0) {
+  if ((rv = fmc_may_change(c, &en, d.team, "dossier", f.id)) != 0 ||
+      (rv = status_can_win(c, f.id, &d, st)) != 0) {
     fmc_found_free(&f);
     return rv;
   }
@@ -266,6 +267,10 @@ static int correct_append(fmc_ctx *c, const char *which, int st, const char *rea
   if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, which, &f)) != 0) return rv;
   if (fm_dossier_view_decode(f.rec, f.len, &d) < 0) memset(&d, 0, sizeof d);
   int from = d.status;
+  if ((rv = fmc_may_change(c, &en, d.team, "dossier", f.id)) != 0) {
+    fmc_found_free(&f);
+    return rv;
+  }
   if (from == st) {
     rv = fmc_fail(c, "dossier %s is already %s: nothing to correct", f.id, fm_status_name(st));
     fmc_found_free(&f);

@@ -327,6 +327,8 @@ int fmc_cmd_visit_void(fmc_ctx *c, int argc, char **argv) {
     rv = fmc_fail(c, "visit %s is unreadable in this store: run `fieldmesh verify`", f.id);
   else if (v.void_stamp.set)
     rv = fmc_fail(c, "visit %s is already voided; nothing to do", f.id);
+  else
+    rv = fmc_may_change(c, &en, v.team, "visit", f.id);
   fmc_found_free(&f);
   if (rv) return rv;
   fm_buf_init(&body, FM_ENTRY_MAX);

@@ -132,17 +132,31 @@ FIELDMESH_NOW=$((T0 + 7000)) fm hoa dossier correct "$D2" --status processing \
   --reason "hồ sơ đã bổ sung" >/dev/null
 carry hoa mai
 [ "$(jfield "$(show mai "$D2")" status)" = processing ] || fail "the officer's correction lost"
-step "visit show and visit list name who voided, never a device id"
+step "who may change what: team 2 may not void team 1's visit, the officer may"
 V=$(fm lan visit add --village "Nghĩa Tân" --mode home --services account_created \
   --citizens 2 | grep -o 'V-[0-9A-Z]*' | head -n1)
 [ -n "$V" ] || fail "no visit id"
-FIELDMESH_NOW=$((T0 + 8000)) fm lan visit void "$V" --reason "ghi trùng" >/dev/null
+carry lan mai
+carry lan hoa
+n=$(entries mai)
+refused 1 "Team 1" mai visit void "$V" --reason "không phải của tổ"
+[ "$(entries mai)" = "$n" ] || fail "a refused void wrote an entry"
+refused 1 "Team 1" mai dossier status "$D" withdrawn
+FIELDMESH_NOW=$((T0 + 8000)) fm hoa visit void "$V" --reason "ghi trùng" >/dev/null
+carry hoa lan
+carry hoa mai
+
+step "visit show and visit list name who voided, never a device id"
 vs=$(fm lan visit show "$V")
 printf '%s\n' "$vs"
-for want in "Lò Thị Lan (Team 1), recorded" "Lò Thị Lan (Team 1), voided — ghi trùng" \
-  "by Lò Thị Lan (Team 1) — ghi trùng"; do
+for want in "Lò Thị Lan (Team 1), recorded" "Nguyễn Thị Hoa (Xã), voided — ghi trùng" \
+  "by Nguyễn Thị Hoa (Xã) — ghi trùng"; do
   printf '%s\n' "$vs" | grep -qF -- "$want" || fail "visit show lacks \"$want\""
 done
-fm lan visit list | grep -F "$V" | grep -qF "voided by Lò Thị Lan (Team 1)" ||
-  fail "visit list does not say who voided it"
+for s in lan mai; do
+  fm "$s" visit list | grep -F "$V" | grep -qF "voided by Nguyễn Thị Hoa (Xã)" ||
+    fail "visit list on $s does not say who voided it"
+done
+[ "$(status_field lan view_digest)" = "$(status_field hoa view_digest)" ] ||
+  fail "lan and hoa differ after the void"
 echo "PASS"
