@@ -132,6 +132,17 @@ FIELDMESH_NOW=$((T0 + 7000)) fm hoa dossier correct "$D2" --status processing \
   --reason "hồ sơ đã bổ sung" >/dev/null
 carry hoa mai
 [ "$(jfield "$(show mai "$D2")" status)" = processing ] || fail "the officer's correction lost"
+step "a correction a member's key signed anyway is quarantined on the others"
+n=$(jfield "$(fm minh --json dossier show "$D")" status)
+out=$("$BIN/fm-forge" "$W/lan" "$W/minh" "$D" delivered "tự sửa" 2>&1) || fail "fm-forge failed: $out"
+[ "$out" = "quarantined -20103" ] || fail "minh took lan's forged correction: $out"
+[ "$(jfield "$(fm minh --json dossier show "$D")" status)" = "$n" ] ||
+  fail "the forged correction changed minh's view"
+doc=$(fm minh doctor 2>&1 || true)
+printf "%s\n" "$doc" | sed -n 1,12p
+printf '%s\n' "$doc" | grep -qF "a dossier.correct by Lò Thị Lan (Team 1)" ||
+  fail "doctor does not show the refused correction: $doc"
+
 step "who may change what: team 2 may not void team 1's visit, the officer may"
 V=$(fm lan visit add --village "Nghĩa Tân" --mode home --services account_created \
   --citizens 2 | grep -o 'V-[0-9A-Z]*' | head -n1)
