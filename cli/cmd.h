@@ -23,6 +23,8 @@ int fmc_cmd_visit_void(fmc_ctx *c, int argc, char **argv);
 /* cmd_dossier.c */
 int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_dossier_status(fmc_ctx *c, int argc, char **argv);
+int fmc_cmd_dossier_correct(fmc_ctx *c, int argc, char **argv);
+int fmc_cmd_visit_show(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_dossier_show(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_dossier_list(fmc_ctx *c, int argc, char **argv);
 

@@ -15,6 +15,7 @@
 #include "cmd_net.h"
 #include "fieldmesh/error.h"
 #include "out.h"
+#include "roster.h"
 #include "upstream.h"
 
 #define DOCTOR_FINDINGS_MAX 64      /* more are counted, not listed */
@@ -41,6 +42,9 @@ typedef struct doctor {
   uint64_t self_forks;              /* quarantined entries of our own key that fork it */
   uint64_t self_fork_seq;           /* the lowest of their seqs */
   uint64_t rolled_back;             /* own entries set aside after a restored backup */
+  uint64_t role_q;                  /* entries of a kind their writer's role may not write */
+  uint8_t role_author[FM_KEY_LEN];  /* the last one's writer and kind */
+  char role_kind[FM_KIND_MAX + 1];
   fm_restore_info ri;
 } doctor;
 
@@ -82,6 +86,14 @@ static int on_quarantined(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t 
     d->revoked++;
   } else if (reason == FM_ERR_EXPIRED) {
     d->expired++;
+  } else if (reason == FM_ERR_ROLE) {
+    fm_limits lim = fm_limits_default();
+    fm_entry e;
+    d->role_q++;
+    memcpy(d->role_author, author, FM_KEY_LEN);
+    snprintf(d->role_kind, sizeof d->role_kind, "entry");
+    if (fm_entry_decode(bytes, len, &lim, &e) == 0)
+      snprintf(d->role_kind, sizeof d->role_kind, "%.*s", (int)e.kind_len, e.kind);
   } else {
     d->other_q++;
   }
@@ -154,6 +166,15 @@ static void check_quarantine(doctor *d) {
         "%llu record%s came from laptops whose enrollment had expired. Ask the commune "
         "administrator to renew those enrollments.", (unsigned long long)d->expired,
         d->expired == 1 ? "" : "s");
+  if (d->role_q) {
+    char who[FM_NAME_MAX * 2 + 8];
+    add(d, 1, "changes not allowed to their writer",
+        "%llu record%s came from laptops whose role may not write %s (the last: a %s by "
+        "%s): kept apart, on every laptop alike. Tell the commune administrator.",
+        (unsigned long long)d->role_q, d->role_q == 1 ? "" : "s",
+        d->role_q == 1 ? "it" : "them", d->role_kind,
+        fmc_author_label(d->c, d->role_author, who, sizeof who));
+  }
   if (d->other_q)
     add(d, 1, "refused records",
         "%llu record%s broke the rules for %s kind and %s kept apart. Tell the "

@@ -10,6 +10,8 @@
 #include "fieldmesh/record.h"
 #include "out.h"
 #include "records.h"
+#include "roster.h"
+#include "timeline.h"
 #include "upstream.h"
 
 #define NOTE_MAX 2000
@@ -151,7 +153,9 @@ static int status_can_win(const fmc_ctx *c, const char *id, const fm_dossier_vie
   const char *now = fm_status_name(d->status), *want = fm_status_name(st);
   if (fm_status_rank(st) < fm_status_rank(d->status))
     return fmc_fail(c, "dossier %s is already %s; \"%s\" ranks lower on the ladder and "
-                       "could never replace it: nothing was written", id, now, want);
+                       "could never replace it: nothing was written (a leader or officer "
+                       "sets it back with `fieldmesh dossier correct %s --status %s "
+                       "--reason TEXT`)", id, now, want, id, want);
   if (d->status == FM_ST_DELIVERED && st >= FM_ST_REJECTED)
     fmc_warn(c, "dossier %s was delivered; marking it %s", id, want);
   return 0;
@@ -171,15 +175,16 @@ static int status_append(fmc_ctx *c, const char *which, int st, const fmc_opt *o
     return rv;
   if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, which, &f)) != 0) return rv;
   if (fm_dossier_view_decode(f.rec, f.len, &d) < 0) memset(&d, 0, sizeof d);
-  if ((rv = status_can_win(c, f.id, &d, st)) != 0) {
+  if ((rv = fmc_may_change(c, &en, d.team, "dossier", f.id)) != 0 ||
+      (rv = status_can_win(c, f.id, &d, st)) != 0) {
     fmc_found_free(&f);
     return rv;
   }
   fm_buf_init(&body, FM_ENTRY_MAX);
   /* `after`: this change wins over all this laptop has seen of the dossier,
    * whatever the clocks say (same rank; the ladder still goes first). */
-  if ((rv = fm_dossier_status_body_after(&body, f.id, st, o[0].value, o[1].value,
-                                         fm_dossier_view_seen(&d))) < 0)
+  if ((rv = fm_dossier_status_body_level(&body, f.id, st, o[0].value, o[1].value,
+                                         fm_dossier_view_seen(&d), d.status_level)) < 0)
     rv = fmc_usage(c, "the status note is too long: shorten --note");
   else
     rv = fmc_append(c, &c->device, FM_KIND_DOSSIER_STATUS, &body, NULL);
@@ -222,6 +227,88 @@ int fmc_cmd_dossier_status(fmc_ctx *c, int argc, char **argv) {
   return rv;
 }
 
+/* ---- dossier correct ------------------------------------------------------------ */
+
+static int may_correct(const fmc_ctx *c, const fm_enrollment *en) {
+  if (en->role == FM_ROLE_LEADER || en->role == FM_ROLE_OFFICER || en->role == FM_ROLE_ADMIN)
+    return 0;
+  return fmc_fail(c, "only a team leader or the commune hall's officer may correct a "
+                     "dossier; this laptop is enrolled as %s: ask your leader",
+                  fm_role_name(en->role));
+}
+
+static void correct_done(const fmc_ctx *c, const char *id, int from, int st) {
+  if (c->json) {
+    fmc_json j;
+    fmc_json_init(&j, stdout);
+    fmc_json_obj(&j);
+    fmc_json_key(&j, "id");
+    fmc_json_str(&j, id);
+    fmc_json_key(&j, "from");
+    fmc_json_str(&j, fm_status_name(from));
+    fmc_json_key(&j, "status");
+    fmc_json_str(&j, fm_status_name(st));
+    fmc_json_obj_end(&j);
+    fmc_json_end(&j);
+  } else {
+    printf("%s: %s -> %s (corrected)\n", id, fm_status_name(from), fm_status_name(st));
+  }
+}
+
+static int correct_append(fmc_ctx *c, const char *which, int st, const char *reason) {
+  fm_enrollment en;
+  fm_dossier_view d;
+  fmc_found f;
+  fm_buf body;
+  int rv;
+  if ((rv = fmc_open(c, 0)) || (rv = fmc_load_device(c)) ||
+      (rv = fmc_self_enrollment(c, &en, NULL)) || (rv = may_correct(c, &en)))
+    return rv;
+  if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, which, &f)) != 0) return rv;
+  if (fm_dossier_view_decode(f.rec, f.len, &d) < 0) memset(&d, 0, sizeof d);
+  int from = d.status;
+  if ((rv = fmc_may_change(c, &en, d.team, "dossier", f.id)) != 0) {
+    fmc_found_free(&f);
+    return rv;
+  }
+  if (from == st) {
+    rv = fmc_fail(c, "dossier %s is already %s: nothing to correct", f.id, fm_status_name(st));
+    fmc_found_free(&f);
+    return rv;
+  }
+  fm_buf_init(&body, FM_ENTRY_MAX);
+  if (fm_dossier_correct_body(&body, f.id, st, reason, fm_dossier_view_seen(&d)) < 0)
+    rv = fmc_usage(c, "the reason is too long: shorten --reason");
+  else
+    rv = fmc_append(c, &c->device, FM_KIND_DOSSIER_CORRECT, &body, NULL);
+  fm_buf_free(&body);
+  if (rv == 0) correct_done(c, f.id, from, st);
+  fmc_found_free(&f);
+  return rv;
+}
+
+int fmc_cmd_dossier_correct(fmc_ctx *c, int argc, char **argv) {
+  fmc_opt o[] = {{"--status", NULL, 0, NULL}, {"--reason", NULL, 0, NULL},
+                 {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh dossier correct ID --status STATUS --reason TEXT\n"
+                   "Sets a dossier's status whatever the ladder (a `delivered` marked by\n"
+                   "mistake back to `processing`), keeping the reason. Leaders and the\n"
+                   "commune hall's officer only. Statuses written after seeing the\n"
+                   "correction climb the ladder again from it.\n",
+                   o, 1, 1, {0}, 0};
+  char names[256];
+  int rv, st;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  statuses_list(names, sizeof names);
+  if (!o[0].value) return fmc_usage(c, "--status is required (one of: %s)", names);
+  st = fm_status_parse(o[0].value, strlen(o[0].value));
+  if (st < 0)
+    return fmc_usage(c, "--status must be one of: %s; got \"%.40s\"", names, o[0].value);
+  if (!o[1].value) return fmc_usage(c, "--reason is required: say why the status was wrong");
+  if ((rv = fmc_check_text(c, "--reason", o[1].value, NOTE_MAX, 0))) return rv;
+  return correct_append(c, spec.pos[0], st, o[1].value);
+}
+
 /* ---- dossier show / list ------------------------------------------------------ */
 
 static const char *proc_name(fm_str code) {
@@ -229,8 +316,21 @@ static const char *proc_name(fm_str code) {
   return p ? p->name_vi : "";
 }
 
-static void dossier_json(fmc_json *j, const char *id, size_t idn, const fm_dossier_view *d,
-                         const fmc_upstream *u) {
+/* "KEY_name", "KEY_team": the enrolled member behind |device|. */
+static void author_json(fmc_ctx *c, fmc_json *j, const char *key, const uint8_t *device) {
+  char name[FM_NAME_MAX], team[FM_NAME_MAX], k[32];
+  fmc_author_parts(c, device, name, team);
+  snprintf(k, sizeof k, "%s_name", key);
+  fmc_json_key(j, k);
+  fmc_json_str(j, name);
+  snprintf(k, sizeof k, "%s_team", key);
+  fmc_json_key(j, k);
+  fmc_json_str(j, team);
+}
+
+static void dossier_json(fmc_ctx *c, fmc_json *j, const char *id, size_t idn,
+                         const fm_dossier_view *d, const fmc_upstream *u,
+                         const fmc_timeline *tl) {
   char day[16];
   fmc_json_obj(j);
   fmc_json_key(j, "id");
@@ -267,7 +367,10 @@ static void dossier_json(fmc_json *j, const char *id, size_t idn, const fm_dossi
   fmc_json_str(j, day);
   fmc_json_key(j, "created_by");
   fmc_json_hex(j, d->created.author, FM_KEY_LEN);
+  author_json(c, j, "created_by", d->created.author);
+  if (d->status_stamp.set) author_json(c, j, "status_by", d->status_stamp.author);
   if (u) fmc_upstream_json(u, j);
+  if (tl) fmc_timeline_json(c, tl, u, j);
   fmc_json_obj_end(j);
 }
 
@@ -279,8 +382,9 @@ static int dossier_upstream(fmc_ctx *c, const char *id, const fm_dossier_view *d
   return fmc_upstream_of(c, FM_VIEW_DOSSIER, id, st, 4, u);
 }
 
-static void show_text(const char *id, const fm_dossier_view *d, const fmc_upstream *u) {
-  char day[16], a[16], b[FM_NAME_MAX * 2];
+static void show_text(fmc_ctx *c, const char *id, const fm_dossier_view *d,
+                      const fmc_upstream *u, const fmc_timeline *tl) {
+  char day[16], a[FM_NAME_MAX * 2 + 8], b[FM_NAME_MAX * 2];
   fmc_table t;
   fmc_table_init(&t, "FIELD|VALUE");
   fmc_table_rowf(&t, "id\x1f%s", id);
@@ -294,11 +398,16 @@ static void show_text(const char *id, const fm_dossier_view *d, const fmc_upstre
   fmc_table_rowf(&t, "channel\x1f%s", fmc_str(d->channel, b, sizeof b));
   fmc_table_rowf(&t, "status\x1f%s%s%s", fm_status_name(d->status),
                  d->status_note.n ? " — " : "", fmc_str(d->status_note, b, sizeof b));
+  if (d->status_stamp.set)
+    fmc_table_rowf(&t, "status by\x1f%s",
+                   fmc_author_label(c, d->status_stamp.author, a, sizeof a));
   fmc_table_rowf(&t, "portal ref\x1f%s", fmc_str(d->portal_ref, b, sizeof b));
   fmc_dossier_date(d, day);
-  fmc_table_rowf(&t, "created\x1f%s by %s…", day, fmc_short_id(d->created.author, a));
+  fmc_table_rowf(&t, "created\x1f%s by %s", day,
+                 fmc_author_label(c, d->created.author, a, sizeof a));
   fmc_table_rowf(&t, "note\x1f%s", fmc_str(d->note, b, sizeof b));
-  fmc_upstream_rows(u, &t);
+  fmc_upstream_rows(c, u, &t);
+  fmc_timeline_rows(c, tl, u, &t);
   fmc_table_print(&t, stdout);
   fmc_table_free(&t);
 }
@@ -309,6 +418,7 @@ int fmc_cmd_dossier_show(fmc_ctx *c, int argc, char **argv) {
                    NULL, 1, 1, {0}, 0};
   fm_dossier_view d;
   fmc_upstream *u = NULL;
+  fmc_timeline *tl = NULL;
   fmc_found f;
   int rv;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
@@ -319,14 +429,19 @@ int fmc_cmd_dossier_show(fmc_ctx *c, int argc, char **argv) {
   } else if (!(u = malloc(sizeof *u)) || (rv = dossier_upstream(c, f.id, &d, u)) < 0) {
     rv = fmc_fail(c, "cannot read the receipts of dossier %s: %s", f.id,
                   u ? fm_strerror(rv) : "out of memory");
+  } else if (!(tl = malloc(sizeof *tl))) {
+    rv = fmc_fail(c, "cannot read the history of dossier %s: out of memory", f.id);
+  } else if ((rv = fmc_timeline_of(c, FM_VIEW_DOSSIER, f.id, tl)) != 0) {
+    /* said */
   } else if (c->json) {
     fmc_json j;
     fmc_json_init(&j, stdout);
-    dossier_json(&j, f.id, strlen(f.id), &d, u);
+    dossier_json(c, &j, f.id, strlen(f.id), &d, u, tl);
     fmc_json_end(&j);
   } else {
-    show_text(f.id, &d, u);
+    show_text(c, f.id, &d, u, tl);
   }
+  free(tl);
   free(u);
   fmc_found_free(&f);
   return rv;
@@ -349,7 +464,7 @@ static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
   if (f->status >= 0 && d.status != f->status) return 0;
   l->shown++;
   if (l->c->json) {
-    dossier_json(&l->j, id, idn, &d, NULL);
+    dossier_json(l->c, &l->j, id, idn, &d, NULL, NULL);
     return 0;
   }
   fmc_dossier_date(&d, day);

@@ -153,7 +153,7 @@ static int enroll_fields(fmc_ctx *c, const fmc_opt *o, fm_enrollment *en) {
   if (!o[E_NAME].value[0] || !o[E_TEAM].value[0])
     return fmc_usage(c, "--%s must not be empty", !o[E_NAME].value[0] ? "name" : "team");
   if (fm_role_parse(o[E_ROLE].value, &en->role) < 0)
-    return fmc_usage(c, "--role must be one of: member, leader, gateway, admin; got "
+    return fmc_usage(c, "--role must be one of: member, leader, gateway, admin, officer; got "
                         "\"%.40s\"", o[E_ROLE].value);
   snprintf(en->name, sizeof en->name, "%s", o[E_NAME].value);
   snprintf(en->team, sizeof en->team, "%s", o[E_TEAM].value);
@@ -227,7 +227,7 @@ int fmc_cmd_enroll(fmc_ctx *c, int argc, char **argv) {
                  {"--expires", NULL, 0, NULL},  {"--output", "-o", 0, NULL},
                  {NULL, NULL, 0, NULL}};
   fmc_spec spec = {"usage: fieldmesh enroll DEVICE_ID --name N --team T --role "
-                   "member|leader|gateway|admin [--villages a,b] [--expires YYYY-MM-DD] -o FILE\n"
+                   "member|leader|gateway|admin|officer [--villages a,b] [--expires YYYY-MM-DD] -o FILE\n"
                    "Run on the administrator's state: signs an enrollment with the\n"
                    "commune authority and writes the join file for that laptop.\n",
                    o, 1, 1, {0}, 0};

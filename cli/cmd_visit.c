@@ -9,6 +9,9 @@
 #include "fieldmesh/record.h"
 #include "out.h"
 #include "records.h"
+#include "roster.h"
+#include "timeline.h"
+#include "upstream.h"
 
 #define PLACE_MAX 255
 #define NOTE_MAX 2000
@@ -131,7 +134,10 @@ int fmc_cmd_visit_add(fmc_ctx *c, int argc, char **argv) {
 
 /* ---- visit list ------------------------------------------------------------ */
 
-static void visit_json(fmc_json *j, const char *id, size_t idn, const fm_visit_view *v) {
+static void visit_json(fmc_ctx *c, fmc_json *j, const char *id, size_t idn,
+                       const fm_visit_view *v, const fmc_upstream *u,
+                       const fmc_timeline *tl) {
+  char name[FM_NAME_MAX], team[FM_NAME_MAX];
   fmc_json_obj(j);
   fmc_json_key(j, "id");
   fmc_json_strn(j, id, idn);
@@ -158,8 +164,22 @@ static void visit_json(fmc_json *j, const char *id, size_t idn, const fm_visit_v
   fmc_json_bool(j, v->void_stamp.set);
   fmc_json_key(j, "void_reason");
   fmc_json_strn(j, v->void_reason.p, v->void_reason.n);
+  if (v->void_stamp.set) {
+    fmc_author_parts(c, v->void_stamp.author, name, team);
+    fmc_json_key(j, "voided_by_name");
+    fmc_json_str(j, name);
+    fmc_json_key(j, "voided_by_team");
+    fmc_json_str(j, team);
+  }
   fmc_json_key(j, "author");
   fmc_json_hex(j, v->base.author, FM_KEY_LEN);
+  fmc_author_parts(c, v->base.author, name, team);
+  fmc_json_key(j, "author_name");
+  fmc_json_str(j, name);
+  fmc_json_key(j, "author_team");
+  fmc_json_str(j, team);
+  if (u) fmc_upstream_json(u, j);
+  if (tl) fmc_timeline_json(c, tl, u, j);
   fmc_json_obj_end(j);
 }
 
@@ -169,22 +189,26 @@ static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
   const char *village_only = arg;
   fm_visit_view v;
   char idb[48], date[16], village[FM_NAME_MAX], team[FM_NAME_MAX], mode[32],
-      services[256], citizens[24];
+      services[256], citizens[24], voided[FM_NAME_MAX * 2 + 24], by[FM_NAME_MAX * 2 + 8];
   if (fm_visit_view_decode(rec, len, &v) < 0) return 0; /* verify reports it */
   if (village_only && !fmc_str_is(v.village, village_only)) return 0;
   l->shown++;
   if (l->c->json) {
-    visit_json(&l->j, id, idn, &v);
+    visit_json(l->c, &l->j, id, idn, &v, NULL, NULL);
     return 0;
   }
   fmc_services_str(v.services, services, sizeof services);
   snprintf(citizens, sizeof citizens, "%llu", (unsigned long long)v.citizens);
+  voided[0] = 0;
+  if (v.void_stamp.set)
+    snprintf(voided, sizeof voided, "voided by %s",
+             fmc_author_label(l->c, v.void_stamp.author, by, sizeof by));
   const char *cells[] = {fmc_str((fm_str){id, idn}, idb, sizeof idb),
                          fmc_str(v.date, date, sizeof date),
                          fmc_str(v.village, village, sizeof village),
                          fmc_str(v.team, team, sizeof team),
                          fmc_str(v.mode, mode, sizeof mode), citizens, services,
-                         v.void_stamp.set ? "voided" : ""};
+                         voided};
   fmc_table_row(&l->t, cells);
   return 0;
 }
@@ -205,6 +229,79 @@ int fmc_cmd_visit_list(fmc_ctx *c, int argc, char **argv) {
   return fmc_records_list(c, FM_VIEW_VISIT,
                           "ID|DATE|VILLAGE|TEAM|MODE|#CITIZENS|SERVICES|STATE", none,
                           list_one, (void *)o[0].value);
+}
+
+/* ---- visit show ------------------------------------------------------------ */
+
+static void show_text(fmc_ctx *c, const char *id, const fm_visit_view *v,
+                      const fmc_upstream *u, const fmc_timeline *tl) {
+  char b[FM_NAME_MAX * 2], who[FM_NAME_MAX * 2 + 8], services[256];
+  fmc_table t;
+  fmc_table_init(&t, "FIELD|VALUE");
+  fmc_table_rowf(&t, "id\x1f%s", id);
+  fmc_table_rowf(&t, "date\x1f%s", fmc_str(v->date, b, sizeof b));
+  fmc_table_rowf(&t, "village\x1f%s", fmc_str(v->village, b, sizeof b));
+  fmc_table_rowf(&t, "place\x1f%s", fmc_str(v->place, b, sizeof b));
+  fmc_table_rowf(&t, "team\x1f%s", fmc_str(v->team, b, sizeof b));
+  fmc_table_rowf(&t, "mode\x1f%s", fmc_str(v->mode, b, sizeof b));
+  fmc_services_str(v->services, services, sizeof services);
+  fmc_table_rowf(&t, "services\x1f%s", services);
+  fmc_table_rowf(&t, "citizens\x1f%llu", (unsigned long long)v->citizens);
+  fmc_table_rowf(&t, "note\x1f%s", fmc_str(v->note, b, sizeof b));
+  if (v->base.set)
+    fmc_table_rowf(&t, "recorded by\x1f%s", fmc_author_label(c, v->base.author, who, sizeof who));
+  if (v->void_stamp.set)
+    fmc_table_rowf(&t, "voided\x1f" "by %s — %s",
+                   fmc_author_label(c, v->void_stamp.author, who, sizeof who),
+                   fmc_str(v->void_reason, b, sizeof b));
+  fmc_upstream_rows(c, u, &t);
+  fmc_timeline_rows(c, tl, u, &t);
+  fmc_table_print(&t, stdout);
+  fmc_table_free(&t);
+}
+
+static int show_one(fmc_ctx *c, const fmc_found *f, const fm_visit_view *v) {
+  fm_stamp st[2] = {v->base, v->void_stamp};
+  fmc_upstream *u = malloc(sizeof *u);
+  fmc_timeline *tl = malloc(sizeof *tl);
+  int rv = 0;
+  if (!u || !tl)
+    rv = fmc_fail(c, "cannot show visit %s: out of memory", f->id);
+  else if ((rv = fmc_upstream_of(c, FM_VIEW_VISIT, f->id, st, 2, u)) < 0)
+    rv = fmc_fail(c, "cannot read the receipts of visit %s: %s", f->id, fm_strerror(rv));
+  else if ((rv = fmc_timeline_of(c, FM_VIEW_VISIT, f->id, tl)) != 0) {
+    /* said */
+  } else if (c->json) {
+    fmc_json j;
+    fmc_json_init(&j, stdout);
+    visit_json(c, &j, f->id, strlen(f->id), v, u, tl);
+    fmc_json_end(&j);
+  } else {
+    show_text(c, f->id, v, u, tl);
+  }
+  free(u);
+  free(tl);
+  return rv;
+}
+
+int fmc_cmd_visit_show(fmc_ctx *c, int argc, char **argv) {
+  fmc_spec spec = {"usage: fieldmesh visit show ID [--json]\n"
+                   "Shows one visit and its timeline: who recorded and voided it, when,\n"
+                   "why, and what reached the commune's system; ID may be a unique prefix\n"
+                   "(4 characters or more).\n",
+                   NULL, 1, 1, {0}, 0};
+  fm_visit_view v;
+  fmc_found f;
+  int rv;
+  if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
+  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  if ((rv = fmc_record_find(c, FM_VIEW_VISIT, spec.pos[0], &f)) != 0) return rv;
+  if (fm_visit_view_decode(f.rec, f.len, &v) < 0)
+    rv = fmc_fail(c, "visit %s is unreadable in this store: run `fieldmesh verify`", f.id);
+  else
+    rv = show_one(c, &f, &v);
+  fmc_found_free(&f);
+  return rv;
 }
 
 /* ---- visit void ------------------------------------------------------------ */
@@ -230,6 +327,8 @@ int fmc_cmd_visit_void(fmc_ctx *c, int argc, char **argv) {
     rv = fmc_fail(c, "visit %s is unreadable in this store: run `fieldmesh verify`", f.id);
   else if (v.void_stamp.set)
     rv = fmc_fail(c, "visit %s is already voided; nothing to do", f.id);
+  else
+    rv = fmc_may_change(c, &en, v.team, "visit", f.id);
   fmc_found_free(&f);
   if (rv) return rv;
   fm_buf_init(&body, FM_ENTRY_MAX);

@@ -203,3 +203,13 @@ int fmc_check_village(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en) {
 }
 
 void fmc_dossier_date(const fm_dossier_view *d, char out[16]) { fm_report_dossier_day(d, out); }
+
+int fmc_may_change(fmc_ctx *c, const fm_enrollment *en, fm_str team, const char *what,
+                   const char *id) {
+  char b[FM_NAME_MAX * 2];
+  if (en->role == FM_ROLE_OFFICER || en->role == FM_ROLE_ADMIN) return 0;
+  if (team.n == 0 || fmc_str_is(team, en->team)) return 0;
+  return fmc_fail(c, "%s %s belongs to %s and this laptop to %s: only %s's members, "
+                     "its leader or the commune hall's officer may; nothing was written",
+                  what, id, fmc_str(team, b, sizeof b), en->team, b);
+}

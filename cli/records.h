@@ -67,4 +67,12 @@ const char *fmc_str(fm_str s, char *out, size_t cap);
  * members help neighbouring villages. */
 int fmc_check_village(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en);
 
+/* Who may change what: a member or a leader changes or voids only her own
+ * team's records (|team|, the record's team), the commune hall's officer
+ * and an administrator any.  0, or prints one line naming the record's
+ * team and who can, and returns FMC_FAIL (nothing is written).  |what| is
+ * "void visit", "change dossier", ... */
+int fmc_may_change(fmc_ctx *c, const fm_enrollment *en, fm_str team, const char *what,
+                   const char *id);
+
 #endif

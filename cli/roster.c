@@ -30,6 +30,26 @@ const char *fmc_member_label(const fmc_member *m, char *buf, size_t cap) {
   return buf;
 }
 
+void fmc_author_parts(fmc_ctx *c, const uint8_t device[FM_KEY_LEN],
+                      char name[FM_NAME_MAX], char team[FM_NAME_MAX]) {
+  fm_enrollment en;
+  uint64_t revoked;
+  name[0] = team[0] = 0;
+  if (!c->store || fm_store_enrollment(c->store, device, &en, &revoked, NULL, NULL) != 0)
+    return;
+  snprintf(name, FM_NAME_MAX, "%s", en.name);
+  snprintf(team, FM_NAME_MAX, "%s", en.team);
+}
+
+const char *fmc_author_label(fmc_ctx *c, const uint8_t device[FM_KEY_LEN], char *buf,
+                             size_t cap) {
+  char name[FM_NAME_MAX], team[FM_NAME_MAX], id[16];
+  fmc_author_parts(c, device, name, team);
+  if (name[0]) snprintf(buf, cap, "%s (%s)", name, team);
+  else snprintf(buf, cap, "device %s", fmc_short_id(device, id));
+  return buf;
+}
+
 static int is_hex(const char *s) {
   if (!*s) return 0;
   for (; *s; s++)

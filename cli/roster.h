@@ -37,4 +37,13 @@ fm_time fmc_roster_written_at(fmc_ctx *c, const uint8_t device[FM_KEY_LEN], uint
  * device without enrollment, into |buf| (|cap| bytes). */
 const char *fmc_member_label(const fmc_member *m, char *buf, size_t cap);
 
+/* What a person reads for the author of an entry: "Lò Thị Lan (Team 1)"
+ * from the enrollment this store holds, or "device 8612cc5c5b1e" when it
+ * holds none.  |name| and |team| (either may be NULL) receive the parts,
+ * empty for a device without enrollment.  The store must be open. */
+const char *fmc_author_label(fmc_ctx *c, const uint8_t device[FM_KEY_LEN], char *buf,
+                             size_t cap);
+void fmc_author_parts(fmc_ctx *c, const uint8_t device[FM_KEY_LEN],
+                      char name[FM_NAME_MAX], char team[FM_NAME_MAX]);
+
 #endif

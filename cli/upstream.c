@@ -8,6 +8,7 @@
 #include "date.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/record.h"
+#include "roster.h"
 
 /* "2026-11-28 09:41" in Vietnam time. */
 static const char *when(fm_time ms, char out[32]) {
@@ -75,8 +76,8 @@ int fmc_upstream_of(fmc_ctx *c, fm_view_kind k, const char *id, const fm_stamp *
   return 0;
 }
 
-void fmc_upstream_rows(const fmc_upstream *u, fmc_table *t) {
-  char a[16], at[32], sinks[64];
+void fmc_upstream_rows(fmc_ctx *c, const fmc_upstream *u, fmc_table *t) {
+  char a[FM_NAME_MAX * 2 + 8], at[32], sinks[64];
   if (u->n == 0) return;
   if (u->receipted == u->n)
     fmc_table_rowf(t, "upstream\x1f" "delivered: a gateway's receipt names each of its %zu entr%s",
@@ -91,11 +92,13 @@ void fmc_upstream_rows(const fmc_upstream *u, fmc_table *t) {
     const fmc_up_row *r = &u->rows[i];
     const char *kind = r->kind[0] ? r->kind : "entry";
     if (r->receipted)
-      fmc_table_rowf(t, "  %s\x1f%s…/%llu: %s, %s (%s)", kind, fmc_short_id(r->author, a),
+      fmc_table_rowf(t, "  %s\x1f%s, entry %llu: %s, %s (%s)", kind,
+                     fmc_author_label(c, r->author, a, sizeof a),
                      (unsigned long long)r->seq, fm_sink_bits_str(r->d.sinks, sinks, sizeof sinks),
                      when((fm_time)fm_hlc_ms(r->d.at), at), r->d.ref[0] ? r->d.ref : r->d.sink);
     else
-      fmc_table_rowf(t, "  %s\x1f%s…/%llu: waiting for a receipt", kind, fmc_short_id(r->author, a),
+      fmc_table_rowf(t, "  %s\x1f%s, entry %llu: waiting for a receipt", kind,
+                     fmc_author_label(c, r->author, a, sizeof a),
                      (unsigned long long)r->seq);
   }
 }

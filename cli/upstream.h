@@ -38,8 +38,9 @@ typedef struct fmc_upstream {
 int fmc_upstream_of(fmc_ctx *c, fm_view_kind k, const char *id, const fm_stamp *stamps,
                     size_t nstamps, fmc_upstream *out);
 
-/* Rows "upstream" and one per entry for the FIELD|VALUE table of `show`. */
-void fmc_upstream_rows(const fmc_upstream *u, fmc_table *t);
+/* Rows "upstream" and one per entry (its writer by name) for the
+ * FIELD|VALUE table of `show`. */
+void fmc_upstream_rows(fmc_ctx *c, const fmc_upstream *u, fmc_table *t);
 /* "upstream": {"delivered": bool, "entries": [...]} inside an open object. */
 void fmc_upstream_json(const fmc_upstream *u, fmc_json *j);
 

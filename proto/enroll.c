@@ -4,14 +4,14 @@
 
 #include "fieldmesh/error.h"
 
-static const char *const role_names[] = {"member", "leader", "gateway", "admin"};
+static const char *const role_names[] = {"member", "leader", "gateway", "admin", "officer"};
 
 const char *fm_role_name(fm_role r) {
-  return (unsigned)r < 4 ? role_names[r] : "unknown";
+  return (unsigned)r <= FM_ROLE_OFFICER ? role_names[r] : "unknown";
 }
 
 int fm_role_parse(const char *s, fm_role *out) {
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i <= FM_ROLE_OFFICER; i++)
     if (strcmp(s, role_names[i]) == 0) {
       *out = (fm_role)i;
       return 0;
@@ -21,7 +21,7 @@ int fm_role_parse(const char *s, fm_role *out) {
 
 int fm_enroll_body(fm_buf *out, const fm_enrollment *en) {
   fm_wr w;
-  if (!en->name[0] || !en->team[0] || (unsigned)en->role > FM_ROLE_ADMIN ||
+  if (!en->name[0] || !en->team[0] || (unsigned)en->role > FM_ROLE_OFFICER ||
       en->nvillages < 0 || en->nvillages > FM_VILLAGES_MAX || en->expires < 0)
     return FM_ERR_INVAL;
   fm_wr_init(&w, out);

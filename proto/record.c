@@ -179,14 +179,37 @@ int fm_dossier_status_body(fm_buf *out, const char *id, int status,
 
 int fm_dossier_status_body_after(fm_buf *out, const char *id, int status,
                                  const char *ref, const char *note, uint64_t after) {
+  return fm_dossier_status_body_level(out, id, status, ref, note, after, 0);
+}
+
+int fm_dossier_status_body_level(fm_buf *out, const char *id, int status,
+                                 const char *ref, const char *note, uint64_t after,
+                                 uint64_t correction) {
   fm_wr w;
   if (status < 0 || status >= FM_STATUS_COUNT) return FM_ERR_INVAL;
   fm_wr_init(&w, out);
-  fm_wr_map(&w, after ? 5 : 4);
+  fm_wr_map(&w, 4 + (after != 0) + (correction != 0));
   kv(&w, "id", id);
   kv(&w, "status", fm_status_name(status));
   kv(&w, "ref", ref);
   kv(&w, "note", note);
+  after_kv(&w, after);
+  if (correction) {
+    fm_wr_cstr(&w, "correction");
+    fm_wr_uint(&w, correction);
+  }
+  return fm_buf_error(out);
+}
+
+int fm_dossier_correct_body(fm_buf *out, const char *id, int status, const char *reason,
+                            uint64_t after) {
+  fm_wr w;
+  if (status < 0 || status >= FM_STATUS_COUNT || !reason || !reason[0]) return FM_ERR_INVAL;
+  fm_wr_init(&w, out);
+  fm_wr_map(&w, after ? 4 : 3);
+  kv(&w, "id", id);
+  kv(&w, "status", fm_status_name(status));
+  kv(&w, "reason", reason);
   after_kv(&w, after);
   return fm_buf_error(out);
 }

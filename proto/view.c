@@ -9,6 +9,9 @@
  * before dates existed. */
 #define DOSSIER_FIELDS 17
 #define DOSSIER_FIELDS_NO_DATE 16
+/* ...and an 18th, the status level, only when a correction set one; then
+ * the 17th is there too, empty when the dossier has no date. */
+#define DOSSIER_FIELDS_LEVEL 18
 #define VISIT_FIELDS 11
 
 static const uint8_t empty_array[1] = {0x90};
@@ -68,7 +71,8 @@ static fm_str sub_str(const fm_entry *e, const char *map_key, const char *key) {
 
 fm_view_kind fm_view_target(const fm_entry *e, const char **id, size_t *n) {
   fm_view_kind k;
-  if (fm_entry_is(e, FM_KIND_DOSSIER) || fm_entry_is(e, FM_KIND_DOSSIER_STATUS))
+  if (fm_entry_is(e, FM_KIND_DOSSIER) || fm_entry_is(e, FM_KIND_DOSSIER_STATUS) ||
+      fm_entry_is(e, FM_KIND_DOSSIER_CORRECT))
     k = FM_VIEW_DOSSIER;
   else if (fm_entry_is(e, FM_KIND_VISIT) || fm_entry_is(e, FM_KIND_VISIT_VOID))
     k = FM_VIEW_VISIT;
@@ -116,7 +120,9 @@ static int rd_s(fm_rd *c, fm_str *s) {
 }
 
 static void dossier_encode(fm_wr *w, const fm_dossier_view *d) {
-  fm_wr_array(w, d->date.n ? DOSSIER_FIELDS : DOSSIER_FIELDS_NO_DATE);
+  fm_wr_array(w, d->status_level   ? DOSSIER_FIELDS_LEVEL
+                 : d->date.n        ? DOSSIER_FIELDS
+                                    : DOSSIER_FIELDS_NO_DATE);
   wr_stamp(w, &d->base);
   wr_stamp(w, &d->created);
   wr_s(w, d->procedure);
@@ -133,7 +139,8 @@ static void dossier_encode(fm_wr *w, const fm_dossier_view *d) {
   fm_wr_uint(w, (uint64_t)d->status);
   wr_stamp(w, &d->status_stamp);
   wr_s(w, d->status_note);
-  if (d->date.n) wr_s(w, d->date);
+  if (d->date.n || d->status_level) wr_s(w, d->date);
+  if (d->status_level) fm_wr_uint(w, d->status_level);
 }
 
 int fm_dossier_view_decode(const uint8_t *rec, size_t len, fm_dossier_view *out) {
@@ -144,7 +151,8 @@ int fm_dossier_view_decode(const uint8_t *rec, size_t len, fm_dossier_view *out)
   const uint8_t *att;
   memset(&d, 0, sizeof d);
   fm_rd_init(&c, rec, len, 0);
-  if (fm_rd_array(&c, &n) < 0 || (n != DOSSIER_FIELDS && n != DOSSIER_FIELDS_NO_DATE))
+  if (fm_rd_array(&c, &n) < 0 ||
+      (n != DOSSIER_FIELDS && n != DOSSIER_FIELDS_NO_DATE && n != DOSSIER_FIELDS_LEVEL))
     return FM_ERR_CORRUPT;
   if (rd_stamp(&c, &d.base) || rd_stamp(&c, &d.created) ||
       rd_s(&c, &d.procedure) || rd_s(&c, &d.applicant_name) ||
@@ -162,6 +170,9 @@ int fm_dossier_view_decode(const uint8_t *rec, size_t len, fm_dossier_view *out)
     return FM_ERR_CORRUPT;
   d.date = (fm_str){"", 0};
   if (n == DOSSIER_FIELDS && (rd_s(&c, &d.date) || d.date.n == 0)) return FM_ERR_CORRUPT;
+  if (n == DOSSIER_FIELDS_LEVEL &&
+      (rd_s(&c, &d.date) || fm_rd_uint(&c, &d.status_level) < 0 || d.status_level == 0))
+    return FM_ERR_CORRUPT;
   if (!fm_rd_done(&c)) return FM_ERR_CORRUPT;
   d.status = (int)st;
   *out = d;
@@ -231,9 +242,11 @@ static void empty_dossier(fm_dossier_view *d) {
   d->status = FM_ST_DRAFT;
 }
 
-/* Status order: rank on the ladder, then the write's stamp. */
-static int status_wins(int st, const fm_stamp *s, const fm_dossier_view *d) {
+/* Status order: level (the correction it stands on), rank on the ladder,
+ * then the write's stamp. */
+static int status_wins(fm_hlc level, int st, const fm_stamp *s, const fm_dossier_view *d) {
   if (!d->status_stamp.set) return 1;
+  if (level != d->status_level) return level > d->status_level;
   int ra = fm_status_rank(st), rb = fm_status_rank(d->status);
   if (ra != rb) return ra > rb;
   return fm_stamp_cmp(s, &d->status_stamp) > 0;
@@ -258,6 +271,15 @@ static void apply_attachments(fm_dossier_view *d, const fm_entry *e) {
   d->attachments_len = (size_t)(v.p - start);
 }
 
+/* A status stands on the correction its writer had seen; a claim of one
+ * not before the status itself counts as none. */
+static fm_hlc status_level_of(const fm_entry *e, const fm_stamp *s) {
+  uint64_t level;
+  if (fm_body_uint(e->body, e->body_len, "correction", &level) < 0 || level >= s->order)
+    return 0;
+  return level;
+}
+
 static void apply_dossier(fm_dossier_view *d, const fm_entry *e) {
   fm_stamp s = entry_stamp(e);
   if (fm_entry_is(e, FM_KIND_DOSSIER)) {
@@ -278,23 +300,27 @@ static void apply_dossier(fm_dossier_view *d, const fm_entry *e) {
       d->date = body_str(e, "date");
     }
     set_ref(d, body_str(e, "portal_ref"), &s);
-    if (status_wins(FM_ST_DRAFT, &s, d)) {
+    if (status_wins(0, FM_ST_DRAFT, &s, d)) {
       d->status = FM_ST_DRAFT;
       d->status_stamp = s;
       d->status_note = (fm_str){"", 0};
     }
     return;
   }
-  /* dossier.status: an unknown status name changes nothing. */
+  /* dossier.status and dossier.correct: an unknown status name changes
+   * nothing. */
   fm_str name = body_str(e, "status");
   int st = fm_status_parse(name.p, name.n);
   if (st < 0) return;
-  if (status_wins(st, &s, d)) {
+  int correct = fm_entry_is(e, FM_KIND_DOSSIER_CORRECT);
+  fm_hlc level = correct ? s.order : status_level_of(e, &s);
+  if (status_wins(level, st, &s, d)) {
     d->status = st;
     d->status_stamp = s;
-    d->status_note = body_str(e, "note");
+    d->status_level = level;
+    d->status_note = body_str(e, correct ? "reason" : "note");
   }
-  set_ref(d, body_str(e, "ref"), &s);
+  if (!correct) set_ref(d, body_str(e, "ref"), &s);
 }
 
 static uint32_t services_of(const fm_entry *e) {

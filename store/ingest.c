@@ -179,6 +179,8 @@ static int role_allows(const fm_entry *e, fm__trust trust, fm_role role) {
   if (trust == FM__TRUST_AUTHORITY) return 1;
   if (fm_entry_is(e, FM_KIND_ENROLL) || fm_entry_is(e, FM_KIND_REVOKE)) return 0;
   if (fm_entry_is(e, FM_KIND_RECEIPT)) return role == FM_ROLE_GATEWAY;
+  if (fm_entry_is(e, FM_KIND_DOSSIER_CORRECT))
+    return role == FM_ROLE_LEADER || role == FM_ROLE_OFFICER || role == FM_ROLE_ADMIN;
   return 1;
 }
 

@@ -21,6 +21,7 @@ typedef enum fm_role {
   FM_ROLE_LEADER = 1,
   FM_ROLE_GATEWAY = 2,
   FM_ROLE_ADMIN = 3,
+  FM_ROLE_OFFICER = 4,       /* the commune hall: corrects any team's records */
 } fm_role;
 
 #define FM_NAME_MAX 128      /* bytes of a name, team, commune or village, with NUL */
@@ -41,7 +42,8 @@ typedef struct fm_enrollment {
 #define FM_KIND_REVOKE "revoke"
 
 const char *fm_role_name(fm_role r);
-/* 0 or FM_ERR_INVAL for anything but member, leader, gateway, admin. */
+/* 0 or FM_ERR_INVAL for anything but member, leader, gateway, admin,
+ * officer. */
 int fm_role_parse(const char *s, fm_role *out);
 
 /* Encodes the body of an enroll entry. 0, FM_ERR_INVAL (empty name or

@@ -6,13 +6,18 @@
  *   dossier         {id, procedure, applicant: {name, id_number, phone},
  *                    village, team, channel, portal_ref, attachments: [bin 32],
  *                    note, date? "YYYY-MM-DD"}
- *   dossier.status  {id, status, ref, note, after?}
+ *   dossier.status  {id, status, ref, note, after?, correction?}
+ *   dossier.correct {id, status, reason, after?}   (leader, officer, admin)
  *
  * `after` (uint, written when not 0) is the latest merge order the writer
  * had seen on the record (fm_dossier_view_seen, fm_visit_view_seen): the
  * change then wins over everything it saw, whatever the clocks say
  * (include/fieldmesh/view.h).  A dossier's `date` is the day it was made,
  * as the writer's calendar said: what people are shown, not the stamp.
+ * A status's `correction` (uint, written when not 0) is the status level
+ * of the dossier as its writer saw it (fm_dossier_view.status_level): the
+ * order of the latest correction it stands on.  A correction replaces the
+ * status whatever the ladder; see include/fieldmesh/view.h.
  *
  * Keys not listed are kept and replicated but not materialized.  Builders
  * here produce bodies in this fixed key order; text fields may be empty.
@@ -26,6 +31,7 @@
 #define FM_KIND_VISIT_VOID "visit.void"
 #define FM_KIND_DOSSIER "dossier"
 #define FM_KIND_DOSSIER_STATUS "dossier.status"
+#define FM_KIND_DOSSIER_CORRECT "dossier.correct"
 #define FM_KIND_RECEIPT "receipt"
 
 #define FM_RECORD_ID_MAX 40
@@ -95,5 +101,14 @@ int fm_visit_void_body_after(fm_buf *out, const char *id, const char *reason,
                              uint64_t after);
 int fm_dossier_status_body_after(fm_buf *out, const char *id, int status,
                                  const char *ref, const char *note, uint64_t after);
+/* A status written on a dossier a correction had set: |correction| is the
+ * view's status_level (0: none, as above). */
+int fm_dossier_status_body_level(fm_buf *out, const char *id, int status,
+                                 const char *ref, const char *note, uint64_t after,
+                                 uint64_t correction);
+/* A correction's body: FM_ERR_INVAL for an unknown status or an empty
+ * reason. */
+int fm_dossier_correct_body(fm_buf *out, const char *id, int status, const char *reason,
+                            uint64_t after);
 
 #endif

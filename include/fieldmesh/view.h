@@ -10,7 +10,12 @@
  *     larger: a change made after seeing another is later than it,
  *     whatever the two clocks said; the hlc only orders changes made
  *     without seeing each other;
- *   - dossier status: the higher rank on the ladder wins, then the stamp;
+ *   - dossier status: the higher level wins, then the higher rank on the
+ *     ladder, then the stamp.  A correction's level is its own order; a
+ *     status's level is the `correction` its writer had seen (0 if none):
+ *     a correction wins over every status not written after seeing it,
+ *     whatever the ladder, and the statuses written after seeing it
+ *     climb the ladder again from it;
  *   - the other dossier fields, as one group, and the portal reference on
  *     its own: the later stamp wins;
  *   - a visit is written once (the later stamp wins on a repeated id) and
@@ -56,6 +61,7 @@ typedef struct fm_dossier_view {
   fm_stamp status_stamp;
   fm_str status_note;
   fm_str date;                 /* the creating entry's `date` ("" when none) */
+  fm_hlc status_level;         /* the correction the status stands on (0: none) */
 } fm_dossier_view;
 
 typedef struct fm_visit_view {

@@ -35,7 +35,7 @@ fm a join "$W/a.join" >/dev/null
 
 step "commands, subcommands and options"
 offers "visit" fieldmesh vi
-offers "add list void" fieldmesh visit ""
+offers "add list show void" fieldmesh visit ""
 offers "" fieldmesh status ""
 offers "--village" fieldmesh visit add --vi
 offers "--note --note-file" fieldmesh dossier status D-1 processing --no

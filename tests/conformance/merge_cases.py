@@ -224,6 +224,18 @@ def main():
     dossier(k1, T + 1600, "D-J", date="2025-12-06", note="sửa")
     status(k1, T + 1610, "D-J", "processing")
     status(k2, T + 1605, "D-J", "submitted", after=(T + 1610) << 16)
+    # D-K: a `delivered` by mistake, corrected by the leader k2 who saw it;
+    # a higher status written without seeing the correction loses to it.
+    # D-L: the same, and a status written after seeing the correction
+    # (naming it in `correction`) climbs the ladder again from it.
+    for rid in ("D-K", "D-L"):
+        dossier(k1, T + 1800, rid)
+        status(k1, T + 1810, rid, "delivered")
+        k2.write("dossier.correct", body(id=rid, status="processing", reason="giao nhầm",
+                                         after=(T + 1810) << 16), T + 1805)
+        status(k1, T + 1820, rid, "result_ready")
+    status(k1, T + 1830, "D-L", "result_ready", note="sau sửa",
+           after=((T + 1810) << 16) + 1, correction=((T + 1810) << 16) + 1)
     # V-D: a void after seeing another void, by a clock 10 years behind it.
     visit(k1, fut + 20, "V-D")
     void(k1, fut + 30, "V-D", "một")
@@ -266,7 +278,8 @@ def main():
                      % (mine["dossiers"], mine["visits"], st["dossiers"], st["visits"]))
     # What the causal cases must show (besides equal digests).
     want = {"D-G": ("portal_ref", "R-SEEN"), "D-H": ("portal_ref", "H1"),
-            "D-I": ("portal_ref", "I1"), "D-J": ("status", "processing")}
+            "D-I": ("portal_ref", "I1"), "D-J": ("status", "processing"),
+            "D-K": ("status", "processing"), "D-L": ("status", "result_ready")}
     for rid, (field, value) in want.items():
         got = json.loads(run("--json", "dossier", "show", rid)).get(field)
         if got != value:

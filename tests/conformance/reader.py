@@ -549,7 +549,7 @@ def new_dossier():
             "idn": b"", "phone": b"", "village": b"", "team": b"",
             "channel": b"", "note": b"", "attachments": b"\x90",
             "ref_stamp": None, "ref": b"", "status": 0, "status_stamp": None,
-            "status_note": b"", "date": b""}
+            "status_note": b"", "date": b"", "level": 0}
 
 
 def new_visit():
@@ -558,10 +558,19 @@ def new_visit():
             "note": b"", "void_stamp": None, "void_reason": b""}
 
 
-def offer(r, status, s, note):
-    if (r["status_stamp"] is None or rank(status) > rank(r["status"])
-            or (rank(status) == rank(r["status"]) and later(s, r["status_stamp"]))):
+def offer(r, status, s, note, level=0):
+    """Status order: the level (the correction a status stands on), then
+    the rank on the ladder, then the stamp (protocol.md 3.8)."""
+    if (r["status_stamp"] is None or level > r["level"]
+            or (level == r["level"] and (rank(status) > rank(r["status"])
+                or (rank(status) == rank(r["status"]) and later(s, r["status_stamp"]))))):
         r["status"], r["status_stamp"], r["status_note"] = status, s, note
+        r["level"] = level
+
+
+# Roles whose devices may write a dossier.correct (others are quarantined,
+# so never materialized).
+CORRECTORS = (b"leader", b"officer", b"admin")
 
 
 def attachments_raw(body):
@@ -573,9 +582,15 @@ def attachments_raw(body):
     return r.raw
 
 
-def merge(views, e):
+def merge(views, e, roles=None):
+    """|roles|: device -> role (bytes) from the authority's enrollments, the
+    authority itself as b"authority"."""
     kind = e.kind
-    if kind not in (b"dossier", b"dossier.status", b"visit", b"visit.void"):
+    if kind not in (b"dossier", b"dossier.status", b"dossier.correct", b"visit",
+                    b"visit.void"):
+        return
+    if kind == b"dossier.correct" and (roles or {}).get(e.author) not in \
+            CORRECTORS + (b"authority",):
         return
     rid = bval(e.body, b"id")
     if not isinstance(rid, Str) or not 1 <= len(rid) <= 40:
@@ -583,7 +598,7 @@ def merge(views, e):
     rid = bytes(rid)
     s = stamp_of(e)
     b = e.body
-    if kind in (b"dossier", b"dossier.status"):
+    if kind in (b"dossier", b"dossier.status", b"dossier.correct"):
         r = views["dossiers"].setdefault(rid, new_dossier())
         if kind == b"dossier":
             if later(s, r["base"]):
@@ -609,7 +624,13 @@ def merge(views, e):
             st = sfield(b, b"status")
             if st not in DOSSIER_STATUS:
                 return
-            offer(r, DOSSIER_STATUS.index(st), s, sfield(b, b"note"))
+            if kind == b"dossier.correct":
+                offer(r, DOSSIER_STATUS.index(st), s, sfield(b, b"reason"), s[0])
+                return
+            level = bval(b, b"correction")
+            if type(level) is not int or level >= s[0]:
+                level = 0
+            offer(r, DOSSIER_STATUS.index(st), s, sfield(b, b"note"), level)
             ref = sfield(b, b"ref")
             if ref and later(s, r["ref_stamp"]):
                 r["ref"], r["ref_stamp"] = ref, s
@@ -638,13 +659,16 @@ def merge(views, e):
 
 
 def enc_dossier(r):
-    # 17 fields when the date is not empty, else 16 (no date field)
-    return (b"\xdc\x00" + bytes([17 if r["date"] else 16]) + enc_stamp(r["base"]) + enc_stamp(r["created"])
+    # 18 fields when a correction set the status level (the date then
+    # always there, maybe empty), 17 when the date is not empty, else 16
+    n = 18 if r["level"] else 17 if r["date"] else 16
+    return (b"\xdc\x00" + bytes([n]) + enc_stamp(r["base"]) + enc_stamp(r["created"])
             + b"".join(enc_str(r[f]) for f in ("procedure", "name", "idn", "phone",
                                                 "village", "team", "channel", "note"))
             + r["attachments"] + enc_stamp(r["ref_stamp"]) + enc_str(r["ref"])
             + enc_uint(r["status"]) + enc_stamp(r["status_stamp"])
-            + enc_str(r["status_note"]) + (enc_str(r["date"]) if r["date"] else b""))
+            + enc_str(r["status_note"]) + (enc_str(r["date"]) if n >= 17 else b"")
+            + (enc_uint(r["level"]) if n == 18 else b""))
 
 
 def enc_visit(r):
@@ -684,11 +708,13 @@ WRITER_KEYS = {
     b"dossier": [b"id", b"procedure", b"applicant", b"village", b"team", b"channel",
                  b"portal_ref", b"attachments", b"note"],
     b"dossier.status": [b"id", b"status", b"ref", b"note"],
+    b"dossier.correct": [b"id", b"status", b"reason"],
     b"receipt": [b"sink", b"batch", b"ref", b"items"],
 }
 # Keys a writer adds last, when it has them (protocol.md 3.8): a dossier's
 # `date`; a change's `after`, when its writer had seen the record.
-WRITER_LAST = {b"dossier": [b"date"], b"dossier.status": [b"after"],
+WRITER_LAST = {b"dossier": [b"date"], b"dossier.status": [b"after", b"correction"],
+               b"dossier.correct": [b"after"],
                b"visit.void": [b"after"]}
 DAY_HLC = (24 * 3600 * 1000) << 16
 CROCKFORD = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -708,7 +734,9 @@ def writer_checks(entries):
         last_hlc[e.author] = e.hlc
         keys = [bytes(k) for k, _ in e.body]
         want = WRITER_KEYS.get(e.kind)
-        if want is not None and keys[len(want):] == WRITER_LAST.get(e.kind):
+        tail, last = keys[len(want or []):], WRITER_LAST.get(e.kind) or []
+        if want is not None and tail and \
+                [k for k in last if k in tail] == tail:
             keys = keys[:len(want)]
         if want is not None and keys != want:
             off.append(dict(where, why="body keys %s, the doc lists %s"
@@ -886,8 +914,14 @@ def main(argv):
 
     # views
     views = {"dossiers": {}, "visits": {}}
+    roles = {authority: b"authority"}
     for e in entries:
-        merge(views, e)
+        if e.author == authority and e.kind == b"enroll":
+            dev, role = bval(e.body, b"device"), bval(e.body, b"role")
+            if type(dev) is bytes and isinstance(role, Str):
+                roles[dev] = bytes(role)
+    for e in entries:
+        merge(views, e, roles)
     kinds = {}
     for e in entries:
         k = e.kind.decode()

@@ -57,9 +57,9 @@ ID2=$(fm lap2 init | tail -n1)
 ID3=$(fm lap3 init | tail -n1)
 fm auth enroll "$ID1" --name "Lò Thị Lan" --team "Tổ 1" --role member \
   --villages "Nghĩa Tân,Vinh Quang" -o "$W/lap1.join" >/dev/null
-fm auth enroll "$ID2" --name "Hoàng Văn Minh" --team "Tổ 2" --role leader \
+fm auth enroll "$ID2" --name "Hoàng Văn Minh" --team "Tổ 1" --role leader \
   --villages "Nghĩa Tân,Vinh Quang,Xuân Hòa" -o "$W/lap2.join" >/dev/null
-fm auth enroll "$ID3" --name "Đặng Thị Hoa" --team "Tổ 3" --role member \
+fm auth enroll "$ID3" --name "Đặng Thị Hoa" --team "Tổ 1" --role member \
   --villages "Xuân Hòa,Tân Lâm" --expires 2027-12-31 -o "$W/lap3.join" >/dev/null
 for l in lap1 lap2 lap3; do fm $l join "$W/$l.join" >/dev/null; done
 # The authority's log (the three enrollments) goes to lap1.
@@ -158,8 +158,8 @@ fi
 [ "$(jget "$R" 'j["writer"]["record_ids"]')" -eq 9 ] || fail "expected 9 record ids"
 [ "$(jget "$R" '[e["expires"] for e in j["enrollments"] if e["device"] == "'"$ID3"'"]')" = "[1830272399999]" ] ||
   fail "--expires 2027-12-31 is not 1830272399999 (protocol.md 3.8)"
-[ "$(jget "$R" '[e["role"] + "/" + e["team"] for e in j["enrollments"] if e["device"] == "'"$ID2"'"]')" = "['leader/Tổ 2']" ] ||
-  fail "lap2's enrollment does not read as leader of Tổ 2"
+[ "$(jget "$R" '[e["role"] + "/" + e["team"] for e in j["enrollments"] if e["device"] == "'"$ID2"'"]')" = "['leader/Tổ 1']" ] ||
+  fail "lap2's enrollment does not read as leader of Tổ 1 (the team whose dossiers it moves)"
 echo "reader and fieldmesh agree: $ENTRIES entries, view digest $DIG"
 
 step "vector, join and the administrator's files"

@@ -441,6 +441,68 @@ static void test_store_revocation_keeps_entries_up_to_cutoff(void **state) {
   fx_close(&c);
 }
 
+static void enroll_as(fm_store *s, const fm_identity *dev, fm_role role, const char *team) {
+  fm_buf b;
+  fm_enrollment en;
+  memset(&en, 0, sizeof en);
+  memcpy(en.device, dev->pk, 32);
+  strcpy(en.name, "Trưởng tổ");
+  strcpy(en.team, team);
+  strcpy(en.commune, "Tân Quang");
+  en.role = role;
+  fm_buf_init(&b, 4096);
+  assert_int_equal(fm_enroll_body(&b, &en), 0);
+  assert_int_equal(fm_store_append(s, &AUTH, FM_KIND_ENROLL, b.p, b.len, T0, NULL, NULL), 0);
+  fm_buf_free(&b);
+}
+
+static int sum_quarantined(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq,
+                           int reason, fm_time when, const uint8_t *bytes, size_t len) {
+  (void)author, (void)seq, (void)when, (void)bytes, (void)len;
+  if (reason == FM_ERR_ROLE) ++*(int *)ctx;
+  return 0;
+}
+
+/* A correction is a leader's, an officer's or an administrator's: a
+ * member's store refuses to write one, and one her key signed anyway is
+ * quarantined (ROLE) on every other store and never changes the view. */
+static void test_store_correction_needs_a_leader_or_officer(void **state) {
+  fx a;
+  fm_buf body, forged;
+  fm_ingest_result r;
+  int role_quarantined = 0;
+  (void)state;
+  fx_commune(&a, 2);                               /* M2: a member */
+  enroll_as(a.s, &M[3], FM_ROLE_LEADER, "Team 1");
+  enroll_as(a.s, &M[4], FM_ROLE_OFFICER, "Xã");
+  fm_buf_init(&body, 4096);
+  assert_int_equal(fm_dossier_correct_body(&body, "D-1", FM_ST_PROCESSING, "nhầm", 0), 0);
+  assert_int_equal(fm_store_append(a.s, &M[2], FM_KIND_DOSSIER_CORRECT, body.p, body.len, T0,
+                                   NULL, NULL),
+                   FM_ERR_ROLE);
+  fm_buf_init(&forged, 4096);
+  assert_int_equal(fm_entry_build(&forged, &M[2], 1, NULL, fm_hlc_make((uint64_t)T0, 0),
+                                  FM_KIND_DOSSIER_CORRECT, body.p, body.len), 0);
+  assert_int_equal(ingest1(a.s, forged.p, forged.len, &r), FM_IN_QUARANTINED);
+  assert_int_equal(r.first_error, FM_ERR_ROLE);
+  assert_int_equal(fm_store_each_quarantined(a.s, sum_quarantined, &role_quarantined), 0);
+  assert_int_equal(role_quarantined, 1);
+  fm_store_stats st;
+  assert_int_equal(fm_store_stats_get(a.s, &st), 0);
+  assert_int_equal(st.dossiers, 0);
+  assert_int_equal(fm_store_append(a.s, &M[3], FM_KIND_DOSSIER_CORRECT, body.p, body.len, T0,
+                                   NULL, NULL),
+                   0);
+  assert_int_equal(fm_store_append(a.s, &M[4], FM_KIND_DOSSIER_CORRECT, body.p, body.len, T0,
+                                   NULL, NULL),
+                   0);
+  assert_int_equal(fm_store_stats_get(a.s, &st), 0);
+  assert_int_equal(st.dossiers, 1);
+  fm_buf_free(&body);
+  fm_buf_free(&forged);
+  fx_close(&a);
+}
+
 static void test_store_refuses_oversized_and_too_deep(void **state) {
   fx a;
   fm_ingest_result r;
@@ -1080,6 +1142,7 @@ int main(void) {
       cmocka_unit_test(test_store_revocation_keeps_entries_up_to_cutoff),
       cmocka_unit_test(test_store_held_flood_of_one_key_does_not_block_another),
       cmocka_unit_test(test_store_held_window_keeps_lowest_seqs),
+      cmocka_unit_test(test_store_correction_needs_a_leader_or_officer),
       cmocka_unit_test(test_store_refuses_oversized_and_too_deep),
       cmocka_unit_test(test_store_refuses_to_fork_own_log_when_behind),
       cmocka_unit_test(test_store_refuses_writes_from_unenrolled_self),

@@ -68,6 +68,22 @@ static void status(signed_entry *s, const fm_identity *id, uint64_t seq, fm_time
   sign(s, id, seq, ms, FM_KIND_DOSSIER_STATUS, &b);
 }
 
+static void status_on(signed_entry *s, const fm_identity *id, uint64_t seq, fm_time ms,
+                      int st, uint64_t after, uint64_t level) {
+  fm_buf b;
+  fm_buf_init(&b, BUF_MAX);
+  assert_int_equal(fm_dossier_status_body_level(&b, ID, st, "", "", after, level), 0);
+  sign(s, id, seq, ms, FM_KIND_DOSSIER_STATUS, &b);
+}
+
+static void correct(signed_entry *s, const fm_identity *id, uint64_t seq, fm_time ms, int st,
+                    const char *reason, uint64_t after) {
+  fm_buf b;
+  fm_buf_init(&b, BUF_MAX);
+  assert_int_equal(fm_dossier_correct_body(&b, ID, st, reason, after), 0);
+  sign(s, id, seq, ms, FM_KIND_DOSSIER_CORRECT, &b);
+}
+
 /* Merges |n| entries in the order |ord| into |out| (a record). */
 static void merge(signed_entry **es, const int *ord, int n, fm_buf *out) {
   fm_buf cur, next;
@@ -211,6 +227,77 @@ static void test_ladder_then_causality(void **state) {
   fm_buf_free(&s3.bytes);
 }
 
+/* A `delivered` set by mistake (A's clock 10 years ahead) is corrected to
+ * `processing` by B, who saw it; a `result_ready` A wrote without seeing
+ * the correction does not undo it, whatever the ladder and the clocks. */
+static void test_correction_wins_over_ladder(void **state) {
+  signed_entry d1, s1, c1, s2;
+  signed_entry *es[] = {&d1, &s1, &c1, &s2};
+  int two[] = {0, 1}, all[] = {0, 1, 2, 3};
+  fm_buf seen, rec;
+  (void)state;
+  dossier(&d1, &A, 1, FUTURE);
+  status(&s1, &A, 2, FUTURE + 1000, FM_ST_DELIVERED, "", 0);
+  merge(es, two, 2, &seen);
+  fm_dossier_view v = decoded(&seen);
+  correct(&c1, &B, 1, NOW, FM_ST_PROCESSING, "giao nhầm hồ sơ", fm_dossier_view_seen(&v));
+  status_on(&s2, &A, 3, FUTURE + 2000, FM_ST_RESULT_READY, fm_dossier_view_seen(&v), 0);
+  merge(es, all, 4, &rec);
+  v = decoded(&rec);
+  assert_int_equal(v.status, FM_ST_PROCESSING);
+  assert_true(str_is(v.status_note, "giao nhầm hồ sơ"));
+  assert_true(v.status_level > 0);
+  assert_memory_equal(v.status_stamp.author, B.pk, FM_KEY_LEN);
+  same_in_every_order(es, 4, &rec);
+  /* Encoded and decoded again, the level is kept. */
+  assert_int_equal(fm_dossier_view_decode(rec.p, rec.len, &v), 0);
+  fm_buf_free(&seen);
+  fm_buf_free(&rec);
+  fm_buf_free(&d1.bytes);
+  fm_buf_free(&s1.bytes);
+  fm_buf_free(&c1.bytes);
+  fm_buf_free(&s2.bytes);
+}
+
+/* After a correction, statuses written after seeing it climb the ladder
+ * from it: higher wins, lower does not. */
+static void test_ladder_after_correction(void **state) {
+  signed_entry d1, s1, c1, up, down;
+  signed_entry *es[] = {&d1, &s1, &c1, &up};
+  signed_entry *es2[] = {&d1, &s1, &c1, &down};
+  int two[] = {0, 1}, three[] = {0, 1, 2}, all[] = {0, 1, 2, 3};
+  fm_buf seen, fixed, rec;
+  (void)state;
+  dossier(&d1, &A, 1, NOW);
+  status(&s1, &A, 2, NOW + 1000, FM_ST_DELIVERED, "", 0);
+  merge(es, two, 2, &seen);
+  fm_dossier_view v = decoded(&seen);
+  correct(&c1, &B, 1, NOW + 2000, FM_ST_PROCESSING, "chưa trả kết quả",
+          fm_dossier_view_seen(&v));
+  merge(es, three, 3, &fixed);
+  v = decoded(&fixed);
+  assert_int_equal(v.status, FM_ST_PROCESSING);
+  status_on(&up, &A, 3, NOW + 3000, FM_ST_RESULT_READY, fm_dossier_view_seen(&v),
+            v.status_level);
+  status_on(&down, &A, 3, NOW + 3000, FM_ST_SUBMITTED, fm_dossier_view_seen(&v),
+            v.status_level);
+  merge(es, all, 4, &rec);
+  assert_int_equal(decoded(&rec).status, FM_ST_RESULT_READY);
+  same_in_every_order(es, 4, &rec);
+  fm_buf_free(&rec);
+  merge(es2, all, 4, &rec);
+  assert_int_equal(decoded(&rec).status, FM_ST_PROCESSING);
+  same_in_every_order(es2, 4, &rec);
+  fm_buf_free(&rec);
+  fm_buf_free(&seen);
+  fm_buf_free(&fixed);
+  fm_buf_free(&d1.bytes);
+  fm_buf_free(&s1.bytes);
+  fm_buf_free(&c1.bytes);
+  fm_buf_free(&up.bytes);
+  fm_buf_free(&down.bytes);
+}
+
 /* A stamp carries its order only when `after` moved it; a stored order
  * that is not past its hlc is not a record this code wrote. */
 static void test_stamp_encoding(void **state) {
@@ -282,6 +369,8 @@ int main(void) {
       cmocka_unit_test(test_causally_later_wins_over_future_clock),
       cmocka_unit_test(test_concurrent_changes_go_by_hlc),
       cmocka_unit_test(test_ladder_then_causality),
+      cmocka_unit_test(test_correction_wins_over_ladder),
+      cmocka_unit_test(test_ladder_after_correction),
       cmocka_unit_test(test_stamp_encoding),
       cmocka_unit_test(test_old_record_reads),
       cmocka_unit_test(test_hlc_fixed_clock_stamps_the_present),
