@@ -120,6 +120,15 @@ static void mesh_row(fmd_web_page *p, const fmd_mesh_row *r) {
   fmd_html_raw(h, "</td><td>");
   fmd_web_time(p, r->self ? 0 : r->last_synced);
   fmd_html_raw(h, "</td><td>");
+  /* What the device last said of itself (its presence note), which may
+   * have come through other laptops. */
+  fmd_web_time(p, m->has_presence ? m->presence.wall : 0);
+  if (m->has_presence && m->presence.version[0]) {
+    fmd_html_raw(h, "<br><span class=\"muted\">");
+    fmd_html_text(h, m->presence.version);
+    fmd_html_raw(h, "</span>");
+  }
+  fmd_html_raw(h, "</td><td>");
   fmd_web_time(p, m->last_written);
   fmd_html_rawf(h, "</td><td class=\"n\">%llu</td><td class=\"n\">%llu</td>",
                 (unsigned long long)m->last_seq, (unsigned long long)r->copies.none);
@@ -134,15 +143,15 @@ static void mesh_row(fmd_web_page *p, const fmd_mesh_row *r) {
 
 static void mesh_table(fmd_web_page *p, const fmd_mesh *ms) {
   static const char *const vi[] = {"Thành viên", "Tổ", "Vai trò", "Đồng bộ lần cuối với trạm",
-                                   "Mục mới nhất", "Mục ở trạm", "Chỉ ở máy đó và trạm",
-                                   "Chờ biên nhận", "Cần chú ý"};
+                                   "Tin báo gần nhất của máy", "Mục mới nhất", "Mục ở trạm",
+                                   "Chỉ ở máy đó và trạm", "Chờ biên nhận", "Cần chú ý"};
   static const char *const en[] = {"Member", "Team", "Role", "Last synced here",
-                                   "Last record", "Entries here", "Only on it and here",
-                                   "Awaiting receipt", "Problems"};
+                                   "Last seen (its own note)", "Last record", "Entries here",
+                                   "Only on it and here", "Awaiting receipt", "Problems"};
   fmd_html *h = &p->out;
   fmd_html_raw(h, "<div class=\"wrap\"><table><thead><tr>");
-  for (size_t i = 0; i < 9; i++) {
-    fmd_html_raw(h, i >= 5 && i <= 7 ? "<th class=\"n\">" : "<th>");
+  for (size_t i = 0; i < 10; i++) {
+    fmd_html_raw(h, i >= 6 && i <= 8 ? "<th class=\"n\">" : "<th>");
     fmd_html_text(h, p->en ? en[i] : vi[i]);
     fmd_html_raw(h, "</th>");
   }

@@ -94,6 +94,9 @@ page_has / '<html lang="vi">' "Máy a" "Máy b" "Máy g" "trạm này" \
 no_raw_markup /
 first=$(grep -o '<tr class="[a-z]*"><td>[^<]*' "$W/page" | head -n1)
 case "$first" in *'&lt;i&gt;Lò'*) ;; *) fail "the silent device is not on top: $first" ;; esac
+# Each laptop's own word (its presence note): the daemons' notes carry
+# their version.
+page_has "/?lang=en" "Last seen (its own note)" "fieldmesh 0.1.0"
 
 step "Records: the list, filters, and a dossier's timeline with its receipt"
 page_has /records "$D" "$DC" '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;Páo&#39;' \
