@@ -14,8 +14,8 @@
 #define DROPS_META "presence_drops"
 
 const char *fm_presence_drop_name(fm_presence_drop d) {
-  static const char *names[FM_PDROP_N] = {"forged", "oversize", "stale", "future",
-                                          "unenrolled"};
+  static const char *names[FM_PDROP_N] = {"forged", "oversize",   "stale",
+                                          "future", "unenrolled", "too soon"};
   return d < FM_PDROP_N ? names[d] : "?";
 }
 
@@ -54,6 +54,8 @@ static int judge(fm_store *s, MDB_txn *t, const fm_slice *in, fm_time now, int *
     int c = fm_presence_cmp(&p, in->p, in->len, &held, (uint8_t *)v.mv_data + 8, v.mv_size - 8);
     if (c == 0) return 0;
     if (c < 0) return *drop = FM_PDROP_STALE, -1;
+    /* A device that writes notes faster than the rule floods every node. */
+    if (p.wall < held.wall + FM_PRESENCE_INTERVAL_MS) return *drop = FM_PDROP_TOO_SOON, -1;
   }
   return 1;
 }
@@ -75,8 +77,9 @@ static int add_drops(fm_store *s, MDB_txn *t, const unsigned add[FM_PDROP_N]) {
   int any = 0;
   for (int i = 0; i < FM_PDROP_N; i++) any |= add[i] != 0;
   if (!any) return 0;
-  if (fm__store_meta_get(s, t, DROPS_META, &v) == 0 && v.mv_size == sizeof row)
-    memcpy(row, v.mv_data, sizeof row);
+  /* A row written before a reason was added is shorter: its counts stand. */
+  if (fm__store_meta_get(s, t, DROPS_META, &v) == 0 && v.mv_size % 8 == 0)
+    memcpy(row, v.mv_data, v.mv_size < sizeof row ? v.mv_size : sizeof row);
   for (int i = 0; i < FM_PDROP_N; i++)
     fm__be64_put(row + 8 * i, fm__be64_get(row + 8 * i) + add[i]);
   return fm__store_meta_put(s, t, DROPS_META, row, sizeof row);
@@ -169,8 +172,9 @@ int fm_store_presence_drops(fm_store *s, uint64_t out[FM_PDROP_N]) {
   int rv = fm__store_read_begin(s, &t);
   if (rv < 0) return rv;
   memset(out, 0, sizeof(uint64_t) * FM_PDROP_N);
-  if (fm__store_meta_get(s, t, DROPS_META, &v) == 0 && v.mv_size == 8 * FM_PDROP_N)
-    for (int i = 0; i < FM_PDROP_N; i++) out[i] = fm__be64_get((uint8_t *)v.mv_data + 8 * i);
+  if (fm__store_meta_get(s, t, DROPS_META, &v) == 0 && v.mv_size % 8 == 0)
+    for (size_t i = 0; i < FM_PDROP_N && i < v.mv_size / 8; i++)
+      out[i] = fm__be64_get((uint8_t *)v.mv_data + 8 * i);
   mdb_txn_abort(t);
   return 0;
 }

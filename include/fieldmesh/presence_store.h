@@ -21,6 +21,8 @@ typedef enum fm_presence_drop {
   FM_PDROP_STALE,       /* older than the note held */
   FM_PDROP_FUTURE,      /* wall time too far ahead of ours */
   FM_PDROP_UNENROLLED,  /* device not enrolled here, or revoked */
+  FM_PDROP_TOO_SOON,    /* newer, but less than FM_PRESENCE_INTERVAL_MS after the
+                         * note held: at most one new note per device per minute */
   FM_PDROP_N
 } fm_presence_drop;
 

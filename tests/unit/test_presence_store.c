@@ -119,8 +119,16 @@ static void test_presence_newest_kept_stale_dropped(void **state) {
   note(&b, &M[2], T0 + 1000, 9);   /* older than the one held */
   assert_int_equal(offer(f.s, &b, T0 + 60000).dropped[FM_PDROP_STALE], 1);
   assert_held(f.s, &M[2], T0 + 60000, 3);
+  /* Newer, but within a minute of the one held: a device may not flood
+   * the mesh with notes. */
+  note(&b, &M[2], T0 + 60000 + 59999, 2);
+  assert_int_equal(offer(f.s, &b, T0 + 120000).dropped[FM_PDROP_TOO_SOON], 1);
+  assert_held(f.s, &M[2], T0 + 60000, 3);
+  note(&b, &M[2], T0 + 120000, 2);
+  assert_int_equal(offer(f.s, &b, T0 + 120000).kept, 1);
   assert_int_equal(fm_store_presence_drops(f.s, drops), 0);
   assert_int_equal(drops[FM_PDROP_STALE], 1);
+  assert_int_equal(drops[FM_PDROP_TOO_SOON], 1);
   fm_buf_free(&b);
   fx_close(&f);
 }
