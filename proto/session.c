@@ -293,7 +293,11 @@ static int presence_cb(void *ctx, const uint8_t *bytes, size_t len) {
   fm_session *s = ctx;
   fm_wr w;
   int rv;
+  fm_presence p;
   if (len > FM_PRESENCE_MAX) return 0;  /* never a note: not sent */
+  /* The peer's own note: it holds a newer or the same one already. */
+  if (fm_presence_parse(bytes, len, &p) == 0 && !memcmp(p.device, s->st.peer_id, FM_KEY_LEN))
+    return 0;
   if ((rv = presence_cert(s, bytes, len)) < 0) return rv;
   if (s->presence_n == FM_PRESENCE_BATCH && (rv = flush_presence(s)) < 0) return rv;
   fm_wr_init(&w, &s->presence_bins);
