@@ -130,21 +130,6 @@ static void fields(fmd_web_page *p, const fm_dossier_view *d) {
   fmd_html_raw(&p->out, "</table>");
 }
 
-static void who(fmd_web_page *p, const uint8_t author[FM_KEY_LEN]) {
-  fm_enrollment en;
-  char hex[2 * FM_KEY_LEN + 1];
-  if (fm_store_enrollment(p->d->store, author, &en, NULL, NULL, NULL) == 0) {
-    fmd_html_text(&p->out, en.name);
-    fmd_html_raw(&p->out, " <span class=\"muted\">(");
-    fmd_html_text(&p->out, en.team);
-    fmd_html_raw(&p->out, ")</span>");
-    return;
-  }
-  fm_hex(author, FM_KEY_LEN, hex);
-  hex[12] = 0;
-  fmd_html_rawf(&p->out, "%s…", hex);
-}
-
 static void delivery(fmd_web_page *p, const step *s) {
   char sinks[64];
   if (!s->delivered) {
@@ -187,7 +172,7 @@ static void steps(fmd_web_page *p, const timeline *t) {
     fmd_html_raw(&p->out, "<tr><td>");
     fmd_web_time(p, s->at);
     fmd_html_raw(&p->out, "</td><td>");
-    who(p, s->author);
+    fmd_web_member(p, s->author);
     fmd_html_raw(&p->out, "</td><td>");
     what(p, s);
     fmd_html_raw(&p->out, "</td><td>");

@@ -134,3 +134,18 @@ void fmd_web_status(fmd_web_page *p, int st) {
   if (p->en || st < 0 || st >= FM_STATUS_COUNT) fmd_html_text(&p->out, fm_status_name(st));
   else fmd_html_text(&p->out, vi[st]);
 }
+
+void fmd_web_member(fmd_web_page *p, const uint8_t author[FM_KEY_LEN]) {
+  fm_enrollment en;
+  char hex[2 * FM_KEY_LEN + 1];
+  if (fm_store_enrollment(p->d->store, author, &en, NULL, NULL, NULL) == 0) {
+    fmd_html_text(&p->out, en.name);
+    fmd_html_raw(&p->out, " <span class=\"muted\">(");
+    fmd_html_text(&p->out, en.team);
+    fmd_html_raw(&p->out, ")</span>");
+    return;
+  }
+  fm_hex(author, FM_KEY_LEN, hex);
+  hex[12] = 0;
+  fmd_html_rawf(&p->out, "%s…", hex);
+}

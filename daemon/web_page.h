@@ -60,6 +60,10 @@ int fmd_web_upstream(fmd_web_page *p);
 int fmd_web_problems(fmd_web_page *p);
 int fmd_web_metrics(fmd_web_page *p);
 
+/* "Lò Thị Lan (Tổ 1)" for |author| from the enrollment this store holds,
+ * else the start of its id: how every page names a member. */
+void fmd_web_member(fmd_web_page *p, const uint8_t author[FM_KEY_LEN]);
+
 /* The oldest entry of the commune without a receipt (the gateway's own
  * aside): 1 with its author, seq and stamp time; 0 when every entry has
  * one; a negative store code. */

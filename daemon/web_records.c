@@ -96,22 +96,6 @@ static int match_visit(void *ctx, const char *id, size_t n, const uint8_t *rec, 
 
 static void str(fmd_web_page *p, fm_str s) { fmd_html_textn(&p->out, s.p, s.n); }
 
-/* "Lò Thị Lan (Tổ 1)" for |author|, or the start of its id. */
-static void member(fmd_web_page *p, const uint8_t author[FM_KEY_LEN]) {
-  fm_enrollment en;
-  char hex[2 * FM_KEY_LEN + 1];
-  if (fm_store_enrollment(p->d->store, author, &en, NULL, NULL, NULL) == 0) {
-    fmd_html_text(&p->out, en.name);
-    fmd_html_raw(&p->out, " <span class=\"muted\">(");
-    fmd_html_text(&p->out, en.team);
-    fmd_html_raw(&p->out, ")</span>");
-    return;
-  }
-  fm_hex(author, FM_KEY_LEN, hex);
-  hex[12] = 0;
-  fmd_html_rawf(&p->out, "%s…", hex);
-}
-
 static int row_dossier(void *ctx, const char *id, size_t n, const uint8_t *rec, size_t len) {
   fmd_web_page *p = ctx;
   fm_dossier_view d;
@@ -130,7 +114,7 @@ static int row_dossier(void *ctx, const char *id, size_t n, const uint8_t *rec, 
   fmd_html_raw(&p->out, "</td><td>");
   str(p, d.village);
   fmd_html_raw(&p->out, "</td><td>");
-  member(p, d.created.author);
+  fmd_web_member(p, d.created.author);
   fmd_html_raw(&p->out, "</td><td>");
   fmd_web_status(p, d.status);
   fmd_html_raw(&p->out, "</td><td>");
@@ -150,7 +134,7 @@ static int row_visit(void *ctx, const char *id, size_t n, const uint8_t *rec, si
   fmd_html_raw(&p->out, "</td><td>");
   str(p, v.village);
   fmd_html_raw(&p->out, "</td><td>");
-  member(p, v.base.author);
+  fmd_web_member(p, v.base.author);
   fmd_html_raw(&p->out, "</td><td>");
   str(p, v.mode);
   fmd_html_rawf(&p->out, "</td><td class=\"n\">%llu</td><td>", (unsigned long long)v.citizens);

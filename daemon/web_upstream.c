@@ -13,21 +13,6 @@
 
 #define REFUSED_BATCHES 3   /* as `fieldmesh status` (cli/upstream.h) */
 
-static void who(fmd_web_page *p, const uint8_t author[FM_KEY_LEN]) {
-  fm_enrollment en;
-  char hex[2 * FM_KEY_LEN + 1];
-  fm_hex(author, FM_KEY_LEN, hex);
-  hex[12] = 0;
-  if (fm_store_enrollment(p->d->store, author, &en, NULL, NULL, NULL) == 0) {
-    fmd_html_text(&p->out, en.name);
-    fmd_html_raw(&p->out, " (");
-    fmd_html_text(&p->out, en.team);
-    fmd_html_raw(&p->out, ")");
-  } else {
-    fmd_html_rawf(&p->out, "%s…", hex);
-  }
-}
-
 static void state(fmd_web_page *p, const fm_fwd_status *st) {
   if (!st->active)
     fmd_html_rawf(&p->out, "<span class=\"tag\">%s</span>", fmd_web_t(p, "không dùng nữa", "no longer configured"));
@@ -64,7 +49,7 @@ static int sink_row(void *ctx, const fm_fwd_status *st) {
   fmd_html_raw(h, "</td><td>");
   if (st->refused_batches >= REFUSED_BATCHES) {
     fmd_html_rawf(h, p->en ? "seq %llu of " : "mục %llu của ", (unsigned long long)st->refused_seq);
-    who(p, st->refused_author);
+    fmd_web_member(p, st->refused_author);
     fmd_html_rawf(h, p->en ? ", left out of %u batches in a row" : ", bị bỏ qua %u lô liên tiếp",
                   st->refused_batches);
   } else {
@@ -124,7 +109,7 @@ static void oldest(fmd_web_page *p) {
     fmd_html_text(&p->out, fmd_web_t(p, "Mục cũ nhất chưa có biên nhận: ",
                                      "Oldest entry without a receipt: "));
     fmd_html_rawf(&p->out, p->en ? "seq %llu of " : "mục %llu của ", (unsigned long long)seq_oldest);
-    who(p, who_oldest);
+    fmd_web_member(p, who_oldest);
     fmd_html_raw(&p->out, ", ");
     fmd_web_time(p, at_oldest);
     fmd_html_rawf(&p->out, p->en ? " (%.1f hours ago)" : " (%.1f giờ trước)",
