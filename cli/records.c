@@ -105,16 +105,8 @@ void fmc_record_added(fmc_ctx *c, const char *kind, const char *id, uint64_t seq
 }
 
 int fmc_str_is(fm_str s, const char *want) {
-  size_t n = strlen(want);
-  if (s.n == n && (n == 0 || memcmp(s.p, want, n) == 0)) return 1;
-  /* The same text in another form (decomposed, blank space around). */
-  char a[FM_NAME_MAX * 4];
-  fm_str w = {want, n};
-  if (s.n >= sizeof a || n >= sizeof a) return 0;
-  fmc_str(s, a, sizeof a);
-  char b[sizeof a];
-  fmc_str(w, b, sizeof b);
-  return !strcmp(a, b);
+  /* The same text in another form (decomposed, blank space around) too. */
+  return fm_text_same(s.p, s.n, want, strlen(want), 0);
 }
 
 void fmc_services_str(uint32_t mask, char *out, size_t cap) {
@@ -163,20 +155,6 @@ static void villages_hint(const fm_enrollment *en, char *out, size_t cap) {
   }
 }
 
-/* Whether |a| and |b| match once both are in the one form (|fold| 0:
- * NFC and trimmed; 1: also without case or marks, fm_text_fold). */
-static int same_text(const char *a, const char *b, int fold) {
-  fm_buf x, y;
-  fm_buf_init(&x, FM_ENTRY_MAX);
-  fm_buf_init(&y, FM_ENTRY_MAX);
-  int ok = fold ? fm_text_fold(&x, a, strlen(a)) == 0 && fm_text_fold(&y, b, strlen(b)) == 0
-                : fm_text_norm(&x, a, strlen(a)) == 0 && fm_text_norm(&y, b, strlen(b)) == 0;
-  ok = ok && x.len == y.len && (!x.len || !memcmp(x.p, y.p, x.len));
-  fm_buf_free(&x);
-  fm_buf_free(&y);
-  return ok;
-}
-
 /* The village of a new record: required, one line, and normally one of
  * this laptop's villages (another is allowed: members help neighbours).
  * Composed or decomposed, it is the same village; one that differs only
@@ -189,10 +167,11 @@ int fmc_check_village(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en) {
   if ((rv = fmc_check_text(c, o->name, o->value, FM_NAME_MAX - 1, 0)) != 0) return rv;
   if (!o->value[0]) return fmc_usage(c, "%s must not be empty (%s)", o->name, hint);
   if (!en->nvillages) return 0;
+  size_t n = strlen(o->value);
   for (int i = 0; i < en->nvillages; i++)
-    if (same_text(o->value, en->villages[i], 0)) return 0;
+    if (fm_text_same(o->value, n, en->villages[i], strlen(en->villages[i]), 0)) return 0;
   for (int i = 0; i < en->nvillages; i++)
-    if (same_text(o->value, en->villages[i], 1)) {
+    if (fm_text_same(o->value, n, en->villages[i], strlen(en->villages[i]), 1)) {
       fmc_warn(c, "\"%s\" is not among this laptop's villages: did you mean \"%s\"? "
                "Recording \"%s\" as typed", o->value, en->villages[i], o->value);
       return 0;

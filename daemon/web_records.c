@@ -40,16 +40,7 @@ typedef struct listing {
  * (fieldmesh/text.h), so a village an older laptop wrote decomposed is
  * found by the one typed composed. */
 static int is(fm_str s, const char *want) {
-  if (!want[0]) return 1;
-  if (s.n == strlen(want) && !memcmp(s.p, want, s.n)) return 1;
-  fm_buf a, b;
-  fm_buf_init(&a, FM_ENTRY_MAX);
-  fm_buf_init(&b, FM_ENTRY_MAX);
-  int same = fm_text_norm(&a, s.p, s.n) == 0 && fm_text_norm(&b, want, strlen(want)) == 0 &&
-             a.len == b.len && (!a.len || !memcmp(a.p, b.p, a.len));
-  fm_buf_free(&a);
-  fm_buf_free(&b);
-  return same;
+  return !want[0] || fm_text_same(s.p, s.n, want, strlen(want), 0);
 }
 
 static int in_days(const filter *f, const char *day) {

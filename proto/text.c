@@ -91,6 +91,19 @@ int fm_text_fold(fm_buf *out, const char *s, size_t n) {
   return 0;
 }
 
+int fm_text_same(const char *a, size_t an, const char *b, size_t bn, int fold) {
+  fm_buf x, y;
+  if (!fold && an == bn && (!an || !memcmp(a, b, an))) return 1;
+  fm_buf_init(&x, (size_t)1 << 20);
+  fm_buf_init(&y, (size_t)1 << 20);
+  int ok = fold ? fm_text_fold(&x, a, an) == 0 && fm_text_fold(&y, b, bn) == 0
+                : fm_text_norm(&x, a, an) == 0 && fm_text_norm(&y, b, bn) == 0;
+  ok = ok && x.len == y.len && (!x.len || !memcmp(x.p, y.p, x.len));
+  fm_buf_free(&x);
+  fm_buf_free(&y);
+  return ok;
+}
+
 int fm_text_is_norm(const char *s, size_t n) {
   size_t len, a, b;
   int err = 0;

@@ -31,6 +31,12 @@ int fm_text_norm(fm_buf *out, const char *s, size_t n);
  * look-ups only: records keep the text as typed (normalized). */
 int fm_text_fold(fm_buf *out, const char *s, size_t n);
 
+/* 1 when |a| (|an| bytes) and |b| (|bn|) are the same text in their one
+ * form (|fold| 0: fm_text_norm) or the same name (|fold| 1: fm_text_fold);
+ * 0 when not, or when either is not UTF-8.  Equal bytes are the same
+ * without normalizing. */
+int fm_text_same(const char *a, size_t an, const char *b, size_t bn, int fold);
+
 /* 1 when |s| (|n| bytes) is already what fm_text_norm makes of it, 0 when
  * not (or when it is not UTF-8). */
 int fm_text_is_norm(const char *s, size_t n);

@@ -91,6 +91,16 @@ static void test_text_refuses_what_is_not_utf8_and_survives_hostile_text(void **
   fm_buf_free(&b);
 }
 
+static void test_text_same_compares_one_form(void **state) {
+  (void)state;
+  assert_true(fm_text_same(NGHIA_NFC, strlen(NGHIA_NFC), NGHIA_NFD, strlen(NGHIA_NFD), 0));
+  assert_true(fm_text_same(" " NGHIA_NFC, strlen(NGHIA_NFC) + 1, NGHIA_NFC, strlen(NGHIA_NFC), 0));
+  assert_false(fm_text_same("nghia tan", 9, NGHIA_NFC, strlen(NGHIA_NFC), 0));
+  assert_true(fm_text_same("nghia tan", 9, NGHIA_NFC, strlen(NGHIA_NFC), 1));
+  assert_false(fm_text_same("a\xff", 2, "a\xff ", 3, 0));   /* not UTF-8: never the same */
+  assert_true(fm_text_same("a\xff", 2, "a\xff", 2, 0));    /* but equal bytes are */
+}
+
 static void test_text_counts_characters(void **state) {
   (void)state;
   assert_int_equal(fm_text_chars(NGHIA_NFC, strlen(NGHIA_NFC)), 9);
@@ -103,6 +113,7 @@ int main(void) {
       cmocka_unit_test(test_text_norm_composes_and_trims),
       cmocka_unit_test(test_text_fold_matches_without_case_marks_or_extra_space),
       cmocka_unit_test(test_text_refuses_what_is_not_utf8_and_survives_hostile_text),
+      cmocka_unit_test(test_text_same_compares_one_form),
       cmocka_unit_test(test_text_counts_characters),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
