@@ -5,7 +5,6 @@
 
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
-#include "fieldmesh/text.h"
 
 void fmd_batch_hex(const fm_fwd_batch *b, char out[33]) { fm_hex(b->id, FM_RECEIPT_BATCH_LEN, out); }
 
@@ -119,13 +118,7 @@ typedef struct roster_ctx {
 static void roster_field(fm_buf *out, const char *k, const char *v) {
   fm_json_string(out, k, strlen(k), 0);
   put(out, ":");
-  fm_buf t;
-  fm_buf_init(&t, FM_ENTRY_MAX);
-  if (fm_text_norm(&t, v, strlen(v)) == 0)
-    fm_json_string(out, t.p ? (const char *)t.p : "", t.len, FM_JSON_NO_NUL);
-  else
-    fm_json_string(out, v, strlen(v), FM_JSON_NO_NUL);
-  fm_buf_free(&t);
+  fm_json_text(out, v, strlen(v), FM_JSON_NO_NUL);
 }
 
 static int on_member(void *arg, const uint8_t *bytes, size_t len) {

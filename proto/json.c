@@ -311,17 +311,23 @@ int fm_json_entry(fm_buf *out, const uint8_t *bytes, size_t len, unsigned flags)
   return fm_buf_error(out);
 }
 
-/* A view's text field in its one form (fieldmesh/text.h), so the
- * upstream groups a village written decomposed by an older laptop with
- * the composed one; text that is not UTF-8 is written as it is (U+FFFD). */
-static void str_field(fm_buf *out, const char *k, fm_str s, unsigned flags) {
+int fm_json_text(fm_buf *out, const char *s, size_t n, unsigned flags) {
   fm_buf t;
-  key(out, k, 0);
+  int rv;
   fm_buf_init(&t, FM_ENTRY_MAX);
-  if (fm_text_norm(&t, s.p, s.n) == 0)
-    fm_json_string(out, t.p ? (const char *)t.p : "", t.len, flags);
-  else fm_json_string(out, s.p, s.n, flags);
+  if (fm_text_norm(&t, s, n) == 0)
+    rv = fm_json_string(out, t.p ? (const char *)t.p : "", t.len, flags);
+  else
+    rv = fm_json_string(out, s, n, flags);
   fm_buf_free(&t);
+  return rv;
+}
+
+/* A view's text field in its one form, so the upstream groups a village
+ * written decomposed by an older laptop with the composed one. */
+static void str_field(fm_buf *out, const char *k, fm_str s, unsigned flags) {
+  key(out, k, 0);
+  fm_json_text(out, s.p, s.n, flags);
 }
 
 static void stamp_time(fm_buf *out, const char *k, const fm_stamp *s) {

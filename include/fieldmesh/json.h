@@ -34,6 +34,10 @@
 /* A JSON string of the |n| bytes at |s|. */
 int fm_json_string(fm_buf *out, const char *s, size_t n, unsigned flags);
 
+/* A JSON string of the |n| bytes at |s| in their one form (NFC, trimmed:
+ * fieldmesh/text.h), or as they are when not UTF-8 (then U+FFFD). */
+int fm_json_text(fm_buf *out, const char *s, size_t n, unsigned flags);
+
 /* One whole MessagePack value of |len| bytes at |p|, which must be
  * consumed exactly. */
 int fm_json_msgpack(fm_buf *out, const uint8_t *p, size_t len, unsigned flags);
