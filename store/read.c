@@ -9,18 +9,6 @@
 
 #include "fieldmesh/error.h"
 
-void fm_vector_free(fm_vector *v) {
-  free(v->items);
-  v->items = NULL;
-  v->n = 0;
-}
-
-uint64_t fm_vector_seq(const fm_vector *v, const uint8_t author[static FM_KEY_LEN]) {
-  for (size_t i = 0; i < v->n; i++)
-    if (!memcmp(v->items[i].author, author, FM_KEY_LEN)) return v->items[i].seq;
-  return 0;
-}
-
 static int fill_vector(fm_store *s, MDB_txn *t, fm_vector *out) {
   MDB_stat st;
   MDB_cursor *c;

@@ -39,7 +39,8 @@
 #ifndef FIELDMESH_MSG_H
 #define FIELDMESH_MSG_H
 
-#include "fieldmesh/store.h"
+#include "fieldmesh/ingest.h"
+#include "fieldmesh/vector.h"
 #include "fieldmesh/wire.h"
 
 /* Version 2: ACK names what was stored and refused.  Version 3: changes
@@ -114,10 +115,6 @@ typedef struct fm_msg {
  * |m->refused| at room for FM_ACK_REFUSED_MAX ranges.
  * Returns 0 or FM_ERR_PROTO (unknown type) or FM_ERR_MALFORMED. */
 int fm_msg_decode(const uint8_t *p, size_t len, fm_msg *m);
-
-/* BLAKE2b-256 over the vector's items in their order (authority first,
- * then by author): author, seq (big-endian) and head of each. */
-void fm_vector_digest(const fm_vector *v, uint8_t out[static 32]);
 
 /* Encoders append one message to |w|'s buffer. */
 void fm_msg_hello(fm_wr *w, const uint8_t node_id[static FM_KEY_LEN],

@@ -28,8 +28,9 @@
 
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/identity.h"
+#include "fieldmesh/ingest.h"
 #include "fieldmesh/msg.h"
-#include "fieldmesh/store.h"
+#include "fieldmesh/vector.h"
 
 #define FM_FRAME_MAX 65535
 #define FM_FRAME_HDR 4
