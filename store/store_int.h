@@ -66,12 +66,18 @@ void fm__store_entry_key(uint8_t key[40], const uint8_t author[FM_KEY_LEN],
                          uint64_t seq);
 
 /* Maps an LMDB or system code to ours (MDB_MAP_FULL is kept: the write
- * loop grows the map and retries). */
+ * loop grows the map and retries).  One convention inside store/: LMDB
+ * returns positive errno values and negative MDB_* codes, so every mdb_*
+ * result passes through this function at the call site before it is
+ * returned; a code compared with MDB_NOTFOUND is compared before.  Our
+ * functions return 0 or a negative code (ingest's outcomes are >= 0 and
+ * its errors negative).  Idempotent on our own codes. */
 int fm__store_err(int rc);
 
 /* Runs |fn| in a write transaction and commits, growing the map and
  * retrying the whole of |fn| when it fills up: |fn| must start from
- * scratch each time it is called. */
+ * scratch each time it is called, and return 0 or a negative code (a
+ * positive one is a programming error, asserted). */
 typedef int (*fm__write_fn)(fm_store *s, MDB_txn *t, void *ctx);
 int fm__store_write(fm_store *s, fm__write_fn fn, void *ctx);
 /* Begins a read-only transaction, following a map grown by another

@@ -28,7 +28,7 @@ int fm__store_each_logged(fm_store *s, MDB_txn *t, fm__entry_fn fn, void *ctx) {
     if ((rc = fn(ctx, &e)) != 0) break;
   }
   mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
 }
 
 typedef struct view_replay {
@@ -84,7 +84,7 @@ static int purge_tail(fm_store *s, MDB_txn *t, const uint8_t device[FM_KEY_LEN],
     k.mv_data = key;
   }
   mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+  return rc == MDB_NOTFOUND || rc == 0 ? 0 : fm__store_err(rc);
 }
 
 /* The views and the receipts rebuilt from the log, in place. */
