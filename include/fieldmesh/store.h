@@ -153,6 +153,9 @@ int fm_store_ingest(fm_store *s, const fm_slice *entries, size_t n, fm_time now,
  * again, so a lying peer or a forged bundle header cannot stop a laptop
  * from writing for good. */
 #define FM_SEEN_TRUST_MS (10 * 60 * 1000)
+/* Returns 0, or a store error (FM_ERR_NOSPACE, FM_ERR_DAMAGED ...): a
+ * session may go on (a claim not noted costs nothing lasting); a bundle
+ * import stops, as for any store error. */
 int fm_store_note_seen(fm_store *s, const uint8_t author[static FM_KEY_LEN],
                        uint64_t seq, fm_time now);
 
@@ -278,6 +281,7 @@ typedef struct fm_restore_info {
   uint64_t set_aside;   /* own entries ever set aside */
   fm_time last;         /* when the last was set aside or written; 0 never */
 } fm_restore_info;
+/* Fills |out| from the restore table (read-only).  0 or a store error. */
 int fm_store_restore_info(fm_store *s, fm_restore_info *out);
 
 /* ---- salvage (store/salvage.c) ---------------------------------------------- */
