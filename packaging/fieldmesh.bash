@@ -63,7 +63,7 @@ _fieldmesh() {
     --role) _fieldmesh_offer "$cur" <<<$'member\nleader\ngateway\nadmin'; return ;;
     --by) _fieldmesh_offer "$cur" < <(_fieldmesh_run report --help | head -n1 |
             sed -n 's/.*--by \([^ ]*\).*/\1/p' | tr '|' '\n'); return ;;
-    --format) _fieldmesh_offer "$cur" <<<$'table\ncsv\njson'; return ;;
+    --format) _fieldmesh_offer "$cur" <<<$'table\ncsv\njson\nxlsx'; return ;;
     --status) _fieldmesh_offer "$cur" < <(_fieldmesh_statuses); return ;;
     --services)
       local done_part=${cur%,*} last=${cur##*,} s
