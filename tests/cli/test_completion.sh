@@ -39,7 +39,9 @@ offers "add list show void" fieldmesh visit ""
 offers "" fieldmesh status ""
 offers "--village" fieldmesh visit add --vi
 offers "--note --note-file" fieldmesh dossier status D-1 processing --no
+offers "bulletin" fieldmesh report ""
 offers "--force --format --from" fieldmesh report --f
+offers "--lang" fieldmesh report bulletin --la
 
 step "values"
 offers "khai_sinh khai_tu" fieldmesh dossier add --procedure khai

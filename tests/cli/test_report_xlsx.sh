@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The report as a spreadsheet (docs/cli.md, `fieldmesh report --format
-# xlsx`), on a fixed data set with a fixed clock:
+# The report as a spreadsheet and as the news report's paragraph
+# (docs/cli.md, `fieldmesh report --format xlsx`, `fieldmesh report
+# bulletin`), on a fixed data set with a fixed clock:
 #   - each XLSX opens with openpyxl and holds the numbers of --format json,
 #     as numbers, under a bold header, with Vietnamese names intact and
 #     columns as wide as their text;
 #   - a visit received with control characters and a thousand combining
 #     marks in its village still makes a workbook that opens;
 #   - --format xlsx without -o, -o into a missing folder, onto a folder or
-#     an existing file (without --force) are refused, nothing written.
+#     an existing file (without --force) are refused, nothing written;
+#   - the bulletin, in Vietnamese and English, is the golden text
+#     tests/cli/bulletin.golden.
 #
 # usage: test_report_xlsx.sh BIN_DIR
 set -euo pipefail
@@ -154,4 +157,22 @@ assert not any(ord(ch) < 0x20 for ch in bad[0]), repr(bad[0])
 assert ws.cell(row=7, column=1).value == "TOTAL"
 PYEOF
 
+step "the bulletin of 2026-12-01 to 2026-12-05 is the golden text"
+{
+  fm a report bulletin --from 2026-12-01 --to 2026-12-05
+  fm a report bulletin --from 2026-12-01 --to 2026-12-05 --lang en
+  fm a report bulletin --from 2026-10 --to 2026-10
+} >"$W/bulletin"
+diff -u "$HERE/bulletin.golden" "$W/bulletin" || fail "the bulletin differs from bulletin.golden"
+json=$(fm a --json report bulletin --from 2026-12-01 --to 2026-12-05)
+[ "$(jfield "$json" citizens)" = 1007 ] && [ "$(jfield "$json" account_created)" = 2 ] ||
+  fail "bulletin --json: $json"
+refused_b() {
+  local rc=0
+  fm a report bulletin "$@" >/dev/null 2>"$W/err" || rc=$?
+  [ "$rc" = 2 ] || fail "report bulletin $* exited $rc: $(cat "$W/err")"
+}
+refused_b --from 2026-12-01
+refused_b --from 2026-12-05 --to 2026-12-01
+refused_b --from 2026-12-01 --to 2026-12-05 --lang fr
 echo "$NAME: ok"
