@@ -47,6 +47,9 @@ int fmc_cmd_recover(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_report(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_procedures(fmc_ctx *c, int argc, char **argv);
 
+/* bulletin.c */
+int fmc_cmd_report_bulletin(fmc_ctx *c, int argc, char **argv);
+
 /* cmd_web.c */
 int fmc_cmd_web_password(fmc_ctx *c, int argc, char **argv);
 

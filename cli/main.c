@@ -52,6 +52,9 @@ static const command commands[] = {
     {"bundle", "import", fmc_cmd_bundle_import, "apply a bundle from another laptop", FMC_WRITES},
     {"verify", NULL, fmc_cmd_verify, "re-check every signature, link and view", 0},
     {"recover", NULL, fmc_cmd_recover, "save what a damaged store holds into a fresh one", 0},
+    /* Before `report` itself, which takes any other word as its options. */
+    {"report", "bulletin", fmc_cmd_report_bulletin,
+     "the period's figures as a paragraph for the news report", 0},
     {"report", NULL, fmc_cmd_report, "visits and dossiers by village, team, procedure or month", 0},
     {"procedures", NULL, fmc_cmd_procedures, "the procedure catalogue", 0},
     {"web-password", NULL, fmc_cmd_web_password,

@@ -1,8 +1,11 @@
 /* fm-forge: signs, outside the command line's checks, a dossier.correct by
  * the device of one state folder and hands it to another laptop's store as
- * if it came by sync, for the corrections test.
+ * if it came by sync, for the corrections test; or a visit whose village
+ * is any text (control characters, thousands of combining marks) for the
+ * reports' hostile text test.
  *
  *   fm-forge SIGNER_STATE TARGET_STATE DOSSIER_ID STATUS REASON
+ *   fm-forge SIGNER_STATE TARGET_STATE --visit TEAM VILLAGE_HEX
  *
  * The entry follows the signer's log as its own store holds it.  Prints
  * the outcome as the target's ingest judged it: "accepted", or
@@ -38,8 +41,14 @@ static int forge(fm_store *own, const fm_identity *id, char **argv, fm_buf *out)
   uint8_t *head = NULL, head_id[FM_ID_LEN];
   size_t head_len = 0;
   fm_buf body;
-  int rv, status = fm_status_parse(argv[4], strlen(argv[4]));
-  if (status < 0) return FM_ERR_INVAL;
+  int rv, visit = !strcmp(argv[3], "--visit");
+  int status = fm_status_parse(argv[4], strlen(argv[4]));
+  char village[4096];
+  if (!visit && status < 0) return FM_ERR_INVAL;
+  if (visit && (strlen(argv[5]) / 2 >= sizeof village ||
+                fm_unhex(argv[5], (uint8_t *)village, strlen(argv[5]) / 2) < 0))
+    return FM_ERR_INVAL;
+  if (visit) village[strlen(argv[5]) / 2] = 0;
   if ((rv = fm_store_stats_get(own, &st)) < 0) return rv;
   if (st.self_seq && (rv = fm_store_entry_copy(own, id->pk, st.self_seq, &head, &head_len)) < 0)
     return rv;
@@ -49,11 +58,14 @@ static int forge(fm_store *own, const fm_identity *id, char **argv, fm_buf *out)
   clock_gettime(CLOCK_REALTIME, &ts);
   const char *env = getenv("FIELDMESH_NOW");
   fm_time now = env ? atoll(env) : (fm_time)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-  fm_buf_init(&body, 4096);
-  if ((rv = fm_dossier_correct_body(&body, argv[3], status, argv[5], 0)) == 0)
+  fm_buf_init(&body, 8192);
+  fm_visit_in v = {"V-F0RGED0000000001", argv[4], village, "", "", "", FM_MODE_HOME, 1, 1};
+  rv = visit ? fm_visit_body(&body, &v)
+             : fm_dossier_correct_body(&body, argv[3], status, argv[5], 0);
+  if (rv == 0)
     rv = fm_entry_build(out, id, st.self_seq + 1, st.self_seq ? head_id : NULL,
-                        fm_hlc_make((uint64_t)now + 60000, 0), FM_KIND_DOSSIER_CORRECT,
-                        body.p, body.len);
+                        fm_hlc_make((uint64_t)now + 60000, 0),
+                        visit ? FM_KIND_VISIT : FM_KIND_DOSSIER_CORRECT, body.p, body.len);
   fm_buf_free(&body);
   return rv;
 }
@@ -64,7 +76,8 @@ int main(int argc, char **argv) {
   fm_buf e;
   int rv;
   if (argc != 6) {
-    fprintf(stderr, "usage: fm-forge SIGNER_STATE TARGET_STATE DOSSIER_ID STATUS REASON\n");
+    fprintf(stderr, "usage: fm-forge SIGNER_STATE TARGET_STATE DOSSIER_ID STATUS REASON\n"
+                    "       fm-forge SIGNER_STATE TARGET_STATE --visit TEAM VILLAGE_HEX\n");
     return 2;
   }
   if (sodium_init() < 0) return 1;
