@@ -227,6 +227,7 @@ static int apply(fm_store *s, MDB_txn *t, const fm_entry *e, const fm__head *h,
   if ((rc = fm__store_head_put(s, t, e->author, &nh)) != 0) return fm__store_err(rc);
   if ((rc = fm__store_apply_views(s, t, s->dossiers, s->visits, e)) != 0) return fm__store_err(rc);
   if ((rc = fm__store_receipts_on_entry(s, t, e)) != 0) return fm__store_err(rc);
+  if ((rc = fm__store_blobs_on_entry(s, t, e)) != 0) return fm__store_err(rc);
   if (fm_hlc_too_far_ahead(e->hlc, now)) {
     res->clock_ahead++;
     if ((rc = note_clock_ahead(s, t, e, now)) != 0) return fm__store_err(rc);

@@ -94,6 +94,14 @@ static int open_dbs(fm_store *s) {
     mdb_txn_abort(t);
     return fm__store_err(rc);
   }
+  /* Added for attachments (blob.c). */
+  rc = mdb_dbi_open(t, "blobs", flags, &s->blobs);
+  if (rc == 0) rc = mdb_dbi_open(t, "blob_wanted", flags, &s->blob_wanted);
+  s->has_blobs = rc == 0;
+  if (rc && !(rc == MDB_NOTFOUND && s->read_only)) {
+    mdb_txn_abort(t);
+    return fm__store_err(rc);
+  }
   return fm__store_err(mdb_txn_commit(t));
 }
 

@@ -27,6 +27,10 @@ struct fm_store {
   /* Presence notes (presence.c): 0 in an older store opened read-only. */
   MDB_dbi presence;
   int has_presence;
+  /* Attachment chunks (blob.c): 0 in an older store opened read-only. */
+  MDB_dbi blobs;
+  MDB_dbi blob_wanted;
+  int has_blobs;
   fm_limits limits;
   size_t held_max;   /* FM__HELD_MAX unless the opener chose another */
   size_t held_per_author; /* FM__HELD_PER_AUTHOR or less, never over held_max */
@@ -129,6 +133,9 @@ int fm__store_apply_views(fm_store *s, MDB_txn *t, MDB_dbi dossiers,
  * materialized; an ordinary entry costs one mdb_stat() unless a receipt
  * named it before it arrived. */
 int fm__store_receipts_on_entry(fm_store *s, MDB_txn *t, const fm_entry *e);
+/* An accepted `dossier.attach` entry: its chunks not held yet become
+ * wanted (blob.c). */
+int fm__store_blobs_on_entry(fm_store *s, MDB_txn *t, const fm_entry *e);
 
 /* Empties the receipt tables |receipts|, |delivered| and |wait| of |wt|
  * and rebuilds them from the receipts in the log, read through |rt| (which

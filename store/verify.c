@@ -350,9 +350,10 @@ static int check_derived(fm_store *s, MDB_txn *t, const char *prefix, char *err,
 }
 
 /* The view record format this build writes (docs/architecture.md, "View
- * records"): 2 added stamps' order and the dossier's date.  A store whose
- * views were built by another format has them rebuilt when opened. */
-#define VIEWS_FORMAT 2
+ * records"): 2 added stamps' order and the dossier's date; 3 lists a
+ * dossier's `dossier.attach` entries.  A store whose views were built by
+ * another format has them rebuilt when opened. */
+#define VIEWS_FORMAT 3
 
 static int do_rebuild(fm_store *s, MDB_txn *t, void *ctx) {
   uint8_t v = VIEWS_FORMAT;
