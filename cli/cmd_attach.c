@@ -39,9 +39,8 @@ static int read_scan(fmc_ctx *c, const char *path, uint8_t **buf, size_t *len) {
     return fmc_fail(c, "%s is not a regular file (a pipe or device): give the scanned "
                        "file itself (nothing written)", path);
   case FM_ERR_TOOBIG:
-    return fmc_fail(c, "%s is over the %d MiB limit for one scan: scan at a lower "
-                       "resolution or in several files (nothing written)",
-                    path, FM_ATTACH_FILE_MAX >> 20);
+    return fmc_fail(c, "%s is over the 7.5 MiB limit for one scan: scan at a lower "
+                       "resolution or in several files (nothing written)", path);
   default:
     return fmc_fail(c, "cannot read %s: %s (nothing written)", path, fm_strerror(rv));
   }
@@ -142,8 +141,8 @@ int fmc_cmd_dossier_attach(fmc_ctx *c, int argc, char **argv) {
   fmc_spec spec = {"usage: fieldmesh dossier attach ID FILE [--kind KIND]\n"
                    "Attaches a scan of the citizen's papers to a dossier. KIND is id_card,\n"
                    "household_book, application_form, photo or other (default). The scan\n"
-                   "is sealed and travels with the records in 64 KiB chunks; at most\n"
-                   "10 MiB per file.\n",
+                   "is sealed and travels with the records in 60 KiB chunks; at most\n"
+                   "7.5 MiB per file.\n",
                    o, 2, 2, {0}, 0};
   char kinds[128];
   uint8_t *plain;

@@ -28,10 +28,12 @@
 
 #define FM_KIND_DOSSIER_ATTACH "dossier.attach"
 
-#define FM_ATTACH_CHUNK (64 * 1024)        /* file bytes per chunk */
+/* A chunk fits in one sync message (FM_MSG_MAX) with room to spare, and
+ * the ids of a whole file fit in one bin of an entry (4 KiB: 128 ids). */
+#define FM_ATTACH_CHUNK (60 * 1024)        /* file bytes per chunk */
 #define FM_ATTACH_TAG 16                    /* AEAD tag per chunk */
-#define FM_ATTACH_FILE_MAX (10 * 1024 * 1024) /* largest file an entry may announce */
-#define FM_ATTACH_CHUNKS_MAX (FM_ATTACH_FILE_MAX / FM_ATTACH_CHUNK)
+#define FM_ATTACH_CHUNKS_MAX 128
+#define FM_ATTACH_FILE_MAX (FM_ATTACH_CHUNKS_MAX * FM_ATTACH_CHUNK) /* 7.5 MiB */
 #define FM_ATTACH_NAME_MAX 255              /* bytes of a file name */
 #define FM_ATTACH_KEY 32
 #define FM_BLOB_ID 32

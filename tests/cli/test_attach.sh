@@ -4,7 +4,7 @@
 #   - `dossier attach` seals a 300 KB scan into chunks; `dossier
 #     attachments` lists it; `attachment get` writes the same bytes back,
 #     0600, and never over an existing file without --force;
-#   - a missing file, a folder, a FIFO, an empty file and one over 10 MiB
+#   - a missing file, a folder, a FIFO, an empty file and one over 7.5 MiB
 #     are refused in one line and write nothing; so is a member of another
 #     team;
 #   - a bundle without attachments carries the record but no chunk: the
@@ -54,12 +54,12 @@ refused 2 "the action is get" fm a dossier attachment put "$D" 1 -o "$W/x.jpg"
 step "bad files are refused in one line, nothing written"
 mkfifo "$W/fifo"
 : >"$W/empty"
-head -c $((10 * 1024 * 1024 + 1)) /dev/zero >"$W/big"
+head -c $((128 * 61440 + 1)) /dev/zero >"$W/big"
 refused 1 "no such file" fm a dossier attach "$D" "$W/nope.jpg"
 refused 1 "is a folder" fm a dossier attach "$D" "$W"
 refused 1 "not a regular file" fm a dossier attach "$D" "$W/fifo"
 refused 1 "is empty" fm a dossier attach "$D" "$W/empty"
-refused 1 "over the 10 MiB limit" fm a dossier attach "$D" "$W/big"
+refused 1 "over the 7.5 MiB limit" fm a dossier attach "$D" "$W/big"
 refused 2 "--kind must be one of" fm a dossier attach "$D" "$W/scan.jpg" --kind selfie
 [ "$(entries)" = "$n" ] || fail "a refused attach wrote an entry"
 

@@ -151,8 +151,8 @@ def main():
         return a.write("visit.void", body(id=id_, reason=reason, **extra), t, counter)
 
     def attach(a, t, dossier_id, size=100, counter=0, **over):
-        n = (size + 65535) // 65536
-        f = dict(dossier=dossier_id, kind="photo", name="giấy tờ.jpg", size=size, chunk=65536,
+        n = (size + 61439) // 61440
+        f = dict(dossier=dossier_id, kind="photo", name="giấy tờ.jpg", size=size, chunk=61440,
                  chunks=bytes(range(32)) * n, key=b"\x07" * 32)
         f.update(over)
         return a.write("dossier.attach", body(**f), t, counter)

@@ -574,8 +574,8 @@ CORRECTORS = (b"leader", b"officer", b"admin")
 
 
 ATTACH_KINDS = (b"id_card", b"household_book", b"application_form", b"photo", b"other")
-ATTACH_CHUNK = 65536
-ATTACH_FILE_MAX = 10 * 1024 * 1024
+ATTACH_CHUNK = 61440
+ATTACH_FILE_MAX = 128 * ATTACH_CHUNK
 ATTACH_MAX = 64
 
 

@@ -146,6 +146,31 @@ static void chunks_open_only_in_their_place(void **state) {
   assert_memory_equal(ct, ct2, sizeof ct);
 }
 
+/* The largest file an entry may announce: its entry fits the limits. */
+static void largest_file_fits_an_entry(void **state) {
+  static uint8_t ids[FM_ATTACH_CHUNKS_MAX * FM_BLOB_ID];
+  fm_attach a = sample(), b;
+  fm_buf body, e;
+  fm_entry out;
+  fm_limits lim = fm_limits_default();
+  (void)state;
+  a.size = FM_ATTACH_FILE_MAX;
+  a.chunks = ids;
+  a.nchunks = FM_ATTACH_CHUNKS_MAX;
+  fm_buf_init(&body, BUF_MAX);
+  fm_buf_init(&e, BUF_MAX);
+  assert_int_equal(fm_attach_body(&body, &a), 0);
+  assert_int_equal(fm_entry_build(&e, &A, 1, NULL, fm_hlc_make(NOW, 0), FM_KIND_DOSSIER_ATTACH,
+                                  body.p, body.len), 0);
+  assert_int_equal(fm_entry_decode(e.p, e.len, &lim, &out), 0);
+  assert_int_equal(fm_attach_parse(out.body, out.body_len, &b), 0);
+  assert_int_equal(b.nchunks, FM_ATTACH_CHUNKS_MAX);
+  a.size++;
+  assert_int_equal(fm_attach_body(&body, &a), FM_ERR_INVAL);
+  fm_buf_free(&body);
+  fm_buf_free(&e);
+}
+
 static void chunk_sizes(void **state) {
   (void)state;
   assert_int_equal(fm_attach_nchunks(1), 1);
@@ -299,6 +324,7 @@ int main(void) {
       cmocka_unit_test(parse_refuses_hostile_bodies),
       cmocka_unit_test(chunks_open_only_in_their_place),
       cmocka_unit_test(chunk_sizes),
+      cmocka_unit_test(largest_file_fits_an_entry),
       cmocka_unit_test(view_lists_attachments_in_any_order),
       cmocka_unit_test(view_keeps_the_oldest_and_ignores_bad_bodies),
   };
