@@ -321,7 +321,8 @@ int sim_world_check(sim_world *w, sim_check_report *r) {
   mkdir(scratch, 0700);
   sim_check_in in = {&w->ledger, nodes, w->nnodes, w->sc->gateway, scratch, w->authority.pk,
                      w->sc->commune, w->now, w->m.hostile_sessions, w->m.hostile_dropped,
-                     w->m.hostile_leaks, w->opt.verify_all, NULL, 0};
+                     w->m.hostile_leaks, w->opt.verify_all, NULL, 0,
+                     sim_vcache_verify, w->vcache};
   sim_work_corrections(w, &in.corr, &in.ncorr);
   int rv = sim_check_run(&in, &w->log, r);
   free(nodes);
