@@ -14,10 +14,25 @@ fm_limits fm_limits_default(void) {
  * record and no canonical form we rely on, so they are refused. */
 static int check_value(fm_rd *c, int depth, const fm_limits *lim);
 
+/* True when the key just read, keys[i], is one of keys[0 .. i). */
+static int seen_key(const char **keys, const size_t *klen, uint32_t i) {
+  for (uint32_t j = 0; j < i; j++)
+    if (klen[j] == klen[i] && memcmp(keys[j], keys[i], klen[i]) == 0) return 1;
+  return 0;
+}
+
+/* Checks the |n| items (pairs when |is_map|) of a container at |depth|.
+ * For the body map, |keys| and |klen| (room for 256) collect its keys:
+ * they must be unique, since records are materialized from them and a
+ * duplicate would make the view ambiguous.  A duplicate is reported only
+ * once the whole body has passed the other checks, so the body is read
+ * once and a body that is also too big still says FM_ERR_TOOBIG.  NULL
+ * for every other container. */
 static int check_container(fm_rd *c, int is_map, uint32_t n, int depth,
-                           const fm_limits *lim) {
+                           const fm_limits *lim, const char **keys, size_t *klen) {
+  int dup = 0;
   if (depth > lim->depth_max) return FM_ERR_TOOBIG;
-  if (n > lim->keys_max) return FM_ERR_TOOBIG;
+  if (n > lim->keys_max || (keys && n > 256)) return FM_ERR_TOOBIG;
   if (n > fm_rd_left(c)) return FM_ERR_MALFORMED;
   for (uint32_t i = 0; i < n; i++) {
     int rv;
@@ -26,10 +41,15 @@ static int check_container(fm_rd *c, int is_map, uint32_t n, int depth,
       size_t kn;
       if ((rv = fm_rd_str(c, &k, &kn)) < 0) return rv;
       if (kn > lim->text_max) return FM_ERR_TOOBIG;
+      if (keys) {
+        keys[i] = k;
+        klen[i] = kn;
+        dup = dup || seen_key(keys, klen, i);
+      }
     }
     if ((rv = check_value(c, depth, lim)) < 0) return rv;
   }
-  return 0;
+  return dup ? FM_ERR_MALFORMED : 0;
 }
 
 static int check_value(fm_rd *c, int depth, const fm_limits *lim) {
@@ -55,33 +75,12 @@ static int check_value(fm_rd *c, int depth, const fm_limits *lim) {
     return n > lim->text_max ? FM_ERR_TOOBIG : 0;
   case FM_MT_ARRAY:
     if ((rv = fm_rd_array(c, &items)) < 0) return rv;
-    return check_container(c, 0, items, depth + 1, lim);
+    return check_container(c, 0, items, depth + 1, lim, NULL, NULL);
   case FM_MT_MAP:
     if ((rv = fm_rd_map(c, &items)) < 0) return rv;
-    return check_container(c, 1, items, depth + 1, lim);
+    return check_container(c, 1, items, depth + 1, lim, NULL, NULL);
   default: return FM_ERR_MALFORMED;
   }
-}
-
-/* The body is a map; its top-level keys must be unique, since records are
- * materialized from them and a duplicate would make the view ambiguous. */
-static int check_unique_keys(const uint8_t *body, size_t len,
-                             const fm_limits *lim) {
-  fm_rd c;
-  uint32_t n;
-  fm_rd_init(&c, body, len, 1);
-  if (fm_rd_map(&c, &n) < 0) return FM_ERR_MALFORMED;
-  const char *keys[256];
-  size_t klen[256];
-  if (n > 256) return FM_ERR_TOOBIG;
-  for (uint32_t i = 0; i < n; i++) {
-    if (fm_rd_str(&c, &keys[i], &klen[i]) < 0) return FM_ERR_MALFORMED;
-    for (uint32_t j = 0; j < i; j++)
-      if (klen[j] == klen[i] && memcmp(keys[j], keys[i], klen[i]) == 0)
-        return FM_ERR_MALFORMED;
-    if (fm_rd_skip(&c, lim->depth_max, lim->keys_max) < 0) return FM_ERR_MALFORMED;
-  }
-  return 0;
 }
 
 static int decode_unsigned(fm_rd *c, const fm_limits *lim, fm_entry *e) {
@@ -102,11 +101,13 @@ static int decode_unsigned(fm_rd *c, const fm_limits *lim, fm_entry *e) {
   if (e->kind_len == 0 || e->kind_len > FM_KIND_MAX) return FM_ERR_MALFORMED;
   body_start = c->p;
   if (fm_rd_peek(c) != FM_MT_MAP) return FM_ERR_MALFORMED;
-  int rv = check_value(c, 0, lim);
-  if (rv < 0) return rv;
+  const char *keys[256];
+  size_t klen[256];
+  int rv = fm_rd_map(c, &n);
+  if (rv < 0 || (rv = check_container(c, 1, n, 1, lim, keys, klen)) < 0) return rv;
   e->body = body_start;
   e->body_len = (size_t)(c->p - body_start);
-  return check_unique_keys(e->body, e->body_len, lim);
+  return 0;
 }
 
 int fm_entry_decode(const uint8_t *buf, size_t len, const fm_limits *lim,

@@ -70,11 +70,21 @@ static void hex8(const uint8_t *p, char *out) { fm_hex(p, 8, out); }
 
 /* ---- reading one log ------------------------------------------------------------------- */
 
+/* An entry of the ledger as the checker first found it in a store: its
+ * bytes hashed to the ledger's id, decoded and verified.  A byte-identical
+ * copy in another store needs none of that again, only its place checked. */
+typedef struct checked_copy {
+  uint8_t *bytes;               /* NULL until checked once */
+  size_t len;
+  uint8_t prev[FM_ID_LEN];
+} checked_copy;
+
 typedef struct scan {
   const sim_check_in *in;
   size_t node;
   uint64_t *seq;                /* per author: entries held */
   uint8_t **verified;           /* per author and seq: signature checked once */
+  checked_copy **known;         /* per author and seq: the bytes checked once */
   int cur;                      /* the author being read, -1 none */
   uint8_t cur_id[FM_ID_LEN];
   sim_check_item *valid, *revoked, *hostile;
@@ -85,7 +95,33 @@ static int verify_known(scan *sc, size_t a, const fm_entry *e) {
   uint8_t *v = &sc->verified[a][e->seq - 1];
   if (*v) return 0;
   *v = 1;
-  return fm_entry_verify(e);
+  int rv = fm_entry_verify(e);
+  checked_copy *k = &sc->known[a][e->seq - 1];
+  if (rv == 0 && (k->bytes = malloc(e->len))) {
+    memcpy(k->bytes, e->bytes, e->len);
+    k->len = e->len;
+    memcpy(k->prev, e->prev, FM_ID_LEN);
+  }
+  return rv;
+}
+
+/* What depends on where an entry is held, not on its bytes. */
+static void check_place(scan *sc, size_t a, uint64_t seq) {
+  const sim_author *au = &sc->in->ledger->a[a];
+  const sim_check_node *nd = &sc->in->nodes[sc->node];
+  char who[200];
+  /* A revoked laptop never hears of its revocation (no one lets it in):
+   * its own log is not the mesh's concern, everyone else's is. */
+  if (seq > au->revoked_after && nd->author != a) {
+    author_name(sc->in, a, who, sizeof who);
+    fail(sc->revoked, "node %s holds entry %s#%llu, past the revocation cut-off %llu", nd->id,
+         who, (unsigned long long)seq, (unsigned long long)au->revoked_after);
+  }
+  if (au->node >= 0 && sc->in->nodes[au->node].garbage && nd->honest) {
+    author_name(sc->in, a, who, sizeof who);
+    fail(sc->hostile, "node %s holds entry %s#%llu of a hostile node", nd->id, who,
+         (unsigned long long)seq);
+  }
 }
 
 static void check_entry(scan *sc, size_t a, const fm_entry *e, const uint8_t id[FM_ID_LEN]) {
@@ -103,14 +139,48 @@ static void check_entry(scan *sc, size_t a, const fm_entry *e, const uint8_t id[
     fail(sc->valid, "node %s holds entry %s#%llu with a bad signature", nd->id, who,
          (unsigned long long)e->seq);
   }
-  /* A revoked laptop never hears of its revocation (no one lets it in):
-   * its own log is not the mesh's concern, everyone else's is. */
-  if (e->seq > au->revoked_after && nd->author != a)
-    fail(sc->revoked, "node %s holds entry %s#%llu, past the revocation cut-off %llu", nd->id,
-         who, (unsigned long long)e->seq, (unsigned long long)au->revoked_after);
-  if (au->node >= 0 && sc->in->nodes[au->node].garbage && sc->in->nodes[sc->node].honest)
-    fail(sc->hostile, "node %s holds entry %s#%llu of a hostile node", nd->id, who,
-         (unsigned long long)e->seq);
+  check_place(sc, a, e->seq);
+}
+
+/* Logs come author by author, each in seq order: the chain. */
+static void check_chain(scan *sc, int a, uint64_t seq, int has_prev, const uint8_t *prev) {
+  int first = a != sc->cur;
+  if ((first && (seq != 1 || has_prev)) ||
+      (!first && (seq != sc->seq[a] + 1 || !has_prev || memcmp(prev, sc->cur_id, FM_ID_LEN)))) {
+    char who[200];
+    author_name(sc->in, (size_t)a, who, sizeof who);
+    fail(sc->valid, "node %s: the log of %s breaks at seq %llu", sc->in->nodes[sc->node].id,
+         who, (unsigned long long)seq);
+  }
+}
+
+static void advance(scan *sc, int a, uint64_t seq, const uint8_t id[FM_ID_LEN]) {
+  sc->cur = a;
+  memcpy(sc->cur_id, id, FM_ID_LEN);
+  sc->seq[a] = seq;
+}
+
+/* An entry byte for byte the same as one of the ledger's already checked
+ * in full: only its place is checked.  1 when it was, 0 for the full way.
+ * The author and seq are read from the first fields (entry.h) to find the
+ * copy to compare with; the comparison is over every byte. */
+static int scan_seen(scan *sc, const uint8_t *p, size_t len) {
+  fm_rd c;
+  uint32_t n;
+  uint64_t version, seq;
+  uint8_t author[FM_KEY_LEN];
+  fm_rd_init(&c, p, len, 0);
+  if (fm_rd_array(&c, &n) < 0 || n != 7 || fm_rd_uint(&c, &version) < 0 ||
+      fm_rd_bin_fixed(&c, author, FM_KEY_LEN) < 0 || fm_rd_uint(&c, &seq) < 0)
+    return 0;
+  int a = sim_ledger_find(sc->in->ledger, author);
+  if (a < 0 || seq == 0 || seq > sc->in->ledger->a[a].n) return 0;
+  const checked_copy *k = &sc->known[a][seq - 1];
+  if (!k->bytes || k->len != len || memcmp(k->bytes, p, len)) return 0;
+  check_chain(sc, a, seq, seq > 1, k->prev);
+  check_place(sc, (size_t)a, seq);
+  advance(sc, a, seq, sc->in->ledger->a[a].e[seq - 1].id);
+  return 1;
 }
 
 static int scan_cb(void *ctx, const uint8_t *p, size_t len) {
@@ -119,6 +189,7 @@ static int scan_cb(void *ctx, const uint8_t *p, size_t len) {
   uint8_t id[FM_ID_LEN];
   fm_entry e;
   sc->entries++;
+  if (scan_seen(sc, p, len)) return 0;
   if (fm_entry_decode(p, len, NULL, &e) < 0) {
     fail(sc->valid, "node %s holds an entry of %zu bytes that does not decode", nd->id, len);
     return 0;
@@ -130,20 +201,10 @@ static int scan_cb(void *ctx, const uint8_t *p, size_t len) {
     fail(sc->valid, "node %s holds an entry by %s..., a key the commune never enrolled", nd->id, hx);
     return 0;
   }
-  /* Logs come author by author, each in seq order: check the chain. */
-  int first = a != sc->cur;
-  if ((first && (e.seq != 1 || e.has_prev)) ||
-      (!first && (e.seq != sc->seq[a] + 1 || !e.has_prev || memcmp(e.prev, sc->cur_id, FM_ID_LEN)))) {
-    char who[200];
-    author_name(sc->in, (size_t)a, who, sizeof who);
-    fail(sc->valid, "node %s: the log of %s breaks at seq %llu", nd->id, who,
-         (unsigned long long)e.seq);
-  }
+  check_chain(sc, a, e.seq, e.has_prev, e.prev);
   fm_entry_id(p, len, id);
   check_entry(sc, (size_t)a, &e, id);
-  sc->cur = a;
-  memcpy(sc->cur_id, id, FM_ID_LEN);
-  sc->seq[a] = e.seq;
+  advance(sc, a, e.seq, id);
   return 0;
 }
 
@@ -256,6 +317,8 @@ static int check_order(const sim_check_in *in, const uint8_t gw[32], sim_check_i
   char dir[600];
   memset(&o, 0, sizeof o);
   o.nosync = 1;
+  o.verify = in->store_verify;
+  o.verify_ctx = in->store_verify_ctx;
   snprintf(dir, sizeof dir, "%s/order-check", in->scratch);
   int rv = mkdir(dir, 0700) < 0 ? -errno : 0;
   if (rv == 0) rv = fm_store_each_missing(in->nodes[in->gateway].store, NULL, gather_cb, &g);
@@ -540,10 +603,14 @@ static int scan_all(const sim_check_in *in, sim_check_report *r) {
   sc.revoked = &r->items[5];
   sc.hostile = &r->items[7];
   int rv = -ENOMEM;
-  if (!(sc.seq = calloc(l->n + 1, sizeof *sc.seq)) || !(sc.verified = calloc(l->n + 1, sizeof *sc.verified)))
+  if (!(sc.seq = calloc(l->n + 1, sizeof *sc.seq)) ||
+      !(sc.verified = calloc(l->n + 1, sizeof *sc.verified)) ||
+      !(sc.known = calloc(l->n + 1, sizeof *sc.known)))
     goto out;
   for (size_t a = 0; a < l->n; a++)
-    if (!(sc.verified[a] = calloc(l->a[a].n + 1, 1))) goto out;
+    if (!(sc.verified[a] = calloc(l->a[a].n + 1, 1)) ||
+        !(sc.known[a] = calloc(l->a[a].n + 1, sizeof **sc.known)))
+      goto out;
   rv = 0;
   for (size_t i = 0; i < in->nnodes && rv == 0; i++) {
     if (!in->nodes[i].store) continue;
@@ -554,6 +621,11 @@ static int scan_all(const sim_check_in *in, sim_check_report *r) {
 out:
   for (size_t a = 0; sc.verified && a < l->n; a++) free(sc.verified[a]);
   free(sc.verified);
+  for (size_t a = 0; sc.known && a < l->n; a++) {
+    for (uint64_t q = 0; sc.known[a] && q < l->a[a].n; q++) free(sc.known[a][q].bytes);
+    free(sc.known[a]);
+  }
+  free(sc.known);
   free(sc.seq);
   return rv;
 }

@@ -87,6 +87,11 @@ typedef struct sim_check_in {
   int verify_all;
   const sim_correction *corr;
   size_t ncorr;
+  /* The run's shared signature results (vcache.h), for the fresh store
+   * of views-order-free like every store of the run; NULL: none.  The
+   * signatures in the logs (valid-entries) are checked apart from it. */
+  int (*store_verify)(void *ctx, const fm_entry *e);
+  void *store_verify_ctx;
 } sim_check_in;
 
 typedef struct sim_check_item {

@@ -7,6 +7,7 @@
 
 #include "fieldmesh/error.h"
 #include "net.h"
+#include "vcache.h"
 
 /* ---- the session callbacks ------------------------------------------------------------ */
 
@@ -150,6 +151,8 @@ int sim_node_start(sim_world *w, sim_node *n) {
   memset(&o, 0, sizeof o);
   o.nosync = 1;
   o.map_size = (size_t)16 << 20; /* grows when needed; keeps 140 maps small */
+  o.verify = sim_vcache_verify;
+  o.verify_ctx = w->vcache;
   int rv = fm_store_open(n->dir, &o, &n->store);
   if (rv < 0) return rv;
   if ((rv = fm_node_init(&n->fmn, n->store, &n->id)) < 0) {
@@ -163,7 +166,6 @@ int sim_node_start(sim_world *w, sim_node *n) {
   n->fmn.wall_ctx = n;
   n->inner = fm_node_io(&n->fmn);
   n->up = 1;
-  (void)w;
   return 0;
 }
 

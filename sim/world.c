@@ -15,6 +15,7 @@
 #include "net.h"
 #include "node.h"
 #include "usb.h"
+#include "vcache.h"
 #include "work.h"
 
 #define ENROLL_YEARS 2
@@ -178,7 +179,8 @@ int sim_world_new(sim_world *w, const sim_scenario *sc, const sim_options *opt) 
     w->root[0] = 0;
     return -1;
   }
-  int rv = make_nodes(w);
+  int rv = (w->vcache = sim_vcache_new()) ? 0 : -ENOMEM;
+  if (rv == 0) rv = make_nodes(w);
   if (rv == 0) rv = make_ledger(w);
   if (rv == 0) rv = make_stores(w);
   if (rv == 0) rv = sim_link_init(w);
@@ -290,6 +292,7 @@ void sim_world_free(sim_world *w) {
   sim_metrics_free(&w->m);
   sim_ledger_free(&w->ledger);
   sim_check_log_free(&w->log);
+  sim_vcache_del(w->vcache);
   free(w->nodes);
   free(w->slots);
   free(w->gens);
@@ -318,7 +321,8 @@ int sim_world_check(sim_world *w, sim_check_report *r) {
   mkdir(scratch, 0700);
   sim_check_in in = {&w->ledger, nodes, w->nnodes, w->sc->gateway, scratch, w->authority.pk,
                      w->sc->commune, w->now, w->m.hostile_sessions, w->m.hostile_dropped,
-                     w->m.hostile_leaks, w->opt.verify_all, NULL, 0};
+                     w->m.hostile_leaks, w->opt.verify_all, NULL, 0,
+                     sim_vcache_verify, w->vcache};
   sim_work_corrections(w, &in.corr, &in.ncorr);
   int rv = sim_check_run(&in, &w->log, r);
   free(nodes);

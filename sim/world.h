@@ -97,6 +97,7 @@ struct sim_world {
   sim_ledger ledger;
   sim_metrics m;
   struct sim_work *work;
+  struct sim_vcache *vcache;  /* signatures verified once for every store (vcache.h) */
   fm_identity authority;
   char root[512];
   sim_check_log log;          /* what checkers found during the run */

@@ -272,7 +272,7 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
     if ((rc = mdb_get(t, s->entries, &k, &v)) != 0)
       return rc == MDB_NOTFOUND ? FM_ERR_CORRUPT : fm__store_err(rc);
     if (v.mv_size == len && memcmp(v.mv_data, p, len) == 0) return FM_IN_DUPLICATE;
-    if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
+    if ((*code = fm__store_verify_entry(s, &e)) < 0) return FM_IN_REFUSED;
     /* Our own log, forked by a restored backup: the mesh's branch wins
      * and ours is set aside, to be written again at the head. */
     int rolled = 0;
@@ -289,7 +289,7 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
   if (trust == FM__TRUST_UNKNOWN) {
     /* Kept aside in seq order whatever the gaps: the release puts them
      * through this function again, in order, once the author is known. */
-    if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
+    if ((*code = fm__store_verify_entry(s, &e)) < 0) return FM_IN_REFUSED;
     *code = FM_ERR_AUTH;
     /* No room left aside (for this author, or at all): refused for now,
      * said as "held table full" -- not as invalid, which would drop an
@@ -303,7 +303,7 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
   if (trust == FM__TRUST_REVOKED || trust == FM__TRUST_EXPIRED) {
     /* Refused everywhere, whatever its place in the log: kept as evidence
      * of what the device did after it stopped being trusted. */
-    if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
+    if ((*code = fm__store_verify_entry(s, &e)) < 0) return FM_IN_REFUSED;
     *code = trust == FM__TRUST_REVOKED ? FM_ERR_REVOKED : FM_ERR_EXPIRED;
     if ((rc = quarantine(s, t, &e, *code, now)) != 0) return fm__store_err(rc);
     return FM_IN_QUARANTINED;
@@ -312,7 +312,7 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
     *code = FM_ERR_GAP;
     return FM_IN_REFUSED;
   }
-  if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
+  if ((*code = fm__store_verify_entry(s, &e)) < 0) return FM_IN_REFUSED;
   if (!role_allows(&e, trust, role)) *code = FM_ERR_ROLE;
   else if (e.has_prev != (h.seq > 0) ||
            (e.has_prev && memcmp(e.prev, h.id, FM_ID_LEN) != 0))

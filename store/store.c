@@ -175,6 +175,8 @@ int fm_store_open(const char *dir, const fm_store_opts *opts, fm_store **out) {
   s->limits = o.limits.entry_max ? o.limits : fm_limits_default();
   s->nosync = o.nosync;
   s->read_only = o.read_only;
+  s->verify = o.verify;
+  s->verify_ctx = o.verify_ctx;
   s->held_max = o.held_max ? o.held_max : FM__HELD_MAX;
   s->held_per_author = fm__store_held_per_author(o.held_per_author, s->held_max);
   fm_buf_init(&s->rec, 1 << 20);
@@ -212,6 +214,10 @@ fail:
   fm_buf_free(&s->build);
   free(s);
   return fm__store_err(rc);
+}
+
+int fm__store_verify_entry(const fm_store *s, const fm_entry *e) {
+  return s->verify ? s->verify(s->verify_ctx, e) : fm_entry_verify(e);
 }
 
 void fm_store_close(fm_store *s) {
@@ -511,7 +517,7 @@ static int do_add_cert(fm_store *s, MDB_txn *t, void *ctx) {
       memcmp(v.mv_data, e.author, FM_KEY_LEN))
     return FM_ERR_MESH;
   if (!fm_entry_is(&e, FM_KIND_ENROLL)) return FM_ERR_MALFORMED;
-  if ((rv = fm_entry_verify(&e)) < 0) return rv;
+  if ((rv = fm__store_verify_entry(s, &e)) < 0) return rv;
   if ((rv = fm__store_put_cert(s, t, &e, &a->en)) != 0) return rv;
   memset(&res, 0, sizeof res);
   return fm__store_release_held(s, t, a->en.device, a->now, &res);

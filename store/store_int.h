@@ -35,6 +35,8 @@ struct fm_store {
   size_t held_max;   /* FM__HELD_MAX unless the opener chose another */
   size_t held_per_author; /* FM__HELD_PER_AUTHOR or less, never over held_max */
   int nosync, read_only;
+  int (*verify)(void *ctx, const fm_entry *e); /* NULL: fm_entry_verify */
+  void *verify_ctx;
   fm_buf rec;        /* scratch for view records during a write */
   /* The last author's enrollment, as read in the current write
    * transaction: a batch is mostly one author's entries, and parsing the
@@ -77,6 +79,11 @@ void fm__store_entry_key(uint8_t key[40], const uint8_t author[FM_KEY_LEN],
  * functions return 0 or a negative code (ingest's outcomes are >= 0 and
  * its errors negative).  Idempotent on our own codes. */
 int fm__store_err(int rc);
+
+/* The signature of an entry the store is given (received, or a
+ * certificate): fm_entry_verify, or the opener's fm_store_opts.verify
+ * when it set one.  0 or FM_ERR_BADSIG. */
+int fm__store_verify_entry(const fm_store *s, const fm_entry *e);
 
 /* Runs |fn| in a write transaction and commits, growing the map and
  * retrying the whole of |fn| when it fills up: |fn| must start from

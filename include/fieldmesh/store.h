@@ -52,6 +52,13 @@ typedef struct fm_store_opts {
   char *why;           /* when not NULL: why the store is damaged (|why_cap| bytes) */
   size_t why_cap;
   int skip_walk;       /* 1: only the meta pages are checked (see below) */
+  /* Optional, NULL by default (the daemon and the CLI leave it so): checks
+   * the signature of a received entry in place of fm_entry_verify, with
+   * its contract -- 0 or FM_ERR_BADSIG -- and on the store's thread.
+   * Only the simulator sets it, to share between its stores the result
+   * of verifying byte-identical entries (docs/simulator.md). */
+  int (*verify)(void *ctx, const fm_entry *e);
+  void *verify_ctx;
 } fm_store_opts;
 
 /* Opens (creating if needed) the store in |dir|, which must exist.

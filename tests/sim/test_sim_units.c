@@ -1,6 +1,7 @@
 /* The simulator's own building blocks: the event queue's tie-breaking,
  * the seeded random numbers, the calendar, the value parsers, and scenario
- * files (presets load; mistakes are named with their line). */
+ * files (presets load; mistakes are named with their line), and the
+ * shared signature results (only byte-identical entries share one). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,8 @@
 #include "rng.h"
 #include "scenario.h"
 #include "value.h"
+#include "vcache.h"
+#include "fieldmesh/error.h"
 
 static void test_sim_heap_pops_by_time_then_push_order(void **state) {
   sim_heap h;
@@ -306,6 +309,81 @@ static void test_sim_presets_load(void **state) {
   }
 }
 
+/* A signed visit by a key from |seed|, with |text| in its body. */
+static void signed_entry(fm_buf *out, uint8_t seed, const char *text) {
+  fm_identity id;
+  uint8_t s[32];
+  fm_buf body;
+  fm_wr w;
+  memset(s, seed, sizeof s);
+  assert_int_equal(fm_identity_from_seed(&id, s), 0);
+  fm_buf_init(&body, 1024);
+  fm_wr_init(&w, &body);
+  fm_wr_map(&w, 1);
+  fm_wr_str(&w, "note", 4);
+  fm_wr_str(&w, text, strlen(text));
+  fm_buf_init(out, FM_ENTRY_MAX);
+  assert_int_equal(fm_entry_build(out, &id, 1, NULL, 1, "visit", body.p, body.len), 0);
+  fm_buf_free(&body);
+  fm_identity_wipe(&id);
+}
+
+static int cached_verify(sim_vcache *c, const uint8_t *p, size_t len) {
+  fm_entry e;
+  assert_int_equal(fm_entry_decode(p, len, NULL, &e), 0);
+  return sim_vcache_verify(c, &e);
+}
+
+static void test_sim_vcache_shares_only_identical_bytes(void **state) {
+  fm_buf good, other;
+  uint64_t verified, reused;
+  (void)state;
+  sim_vcache *c = sim_vcache_new();
+  assert_non_null(c);
+  signed_entry(&good, 7, "Nguyễn Thị Lan");
+  signed_entry(&other, 8, "Trần Văn Minh");
+  /* The first sight is checked by libsodium, the copies are not. */
+  assert_int_equal(cached_verify(c, good.p, good.len), 0);
+  for (int i = 0; i < 3; i++) assert_int_equal(cached_verify(c, good.p, good.len), 0);
+  sim_vcache_counts(c, &verified, &reused);
+  assert_int_equal(verified, 1);
+  assert_int_equal(reused, 3);
+  /* A copy with one letter changed keeps the author, seq and signature
+   * it claims: it is verified, refused, and refused again next time. */
+  uint8_t *forged = malloc(good.len);
+  assert_non_null(forged);
+  memcpy(forged, good.p, good.len);
+  size_t at = 0;
+  while (at + 3 <= good.len && memcmp(forged + at, "Lan", 3)) at++;
+  assert_true(at + 3 <= good.len);
+  forged[at] = 'M';
+  for (int i = 0; i < 2; i++) assert_int_equal(cached_verify(c, forged, good.len), FM_ERR_BADSIG);
+  /* The same signature on another author's bytes is not found either. */
+  memcpy(other.p + other.len - FM_SIG_LEN, good.p + good.len - FM_SIG_LEN, FM_SIG_LEN);
+  assert_int_equal(cached_verify(c, other.p, other.len), FM_ERR_BADSIG);
+  sim_vcache_counts(c, &verified, &reused);
+  assert_int_equal(verified, 4);
+  assert_int_equal(reused, 3);
+  /* Many entries: the table grows and still finds each one. */
+  for (int i = 0; i < 3000; i++) {
+    fm_buf b;
+    char text[32];
+    snprintf(text, sizeof text, "hộ số %d", i);
+    signed_entry(&b, (uint8_t)(i % 5), text);
+    assert_int_equal(cached_verify(c, b.p, b.len), 0);
+    assert_int_equal(cached_verify(c, b.p, b.len), 0);
+    fm_buf_free(&b);
+  }
+  assert_int_equal(cached_verify(c, good.p, good.len), 0);
+  sim_vcache_counts(c, &verified, &reused);
+  assert_int_equal(verified, 3004);
+  assert_int_equal(reused, 3004);
+  free(forged);
+  fm_buf_free(&good);
+  fm_buf_free(&other);
+  sim_vcache_del(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sim_heap_pops_by_time_then_push_order),
@@ -318,6 +396,7 @@ int main(void) {
       cmocka_unit_test(test_sim_scenario_refuses_a_fifo_at_once),
       cmocka_unit_test(test_sim_ini_reads_sections_keys_and_lines),
       cmocka_unit_test(test_sim_ini_names_the_line_of_a_mistake),
+      cmocka_unit_test(test_sim_vcache_shares_only_identical_bytes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -649,6 +649,11 @@ static void test_entry_refuses_duplicate_top_level_keys(void **state) {
   static const uint8_t dup2[] = {0x83, 0xa2, 'i', 'd', 0xa1, 'a', 0xa1, 'x', 0x01,
                                  0xa2, 'i', 'd', 0xa1, 'a'};
   assert_int_equal(build_with_body(dup2, sizeof dup2), FM_ERR_MALFORMED);
+  /* A duplicate in a body that also nests too deep is too big: the limits
+   * are said first, whichever comes first in the bytes. */
+  static const uint8_t dup_deep[] = {0x82, 0xa2, 'i', 'd', 0xa1, 'a', 0xa2, 'i', 'd',
+                                     0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x90};
+  assert_int_equal(build_with_body(dup_deep, sizeof dup_deep), FM_ERR_TOOBIG);
   /* Keys that share a prefix are different keys. */
   static const uint8_t prefix[] = {0x82, 0xa2, 'i', 'd', 0xa1, 'a', 0xa3, 'i', 'd', 'x', 0xa1, 'b'};
   assert_int_equal(build_with_body(prefix, sizeof prefix), 0);
