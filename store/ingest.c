@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fieldmesh/error.h"
+#include "fieldmesh/vocab.h"
 
 int fm__store_head_get(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN],
                        fm__head *h) {
@@ -177,7 +178,9 @@ static int apply_authority(fm_store *s, MDB_txn *t, const fm_entry *e,
 /* Kinds that only some roles may write. */
 static int role_allows(const fm_entry *e, fm__trust trust, fm_role role) {
   if (trust == FM__TRUST_AUTHORITY) return 1;
-  if (fm_entry_is(e, FM_KIND_ENROLL) || fm_entry_is(e, FM_KIND_REVOKE)) return 0;
+  if (fm_entry_is(e, FM_KIND_ENROLL) || fm_entry_is(e, FM_KIND_REVOKE) ||
+      fm_entry_is(e, FM_KIND_VOCAB))
+    return 0;
   if (fm_entry_is(e, FM_KIND_RECEIPT)) return role == FM_ROLE_GATEWAY;
   if (fm_entry_is(e, FM_KIND_DOSSIER_CORRECT))
     return role == FM_ROLE_LEADER || role == FM_ROLE_OFFICER || role == FM_ROLE_ADMIN;

@@ -44,11 +44,13 @@
 
 /* Version 2: ACK names what was stored and refused.  Version 3: changes
  * may carry `after` and dossiers `date`, which merge differently (a
- * version-2 peer would build other views from the same entries).  HELLO
- * keeps its
- * layout in every version, so a peer of another version is always told
- * which one it met. */
-#define FM_PROTO_VERSION 4
+ * version-2 peer would build other views from the same entries).
+ * Version 4: `dossier.correct`.  Version 5: the authority's `vocab`
+ * entries, which only the authority may write (a version-4 peer would
+ * accept a member's into its log where a version-5 one quarantines it).
+ * HELLO keeps its layout in every version, so a peer of another version
+ * is always told which one it met. */
+#define FM_PROTO_VERSION 5
 
 /* Largest plaintext of one frame (a Noise message is at most 65535 bytes,
  * 16 of them the tag). */

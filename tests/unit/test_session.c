@@ -928,7 +928,7 @@ static void test_hello_of_another_version_is_refused_by_name(void **state) {
   rogue_connect(&r, v); /* a current HELLO: admitted */
   fm_session_del(v);
   v = session_for(&x, 0);
-  /* The same again, with a HELLO of version 3 (before corrections) by hand. */
+  /* The same again, with a HELLO of version 4 (before vocabularies) by hand. */
   uint8_t x_sk[32], e_sk[32], buf[70000], pl[1024];
   size_t n, pn;
   int rv;
@@ -948,7 +948,7 @@ static void test_hello_of_another_version_is_refused_by_name(void **state) {
   fm_wr_init(&w, &m);
   fm_wr_array(&w, 6);
   fm_wr_uint(&w, FM_MSG_HELLO);
-  fm_wr_uint(&w, 3);
+  fm_wr_uint(&w, 4);
   fm_wr_bin(&w, D[4].pk, 32);
   fm_wr_bin(&w, CERT[4], CERT_LEN[4]);
   fm_wr_uint(&w, 0);
@@ -956,8 +956,8 @@ static void test_hello_of_another_version_is_refused_by_name(void **state) {
   assert_int_equal(rogue_say(&r, v, m.p, m.len), FM_ERR_VERSION);
   fm_session_stats st;
   fm_session_get_stats(v, &st);
-  assert_non_null(strstr(st.reason, "version 3"));
-  assert_non_null(strstr(st.reason, "this one 4"));
+  assert_non_null(strstr(st.reason, "version 4"));
+  assert_non_null(strstr(st.reason, "this one 5"));
   fm_buf_free(&m);
   fm_session_del(v);
   tnode_close(&x);
