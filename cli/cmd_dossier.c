@@ -53,7 +53,10 @@ static int id_like(const char *s, int phone, size_t min, size_t max) {
   return digits >= min && digits <= max;
 }
 
-enum { D_PROC, D_NAME, D_IDNUM, D_PHONE, D_VILLAGE, D_CHANNEL, D_NOTE, D_NOTE_FILE, D_COUNT };
+enum {
+  D_PROC, D_NAME, D_IDNUM, D_PHONE, D_VILLAGE, D_CHANNEL, D_NOTE, D_NOTE_FILE, D_NEW_VILLAGE,
+  D_COUNT
+};
 
 static int dossier_fields(fmc_ctx *c, const fmc_opt *o, fm_dossier_in *in) {
   char codes[1024];
@@ -87,7 +90,6 @@ static int dossier_fields(fmc_ctx *c, const fmc_opt *o, fm_dossier_in *in) {
   in->name = o[D_NAME].value;
   in->id_number = o[D_IDNUM].value;
   in->phone = o[D_PHONE].value;
-  in->village = o[D_VILLAGE].value;
   in->note = o[D_NOTE].value;
   return 0;
 }
@@ -97,18 +99,20 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
                  {"--applicant-id", NULL, 0, NULL}, {"--phone", NULL, 0, NULL},
                  {"--village", NULL, 0, NULL}, {"--channel", NULL, 0, NULL},
                  {"--note", NULL, 0, NULL}, {"--note-file", NULL, 0, NULL},
-                 {NULL, NULL, 0, NULL}};
+                 {"--new-village", NULL, 1, NULL}, {NULL, NULL, 0, NULL}};
   fmc_spec spec = {
       "usage: fieldmesh dossier add --procedure CODE --applicant-name N [--applicant-id X] "
-      "[--phone P] --village V [--channel C] [--note T | --note-file FILE]\n"
+      "[--phone P] --village V [--new-village] [--channel C] [--note T | --note-file FILE]\n"
       "Records a dossier (status draft). CODE is from `fieldmesh procedures`;\n"
-      "C is portal (default), provincial_portal, one_stop or post. Prints the\n"
-      "new dossier's id on the last line.\n",
+      "C is portal (default), provincial_portal, one_stop or post. When the\n"
+      "commune keeps a list of villages, V is one of it (a leader records one\n"
+      "not listed yet with --new-village). Prints the new dossier's id on the\n"
+      "last line.\n",
       o, 0, 0, {0}, 0};
   fm_enrollment en;
   fm_dossier_in in;
   fm_buf body;
-  char id[FM_RECORD_ID_MAX + 1], summary[512], day[16], *note = NULL;
+  char id[FM_RECORD_ID_MAX + 1], summary[512], day[16], village[FM_NAME_MAX], *note = NULL;
   uint64_t seq = 0;
   int rv;
   memset(&in, 0, sizeof in);
@@ -117,12 +121,13 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
       (rv = fmc_self_enrollment(c, &en, NULL)))
     return rv;
   if ((rv = fmc_note_file(c, &o[D_NOTE], &o[D_NOTE_FILE], NOTE_MAX, &note)) ||
-      (rv = dossier_fields(c, o, &in)) || (rv = fmc_check_village(c, &o[D_VILLAGE], &en))) {
+      (rv = dossier_fields(c, o, &in)) ||       (rv = fmc_check_village(c, &o[D_VILLAGE], &o[D_NEW_VILLAGE], &en, village))) {
     free(note);
     return rv;
   }
   fmc_record_new_id(c, 'D', id);
   in.id = id;
+  in.village = village;
   in.team = en.team;
   fmc_date_of(c->now, day);
   in.date = day;

@@ -12,6 +12,7 @@
 #include "roster.h"
 #include "timeline.h"
 #include "upstream.h"
+#include "vocab.h"
 
 #define PLACE_MAX 255
 #define NOTE_MAX 2000
@@ -35,7 +36,10 @@ static int check_services(fmc_ctx *c, const char *v, uint32_t *mask) {
                       "one of them", all, (int)n, item);
 }
 
-enum { V_VILLAGE, V_MODE, V_SERVICES, V_CITIZENS, V_DATE, V_PLACE, V_NOTE, V_NOTE_FILE, V_COUNT };
+enum {
+  V_VILLAGE, V_MODE, V_SERVICES, V_CITIZENS, V_DATE, V_PLACE, V_NOTE, V_NOTE_FILE, V_NEW_VILLAGE,
+  V_COUNT
+};
 
 /* Checks everything but the village into |in|. */
 static int visit_fields(fmc_ctx *c, const fmc_opt *o, fm_visit_in *in, char date[16]) {
@@ -76,18 +80,36 @@ static int visit_fields(fmc_ctx *c, const fmc_opt *o, fm_visit_in *in, char date
   return 0;
 }
 
+/* A place of the commune's list in the list's spelling into |out|; any
+ * other place (a household) as typed. */
+static int listed_place(fmc_ctx *c, const char *place, char out[PLACE_MAX + 1]) {
+  fm_vocab *v = NULL;
+  const char *name = NULL;
+  int rv;
+  snprintf(out, PLACE_MAX + 1, "%s", place ? place : "");
+  if (!place || !place[0]) return 0;
+  if ((rv = fmc_vocab_load(c, &v)) != 0) return rv;
+  if (fm_vocab_find(v, FM_VOCAB_PLACE, place, strlen(place), &name) == FM_VOCAB_CURRENT)
+    snprintf(out, PLACE_MAX + 1, "%s", name);
+  free(v);
+  return 0;
+}
+
 /* Checks the fields, then writes the visit; the note is already read. */
 static int visit_add(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en, fm_visit_in *in) {
   fm_buf body;
-  char id[FM_RECORD_ID_MAX + 1], date[16], summary[512];
+  char id[FM_RECORD_ID_MAX + 1], date[16], summary[512], village[FM_NAME_MAX],
+      place[PLACE_MAX + 1];
   uint64_t seq = 0;
   int rv;
-  if ((rv = fmc_check_village(c, &o[V_VILLAGE], en)) || (rv = visit_fields(c, o, in, date)))
+  if ((rv = fmc_check_village(c, &o[V_VILLAGE], &o[V_NEW_VILLAGE], en, village)) ||
+      (rv = visit_fields(c, o, in, date)) || (rv = listed_place(c, in->place, place)))
     return rv;
+  in->place = place;
   fmc_record_new_id(c, 'V', id);
   in->id = id;
   in->team = en->team;
-  in->village = o[V_VILLAGE].value;
+  in->village = village;
   fm_buf_init(&body, FM_ENTRY_MAX);
   if ((rv = fm_visit_body(&body, in)) < 0)
     rv = fmc_usage(c, "the visit is over the entry size limit: shorten --note or --place");
@@ -107,15 +129,18 @@ int fmc_cmd_visit_add(fmc_ctx *c, int argc, char **argv) {
                  {"--services", NULL, 0, NULL}, {"--citizens", NULL, 0, NULL},
                  {"--date", NULL, 0, NULL},    {"--place", NULL, 0, NULL},
                  {"--note", NULL, 0, NULL},    {"--note-file", NULL, 0, NULL},
-                 {NULL, NULL, 0, NULL}};
+                 {"--new-village", NULL, 1, NULL}, {NULL, NULL, 0, NULL}};
   fmc_spec spec = {
-      "usage: fieldmesh visit add --village V --mode home|village_point|one_stop "
-      "--services LIST --citizens N [--date YYYY-MM-DD] [--place P] [--note T | "
-      "--note-file FILE]\n"
+      "usage: fieldmesh visit add --village V [--new-village] --mode "
+      "home|village_point|one_stop --services LIST --citizens N [--date YYYY-MM-DD] "
+      "[--place P] [--note T | --note-file FILE]\n"
       "Records a visit. LIST is comma-separated: account_created, eid_activated,\n"
       "dossier_submitted, payment_guided, feedback_guided, result_received,\n"
       "app_installed. --date defaults to today (Vietnam time), at most a year\n"
-      "back. Prints the new visit's id on the last line.\n",
+      "back. When the commune keeps a list of villages, V is one of it (a leader\n"
+      "records one not listed yet with --new-village); a --place of the\n"
+      "commune's places is written in the list's spelling. Prints the new\n"
+      "visit's id on the last line.\n",
       o, 0, 0, {0}, 0};
   fm_enrollment en;
   fm_visit_in in;

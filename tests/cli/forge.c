@@ -1,8 +1,10 @@
-/* fm-forge: signs, outside the command line's checks, a dossier.correct by
- * the device of one state folder and hands it to another laptop's store as
- * if it came by sync, for the corrections test.
+/* fm-forge: signs, outside the command line's checks, a dossier.correct
+ * (or a vocabulary entry, which only the authority may write) by the
+ * device of one state folder and hands it to another laptop's store as if
+ * it came by sync, for the corrections and vocabulary tests.
  *
  *   fm-forge SIGNER_STATE TARGET_STATE DOSSIER_ID STATUS REASON
+ *   fm-forge SIGNER_STATE TARGET_STATE --vocab village|place|team NAME
  *
  * The entry follows the signer's log as its own store holds it.  Prints
  * the outcome as the target's ingest judged it: "accepted", or
@@ -19,6 +21,7 @@
 #include "fieldmesh/keyfile.h"
 #include "fieldmesh/record.h"
 #include "fieldmesh/store.h"
+#include "fieldmesh/vocab.h"
 
 static fm_store *open_store(const char *state) {
   char path[4096];
@@ -38,8 +41,9 @@ static int forge(fm_store *own, const fm_identity *id, char **argv, fm_buf *out)
   uint8_t *head = NULL, head_id[FM_ID_LEN];
   size_t head_len = 0;
   fm_buf body;
-  int rv, status = fm_status_parse(argv[4], strlen(argv[4]));
-  if (status < 0) return FM_ERR_INVAL;
+  fm_vocab_list list = FM_VOCAB_VILLAGE;
+  int vocab = !strcmp(argv[3], "--vocab"), rv, status = fm_status_parse(argv[4], strlen(argv[4]));
+  if (vocab ? fm_vocab_list_parse(argv[4], &list) < 0 : status < 0) return FM_ERR_INVAL;
   if ((rv = fm_store_stats_get(own, &st)) < 0) return rv;
   if (st.self_seq && (rv = fm_store_entry_copy(own, id->pk, st.self_seq, &head, &head_len)) < 0)
     return rv;
@@ -50,10 +54,12 @@ static int forge(fm_store *own, const fm_identity *id, char **argv, fm_buf *out)
   const char *env = getenv("FIELDMESH_NOW");
   fm_time now = env ? atoll(env) : (fm_time)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
   fm_buf_init(&body, 4096);
-  if ((rv = fm_dossier_correct_body(&body, argv[3], status, argv[5], 0)) == 0)
+  rv = vocab ? fm_vocab_body(&body, list, FM_VOCAB_ADD, argv[5], NULL)
+             : fm_dossier_correct_body(&body, argv[3], status, argv[5], 0);
+  if (rv == 0)
     rv = fm_entry_build(out, id, st.self_seq + 1, st.self_seq ? head_id : NULL,
-                        fm_hlc_make((uint64_t)now + 60000, 0), FM_KIND_DOSSIER_CORRECT,
-                        body.p, body.len);
+                        fm_hlc_make((uint64_t)now + 60000, 0),
+                        vocab ? FM_KIND_VOCAB : FM_KIND_DOSSIER_CORRECT, body.p, body.len);
   fm_buf_free(&body);
   return rv;
 }
@@ -64,7 +70,8 @@ int main(int argc, char **argv) {
   fm_buf e;
   int rv;
   if (argc != 6) {
-    fprintf(stderr, "usage: fm-forge SIGNER_STATE TARGET_STATE DOSSIER_ID STATUS REASON\n");
+    fprintf(stderr, "usage: fm-forge SIGNER_STATE TARGET_STATE DOSSIER_ID STATUS REASON\n"
+                    "       fm-forge SIGNER_STATE TARGET_STATE --vocab LIST NAME\n");
     return 2;
   }
   if (sodium_init() < 0) return 1;

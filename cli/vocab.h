@@ -1,0 +1,30 @@
+/* The commune's vocabularies on the command line: loading them, and
+ * taking a typed village, place or team only from them.  See
+ * include/fieldmesh/vocab.h for the rules. */
+#ifndef FIELDMESH_CLI_VOCAB_H
+#define FIELDMESH_CLI_VOCAB_H
+
+#include "cli.h"
+#include "fieldmesh/vocab.h"
+
+/* Reads the store's vocabularies into a malloc'd |*out| (caller frees).
+ * Requires fmc_open().  0, or FMC_FAIL after one line. */
+int fmc_vocab_load(fmc_ctx *c, fm_vocab **out);
+
+/* "one of: Nghĩa Tân, Vinh Quang, …" (the current names of list |l|) into
+ * |out|, cut short with "…" to fit |cap| bytes. */
+void fmc_vocab_names(const fm_vocab *v, fm_vocab_list l, char *out, size_t cap);
+
+/* Takes |value|, given as |field| ("--village"), from list |l|, which
+ * holds at least one current name: a current name matched without case
+ * or diacritics gives its spelling in |out| (FM_NAME_MAX bytes) and 0.
+ * A retired name, a former one (renamed since) and an unknown one are
+ * refused with one line (the closest current name suggested, and
+ * |unlisted_hint| added for an unknown one when not NULL): FMC_USAGE.
+ * When |allow_unlisted| an unknown name is taken as typed and 1 is
+ * returned (retired and former names are still refused). */
+int fmc_vocab_pick(fmc_ctx *c, const fm_vocab *v, fm_vocab_list l, const char *field,
+                   const char *value, int allow_unlisted, const char *unlisted_hint,
+                   char out[FM_NAME_MAX]);
+
+#endif
