@@ -153,7 +153,7 @@ static void status_text(fmc_ctx *c, const status_info *s) {
      (unsigned long long)s->st.bytes);
   kv("visits", "%llu", (unsigned long long)s->st.visits);
   kv("dossiers", "%llu", (unsigned long long)s->st.dossiers);
-  kv("held", "%llu (from laptops not yet enrolled here)", (unsigned long long)s->st.held);
+  kv("held", "%llu (from laptops not yet enrolled here, or changes of records not here yet)", (unsigned long long)s->st.held);
   kv("quarantined", "%llu", (unsigned long long)s->st.quarantined);
   if (s->st.clock_ahead)
     kv("clock ahead", "%llu entries stamped over a day ahead: a laptop's clock is wrong",

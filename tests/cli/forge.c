@@ -1,14 +1,17 @@
 /* fm-forge: signs, outside the command line's checks, a dossier.correct
- * (or a vocabulary entry, which only the authority may write) by the
+ * (or a vocabulary entry, which only the authority may write, or a void of
+ * a visit, which only its team may) by the
  * device of one state folder and hands it to another laptop's store as if
- * it came by sync, for the corrections and vocabulary tests.
+ * it came by sync, for the corrections, vocabulary and team tests.
  *
  *   fm-forge SIGNER_STATE TARGET_STATE DOSSIER_ID STATUS REASON
  *   fm-forge SIGNER_STATE TARGET_STATE --vocab village|place|team NAME
+ *   fm-forge SIGNER_STATE TARGET_STATE --void VISIT_ID REASON
  *
  * The entry follows the signer's log as its own store holds it.  Prints
- * the outcome as the target's ingest judged it: "accepted", or
- * "quarantined <code>", and exits 0 either way (1 on a usage or I/O
+ * the outcome as the target's ingest judged it: "accepted", "held" (it
+ * waits for the record it changes), or "quarantined <code>", and exits 0
+ * either way (1 on a usage or I/O
  * error). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +45,9 @@ static int forge(fm_store *own, const fm_identity *id, char **argv, fm_buf *out)
   size_t head_len = 0;
   fm_buf body;
   fm_vocab_list list = FM_VOCAB_VILLAGE;
-  int vocab = !strcmp(argv[3], "--vocab"), rv, status = fm_status_parse(argv[4], strlen(argv[4]));
-  if (vocab ? fm_vocab_list_parse(argv[4], &list) < 0 : status < 0) return FM_ERR_INVAL;
+  int vocab = !strcmp(argv[3], "--vocab"), vd = !strcmp(argv[3], "--void"), rv,
+      status = fm_status_parse(argv[4], strlen(argv[4]));
+  if (vocab ? fm_vocab_list_parse(argv[4], &list) < 0 : !vd && status < 0) return FM_ERR_INVAL;
   if ((rv = fm_store_stats_get(own, &st)) < 0) return rv;
   if (st.self_seq && (rv = fm_store_entry_copy(own, id->pk, st.self_seq, &head, &head_len)) < 0)
     return rv;
@@ -55,11 +59,13 @@ static int forge(fm_store *own, const fm_identity *id, char **argv, fm_buf *out)
   fm_time now = env ? atoll(env) : (fm_time)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
   fm_buf_init(&body, 4096);
   rv = vocab ? fm_vocab_body(&body, list, FM_VOCAB_ADD, argv[5], NULL)
+       : vd  ? fm_visit_void_body(&body, argv[4], argv[5])
              : fm_dossier_correct_body(&body, argv[3], status, argv[5], 0);
   if (rv == 0)
     rv = fm_entry_build(out, id, st.self_seq + 1, st.self_seq ? head_id : NULL,
                         fm_hlc_make((uint64_t)now + 60000, 0),
-                        vocab ? FM_KIND_VOCAB : FM_KIND_DOSSIER_CORRECT, body.p, body.len);
+                        vocab ? FM_KIND_VOCAB : vd ? FM_KIND_VISIT_VOID : FM_KIND_DOSSIER_CORRECT,
+                        body.p, body.len);
   fm_buf_free(&body);
   return rv;
 }
@@ -71,7 +77,8 @@ int main(int argc, char **argv) {
   int rv;
   if (argc != 6) {
     fprintf(stderr, "usage: fm-forge SIGNER_STATE TARGET_STATE DOSSIER_ID STATUS REASON\n"
-                    "       fm-forge SIGNER_STATE TARGET_STATE --vocab LIST NAME\n");
+                    "       fm-forge SIGNER_STATE TARGET_STATE --vocab LIST NAME\n"
+                    "       fm-forge SIGNER_STATE TARGET_STATE --void VISIT_ID REASON\n");
     return 2;
   }
   if (sodium_init() < 0) return 1;
@@ -98,6 +105,7 @@ int main(int argc, char **argv) {
   rv = fm_store_ingest(target, &sl, 1, (fm_time)time(NULL) * 1000, &res, &out);
   if (rv < 0) fprintf(stderr, "fm-forge: ingest: %s\n", fm_strerror(rv));
   else if (out.outcome == FM_IN_ACCEPTED) printf("accepted\n");
+  else if (out.outcome == FM_IN_HELD) printf("held\n");
   else printf("quarantined %d\n", out.code);
   fm_store_close(target);
   fm_buf_free(&e);
