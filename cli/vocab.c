@@ -58,7 +58,8 @@ int fmc_vocab_pick(fmc_ctx *c, const fm_vocab *v, fm_vocab_list l, const char *f
     return 0;
   case FM_VOCAB_RETIRED:
     return fmc_usage(c, "%s \"%s\": the administrator retired that %s from the commune's "
-                        "list, so new records cannot use it", field, name, what);
+                        "list: give another (see `fieldmesh authority %ss list`)", field, name,
+                     what, what);
   case FM_VOCAB_FORMER_OF:
     return fmc_usage(c, "%s \"%s\" is now called \"%s\": give %s \"%s\"", field, value, name,
                      field, name);

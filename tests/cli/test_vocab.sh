@@ -141,6 +141,25 @@ printf '%s\n' "$out" | grep -q "^Vinh Quang *retired" || fail "Vinh Quang is not
 printf '%s\n' "$out" | grep -q "^Nghĩa Tân Mới *listed *Nghĩa Tân$" ||
   fail "the rename is not shown"
 
+step "places in the list's spelling, households as typed; teams for enroll"
+fm auth authority places add "Trà Kiểm" >/dev/null
+carry auth lan
+P1=$(visit lan --village "nghia tan moi" --place "tra kiem")
+P2=$(visit lan --village "nghia tan moi" --place "nhà ông Pó")
+[ "$(fm lan --json visit show "$P1" | jq -r .place)" = "Trà Kiểm" ] || fail "place not respelled"
+[ "$(fm lan --json visit show "$P2" | jq -r .place)" = "nhà ông Pó" ] || fail "household changed"
+fm auth authority teams add "Team 1" >/dev/null
+fm auth authority teams add "Team 2" >/dev/null
+fm tam init | tail -n1 >"$W/tam.id"
+refused 2 'did you mean "Team 2"?' auth enroll "$(cat "$W/tam.id")" --name "Tâm" \
+  --team "Tem 2" --role member -o "$W/tam.join"
+refused 2 "Vinh Quang" auth enroll "$(cat "$W/tam.id")" --name "Tâm" --team "team 2" \
+  --role member --villages "Vinh Quang" -o "$W/tam.join"
+fm auth enroll "$(cat "$W/tam.id")" --name "Tâm" --team "team 2" --role member \
+  --villages "nghia tan moi" -o "$W/tam.join" >/dev/null
+out=$(fm tam join "$W/tam.join")
+case "$out" in *"(Team 2, member); villages: Nghĩa Tân Mới"*) ;; *) fail "tam joined as: $out" ;; esac
+
 step "a vocabulary entry a member's key signed anyway is quarantined on the others"
 carry lan mai
 out=$("$BIN/fm-forge" "$W/lan" "$W/mai" --vocab village "Làng Giả" 2>&1) ||
