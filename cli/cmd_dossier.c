@@ -13,6 +13,7 @@
 #include "roster.h"
 #include "timeline.h"
 #include "upstream.h"
+#include "vocab.h"
 
 #define NOTE_MAX 2000
 #define REF_MAX 64
@@ -456,6 +457,7 @@ int fmc_cmd_dossier_show(fmc_ctx *c, int argc, char **argv) {
 typedef struct list_filter {
   const char *village; /* NULL: any */
   int status;          /* -1: any */
+  fm_vocab *vocab;     /* the commune's lists, for a renamed village */
 } list_filter;
 
 static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
@@ -465,7 +467,9 @@ static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
   char idb[48], day[16], proc[40], name[FM_NAME_MAX], village[FM_NAME_MAX],
       team[FM_NAME_MAX], ref[REF_MAX + 1];
   if (fm_dossier_view_decode(rec, len, &d) < 0) return 0; /* verify reports it */
-  if (f->village && !fmc_str_is(d.village, f->village)) return 0;
+  if (f->village && !fmc_vocab_is(f->vocab, FM_VOCAB_VILLAGE, d.village.p, d.village.n,
+                                  f->village))
+    return 0;
   if (f->status >= 0 && d.status != f->status) return 0;
   l->shown++;
   if (l->c->json) {
@@ -490,7 +494,7 @@ int fmc_cmd_dossier_list(fmc_ctx *c, int argc, char **argv) {
                    "Lists the dossiers this laptop holds, oldest first.\n",
                    o, 0, 0, {0}, 0};
   char names[256];
-  list_filter f = {NULL, -1};
+  list_filter f = {NULL, -1, NULL};
   int rv;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_check_text(c, "--village", o[0].value, FM_NAME_MAX - 1, 0))) return rv;
@@ -498,9 +502,11 @@ int fmc_cmd_dossier_list(fmc_ctx *c, int argc, char **argv) {
     statuses_list(names, sizeof names);
     return fmc_usage(c, "--status must be one of: %s; got \"%.40s\"", names, o[1].value);
   }
-  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  if ((rv = fmc_open(c, 0)) != 0 || (rv = fmc_vocab_load(c, &f.vocab)) != 0) return rv;
   f.village = o[0].value;
-  return fmc_records_list(c, FM_VIEW_DOSSIER,
-                          "ID|CREATED|PROCEDURE|APPLICANT|VILLAGE|TEAM|STATUS|REF",
-                          "no dossiers", list_one, &f);
+  rv = fmc_records_list(c, FM_VIEW_DOSSIER,
+                        "ID|CREATED|PROCEDURE|APPLICANT|VILLAGE|TEAM|STATUS|REF", "no dossiers",
+                        list_one, &f);
+  free(f.vocab);
+  return rv;
 }

@@ -208,15 +208,23 @@ static void visit_json(fmc_ctx *c, fmc_json *j, const char *id, size_t idn,
   fmc_json_obj_end(j);
 }
 
-/* One row of `visit list`; |arg| is the --village filter or NULL. */
+/* The filter of `visit list`. */
+typedef struct list_filter {
+  const char *village; /* NULL: any */
+  fm_vocab *vocab;     /* the commune's lists, for a renamed village */
+} list_filter;
+
+/* One row of `visit list`. */
 static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
                     const uint8_t *rec, size_t len) {
-  const char *village_only = arg;
+  const list_filter *f = arg;
   fm_visit_view v;
   char idb[48], date[16], village[FM_NAME_MAX], team[FM_NAME_MAX], mode[32],
       services[256], citizens[24], voided[FM_NAME_MAX * 2 + 24], by[FM_NAME_MAX * 2 + 8];
   if (fm_visit_view_decode(rec, len, &v) < 0) return 0; /* verify reports it */
-  if (village_only && !fmc_str_is(v.village, village_only)) return 0;
+  if (f->village &&
+      !fmc_vocab_is(f->vocab, FM_VOCAB_VILLAGE, v.village.p, v.village.n, f->village))
+    return 0;
   l->shown++;
   if (l->c->json) {
     visit_json(l->c, &l->j, id, idn, &v, NULL, NULL);
@@ -248,12 +256,14 @@ int fmc_cmd_visit_list(fmc_ctx *c, int argc, char **argv) {
   int rv;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_check_text(c, "--village", o[0].value, FM_NAME_MAX - 1, 0))) return rv;
-  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  list_filter f = {o[0].value, NULL};
+  if ((rv = fmc_open(c, 0)) != 0 || (rv = fmc_vocab_load(c, &f.vocab)) != 0) return rv;
   snprintf(none, sizeof none, "no visits%s%s", o[0].value ? " in " : "",
            o[0].value ? o[0].value : "");
-  return fmc_records_list(c, FM_VIEW_VISIT,
-                          "ID|DATE|VILLAGE|TEAM|MODE|#CITIZENS|SERVICES|STATE", none,
-                          list_one, (void *)o[0].value);
+  rv = fmc_records_list(c, FM_VIEW_VISIT, "ID|DATE|VILLAGE|TEAM|MODE|#CITIZENS|SERVICES|STATE",
+                        none, list_one, &f);
+  free(f.vocab);
+  return rv;
 }
 
 /* ---- visit show ------------------------------------------------------------ */

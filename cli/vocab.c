@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fieldmesh/error.h"
+#include "fieldmesh/text.h"
 
 int fmc_vocab_load(fmc_ctx *c, fm_vocab **out) {
   fm_vocab *v = malloc(sizeof *v);
@@ -69,4 +70,12 @@ int fmc_vocab_pick(fmc_ctx *c, const fm_vocab *v, fm_vocab_list l, const char *f
   if (!allow_unlisted) return refuse(c, v, l, field, value, unlisted_hint);
   snprintf(out, FM_NAME_MAX, "%s", value);
   return 1;
+}
+
+int fmc_vocab_is(const fm_vocab *v, fm_vocab_list l, const char *text, size_t n,
+                 const char *want) {
+  if (fm_text_same(text, n, want, strlen(want), 0)) return 1;
+  if (!v) return 0;
+  const char *a = fm_vocab_resolve(v, l, text, n), *b = fm_vocab_resolve(v, l, want, strlen(want));
+  return a && a == b;
 }

@@ -27,4 +27,11 @@ int fmc_vocab_pick(fmc_ctx *c, const fm_vocab *v, fm_vocab_list l, const char *f
                    const char *value, int allow_unlisted, const char *unlisted_hint,
                    char out[FM_NAME_MAX]);
 
+/* Whether a record's |text| (|n| bytes) is |want| ("--village V" of a
+ * listing): the same text in its one form, or the same name of list |l|
+ * (so a renamed village's records are found under either name).  |v| may
+ * be NULL. */
+int fmc_vocab_is(const fm_vocab *v, fm_vocab_list l, const char *text, size_t n,
+                 const char *want);
+
 #endif

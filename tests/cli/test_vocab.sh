@@ -122,6 +122,13 @@ for s in minh mai; do
 done
 [ "$(fm minh --json visit show "$V1" | jq -r .village)" = "Nghĩa Tân" ] ||
   fail "the record's own text changed"
+# Listings find the old records under the new name, and under the old.
+for name in "Nghĩa Tân Mới" "Nghĩa Tân"; do
+  [ "$(fm minh --json visit list --village "$name" | jq -r '[.[].id] | sort | join(",")')" = \
+    "$(printf '%s\n' "$V0" "$V1" | sort | paste -sd,)" ] || fail "visit list --village \"$name\""
+  [ "$(fm minh --json dossier list --village "$name" | jq -r '.[].id')" = "$D1" ] ||
+    fail "dossier list --village \"$name\""
+done
 refused 2 'is now called "Nghĩa Tân Mới"' lan visit add --village "Nghĩa Tân" --mode home \
   --services account_created --citizens 1
 visit lan --village "nghia tan moi" >/dev/null
