@@ -287,6 +287,29 @@ static int waiting_behind(fm_store *s, MDB_txn *t, const fm_entry *e, const fm__
   return 0;
 }
 
+/* Steps 8 to 10 of validation for a signed entry |e| next in its author's
+ * log (|h| its head): the role, the link and the team rule.  |*code| is
+ * the breach (FM_ERR_ROLE, FM_ERR_BADPREV) or 0; returns 0,
+ * FM__WAIT_RECORD (a change of a record not here yet), or an LMDB code. */
+static int breach(fm_store *s, MDB_txn *t, const fm_entry *e, const fm__head *h, int *code) {
+  fm__trust trust;
+  fm_role role = FM_ROLE_MEMBER;
+  /* The author's trust again: a cache hit, and its team is read with it. */
+  int rc = fm__store_trust(s, t, e->author, e->seq, e->hlc, &trust, &role);
+  if (rc) return rc;
+  *code = 0;
+  if (!role_allows(e, trust, role)) *code = FM_ERR_ROLE;
+  else if (e->has_prev != (h->seq > 0) ||
+           (e->has_prev && memcmp(e->prev, h->id, FM_ID_LEN) != 0))
+    *code = FM_ERR_BADPREV; /* signed, so evidence of a forked history */
+  else if (trust != FM__TRUST_AUTHORITY) {
+    rc = fm__store_team_rule(s, t, e, trust, role, s->trust_cache.team);
+    if (rc == FM_ERR_ROLE) *code = FM_ERR_ROLE;
+    else return rc;
+  }
+  return 0;
+}
+
 /* Validates and applies one entry.  Returns an fm_outcome (>= 0) with the
  * reason in |*code|, or a negative error that aborts the transaction. */
 static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
@@ -352,18 +375,8 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
     return *code == FM_ERR_NOTFOUND ? FM_IN_HELD : FM_IN_REFUSED;
   }
   if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
-  if (!role_allows(&e, trust, role)) *code = FM_ERR_ROLE;
-  else if (e.has_prev != (h.seq > 0) ||
-           (e.has_prev && memcmp(e.prev, h.id, FM_ID_LEN) != 0))
-    *code = FM_ERR_BADPREV; /* signed, so evidence of a forked history */
-  else if (trust != FM__TRUST_AUTHORITY) {
-    if ((rc = fm__store_team_rule(s, t, &e, trust, role, s->trust_cache.team)) < 0 &&
-        rc != FM_ERR_ROLE)
-      return rc;
-    if (rc == FM_ERR_ROLE) *code = FM_ERR_ROLE;
-    else if (rc == FM__WAIT_RECORD)
-      return hold_for_record(s, t, &e, code);
-  }
+  if ((rc = breach(s, t, &e, &h, code)) < 0) return rc;
+  if (rc == FM__WAIT_RECORD) return hold_for_record(s, t, &e, code);
   if (*code < 0) {
     if ((rc = quarantine(s, t, &e, *code, now)) != 0) return rc;
     return FM_IN_QUARANTINED;
