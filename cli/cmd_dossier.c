@@ -122,7 +122,8 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
       (rv = fmc_self_enrollment(c, &en, NULL)))
     return rv;
   if ((rv = fmc_note_file(c, &o[D_NOTE], &o[D_NOTE_FILE], NOTE_MAX, &note)) ||
-      (rv = dossier_fields(c, o, &in)) ||       (rv = fmc_check_village(c, &o[D_VILLAGE], &o[D_NEW_VILLAGE], &en, village))) {
+      (rv = dossier_fields(c, o, &in)) ||
+      (rv = fmc_check_village(c, &o[D_VILLAGE], &o[D_NEW_VILLAGE], &en, village))) {
     free(note);
     return rv;
   }
@@ -399,7 +400,8 @@ static void show_text(fmc_ctx *c, const char *id, const fm_dossier_view *d,
   fmc_table_rowf(&t, "applicant\x1f%s", fmc_str(d->applicant_name, b, sizeof b));
   fmc_table_rowf(&t, "id number\x1f%s", fmc_str(d->applicant_id, b, sizeof b));
   fmc_table_rowf(&t, "phone\x1f%s", fmc_str(d->phone, b, sizeof b));
-  fmc_table_rowf(&t, "village\x1f%s", fmc_str(d->village, b, sizeof b));
+  fmc_table_rowf(&t, "village\x1f%s", fmc_vocab_village(c, d->village.p, d->village.n, a,
+                                                           sizeof a));
   fmc_table_rowf(&t, "team\x1f%s", fmc_str(d->team, b, sizeof b));
   fmc_table_rowf(&t, "channel\x1f%s", fmc_str(d->channel, b, sizeof b));
   fmc_table_rowf(&t, "status\x1f%s%s%s", fm_status_name(d->status),

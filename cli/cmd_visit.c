@@ -275,7 +275,8 @@ static void show_text(fmc_ctx *c, const char *id, const fm_visit_view *v,
   fmc_table_init(&t, "FIELD|VALUE");
   fmc_table_rowf(&t, "id\x1f%s", id);
   fmc_table_rowf(&t, "date\x1f%s", fmc_str(v->date, b, sizeof b));
-  fmc_table_rowf(&t, "village\x1f%s", fmc_str(v->village, b, sizeof b));
+  fmc_table_rowf(&t, "village\x1f%s", fmc_vocab_village(c, v->village.p, v->village.n, who,
+                                                           sizeof who));
   fmc_table_rowf(&t, "place\x1f%s", fmc_str(v->place, b, sizeof b));
   fmc_table_rowf(&t, "team\x1f%s", fmc_str(v->team, b, sizeof b));
   fmc_table_rowf(&t, "mode\x1f%s", fmc_str(v->mode, b, sizeof b));

@@ -6,6 +6,7 @@
 
 #include "fieldmesh/error.h"
 #include "fieldmesh/text.h"
+#include "records.h"
 
 int fmc_vocab_load(fmc_ctx *c, fm_vocab **out) {
   fm_vocab *v = malloc(sizeof *v);
@@ -78,4 +79,22 @@ int fmc_vocab_is(const fm_vocab *v, fm_vocab_list l, const char *text, size_t n,
   if (!v) return 0;
   const char *a = fm_vocab_resolve(v, l, text, n), *b = fm_vocab_resolve(v, l, want, strlen(want));
   return a && a == b;
+}
+
+const char *fmc_vocab_village(fmc_ctx *c, const char *s, size_t n, char *out, size_t cap) {
+  fm_vocab *v = malloc(sizeof *v);
+  char shown[FM_NAME_MAX * 2];
+  fmc_str((fm_str){s, n}, shown, sizeof shown);
+  snprintf(out, cap, "%s", shown);
+  if (!v || fm_store_vocab(c->store, v) < 0 || !fm_vocab_active(v, FM_VOCAB_VILLAGE)) {
+    free(v);
+    return out;
+  }
+  const char *name = fm_vocab_resolve(v, FM_VOCAB_VILLAGE, s, n);
+  if (!name)
+    snprintf(out, cap, "%s (not in the commune's list)", shown);
+  else if (!fm_text_same(s, n, name, strlen(name), 0))
+    snprintf(out, cap, "%s (now %s)", shown, name);
+  free(v);
+  return out;
 }

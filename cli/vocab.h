@@ -34,4 +34,11 @@ int fmc_vocab_pick(fmc_ctx *c, const fm_vocab *v, fm_vocab_list l, const char *f
 int fmc_vocab_is(const fm_vocab *v, fm_vocab_list l, const char *text, size_t n,
                  const char *want);
 
+/* A record's village |s| (|n| bytes) for `visit show` and `dossier show`,
+ * into |out| (|cap| bytes): as written, with "(now NEW)" after a rename,
+ * or "(not in the commune's list)" when the commune keeps a list without
+ * it.  Reads the store's lists (fmc_open() first); on any failure, the
+ * village as written. */
+const char *fmc_vocab_village(fmc_ctx *c, const char *s, size_t n, char *out, size_t cap);
+
 #endif

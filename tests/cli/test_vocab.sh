@@ -101,6 +101,8 @@ grep -q "flagged in reports" "$W/warn" || fail "no warning for a new village: $(
 carry lan minh
 row=$(report_row minh "Bản Mới (not listed)")
 [ "$row" = "Bản Mới (not listed),1,2,0,0,0,0,0" ] || fail "minh's report row: '$row'"
+fm minh visit show "$V2" | grep -q "^village *Bản Mới (not in the commune's list)$" ||
+  fail "visit show does not flag the new village: $(fm minh visit show "$V2")"
 # The authority adds it: the flag goes, the record stays.
 fm auth authority villages add "Bản Mới" >/dev/null
 carry auth minh
@@ -122,6 +124,10 @@ for s in minh mai; do
 done
 [ "$(fm minh --json visit show "$V1" | jq -r .village)" = "Nghĩa Tân" ] ||
   fail "the record's own text changed"
+fm minh visit show "$V1" | grep -q "^village *Nghĩa Tân (now Nghĩa Tân Mới)$" ||
+  fail "visit show does not name the new name: $(fm minh visit show "$V1")"
+fm minh dossier show "$D1" | grep -q "^village *Nghĩa Tân (now Nghĩa Tân Mới)$" ||
+  fail "dossier show does not name the new name: $(fm minh dossier show "$D1")"
 # Listings find the old records under the new name, and under the old.
 for name in "Nghĩa Tân Mới" "Nghĩa Tân"; do
   [ "$(fm minh --json visit list --village "$name" | jq -r '[.[].id] | sort | join(",")')" = \
