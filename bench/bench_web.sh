@@ -8,7 +8,7 @@
 # issue's bar is 200 ms a page).  Use a Release build on a quiet machine.
 #
 #   bash bench/bench_web.sh BIN_DIR [N] [D] [R]
-#   (BIN_DIR: fieldmesh, fieldmeshd, fieldmesh-bench-dossiers)
+#   (BIN_DIR: fieldmesh, fieldmeshd, fm-fill)
 set -euo pipefail
 BIN=${1:?usage: bench_web.sh BIN_DIR [N] [D] [R]}
 N=${2:-50}
@@ -33,7 +33,7 @@ for i in $(seq 1 "$N"); do
   fm auth enroll "$(cat "$W/d$i.id")" --name "Thành viên $i" --team "$team" --role member \
     --villages "$v" -o "$W/d$i.join" >/dev/null
   fm "d$i" join "$W/d$i.join" >/dev/null
-  "$BIN/fieldmesh-bench-dossiers" "$W/d$i" $((D / N)) "$v" "$team"
+  "$BIN/fm-fill" "$W/d$i" $((D / N)) --dossiers "$v" "$team"
   fm "d$i" bundle export -o "$W/d$i.bundle" >/dev/null
   fm g bundle import "$W/d$i.bundle" >/dev/null
 done

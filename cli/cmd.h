@@ -29,6 +29,9 @@ int fmc_cmd_visit_void(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_dossier_status(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_dossier_correct(fmc_ctx *c, int argc, char **argv);
+int fmc_cmd_dossier_attach(fmc_ctx *c, int argc, char **argv);
+int fmc_cmd_dossier_attachments(fmc_ctx *c, int argc, char **argv);
+int fmc_cmd_dossier_attachment(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_visit_show(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_dossier_show(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_dossier_list(fmc_ctx *c, int argc, char **argv);
@@ -51,6 +54,9 @@ int fmc_cmd_recover(fmc_ctx *c, int argc, char **argv);
 /* cmd_report.c */
 int fmc_cmd_report(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_procedures(fmc_ctx *c, int argc, char **argv);
+
+/* bulletin.c */
+int fmc_cmd_report_bulletin(fmc_ctx *c, int argc, char **argv);
 
 /* cmd_web.c */
 int fmc_cmd_web_password(fmc_ctx *c, int argc, char **argv);

@@ -13,6 +13,7 @@
 #include "args.h"
 #include "cmd.h"
 #include "cmd_net.h"
+#include "fieldmesh/blob_store.h"
 #include "fieldmesh/error.h"
 #include "out.h"
 #include "roster.h"
@@ -254,6 +255,12 @@ static void check_store(doctor *d, const fm_store_stats *st) {
         "confirmed) and not receipted: sync before you leave the village, or carry a bundle.",
         (unsigned long long)cp.unsafe, cp.unsafe == 1 ? "is" : "are", cp.need,
         cp.need == 1 ? "" : "s");
+  uint64_t wanted = 0;
+  if (fm_store_blob_wanted_count(d->c->store, &wanted) == 0 && wanted)
+    add(d, 0, "scans not here yet",
+        "%llu chunk%s of scans attached to dossiers here %s not reached this laptop: they "
+        "come with the next sync, or carry a bundle made with --with-attachments.",
+        (unsigned long long)wanted, wanted == 1 ? "" : "s", wanted == 1 ? "has" : "have");
   int rv = fm_store_each_clock_ahead(d->c->store, on_clock, d);
   if (rv < 0) add(d, 1, "store unreadable", "the clock table cannot be read (%s)", fm_strerror(rv));
 }

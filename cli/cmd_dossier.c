@@ -369,6 +369,9 @@ static void dossier_json(fmc_ctx *c, fmc_json *j, const char *id, size_t idn,
   fmc_json_strn(j, d->portal_ref.p, d->portal_ref.n);
   fmc_json_key(j, "note");
   fmc_json_strn(j, d->note.p, d->note.n);
+  fm_stamp atts[FM_VIEW_ATTACH_MAX];
+  fmc_json_key(j, "attachments");
+  fmc_json_uint(j, fm_dossier_view_attachments(d, atts));
   fmc_dossier_date(d, day);
   fmc_json_key(j, "created");
   fmc_json_str(j, day);
@@ -414,6 +417,10 @@ static void show_text(fmc_ctx *c, const char *id, const fm_dossier_view *d,
   fmc_table_rowf(&t, "created\x1f%s by %s", day,
                  fmc_author_label(c, d->created.author, a, sizeof a));
   fmc_table_rowf(&t, "note\x1f%s", fmc_str(d->note, b, sizeof b));
+  fm_stamp atts[FM_VIEW_ATTACH_MAX];
+  size_t natt = fm_dossier_view_attachments(d, atts);
+  if (natt)
+    fmc_table_rowf(&t, "scans\x1f%zu (see `fieldmesh dossier attachments %s`)", natt, id);
   fmc_upstream_rows(c, u, &t);
   fmc_timeline_rows(c, tl, u, &t);
   fmc_table_print(&t, stdout);

@@ -18,8 +18,9 @@
 #include "fieldmesh/report.h"
 #include "out.h"
 #include "records.h"
+#include "report_xlsx.h"
 
-typedef enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON } fmt;
+typedef enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_XLSX } fmt;
 typedef fm_report_row row;
 typedef fm_report report;
 
@@ -117,7 +118,7 @@ static void print_json(const report *r, const char *by_name) {
   fmc_json_end(&j);
 }
 
-static const char *const fmt_names[] = {"table", "csv", "json"};
+static const char *const fmt_names[] = {"table", "csv", "json", "xlsx"};
 
 static int pick(const char *v, const char *const *names, int n) {
   for (int i = 0; i < n; i++)
@@ -159,25 +160,53 @@ static int filters(fmc_ctx *c, const fmc_opt *o, report *r) {
 /* --format and --excel and --json, which must agree: a fmt. */
 static int format_opt(fmc_ctx *c, const fmc_opt *o, int *f) {
   *f = c->json ? FMT_JSON : o[6].value ? FMT_CSV : FMT_TABLE;
-  if (o[1].value && (*f = pick(o[1].value, fmt_names, 3)) < 0)
-    return fmc_usage(c, "--format must be one of: table, csv, json; got \"%.40s\"",
+  if (o[1].value && (*f = pick(o[1].value, fmt_names, 4)) < 0)
+    return fmc_usage(c, "--format must be one of: table, csv, json, xlsx; got \"%.40s\"",
                      o[1].value);
   if (c->json && *f != FMT_JSON)
     return fmc_usage(c, "--json and --format %s disagree: give one of them", o[1].value);
   if (o[6].value && *f != FMT_CSV)
     return fmc_usage(c, "--excel writes CSV for a spreadsheet: leave out --format %s",
                      fmt_names[*f]);
+  if (*f == FMT_XLSX && !o[7].value)
+    return fmc_usage(c, "--format xlsx writes a file: add -o FILE, e.g. -o report.xlsx");
+  if (*f != FMT_XLSX && o[7].value)
+    return fmc_usage(c, "-o goes with --format xlsx; the other formats print (redirect them "
+                        "with >)");
+  if (o[8].value && !o[7].value)
+    return fmc_usage(c, "--force replaces the file of -o: give -o FILE too");
   return 0;
+}
+
+/* The spreadsheet's first row: "Tân Quang: report by village, 2026-12-01
+ * to 2026-12-05, procedure khai_sinh". */
+static void xlsx_title(fmc_ctx *c, const report *r, const char *by, char *out, size_t cap) {
+  uint8_t pk[FM_KEY_LEN];
+  char commune[FM_NAME_MAX] = "";
+  size_t n;
+  if (fm_store_authority(c->store, pk, commune) < 0) commune[0] = 0;
+  snprintf(out, cap, "%s%sreport by %s", commune, commune[0] ? ": " : "", by);
+  if (r->from[0] || r->to[0]) {
+    n = strlen(out);
+    snprintf(out + n, cap - n, ", %s to %s", r->from[0] ? r->from : "the first day",
+             r->to[0] ? r->to : "today");
+  }
+  n = strlen(out);
+  if (r->procedure) snprintf(out + n, cap - n, ", procedure %s", r->procedure);
+  n = strlen(out);
+  if (r->status) snprintf(out + n, cap - n, ", status %s", fm_status_name(r->status - 1));
 }
 
 int fmc_cmd_report(fmc_ctx *c, int argc, char **argv) {
   fmc_opt o[] = {{"--by", NULL, 0, NULL},   {"--format", NULL, 0, NULL},
                  {"--procedure", NULL, 0, NULL}, {"--from", NULL, 0, NULL},
                  {"--to", NULL, 0, NULL},   {"--status", NULL, 0, NULL},
-                 {"--excel", NULL, 1, NULL}, {NULL, NULL, 0, NULL}};
+                 {"--excel", NULL, 1, NULL}, {"--output", "-o", 0, NULL},
+                 {"--force", NULL, 1, NULL}, {NULL, NULL, 0, NULL}};
   fmc_spec spec = {"usage: fieldmesh report --by village|team|procedure|month|day|week|place|"
-                   "member|service [--procedure CODE] [--status S] [--from DAY|MONTH] [--to DAY|MONTH] "
-                   "[--format table|csv|json | --excel]\n"
+                   "member|service [--procedure CODE] [--status S] [--from DAY|MONTH] "
+                   "[--to DAY|MONTH] [--format table|csv|json | --excel | "
+                   "--format xlsx -o FILE [--force]]\n"
                    "Per key: visits, citizens helped, dossiers, dossiers submitted or\n"
                    "further along, delivered, and apart the rejected and the withdrawn.\n"
                    "Voided visits are not counted; days are in Vietnam time. By place and\n"
@@ -185,8 +214,9 @@ int fmc_cmd_report(fmc_ctx *c, int argc, char **argv) {
                    "each service it gave). --procedure counts that procedure's dossiers\n"
                    "only (no visits), --status the dossiers in that status; --from and\n"
                    "--to (YYYY-MM-DD or YYYY-MM) keep the days between them, inclusive.\n"
-                   "--excel writes CSV with a byte order mark for spreadsheets. On the\n"
-                   "gateway the report covers the whole commune.\n",
+                   "--excel writes CSV with a byte order mark for spreadsheets; --format\n"
+                   "xlsx writes a workbook to FILE (--force replaces an existing one).\n"
+                   "On the gateway the report covers the whole commune.\n",
                    o, 0, 0, {0}, 0};
   char names[160] = "", head[16];
   report r;
@@ -215,6 +245,8 @@ int fmc_cmd_report(fmc_ctx *c, int argc, char **argv) {
   if (fm_report_visits_only((fm_report_by)b) && (r.procedure || r.status))
     return fmc_usage(c, "--%s counts dossiers, and --by %s counts visits only: give one of "
                         "them", r.procedure ? "procedure" : "status", o[0].value);
+  if (f == FMT_XLSX && (rv = fmc_report_xlsx_check(c, o[7].value, o[8].value != NULL)) != 0)
+    return rv;
   if ((rv = fmc_open(c, 0)) != 0) return rv;
   r.by = (fm_report_by)b;
   if ((rv = fm_report_count(c->store, &r)) != 0) {
@@ -223,11 +255,16 @@ int fmc_cmd_report(fmc_ctx *c, int argc, char **argv) {
   }
   snprintf(head, sizeof head, "%s", o[0].value);
   for (char *p = head; *p; p++) *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
-  if (f == FMT_JSON) print_json(&r, o[0].value);
+  if (f == FMT_XLSX) {
+    char title[512];
+    xlsx_title(c, &r, o[0].value, title, sizeof title);
+    rv = fmc_report_xlsx(c, &r, o[0].value, title, o[7].value, o[8].value != NULL);
+    if (rv == 0 && !c->json) printf("wrote the report by %s to %s\n", o[0].value, o[7].value);
+  } else if (f == FMT_JSON) print_json(&r, o[0].value);
   else if (f == FMT_CSV) print_csv(&r, o[0].value, o[6].value != NULL);
   else print_table(&r, head);
   fm_report_free(&r);
-  return 0;
+  return rv;
 }
 
 int fmc_cmd_procedures(fmc_ctx *c, int argc, char **argv) {

@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "cmd_net.h"
 #include "date.h"
+#include "fieldmesh/blob_store.h"
 #include "fieldmesh/error.h"
 #include "out.h"
 #include "upstream.h"
@@ -22,6 +23,7 @@ typedef struct status_info {
   fmc_up_status up;           /* receipts of own entries; a gateway's sinks */
   fm_copies copies;           /* own entries by their copies elsewhere */
   fm_restore_info restore;    /* a restored backup's records (store/restore.c) */
+  uint64_t chunks, chunk_bytes, chunks_wanted;   /* scans' chunks (blob_store.h) */
 } status_info;
 
 static int gather(fmc_ctx *c, status_info *s) {
@@ -44,7 +46,9 @@ static int gather(fmc_ctx *c, status_info *s) {
     return fmc_fail(c, "cannot read the receipts: %s", fm_strerror(rv));
   if (s->have_self && (rv = fmc_own_copies(c, s->self, &s->copies)) < 0)
     return fmc_fail(c, "cannot read the copies table: %s", fm_strerror(rv));
-  if ((rv = fm_store_restore_info(c->store, &s->restore)) < 0)
+  if ((rv = fm_store_restore_info(c->store, &s->restore)) < 0 ||
+      (rv = fm_store_blob_stats(c->store, &s->chunks, &s->chunk_bytes)) < 0 ||
+      (rv = fm_store_blob_wanted_count(c->store, &s->chunks_wanted)) < 0)
     return fmc_fail(c, "cannot read the store: %s", fm_strerror(rv));
   /* Records set aside after a restore are on this laptop only, outside
    * its log until they are written again. */
@@ -104,6 +108,8 @@ static void status_json(fmc_ctx *c, const status_info *s) {
       {"self_seq", s->st.self_seq},     {"only_here", s->copies.none},
       {"unsafe", s->copies.unsafe},     {"safe_copies", s->copies.need},
       {"restored_pending", s->restore.pending}, {"restored", s->restore.rewritten},
+      {"scan_chunks", s->chunks},       {"scan_bytes", s->chunk_bytes},
+      {"scan_chunks_missing", s->chunks_wanted},
   };
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
     fmc_json_key(&j, nums[i].k);
@@ -155,6 +161,10 @@ static void status_text(fmc_ctx *c, const status_info *s) {
   kv("dossiers", "%llu", (unsigned long long)s->st.dossiers);
   kv("held", "%llu (from laptops not yet enrolled here, or changes of records not here yet)", (unsigned long long)s->st.held);
   kv("quarantined", "%llu", (unsigned long long)s->st.quarantined);
+  if (s->chunks || s->chunks_wanted)
+    kv("scans", "%llu chunks here (%llu bytes); %llu named by records here have not "
+       "arrived yet", (unsigned long long)s->chunks, (unsigned long long)s->chunk_bytes,
+       (unsigned long long)s->chunks_wanted);
   if (s->st.clock_ahead)
     kv("clock ahead", "%llu entries stamped over a day ahead: a laptop's clock is wrong",
        (unsigned long long)s->st.clock_ahead);

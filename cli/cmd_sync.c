@@ -119,17 +119,26 @@ static int their_vector(fmc_ctx *c, const char *path, fm_bundle *b) {
 
 int fmc_cmd_bundle_export(fmc_ctx *c, int argc, char **argv) {
   fmc_opt o[] = {{"--for", NULL, 0, NULL}, {"--output", "-o", 0, NULL},
+                 {"--with-attachments", NULL, 1, NULL}, {"--attachments-max", NULL, 0, NULL},
                  {NULL, NULL, 0, NULL}};
-  fmc_spec spec = {"usage: fieldmesh bundle export [--for VECTOR_FILE] -o FILE\n"
+  fmc_spec spec = {"usage: fieldmesh bundle export [--for VECTOR_FILE] -o FILE "
+                   "[--with-attachments [--attachments-max MB]]\n"
                    "Writes the entries the other laptop lacks (everything without --for)\n"
                    "into FILE, for a USB stick. Carry it over and run `fieldmesh bundle\n"
-                   "import FILE` there.\n",
+                   "import FILE` there. --with-attachments adds the scans of the dossiers\n"
+                   "in it (sealed, as they travel), up to MB megabytes (default 512).\n",
                    o, 0, 0, {0}, 0};
   fm_bundle theirs;
-  size_t count = 0;
+  size_t count = 0, chunks = 0, skipped = 0;
+  uint64_t max_mb = 512;
   int rv, have = 0;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_need(c, &o[1], "the bundle to write, e.g. -o /media/usb/to-lan.bundle")))
+    return rv;
+  if (o[3].value && !o[2].value)
+    return fmc_usage(c, "--attachments-max goes with --with-attachments");
+  if (o[3].value && (rv = fmc_check_uint(c, "--attachments-max", o[3].value, 1, 1u << 20,
+                                         &max_mb)))
     return rv;
   if ((rv = fmc_open(c, 0)) != 0 || (rv = load_signer(c)) != 0) return rv;
   memset(&theirs, 0, sizeof theirs);
@@ -137,18 +146,23 @@ int fmc_cmd_bundle_export(fmc_ctx *c, int argc, char **argv) {
     if ((rv = their_vector(c, o[0].value, &theirs)) != 0) return rv;
     have = 1;
   }
-  rv = fm_bundle_export(c->store, own_identity(c), have ? &theirs.vector : NULL, o[1].value,
-                        c->now, &count);
+  rv = fm_bundle_export_chunks(c->store, own_identity(c), have ? &theirs.vector : NULL,
+                               o[1].value, c->now, o[2].value ? max_mb << 20 : 0, &count,
+                               &chunks, &skipped);
   if (have) fm_bundle_free(&theirs);
   if (rv < 0) return write_error(c, o[1].value, rv);
   if (c->json)
     json_count(o[1].value, "entries", count);
   else
     printf("wrote %zu entr%s to %s\n", count, count == 1 ? "y" : "ies", o[1].value);
+  if (!c->json && o[2].value)
+    printf("with %zu chunk%s of scans%s\n", chunks, chunks == 1 ? "" : "s",
+           skipped ? "; some left out by --attachments-max: carry another bundle" : "");
   return 0;
 }
 
-static void import_print(fmc_ctx *c, const char *path, const fm_ingest_result *r) {
+static void import_print(fmc_ctx *c, const char *path, const fm_ingest_result *r,
+                         const fm_blob_tally *ch) {
   if (c->json) {
     fmc_json j;
     fmc_json_init(&j, stdout);
@@ -171,12 +185,19 @@ static void import_print(fmc_ctx *c, const char *path, const fm_ingest_result *r
     fmc_json_uint(&j, r->clock_ahead);
     fmc_json_key(&j, "first_error");
     fmc_json_str(&j, r->first_error ? fm_strerror(r->first_error) : "");
+    fmc_json_key(&j, "chunks_kept");
+    fmc_json_uint(&j, ch->kept);
+    fmc_json_key(&j, "chunks_unwanted");
+    fmc_json_uint(&j, ch->unwanted);
     fmc_json_obj_end(&j);
     fmc_json_end(&j);
     return;
   }
   printf("imported %s: accepted %u, duplicate %u, held %u, quarantined %u, refused %u\n",
          path, r->accepted, r->duplicate, r->held, r->quarantined, r->refused);
+  if (ch->kept || ch->same || ch->unwanted)
+    printf("chunks of scans: kept %u, held already %u, not named by any record here %u\n",
+           ch->kept, ch->same, ch->unwanted);
   if (r->first_error)
     printf("first problem: %s (see `fieldmesh status`)\n", fm_strerror(r->first_error));
   if (r->held)
@@ -217,6 +238,7 @@ int fmc_cmd_bundle_import(fmc_ctx *c, int argc, char **argv) {
                    NULL, 1, 1, {0}, 0};
   fm_bundle b;
   fm_ingest_result r;
+  fm_blob_tally ch = {0};
   int rv;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_open(c, 0)) != 0) return rv;
@@ -225,7 +247,7 @@ int fmc_cmd_bundle_import(fmc_ctx *c, int argc, char **argv) {
     fm_bundle_free(&b);
     return rv;
   }
-  rv = fm_bundle_import(c->store, &b, c->now, &r);
+  rv = fm_bundle_import_chunks(c->store, &b, c->now, &r, &ch);
   fm_bundle_free(&b);
   if (rv == FM_ERR_MESH)
     return fmc_fail(c, "%s comes from another commune: refused", spec.pos[0]);
@@ -234,6 +256,6 @@ int fmc_cmd_bundle_import(fmc_ctx *c, int argc, char **argv) {
   if (rv < 0)
     return fmc_fail(c, "import of %s stopped: %s; what was applied stays, import the "
                        "file again to finish", spec.pos[0], fm_strerror(rv));
-  import_print(c, spec.pos[0], &r);
+  import_print(c, spec.pos[0], &r, &ch);
   return restore_flush(c);
 }

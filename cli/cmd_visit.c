@@ -67,7 +67,7 @@ static int visit_fields(fmc_ctx *c, const fmc_opt *o, fm_visit_in *in, char date
     if (day < c->now - 366 * day_ms)
       return fmc_usage(c, "--date %s is more than a year ago (today is %s): check the year",
                        o[V_DATE].value, today);
-    strcpy(date, o[V_DATE].value);
+    snprintf(date, 16, "%s", o[V_DATE].value); /* checked: YYYY-MM-DD */
   } else {
     fmc_date_of(c->now, date);
   }

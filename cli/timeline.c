@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "date.h"
+#include "fieldmesh/attach.h"
 #include "fieldmesh/delivery.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/record.h"
@@ -80,6 +81,16 @@ static void describe_dossier(fmc_tl_row *r, const fm_entry *e, int had,
   char ref[64];
   const char *from = had ? fm_status_name(before->status) : "";
   str_of(e, "ref", ref, sizeof ref);
+  if (fm_entry_is(e, FM_KIND_DOSSIER_ATTACH)) {
+    fm_attach a;
+    if (fm_attach_parse(e->body, e->body_len, &a) < 0)
+      snprintf(r->what, sizeof r->what, "attached a scan that does not read");
+    else
+      snprintf(r->what, sizeof r->what, "attached %s %.*s (%llu bytes)",
+               fm_attach_kind_name(a.kind), (int)(a.name_len < 80 ? a.name_len : 80), a.name,
+               (unsigned long long)a.size);
+    return;
+  }
   if (fm_entry_is(e, FM_KIND_DOSSIER)) {
     snprintf(r->what, sizeof r->what, "%s", had && before->created.set ? "edited" : "created");
     str_of(e, "note", r->reason, sizeof r->reason);

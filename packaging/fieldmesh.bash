@@ -72,7 +72,8 @@ _fieldmesh() {
     --role) _fieldmesh_offer "$cur" <<<$'member\nleader\ngateway\nadmin\nofficer'; return ;;
     --by) _fieldmesh_offer "$cur" < <(_fieldmesh_run report --help | head -n1 |
             sed -n 's/.*--by \([^ ]*\).*/\1/p' | tr '|' '\n'); return ;;
-    --format) _fieldmesh_offer "$cur" <<<$'table\ncsv\njson'; return ;;
+    --format) _fieldmesh_offer "$cur" <<<$'table\ncsv\njson\nxlsx'; return ;;
+    --lang) _fieldmesh_offer "$cur" <<<$'vi\nen'; return ;;
     --status) _fieldmesh_offer "$cur" < <(_fieldmesh_statuses); return ;;
     --services)
       local done_part=${cur%,*} last=${cur##*,} s
@@ -96,7 +97,8 @@ _fieldmesh() {
   # The subcommands of a group (visit add|list|void ...).
   local subs
   subs=$(_fieldmesh_commands | awk -v g="$group" '$1 == g && $2 != "" {print $2}')
-  if [ -n "$subs" ] && [ -z "$sub" ]; then
+  # (`report` is a command of its own too: its options are offered.)
+  if [ -n "$subs" ] && [ -z "$sub" ] && [[ $cur != -* ]]; then
     _fieldmesh_offer "$cur" <<<"$subs"
     return
   fi

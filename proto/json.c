@@ -371,26 +371,21 @@ static void stamp_author(fm_buf *out, const char *k, const fm_stamp *s) {
   else put(out, "null");
 }
 
-/* The attachments array of a view: bin 32 items as hex; anything else is
- * skipped (the view keeps what the signed body held). */
-static void attachments(fm_buf *out, const uint8_t *p, size_t len) {
-  fm_rd c;
-  uint32_t n;
-  int first = 1;
+/* The attachments of a view: each `dossier.attach` entry as
+ * "AUTHOR:SEQ" (its author in hex, its seq), oldest first -- strings, so
+ * an upstream keeps them as text (PostgreSQL's text[] column). */
+static void attachments(fm_buf *out, const fm_dossier_view *d) {
+  fm_stamp list[FM_VIEW_ATTACH_MAX];
+  size_t n = fm_dossier_view_attachments(d, list);
+  char num[24];
   fm_buf_put(out, "[", 1);
-  fm_rd_init(&c, p, len, 0);
-  if (p && fm_rd_array(&c, &n) == 0) {
-    for (uint32_t i = 0; i < n; i++) {
-      const uint8_t *b;
-      size_t bn;
-      if (fm_rd_peek(&c) == FM_MT_BIN && fm_rd_bin(&c, &b, &bn) == 0) {
-        if (!first) fm_buf_put(out, ",", 1);
-        hex_string(out, b, bn);
-        first = 0;
-      } else if (fm_rd_skip(&c, 8, 256) < 0) {
-        break;
-      }
-    }
+  for (size_t i = 0; i < n; i++) {
+    char hex[2 * FM_KEY_LEN + 1];
+    fm_hex(list[i].author, FM_KEY_LEN, hex);
+    snprintf(num, sizeof num, ":%llu\"", (unsigned long long)list[i].seq);
+    put(out, i ? ",\"" : "\"");
+    put(out, hex);
+    put(out, num);
   }
   fm_buf_put(out, "]", 1);
 }
@@ -417,7 +412,7 @@ int fm_json_dossier(fm_buf *out, const char *id, size_t id_len, const fm_dossier
   str_field(out, "portal_ref", d->portal_ref, flags);
   str_field(out, "note", d->note, flags);
   key(out, "attachments", 0);
-  attachments(out, d->attachments, d->attachments_len);
+  attachments(out, d);
   created_time(out, d);
   stamp_author(out, "created_by", &d->created);
   stamp_time(out, "updated_at", &d->base);

@@ -7,19 +7,6 @@
 
 #include "fieldmesh/error.h"
 
-void fm_vector_digest(const fm_vector *v, uint8_t out[static 32]) {
-  crypto_generichash_state h;
-  crypto_generichash_init(&h, NULL, 0, 32);
-  for (size_t i = 0; i < v->n; i++) {
-    uint8_t seq[8];
-    for (int k = 0; k < 8; k++) seq[k] = (uint8_t)(v->items[i].seq >> (56 - 8 * k));
-    crypto_generichash_update(&h, v->items[i].author, FM_KEY_LEN);
-    crypto_generichash_update(&h, seq, 8);
-    crypto_generichash_update(&h, v->items[i].head, FM_ID_LEN);
-  }
-  crypto_generichash_final(&h, out, 32);
-}
-
 void fm_msg_hello(fm_wr *w, const uint8_t node_id[static FM_KEY_LEN],
                   const uint8_t *cert, size_t cert_len, uint64_t features,
                   const uint8_t vdigest[static 32]) {

@@ -121,3 +121,49 @@ size_t fm_text_chars(const char *s, size_t n) {
     if (((uint8_t)s[i] & 0xc0) != 0x80) c++;
   return c;
 }
+
+/* Whether |cp| has no place in a document: a control character (C0, DEL,
+ * C1), or a noncharacter (U+FDD0..U+FDEF, and the last two of every
+ * plane), which XML and spreadsheets refuse. */
+static int unfit(utf8proc_int32_t cp) {
+  return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0xfdd0 && cp <= 0xfdef) ||
+         (cp & 0xfffe) == 0xfffe;
+}
+
+int fm_text_clean(fm_buf *out, const char *s, size_t n, size_t max_chars) {
+  static const char bad[] = "\xef\xbf\xbd", cut[] = "\xe2\x80\xa6";
+  fm_buf fit, nfc;
+  size_t start = out->len, i = 0, chars = 0;
+  int rv;
+  /* Every unfit or undecodable piece one U+FFFD (three bytes at most per
+   * byte of input). */
+  fm_buf_init(&fit, n * 3 + 1);
+  fm_buf_init(&nfc, n * 3 + 1);
+  while (i < n) {
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t k = utf8proc_iterate((const uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+    if (k <= 0 || unfit(cp)) fm_buf_put(&fit, bad, 3);
+    else fm_buf_put(&fit, s + i, (size_t)k);
+    i += k > 0 ? (size_t)k : 1;
+  }
+  rv = fm_buf_error(&fit);
+  if (rv == 0) rv = fm_text_norm(&nfc, fit.p ? (const char *)fit.p : "", fit.len);
+  /* Character by character up to the last one that fits: an ellipsis
+   * there when more than one is left. */
+  for (i = 0; rv == 0 && i < nfc.len; chars++) {
+    size_t k = 1;
+    while (i + k < nfc.len && (nfc.p[i + k] & 0xc0) == 0x80) k++;
+    if (max_chars >= 2 && chars == max_chars - 1 &&
+        fm_text_chars((const char *)nfc.p + i, nfc.len - i) > 1) {
+      fm_buf_put(out, cut, 3);
+      break;
+    }
+    fm_buf_put(out, nfc.p + i, k);
+    i += k;
+  }
+  if (rv == 0) rv = fm_buf_error(out);
+  if (rv) out->len = start;
+  fm_buf_free(&fit);
+  fm_buf_free(&nfc);
+  return rv;
+}

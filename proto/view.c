@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "fieldmesh/attach.h"
 #include "fieldmesh/error.h"
 
 /* A dossier record has 16 fields, and a 17th, its date, only when that is
@@ -71,14 +72,17 @@ static fm_str sub_str(const fm_entry *e, const char *map_key, const char *key) {
 
 fm_view_kind fm_view_target(const fm_entry *e, const char **id, size_t *n) {
   fm_view_kind k;
+  const char *id_key = "id";
   if (fm_entry_is(e, FM_KIND_DOSSIER) || fm_entry_is(e, FM_KIND_DOSSIER_STATUS) ||
       fm_entry_is(e, FM_KIND_DOSSIER_CORRECT))
     k = FM_VIEW_DOSSIER;
+  else if (fm_entry_is(e, FM_KIND_DOSSIER_ATTACH))
+    k = FM_VIEW_DOSSIER, id_key = "dossier";
   else if (fm_entry_is(e, FM_KIND_VISIT) || fm_entry_is(e, FM_KIND_VISIT_VOID))
     k = FM_VIEW_VISIT;
   else
     return FM_VIEW_NONE;
-  fm_str s = body_str(e, "id");
+  fm_str s = body_str(e, id_key);
   if (s.n == 0 || s.n > FM_RECORD_ID_MAX) return FM_VIEW_NONE;
   *id = s.p;
   *n = s.n;
@@ -259,16 +263,45 @@ static void set_ref(fm_dossier_view *d, fm_str ref, const fm_stamp *s) {
   }
 }
 
-static void apply_attachments(fm_dossier_view *d, const fm_entry *e) {
-  fm_rd v;
-  const uint8_t *start;
-  d->attachments = empty_array;
-  d->attachments_len = 1;
-  if (fm_body_find(e->body, e->body_len, "attachments", &v) < 0) return;
-  start = v.p;
-  if (fm_rd_peek(&v) != FM_MT_ARRAY || fm_rd_skip(&v, 1, 256) < 0) return;
-  d->attachments = start;
-  d->attachments_len = (size_t)(v.p - start);
+size_t fm_dossier_view_attachments(const fm_dossier_view *d,
+                                   fm_stamp out[static FM_VIEW_ATTACH_MAX]) {
+  fm_rd c;
+  uint32_t n;
+  size_t k = 0;
+  fm_rd_init(&c, d->attachments, d->attachments_len, 0);
+  if (!d->attachments || fm_rd_array(&c, &n) < 0) return 0;
+  for (uint32_t i = 0; i < n && k < FM_VIEW_ATTACH_MAX; i++) {
+    if (rd_stamp(&c, &out[k]) < 0) break;
+    if (out[k].set) k++;
+  }
+  return k;
+}
+
+/* A `dossier.attach` entry joins the dossier's list in merge order; past
+ * FM_VIEW_ATTACH_MAX the latest are left out, whatever the order they
+ * arrived in.  A body that does not parse attaches nothing.  The list is
+ * written into |scratch|, which must outlive |d|'s encoding. */
+static void add_attachment(fm_dossier_view *d, const fm_entry *e, const fm_stamp *s,
+                           fm_buf *scratch) {
+  fm_stamp list[FM_VIEW_ATTACH_MAX + 1];
+  fm_attach a;
+  fm_wr w;
+  size_t n, at;
+  if (fm_attach_parse(e->body, e->body_len, &a) < 0) return;
+  n = fm_dossier_view_attachments(d, list);
+  for (at = 0; at < n && fm_stamp_cmp(&list[at], s) < 0; at++) {}
+  if (at < n && fm_stamp_cmp(&list[at], s) == 0) return;
+  if (at == FM_VIEW_ATTACH_MAX) return;
+  memmove(&list[at + 1], &list[at], (n - at) * sizeof *list);
+  list[at] = *s;
+  if (n < FM_VIEW_ATTACH_MAX) n++;
+  fm_buf_reset(scratch);
+  fm_wr_init(&w, scratch);
+  fm_wr_array(&w, (uint32_t)n);
+  for (size_t i = 0; i < n; i++) wr_stamp(&w, &list[i]);
+  if (fm_buf_error(scratch)) return;
+  d->attachments = scratch->p;
+  d->attachments_len = scratch->len;
 }
 
 /* A status stands on the correction its writer had seen; a claim of one
@@ -280,8 +313,12 @@ static fm_hlc status_level_of(const fm_entry *e, const fm_stamp *s) {
   return level;
 }
 
-static void apply_dossier(fm_dossier_view *d, const fm_entry *e) {
+static void apply_dossier(fm_dossier_view *d, const fm_entry *e, fm_buf *scratch) {
   fm_stamp s = entry_stamp(e);
+  if (fm_entry_is(e, FM_KIND_DOSSIER_ATTACH)) {
+    add_attachment(d, e, &s, scratch);
+    return;
+  }
   if (fm_entry_is(e, FM_KIND_DOSSIER)) {
     if (fm_stamp_cmp(&s, &d->base) > 0) {
       d->base = s;
@@ -293,7 +330,6 @@ static void apply_dossier(fm_dossier_view *d, const fm_entry *e) {
       d->team = body_str(e, "team");
       d->channel = body_str(e, "channel");
       d->note = body_str(e, "note");
-      apply_attachments(d, e);
     }
     if (!d->created.set || fm_stamp_cmp(&s, &d->created) < 0) {
       d->created = s;
@@ -369,13 +405,16 @@ int fm_view_apply(fm_view_kind k, const uint8_t *old, size_t old_len,
   fm_wr_init(&w, out);
   if (k == FM_VIEW_DOSSIER) {
     fm_dossier_view d;
+    fm_buf scratch;
     if (old) {
       if ((rv = fm_dossier_view_decode(old, old_len, &d)) < 0) return rv;
     } else {
       empty_dossier(&d);
     }
-    apply_dossier(&d, e);
+    fm_buf_init(&scratch, FM_VIEW_ATTACH_MAX * 64 + 8);
+    apply_dossier(&d, e, &scratch);
     dossier_encode(&w, &d);
+    fm_buf_free(&scratch);
   } else {
     static const fm_str none = {"", 0};
     fm_visit_view v;

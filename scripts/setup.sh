@@ -6,12 +6,12 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libuv1-dev libmsgpack-dev libsodium-dev liblmdb-dev libinih-dev libutf8proc-dev
-  libcmocka-dev
+  libcmocka-dev libxlsxwriter-dev
   clang libclang-rt-14-dev
   libcurl4-openssl-dev libpq-dev
   libh2o-dev
   postgresql python3 openssl
-  python3-msgpack python3-nacl
+  python3-msgpack python3-nacl python3-openpyxl
   iproute2 nftables
   faketime
   chromium fonts-dejavu-core curl

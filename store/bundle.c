@@ -19,6 +19,8 @@
 
 #include <sodium.h>
 
+#include "fieldmesh/attach.h"
+#include "fieldmesh/blob_store.h"
 #include "fieldmesh/copies.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/fsfile.h"
@@ -54,9 +56,10 @@ void fm_bundle_free(fm_bundle *b) {
 /* |out| is the magic this release writes for the kind: an older bundle
  * ("FMBNDL1") reads as a bundle.  A known name with another version digit
  * is another release's format. */
-static int check_magic(const uint8_t *data, size_t len, char out[9]) {
+static int check_magic(const uint8_t *data, size_t len, char out[9], int *chunky) {
   size_t n = len < MAGIC_LEN ? len : MAGIC_LEN;
-  if (memcmp(data, FM_BUNDLE_MAGIC_V1, n) == 0) {
+  *chunky = memcmp(data, FM_BUNDLE_MAGIC_CHUNKS, n) == 0;
+  if (memcmp(data, FM_BUNDLE_MAGIC_V1, n) == 0 || *chunky) {
     if (len < MAGIC_LEN) return FM_ERR_TRUNCATED;
     memcpy(out, FM_BUNDLE_MAGIC, MAGIC_LEN + 1);
     return 0;
@@ -220,6 +223,11 @@ static int parse_header(fm_rd *c, fm_bundle *b) {
     } else if (key_is(k, kn, "presence")) {
       bit = 64;   /* optional */
       rv = parse_presence(c, b);
+    } else if (key_is(k, kn, "chunks")) {
+      uint64_t nc;
+      bit = 128;  /* optional, FMBNDL3 */
+      rv = fm_rd_uint(c, &nc) < 0 || nc > SIZE_MAX / 2 ? FM_ERR_MALFORMED : 0;
+      b->nchunks = (size_t)nc;
     } else {
       bit = 0;
       rv = fm_rd_skip(c, 8, 1u << 16) < 0 ? FM_ERR_MALFORMED : 0;
@@ -231,15 +239,35 @@ static int parse_header(fm_rd *c, fm_bundle *b) {
   return (seen & 63) == 63 ? 0 : FM_ERR_MALFORMED;
 }
 
+/* An attachment chunk: a bin of a size a sealed chunk can have. */
+static int read_chunk(fm_rd *c, fm_slice *out) {
+  const uint8_t *p;
+  size_t n;
+  if (fm_rd_bin(c, &p, &n) < 0) return FM_ERR_MALFORMED;
+  if (n <= FM_ATTACH_TAG || n > FM_ATTACH_CHUNK + FM_ATTACH_TAG) return FM_ERR_MALFORMED;
+  out->p = p;
+  out->len = n;
+  return 0;
+}
+
 /* Reads exactly |count| items from |c|, which ends where the trailer
- * starts. */
-static int parse_items(fm_rd *c, uint64_t count, fm_bundle *b) {
-  if (count > fm_rd_left(c) / ITEM_MIN) return FM_ERR_MALFORMED;
+ * starts: entries, then the |b->nchunks| chunks the header announced
+ * (FMBNDL3 only). */
+static int parse_items(fm_rd *c, uint64_t count, int chunky, fm_bundle *b) {
+  size_t nchunks = b->nchunks;
+  size_t min = chunky ? 2 + FM_ATTACH_TAG + 1 : ITEM_MIN;
+  if (count > fm_rd_left(c) / min || nchunks > count || (nchunks && !chunky))
+    return FM_ERR_MALFORMED;
   if (count && !(b->items = calloc((size_t)count, sizeof *b->items))) return -ENOMEM;
+  b->nchunks = 0;
   for (uint64_t i = 0; i < count; i++) {
-    if (read_item(c, &b->items[i]) < 0) return FM_ERR_MALFORMED;
-    b->nitems = (size_t)i + 1;
+    int chunk = i >= count - nchunks;
+    if ((chunk ? read_chunk(c, &b->items[i]) : read_item(c, &b->items[i])) < 0)
+      return FM_ERR_MALFORMED;
+    if (chunk) b->nchunks++;
+    else b->nitems = (size_t)i + 1;
   }
+  b->chunks = b->items + b->nitems;
   return fm_rd_done(c) ? 0 : FM_ERR_MALFORMED;
 }
 
@@ -248,15 +276,15 @@ int fm_bundle_parse(uint8_t *data, size_t len, fm_bundle *b) {
   size_t tstart;
   uint64_t count;
   fm_rd c;
-  int rv;
+  int rv, chunky = 0;
   memset(&nb, 0, sizeof nb);
   nb.data = data;
   nb.len = len;
   if (len > FM_BUNDLE_FILE_MAX) rv = FM_ERR_TOOBIG;
-  else if ((rv = check_magic(data, len, nb.magic)) == 0 &&
+  else if ((rv = check_magic(data, len, nb.magic, &chunky)) == 0 &&
            (rv = find_trailer(data, len, &tstart, &count)) == 0) {
     fm_rd_init(&c, data + MAGIC_LEN, tstart - MAGIC_LEN, 1);
-    if ((rv = parse_header(&c, &nb)) == 0) rv = parse_items(&c, count, &nb);
+    if ((rv = parse_header(&c, &nb)) == 0) rv = parse_items(&c, count, chunky, &nb);
   }
   if (rv < 0) {
     fm_bundle_free(&nb);
@@ -353,7 +381,8 @@ static int header_ids(fm_store *s, uint8_t from[FM_KEY_LEN],
  * holds; otherwise just that one.  |vec| NULL: an empty vector. */
 static int write_header(bundle_out *o, fm_store *s, const fm_identity *id,
                         const char *magic, const fm_vector *vec, const uint8_t *cert,
-                        size_t cert_len, const cert_list *notes, fm_time now) {
+                        size_t cert_len, const cert_list *notes, size_t nchunks,
+                        fm_time now) {
   uint8_t from[FM_KEY_LEN], auth[FM_KEY_LEN];
   char commune[FM_NAME_MAX];
   cert_list cl;
@@ -370,7 +399,7 @@ static int write_header(bundle_out *o, fm_store *s, const fm_identity *id,
   fm_buf_init(&hb, HEADER_MAX);
   fm_wr_init(&w, &hb);
   fm_wr_raw(&w, magic, MAGIC_LEN);
-  fm_wr_map(&w, (sign ? 7 : 6) + (notes ? 1 : 0));
+  fm_wr_map(&w, (sign ? 7 : 6) + (notes ? 1 : 0) + (nchunks ? 1 : 0));
   fm_wr_cstr(&w, "from");
   fm_wr_bin(&w, from, FM_KEY_LEN);
   fm_wr_cstr(&w, "authority");
@@ -394,6 +423,10 @@ static int write_header(bundle_out *o, fm_store *s, const fm_identity *id,
     fm_wr_cstr(&w, "presence");
     fm_wr_array(&w, notes->n);
     if (notes->buf.len) fm_wr_raw(&w, notes->buf.p, notes->buf.len);
+  }
+  if (nchunks) {
+    fm_wr_cstr(&w, "chunks");
+    fm_wr_uint(&w, nchunks);
   }
   if (rv == 0) rv = fm_buf_error(&hb);
   if (rv == 0 && sign) {
@@ -459,12 +492,62 @@ static int collect_notes(fm_store *s, const fm_identity *id, fm_time now, cert_l
   return rv < 0 ? rv : fm_buf_error(&cl->buf);
 }
 
+/* The chunks a bundle carries: ids of those held, in the order their
+ * entries go out, within a byte budget. */
+typedef struct chunk_plan {
+  fm_store *s;
+  fm_buf ids;          /* 32 bytes each */
+  uint64_t budget;     /* bytes of chunks still allowed */
+  size_t skipped;      /* held, but over the budget */
+} chunk_plan;
+
+static int plan_entry(void *ctx, const uint8_t *bytes, size_t len) {
+  chunk_plan *cp = ctx;
+  fm_entry e;
+  fm_attach a;
+  if (fm_entry_decode(bytes, len, NULL, &e) < 0 || !fm_entry_is(&e, FM_KIND_DOSSIER_ATTACH) ||
+      fm_attach_parse(e.body, e.body_len, &a) < 0)
+    return 0;
+  for (size_t i = 0; i < a.nchunks; i++) {
+    const uint8_t *id = a.chunks + i * FM_BLOB_ID;
+    size_t held, clen = fm_attach_chunk_len(a.size, i) + FM_ATTACH_TAG;
+    int rv = fm_store_blob_count(cp->s, id, 1, &held);
+    if (rv < 0) return rv;
+    if (!held) continue;
+    if (clen > cp->budget) {
+      cp->skipped++;
+      continue;
+    }
+    cp->budget -= clen;
+    fm_buf_put(&cp->ids, id, FM_BLOB_ID);
+  }
+  return fm_buf_error(&cp->ids);
+}
+
+static int write_chunks(bundle_out *o, fm_store *s, const chunk_plan *cp) {
+  uint8_t *ct = malloc(FM_ATTACH_CHUNK + FM_ATTACH_TAG);
+  int rv = ct ? 0 : -ENOMEM;
+  for (size_t i = 0; rv == 0 && i < cp->ids.len / FM_BLOB_ID; i++) {
+    size_t n;
+    rv = fm_store_blob_get(s, cp->ids.p + i * FM_BLOB_ID, ct, FM_ATTACH_CHUNK + FM_ATTACH_TAG,
+                           &n);
+    if (rv == 0) rv = write_item(o, ct, n);
+  }
+  free(ct);
+  return rv;
+}
+
 static int write_container(fm_store *s, const fm_identity *id, const char *magic,
                            const fm_vector *theirs, int with_items, const uint8_t *cert,
-                           size_t cert_len, const char *path, fm_time now, size_t *count) {
+                           size_t cert_len, const char *path, fm_time now, size_t *count,
+                           chunk_plan *cp) {
   bundle_out o;
   fm_vector mine = {0, NULL};
   int rv;
+  if (cp && cp->budget && (rv = fm_store_each_missing(s, theirs, plan_entry, cp)) < 0)
+    return rv;
+  size_t nchunks = cp ? cp->ids.len / FM_BLOB_ID : 0;
+  if (nchunks) magic = FM_BUNDLE_MAGIC_CHUNKS;
   if (!cert && (rv = fm_store_vector(s, &mine)) < 0) return rv;
   if ((rv = out_open(&o, path)) < 0) {
     fm_vector_free(&mine);
@@ -475,33 +558,47 @@ static int write_container(fm_store *s, const fm_identity *id, const char *magic
   rv = with_items ? collect_notes(s, id, now, &notes) : 0;
   if (rv == 0)
     rv = write_header(&o, s, id, magic, cert ? NULL : &mine, cert, cert_len,
-                      with_items ? &notes : NULL, now);
+                      with_items ? &notes : NULL, nchunks, now);
   fm_buf_free(&notes.buf);
   fm_vector_free(&mine);
   if (rv == 0 && with_items) rv = fm_store_each_missing(s, theirs, write_item, &o);
+  if (rv == 0 && nchunks) rv = write_chunks(&o, s, cp);
   if (rv == 0 && o.err) rv = o.err;
   if (rv < 0) {
     out_abort(&o);
     return rv;
   }
   if ((rv = out_commit(&o)) < 0) return rv;
-  if (count) *count = (size_t)o.count;
+  if (count) *count = (size_t)o.count - nchunks;
   return 0;
 }
 
 int fm_bundle_export(fm_store *s, const fm_identity *id, const fm_vector *theirs,
                      const char *path, fm_time now, size_t *count) {
-  return write_container(s, id, FM_BUNDLE_MAGIC, theirs, 1, NULL, 0, path, now, count);
+  return write_container(s, id, FM_BUNDLE_MAGIC, theirs, 1, NULL, 0, path, now, count, NULL);
+}
+
+int fm_bundle_export_chunks(fm_store *s, const fm_identity *id, const fm_vector *theirs,
+                            const char *path, fm_time now, uint64_t chunk_bytes,
+                            size_t *count, size_t *chunks, size_t *skipped) {
+  chunk_plan cp = {s, {0}, chunk_bytes, 0};
+  fm_buf_init(&cp.ids, SIZE_MAX);
+  int rv = write_container(s, id, FM_BUNDLE_MAGIC, theirs, 1, NULL, 0, path, now, count, &cp);
+  if (rv == 0 && chunks) *chunks = cp.ids.len / FM_BLOB_ID;
+  if (rv == 0 && skipped) *skipped = cp.skipped;
+  fm_buf_free(&cp.ids);
+  return rv;
 }
 
 int fm_vector_export(fm_store *s, const fm_identity *id, const char *path, fm_time now) {
-  return write_container(s, id, FM_VECTOR_MAGIC, NULL, 0, NULL, 0, path, now, NULL);
+  return write_container(s, id, FM_VECTOR_MAGIC, NULL, 0, NULL, 0, path, now, NULL, NULL);
 }
 
 int fm_join_export(fm_store *s, const uint8_t *cert, size_t cert_len,
                    const char *path, fm_time now) {
   if (!cert || !cert_len) return FM_ERR_INVAL;
-  return write_container(s, NULL, FM_JOIN_MAGIC, NULL, 0, cert, cert_len, path, now, NULL);
+  return write_container(s, NULL, FM_JOIN_MAGIC, NULL, 0, cert, cert_len, path, now, NULL,
+                         NULL);
 }
 
 /* ---- importing ------------------------------------------------------------ */
@@ -575,6 +672,11 @@ int fm_bundle_note_copies(fm_store *s, const fm_bundle *b, fm_time now) {
 
 int fm_bundle_import(fm_store *s, const fm_bundle *b, fm_time now,
                      fm_ingest_result *res) {
+  return fm_bundle_import_chunks(s, b, now, res, NULL);
+}
+
+int fm_bundle_import_chunks(fm_store *s, const fm_bundle *b, fm_time now,
+                            fm_ingest_result *res, fm_blob_tally *chunks) {
   uint8_t auth[FM_KEY_LEN];
   fm_ingest_result sum, r;
   int rv;
@@ -601,5 +703,16 @@ int fm_bundle_import(fm_store *s, const fm_bundle *b, fm_time now,
     add_result(&sum, &r);
   }
   if (res) *res = sum;
+  /* After the entries that make them wanted; a few at a time, so one
+   * transaction never holds more than a few MiB. */
+  fm_blob_tally t = {0}, bt;
+  for (size_t i = 0; i < b->nchunks; i += 64) {
+    size_t n = b->nchunks - i < 64 ? b->nchunks - i : 64;
+    if ((rv = fm_store_blob_offer(s, b->chunks + i, n, &bt)) < 0) return rv;
+    t.kept += bt.kept;
+    t.same += bt.same;
+    t.unwanted += bt.unwanted;
+  }
+  if (chunks) *chunks = t;
   return 0;
 }

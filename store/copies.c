@@ -25,12 +25,12 @@ static int put_held(fm_store *s, MDB_txn *t, void *ctx) {
   memcpy(key + FM_KEY_LEN, a->device, FM_KEY_LEN);
   int rc = mdb_get(t, s->copies, &k, &v);
   if (rc == 0 && v.mv_size == ROW_LEN && fm__be64_get(v.mv_data) >= a->seq) return 0;
-  if (rc && rc != MDB_NOTFOUND) return rc;
+  if (rc && rc != MDB_NOTFOUND) return fm__store_err(rc);
   fm__be64_put(row, a->seq);
   fm__be64_put(row + 8, (uint64_t)a->now);
   v.mv_size = sizeof row;
   v.mv_data = row;
-  return mdb_put(t, s->copies, &k, &v, 0);
+  return fm__store_err(mdb_put(t, s->copies, &k, &v, 0));
 }
 
 /* The row as stored, read first so that the usual case -- nothing new --

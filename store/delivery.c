@@ -112,9 +112,9 @@ static int index_entry(const rtabs *T, const uint8_t *bytes, size_t len,
   if (k == FM_VIEW_NONE) return 0;
   /* |bytes| may live in the map: the key is built before anything is written. */
   MDB_val kv = {delivered_key(key, k, rid, rn, e.author, e.seq), key}, empty = {0, NULL};
-  if (!drop) return mdb_put(T->wt, T->delivered, &kv, &empty, 0);
+  if (!drop) return fm__store_err(mdb_put(T->wt, T->delivered, &kv, &empty, 0));
   int rc = mdb_del(T->wt, T->delivered, &kv, NULL);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
 }
 
 /* One item of receipt |r| in entry |e|.  The row of (author, seq) comes
@@ -149,7 +149,7 @@ static int note_item(fm_store *s, const rtabs *T, const fm_entry *e, const fm_re
        * old one. */
       MDB_val nv = {encode(&d, val), val}, hv;
       uint8_t held[FM_ID_LEN];
-      if ((rc = mdb_put(T->wt, T->receipts, &k, &nv, 0)) != 0) return rc;
+      if ((rc = mdb_put(T->wt, T->receipts, &k, &nv, 0)) != 0) return fm__store_err(rc);
       rc = mdb_get(T->rt, s->entries, &k, &hv);
       if (rc == MDB_NOTFOUND) return 0; /* still waiting for it */
       if (rc) return rc;
@@ -166,13 +166,13 @@ static int note_item(fm_store *s, const rtabs *T, const fm_entry *e, const fm_re
     d.sinks = sinks;
     v.mv_size = encode(&d, val);
     v.mv_data = val;
-    return mdb_put(T->wt, T->receipts, &k, &v, 0);
+    return fm__store_err(mdb_put(T->wt, T->receipts, &k, &v, 0));
   }
-  if (rc != MDB_NOTFOUND) return rc;
+  if (rc != MDB_NOTFOUND) return fm__store_err(rc);
   MDB_val nv = {encode(&d, val), val};
-  if ((rc = mdb_put(T->wt, T->receipts, &k, &nv, 0)) != 0) return rc;
+  if ((rc = mdb_put(T->wt, T->receipts, &k, &nv, 0)) != 0) return fm__store_err(rc);
   rc = mdb_get(T->rt, s->entries, &k, &v);
-  if (rc == MDB_NOTFOUND) return mdb_put(T->wt, T->wait, &k, &empty, 0);
+  if (rc == MDB_NOTFOUND) return fm__store_err(mdb_put(T->wt, T->wait, &k, &empty, 0));
   if (rc) return rc;
   return index_entry(T, v.mv_data, v.mv_size, d.id8, 0);
 }
@@ -198,12 +198,12 @@ int fm__store_receipts_on_entry(fm_store *s, MDB_txn *t, const fm_entry *e) {
   if (!s->gw_tables) return 0;
   if (fm_entry_is(e, FM_KIND_RECEIPT) && (rc = apply_receipt(s, &T, e)) != 0) return rc;
   /* The common case: no receipt is waiting for any entry. */
-  if ((rc = mdb_stat(t, s->receipt_wait, &st)) != 0) return rc;
+  if ((rc = mdb_stat(t, s->receipt_wait, &st)) != 0) return fm__store_err(rc);
   if (st.ms_entries == 0) return 0;
   fm__store_entry_key(key, e->author, e->seq);
   if ((rc = mdb_get(t, s->receipt_wait, &k, &v)) == MDB_NOTFOUND) return 0;
-  if (rc || (rc = mdb_del(t, s->receipt_wait, &k, NULL)) != 0) return rc;
-  if ((rc = mdb_get(t, s->receipts, &k, &v)) != 0) return rc == MDB_NOTFOUND ? 0 : rc;
+  if (rc || (rc = mdb_del(t, s->receipt_wait, &k, NULL)) != 0) return fm__store_err(rc);
+  if ((rc = mdb_get(t, s->receipts, &k, &v)) != 0) return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
   uint8_t id8[FM_RECEIPT_ID8_LEN];
   if (v.mv_size < FM_RECEIPT_ID8_LEN) return FM_ERR_CORRUPT;
   memcpy(id8, v.mv_data, FM_RECEIPT_ID8_LEN);

@@ -120,7 +120,7 @@ static int state_get(fm_store *s, MDB_txn *t, const uint8_t sink[SID], state *st
   uint64_t kind, active, ok, fail, failures;
   memset(st, 0, sizeof *st);
   int rc = mdb_get(t, s->forward, &k, &v);
-  if (rc) return rc == MDB_NOTFOUND ? FM_ERR_NOTFOUND : rc;
+  if (rc) return fm__store_err(rc);
   fm_rd_init(&c, v.mv_data, v.mv_size, 0);
   if (fm_rd_array(&c, &n) < 0 || (n != STATE_FIELDS_OLD && n != STATE_FIELDS) ||
       fm_rd_uint(&c, &kind) < 0 ||
@@ -213,7 +213,7 @@ static int do_configure(fm_store *s, MDB_txn *t, void *ctx) {
   state st;
   int rc;
   /* Retire every known sink, then bring back the configured ones. */
-  if ((rc = mdb_cursor_open(t, s->forward, &c)) != 0) return rc;
+  if ((rc = mdb_cursor_open(t, s->forward, &c)) != 0) return fm__store_err(rc);
   size_t known = 0, cap = 16;
   uint8_t(*ids)[SID] = malloc(cap * SID);
   if (!ids) rc = -ENOMEM;
@@ -318,7 +318,7 @@ static int load_range(fm_store *s, MDB_txn *t, loader *L, const uint8_t author[F
   int rc, acked = any_acked(s, t, L->b->sink, author);
   *last = from - 1;
   fm__store_entry_key(key, author, from);
-  if ((rc = mdb_cursor_open(t, s->entries, &c)) != 0) return rc;
+  if ((rc = mdb_cursor_open(t, s->entries, &c)) != 0) return fm__store_err(rc);
   for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     if (k.mv_size != 40 || memcmp(k.mv_data, author, FM_KEY_LEN)) break;
@@ -336,7 +336,7 @@ static int load_range(fm_store *s, MDB_txn *t, loader *L, const uint8_t author[F
     *last = seq;
   }
   mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
 }
 
 static int add_range(loader *L, const uint8_t author[FM_KEY_LEN], uint64_t from, uint64_t to) {
@@ -372,7 +372,7 @@ static int plan(fm_store *s, MDB_txn *t, loader *L, const fm_fwd_limits *lim) {
     if ((rc = fm__store_head_get(s, t, auth, &h)) != 0) return rc;
     if ((rc = plan_author(s, t, L, auth, h.seq, lim)) != 0) return rc;
   }
-  if ((rc = mdb_cursor_open(t, s->heads, &c)) != 0) return rc;
+  if ((rc = mdb_cursor_open(t, s->heads, &c)) != 0) return fm__store_err(rc);
   for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && !L->full;
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     if (k.mv_size != FM_KEY_LEN || v.mv_size != FM__HEAD_LEN) continue;
@@ -382,7 +382,7 @@ static int plan(fm_store *s, MDB_txn *t, loader *L, const fm_fwd_limits *lim) {
     if ((rc = plan_author(s, t, L, author, fm__be64_get(v.mv_data), lim)) != 0) break;
   }
   mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
 }
 
 static void batch_id(fm_fwd_batch *b) {
@@ -440,7 +440,7 @@ static int intent_get(fm_store *s, MDB_txn *t, const uint8_t sink[SID], loader *
   uint32_t n, nr;
   uint64_t created, attempts;
   int rc = mdb_get(t, s->forward, &k, &v);
-  if (rc) return rc == MDB_NOTFOUND ? FM_ERR_NOTFOUND : rc;
+  if (rc) return fm__store_err(rc);
   fm_rd_init(&c, v.mv_data, v.mv_size, 0);
   if (fm_rd_array(&c, &n) < 0 || n != 4 || fm_rd_bin_fixed(&c, b->id, FM_RECEIPT_BATCH_LEN) < 0 ||
       fm_rd_uint(&c, &created) < 0 || fm_rd_uint(&c, &attempts) < 0 ||
@@ -541,7 +541,7 @@ static int do_next(fm_store *s, MDB_txn *t, void *ctx) {
        * which steps over them. */
       uint8_t kb[SID + 41];
       MDB_val k = fkey(kb, nc->sink, 'b', NULL, 0);
-      if ((rc = mdb_del(t, s->forward, &k, NULL)) != 0) return rc;
+      if ((rc = mdb_del(t, s->forward, &k, NULL)) != 0) return fm__store_err(rc);
       batch_reset(nc->b, nc->sink);
       memset(&L, 0, sizeof L);
       L.b = nc->b;
@@ -611,13 +611,13 @@ static int advance(fm_store *s, MDB_txn *t, const commit_ctx *cc, const fm_fwd_r
       cur = next;
       continue;
     }
-    if (rc != MDB_NOTFOUND) return rc;
+    if (rc != MDB_NOTFOUND) return fm__store_err(rc);
     break;
   }
   for (; j < i1; j++) {
     if (!cc->ack->accepted[j] || b->items[j].seq <= cur) continue;
     k = fkey(kb, b->sink, 'a', r->author, b->items[j].seq);
-    if ((rc = mdb_put(t, s->forward, &k, &empty, 0)) != 0) return rc;
+    if ((rc = mdb_put(t, s->forward, &k, &empty, 0)) != 0) return fm__store_err(rc);
   }
   if (cur == start) return 0;
   uint8_t be[8];
@@ -625,7 +625,7 @@ static int advance(fm_store *s, MDB_txn *t, const commit_ctx *cc, const fm_fwd_r
   k = fkey(kb, b->sink, 'c', r->author, 0);
   v.mv_size = 8;
   v.mv_data = be;
-  return mdb_put(t, s->forward, &k, &v, 0);
+  return fm__store_err(mdb_put(t, s->forward, &k, &v, 0));
 }
 
 /* |s| cut to |max| bytes on a UTF-8 boundary. */
@@ -723,7 +723,7 @@ static int do_commit(fm_store *s, MDB_txn *t, void *ctx) {
   }
   for (size_t i = 0; i < b->n; i++) cc->done.acked += cc->ack->accepted[i] ? 1 : 0;
   k = fkey(kb, b->sink, 'b', NULL, 0);
-  if ((rc = mdb_del(t, s->forward, &k, NULL)) != 0) return rc;
+  if ((rc = mdb_del(t, s->forward, &k, NULL)) != 0) return fm__store_err(rc);
   if ((rc = write_receipts(s, t, cc)) != 0) return rc;
   if ((rc = state_get(s, t, b->sink, &st)) != 0 && rc != FM_ERR_NOTFOUND) return rc;
   if (cc->done.acked == 0) return 0; /* forgotten, but no success: the caller notes why */
@@ -795,7 +795,7 @@ static int pending_txn(fm_store *s, MDB_txn *t, const uint8_t sink[SID], uint64_
   uint8_t kb[SID + 41];
   uint64_t n = 0, acked = 0;
   int rc;
-  if ((rc = mdb_cursor_open(t, s->heads, &c)) != 0) return rc;
+  if ((rc = mdb_cursor_open(t, s->heads, &c)) != 0) return fm__store_err(rc);
   for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     uint64_t cur, head;
     if (k.mv_size != FM_KEY_LEN || v.mv_size != FM__HEAD_LEN) continue;
@@ -804,16 +804,16 @@ static int pending_txn(fm_store *s, MDB_txn *t, const uint8_t sink[SID], uint64_
     if (head > cur) n += head - cur;
   }
   mdb_cursor_close(c);
-  if (rc != MDB_NOTFOUND) return rc;
+  if (rc != MDB_NOTFOUND) return fm__store_err(rc);
   /* Acknowledged past a gap: not waiting any more. */
-  if ((rc = mdb_cursor_open(t, s->forward, &c)) != 0) return rc;
+  if ((rc = mdb_cursor_open(t, s->forward, &c)) != 0) return fm__store_err(rc);
   k = fkey(kb, sink, 'a', NULL, 0);
   for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     if (k.mv_size < SID + 1 || memcmp(k.mv_data, kb, SID + 1)) break;
     acked++;
   }
   mdb_cursor_close(c);
-  if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+  if (rc != 0 && rc != MDB_NOTFOUND) return fm__store_err(rc);
   *out = n > acked ? n - acked : 0;
   return 0;
 }

@@ -106,7 +106,7 @@ static int open_dir_of(const char *path, char *name, size_t cap) {
   if (n) memcpy(dir, path, n);
   else dir[n++] = '.';
   dir[n] = 0;
-  strcpy(name, base);
+  memcpy(name, base, strlen(base) + 1); /* shorter than |cap|: checked above */
   if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) return FM_ERR_IO;
   return fd;
 }

@@ -18,7 +18,7 @@ int fm__store_head_get(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN]
     memset(h, 0, sizeof *h);
     return 0;
   }
-  if (rc) return rc;
+  if (rc) return fm__store_err(rc);
   if (v.mv_size != FM__HEAD_LEN) return FM_ERR_CORRUPT;
   const uint8_t *p = v.mv_data;
   h->seq = fm__be64_get(p);
@@ -36,7 +36,7 @@ int fm__store_head_put(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN]
   memcpy(buf + 8, h->id, FM_ID_LEN);
   fm__be64_put(buf + 8 + FM_ID_LEN, h->count);
   fm__be64_put(buf + 16 + FM_ID_LEN, h->bytes);
-  return mdb_put(t, s->heads, &k, &v, 0);
+  return fm__store_err(mdb_put(t, s->heads, &k, &v, 0));
 }
 
 /* Quarantine record: reason (be32) | when (be64) | entry bytes. */
@@ -44,7 +44,7 @@ int fm__store_quarantine_bytes(fm_store *s, MDB_txn *t, const uint8_t key[40 + F
                                const uint8_t *bytes, size_t len, int reason, fm_time now) {
   MDB_val k = {40 + FM_ID_LEN, (void *)key}, v = {12 + len, NULL};
   int rc = mdb_put(t, s->quarantine, &k, &v, MDB_RESERVE);
-  if (rc) return rc;
+  if (rc) return fm__store_err(rc);
   uint8_t *p = v.mv_data;
   uint32_t r = (uint32_t)-reason;
   p[0] = (uint8_t)(r >> 24); p[1] = (uint8_t)(r >> 16);
@@ -77,9 +77,9 @@ static int drop_held_from(MDB_cursor *c, const uint8_t author[FM_KEY_LEN], uint6
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     if (k.mv_size != 40 || memcmp(k.mv_data, author, FM_KEY_LEN)) break;
     /* After a delete, MDB_NEXT lands on the entry that followed. */
-    if ((rc = mdb_cursor_del(c, 0)) != 0) return rc;
+    if ((rc = mdb_cursor_del(c, 0)) != 0) return fm__store_err(rc);
   }
-  return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+  return rc == MDB_NOTFOUND || rc == 0 ? 0 : fm__store_err(rc);
 }
 
 /* Keeps a verified entry of a not-yet-known author aside.  Each author's
@@ -99,7 +99,7 @@ static int hold(fm_store *s, MDB_txn *t, const fm_entry *e) {
   MDB_val k = {sizeof key, key}, v;
   int rc;
   fm__store_entry_key(key, e->author, 0);
-  if ((rc = mdb_cursor_open(t, s->held, &c)) != 0) return rc;
+  if ((rc = mdb_cursor_open(t, s->held, &c)) != 0) return fm__store_err(rc);
   rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
   if (rc == 0 && k.mv_size == 40 && !memcmp(k.mv_data, e->author, FM_KEY_LEN)) {
     lo = fm__be64_get((const uint8_t *)k.mv_data + FM_KEY_LEN);
@@ -111,8 +111,8 @@ static int hold(fm_store *s, MDB_txn *t, const fm_entry *e) {
     rc = 0;
   }
   mdb_cursor_close(c);
-  if (rc) return rc;
-  if ((rc = mdb_stat(t, s->held, &st)) != 0) return rc;
+  if (rc) return fm__store_err(rc);
+  if ((rc = mdb_stat(t, s->held, &st)) != 0) return fm__store_err(rc);
   if (st.ms_entries >= s->held_max) return FM_ERR_HELDFULL;
   fm__store_entry_key(key, e->author, e->seq);
   k.mv_size = sizeof key;
@@ -120,7 +120,7 @@ static int hold(fm_store *s, MDB_txn *t, const fm_entry *e) {
   v.mv_size = e->len;
   v.mv_data = (void *)e->bytes;
   rc = mdb_put(t, s->held, &k, &v, MDB_NOOVERWRITE);
-  return rc == MDB_KEYEXIST ? 0 : rc;
+  return rc == MDB_KEYEXIST ? 0 : fm__store_err(rc);
 }
 
 static int note_clock_ahead(fm_store *s, MDB_txn *t, const fm_entry *e,
@@ -134,7 +134,7 @@ static int note_clock_ahead(fm_store *s, MDB_txn *t, const fm_entry *e,
   fm__be64_put(buf + 8, fm_hlc_ms(e->hlc) - (uint64_t)now);
   v.mv_size = sizeof buf;
   v.mv_data = buf;
-  return mdb_put(t, s->clock, &k, &v, 0);
+  return fm__store_err(mdb_put(t, s->clock, &k, &v, 0));
 }
 
 int fm__store_apply_views(fm_store *s, MDB_txn *t, MDB_dbi dossiers,
@@ -146,11 +146,11 @@ int fm__store_apply_views(fm_store *s, MDB_txn *t, MDB_dbi dossiers,
   MDB_dbi dbi = k == FM_VIEW_DOSSIER ? dossiers : visits;
   MDB_val key = {idn, (void *)id}, old;
   int rc = mdb_get(t, dbi, &key, &old);
-  if (rc && rc != MDB_NOTFOUND) return rc;
+  if (rc && rc != MDB_NOTFOUND) return fm__store_err(rc);
   rc = fm_view_apply(k, rc ? NULL : old.mv_data, rc ? 0 : old.mv_size, e, &s->rec);
   if (rc < 0) return rc;
   MDB_val nv = {s->rec.len, s->rec.p};
-  return mdb_put(t, dbi, &key, &nv, 0);
+  return fm__store_err(mdb_put(t, dbi, &key, &nv, 0));
 }
 
 /* Side effects of the authority's own entries on the trust tables. */
@@ -165,11 +165,11 @@ static int apply_authority(fm_store *s, MDB_txn *t, const fm_entry *e,
      * enrolls nobody. */
     rc = fm__store_put_cert(s, t, e, &en);
     if (rc == FM_ERR_MALFORMED) return 0;
-    if (rc) return rc;
+    if (rc) return fm__store_err(rc);
     return fm__store_release_held(s, t, en.device, now, res);
   }
   if (fm_entry_is(e, FM_KIND_REVOKE) && fm_revoke_parse(e, dev, &after) == 0) {
-    if ((rc = fm__store_put_revocation(s, t, dev, after)) != 0) return rc;
+    if ((rc = fm__store_put_revocation(s, t, dev, after)) != 0) return fm__store_err(rc);
     return fm__store_purge_revoked(s, t, dev, after, now);
   }
   return 0;
@@ -222,17 +222,18 @@ static int apply(fm_store *s, MDB_txn *t, const fm_entry *e, const fm__head *h,
   MDB_val k = {sizeof key, key}, v = {e->len, (void *)e->bytes};
   int rc;
   fm__store_entry_key(key, e->author, e->seq);
-  if ((rc = mdb_put(t, s->entries, &k, &v, 0)) != 0) return rc;
+  if ((rc = mdb_put(t, s->entries, &k, &v, 0)) != 0) return fm__store_err(rc);
   nh.seq = e->seq;
   fm_entry_id(e->bytes, e->len, nh.id);
   nh.count = h->count + 1;
   nh.bytes = h->bytes + e->len;
-  if ((rc = fm__store_head_put(s, t, e->author, &nh)) != 0) return rc;
-  if ((rc = fm__store_apply_views(s, t, s->dossiers, s->visits, e)) != 0) return rc;
-  if ((rc = fm__store_receipts_on_entry(s, t, e)) != 0) return rc;
+  if ((rc = fm__store_head_put(s, t, e->author, &nh)) != 0) return fm__store_err(rc);
+  if ((rc = fm__store_apply_views(s, t, s->dossiers, s->visits, e)) != 0) return fm__store_err(rc);
+  if ((rc = fm__store_receipts_on_entry(s, t, e)) != 0) return fm__store_err(rc);
+  if ((rc = fm__store_blobs_on_entry(s, t, e)) != 0) return fm__store_err(rc);
   if (fm_hlc_too_far_ahead(e->hlc, now)) {
     res->clock_ahead++;
-    if ((rc = note_clock_ahead(s, t, e, now)) != 0) return rc;
+    if ((rc = note_clock_ahead(s, t, e, now)) != 0) return fm__store_err(rc);
   }
   if ((rc = apply_authority(s, t, e, now, res)) != 0) return rc;
   return fm__store_record_arrived(s, t, e, now, res);
@@ -246,7 +247,7 @@ static int fork_evidence(fm_store *s, MDB_txn *t, const fm_entry *e,
   int rc;
   if (fm_entry_decode(held_bytes->mv_data, held_bytes->mv_size, NULL, &old) < 0)
     return FM_ERR_CORRUPT;
-  if ((rc = quarantine(s, t, &old, FM_ERR_FORK, now)) != 0) return rc;
+  if ((rc = quarantine(s, t, &old, FM_ERR_FORK, now)) != 0) return fm__store_err(rc);
   return quarantine(s, t, e, FM_ERR_FORK, now);
 }
 
@@ -259,7 +260,7 @@ static int hold_for_record(fm_store *s, MDB_txn *t, const fm_entry *e, int *code
     *code = FM_ERR_HELDFULL;
     return FM_IN_REFUSED;
   }
-  if (rc || (rc = fm__store_wait_record(s, t, e)) != 0) return rc;
+  if (rc || (rc = fm__store_wait_record(s, t, e)) != 0) return fm__store_err(rc);
   *code = FM_ERR_NOTFOUND;
   return FM_IN_HELD;
 }
@@ -275,14 +276,14 @@ static int waiting_behind(fm_store *s, MDB_txn *t, const fm_entry *e, const fm__
   fm__store_entry_key(key, e->author, h->seq + 1);
   int rc = mdb_get(t, s->held, &k, &v);
   if (rc == MDB_NOTFOUND) return 0;
-  if (rc) return rc;
+  if (rc) return fm__store_err(rc);
   if (fm_entry_verify(e) < 0) return 0;   /* refused as a gap, as before */
   rc = hold(s, t, e);
   if (rc == FM_ERR_HELDFULL) {
     *code = FM_ERR_HELDFULL;
     return 0;
   }
-  if (rc) return rc;
+  if (rc) return fm__store_err(rc);
   *code = FM_ERR_NOTFOUND;
   return 0;
 }
@@ -296,7 +297,7 @@ static int breach(fm_store *s, MDB_txn *t, const fm_entry *e, const fm__head *h,
   fm_role role = FM_ROLE_MEMBER;
   /* The author's trust again: a cache hit, and its team is read with it. */
   int rc = fm__store_trust(s, t, e->author, e->seq, e->hlc, &trust, &role);
-  if (rc) return rc;
+  if (rc) return fm__store_err(rc);
   *code = 0;
   if (!role_allows(e, trust, role)) *code = FM_ERR_ROLE;
   else if (e->has_prev != (h->seq > 0) ||
@@ -305,13 +306,15 @@ static int breach(fm_store *s, MDB_txn *t, const fm_entry *e, const fm__head *h,
   else if (trust != FM__TRUST_AUTHORITY) {
     rc = fm__store_team_rule(s, t, e, trust, role, s->trust_cache.team);
     if (rc == FM_ERR_ROLE) *code = FM_ERR_ROLE;
-    else return rc;
+    else return rc < 0 ? fm__store_err(rc) : rc;
   }
   return 0;
 }
 
 /* Validates and applies one entry.  Returns an fm_outcome (>= 0) with the
- * reason in |*code|, or a negative error that aborts the transaction. */
+ * reason in |*code|, or a negative error that aborts the transaction:
+ * every LMDB result passes through fm__store_err() on its way out, so a
+ * positive errno from LMDB can never pass for an outcome. */
 static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
                       fm_time now, fm_ingest_result *res, int *code) {
   fm_entry e;
@@ -322,28 +325,29 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
   *code = 0;
   if ((*code = fm_entry_decode(p, len, &s->limits, &e)) < 0) return FM_IN_REFUSED;
   if ((rc = fm__store_trust(s, t, e.author, e.seq, e.hlc, &trust, &role)) != 0)
-    return rc;
-  if ((rc = fm__store_head_get(s, t, e.author, &h)) != 0) return rc;
+    return fm__store_err(rc);
+  if ((rc = fm__store_head_get(s, t, e.author, &h)) != 0) return fm__store_err(rc);
   if (e.seq <= h.seq) {
     /* Identical bytes are a duplicate: no need to check the signature of
      * what we already hold. */
     uint8_t key[40];
     MDB_val k = {sizeof key, key}, v;
     fm__store_entry_key(key, e.author, e.seq);
-    if ((rc = mdb_get(t, s->entries, &k, &v)) != 0) return rc == MDB_NOTFOUND ? FM_ERR_CORRUPT : rc;
+    if ((rc = mdb_get(t, s->entries, &k, &v)) != 0)
+      return rc == MDB_NOTFOUND ? FM_ERR_CORRUPT : fm__store_err(rc);
     if (v.mv_size == len && memcmp(v.mv_data, p, len) == 0) return FM_IN_DUPLICATE;
     if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
     /* Our own log, forked by a restored backup: the mesh's branch wins
      * and ours is set aside, to be written again at the head. */
     int rolled = 0;
-    if ((rc = fm__store_own_fork(s, t, &e, now, &rolled)) != 0) return rc;
+    if ((rc = fm__store_own_fork(s, t, &e, now, &rolled)) != 0) return fm__store_err(rc);
     if (!rolled) {
       *code = FM_ERR_FORK;
-      if ((rc = fork_evidence(s, t, &e, &v, now)) != 0) return rc;
+      if ((rc = fork_evidence(s, t, &e, &v, now)) != 0) return fm__store_err(rc);
       return FM_IN_QUARANTINED;
     }
     res->rolled_back++;
-    if ((rc = fm__store_head_get(s, t, e.author, &h)) != 0) return rc;
+    if ((rc = fm__store_head_get(s, t, e.author, &h)) != 0) return fm__store_err(rc);
     *code = 0;
   }
   if (trust == FM__TRUST_UNKNOWN) {
@@ -358,14 +362,14 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
       *code = FM_ERR_HELDFULL;
       return FM_IN_REFUSED;
     }
-    return rc ? rc : FM_IN_HELD;
+    return rc ? fm__store_err(rc) : FM_IN_HELD;
   }
   if (trust == FM__TRUST_REVOKED || trust == FM__TRUST_EXPIRED) {
     /* Refused everywhere, whatever its place in the log: kept as evidence
      * of what the device did after it stopped being trusted. */
     if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
     *code = trust == FM__TRUST_REVOKED ? FM_ERR_REVOKED : FM_ERR_EXPIRED;
-    if ((rc = quarantine(s, t, &e, *code, now)) != 0) return rc;
+    if ((rc = quarantine(s, t, &e, *code, now)) != 0) return fm__store_err(rc);
     return FM_IN_QUARANTINED;
   }
   if (e.seq > h.seq + 1) {
@@ -378,10 +382,10 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
   if ((rc = breach(s, t, &e, &h, code)) < 0) return rc;
   if (rc == FM__WAIT_RECORD) return hold_for_record(s, t, &e, code);
   if (*code < 0) {
-    if ((rc = quarantine(s, t, &e, *code, now)) != 0) return rc;
+    if ((rc = quarantine(s, t, &e, *code, now)) != 0) return fm__store_err(rc);
     return FM_IN_QUARANTINED;
   }
-  if ((rc = apply(s, t, &e, &h, now, res)) != 0) return rc;
+  if ((rc = apply(s, t, &e, &h, now, res)) != 0) return fm__store_err(rc);
   res->max_hlc = fm_hlc_observe(res->max_hlc, e.hlc, now);
   return FM_IN_ACCEPTED;
 }
@@ -399,7 +403,7 @@ int fm__store_release_held(fm_store *s, MDB_txn *t,
     fm__store_entry_key(key, device, 0);
     k.mv_size = sizeof key;
     k.mv_data = key;
-    if ((rc = mdb_cursor_open(t, s->held, &c)) != 0) return rc;
+    if ((rc = mdb_cursor_open(t, s->held, &c)) != 0) return fm__store_err(rc);
     rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     if (rc == 0 && (k.mv_size != 40 || memcmp(k.mv_data, device, FM_KEY_LEN))) rc = MDB_NOTFOUND;
     uint8_t *copy = NULL;
@@ -414,7 +418,7 @@ int fm__store_release_held(fm_store *s, MDB_txn *t,
     mdb_cursor_close(c);
     if (rc) {
       free(copy);   /* also when the delete found nothing */
-      return rc == MDB_NOTFOUND ? 0 : rc;
+      return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
     }
     rc = ingest_one(s, t, copy, len, now, res, &code);
     free(copy);
@@ -447,6 +451,7 @@ static int do_ingest(fm_store *s, MDB_txn *t, void *ctx) {
     rc = ingest_one(s, t, ic->entries[i].p, ic->entries[i].len, ic->now,
                     &ic->res, &code);
     if (rc < 0) return rc;
+    FM_ASSERT(rc <= FM_IN_REFUSED); /* an outcome: errors are negative */
     record(&ic->res, rc, code);
     if (ic->outcomes) {
       ic->outcomes[i].outcome = (uint8_t)rc;
@@ -502,7 +507,7 @@ int fm__store_append_one(fm_store *s, MDB_txn *t, const fm_identity *id, const c
   fm_hlc clock = 0;
   fm_ingest_result res;
   int rc, code;
-  if ((rc = fm__store_head_get(s, t, id->pk, &h)) != 0) return rc;
+  if ((rc = fm__store_head_get(s, t, id->pk, &h)) != 0) return fm__store_err(rc);
   /* Never fork our own log: if the mesh has shown a later entry of this
    * key than we hold (a restored backup, a copied key), fetch it first. */
   if (fm__store_own_behind(s, t, id->pk, h.seq, now)) return FM_ERR_BEHIND;
@@ -525,7 +530,7 @@ int fm__store_append_txn(fm_store *s, MDB_txn *t, const fm_identity *id, const c
                          uint8_t entry_id[FM_ID_LEN], uint64_t *seq) {
   /* What a restored backup's member wrote goes first, in its order. */
   int rc = fm__store_restore_flush(s, t, id, now, NULL);
-  if (rc) return rc;
+  if (rc) return fm__store_err(rc);
   return fm__store_append_one(s, t, id, kind, body, body_len, now, entry_id, seq);
 }
 

@@ -9,18 +9,6 @@
 
 #include "fieldmesh/error.h"
 
-void fm_vector_free(fm_vector *v) {
-  free(v->items);
-  v->items = NULL;
-  v->n = 0;
-}
-
-uint64_t fm_vector_seq(const fm_vector *v, const uint8_t author[static FM_KEY_LEN]) {
-  for (size_t i = 0; i < v->n; i++)
-    if (!memcmp(v->items[i].author, author, FM_KEY_LEN)) return v->items[i].seq;
-  return 0;
-}
-
 static int fill_vector(fm_store *s, MDB_txn *t, fm_vector *out) {
   MDB_stat st;
   MDB_cursor *c;
@@ -86,7 +74,7 @@ static int read_after(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN],
   }
   mdb_cursor_close(c);
   if (rv) return rv;
-  return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+  return rc == MDB_NOTFOUND || rc == 0 ? 0 : fm__store_err(rc);
 }
 
 int fm_store_entry_copy(fm_store *s, const uint8_t author[static FM_KEY_LEN], uint64_t seq,
@@ -238,7 +226,7 @@ int fm__store_digest_txn(MDB_txn *t, MDB_dbi dossiers, MDB_dbi visits,
       crypto_generichash_update(&h, v.mv_data, v.mv_size);
     }
     mdb_cursor_close(c);
-    if (rc != MDB_NOTFOUND) return rc;
+    if (rc != MDB_NOTFOUND) return fm__store_err(rc);
   }
   crypto_generichash_final(&h, out, 32);
   return 0;

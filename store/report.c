@@ -29,7 +29,7 @@ void fm_report_day(fm_time ms, char *out) {
   time_t t = (time_t)(ms / 1000) + VIETNAM_OFFSET_S;
   struct tm tm;
   if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
-    strcpy(out, "0000-00-00");
+    memcpy(out, "0000-00-00", 11);
     return;
   }
   strftime(out, 11, "%Y-%m-%d", &tm);

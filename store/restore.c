@@ -90,7 +90,7 @@ static int put_aside(fm_store *s, MDB_txn *t, const MDB_val *k, const MDB_val *v
   memcpy(rkey, qkey + FM_KEY_LEN, 8);
   memcpy(rkey + 8, qkey + 40, FM_ID_LEN);
   MDB_val rk = {sizeof rkey, rkey}, rv = {v->mv_size, v->mv_data};
-  return mdb_put(t, s->restore, &rk, &rv, 0);
+  return fm__store_err(mdb_put(t, s->restore, &rk, &rv, 0));
 }
 
 /* Our entries from |from| on leave the log; |*n| and |*bytes| say how many. */
@@ -101,7 +101,7 @@ static int move_branch(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN]
   MDB_val k = {sizeof key, key}, v;
   int rc;
   fm__store_entry_key(key, author, from);
-  if ((rc = mdb_cursor_open(t, s->entries, &c)) != 0) return rc;
+  if ((rc = mdb_cursor_open(t, s->entries, &c)) != 0) return fm__store_err(rc);
   for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
        rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) {
     if (k.mv_size != 40 || memcmp(k.mv_data, author, FM_KEY_LEN)) break;
@@ -114,7 +114,7 @@ static int move_branch(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN]
     k.mv_data = key;
   }
   mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+  return rc == MDB_NOTFOUND || rc == 0 ? 0 : fm__store_err(rc);
 }
 
 /* Our head set back to |seq| (0: no log at all). */
@@ -126,7 +126,7 @@ static int head_back(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN],
   h->seq = seq;
   if (seq == 0) {
     MDB_val hk = {FM_KEY_LEN, (void *)author};
-    return mdb_del(t, s->heads, &hk, NULL);
+    return fm__store_err(mdb_del(t, s->heads, &hk, NULL));
   }
   fm__store_entry_key(key, author, seq);
   if ((rc = mdb_get(t, s->entries, &k, &v)) != 0) return rc;
@@ -246,7 +246,7 @@ int fm__store_restore_flush(fm_store *s, MDB_txn *t, const fm_identity *id, fm_t
   int rc;
   if (n) *n = 0;
   if (!s->has_restore) return 0;
-  if ((rc = mdb_stat(t, s->restore, &st)) != 0) return rc;
+  if ((rc = mdb_stat(t, s->restore, &st)) != 0) return fm__store_err(rc);
   if (st.ms_entries == 0 || !is_self(s, t, id->pk)) return 0;
   /* Not before our log has the mesh's branch: at the head as the mesh
    * knows it, or we would fork it again. */

@@ -94,6 +94,14 @@ static int open_dbs(fm_store *s) {
     mdb_txn_abort(t);
     return fm__store_err(rc);
   }
+  /* Added for attachments (blob.c). */
+  rc = mdb_dbi_open(t, "blobs", flags, &s->blobs);
+  if (rc == 0) rc = mdb_dbi_open(t, "blob_wanted", flags, &s->blob_wanted);
+  s->has_blobs = rc == 0;
+  if (rc && !(rc == MDB_NOTFOUND && s->read_only)) {
+    mdb_txn_abort(t);
+    return fm__store_err(rc);
+  }
   /* Added with the team rule (team.c): only writers use it. */
   rc = mdb_dbi_open(t, "record_wait", flags, &s->record_wait);
   s->has_record_wait = rc == 0;
@@ -147,7 +155,7 @@ void fm_store_catch_sigbus(void) {
 static int write_err(fm_store *s, int rc) {
   const char *path;
   struct statvfs v;
-  if (rc == EIO && mdb_env_get_path(s->env, &path) == 0 && statvfs(path, &v) == 0 &&
+  if ((rc == EIO || rc == -EIO) && mdb_env_get_path(s->env, &path) == 0 && statvfs(path, &v) == 0 &&
       (unsigned long long)v.f_bavail * v.f_frsize < ((unsigned long long)1 << 20))
     return FM_ERR_NOSPACE;
   return fm__store_err(rc);
@@ -257,7 +265,8 @@ int fm__store_write(fm_store *s, fm__write_fn fn, void *ctx) {
       if ((rc = grow(s)) < 0) return rc;
       continue;
     }
-    if (rc < 0 || rc > 0) {
+    FM_ASSERT(rc <= 0); /* a write function's errors are negative */
+    if (rc != 0) {
       mdb_txn_abort(t);
       return write_err(s, rc);
     }
@@ -281,7 +290,7 @@ int fm__store_meta_get(fm_store *s, MDB_txn *t, const char *name, MDB_val *v) {
 int fm__store_meta_put(fm_store *s, MDB_txn *t, const char *name,
                        const void *p, size_t n) {
   MDB_val k = {strlen(name), (void *)name}, v = {n, (void *)p};
-  return mdb_put(t, s->meta, &k, &v, 0);
+  return fm__store_err(mdb_put(t, s->meta, &k, &v, 0));
 }
 
 static int read_key(fm_store *s, const char *name, uint8_t pk[FM_KEY_LEN]) {

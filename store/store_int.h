@@ -29,6 +29,10 @@ struct fm_store {
   MDB_dbi record_wait;   /* kind | len | record id | author: a change waiting for its record */
   int has_record_wait;
   int has_presence;
+  /* Attachment chunks (blob.c): 0 in an older store opened read-only. */
+  MDB_dbi blobs;
+  MDB_dbi blob_wanted;
+  int has_blobs;
   fm_limits limits;
   size_t held_max;   /* FM__HELD_MAX unless the opener chose another */
   size_t held_per_author; /* FM__HELD_PER_AUTHOR or less, never over held_max */
@@ -69,12 +73,18 @@ void fm__store_entry_key(uint8_t key[40], const uint8_t author[FM_KEY_LEN],
                          uint64_t seq);
 
 /* Maps an LMDB or system code to ours (MDB_MAP_FULL is kept: the write
- * loop grows the map and retries). */
+ * loop grows the map and retries).  One convention inside store/: LMDB
+ * returns positive errno values and negative MDB_* codes, so every mdb_*
+ * result passes through this function at the call site before it is
+ * returned; a code compared with MDB_NOTFOUND is compared before.  Our
+ * functions return 0 or a negative code (ingest's outcomes are >= 0 and
+ * its errors negative).  Idempotent on our own codes. */
 int fm__store_err(int rc);
 
 /* Runs |fn| in a write transaction and commits, growing the map and
  * retrying the whole of |fn| when it fills up: |fn| must start from
- * scratch each time it is called. */
+ * scratch each time it is called, and return 0 or a negative code (a
+ * positive one is a programming error, asserted). */
 typedef int (*fm__write_fn)(fm_store *s, MDB_txn *t, void *ctx);
 int fm__store_write(fm_store *s, fm__write_fn fn, void *ctx);
 /* Begins a read-only transaction, following a map grown by another
@@ -143,6 +153,9 @@ int fm__store_apply_views(fm_store *s, MDB_txn *t, MDB_dbi dossiers,
  * materialized; an ordinary entry costs one mdb_stat() unless a receipt
  * named it before it arrived. */
 int fm__store_receipts_on_entry(fm_store *s, MDB_txn *t, const fm_entry *e);
+/* An accepted `dossier.attach` entry: its chunks not held yet become
+ * wanted (blob.c). */
+int fm__store_blobs_on_entry(fm_store *s, MDB_txn *t, const fm_entry *e);
 
 /* Empties the receipt tables |receipts|, |delivered| and |wait| of |wt|
  * and rebuilds them from the receipts in the log, read through |rt| (which

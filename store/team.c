@@ -41,7 +41,7 @@ static int record_team(fm_store *s, MDB_txn *t, fm_view_kind k, const char *id, 
   MDB_val key = {n, (void *)id}, v;
   *rc = mdb_get(t, k == FM_VIEW_DOSSIER ? s->dossiers : s->visits, &key, &v);
   if (*rc == MDB_NOTFOUND) return *rc = 0, 0;
-  if (*rc) return 0;
+  if (*rc) return *rc = fm__store_err(*rc), 0;
   if (k == FM_VIEW_DOSSIER) {
     fm_dossier_view d;
     if (fm_dossier_view_decode(v.mv_data, v.mv_size, &d) < 0 || !d.base.set) return 0;
@@ -91,7 +91,7 @@ int fm__store_wait_record(fm_store *s, MDB_txn *t, const fm_entry *e) {
   size_t n;
   fm_view_kind k = fm_view_target(e, &id, &n);
   MDB_val kv = {wait_key(key, k, id, n, e->author), key}, v = {0, NULL};
-  return mdb_put(t, s->record_wait, &kv, &v, 0);
+  return fm__store_err(mdb_put(t, s->record_wait, &kv, &v, 0));
 }
 
 int fm__store_record_arrived(fm_store *s, MDB_txn *t, const fm_entry *e, fm_time now,
@@ -104,14 +104,15 @@ int fm__store_record_arrived(fm_store *s, MDB_txn *t, const fm_entry *e, fm_time
   if (!fm_entry_is(e, FM_KIND_VISIT) && !fm_entry_is(e, FM_KIND_DOSSIER)) return 0;
   fm_view_kind k = fm_view_target(e, &id, &n);
   if (k == FM_VIEW_NONE) return 0;
-  if ((rc = mdb_stat(t, s->record_wait, &st)) != 0 || st.ms_entries == 0) return rc;
+  if ((rc = mdb_stat(t, s->record_wait, &st)) != 0) return fm__store_err(rc);
+  if (st.ms_entries == 0) return 0;
   plen = wait_key(key, k, id, n, NULL);
   /* One author at a time, deleting its key first: releasing ingests, and
    * that writes to this table. */
   for (;;) {
     MDB_cursor *c;
     MDB_val kv = {plen, key}, v;
-    if ((rc = mdb_cursor_open(t, s->record_wait, &c)) != 0) return rc;
+    if ((rc = mdb_cursor_open(t, s->record_wait, &c)) != 0) return fm__store_err(rc);
     rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
     if (rc == 0 && (kv.mv_size != plen + FM_KEY_LEN || memcmp(kv.mv_data, key, plen)))
       rc = MDB_NOTFOUND;
@@ -120,7 +121,7 @@ int fm__store_record_arrived(fm_store *s, MDB_txn *t, const fm_entry *e, fm_time
       rc = mdb_cursor_del(c, 0);
     }
     mdb_cursor_close(c);
-    if (rc) return rc == MDB_NOTFOUND ? 0 : rc;
+    if (rc) return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
     if ((rc = fm__store_release_held(s, t, author, now, res)) != 0) return rc;
   }
 }

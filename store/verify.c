@@ -28,7 +28,7 @@ int fm__store_each_logged(fm_store *s, MDB_txn *t, fm__entry_fn fn, void *ctx) {
     if ((rc = fn(ctx, &e)) != 0) break;
   }
   mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
 }
 
 typedef struct view_replay {
@@ -84,7 +84,7 @@ static int purge_tail(fm_store *s, MDB_txn *t, const uint8_t device[FM_KEY_LEN],
     k.mv_data = key;
   }
   mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+  return rc == MDB_NOTFOUND || rc == 0 ? 0 : fm__store_err(rc);
 }
 
 /* The views and the receipts rebuilt from the log, in place. */
@@ -350,9 +350,10 @@ static int check_derived(fm_store *s, MDB_txn *t, const char *prefix, char *err,
 }
 
 /* The view record format this build writes (docs/architecture.md, "View
- * records"): 2 added stamps' order and the dossier's date.  A store whose
- * views were built by another format has them rebuilt when opened. */
-#define VIEWS_FORMAT 2
+ * records"): 2 added stamps' order and the dossier's date; 3 lists a
+ * dossier's `dossier.attach` entries.  A store whose views were built by
+ * another format has them rebuilt when opened. */
+#define VIEWS_FORMAT 3
 
 static int do_rebuild(fm_store *s, MDB_txn *t, void *ctx) {
   uint8_t v = VIEWS_FORMAT;

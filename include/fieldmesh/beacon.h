@@ -27,7 +27,7 @@
 #ifndef FIELDMESH_BEACON_H
 #define FIELDMESH_BEACON_H
 
-#include "fieldmesh/store.h"
+#include "fieldmesh/vector.h"
 #include "fieldmesh/types.h"
 
 #define FM_BEACON_LEN 80          /* every version-1 beacon, exactly */

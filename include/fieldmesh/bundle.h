@@ -5,7 +5,9 @@
  * join file (one enrollment certificate for a new device).
  *
  * Container, byte by byte:
- *   magic    8 bytes: "FMBNDL2\n" (bundle), "FMVECT1\n" (vector), "FMJOIN1\n" (join)
+ *   magic    8 bytes: "FMBNDL2\n" (bundle), "FMVECT1\n" (vector), "FMJOIN1\n" (join);
+ *            "FMBNDL3\n": a bundle that carries attachment chunks, which
+ *            an older release, reading them as entries, must refuse.
  *            A bundle's entries may carry `after` (sync protocol version
  *            3), which an older release would merge by the clock alone:
  *            so it is "FMBNDL2", which older releases refuse; "FMBNDL1"
@@ -18,8 +20,11 @@
  *            certs: [enroll entry bytes as bin ...],
  *            presence: [note bin ...] (optional, bundles only; older
  *                      readers skip it as an unknown key),
+ *            chunks: uint (optional, FMBNDL3 only: the last |chunks| items
+ *                    are attachment chunks, not entries),
  *            sig: bin 64 (optional; when present, the last key)}
- *   items    0..n MessagePack bins, each one stored entry
+ *   items    0..n MessagePack bins, each one stored entry (then, in an
+ *            FMBNDL3 bundle, each one sealed attachment chunk)
  *   trailer  MessagePack array [n, bin 32] where the bin is BLAKE2b-256 of
  *            every byte before the trailer
  * sig is the exporting device's signature (fm_identity_sign, context
@@ -34,11 +39,13 @@
 #ifndef FIELDMESH_BUNDLE_H
 #define FIELDMESH_BUNDLE_H
 
+#include "fieldmesh/blob_store.h"
 #include "fieldmesh/identity.h"
 #include "fieldmesh/store.h"
 
 #define FM_BUNDLE_MAGIC "FMBNDL2\n"
 #define FM_BUNDLE_MAGIC_V1 "FMBNDL1\n"   /* read, never written */
+#define FM_BUNDLE_MAGIC_CHUNKS "FMBNDL3\n" /* a bundle with chunks */
 #define FM_VECTOR_MAGIC "FMVECT1\n"
 #define FM_JOIN_MAGIC "FMJOIN1\n"
 #define FM_BUNDLE_FILE_MAX ((size_t)2 << 30)   /* 2 GiB */
@@ -60,6 +67,8 @@ typedef struct fm_bundle {
   fm_slice *certs;        /* owned array; bytes point into |data| */
   size_t nitems;
   fm_slice *items;        /* owned array; bytes point into |data| */
+  size_t nchunks;         /* attachment chunks (hostile: only wanted ones kept) */
+  fm_slice *chunks;       /* points into |items|' array, past the entries */
   size_t npresence;       /* presence notes (hostile: checked on import) */
   fm_slice *presence;     /* owned array; bytes point into |data| */
   int has_sig;            /* the header carries |sig| ... */
@@ -88,6 +97,15 @@ void fm_bundle_free(fm_bundle *b);
 int fm_bundle_export(fm_store *s, const fm_identity *id, const fm_vector *theirs,
                      const char *path, fm_time now, size_t *count);
 
+/* As fm_bundle_export, with the chunks this store holds of the
+ * attachments whose `dossier.attach` entries go in the bundle, up to
+ * |chunk_bytes| bytes of chunks (0: none; the bundle is then the same as
+ * fm_bundle_export's).  |chunks| and |skipped| (may be NULL) receive how
+ * many chunks went in and how many were left out by the cap. */
+int fm_bundle_export_chunks(fm_store *s, const fm_identity *id, const fm_vector *theirs,
+                            const char *path, fm_time now, uint64_t chunk_bytes,
+                            size_t *count, size_t *chunks, size_t *skipped);
+
 /* Writes our vector to |path| (FM_VECTOR_MAGIC, no items), signed with
  * |id| as fm_bundle_export(). */
 int fm_vector_export(fm_store *s, const fm_identity *id, const char *path, fm_time now);
@@ -106,9 +124,12 @@ int fm_join_export(fm_store *s, const uint8_t *cert, size_t cert_len,
 
 /* Imports a bundle: checks it belongs to our commune (FM_ERR_MESH, also
  * when the store has joined no commune yet),
- * installs its certificates, notes its vector, and ingests its entries in
- * batches.  |res| sums the outcomes. */
+ * installs its certificates, notes its vector, ingests its entries in
+ * batches, then offers its chunks (fm_store_blob_offer).  |res| sums the
+ * outcomes; |chunks| (may be NULL) what became of the chunks. */
 int fm_bundle_import(fm_store *s, const fm_bundle *b, fm_time now,
                      fm_ingest_result *res);
+int fm_bundle_import_chunks(fm_store *s, const fm_bundle *b, fm_time now,
+                            fm_ingest_result *res, fm_blob_tally *chunks);
 
 #endif

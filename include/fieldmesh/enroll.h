@@ -41,6 +41,8 @@ typedef struct fm_enrollment {
 #define FM_KIND_ENROLL "enroll"
 #define FM_KIND_REVOKE "revoke"
 
+/* The role's name as written in entries ("member" ...): a static string,
+ * "unknown" for a value outside the enum. */
 const char *fm_role_name(fm_role r);
 /* 0 or FM_ERR_INVAL for anything but member, leader, gateway, admin,
  * officer. */

@@ -14,6 +14,8 @@ typedef uint64_t fm_hlc;
 
 #define FM_HLC_MAX_AHEAD_MS (24LL * 3600 * 1000)
 
+/* A stamp is 48 bits of Unix milliseconds and a 16-bit counter: its
+ * milliseconds, and a stamp made of both (|ms| below 2^48). */
 static inline uint64_t fm_hlc_ms(fm_hlc h) { return h >> 16; }
 static inline fm_hlc fm_hlc_make(uint64_t ms, uint16_t counter) {
   return (ms << 16) | counter;

@@ -31,6 +31,8 @@ int fm_identity_sign(const fm_identity *id, const char *ctx,
 int fm_sig_verify(const uint8_t pk[static 32], const char *ctx,
                   const uint8_t *msg, size_t len, const uint8_t sig[static 64]);
 
+/* Zeroes the secret key (sodium_memzero); |id| stays the caller's.  Call
+ * it before the memory holding an identity is freed or reused. */
 void fm_identity_wipe(fm_identity *id);
 
 /* BLAKE2b with an |outlen|-byte digest (1..64) and an optional |key|

@@ -59,7 +59,7 @@ int fm_json_entry(fm_buf *out, const uint8_t *bytes, size_t len, unsigned flags)
  * `dossiers` table):
  *   {"type":"dossier","id","procedure","procedure_name","applicant_name",
  *    "applicant_id","phone","village","team","channel","status",
- *    "status_note","portal_ref","note","attachments":[hex],"created_at",
+ *    "status_note","portal_ref","note","attachments":["AUTHOR:SEQ"],"created_at",
  *    "created_by","updated_at","status_at"} */
 int fm_json_dossier(fm_buf *out, const char *id, size_t id_len, const fm_dossier_view *d,
                     unsigned flags);

@@ -39,15 +39,18 @@
 #ifndef FIELDMESH_MSG_H
 #define FIELDMESH_MSG_H
 
-#include "fieldmesh/store.h"
+#include "fieldmesh/ingest.h"
+#include "fieldmesh/vector.h"
 #include "fieldmesh/wire.h"
 
 /* Version 2: ACK names what was stored and refused.  Version 3: changes
  * may carry `after` and dossiers `date`, which merge differently (a
  * version-2 peer would build other views from the same entries).
- * Version 4: `dossier.correct`.  Version 5: the authority's `vocab`
- * entries, which only the authority may write (a version-4 peer would
- * accept a member's into its log where a version-5 one quarantines it).
+ * Version 4: `dossier.correct`.  Version 5: `dossier.attach` (listed in
+ * the dossier's view), who may change what as part of validation, and the
+ * authority's `vocab` entries, which only the authority may write (a
+ * version-4 peer would accept into its log what a version-5 one
+ * quarantines).
  * HELLO keeps its layout in every version, so a peer of another version
  * is always told which one it met. */
 #define FM_PROTO_VERSION 5
@@ -116,10 +119,6 @@ typedef struct fm_msg {
  * |m->refused| at room for FM_ACK_REFUSED_MAX ranges.
  * Returns 0 or FM_ERR_PROTO (unknown type) or FM_ERR_MALFORMED. */
 int fm_msg_decode(const uint8_t *p, size_t len, fm_msg *m);
-
-/* BLAKE2b-256 over the vector's items in their order (authority first,
- * then by author): author, seq (big-endian) and head of each. */
-void fm_vector_digest(const fm_vector *v, uint8_t out[static 32]);
 
 /* Encoders append one message to |w|'s buffer. */
 void fm_msg_hello(fm_wr *w, const uint8_t node_id[static FM_KEY_LEN],

@@ -40,6 +40,9 @@
 
 typedef enum fm_visit_mode { FM_MODE_HOME, FM_MODE_VILLAGE_POINT, FM_MODE_ONE_STOP } fm_visit_mode;
 #define FM_MODE_COUNT 3
+/* Names as written in entries, and back: a static string ("unknown"
+ * outside 0 .. COUNT-1); the index of the |n|-byte name, or -1 when unknown.  The
+ * same for services and statuses below. */
 const char *fm_mode_name(int m);
 int fm_mode_parse(const char *s, size_t n);       /* index or -1 */
 

@@ -28,8 +28,9 @@
 
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/identity.h"
+#include "fieldmesh/ingest.h"
 #include "fieldmesh/msg.h"
-#include "fieldmesh/store.h"
+#include "fieldmesh/vector.h"
 
 #define FM_FRAME_MAX 65535
 #define FM_FRAME_HDR 4
@@ -176,6 +177,8 @@ void fm_session_close(fm_session *s, const char *reason);
  * Not a proof of a copy: see fm_session_io.held. */
 uint64_t fm_session_peer_seq(const fm_session *s, const uint8_t author[FM_KEY_LEN]);
 
+/* The session's state, and a copy of its figures into |out| (the
+ * caller's).  Never fail; any time between new and del. */
 fm_session_state fm_session_get_state(const fm_session *s);
 void fm_session_get_stats(const fm_session *s, fm_session_stats *out);
 

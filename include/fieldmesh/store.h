@@ -35,14 +35,12 @@
 
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/entry.h"
+#include "fieldmesh/ingest.h"
 #include "fieldmesh/types.h"
+#include "fieldmesh/vector.h"
 #include "fieldmesh/view.h"
 
 typedef struct fm_store fm_store;
-
-/* Visits one stored entry (or certificate): the bytes are valid only
- * during the call.  Returning non-zero stops the walk. */
-typedef int (*fm_entry_cb)(void *ctx, const uint8_t *bytes, size_t len);
 
 typedef struct fm_store_opts {
   size_t map_size;     /* initial map size in bytes; 0: 64 MiB.  The map grows as needed. */
@@ -140,40 +138,6 @@ int fm_store_append(fm_store *s, const fm_identity *id, const char *kind,
  * (a wrong clock fixed since): callers say so to the member, once. */
 int64_t fm_store_clock_ahead(fm_store *s, fm_time now);
 
-/* What happened to each entry of a batch. */
-typedef enum fm_outcome {
-  FM_IN_ACCEPTED,     /* appended to its author's log */
-  FM_IN_DUPLICATE,    /* the same entry was already held */
-  FM_IN_HELD,         /* author not yet known: kept aside, retried on enrollment */
-  FM_IN_QUARANTINED,  /* kept as evidence, not applied: fork, revoked, expired, role */
-  FM_IN_REFUSED,      /* not stored: malformed, too big, bad signature, gap, bad prev */
-} fm_outcome;
-
-typedef struct fm_ingest_result {
-  uint32_t accepted, duplicate, held, quarantined, refused;
-  uint32_t clock_ahead;   /* accepted, but stamped > 24 h ahead of |now| */
-  uint32_t released;      /* held entries accepted because of this batch */
-  uint32_t invalid;       /* refused as malformed, too big or badly signed:
-                           * the sender broke the protocol */
-  uint32_t rolled_back;   /* own entries of the mesh's branch that replaced a
-                           * branch of ours (a restored backup): see
-                           * fm_store_restore_flush() */
-  int first_error;        /* code of the first refused or quarantined entry */
-  fm_hlc max_hlc;         /* latest believable stamp accepted */
-} fm_ingest_result;
-
-typedef struct fm_slice {
-  const uint8_t *p;
-  size_t len;
-} fm_slice;
-
-/* One entry's fate: |outcome| is an fm_outcome, |code| the reason
- * (FM_ERR_GAP, FM_ERR_FORK ...) for a held, quarantined or refused one. */
-typedef struct fm_ingest_outcome {
-  uint8_t outcome;
-  int code;
-} fm_ingest_outcome;
-
 /* Validates and applies |n| received entries in one write transaction,
  * in the order given (per author, seq order).  |outcomes| (may be NULL)
  * receives one outcome per entry.  Returns 0 when the batch was
@@ -189,27 +153,16 @@ int fm_store_ingest(fm_store *s, const fm_slice *entries, size_t n, fm_time now,
  * again, so a lying peer or a forged bundle header cannot stop a laptop
  * from writing for good. */
 #define FM_SEEN_TRUST_MS (10 * 60 * 1000)
+/* Returns 0, or a store error (FM_ERR_NOSPACE, FM_ERR_DAMAGED ...): a
+ * session may go on (a claim not noted costs nothing lasting); a bundle
+ * import stops, as for any store error. */
 int fm_store_note_seen(fm_store *s, const uint8_t author[static FM_KEY_LEN],
                        uint64_t seq, fm_time now);
 
 /* ---- reading the log ----------------------------------------------------- */
 
-typedef struct fm_vec_item {
-  uint8_t author[FM_KEY_LEN];
-  uint64_t seq;
-  uint8_t head[FM_ID_LEN];
-} fm_vec_item;
-
-typedef struct fm_vector {
-  size_t n;
-  fm_vec_item *items;   /* owned; authority first, then by author */
-} fm_vector;
-
 /* The store's vector. |out| is owned by the caller: fm_vector_free(). */
 int fm_store_vector(fm_store *s, fm_vector *out);
-void fm_vector_free(fm_vector *v);
-/* The seq |v| holds for |author|, 0 when none. */
-uint64_t fm_vector_seq(const fm_vector *v, const uint8_t author[static FM_KEY_LEN]);
 
 /* Calls |cb| for each entry of |author| with seq > |after|, in seq order,
  * until |cb| returns non-zero (that value is returned), |max_bytes| have
@@ -328,6 +281,7 @@ typedef struct fm_restore_info {
   uint64_t set_aside;   /* own entries ever set aside */
   fm_time last;         /* when the last was set aside or written; 0 never */
 } fm_restore_info;
+/* Fills |out| from the restore table (read-only).  0 or a store error. */
 int fm_store_restore_info(fm_store *s, fm_restore_info *out);
 
 /* ---- salvage (store/salvage.c) ---------------------------------------------- */

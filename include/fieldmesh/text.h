@@ -45,4 +45,13 @@ int fm_text_is_norm(const char *s, size_t n);
  * counts, so limits in messages are stated in these. */
 size_t fm_text_chars(const char *s, size_t n);
 
+/* |s| (|n| bytes, any bytes: a received entry's text is hostile) made fit
+ * for a document a person opens, a spreadsheet cell or a printed line:
+ * each byte that is not UTF-8, each control character (tab and newline
+ * too), surrogate and noncharacter becomes U+FFFD; the rest is put in its
+ * one form (fm_text_norm); text of more than |max_chars| characters (at
+ * least 2) is cut to |max_chars| - 1 and ends with "…".  Appends to
+ * |out|: 0, or the buffer's error or -ENOMEM (|out| then unchanged). */
+int fm_text_clean(fm_buf *out, const char *s, size_t n, size_t max_chars);
+
 #endif

@@ -48,12 +48,16 @@ typedef struct fm_stamp {
 /* <0, 0, >0 as |a| is older, the same as, newer than |b|; unset is oldest. */
 int fm_stamp_cmp(const fm_stamp *a, const fm_stamp *b);
 
+#define FM_VIEW_ATTACH_MAX 64
+
 typedef struct fm_dossier_view {
   fm_stamp base;               /* the write that set the fields below */
   fm_stamp created;            /* earliest dossier write: creator and time */
   fm_str procedure, applicant_name, applicant_id, phone, village, team,
       channel, note;
-  const uint8_t *attachments;  /* encoded array of bin 32 */
+  const uint8_t *attachments;  /* encoded array of the stamps of its
+                                * `dossier.attach` entries, oldest first,
+                                * at most FM_VIEW_ATTACH_MAX */
   size_t attachments_len;
   fm_stamp ref_stamp;
   fm_str portal_ref;
@@ -72,6 +76,12 @@ typedef struct fm_visit_view {
   fm_stamp void_stamp;         /* set: the visit was voided */
   fm_str void_reason;
 } fm_visit_view;
+
+/* The stamps of |d|'s `dossier.attach` entries, oldest first, into
+ * |out|: how many (0 when none, or when the record holds something else).
+ * Each names its entry by author and seq (fm_store_entry_copy). */
+size_t fm_dossier_view_attachments(const fm_dossier_view *d,
+                                   fm_stamp out[static FM_VIEW_ATTACH_MAX]);
 
 /* Which record |e| changes, pointing |id| (|n| bytes) into e's body.
  * FM_VIEW_NONE for kinds that are not materialized or bodies without a

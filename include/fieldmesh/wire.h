@@ -77,6 +77,8 @@ typedef struct fm_rd {
   int strict;           /* refuse non-shortest forms and non-UTF-8 strings */
 } fm_rd;
 
+/* A reader over |len| bytes of |buf| (not copied: they must outlive it);
+ * |strict| as above.  Then: bytes left, and whether all were read. */
 void fm_rd_init(fm_rd *c, const uint8_t *buf, size_t len, int strict);
 static inline size_t fm_rd_left(const fm_rd *c) { return (size_t)(c->end - c->p); }
 static inline int fm_rd_done(const fm_rd *c) { return c->p == c->end; }

@@ -39,12 +39,16 @@ offers "add list show void" fieldmesh visit ""
 offers "" fieldmesh status ""
 offers "--village" fieldmesh visit add --vi
 offers "--note --note-file" fieldmesh dossier status D-1 processing --no
+offers "bulletin" fieldmesh report ""
+offers "--force --format --from" fieldmesh report --f
+offers "--lang" fieldmesh report bulletin --la
 
 step "values"
 offers "khai_sinh khai_tu" fieldmesh dossier add --procedure khai
 offers 'Nghĩa\ Tân' fieldmesh --state "$W/a" visit add --village Ngh
 offers 'Nghĩa\ Tân Mục\ Lạn' fieldmesh --state "$W/a" visit add --village ""
 offers "home" fieldmesh visit add --mode ho
+offers "xlsx" fieldmesh report --format x
 offers "account_created,eid_activated" fieldmesh visit add --services account_created,e
 offers "result_ready rejected" fieldmesh dossier status D-1 re
 

@@ -23,26 +23,6 @@ NAME=test_corrections
 T0=1699430400000
 export FIELDMESH_NOW=$T0
 
-laptop() {
-  fm "$1" init | tail -n1 >"$W/$1.id"
-  fm auth enroll "$(cat "$W/$1.id")" --name "$2" --team "$3" --role "$4" \
-    --villages "Nghĩa Tân,Vinh Quang" -o "$W/$1.join" >/dev/null
-  fm "$1" join "$W/$1.join" >/dev/null
-}
-carry() {
-  fm "$2" vector export -o "$W/carry.vec" >/dev/null
-  fm "$1" bundle export --for "$W/carry.vec" -o "$W/carry.bundle" >/dev/null
-  fm "$2" bundle import "$W/carry.bundle" >/dev/null
-}
-refused() {
-  local want=$1 word=$2 err rc=0
-  shift 2
-  err=$(fm "$@" 2>&1 >/dev/null) || rc=$?
-  [ "$rc" -eq "$want" ] || fail "\`fieldmesh ${*:2}\` exited $rc, expected $want: $err"
-  [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "expected one line of error, got: $err"
-  case "$err" in *"$word"*) ;; *) fail "the error does not say \"$word\": $err" ;; esac
-  echo "refused (exit $rc): $err"
-}
 show() { fm "$1" --json dossier show "$2"; }
 entries() { status_field "$1" entries; }
 
@@ -60,11 +40,11 @@ D=$(fm lan dossier add --procedure khai_sinh --applicant-name "Lò Văn Pó" \
 [ -n "$D" ] || fail "no dossier id"
 FIELDMESH_NOW=$((T0 + 1000)) fm lan dossier status "$D" submitted --ref "PA-1" >/dev/null
 FIELDMESH_NOW=$((T0 + 2000)) fm lan dossier status "$D" delivered >/dev/null
-refused 1 "dossier correct" lan dossier status "$D" processing
+refused 1 "dossier correct" fm lan dossier status "$D" processing
 n=$(entries lan)
-refused 1 "leader" lan dossier correct "$D" --status processing --reason "nhầm"
+refused 1 "leader" fm lan dossier correct "$D" --status processing --reason "nhầm"
 [ "$(entries lan)" = "$n" ] || fail "a refused correction wrote an entry"
-refused 2 "--reason" minh dossier correct "$D" --status processing
+refused 2 "--reason" fm minh dossier correct "$D" --status processing
 
 step "minh, the leader, corrects it to processing with a reason"
 carry lan minh
@@ -72,7 +52,7 @@ out=$(FIELDMESH_NOW=$((T0 + 3000)) fm minh dossier correct "$D" --status process
   --reason "chưa trả kết quả cho dân")
 echo "$out"
 case "$out" in *"delivered -> processing"*) ;; *) fail "correct said: $out" ;; esac
-refused 1 "nothing to correct" minh dossier correct "$D" --status processing --reason "x"
+refused 1 "nothing to correct" fm minh dossier correct "$D" --status processing --reason "x"
 # lan, not having seen the correction, marks it withdrawn (final, above
 # delivered): that status was not written on the correction and, however
 # high on the ladder, does not undo it.
@@ -150,9 +130,9 @@ V=$(fm lan visit add --village "Nghĩa Tân" --mode home --services account_crea
 carry lan mai
 carry lan hoa
 n=$(entries mai)
-refused 1 "Team 1" mai visit void "$V" --reason "không phải của tổ"
+refused 1 "Team 1" fm mai visit void "$V" --reason "không phải của tổ"
 [ "$(entries mai)" = "$n" ] || fail "a refused void wrote an entry"
-refused 1 "Team 1" mai dossier status "$D" withdrawn
+refused 1 "Team 1" fm mai dossier status "$D" withdrawn
 FIELDMESH_NOW=$((T0 + 8000)) fm hoa visit void "$V" --reason "ghi trùng" >/dev/null
 carry hoa lan
 carry hoa mai

@@ -23,18 +23,6 @@ NAME=test_doctor
 export FIELDMESH_NOW=1700000000000          # 2023-11-14, fixed
 DAY=86400000
 
-laptop() {
-  fm "$1" init | tail -n1 >"$W/$1.id"
-  fm auth enroll "$(cat "$W/$1.id")" --name "$2" --team "$3" --role member \
-    --villages "Nghĩa Tân" -o "$W/$1.join" >/dev/null
-  fm "$1" join "$W/$1.join" >/dev/null
-}
-# carry FROM TO: everything FROM holds that TO lacks, by bundle.
-carry() {
-  fm "$2" vector export -o "$W/carry.vec" >/dev/null
-  fm "$1" bundle export --for "$W/carry.vec" -o "$W/carry.bundle" >/dev/null
-  fm "$2" bundle import "$W/carry.bundle" >/dev/null
-}
 # doctor_says WHO EXPECTED_RC TEXT...: doctor's exit code and words.
 doctor_says() {
   local who=$1 want=$2 out rc=0 t

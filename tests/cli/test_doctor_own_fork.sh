@@ -19,18 +19,6 @@ NAME=test_doctor_own_fork
 
 export FIELDMESH_NOW=1700000000000          # 2023-11-14, fixed
 
-laptop() {
-  fm "$1" init | tail -n1 >"$W/$1.id"
-  fm auth enroll "$(cat "$W/$1.id")" --name "$2" --team "$3" --role member \
-    --villages "Nghĩa Tân" -o "$W/$1.join" >/dev/null
-  fm "$1" join "$W/$1.join" >/dev/null
-}
-# carry FROM TO: everything FROM holds that TO lacks, by bundle.
-carry() {
-  fm "$2" vector export -o "$W/carry.vec" >/dev/null
-  fm "$1" bundle export --for "$W/carry.vec" -o "$W/carry.bundle" >/dev/null
-  fm "$2" bundle import "$W/carry.bundle" >/dev/null
-}
 
 step "a commune, two laptops in sync"
 fm auth authority init --commune "Tân Quang" >/dev/null

@@ -26,14 +26,6 @@ NAME=test_papercuts
 # shellcheck source=../net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
 
-# refused RC TEXT CMD...: CMD exits RC and says TEXT on stderr.
-refused() {
-  local want=$1 text=$2 rc=0
-  shift 2
-  "$@" >"$W/out" 2>"$W/err" || rc=$?
-  [ "$rc" = "$want" ] || fail "$* exited $rc, not $want: $(cat "$W/err")"
-  grep -qF -- "$text" "$W/err" || fail "$* does not say \"$text\": $(cat "$W/err")"
-}
 entries() { status_field a entries; }
 
 step "a laptop"

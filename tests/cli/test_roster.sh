@@ -26,21 +26,7 @@ T0=1699430400000
 HOUR=3600000
 export FIELDMESH_NOW=$T0
 
-# laptop STATE NAME TEAM ROLE: init, enroll, join; the id into $W/STATE.id.
-laptop() {
-  fm "$1" init | tail -n1 >"$W/$1.id"
-  fm auth enroll "$(cat "$W/$1.id")" --name "$2" --team "$3" --role "$4" \
-    --villages "Nghĩa Tân,Vinh Quang" -o "$W/$1.join" >/dev/null
-  fm "$1" join "$W/$1.join" >/dev/null
-}
 id() { cat "$W/$1.id"; }
-# carry FROM TO: everything FROM holds that TO lacks, by bundle; prints
-# the import line.
-carry() {
-  fm "$2" vector export -o "$W/carry.vec" >/dev/null
-  fm "$1" bundle export --for "$W/carry.vec" -o "$W/carry.bundle" >/dev/null
-  fm "$2" bundle import "$W/carry.bundle"
-}
 # visit_at STATE HOURS: a visit stamped HOURS after T0.
 visit_at() {
   FIELDMESH_NOW=$((T0 + $2 * HOUR)) fm "$1" visit add --village "Nghĩa Tân" --mode home \
@@ -54,16 +40,6 @@ import json, sys
 rows = [m for m in json.load(sys.stdin) if sys.argv[1] in (m["device_id"], m["name"])]
 assert len(rows) == 1, "%d rows for %s" % (len(rows), sys.argv[1])
 print(json.dumps(rows[0][sys.argv[2]]).strip("\""))' "$2" "$3"
-}
-# refused RC WORD STATE ARGS...: exits RC with one line on stderr naming WORD.
-refused() {
-  local want=$1 word=$2 err rc=0
-  shift 2
-  err=$(fm "$@" 2>&1 >/dev/null) || rc=$?
-  [ "$rc" -eq "$want" ] || fail "\`fieldmesh ${*:2}\` exited $rc, expected $want: $err"
-  [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "expected one line of error, got: $err"
-  case "$err" in *"$word"*) ;; *) fail "the error does not say \"$word\": $err" ;; esac
-  echo "refused (exit $rc): $err"
 }
 auth_seq() { fm auth status --json | python3 -c '
 import json, sys
@@ -105,15 +81,15 @@ printf '%s\n' "$OUT" | grep -q "Lò Thị Lan  *Team 1  *member  *Nghĩa Tân, V
 
 step "revoke: names and prefixes that do not name one device"
 SEQ=$(auth_seq)
-refused 1 "matches 2 devices" auth revoke "Lò Thị Lan"
+refused 1 "matches 2 devices" fm auth revoke "Lò Thị Lan"
 err=$(fm auth revoke "Lò Thị Lan" 2>&1 >/dev/null) || true
 for want in "Lò Thị Lan (Team 1, $(id lan | cut -c1-12))" "Lò Thị Lan (Team 2, $(id lan2 | cut -c1-12))"; do
   case "$err" in *"$want"*) ;; *) fail "the candidates do not include $want: $err" ;; esac
 done
-refused 2 "at least 8 hex digits" auth revoke "$(id minh | cut -c1-7)"
-refused 1 "no enrolled device" auth revoke "Vàng A Páo"
-refused 1 "no enrolled device" auth revoke 00000000
-refused 1 "not the administrator's state folder" lan revoke "Hoàng Văn Minh" --yes
+refused 2 "at least 8 hex digits" fm auth revoke "$(id minh | cut -c1-7)"
+refused 1 "no enrolled device" fm auth revoke "Vàng A Páo"
+refused 1 "no enrolled device" fm auth revoke 00000000
+refused 1 "not the administrator's state folder" fm lan revoke "Hoàng Văn Minh" --yes
 [ "$(auth_seq)" = "$SEQ" ] || fail "a refused revoke wrote something"
 
 step "revoke by name without --after-seq: what it keeps, and nothing written"
@@ -143,8 +119,8 @@ case "$OUT" in
   *) fail "revoke --yes does not say what it did: $OUT" ;;
 esac
 [ "$(member auth "$(id lan)" revoked_after)" = 3 ] || fail "lan is not revoked after seq 3"
-refused 1 "already revoked after seq 3" auth revoke "$(id lan | cut -c1-10)" --yes
-refused 1 "already revoked after seq 3" auth revoke "$(id lan)" --after-seq 4
+refused 1 "already revoked after seq 3" fm auth revoke "$(id lan | cut -c1-10)" --yes
+refused 1 "already revoked after seq 3" fm auth revoke "$(id lan)" --after-seq 4
 # The later visit arrives: held back as evidence, and the roster says so.
 carry lan auth | grep -q "quarantined 1" || fail "lan's 4th entry was not quarantined"
 [ "$(member auth "$(id lan)" quarantined)" = 1 ] || fail "members does not count the quarantined entry"
@@ -163,17 +139,17 @@ fm auth revoke "$STRANGER" --after-seq 0 >/dev/null || fail "revoking an unknown
 
 step "re-enrolling a revoked laptop is refused, nothing written"
 SEQ=$(auth_seq)
-refused 1 "never trusted again" auth enroll "$(id lan)" --name "Lò Thị Lan" --team "Team 1" \
+refused 1 "never trusted again" fm auth enroll "$(id lan)" --name "Lò Thị Lan" --team "Team 1" \
   --role member -o "$W/again.join"
 [ ! -e "$W/again.join" ] || fail "a join file was written for a revoked device"
 [ "$(auth_seq)" = "$SEQ" ] || fail "the refused enroll wrote an entry"
-refused 1 "never trusted again" auth enroll "$STRANGER" --name "X" --team "Y" --role member \
+refused 1 "never trusted again" fm auth enroll "$STRANGER" --name "X" --team "Y" --role member \
   -o "$W/stranger.join"
 # The laptop hears of its revocation: it cannot record, nor join again.
 carry auth lan >/dev/null
-refused 1 "fresh state folder" lan visit add --village "Nghĩa Tân" --mode home \
+refused 1 "fresh state folder" fm lan visit add --village "Nghĩa Tân" --mode home \
   --services account_created --citizens 1
-refused 1 "never trusted again" lan join "$W/lan.join"
+refused 1 "never trusted again" fm lan join "$W/lan.join"
 
 step "the way back: a new key in a fresh state folder, trusted everywhere"
 laptop lan-new "Lò Thị Lan" "Team 1" member

@@ -13,13 +13,6 @@ NAME=test_text
 # shellcheck source=../net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
 
-refused() {
-  local want=$1 text=$2 rc=0
-  shift 2
-  "$@" >"$W/out" 2>"$W/err" || rc=$?
-  [ "$rc" = "$want" ] || fail "$* exited $rc, not $want: $(cat "$W/err")"
-  grep -qF -- "$text" "$W/err" || fail "$* does not say \"$text\": $(cat "$W/err")"
-}
 entries() { status_field a entries; }
 
 nfc=$(printf 'Ngh\xc4\xa9a T\xc3\xa2n')            # ĩ and â as one code point each

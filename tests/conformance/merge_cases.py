@@ -154,6 +154,13 @@ def main():
     def void(a, t, id_, reason, counter=0, **extra):
         return a.write("visit.void", body(id=id_, reason=reason, **extra), t, counter)
 
+    def attach(a, t, dossier_id, size=100, counter=0, **over):
+        n = (size + 61439) // 61440
+        f = dict(dossier=dossier_id, kind="photo", name="giấy tờ.jpg", size=size, chunk=61440,
+                 chunks=bytes(range(32)) * n, key=b"\x07" * 32)
+        f.update(over)
+        return a.write("dossier.attach", body(**f), t, counter)
+
     # D-A: rewritten by a later dossier; refs from a dossier and a status;
     # the two final states tie on rank and the later stamp wins; a lower
     # status comes later and changes nothing.
@@ -185,6 +192,22 @@ def main():
     # attachments of scalars of every type are copied as they are.
     dossier(k1, T + 650, "D-F", applicant=(("name", 5), ("name", "hai"), ("id_number", "x")),
             attachments=["x", 1, None, b"\x00", -3, True])
+    # D-G: scans attached, by two authors, one before the dossier, one at
+    # an equal hlc (the author decides), one of two chunks; bodies that
+    # break a rule attach nothing (an unknown kind, a name with '/', a
+    # chunk list of the wrong length, another chunk size, a key of 31
+    # bytes, a size of 0); an attachment to a dossier never seen.
+    attach(k2, T + 660, "D-G")
+    dossier(k1, T + 661, "D-G")
+    attach(hi, T + 670, "D-G", counter=1, size=70000)
+    attach(lo, T + 670, "D-G", counter=1, kind="id_card")
+    attach(k1, T + 671, "D-G", kind="selfie")
+    attach(k1, T + 672, "D-G", name="a/b.jpg")
+    attach(k1, T + 673, "D-G", chunks=b"\x01" * 64)
+    attach(k1, T + 674, "D-G", chunk=1024)
+    attach(k1, T + 675, "D-G", key=b"\x07" * 31)
+    attach(k1, T + 676, "D-G", size=0, chunks=b"")
+    attach(k2, T + 677, "D-H")
     # V-E: a void whose reason is not a str, for a visit never seen.
     void(k2, T + 660, "V-E", 7)
     # ids on the limits: 40 bytes, 41 bytes (not materialized), empty, not

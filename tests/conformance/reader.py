@@ -547,7 +547,7 @@ def later(a, b):
 def new_dossier():
     return {"base": None, "created": None, "procedure": b"", "name": b"",
             "idn": b"", "phone": b"", "village": b"", "team": b"",
-            "channel": b"", "note": b"", "attachments": b"\x90",
+            "channel": b"", "note": b"", "attachments": [],
             "ref_stamp": None, "ref": b"", "status": 0, "status_stamp": None,
             "status_note": b"", "date": b"", "level": 0}
 
@@ -573,13 +573,36 @@ def offer(r, status, s, note, level=0):
 CORRECTORS = (b"leader", b"officer", b"admin")
 
 
-def attachments_raw(body):
-    r = body.first(b"attachments")
-    if not isinstance(r, Raw) or not isinstance(r.value, list):
-        return b"\x90"
-    if len(r.value) > 256 or any(isinstance(x, (list, Map)) for x in r.value):
-        return b"\x90"
-    return r.raw
+ATTACH_KINDS = (b"id_card", b"household_book", b"application_form", b"photo", b"other")
+ATTACH_CHUNK = 61440
+ATTACH_FILE_MAX = 128 * ATTACH_CHUNK
+ATTACH_MAX = 64
+
+
+def attach_ok(b):
+    """A `dossier.attach` body as protocol.md 3.10 defines it."""
+    d, kind, name = bval(b, b"dossier"), bval(b, b"kind"), bval(b, b"name")
+    size, chunk = bval(b, b"size"), bval(b, b"chunk")
+    chunks, key = bval(b, b"chunks"), bval(b, b"key")
+    if not (isinstance(d, Str) and 1 <= len(d) <= 64 and isinstance(kind, Str)
+            and bytes(kind) in ATTACH_KINDS and isinstance(name, Str)
+            and 1 <= len(name) <= 255 and b"/" not in bytes(name)
+            and b"\x00" not in bytes(name)):
+        return False
+    if type(size) is not int or not 1 <= size <= ATTACH_FILE_MAX or chunk != ATTACH_CHUNK \
+            or type(chunk) is not int:
+        return False
+    n = (size + ATTACH_CHUNK - 1) // ATTACH_CHUNK
+    return type(chunks) is bytes and len(chunks) == 32 * n and type(key) is bytes \
+        and len(key) == 32
+
+
+def add_attachment(r, s):
+    """The dossier's list of attachment stamps: oldest first, once each,
+    the ATTACH_MAX oldest."""
+    if s in r["attachments"]:
+        return
+    r["attachments"] = sorted(r["attachments"] + [s], key=lambda x: x[:3])[:ATTACH_MAX]
 
 
 def merge(views, e, roles=None):
@@ -587,18 +610,22 @@ def merge(views, e, roles=None):
     authority itself as b"authority"."""
     kind = e.kind
     if kind not in (b"dossier", b"dossier.status", b"dossier.correct", b"visit",
-                    b"visit.void"):
+                    b"visit.void", b"dossier.attach"):
         return
     if kind == b"dossier.correct" and (roles or {}).get(e.author) not in \
             CORRECTORS + (b"authority",):
         return
-    rid = bval(e.body, b"id")
+    rid = bval(e.body, b"dossier" if kind == b"dossier.attach" else b"id")
     if not isinstance(rid, Str) or not 1 <= len(rid) <= 40:
         return
     rid = bytes(rid)
     s = stamp_of(e)
     b = e.body
-    if kind in (b"dossier", b"dossier.status", b"dossier.correct"):
+    if kind == b"dossier.attach":
+        r = views["dossiers"].setdefault(rid, new_dossier())
+        if attach_ok(b):
+            add_attachment(r, s)
+    elif kind in (b"dossier", b"dossier.status", b"dossier.correct"):
         r = views["dossiers"].setdefault(rid, new_dossier())
         if kind == b"dossier":
             if later(s, r["base"]):
@@ -612,7 +639,6 @@ def merge(views, e, roles=None):
                 r["team"] = sfield(b, b"team")
                 r["channel"] = sfield(b, b"channel")
                 r["note"] = sfield(b, b"note")
-                r["attachments"] = attachments_raw(b)
             if r["created"] is None or later(r["created"], s):
                 r["created"] = s
                 r["date"] = sfield(b, b"date")
@@ -665,7 +691,9 @@ def enc_dossier(r):
     return (b"\xdc\x00" + bytes([n]) + enc_stamp(r["base"]) + enc_stamp(r["created"])
             + b"".join(enc_str(r[f]) for f in ("procedure", "name", "idn", "phone",
                                                 "village", "team", "channel", "note"))
-            + r["attachments"] + enc_stamp(r["ref_stamp"]) + enc_str(r["ref"])
+            + enc_array_head(len(r["attachments"]))
+            + b"".join(enc_stamp(a) for a in r["attachments"])
+            + enc_stamp(r["ref_stamp"]) + enc_str(r["ref"])
             + enc_uint(r["status"]) + enc_stamp(r["status_stamp"])
             + enc_str(r["status_note"]) + (enc_str(r["date"]) if n >= 17 else b"")
             + (enc_uint(r["level"]) if n == 18 else b""))

@@ -35,12 +35,6 @@ trap 'for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null || true; done; wait 2>/d
 FULL="the disk is full ("
 AGAIN="): free space and run the command again"
 
-laptop() {
-  fm "$1" init | tail -n1 >"$W/$1.id"
-  fm auth enroll "$(cat "$W/$1.id")" --name "$2" --team "Team 1" --role member \
-    --villages "Nghĩa Tân" -o "$W/$1.join" >/dev/null
-  fm "$1" join "$W/$1.join" >/dev/null
-}
 # fill_disk: leaves about 200 KiB free on the tmpfs.
 fill_disk() {
   local avail

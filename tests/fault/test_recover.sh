@@ -23,12 +23,6 @@ NAME=test_recover
 # shellcheck source=../net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
 
-laptop() {
-  fm "$1" init | tail -n1 >"$W/$1.id"
-  fm auth enroll "$(cat "$W/$1.id")" --name "$2" --team "Team 1" --role member \
-    --villages "Nghĩa Tân" -o "$W/$1.join" >/dev/null
-  fm "$1" join "$W/$1.join" >/dev/null
-}
 
 step "two laptops that have synced"
 fm auth authority init --commune "Tân Quang" >/dev/null

@@ -34,6 +34,7 @@
 #include "fieldmesh/noise.h"
 #include "fieldmesh/record.h"
 #include "fieldmesh/session.h"
+#include "fieldmesh/store.h"
 
 static int dial(const char *hostport) {
   char host[256];

@@ -106,6 +106,36 @@ stop() {
   [ ! -e "$W/$name/fieldmeshd.sock" ] || fail "$name left its control socket behind"
 }
 
+# laptop STATE NAME [TEAM [ROLE [VILLAGES]]]: a laptop in $W/STATE, made
+# with `init`, enrolled by the authority in $W/${AUTH:-auth} (Team 1, member,
+# Nghĩa Tân and Vinh Quang unless given) and joined; its id in $W/STATE.id.
+laptop() {
+  fm "$1" init | tail -n1 >"$W/$1.id"
+  fm "${AUTH:-auth}" enroll "$(cat "$W/$1.id")" --name "$2" --team "${3:-Team 1}" \
+    --role "${4:-member}" --villages "${5:-Nghĩa Tân,Vinh Quang}" -o "$W/$1.join" >/dev/null
+  fm "$1" join "$W/$1.join" >/dev/null
+}
+
+# carry FROM TO: everything FROM holds that TO lacks, by bundle, as a USB
+# stick would; prints the import's line.
+carry() {
+  fm "$2" vector export -o "$W/carry.vec" >/dev/null
+  fm "$1" bundle export --for "$W/carry.vec" -o "$W/carry.bundle" >/dev/null
+  fm "$2" bundle import "$W/carry.bundle"
+}
+
+# refused RC TEXT CMD...: CMD exits RC and says so in one line on stderr
+# that holds TEXT; prints that line.
+refused() {
+  local want=$1 text=$2 err rc=0
+  shift 2
+  err=$("$@" 2>&1 >/dev/null) || rc=$?
+  [ "$rc" = "$want" ] || fail "\`${*}\` exited $rc, expected $want: $err"
+  [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "\`${*}\`: expected one line of error, got: $err"
+  case "$err" in *"$text"*) ;; *) fail "\`${*}\` does not say \"$text\": $err" ;; esac
+  echo "refused (exit $rc): $err"
+}
+
 visit() {
   fm "$1" visit add --village "$2" --mode home --services account_created \
     --citizens "$3" >/dev/null

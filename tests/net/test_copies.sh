@@ -22,13 +22,6 @@ NAME=test_copies
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-laptop() {
-  fm "$1" init | tail -n1 >"$W/$1.id"
-  fm auth enroll "$(cat "$W/$1.id")" --name "$2" --team "Team 1" --role member \
-    --villages "Nghĩa Tân,Vinh Quang" -o "$W/$1.join" >/dev/null
-  fm "$1" join "$W/$1.join" >/dev/null
-  printf '[sync]\nping_seconds = 1\nidle_timeout_seconds = 5\n' >"$W/$1/fieldmeshd.conf"
-}
 # The CLI's own judgement and the daemon's, over its control socket.
 safe() {
   local j
@@ -50,6 +43,9 @@ live() { fm "$1" peers --json | grep -q '"state":"live"'; }
 fm auth authority init --commune "Tân Quang" >/dev/null
 laptop a "Lò Thị Lan"
 laptop b "Hoàng Văn Minh"
+for x in a b; do
+  printf '[sync]\nping_seconds = 1\nidle_timeout_seconds = 5\n' >"$W/$x/fieldmeshd.conf"
+done
 
 step "a and b live; a's first record is on b: safe"
 start b

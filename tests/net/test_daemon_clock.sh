@@ -25,13 +25,6 @@ YEARS_MS=$(( 3650 * 86400000 ))
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # The day in Vietnam time (UTC+7), as the CLI shows dates.
 today() { TZ=Asia/Ho_Chi_Minh date +%F; }
-laptop() {
-  fm "$1" init | tail -n1 >"$W/$1.id"
-  fm auth enroll "$(cat "$W/$1.id")" --name "$2" --team "Team 1" --role member \
-    --villages "Nghĩa Tân,Vinh Quang" -o "$W/$1.join" >/dev/null
-  fm "$1" join "$W/$1.join" >/dev/null
-  printf '[sync]\nping_seconds = 1\n' >"$W/$1/fieldmeshd.conf"
-}
 # fa ARGS...: the CLI on a while its clock is 10 years ahead.
 fa() { FIELDMESH_NOW=$(( $(now_ms) + YEARS_MS )) fm a "$@"; }
 show() { fm "$1" dossier show "$2" --json; }
@@ -49,6 +42,9 @@ start_a() {
 fm auth authority init --commune "Tân Quang" >/dev/null
 laptop a "Lò Thị Lan"
 laptop b "Hoàng Văn Minh"
+for x in a b; do
+  printf '[sync]\nping_seconds = 1\n' >"$W/$x/fieldmeshd.conf"
+done
 
 step "a's clock 10 years ahead: a records and submits a dossier"
 printf '+3650d\n' >"$W/a.faketime"

@@ -24,24 +24,17 @@ NAME=test_daemon_faults
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# laptop NAME AUTH DISPLAY TEAM: a laptop enrolled by authority state AUTH.
-laptop() {
-  fm "$1" init | tail -n1 >"$W/$1.id"
-  fm "$2" enroll "$(cat "$W/$1.id")" --name "$3" --team "$4" --role member \
-    --villages "Nghĩa Tân,Vinh Quang" -o "$W/$1.join" >/dev/null
-  fm "$1" join "$W/$1.join" >/dev/null
-}
 verify_ok() { fm "$1" verify | grep -q '^verify: ok' || fail "verify failed on $1"; }
 quarantined() { status_field "$1" quarantined; }
 
 step "a commune, its laptops, and a laptop of another commune"
 fm auth authority init --commune "Tân Quang" >/dev/null
 fm other authority init --commune "Xuân Giang" >/dev/null
-laptop a auth "Lò Thị Lan" "Team 1"
-laptop s auth "Hoàng Văn Minh" "Team 1"
-laptop r auth "Sùng Thị Mai" "Team 2"
-laptop v auth "Vàng A Páo" "Team 2"
-laptop z other "Giàng Seo Chứ" "Đội 1"
+laptop a "Lò Thị Lan" "Team 1"
+laptop s "Hoàng Văn Minh" "Team 1"
+laptop r "Sùng Thị Mai" "Team 2"
+laptop v "Vàng A Páo" "Team 2"
+AUTH=other laptop z "Giàng Seo Chứ" "Đội 1"
 visit a "Nghĩa Tân" 2
 visit z "Nghĩa Tân" 4
 visit v "Vinh Quang" 3

@@ -108,6 +108,41 @@ static void test_text_counts_characters(void **state) {
   assert_int_equal(fm_text_chars("", 0), 0);
 }
 
+/* fm_text_clean: what a spreadsheet or a printed line can hold, whatever
+ * bytes a received entry carried. */
+static void test_text_clean_makes_hostile_text_fit(void **state) {
+  fm_buf b;
+  (void)state;
+  fm_buf_init(&b, 1 << 20);
+  assert_int_equal(fm_text_clean(&b, NGHIA_NFD, strlen(NGHIA_NFD), 100), 0);
+  assert_int_equal(b.len, strlen(NGHIA_NFC));
+  assert_memory_equal(b.p, NGHIA_NFC, b.len);
+  fm_buf_reset(&b);
+  /* A bad byte, a control character, DEL, a noncharacter, a surrogate. */
+  const char hostile[] = "a\xff\x01\x7f\xef\xbf\xbe\xed\xa0\x80z";
+  assert_int_equal(fm_text_clean(&b, hostile, sizeof hostile - 1, 100), 0);
+  assert_int_equal(fm_text_chars((const char *)b.p, b.len), 2 + 4 + 3);
+  assert_int_equal(b.p[0], 'a');
+  assert_int_equal(b.p[b.len - 1], 'z');
+  assert_memory_equal(b.p + 1, "\xef\xbf\xbd\xef\xbf\xbd", 6);
+  fm_buf_reset(&b);
+  /* 10,000 combining marks: cut to the limit, ending with an ellipsis. */
+  size_t n = 1 + 2 * 10000;
+  char *marks = malloc(n);
+  assert_non_null(marks);
+  marks[0] = 'a';
+  for (size_t i = 0; i < 10000; i++) memcpy(marks + 1 + 2 * i, "\xcc\x81", 2);
+  assert_int_equal(fm_text_clean(&b, marks, n, 50), 0);
+  assert_int_equal(fm_text_chars((const char *)b.p, b.len), 50);
+  assert_memory_equal(b.p + b.len - 3, "\xe2\x80\xa6", 3);
+  free(marks);
+  fm_buf_reset(&b);
+  /* Exactly the limit: kept whole. */
+  assert_int_equal(fm_text_clean(&b, "abc", 3, 3), 0);
+  assert_int_equal(b.len, 3);
+  fm_buf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_text_norm_composes_and_trims),
@@ -115,6 +150,7 @@ int main(void) {
       cmocka_unit_test(test_text_refuses_what_is_not_utf8_and_survives_hostile_text),
       cmocka_unit_test(test_text_same_compares_one_form),
       cmocka_unit_test(test_text_counts_characters),
+      cmocka_unit_test(test_text_clean_makes_hostile_text_fit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
