@@ -12,6 +12,11 @@ int fmc_cmd_enroll(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_join(fmc_ctx *c, int argc, char **argv);
 int fmc_cmd_revoke(fmc_ctx *c, int argc, char **argv);
 
+/* cmd_vocab.c */
+int fmc_cmd_authority_villages(fmc_ctx *c, int argc, char **argv);
+int fmc_cmd_authority_places(fmc_ctx *c, int argc, char **argv);
+int fmc_cmd_authority_teams(fmc_ctx *c, int argc, char **argv);
+
 /* cmd_members.c */
 int fmc_cmd_members(fmc_ctx *c, int argc, char **argv);
 

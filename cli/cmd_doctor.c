@@ -242,9 +242,10 @@ static void check_store(doctor *d, const fm_store_stats *st) {
   uint8_t self[FM_KEY_LEN];
   fm_copies cp;
   if (st->held)
-    add(d, 0, "waiting for enrollments",
-        "%llu record%s from laptops not enrolled here yet %s kept aside; %s applied "
-        "as soon as those enrollments arrive (sync with the commune hall).",
+    add(d, 0, "waiting for enrollments or records",
+        "%llu record%s from laptops not enrolled here yet, or changing records this laptop "
+        "has not received yet, %s kept aside; %s applied as soon as those enrollments or "
+        "records arrive (sync with the commune hall).",
         (unsigned long long)st->held, st->held == 1 ? "" : "s",
         st->held == 1 ? "is" : "are", st->held == 1 ? "it is" : "they are");
   if (fm_store_self(d->c->store, self) == 0 && fmc_own_copies(d->c, self, &cp) == 0 &&

@@ -13,6 +13,7 @@
 #include "roster.h"
 #include "timeline.h"
 #include "upstream.h"
+#include "vocab.h"
 
 #define NOTE_MAX 2000
 #define REF_MAX 64
@@ -53,7 +54,10 @@ static int id_like(const char *s, int phone, size_t min, size_t max) {
   return digits >= min && digits <= max;
 }
 
-enum { D_PROC, D_NAME, D_IDNUM, D_PHONE, D_VILLAGE, D_CHANNEL, D_NOTE, D_NOTE_FILE, D_COUNT };
+enum {
+  D_PROC, D_NAME, D_IDNUM, D_PHONE, D_VILLAGE, D_CHANNEL, D_NOTE, D_NOTE_FILE, D_NEW_VILLAGE,
+  D_COUNT
+};
 
 static int dossier_fields(fmc_ctx *c, const fmc_opt *o, fm_dossier_in *in) {
   char codes[1024];
@@ -87,7 +91,6 @@ static int dossier_fields(fmc_ctx *c, const fmc_opt *o, fm_dossier_in *in) {
   in->name = o[D_NAME].value;
   in->id_number = o[D_IDNUM].value;
   in->phone = o[D_PHONE].value;
-  in->village = o[D_VILLAGE].value;
   in->note = o[D_NOTE].value;
   return 0;
 }
@@ -97,18 +100,20 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
                  {"--applicant-id", NULL, 0, NULL}, {"--phone", NULL, 0, NULL},
                  {"--village", NULL, 0, NULL}, {"--channel", NULL, 0, NULL},
                  {"--note", NULL, 0, NULL}, {"--note-file", NULL, 0, NULL},
-                 {NULL, NULL, 0, NULL}};
+                 {"--new-village", NULL, 1, NULL}, {NULL, NULL, 0, NULL}};
   fmc_spec spec = {
       "usage: fieldmesh dossier add --procedure CODE --applicant-name N [--applicant-id X] "
-      "[--phone P] --village V [--channel C] [--note T | --note-file FILE]\n"
+      "[--phone P] --village V [--new-village] [--channel C] [--note T | --note-file FILE]\n"
       "Records a dossier (status draft). CODE is from `fieldmesh procedures`;\n"
-      "C is portal (default), provincial_portal, one_stop or post. Prints the\n"
-      "new dossier's id on the last line.\n",
+      "C is portal (default), provincial_portal, one_stop or post. When the\n"
+      "commune keeps a list of villages, V is one of it (a leader records one\n"
+      "not listed yet with --new-village). Prints the new dossier's id on the\n"
+      "last line.\n",
       o, 0, 0, {0}, 0};
   fm_enrollment en;
   fm_dossier_in in;
   fm_buf body;
-  char id[FM_RECORD_ID_MAX + 1], summary[512], day[16], *note = NULL;
+  char id[FM_RECORD_ID_MAX + 1], summary[512], day[16], village[FM_NAME_MAX], *note = NULL;
   uint64_t seq = 0;
   int rv;
   memset(&in, 0, sizeof in);
@@ -117,12 +122,14 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
       (rv = fmc_self_enrollment(c, &en, NULL)))
     return rv;
   if ((rv = fmc_note_file(c, &o[D_NOTE], &o[D_NOTE_FILE], NOTE_MAX, &note)) ||
-      (rv = dossier_fields(c, o, &in)) || (rv = fmc_check_village(c, &o[D_VILLAGE], &en))) {
+      (rv = dossier_fields(c, o, &in)) ||
+      (rv = fmc_check_village(c, &o[D_VILLAGE], &o[D_NEW_VILLAGE], &en, village))) {
     free(note);
     return rv;
   }
   fmc_record_new_id(c, 'D', id);
   in.id = id;
+  in.village = village;
   in.team = en.team;
   fmc_date_of(c->now, day);
   in.date = day;
@@ -396,7 +403,8 @@ static void show_text(fmc_ctx *c, const char *id, const fm_dossier_view *d,
   fmc_table_rowf(&t, "applicant\x1f%s", fmc_str(d->applicant_name, b, sizeof b));
   fmc_table_rowf(&t, "id number\x1f%s", fmc_str(d->applicant_id, b, sizeof b));
   fmc_table_rowf(&t, "phone\x1f%s", fmc_str(d->phone, b, sizeof b));
-  fmc_table_rowf(&t, "village\x1f%s", fmc_str(d->village, b, sizeof b));
+  fmc_table_rowf(&t, "village\x1f%s", fmc_vocab_village(c, d->village.p, d->village.n, a,
+                                                           sizeof a));
   fmc_table_rowf(&t, "team\x1f%s", fmc_str(d->team, b, sizeof b));
   fmc_table_rowf(&t, "channel\x1f%s", fmc_str(d->channel, b, sizeof b));
   fmc_table_rowf(&t, "status\x1f%s%s%s", fm_status_name(d->status),
@@ -458,6 +466,7 @@ int fmc_cmd_dossier_show(fmc_ctx *c, int argc, char **argv) {
 typedef struct list_filter {
   const char *village; /* NULL: any */
   int status;          /* -1: any */
+  fm_vocab *vocab;     /* the commune's lists, for a renamed village */
 } list_filter;
 
 static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
@@ -467,7 +476,9 @@ static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
   char idb[48], day[16], proc[40], name[FM_NAME_MAX], village[FM_NAME_MAX],
       team[FM_NAME_MAX], ref[REF_MAX + 1];
   if (fm_dossier_view_decode(rec, len, &d) < 0) return 0; /* verify reports it */
-  if (f->village && !fmc_str_is(d.village, f->village)) return 0;
+  if (f->village && !fmc_vocab_is(f->vocab, FM_VOCAB_VILLAGE, d.village.p, d.village.n,
+                                  f->village))
+    return 0;
   if (f->status >= 0 && d.status != f->status) return 0;
   l->shown++;
   if (l->c->json) {
@@ -492,7 +503,7 @@ int fmc_cmd_dossier_list(fmc_ctx *c, int argc, char **argv) {
                    "Lists the dossiers this laptop holds, oldest first.\n",
                    o, 0, 0, {0}, 0};
   char names[256];
-  list_filter f = {NULL, -1};
+  list_filter f = {NULL, -1, NULL};
   int rv;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_check_text(c, "--village", o[0].value, FM_NAME_MAX - 1, 0))) return rv;
@@ -500,9 +511,11 @@ int fmc_cmd_dossier_list(fmc_ctx *c, int argc, char **argv) {
     statuses_list(names, sizeof names);
     return fmc_usage(c, "--status must be one of: %s; got \"%.40s\"", names, o[1].value);
   }
-  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  if ((rv = fmc_open(c, 0)) != 0 || (rv = fmc_vocab_load(c, &f.vocab)) != 0) return rv;
   f.village = o[0].value;
-  return fmc_records_list(c, FM_VIEW_DOSSIER,
-                          "ID|CREATED|PROCEDURE|APPLICANT|VILLAGE|TEAM|STATUS|REF",
-                          "no dossiers", list_one, &f);
+  rv = fmc_records_list(c, FM_VIEW_DOSSIER,
+                        "ID|CREATED|PROCEDURE|APPLICANT|VILLAGE|TEAM|STATUS|REF", "no dossiers",
+                        list_one, &f);
+  free(f.vocab);
+  return rv;
 }

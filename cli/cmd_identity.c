@@ -16,6 +16,7 @@
 #include "fieldmesh/keyfile.h"
 #include "out.h"
 #include "roster.h"
+#include "vocab.h"
 
 /* Makes a fresh identity and writes it to STATE/|file|. */
 static int new_key(fmc_ctx *c, const char *file, fm_identity *id) {
@@ -174,6 +175,27 @@ static int enroll_fields(fmc_ctx *c, const fmc_opt *o, fm_enrollment *en) {
   return 0;
 }
 
+/* The team and villages of an enrollment from the commune's lists, when
+ * it keeps them, in the lists' spelling. */
+static int enroll_lists(fmc_ctx *c, fm_enrollment *en) {
+  fm_vocab *v = NULL;
+  char name[FM_NAME_MAX];
+  int rv;
+  if ((rv = fmc_vocab_load(c, &v)) != 0) return rv;
+  if (fm_vocab_active(v, FM_VOCAB_TEAM) &&
+      (rv = fmc_vocab_pick(c, v, FM_VOCAB_TEAM, "--team", en->team, 0,
+                           "the administrator adds it with `fieldmesh authority teams add`",
+                           name)) == 0)
+    snprintf(en->team, sizeof en->team, "%s", name);
+  for (int i = 0; rv == 0 && i < en->nvillages && fm_vocab_active(v, FM_VOCAB_VILLAGE); i++)
+    if ((rv = fmc_vocab_pick(c, v, FM_VOCAB_VILLAGE, "--villages", en->villages[i], 0,
+                             "add it first with `fieldmesh authority villages add`",
+                             name)) == 0)
+      snprintf(en->villages[i], sizeof en->villages[i], "%s", name);
+  free(v);
+  return rv;
+}
+
 typedef struct copied {
   uint8_t *p;
   size_t len;
@@ -246,7 +268,7 @@ int fmc_cmd_enroll(fmc_ctx *c, int argc, char **argv) {
   if (fm_store_authority(c->store, pk, en.commune) < 0)
     return fmc_fail(c, "this state has no commune authority: run `fieldmesh authority "
                        "init --commune NAME` on the administrator's machine");
-  if ((rv = refuse_revoked(c, en.device)) != 0) return rv;
+  if ((rv = refuse_revoked(c, en.device)) != 0 || (rv = enroll_lists(c, &en)) != 0) return rv;
   if ((rv = fmc_load_authority(c, &auth)) != 0) return rv;
   if (!memcmp(en.device, auth.pk, FM_KEY_LEN)) {
     fm_identity_wipe(&auth);

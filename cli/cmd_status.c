@@ -159,7 +159,7 @@ static void status_text(fmc_ctx *c, const status_info *s) {
      (unsigned long long)s->st.bytes);
   kv("visits", "%llu", (unsigned long long)s->st.visits);
   kv("dossiers", "%llu", (unsigned long long)s->st.dossiers);
-  kv("held", "%llu (from laptops not yet enrolled here)", (unsigned long long)s->st.held);
+  kv("held", "%llu (from laptops not yet enrolled here, or changes of records not here yet)", (unsigned long long)s->st.held);
   kv("quarantined", "%llu", (unsigned long long)s->st.quarantined);
   if (s->chunks || s->chunks_wanted)
     kv("scans", "%llu chunks here (%llu bytes); %llu named by records here have not "

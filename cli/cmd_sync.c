@@ -201,8 +201,8 @@ static void import_print(fmc_ctx *c, const char *path, const fm_ingest_result *r
   if (r->first_error)
     printf("first problem: %s (see `fieldmesh status`)\n", fm_strerror(r->first_error));
   if (r->held)
-    printf("held entries come from laptops not yet enrolled here; they are applied "
-           "when their enrollment arrives\n");
+    printf("held entries come from laptops not yet enrolled here, or change records not "
+           "here yet; they are applied when the enrollment or the record arrives\n");
   if (r->clock_ahead)
     printf("%u entr%s stamped more than a day ahead: a laptop's clock is wrong\n",
            r->clock_ahead, r->clock_ahead == 1 ? "y is" : "ies are");

@@ -12,6 +12,7 @@
 #include "roster.h"
 #include "timeline.h"
 #include "upstream.h"
+#include "vocab.h"
 
 #define PLACE_MAX 255
 #define NOTE_MAX 2000
@@ -35,7 +36,10 @@ static int check_services(fmc_ctx *c, const char *v, uint32_t *mask) {
                       "one of them", all, (int)n, item);
 }
 
-enum { V_VILLAGE, V_MODE, V_SERVICES, V_CITIZENS, V_DATE, V_PLACE, V_NOTE, V_NOTE_FILE, V_COUNT };
+enum {
+  V_VILLAGE, V_MODE, V_SERVICES, V_CITIZENS, V_DATE, V_PLACE, V_NOTE, V_NOTE_FILE, V_NEW_VILLAGE,
+  V_COUNT
+};
 
 /* Checks everything but the village into |in|. */
 static int visit_fields(fmc_ctx *c, const fmc_opt *o, fm_visit_in *in, char date[16]) {
@@ -76,18 +80,36 @@ static int visit_fields(fmc_ctx *c, const fmc_opt *o, fm_visit_in *in, char date
   return 0;
 }
 
+/* A place of the commune's list in the list's spelling into |out|; any
+ * other place (a household) as typed. */
+static int listed_place(fmc_ctx *c, const char *place, char out[PLACE_MAX + 1]) {
+  fm_vocab *v = NULL;
+  const char *name = NULL;
+  int rv;
+  snprintf(out, PLACE_MAX + 1, "%s", place ? place : "");
+  if (!place || !place[0]) return 0;
+  if ((rv = fmc_vocab_load(c, &v)) != 0) return rv;
+  if (fm_vocab_find(v, FM_VOCAB_PLACE, place, strlen(place), &name) == FM_VOCAB_CURRENT)
+    snprintf(out, PLACE_MAX + 1, "%s", name);
+  free(v);
+  return 0;
+}
+
 /* Checks the fields, then writes the visit; the note is already read. */
 static int visit_add(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en, fm_visit_in *in) {
   fm_buf body;
-  char id[FM_RECORD_ID_MAX + 1], date[16], summary[512];
+  char id[FM_RECORD_ID_MAX + 1], date[16], summary[512], village[FM_NAME_MAX],
+      place[PLACE_MAX + 1];
   uint64_t seq = 0;
   int rv;
-  if ((rv = fmc_check_village(c, &o[V_VILLAGE], en)) || (rv = visit_fields(c, o, in, date)))
+  if ((rv = fmc_check_village(c, &o[V_VILLAGE], &o[V_NEW_VILLAGE], en, village)) ||
+      (rv = visit_fields(c, o, in, date)) || (rv = listed_place(c, in->place, place)))
     return rv;
+  in->place = place;
   fmc_record_new_id(c, 'V', id);
   in->id = id;
   in->team = en->team;
-  in->village = o[V_VILLAGE].value;
+  in->village = village;
   fm_buf_init(&body, FM_ENTRY_MAX);
   if ((rv = fm_visit_body(&body, in)) < 0)
     rv = fmc_usage(c, "the visit is over the entry size limit: shorten --note or --place");
@@ -107,15 +129,18 @@ int fmc_cmd_visit_add(fmc_ctx *c, int argc, char **argv) {
                  {"--services", NULL, 0, NULL}, {"--citizens", NULL, 0, NULL},
                  {"--date", NULL, 0, NULL},    {"--place", NULL, 0, NULL},
                  {"--note", NULL, 0, NULL},    {"--note-file", NULL, 0, NULL},
-                 {NULL, NULL, 0, NULL}};
+                 {"--new-village", NULL, 1, NULL}, {NULL, NULL, 0, NULL}};
   fmc_spec spec = {
-      "usage: fieldmesh visit add --village V --mode home|village_point|one_stop "
-      "--services LIST --citizens N [--date YYYY-MM-DD] [--place P] [--note T | "
-      "--note-file FILE]\n"
+      "usage: fieldmesh visit add --village V [--new-village] --mode "
+      "home|village_point|one_stop --services LIST --citizens N [--date YYYY-MM-DD] "
+      "[--place P] [--note T | --note-file FILE]\n"
       "Records a visit. LIST is comma-separated: account_created, eid_activated,\n"
       "dossier_submitted, payment_guided, feedback_guided, result_received,\n"
       "app_installed. --date defaults to today (Vietnam time), at most a year\n"
-      "back. Prints the new visit's id on the last line.\n",
+      "back. When the commune keeps a list of villages, V is one of it (a leader\n"
+      "records one not listed yet with --new-village); a --place of the\n"
+      "commune's places is written in the list's spelling. Prints the new\n"
+      "visit's id on the last line.\n",
       o, 0, 0, {0}, 0};
   fm_enrollment en;
   fm_visit_in in;
@@ -183,15 +208,23 @@ static void visit_json(fmc_ctx *c, fmc_json *j, const char *id, size_t idn,
   fmc_json_obj_end(j);
 }
 
-/* One row of `visit list`; |arg| is the --village filter or NULL. */
+/* The filter of `visit list`. */
+typedef struct list_filter {
+  const char *village; /* NULL: any */
+  fm_vocab *vocab;     /* the commune's lists, for a renamed village */
+} list_filter;
+
+/* One row of `visit list`. */
 static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
                     const uint8_t *rec, size_t len) {
-  const char *village_only = arg;
+  const list_filter *f = arg;
   fm_visit_view v;
   char idb[48], date[16], village[FM_NAME_MAX], team[FM_NAME_MAX], mode[32],
       services[256], citizens[24], voided[FM_NAME_MAX * 2 + 24], by[FM_NAME_MAX * 2 + 8];
   if (fm_visit_view_decode(rec, len, &v) < 0) return 0; /* verify reports it */
-  if (village_only && !fmc_str_is(v.village, village_only)) return 0;
+  if (f->village &&
+      !fmc_vocab_is(f->vocab, FM_VOCAB_VILLAGE, v.village.p, v.village.n, f->village))
+    return 0;
   l->shown++;
   if (l->c->json) {
     visit_json(l->c, &l->j, id, idn, &v, NULL, NULL);
@@ -223,12 +256,14 @@ int fmc_cmd_visit_list(fmc_ctx *c, int argc, char **argv) {
   int rv;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_check_text(c, "--village", o[0].value, FM_NAME_MAX - 1, 0))) return rv;
-  if ((rv = fmc_open(c, 0)) != 0) return rv;
+  list_filter f = {o[0].value, NULL};
+  if ((rv = fmc_open(c, 0)) != 0 || (rv = fmc_vocab_load(c, &f.vocab)) != 0) return rv;
   snprintf(none, sizeof none, "no visits%s%s", o[0].value ? " in " : "",
            o[0].value ? o[0].value : "");
-  return fmc_records_list(c, FM_VIEW_VISIT,
-                          "ID|DATE|VILLAGE|TEAM|MODE|#CITIZENS|SERVICES|STATE", none,
-                          list_one, (void *)o[0].value);
+  rv = fmc_records_list(c, FM_VIEW_VISIT, "ID|DATE|VILLAGE|TEAM|MODE|#CITIZENS|SERVICES|STATE",
+                        none, list_one, &f);
+  free(f.vocab);
+  return rv;
 }
 
 /* ---- visit show ------------------------------------------------------------ */
@@ -240,7 +275,8 @@ static void show_text(fmc_ctx *c, const char *id, const fm_visit_view *v,
   fmc_table_init(&t, "FIELD|VALUE");
   fmc_table_rowf(&t, "id\x1f%s", id);
   fmc_table_rowf(&t, "date\x1f%s", fmc_str(v->date, b, sizeof b));
-  fmc_table_rowf(&t, "village\x1f%s", fmc_str(v->village, b, sizeof b));
+  fmc_table_rowf(&t, "village\x1f%s", fmc_vocab_village(c, v->village.p, v->village.n, who,
+                                                           sizeof who));
   fmc_table_rowf(&t, "place\x1f%s", fmc_str(v->place, b, sizeof b));
   fmc_table_rowf(&t, "team\x1f%s", fmc_str(v->team, b, sizeof b));
   fmc_table_rowf(&t, "mode\x1f%s", fmc_str(v->mode, b, sizeof b));

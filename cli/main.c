@@ -25,6 +25,12 @@ static const command commands[] = {
     {"init", NULL, fmc_cmd_init, "create this laptop's device key", 0},
     {"authority", "init", fmc_cmd_authority_init,
       "create the commune authority (administrator)", 0},
+    {"authority", "villages", fmc_cmd_authority_villages,
+      "the commune's villages: add, rename, retire, list", FMC_WRITES},
+    {"authority", "places", fmc_cmd_authority_places,
+      "the commune's places (village points): add, rename, retire, list", FMC_WRITES},
+    {"authority", "teams", fmc_cmd_authority_teams,
+      "the commune's teams: add, rename, retire, list", FMC_WRITES},
     {"enroll", NULL, fmc_cmd_enroll,
       "enroll a laptop and write its join file (administrator)", FMC_WRITES},
     {"join", NULL, fmc_cmd_join, "join the commune with a join file", FMC_WRITES},
@@ -74,7 +80,7 @@ static void print_help(FILE *f) {
     char words[40];
     snprintf(words, sizeof words, "%s%s%s", commands[i].group,
              commands[i].name ? " " : "", commands[i].name ? commands[i].name : "");
-    fprintf(f, "  %-18s %s\n", words, commands[i].summary);
+    fprintf(f, "  %-20s %s\n", words, commands[i].summary);
   }
   fputs("\nglobal options:\n"
         "  --state DIR   state folder (default: $FIELDMESH_STATE, else\n"

@@ -11,6 +11,7 @@
 #include "fieldmesh/record.h"
 #include "fieldmesh/report.h"
 #include "fieldmesh/text.h"
+#include "vocab.h"
 
 static int copy_record(void *ctx, const char *id, size_t id_len, const uint8_t *rec,
                        size_t len) {
@@ -155,30 +156,65 @@ static void villages_hint(const fm_enrollment *en, char *out, size_t cap) {
   }
 }
 
-/* The village of a new record: required, one line, and normally one of
- * this laptop's villages (another is allowed: members help neighbours).
- * Composed or decomposed, it is the same village; one that differs only
- * in case or marks gets the enrolled spelling suggested. */
-int fmc_check_village(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en) {
-  char hint[1024];
-  int rv;
-  villages_hint(en, hint, sizeof hint);
-  if ((rv = fmc_need(c, o, hint)) != 0) return rv;
-  if ((rv = fmc_check_text(c, o->name, o->value, FM_NAME_MAX - 1, 0)) != 0) return rv;
-  if (!o->value[0]) return fmc_usage(c, "%s must not be empty (%s)", o->name, hint);
-  if (!en->nvillages) return 0;
-  size_t n = strlen(o->value);
+/* The enrollment's villages: a village not among them only warns, since
+ * members help neighbouring villages.  One that differs only in case or
+ * marks gets the enrolled spelling suggested. */
+static void enrolled_village(fmc_ctx *c, const char *v, const fm_enrollment *en,
+                             const char *hint) {
+  size_t n = strlen(v);
+  if (!en->nvillages) return;
   for (int i = 0; i < en->nvillages; i++)
-    if (fm_text_same(o->value, n, en->villages[i], strlen(en->villages[i]), 0)) return 0;
+    if (fm_text_same(v, n, en->villages[i], strlen(en->villages[i]), 0)) return;
   for (int i = 0; i < en->nvillages; i++)
-    if (fm_text_same(o->value, n, en->villages[i], strlen(en->villages[i]), 1)) {
+    if (fm_text_same(v, n, en->villages[i], strlen(en->villages[i]), 1)) {
       fmc_warn(c, "\"%s\" is not among this laptop's villages: did you mean \"%s\"? "
-               "Recording \"%s\" as typed", o->value, en->villages[i], o->value);
-      return 0;
+               "Recording \"%s\" as typed", v, en->villages[i], v);
+      return;
     }
-  fmc_warn(c, "\"%s\" is not among this laptop's villages (%s); recording it anyway",
-           o->value, hint);
-  return 0;
+  fmc_warn(c, "\"%s\" is not among this laptop's villages (%s); recording it anyway", v,
+           hint);
+}
+
+/* The commune's list of villages, when it keeps one: the village is taken
+ * only from it, in its spelling, or with --new-village from a leader. */
+static int listed_village(fmc_ctx *c, const fmc_opt *o, const fmc_opt *new_village,
+                          const fm_enrollment *en, const fm_vocab *v, char out[FM_NAME_MAX]) {
+  int lead = en->role == FM_ROLE_LEADER || en->role == FM_ROLE_OFFICER ||
+             en->role == FM_ROLE_ADMIN;
+  int flag = new_village && new_village->value;
+  if (flag && !lead &&
+      fm_vocab_find(v, FM_VOCAB_VILLAGE, o->value, strlen(o->value), NULL) == FM_VOCAB_NONE)
+    return fmc_fail(c, "--new-village is for a team leader or the commune hall, and this "
+                       "laptop is a %s's: nothing was written; ask your leader to record "
+                       "\"%s\", or give a village of the commune's list",
+                    fm_role_name(en->role), o->value);
+  int rv = fmc_vocab_pick(c, v, FM_VOCAB_VILLAGE, o->name, o->value, flag && lead,
+                          "a team leader records a village not listed yet with --new-village",
+                          out);
+  if (rv == 1)
+    fmc_warn(c, "\"%s\" is not among the commune's villages yet: recorded as a new "
+             "village, flagged in reports until the administrator adds it", out);
+  return rv < 0 || rv > 1 ? rv : 0;
+}
+
+int fmc_check_village(fmc_ctx *c, const fmc_opt *o, const fmc_opt *new_village,
+                      const fm_enrollment *en, char out[FM_NAME_MAX]) {
+  char hint[1024];
+  fm_vocab *v = NULL;
+  int rv;
+  if ((rv = fmc_vocab_load(c, &v)) != 0) return rv;
+  if (fm_vocab_active(v, FM_VOCAB_VILLAGE)) fmc_vocab_names(v, FM_VOCAB_VILLAGE, hint, sizeof hint);
+  else villages_hint(en, hint, sizeof hint);
+  if ((rv = fmc_need(c, o, hint)) == 0 &&
+      (rv = fmc_check_text(c, o->name, o->value, FM_NAME_MAX - 1, 0)) == 0 && !o->value[0])
+    rv = fmc_usage(c, "%s must not be empty (%s)", o->name, hint);
+  if (rv == 0 && fm_vocab_active(v, FM_VOCAB_VILLAGE))
+    rv = listed_village(c, o, new_village, en, v, out);
+  else if (rv == 0)
+    snprintf(out, FM_NAME_MAX, "%s", o->value);
+  free(v);
+  if (rv == 0) enrolled_village(c, out, en, hint);
+  return rv;
 }
 
 void fmc_dossier_date(const fm_dossier_view *d, char out[16]) { fm_report_dossier_day(d, out); }

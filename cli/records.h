@@ -62,10 +62,18 @@ void fmc_services_str(uint32_t mask, char *out, size_t cap);
  * needed on a UTF-8 boundary). */
 const char *fmc_str(fm_str s, char *out, size_t cap);
 
-/* The village of a new record (option |o|): required, one line, and
- * normally one of this laptop's villages; another one only warns, since
- * members help neighbouring villages. */
-int fmc_check_village(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en);
+/* The village of a new record (option |o|), into |out| (FM_NAME_MAX
+ * bytes): required and one line.  When the commune keeps a list of
+ * villages (fieldmesh/vocab.h), only a village of it, matched without
+ * case or diacritics and written in the list's spelling; an unknown one
+ * is refused with the closest suggested (FMC_USAGE), unless
+ * |new_village| (the --new-village flag, may be NULL) is given by a
+ * leader, the officer or an administrator (a member gets FMC_FAIL).
+ * Then, as without a list: a village not among this laptop's enrolled
+ * villages only warns, since members help neighbouring villages.
+ * Requires fmc_open(). */
+int fmc_check_village(fmc_ctx *c, const fmc_opt *o, const fmc_opt *new_village,
+                      const fm_enrollment *en, char out[FM_NAME_MAX]);
 
 /* Who may change what: a member or a leader changes or voids only her own
  * team's records (|team|, the record's team), the commune hall's officer

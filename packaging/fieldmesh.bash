@@ -1,8 +1,9 @@
 # bash completion for fieldmesh: commands, their options, and the values
-# options take -- procedure codes, this laptop's villages, modes, services,
-# statuses.  Everything is asked of fieldmesh itself (its --help, its
-# `procedures`, its `status --json`), so the completion never falls behind
-# the program.  Installed as share/bash-completion/completions/fieldmesh.
+# options take -- procedure codes, villages (the commune's list when it
+# keeps one, else this laptop's), places and teams of the commune's lists,
+# modes, services, statuses.  Everything is asked of fieldmesh itself (its
+# --help, its `procedures`, its `status --json`, its `authority villages
+# list`), so the completion never falls behind the program.  Installed as share/bash-completion/completions/fieldmesh.
 
 # The state folder given on the line so far (--state DIR or --state=DIR).
 _fieldmesh_state() {
@@ -55,12 +56,20 @@ _fieldmesh() {
     --state|-o|--out|--note-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --procedure) _fieldmesh_offer "$cur" < <(_fieldmesh_run procedures | awk 'NR > 1 {print $1}'); return ;;
     --village)
-      _fieldmesh_offer "$cur" < <(_fieldmesh_run status --json |
-        sed -n 's/.*"villages":\[\([^]]*\)\].*/\1/p' | sed 's/","/\n/g; s/"//g')
+      local listed
+      listed=$(_fieldmesh_listed villages)
+      if [ -n "$listed" ]; then
+        _fieldmesh_offer "$cur" <<<"$listed"
+      else
+        _fieldmesh_offer "$cur" < <(_fieldmesh_run status --json |
+          sed -n 's/.*"villages":\[\([^]]*\)\].*/\1/p' | sed 's/","/\n/g; s/"//g')
+      fi
       return ;;
+    --place) _fieldmesh_offer "$cur" < <(_fieldmesh_listed places); return ;;
+    --team) _fieldmesh_offer "$cur" < <(_fieldmesh_listed teams); return ;;
     --mode) _fieldmesh_offer "$cur" <<<$'home\nvillage_point\none_stop'; return ;;
     --channel) _fieldmesh_offer "$cur" <<<$'portal\nprovincial_portal\none_stop\npost'; return ;;
-    --role) _fieldmesh_offer "$cur" <<<$'member\nleader\ngateway\nadmin'; return ;;
+    --role) _fieldmesh_offer "$cur" <<<$'member\nleader\ngateway\nadmin\nofficer'; return ;;
     --by) _fieldmesh_offer "$cur" < <(_fieldmesh_run report --help | head -n1 |
             sed -n 's/.*--by \([^ ]*\).*/\1/p' | tr '|' '\n'); return ;;
     --format) _fieldmesh_offer "$cur" <<<$'table\ncsv\njson\nxlsx'; return ;;
@@ -101,12 +110,26 @@ _fieldmesh() {
   if [ "$group" = dossier ] && [ "$sub" = status ] && [ ${#words[@]} -eq 3 ]; then
     _fieldmesh_offer "$cur" < <(_fieldmesh_statuses)
   fi
+  # authority villages|places|teams VERB NAME: the verbs, then the names.
+  if [ "$group" = authority ] && [ "$sub" != init ]; then
+    case ${#words[@]} in
+      2) _fieldmesh_offer "$cur" <<<$'add\nrename\nretire\nlist' ;;
+      3) case ${words[2]} in rename|retire) _fieldmesh_offer "$cur" < <(_fieldmesh_listed "$sub") ;; esac ;;
+    esac
+  fi
 }
 
-# "group [name]" of every command, from the help's 18-column words field.
+# The current names of the commune's list |1| (villages, places, teams),
+# one a line; nothing when it keeps none.
+_fieldmesh_listed() {
+  _fieldmesh_run --json authority "$1" list | grep -o '"name":"[^"]*","retired":false' |
+    sed 's/^"name":"//; s/","retired":false$//'
+}
+
+# "group [name]" of every command, from the help's 20-column words field.
 _fieldmesh_commands() {
   "${_fieldmesh_bin:-fieldmesh}" --help 2>/dev/null |
-    awk '/^commands:/ {on = 1; next} /^$/ {on = 0} on {print substr($0, 3, 18)}'
+    awk '/^commands:/ {on = 1; next} /^$/ {on = 0} on {print substr($0, 3, 20)}'
 }
 
 _fieldmesh_statuses() {

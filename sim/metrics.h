@@ -28,6 +28,8 @@ typedef struct sim_metrics {
   uint64_t wire_bytes;            /* every byte any session sent */
   uint64_t entry_bytes_in;        /* entry bytes inside ENTRIES messages received */
   uint64_t entries_in, entries_accepted, entries_dup, batches;
+  uint64_t entries_held;   /* held on arrival: an author not enrolled yet, or a change
+                              waiting for its record (the team rule) */
   uint64_t bundles, bundle_bytes, bundle_entries;
   uint64_t sess_opened, sess_completed, sess_link_down, sess_cut, sess_failed, sess_refused;
   uint64_t cut_loss, cut_fault, cut_crash;

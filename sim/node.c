@@ -72,6 +72,7 @@ static void after_batch(sim_world *w, sim_node *n, const fm_slice *e, size_t cou
   m->entries_in += count;
   m->entries_accepted += res->accepted + res->released;
   m->entries_dup += res->duplicate;
+  m->entries_held += res->held;
   for (size_t i = 0; i < count; i++) m->entry_bytes_in += e[i].len;
   if (res->accepted + res->released == 0) return;
   int fast = res->accepted == count && res->released == 0;

@@ -123,9 +123,11 @@ static void text_body(FILE *o, sim_world *w, const sim_figures *f) {
              "%llu bytes of entries written\n",
           (unsigned long long)m->wire_bytes, (unsigned long long)m->entry_bytes_in, ratio,
           (unsigned long long)m->created_bytes);
-  fprintf(o, "             %llu entries received, %llu accepted, %llu duplicates, in %llu batches\n",
+  fprintf(o, "             %llu entries received, %llu accepted, %llu duplicates, %llu held "
+             "for a while, in %llu batches\n",
           (unsigned long long)m->entries_in, (unsigned long long)m->entries_accepted,
-          (unsigned long long)m->entries_dup, (unsigned long long)m->batches);
+          (unsigned long long)m->entries_dup, (unsigned long long)m->entries_held,
+          (unsigned long long)m->batches);
   fprintf(o, "sessions     %llu opened: %llu completed, %llu ended with the window, %llu cut "
              "(%llu loss, %llu fault, %llu crash), %llu failed, %llu refused\n",
           (unsigned long long)m->sess_opened, (unsigned long long)m->sess_completed,
@@ -236,6 +238,7 @@ static void json_flow(sim_json *j, sim_world *w, const sim_figures *f) {
   sim_json_u64(j, "entries_received", m->entries_in);
   sim_json_u64(j, "entries_accepted", m->entries_accepted);
   sim_json_u64(j, "duplicates", m->entries_dup);
+  sim_json_u64(j, "held_on_arrival", m->entries_held);
   sim_json_u64(j, "batches", m->batches);
   sim_json_u64(j, "bundles", m->bundles);
   sim_json_u64(j, "bundle_bytes", m->bundle_bytes);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fieldmesh/error.h"
+#include "fieldmesh/vocab.h"
 
 int fm__store_head_get(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN],
                        fm__head *h) {
@@ -177,7 +178,9 @@ static int apply_authority(fm_store *s, MDB_txn *t, const fm_entry *e,
 /* Kinds that only some roles may write. */
 static int role_allows(const fm_entry *e, fm__trust trust, fm_role role) {
   if (trust == FM__TRUST_AUTHORITY) return 1;
-  if (fm_entry_is(e, FM_KIND_ENROLL) || fm_entry_is(e, FM_KIND_REVOKE)) return 0;
+  if (fm_entry_is(e, FM_KIND_ENROLL) || fm_entry_is(e, FM_KIND_REVOKE) ||
+      fm_entry_is(e, FM_KIND_VOCAB))
+    return 0;
   if (fm_entry_is(e, FM_KIND_RECEIPT)) return role == FM_ROLE_GATEWAY;
   if (fm_entry_is(e, FM_KIND_DOSSIER_CORRECT))
     return role == FM_ROLE_LEADER || role == FM_ROLE_OFFICER || role == FM_ROLE_ADMIN;
@@ -232,7 +235,8 @@ static int apply(fm_store *s, MDB_txn *t, const fm_entry *e, const fm__head *h,
     res->clock_ahead++;
     if ((rc = note_clock_ahead(s, t, e, now)) != 0) return fm__store_err(rc);
   }
-  return apply_authority(s, t, e, now, res);
+  if ((rc = apply_authority(s, t, e, now, res)) != 0) return rc;
+  return fm__store_record_arrived(s, t, e, now, res);
 }
 
 /* A second, different entry for a held (author, seq): both are kept as
@@ -245,6 +249,66 @@ static int fork_evidence(fm_store *s, MDB_txn *t, const fm_entry *e,
     return FM_ERR_CORRUPT;
   if ((rc = quarantine(s, t, &old, FM_ERR_FORK, now)) != 0) return fm__store_err(rc);
   return quarantine(s, t, e, FM_ERR_FORK, now);
+}
+
+/* A change of a record not held yet waits for it, held (the team rule
+ * needs the record's team); FM_IN_HELD, or refused for now when the held
+ * table has no room. */
+static int hold_for_record(fm_store *s, MDB_txn *t, const fm_entry *e, int *code) {
+  int rc = hold(s, t, e);
+  if (rc == FM_ERR_HELDFULL) {
+    *code = FM_ERR_HELDFULL;
+    return FM_IN_REFUSED;
+  }
+  if (rc || (rc = fm__store_wait_record(s, t, e)) != 0) return fm__store_err(rc);
+  *code = FM_ERR_NOTFOUND;
+  return FM_IN_HELD;
+}
+
+/* An entry past a gap: held when its author's next entry is held waiting
+ * for a record (|*code| FM_ERR_NOTFOUND), else refused as a gap (|*code|
+ * FM_ERR_GAP, or FM_ERR_HELDFULL).  Returns 0 or an LMDB code. */
+static int waiting_behind(fm_store *s, MDB_txn *t, const fm_entry *e, const fm__head *h,
+                          int *code) {
+  uint8_t key[40];
+  MDB_val k = {sizeof key, key}, v;
+  *code = FM_ERR_GAP;
+  fm__store_entry_key(key, e->author, h->seq + 1);
+  int rc = mdb_get(t, s->held, &k, &v);
+  if (rc == MDB_NOTFOUND) return 0;
+  if (rc) return fm__store_err(rc);
+  if (fm__store_verify_entry(s, e) < 0) return 0;   /* refused as a gap, as before */
+  rc = hold(s, t, e);
+  if (rc == FM_ERR_HELDFULL) {
+    *code = FM_ERR_HELDFULL;
+    return 0;
+  }
+  if (rc) return fm__store_err(rc);
+  *code = FM_ERR_NOTFOUND;
+  return 0;
+}
+
+/* Steps 8 to 10 of validation for a signed entry |e| next in its author's
+ * log (|h| its head): the role, the link and the team rule.  |*code| is
+ * the breach (FM_ERR_ROLE, FM_ERR_BADPREV) or 0; returns 0,
+ * FM__WAIT_RECORD (a change of a record not here yet), or an LMDB code. */
+static int breach(fm_store *s, MDB_txn *t, const fm_entry *e, const fm__head *h, int *code) {
+  fm__trust trust;
+  fm_role role = FM_ROLE_MEMBER;
+  /* The author's trust again: a cache hit, and its team is read with it. */
+  int rc = fm__store_trust(s, t, e->author, e->seq, e->hlc, &trust, &role);
+  if (rc) return fm__store_err(rc);
+  *code = 0;
+  if (!role_allows(e, trust, role)) *code = FM_ERR_ROLE;
+  else if (e->has_prev != (h->seq > 0) ||
+           (e->has_prev && memcmp(e->prev, h->id, FM_ID_LEN) != 0))
+    *code = FM_ERR_BADPREV; /* signed, so evidence of a forked history */
+  else if (trust != FM__TRUST_AUTHORITY) {
+    rc = fm__store_team_rule(s, t, e, trust, role, s->trust_cache.team);
+    if (rc == FM_ERR_ROLE) *code = FM_ERR_ROLE;
+    else return rc < 0 ? fm__store_err(rc) : rc;
+  }
+  return 0;
 }
 
 /* Validates and applies one entry.  Returns an fm_outcome (>= 0) with the
@@ -309,14 +373,14 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
     return FM_IN_QUARANTINED;
   }
   if (e.seq > h.seq + 1) {
-    *code = FM_ERR_GAP;
-    return FM_IN_REFUSED;
+    /* Behind an entry of its author that waits for its record: waits
+     * too, so the log is applied in order once the record comes. */
+    if ((rc = waiting_behind(s, t, &e, &h, code)) != 0) return rc;
+    return *code == FM_ERR_NOTFOUND ? FM_IN_HELD : FM_IN_REFUSED;
   }
   if ((*code = fm__store_verify_entry(s, &e)) < 0) return FM_IN_REFUSED;
-  if (!role_allows(&e, trust, role)) *code = FM_ERR_ROLE;
-  else if (e.has_prev != (h.seq > 0) ||
-           (e.has_prev && memcmp(e.prev, h.id, FM_ID_LEN) != 0))
-    *code = FM_ERR_BADPREV; /* signed, so evidence of a forked history */
+  if ((rc = breach(s, t, &e, &h, code)) < 0) return rc;
+  if (rc == FM__WAIT_RECORD) return hold_for_record(s, t, &e, code);
   if (*code < 0) {
     if ((rc = quarantine(s, t, &e, *code, now)) != 0) return fm__store_err(rc);
     return FM_IN_QUARANTINED;
@@ -360,6 +424,8 @@ int fm__store_release_held(fm_store *s, MDB_txn *t,
     free(copy);
     if (rc < 0) return rc;
     if (rc == FM_IN_ACCEPTED) res->released++;
+    /* Held again: it waits for a record, and the rest behind it. */
+    if (rc == FM_IN_HELD) return 0;
   }
 }
 

@@ -10,6 +10,7 @@
 #include "fieldmesh/hlc.h"
 #include "fieldmesh/text.h"
 #include "fieldmesh/view.h"
+#include "fieldmesh/vocab.h"
 
 #define VIETNAM_OFFSET_S (7 * 3600)   /* UTC+7 all year */
 
@@ -20,6 +21,8 @@ typedef struct counting {
   uint8_t member_pk[FM_KEY_LEN];   /* the last author named (member_name) */
   char member[FM_NAME_MAX];
   int member_known;
+  fm_vocab *vocab;                 /* the commune's lists (fieldmesh/vocab.h) */
+  char listed[FM_NAME_MAX + 16];   /* the last key vocab_key made */
 } counting;
 
 void fm_report_day(fm_time ms, char *out) {
@@ -165,6 +168,25 @@ static fm_str time_or_member_key(counting *c, const char *day, char week[16],
   }
 }
 
+/* A village, place or team |text| under the name the commune's list gives
+ * it now (a renamed village's records count under the new name); a
+ * village the list does not hold, while it holds some, is flagged "(not
+ * listed)" until the administrator adds it.  Other keys as they are. */
+static fm_str vocab_key(counting *c, fm_str text) {
+  fm_vocab_list l = c->r->by == FM_REPORT_VILLAGE ? FM_VOCAB_VILLAGE
+                    : c->r->by == FM_REPORT_PLACE ? FM_VOCAB_PLACE
+                                                  : FM_VOCAB_TEAM;
+  if (c->r->by != FM_REPORT_VILLAGE && c->r->by != FM_REPORT_PLACE &&
+      c->r->by != FM_REPORT_TEAM)
+    return text;
+  const char *name = fm_vocab_resolve(c->vocab, l, text.p, text.n);
+  if (name) return (fm_str){name, strlen(name)};
+  if (l != FM_VOCAB_VILLAGE || !fm_vocab_active(c->vocab, l) || !text.n) return text;
+  int n = text.n < FM_NAME_MAX ? (int)text.n : FM_NAME_MAX - 1;
+  snprintf(c->listed, sizeof c->listed, "%.*s (not listed)", n, text.p);
+  return (fm_str){c->listed, strlen(c->listed)};
+}
+
 static int count_visit(counting *c, fm_str key, const fm_visit_view *v) {
   fm_report_row *w = row_for(c, key.p, key.n);
   if (!w) return -1;
@@ -202,7 +224,7 @@ static int on_visit(void *ctx, const char *id, size_t idn, const uint8_t *rec, s
   fm_str text = r->by == FM_REPORT_VILLAGE ? v.village
                 : r->by == FM_REPORT_TEAM  ? v.team
                                            : v.place;
-  key = time_or_member_key(c, day, week, v.base.author, text);
+  key = time_or_member_key(c, day, week, v.base.author, vocab_key(c, text));
   return count_visit(c, key, &v);
 }
 
@@ -223,7 +245,7 @@ static int on_dossier(void *ctx, const char *id, size_t idn, const uint8_t *rec,
   fm_str text = r->by == FM_REPORT_VILLAGE ? d.village
                 : r->by == FM_REPORT_TEAM  ? d.team
                                            : d.procedure;
-  key = time_or_member_key(c, day, week, d.created.author, text);
+  key = time_or_member_key(c, day, week, d.created.author, vocab_key(c, text));
   fm_report_row *w = row_for(c, key.p, key.n);
   if (!w) return -1;
   int sub = d.status != FM_ST_DRAFT && d.status != FM_ST_WITHDRAWN;
@@ -249,8 +271,11 @@ int fm_report_count(fm_store *s, fm_report *r) {
   memset(&c, 0, sizeof c);
   c.r = r;
   c.s = s;
-  int rv = fm_store_each_record(s, FM_VIEW_VISIT, on_visit, &c);
+  if (!(c.vocab = malloc(sizeof *c.vocab))) return -ENOMEM;
+  int rv = fm_store_vocab(s, c.vocab);
+  if (rv == 0) rv = fm_store_each_record(s, FM_VIEW_VISIT, on_visit, &c);
   if (rv == 0) rv = fm_store_each_record(s, FM_VIEW_DOSSIER, on_dossier, &c);
+  free(c.vocab);
   if (c.err) return c.err;
   if (rv < 0) return rv;
   if (r->n) qsort(r->rows, r->n, sizeof *r->rows, by_key);

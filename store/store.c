@@ -102,6 +102,13 @@ static int open_dbs(fm_store *s) {
     mdb_txn_abort(t);
     return fm__store_err(rc);
   }
+  /* Added with the team rule (team.c): only writers use it. */
+  rc = mdb_dbi_open(t, "record_wait", flags, &s->record_wait);
+  s->has_record_wait = rc == 0;
+  if (rc && !(rc == MDB_NOTFOUND && s->read_only)) {
+    mdb_txn_abort(t);
+    return fm__store_err(rc);
+  }
   return fm__store_err(mdb_txn_commit(t));
 }
 
@@ -404,6 +411,7 @@ static int load_trust(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN])
       return FM_ERR_CORRUPT;
     s->trust_cache.known = 1;
     s->trust_cache.role = en.role;
+    memcpy(s->trust_cache.team, en.team, sizeof en.team);
     s->trust_cache.expires = en.expires;
   }
   s->trust_cache.valid = 1;

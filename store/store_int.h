@@ -26,6 +26,8 @@ struct fm_store {
   int has_restore;
   /* Presence notes (presence.c): 0 in an older store opened read-only. */
   MDB_dbi presence;
+  MDB_dbi record_wait;   /* kind | len | record id | author: a change waiting for its record */
+  int has_record_wait;
   int has_presence;
   /* Attachment chunks (blob.c): 0 in an older store opened read-only. */
   MDB_dbi blobs;
@@ -47,6 +49,7 @@ struct fm_store {
     uint8_t author[FM_KEY_LEN];
     int known;               /* 0: unknown author (revoked_after may apply) */
     fm_role role;
+    char team[FM_NAME_MAX];  /* the enrollment's team */
     uint64_t revoked_after;
     fm_time expires;
   } trust_cache;
@@ -114,6 +117,23 @@ typedef enum fm__trust {
 } fm__trust;
 int fm__store_trust(fm_store *s, MDB_txn *t, const uint8_t author[FM_KEY_LEN],
                     uint64_t seq, fm_hlc hlc, fm__trust *trust, fm_role *role);
+
+/* Who may change what (team.c).  For an entry |e| of a trusted author
+ * (|trust|, |role|, the team of its enrollment |author_team|): 0 when it
+ * may be applied, FM_ERR_ROLE when its author may not write it (a record
+ * under another author's id, a change of another team's record), or
+ * FM__WAIT_RECORD when it changes a record this store does not hold yet;
+ * or a negative LMDB code. */
+#define FM__WAIT_RECORD 1
+int fm__store_team_rule(fm_store *s, MDB_txn *t, const fm_entry *e, fm__trust trust,
+                        fm_role role, const char *author_team);
+/* Notes that |e|, held, waits for its record. */
+int fm__store_wait_record(fm_store *s, MDB_txn *t, const fm_entry *e);
+/* After |e| was applied: when it is a record (`visit`, `dossier`) that
+ * changes wait for, their authors' held entries are released.  One
+ * mdb_stat() when none waits. */
+int fm__store_record_arrived(fm_store *s, MDB_txn *t, const fm_entry *e, fm_time now,
+                             fm_ingest_result *res);
 
 /* Installs an enrollment from a verified `enroll` entry of the authority,
  * keeping the newer (higher authority seq) of two certificates. */

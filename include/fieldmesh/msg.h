@@ -45,10 +45,14 @@
 
 /* Version 2: ACK names what was stored and refused.  Version 3: changes
  * may carry `after` and dossiers `date`, which merge differently (a
- * version-2 peer would build other views from the same entries).  HELLO
- * keeps its
- * layout in every version, so a peer of another version is always told
- * which one it met. */
+ * version-2 peer would build other views from the same entries).
+ * Version 4: `dossier.correct`.  Version 5: `dossier.attach` (listed in
+ * the dossier's view), who may change what as part of validation, and the
+ * authority's `vocab` entries, which only the authority may write (a
+ * version-4 peer would accept into its log what a version-5 one
+ * quarantines).
+ * HELLO keeps its layout in every version, so a peer of another version
+ * is always told which one it met. */
 #define FM_PROTO_VERSION 5
 
 /* Largest plaintext of one frame (a Noise message is at most 65535 bytes,

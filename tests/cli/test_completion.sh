@@ -51,4 +51,19 @@ offers "home" fieldmesh visit add --mode ho
 offers "xlsx" fieldmesh report --format x
 offers "account_created,eid_activated" fieldmesh visit add --services account_created,e
 offers "result_ready rejected" fieldmesh dossier status D-1 re
+
+step "the commune's lists, once the authority keeps them"
+offers "init villages places teams" fieldmesh authority ""
+offers "add rename retire list" fieldmesh authority villages ""
+fm auth authority villages add "Vinh Quang" >/dev/null
+fm auth authority villages add "Vinh Hưng" >/dev/null
+fm auth authority places add "Trà Kiểm" >/dev/null
+fm a vector export -o "$W/a.vec" >/dev/null
+fm auth bundle export --for "$W/a.vec" -o "$W/a.bundle" >/dev/null
+fm a bundle import "$W/a.bundle" >/dev/null
+# The commune's list, not the enrollment's villages.
+offers 'Vinh\ Quang Vinh\ Hưng' fieldmesh --state "$W/a" visit add --village Vi
+offers '' fieldmesh --state "$W/a" visit add --village Ngh
+offers 'Trà\ Kiểm' fieldmesh --state "$W/a" visit add --place T
+offers 'Vinh\ Quang Vinh\ Hưng' fieldmesh --state "$W/a" authority villages retire V
 echo "$NAME: ok"

@@ -92,6 +92,18 @@ check("3.8 1830272399999 is 2027-12-31T16:59:59.999Z",
 check("3.8/7.6 the enroll entry is 274 bytes",
       1 + 1 + 34 + 1 + 1 + 9 + 7 + len(ENROLL_BODY) + 66, 274)
 
+# -- protocol.md 3.8: a vocab body (version 5) -------------------------------
+VOCAB_BODY = hx("""
+84 a4 6c697374 a7 76696c6c616765
+   a2 6f70     a6 72656e616d65
+   a4 6e616d65 ab 4e6768c4a9612054c3a26e
+   a2 746f     b1 4e6768c4a9612054c3a26e204de1bb9b69
+""")
+body = R.Cursor(VOCAB_BODY, entry=True).value(0, {"depth": 8, "items": 256,
+                                                   "strbin": 4096, "strkeys": True})
+check("3.8 vocab keys", [bytes(body.first(k)) for k in (b"list", b"op", b"name", b"to")],
+      [b"village", b"rename", "Nghĩa Tân".encode(), "Nghĩa Tân Mới".encode()])
+
 # -- protocol.md 4: messages and the vector digest --------------------------
 for name, msg, want in (
         ("ACK", "93 04 cd 04d2 02", [4, 1234, 2]),

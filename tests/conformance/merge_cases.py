@@ -116,8 +116,12 @@ def main():
     k1 = Author(b"\x32" * 32)
     k2 = Author(b"\x33" * 32)
     cert_lap = auth.write("enroll", enroll_body(lap, "Máy thử", "Tổ 9"), NOW - 100000)
-    cert_k1 = auth.write("enroll", enroll_body(k1.pub, "Người một", "Tổ 1"), NOW - 99000)
-    cert_k2 = auth.write("enroll", enroll_body(k2.pub, "Người hai", "Tổ 2", "leader"),
+    # Officers of the commune hall: the team rule (architecture.md, "Trust")
+    # lets them change any team's record, and a change of a record not seen
+    # yet goes straight to the merge (a member's would wait for its record).
+    cert_k1 = auth.write("enroll", enroll_body(k1.pub, "Người một", "Tổ 1", "officer"),
+                         NOW - 99000)
+    cert_k2 = auth.write("enroll", enroll_body(k2.pub, "Người hai", "Tổ 2", "officer"),
                          NOW - 98000)
     join = container(b"FMJOIN1\n", auth.pub, "Xã Thử", [], [cert_lap], [])
     with open(os.path.join(work, "m.join"), "wb") as f:
@@ -247,7 +251,7 @@ def main():
     dossier(k1, T + 1600, "D-J", date="2025-12-06", note="sửa")
     status(k1, T + 1610, "D-J", "processing")
     status(k2, T + 1605, "D-J", "submitted", after=(T + 1610) << 16)
-    # D-K: a `delivered` by mistake, corrected by the leader k2 who saw it;
+    # D-K: a `delivered` by mistake, corrected by the officer k2 who saw it;
     # a higher status written without seeing the correction loses to it.
     # D-L: the same, and a status written after seeing the correction
     # (naming it in `correction`) climbs the ladder again from it.

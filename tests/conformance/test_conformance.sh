@@ -101,14 +101,18 @@ V4=$(fm lap1 visit add --village "Vinh Quang" --mode home --services eid_activat
 
 step "lap3 gets lap2's entries before the records they change"
 # lap2's bundle for lap1's vector holds only lap2's own log: its statuses and
-# its void come to lap3 before lap1's dossiers and visit.
+# its void come to lap3 before lap1's dossiers and visit, and wait for them
+# (held: the team rule needs the record's team), with lap2's entries behind.
 fm lap1 vector export -o "$W/lap1.vector" >/dev/null
 fm lap2 bundle export --for "$W/lap1.vector" -o "$W/lap2-only.bundle" >/dev/null
 fm lap3 bundle import "$W/lap2-only.bundle" >/dev/null
 PH=$(fm lap3 status --json)
-[ "$(jget "$PH" 'j["dossiers"]')" -ge 2 ] || fail "lap3 has no placeholder dossiers: $PH"
+[ "$(jget "$PH" 'j["held"]')" -ge 5 ] && [ "$(jget "$PH" 'j["dossiers"]')" -eq 0 ] ||
+  fail "lap3 does not hold lap2's changes for their records: $PH"
 fm lap1 bundle export -o "$W/lap1-b.bundle" >/dev/null
 fm lap3 bundle import "$W/lap1-b.bundle" >/dev/null
+PH=$(fm lap3 status --json)
+[ "$(jget "$PH" 'j["held"]')" -eq 0 ] || fail "lap3 still holds entries: $PH"
 # lap2's log again, whole: duplicates now.
 fm lap2 bundle export -o "$W/lap2-all.bundle" >/dev/null
 fm lap3 bundle import "$W/lap2-all.bundle" >/dev/null

@@ -51,6 +51,14 @@ static fm_store *commune(void) {
   fm_buf_init(&b, 4096);
   assert_int_equal(fm_enroll_body(&b, &en), 0);
   assert_int_equal(fm_store_append(s, &AUTH, FM_KIND_ENROLL, b.p, b.len, T0, NULL, NULL), 0);
+  /* The dossier of Lan's team the scans go to: an attachment is a change
+   * of it, which waits for the dossier where there is none (the team
+   * rule). */
+  fm_dossier_in d = {ID, "khai_sinh", "Lò Văn Pó", "", "", "Nghĩa Tân", "Team 1", "portal",
+                     "", "", NULL};
+  fm_buf_reset(&b);
+  assert_int_equal(fm_dossier_body(&b, &d), 0);
+  assert_int_equal(fm_store_append(s, &AUTH, FM_KIND_DOSSIER, b.p, b.len, T0, NULL, NULL), 0);
   fm_buf_free(&b);
   return s;
 }

@@ -928,7 +928,7 @@ static void test_hello_of_another_version_is_refused_by_name(void **state) {
   rogue_connect(&r, v); /* a current HELLO: admitted */
   fm_session_del(v);
   v = session_for(&x, 0);
-  /* The same again, with a HELLO of version 3 (before corrections) by hand. */
+  /* The same again, with a HELLO of version 4 (before vocabularies) by hand. */
   uint8_t x_sk[32], e_sk[32], buf[70000], pl[1024];
   size_t n, pn;
   int rv;

@@ -476,10 +476,18 @@ static void test_store_correction_needs_a_leader_or_officer(void **state) {
   enroll_as(a.s, &M[3], FM_ROLE_LEADER, "Team 1");
   enroll_as(a.s, &M[4], FM_ROLE_OFFICER, "Xã");
   fm_buf_init(&body, 4096);
+  fm_dossier_in d = {"D-1", "khai_sinh", "Lò Văn Pó", "", "", "Nghĩa Tân", "Team 1", "portal",
+                     "", "", NULL};
+  assert_int_equal(fm_dossier_body(&body, &d), 0);
+  assert_int_equal(fm_store_append(a.s, &AUTH, FM_KIND_DOSSIER, body.p, body.len, T0, NULL, NULL),
+                   0);
+  fm_buf_reset(&body);
   assert_int_equal(fm_dossier_correct_body(&body, "D-1", FM_ST_PROCESSING, "nhầm", 0), 0);
   assert_int_equal(fm_store_append(a.s, &M[2], FM_KIND_DOSSIER_CORRECT, body.p, body.len, T0,
                                    NULL, NULL),
                    FM_ERR_ROLE);
+  uint8_t before[32], after[32];
+  assert_int_equal(fm_store_view_digest(a.s, before), 0);
   fm_buf_init(&forged, 4096);
   assert_int_equal(fm_entry_build(&forged, &M[2], 1, NULL, fm_hlc_make((uint64_t)T0, 0),
                                   FM_KIND_DOSSIER_CORRECT, body.p, body.len), 0);
@@ -487,9 +495,9 @@ static void test_store_correction_needs_a_leader_or_officer(void **state) {
   assert_int_equal(r.first_error, FM_ERR_ROLE);
   assert_int_equal(fm_store_each_quarantined(a.s, sum_quarantined, &role_quarantined), 0);
   assert_int_equal(role_quarantined, 1);
+  assert_int_equal(fm_store_view_digest(a.s, after), 0);
+  assert_memory_equal(before, after, 32);
   fm_store_stats st;
-  assert_int_equal(fm_store_stats_get(a.s, &st), 0);
-  assert_int_equal(st.dossiers, 0);
   assert_int_equal(fm_store_append(a.s, &M[3], FM_KIND_DOSSIER_CORRECT, body.p, body.len, T0,
                                    NULL, NULL),
                    0);
@@ -501,6 +509,80 @@ static void test_store_correction_needs_a_leader_or_officer(void **state) {
   fm_buf_free(&body);
   fm_buf_free(&forged);
   fx_close(&a);
+}
+
+/* |src|'s entry |seq| of |who| into |dst|: the outcome. */
+static int carry1(fm_store *src, fm_store *dst, const fm_identity *who, uint64_t seq) {
+  uint8_t *p;
+  size_t n;
+  fm_ingest_result r;
+  assert_int_equal(fm_store_entry_copy(src, who->pk, seq, &p, &n), 0);
+  int out = ingest1(dst, p, n, &r);
+  free(p);
+  return out;
+}
+
+/* Who may change what: a member changes only her team's records, and
+ * writes records only under ids of her own; one her key signed anyway is
+ * quarantined.  A change that comes before its record waits for it, and
+ * is then judged as everywhere else. */
+static void test_store_team_rule(void **state) {
+  fx a, b;
+  fm_buf body, forged;
+  fm_ingest_result r;
+  fm_store_stats st;
+  char vid[FM_RECORD_ID_MAX + 1];
+  uint8_t rnd2[2] = {1, 2};
+  (void)state;
+  fx_commune(&a, 5);                        /* M2, M4: Team 1; M3, M5: Team 2 */
+  enroll_as(a.s, &M[5], FM_ROLE_OFFICER, "Xã");
+  fm_record_id('V', (uint64_t)T0, M[2].pk, rnd2, vid);
+  visit(a.s, &M[2], vid, T0);                                        /* M2 seq 1 */
+  fm_buf_init(&body, 4096);
+  assert_int_equal(fm_visit_void_body(&body, vid, "nhầm"), 0);
+  /* Team 2's member: refused at the source, quarantined when forged. */
+  assert_int_equal(fm_store_append(a.s, &M[3], FM_KIND_VISIT_VOID, body.p, body.len, T0,
+                                   NULL, NULL), FM_ERR_ROLE);
+  fm_buf_init(&forged, 4096);
+  assert_int_equal(fm_entry_build(&forged, &M[3], 1, NULL, fm_hlc_make((uint64_t)T0, 0),
+                                  FM_KIND_VISIT_VOID, body.p, body.len), 0);
+  assert_int_equal(ingest1(a.s, forged.p, forged.len, &r), FM_IN_QUARANTINED);
+  assert_int_equal(r.first_error, FM_ERR_ROLE);
+  /* A record under M2's id, written by M3, is a change of M2's record. */
+  {
+    fm_buf v;
+    fm_visit_in in = {vid, "Team 2", "Nghĩa Tân", "", "2023-11-14", "", FM_MODE_HOME, 1, 2};
+    fm_buf_init(&v, 4096);
+    assert_int_equal(fm_visit_body(&v, &in), 0);
+    assert_int_equal(fm_store_append(a.s, &M[3], FM_KIND_VISIT, v.p, v.len, T0, NULL, NULL),
+                     FM_ERR_ROLE);
+    fm_buf_free(&v);
+  }
+  /* Team 1's member M4 voids it; the officer M5 changes nothing more. */
+  assert_int_equal(fm_store_append(a.s, &M[4], FM_KIND_VISIT_VOID, body.p, body.len, T0 + 1,
+                                   NULL, NULL), 0);                  /* M4 seq 1 */
+  assert_int_equal(fm_store_append(a.s, &M[5], FM_KIND_VISIT_VOID, body.p, body.len, T0 + 2,
+                                   NULL, NULL), 0);                  /* M5 seq 1 */
+  /* Another laptop gets the voids first: they wait for the visit. */
+  fx_commune(&b, 5);
+  enroll_as(b.s, &M[5], FM_ROLE_OFFICER, "Xã");
+  assert_int_equal(carry1(a.s, b.s, &M[4], 1), FM_IN_HELD);
+  assert_int_equal(ingest1(b.s, forged.p, forged.len, &r), FM_IN_HELD);
+  assert_int_equal(carry1(a.s, b.s, &M[5], 1), FM_IN_ACCEPTED);     /* the officer's: any */
+  assert_int_equal(fm_store_stats_get(b.s, &st), 0);
+  assert_int_equal(st.held, 2);
+  assert_int_equal(carry1(a.s, b.s, &M[2], 1), FM_IN_ACCEPTED);     /* the visit */
+  assert_int_equal(fm_store_stats_get(b.s, &st), 0);
+  assert_int_equal(st.held, 0);
+  assert_int_equal(st.quarantined, 1);                               /* the forged void */
+  uint8_t da[32], db[32];
+  assert_int_equal(fm_store_view_digest(a.s, da), 0);
+  assert_int_equal(fm_store_view_digest(b.s, db), 0);
+  assert_memory_equal(da, db, 32);
+  fm_buf_free(&body);
+  fm_buf_free(&forged);
+  fx_close(&a);
+  fx_close(&b);
 }
 
 static void test_store_refuses_oversized_and_too_deep(void **state) {
@@ -869,22 +951,26 @@ static uint32_t rnd(void) {
   return (uint32_t)(rng_state >> 33);
 }
 
-/* Four members write dossiers, status changes on each other's dossiers,
- * visits and voids, in one shared store (which orders them per author). */
+/* Four members of two teams write dossiers, status changes on each
+ * other's dossiers, visits and voids, in one shared store (which orders
+ * them per author).  A change of the other team's record is refused at
+ * the source (the team rule), so only allowed changes enter the logs --
+ * and those of them whose record comes later wait for it elsewhere. */
 static void write_history(fm_store *s) {
   fm_buf b;
   char ids[64][24];
-  int nd = 0, nv = 0;
+  int nd = 0, nv = 0, rv;
   fm_buf_init(&b, 4096);
   for (int step = 0; step < 160; step++) {
-    const fm_identity *who = &M[2 + rnd() % 4];
+    int wi = 2 + (int)(rnd() % 4);
+    const fm_identity *who = &M[wi];
     fm_time now = T0 + (fm_time)(rnd() % 5000); /* clocks disagree */
     int op = (int)(rnd() % 5);
     fm_buf_reset(&b);
     if (op == 0 || nd == 0) {
       snprintf(ids[nd % 64], 24, "D-%03d", nd);
       fm_dossier_in d = {ids[nd % 64], "chung_thuc", "Nguyễn Văn A", "", "", "Nghĩa Tân",
-                         "Team 1", "portal", "", "", NULL};
+                         wi % 2 ? "Team 2" : "Team 1", "portal", "", "", NULL};
       assert_int_equal(fm_dossier_body(&b, &d), 0);
       assert_int_equal(fm_store_append(s, who, FM_KIND_DOSSIER, b.p, b.len, now, NULL, NULL), 0);
       nd++;
@@ -893,7 +979,8 @@ static void write_history(fm_store *s) {
       snprintf(ref, sizeof ref, "REF-%d", step);
       assert_int_equal(fm_dossier_status_body(&b, ids[rnd() % (unsigned)(nd < 64 ? nd : 64)],
                                               (int)(rnd() % FM_STATUS_COUNT), ref, "n"), 0);
-      assert_int_equal(fm_store_append(s, who, FM_KIND_DOSSIER_STATUS, b.p, b.len, now, NULL, NULL), 0);
+      rv = fm_store_append(s, who, FM_KIND_DOSSIER_STATUS, b.p, b.len, now, NULL, NULL);
+      assert_true(rv == 0 || rv == FM_ERR_ROLE);
     } else if (op == 3 || nv == 0) {
       char id[16];
       snprintf(id, sizeof id, "V-%03d", nv++);
@@ -902,7 +989,8 @@ static void write_history(fm_store *s) {
       char id[16];
       snprintf(id, sizeof id, "V-%03d", (int)(rnd() % (unsigned)nv));
       assert_int_equal(fm_visit_void_body(&b, id, "recorded twice"), 0);
-      assert_int_equal(fm_store_append(s, who, FM_KIND_VISIT_VOID, b.p, b.len, now, NULL, NULL), 0);
+      rv = fm_store_append(s, who, FM_KIND_VISIT_VOID, b.p, b.len, now, NULL, NULL);
+      assert_true(rv == 0 || (rv == FM_ERR_ROLE && wi % 2));  /* visits are Team 1's */
     }
   }
   fm_buf_free(&b);
@@ -1143,6 +1231,7 @@ int main(void) {
       cmocka_unit_test(test_store_held_flood_of_one_key_does_not_block_another),
       cmocka_unit_test(test_store_held_window_keeps_lowest_seqs),
       cmocka_unit_test(test_store_correction_needs_a_leader_or_officer),
+      cmocka_unit_test(test_store_team_rule),
       cmocka_unit_test(test_store_refuses_oversized_and_too_deep),
       cmocka_unit_test(test_store_refuses_to_fork_own_log_when_behind),
       cmocka_unit_test(test_store_refuses_writes_from_unenrolled_self),
