@@ -957,7 +957,7 @@ static void test_hello_of_another_version_is_refused_by_name(void **state) {
   fm_session_stats st;
   fm_session_get_stats(v, &st);
   assert_non_null(strstr(st.reason, "version 3"));
-  assert_non_null(strstr(st.reason, "this one 4"));
+  assert_non_null(strstr(st.reason, "this one 5"));
   fm_buf_free(&m);
   fm_session_del(v);
   tnode_close(&x);
