@@ -9,6 +9,7 @@
 #include "fieldmesh/record.h"
 #include "out.h"
 #include "records.h"
+#include "seal.h"
 #include "roster.h"
 #include "timeline.h"
 #include "upstream.h"
@@ -88,8 +89,10 @@ static int visit_add(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en, fm_v
   in->id = id;
   in->team = en->team;
   in->village = o[V_VILLAGE].value;
+  const fm_sealer *seal;
+  if ((rv = fmc_sealer(c, &seal)) != 0) return rv;
   fm_buf_init(&body, FM_ENTRY_MAX);
-  if ((rv = fm_visit_body(&body, in)) < 0)
+  if ((rv = fm_visit_body_sealed(&body, in, seal)) < 0)
     rv = fmc_usage(c, "the visit is over the entry size limit: shorten --note or --place");
   else
     rv = fmc_append(c, &c->device, FM_KIND_VISIT, &body, &seq);
@@ -194,7 +197,10 @@ static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
   if (village_only && !fmc_str_is(v.village, village_only)) return 0;
   l->shown++;
   if (l->c->json) {
+    fm_opened *op = malloc(sizeof *op);
+    if (op) fmc_open_visit(l->c, &v, op, id, idn);
     visit_json(l->c, &l->j, id, idn, &v, NULL, NULL);
+    free(op);
     return 0;
   }
   fmc_services_str(v.services, services, sizeof services);
@@ -264,8 +270,12 @@ static int show_one(fmc_ctx *c, const fmc_found *f, const fm_visit_view *v) {
   fm_stamp st[2] = {v->base, v->void_stamp};
   fmc_upstream *u = malloc(sizeof *u);
   fmc_timeline *tl = malloc(sizeof *tl);
+  fm_opened *op = malloc(sizeof *op);
+  fm_visit_view shown = *v;
   int rv = 0;
-  if (!u || !tl)
+  if (op) fmc_open_visit(c, &shown, op, f->id, strlen(f->id));
+  v = &shown;
+  if (!u || !tl || !op)
     rv = fmc_fail(c, "cannot show visit %s: out of memory", f->id);
   else if ((rv = fmc_upstream_of(c, FM_VIEW_VISIT, f->id, st, 2, u)) < 0)
     rv = fmc_fail(c, "cannot read the receipts of visit %s: %s", f->id, fm_strerror(rv));
@@ -281,6 +291,7 @@ static int show_one(fmc_ctx *c, const fmc_found *f, const fm_visit_view *v) {
   }
   free(u);
   free(tl);
+  free(op);
   return rv;
 }
 

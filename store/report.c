@@ -202,6 +202,14 @@ static int on_visit(void *ctx, const char *id, size_t idn, const uint8_t *rec, s
   fm_str text = r->by == FM_REPORT_VILLAGE ? v.village
                 : r->by == FM_REPORT_TEAM  ? v.team
                                            : v.place;
+  /* A report never opens a sealed place: it counts under its team
+   * (docs/privacy.md), the same on every laptop. */
+  char locked[FM_NAME_MAX + 16];
+  if (r->by == FM_REPORT_PLACE && (v.sealed & FM_SEALED_PLACE)) {
+    snprintf(locked, sizeof locked, "(sealed: %.*s)", (int)(v.team.n < 128 ? v.team.n : 128),
+             v.team.p);
+    text = (fm_str){locked, strlen(locked)};
+  }
   key = time_or_member_key(c, day, week, v.base.author, text);
   return count_visit(c, key, &v);
 }
