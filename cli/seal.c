@@ -108,6 +108,9 @@ int fmc_sealer(fmc_ctx *c, const fm_sealer **out) {
   fm_buf_init(&grant, FM_ENTRY_MAX);
   rv = fm_keyring_sealer(k, c->now, &rng, &grant, &sealer);
   if (rv == 1) {
+    if (!fm_keyring_gateway_reads(k))
+      fmc_warn(c, "this laptop knows no gateway yet, so the commune hall cannot read the "
+                  "personal fields sealed now: sync with the commune hall once first");
     rv = fmc_append(c, &c->device, FM_KIND_SEAL_GRANT, &grant, &seq);
     if (rv == 0) fm_keyring_granted(k, seq, &sealer);
   } else if (rv == FM_ERR_TOOBIG) {

@@ -92,6 +92,9 @@ static int row_dossier(void *ctx, const char *id, size_t n, const uint8_t *rec, 
   fm_dossier_view d;
   char day[16];
   if (fm_dossier_view_decode(rec, len, &d) < 0) return 0;
+  fm_opened *o = d.sealed ? malloc(sizeof *o) : NULL;
+  if (o) fmd_web_open_dossier(p, &d, o, id, n);
+  else if (d.sealed) d.applicant_name = (fm_str){"", 0};
   fm_report_dossier_day(&d, day);
   fmd_html_raw(&p->out, "<tr><td><a href=\"/records/");
   fmd_html_url(&p->out, id);
@@ -111,6 +114,7 @@ static int row_dossier(void *ctx, const char *id, size_t n, const uint8_t *rec, 
   fmd_html_raw(&p->out, "</td><td>");
   str(p, d.portal_ref);
   fmd_html_raw(&p->out, "</td></tr>\n");
+  free(o);
   return 0;
 }
 

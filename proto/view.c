@@ -431,3 +431,17 @@ int fm_view_apply(fm_view_kind k, const uint8_t *old, size_t old_len,
   }
   return fm_buf_error(out);
 }
+
+int fm_dossier_view_encode(fm_buf *out, const fm_dossier_view *d) {
+  fm_wr w;
+  fm_wr_init(&w, out);
+  dossier_encode(&w, d);
+  return fm_buf_error(out);
+}
+
+int fm_visit_view_encode(fm_buf *out, const fm_visit_view *v) {
+  fm_wr w;
+  fm_wr_init(&w, out);
+  visit_encode(&w, v);
+  return fm_buf_error(out);
+}

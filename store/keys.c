@@ -36,6 +36,7 @@ struct fm_keyring {
   uint64_t wseq;                   /* 0: no current writer key */
   uint8_t (*readers)[FM_KEY_LEN];  /* the readers of a pending or current key */
   size_t nreaders;
+  int gateway;                     /* a gateway is among the readers */
   fm_seal_counts counts;
 };
 
@@ -174,7 +175,7 @@ typedef struct readers_ctx {
   fm_time now;
   uint8_t (*out)[FM_KEY_LEN];
   size_t n;
-  int err;
+  int err, gateway;
 } readers_ctx;
 
 /* Who reads what |self| writes: its team, the gateways, the officers and
@@ -195,6 +196,7 @@ static int on_reader(void *arg, const uint8_t *bytes, size_t len) {
     if (!memcmp(r->out[i], en.device, FM_KEY_LEN)) return 0;
   if (r->n == FM_SEAL_READERS_MAX) return r->err = FM_ERR_TOOBIG;
   memcpy(r->out[r->n++], en.device, FM_KEY_LEN);
+  if (en.role == FM_ROLE_GATEWAY) r->gateway = 1;
   return 0;
 }
 
@@ -207,12 +209,13 @@ static int load_readers(fm_keyring *k, fm_time now) {
   int rc = fm_store_enrollment(k->s, k->sec->self.pk, &self, &revoked, NULL, NULL);
   if (rc == FM_ERR_NOTFOUND) return FM_ERR_AUTH;
   if (rc) return rc;
-  readers_ctx r = {k->s, &self, now, k->readers, 0, 0};
+  readers_ctx r = {k->s, &self, now, k->readers, 0, 0, 0};
   rc = fm_store_each_cert(k->s, on_reader, &r);
   if (rc == 0) rc = r.err;
   if (rc) return rc;
   qsort(k->readers, r.n, FM_KEY_LEN, by_key);
   k->nreaders = r.n;
+  k->gateway = r.gateway;
   return 0;
 }
 
@@ -301,6 +304,8 @@ int fm_keyring_sealer(fm_keyring *k, fm_time now, const fm_rng *rng, fm_buf *gra
                           k->sec->wkey, rng);
   return rc ? rc : 1;
 }
+
+int fm_keyring_gateway_reads(const fm_keyring *k) { return k->gateway; }
 
 void fm_keyring_granted(fm_keyring *k, uint64_t seq, fm_sealer *out) {
   k->wseq = seq;

@@ -65,4 +65,9 @@ int fm_keyring_sealer(fm_keyring *k, fm_time now, const fm_rng *rng, fm_buf *gra
                       fm_sealer *out);
 void fm_keyring_granted(fm_keyring *k, uint64_t seq, fm_sealer *out);
 
+/* After fm_keyring_sealer(): 1 when a gateway is among the readers, 0
+ * when this store knows none (a laptop that never synced): the commune
+ * hall could not read what is sealed now. */
+int fm_keyring_gateway_reads(const fm_keyring *k);
+
 #endif

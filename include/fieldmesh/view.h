@@ -105,6 +105,12 @@ int fm_view_apply(fm_view_kind k, const uint8_t *old, size_t old_len,
 fm_hlc fm_dossier_view_seen(const fm_dossier_view *d);
 fm_hlc fm_visit_view_seen(const fm_visit_view *v);
 
+/* Encodes |d| (|v|) as a record, appended to |out|: for a record whose
+ * sealed fields were opened (store/keys.h), a copy with the text in their
+ * place, for the gateway's sinks.  0 or the buffer's error. */
+int fm_dossier_view_encode(fm_buf *out, const fm_dossier_view *d);
+int fm_visit_view_encode(fm_buf *out, const fm_visit_view *v);
+
 /* Decode a stored record.  0 or FM_ERR_CORRUPT. */
 int fm_dossier_view_decode(const uint8_t *rec, size_t len, fm_dossier_view *out);
 int fm_visit_view_decode(const uint8_t *rec, size_t len, fm_visit_view *out);
