@@ -106,14 +106,20 @@ int fmc_sealer(fmc_ctx *c, const fm_sealer **out) {
   if ((rv = seal_setting(c, &on)) != 0 || !on) return rv;
   if (!(k = keyring(c))) return fmc_fail(c, "out of memory");
   fm_buf_init(&grant, FM_ENTRY_MAX);
-  rv = fm_keyring_sealer(k, c->now, &rng, &grant, &sealer);
-  if (rv == 1) {
-    if (!fm_keyring_gateway_reads(k))
+  /* Grants first: extensions of older ones to readers they lack, then a
+   * new key when the month or the readers changed.  Each is a write. */
+  for (int i = 0; (rv = fm_keyring_sealer(k, c->now, &rng, &grant, &sealer)) == 1; i++) {
+    if (i == 64) {
+      rv = fmc_fail(c, "cannot ready the key for sealed fields: the grants do not settle");
+      break;
+    }
+    if (i == 0 && !fm_keyring_gateway_reads(k))
       fmc_warn(c, "this laptop knows no gateway yet, so the commune hall cannot read the "
                   "personal fields sealed now: sync with the commune hall once first");
-    rv = fmc_append(c, &c->device, FM_KIND_SEAL_GRANT, &grant, &seq);
-    if (rv == 0) fm_keyring_granted(k, seq, &sealer);
-  } else if (rv == FM_ERR_TOOBIG) {
+    if ((rv = fmc_append(c, &c->device, FM_KIND_SEAL_GRANT, &grant, &seq)) != 0) break;
+    fm_keyring_granted(k, seq, &sealer);
+  }
+  if (rv == FM_ERR_TOOBIG) {
     rv = fmc_fail(c, "more than %d devices would read this laptop's sealed records: the "
                      "commune is too large for [privacy] seal", FM_SEAL_READERS_MAX);
   } else if (rv < 0) {

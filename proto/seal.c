@@ -129,11 +129,17 @@ static int period_ok(const char *p) {
 
 int fm_seal_grant_body(fm_buf *out, const char *period, const uint8_t (*devices)[FM_KEY_LEN],
                        size_t n, const uint8_t key[static FM_SEAL_KEY_LEN], const fm_rng *rng) {
+  return fm_seal_grant_body_of(out, period, devices, n, key, rng, 0);
+}
+
+int fm_seal_grant_body_of(fm_buf *out, const char *period, const uint8_t (*devices)[FM_KEY_LEN],
+                          size_t n, const uint8_t key[static FM_SEAL_KEY_LEN], const fm_rng *rng,
+                          uint64_t of) {
   uint8_t box[FM_SEAL_BOX_LEN];
   fm_wr w;
   if (n == 0 || n > FM_SEAL_READERS_MAX || !period_ok(period)) return FM_ERR_INVAL;
   fm_wr_init(&w, out);
-  fm_wr_map(&w, 2);
+  fm_wr_map(&w, of ? 3 : 2);
   fm_wr_cstr(&w, "period");
   fm_wr_cstr(&w, period);
   fm_wr_cstr(&w, "to");
@@ -143,6 +149,10 @@ int fm_seal_grant_body(fm_buf *out, const char *period, const uint8_t (*devices)
     fm_wr_array(&w, 2);
     fm_wr_bin(&w, devices[i], FM_KEY_LEN);
     fm_wr_bin(&w, box, sizeof box);
+  }
+  if (of) {
+    fm_wr_cstr(&w, "of");
+    fm_wr_uint(&w, of);
   }
   return fm_buf_error(out);
 }

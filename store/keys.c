@@ -16,6 +16,7 @@
 typedef struct slot {
   uint8_t author[FM_KEY_LEN];
   uint64_t seq;
+  uint64_t scanned;                /* the author's log looked through for extensions */
   int state;                       /* 1 opened, 0 not a reader, -1 damaged */
   uint8_t key[FM_SEAL_KEY_LEN];
 } slot;
@@ -25,6 +26,7 @@ typedef struct secrets {
   fm_identity self;
   slot cache[CACHE_MAX];
   uint8_t wkey[FM_SEAL_KEY_LEN];   /* the writer's current data key */
+  uint8_t xkey[FM_SEAL_KEY_LEN];   /* a key being extended to new readers */
 } secrets;
 
 struct fm_keyring {
@@ -34,6 +36,7 @@ struct fm_keyring {
   char wperiod[8];
   uint8_t whash[16];               /* BLAKE2b of the current key's readers */
   uint64_t wseq;                   /* 0: no current writer key */
+  int pending_base;                /* the grant handed out is a new key, not an extension */
   uint8_t (*readers)[FM_KEY_LEN];  /* the readers of a pending or current key */
   size_t nreaders;
   int gateway;                     /* a gateway is among the readers */
@@ -74,19 +77,52 @@ fm_seal_counts fm_keyring_counts(const fm_keyring *k) {
   return k ? k->counts : z;
 }
 
+typedef struct ext_ctx {
+  fm_keyring *k;
+  uint64_t of, last;
+  slot *sl;
+} ext_ctx;
+
+/* An extension of grant x->of that names this device opens its key. */
+static int on_ext(void *arg, const uint8_t *bytes, size_t len) {
+  ext_ctx *x = arg;
+  fm_entry e;
+  uint64_t of;
+  if (fm_entry_decode(bytes, len, NULL, &e) < 0) return 0;
+  x->last = e.seq;
+  if (!fm_entry_is(&e, FM_KIND_SEAL_GRANT) || fm_body_uint(e.body, e.body_len, "of", &of) ||
+      of != x->of)
+    return 0;
+  if (fm_seal_grant_open(&e, x->k->sec->self.pk, x->k->sec->self.sk, x->sl->key) != 0) return 0;
+  x->sl->state = 1;
+  return 1;
+}
+
+/* Looks for extensions of |sl|'s grant written since the last look. */
+static void find_extension(fm_keyring *k, slot *sl) {
+  ext_ctx x = {k, sl->seq, sl->scanned, sl};
+  fm_store_read_after(k->s, sl->author, sl->scanned, 0, on_ext, &x);
+  sl->scanned = x.last;
+}
+
 /* The data key of |author|'s grant |seq| for this device: a slot, found in
- * the cache or opened now.  NULL when the keyring opens nothing. */
+ * the cache or opened now (from the grant, or an extension of it).  NULL
+ * when the keyring opens nothing. */
 static const slot *grant_key(fm_keyring *k, const uint8_t *author, uint64_t seq) {
   uint8_t *bytes = NULL;
   size_t len;
   fm_entry e;
   if (!k || !k->sec) return NULL;
-  for (size_t i = 0; i < k->ncache; i++)
-    if (k->sec->cache[i].seq == seq && !memcmp(k->sec->cache[i].author, author, FM_KEY_LEN))
-      return &k->sec->cache[i];
+  for (size_t i = 0; i < k->ncache; i++) {
+    slot *c = &k->sec->cache[i];
+    if (c->seq != seq || memcmp(c->author, author, FM_KEY_LEN)) continue;
+    if (c->state == 0) find_extension(k, c); /* one may have come since */
+    return c;
+  }
   slot *sl = &k->sec->cache[k->ncache < CACHE_MAX ? k->ncache++ : k->next++ % CACHE_MAX];
   memcpy(sl->author, author, FM_KEY_LEN);
   sl->seq = seq;
+  sl->scanned = seq;
   sl->state = 0;
   int rc = fm_store_entry_copy(k->s, author, seq, &bytes, &len);
   if (rc == 0) {
@@ -98,6 +134,7 @@ static const slot *grant_key(fm_keyring *k, const uint8_t *author, uint64_t seq)
     }
   }
   free(bytes);
+  if (sl->state == 0) find_extension(k, sl);
   return sl;
 }
 
@@ -219,53 +256,85 @@ static int load_readers(fm_keyring *k, fm_time now) {
   return 0;
 }
 
-typedef struct last_ctx {
-  const char *period;
+/* This device's own grants as its log holds them: each base grant (a
+ * new key) with every reader it or a later extension (`of`) names. */
+typedef struct own_grant {
   uint64_t seq;
-  uint8_t *bytes;
-  size_t len;
-} last_ctx;
+  char period[8];
+  uint8_t (*readers)[FM_KEY_LEN];  /* FM_SEAL_READERS_MAX slots */
+  size_t n;
+} own_grant;
 
-/* Keeps a copy of the latest grant of the period in this device's log. */
-static int on_own(void *arg, const uint8_t *bytes, size_t len) {
-  last_ctx *l = arg;
-  fm_entry e;
-  const char *p;
-  size_t pn;
-  if (fm_entry_decode(bytes, len, NULL, &e) < 0 || !fm_entry_is(&e, FM_KIND_SEAL_GRANT) ||
-      fm_body_str(e.body, e.body_len, "period", &p, &pn) || pn != FM_SEAL_PERIOD_LEN ||
-      memcmp(p, l->period, pn))
-    return 0;
-  uint8_t *c = malloc(len);
-  if (!c) return -ENOMEM;
-  memcpy(c, bytes, len);
-  free(l->bytes);
-  l->bytes = c;
-  l->len = len;
-  l->seq = e.seq;
+typedef struct own_list {
+  own_grant *g;
+  size_t n, cap;
+  uint8_t (*tmp)[FM_KEY_LEN];
+} own_list;
+
+static void own_free(own_list *l) {
+  for (size_t i = 0; i < l->n; i++) free(l->g[i].readers);
+  free(l->g);
+  free(l->tmp);
+}
+
+static int has_key(uint8_t (*set)[FM_KEY_LEN], size_t n, const uint8_t *key) {
+  for (size_t i = 0; i < n; i++)
+    if (!memcmp(set[i], key, FM_KEY_LEN)) return 1;
   return 0;
 }
 
-/* Finds this device's grant for the period whose readers are k->readers
- * and opens its key into k->sec->wkey: 1 found, 0 none, or an error. */
-static int reuse_grant(fm_keyring *k, const char *period) {
-  last_ctx l = {period, 0, NULL, 0};
+static int on_own(void *arg, const uint8_t *bytes, size_t len) {
+  own_list *l = arg;
   fm_entry e;
-  char gp[8];
-  uint8_t(*devs)[FM_KEY_LEN] = malloc(FM_SEAL_READERS_MAX * FM_KEY_LEN);
+  char period[8];
   size_t n;
-  int rc = devs ? fm_store_read_after(k->s, k->sec->self.pk, 0, 0, on_own, &l) : -ENOMEM;
-  int found = 0;
-  if (rc == 0 && l.bytes && fm_entry_decode(l.bytes, l.len, NULL, &e) == 0 &&
-      fm_seal_grant_read(&e, gp, devs, &n) == 0 && n == k->nreaders &&
-      !memcmp(devs, k->readers, n * FM_KEY_LEN) &&
-      fm_seal_grant_open(&e, k->sec->self.pk, k->sec->self.sk, k->sec->wkey) == 0)
-    found = 1;
-  free(l.bytes);
-  free(devs);
-  if (rc) return rc;
-  if (found) k->wseq = l.seq;
-  return found;
+  uint64_t of = 0;
+  if (fm_entry_decode(bytes, len, NULL, &e) < 0 || !fm_entry_is(&e, FM_KIND_SEAL_GRANT) ||
+      fm_seal_grant_read(&e, period, l->tmp, &n) < 0)
+    return 0;
+  if (fm_body_uint(e.body, e.body_len, "of", &of) == 0 && of) {
+    for (size_t i = l->n; i-- > 0;) {
+      own_grant *b = &l->g[i];
+      if (b->seq != of) continue;
+      for (size_t j = 0; j < n && b->n < FM_SEAL_READERS_MAX; j++)
+        if (!has_key(b->readers, b->n, l->tmp[j])) memcpy(b->readers[b->n++], l->tmp[j], FM_KEY_LEN);
+      break;
+    }
+    return 0;
+  }
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    own_grant *g = realloc(l->g, cap * sizeof *g);
+    if (!g) return -ENOMEM;
+    l->g = g;
+    l->cap = cap;
+  }
+  own_grant *b = &l->g[l->n];
+  if (!(b->readers = malloc(FM_SEAL_READERS_MAX * FM_KEY_LEN))) return -ENOMEM;
+  l->n++;
+  b->seq = e.seq;
+  memcpy(b->period, period, sizeof period);
+  memcpy(b->readers, l->tmp, n * FM_KEY_LEN);
+  b->n = n;
+  return 0;
+}
+
+static int own_grants(fm_keyring *k, own_list *l) {
+  memset(l, 0, sizeof *l);
+  if (!(l->tmp = malloc(FM_SEAL_READERS_MAX * FM_KEY_LEN))) return -ENOMEM;
+  return fm_store_read_after(k->s, k->sec->self.pk, 0, 0, on_own, l);
+}
+
+/* Opens this device's own copy of the key of its grant |seq| into |key|. */
+static int own_key(fm_keyring *k, uint64_t seq, uint8_t key[FM_SEAL_KEY_LEN]) {
+  uint8_t *bytes = NULL;
+  size_t len;
+  fm_entry e;
+  int rc = fm_store_entry_copy(k->s, k->sec->self.pk, seq, &bytes, &len);
+  if (rc == 0) rc = fm_entry_decode(bytes, len, NULL, &e);
+  if (rc == 0) rc = fm_seal_grant_open(&e, k->sec->self.pk, k->sec->self.sk, key);
+  free(bytes);
+  return rc;
 }
 
 static void ready(fm_keyring *k, fm_sealer *out) {
@@ -274,9 +343,51 @@ static void ready(fm_keyring *k, fm_sealer *out) {
   memcpy(out->author, k->sec->self.pk, FM_KEY_LEN);
 }
 
+/* Readers of the current set that base grant |b| lacks, into l->tmp: their
+ * count. */
+static size_t missing(fm_keyring *k, own_list *l, const own_grant *b) {
+  size_t m = 0;
+  for (size_t i = 0; i < k->nreaders; i++)
+    if (!has_key(b->readers, b->n, k->readers[i])) memcpy(l->tmp[m++], k->readers[i], FM_KEY_LEN);
+  return m;
+}
+
+/* An extension of one of this device's grants of the last FM_SEAL_REGRANT_DAYS to
+ * readers it lacks, into |grant|: 1, 0 when none is needed, or an error. */
+static int extension(fm_keyring *k, own_list *l, fm_time now, const fm_rng *rng, fm_buf *grant) {
+  char cutoff[8];
+  fm_seal_period(now - (fm_time)FM_SEAL_REGRANT_DAYS * 86400000, cutoff);
+  for (size_t i = 0; i < l->n; i++) {
+    own_grant *b = &l->g[i];
+    size_t m;
+    if (strcmp(b->period, cutoff) < 0 || (m = missing(k, l, b)) == 0) continue;
+    if (own_key(k, b->seq, k->sec->xkey) != 0) continue; /* not a reader of its own grant */
+    fm_buf_reset(grant);
+    int rc = fm_seal_grant_body_of(grant, b->period, (const uint8_t(*)[FM_KEY_LEN])l->tmp, m,
+                                   k->sec->xkey, rng, b->seq);
+    sodium_memzero(k->sec->xkey, FM_SEAL_KEY_LEN);
+    return rc ? rc : 1;
+  }
+  return 0;
+}
+
+/* The latest base grant of |period| whose readers are exactly the current
+ * ones, its key opened into wkey: 1, 0 when none. */
+static int reuse(fm_keyring *k, own_list *l, const char *period) {
+  for (size_t i = l->n; i-- > 0;) {
+    own_grant *b = &l->g[i];
+    if (strcmp(b->period, period) || b->n != k->nreaders || missing(k, l, b)) continue;
+    if (own_key(k, b->seq, k->sec->wkey) != 0) continue;
+    k->wseq = b->seq;
+    return 1;
+  }
+  return 0;
+}
+
 int fm_keyring_sealer(fm_keyring *k, fm_time now, const fm_rng *rng, fm_buf *grant,
                       fm_sealer *out) {
   char period[8];
+  own_list l;
   int rc;
   if (!k->sec) return FM_ERR_AUTH;
   fm_seal_period(now, period);
@@ -289,25 +400,34 @@ int fm_keyring_sealer(fm_keyring *k, fm_time now, const fm_rng *rng, fm_buf *gra
     ready(k, out);
     return 0;
   }
+  k->wseq = 0;
+  k->pending_base = 0;
   memcpy(k->wperiod, period, sizeof period);
   memcpy(k->whash, h, sizeof h);
-  k->wseq = 0;
-  if ((rc = reuse_grant(k, period)) < 0) return rc;
-  if (rc == 1) {
+  rc = own_grants(k, &l);
+  if (rc == 0) rc = extension(k, &l, now, rng, grant); /* 1: an extension first */
+  if (rc == 0) rc = reuse(k, &l, period);
+  if (rc == 1 && k->wseq) {
     ready(k, out);
-    return 0;
+    rc = 0;
+  } else if (rc == 0) {
+    /* A new key for the month and these readers. */
+    rng->fill(rng->ctx, k->sec->wkey, FM_SEAL_KEY_LEN);
+    fm_buf_reset(grant);
+    rc = fm_seal_grant_body(grant, period, (const uint8_t(*)[FM_KEY_LEN])k->readers,
+                            k->nreaders, k->sec->wkey, rng);
+    k->pending_base = rc == 0;
+    rc = rc ? rc : 1;
   }
-  k->wseq = 0;
-  rng->fill(rng->ctx, k->sec->wkey, FM_SEAL_KEY_LEN);
-  fm_buf_reset(grant);
-  rc = fm_seal_grant_body(grant, period, (const uint8_t(*)[FM_KEY_LEN])k->readers, k->nreaders,
-                          k->sec->wkey, rng);
-  return rc ? rc : 1;
+  own_free(&l);
+  return rc;
 }
 
 int fm_keyring_gateway_reads(const fm_keyring *k) { return k->gateway; }
 
 void fm_keyring_granted(fm_keyring *k, uint64_t seq, fm_sealer *out) {
+  if (!k->pending_base) return; /* an extension: call fm_keyring_sealer() again */
+  k->pending_base = 0;
   k->wseq = seq;
   ready(k, out);
 }

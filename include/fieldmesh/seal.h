@@ -9,7 +9,12 @@
  * 0x00 | field name.
  *
  *   seal.grant  body: {period: str "YYYY-MM",
- *                      to: [[device: bin 32, box: bin 80], ...]}
+ *                      to: [[device: bin 32, box: bin 80], ...],
+ *                      of: uint (optional)}
+ *
+ * `of` names an earlier grant of the same author (its seq) whose key this
+ * one carries to more readers: an extension, written when the writer
+ * learns of readers its grant lacked (a new member, the gateway).
  *
  * Each box is crypto_box_seal of the 32-byte data key to the X25519 form of
  * |device|'s Ed25519 key.  The grant is the |grant seq| entry of the
@@ -34,6 +39,7 @@
 #define FM_SEAL_READERS_MAX 100    /* recipients of one grant */
 #define FM_SEAL_PERIOD_LEN 7       /* "YYYY-MM" */
 #define FM_SEAL_TEXT_MAX 4097      /* an opened field, with its NUL */
+#define FM_SEAL_REGRANT_DAYS 366   /* how far back a writer extends its grants */
 
 /* What a writer needs to seal a record's fields: the data key (not owned;
  * kept by the keyring), the seq of its grant, the writer's device id and
@@ -69,6 +75,11 @@ int fm_seal_open(const uint8_t key[static FM_SEAL_KEY_LEN], const uint8_t author
  * count, period or device key (not a point), else the buffer's error. */
 int fm_seal_grant_body(fm_buf *out, const char *period, const uint8_t (*devices)[FM_KEY_LEN],
                        size_t n, const uint8_t key[static FM_SEAL_KEY_LEN], const fm_rng *rng);
+
+/* The same with `of` (0: none, as above): an extension of grant |of|. */
+int fm_seal_grant_body_of(fm_buf *out, const char *period, const uint8_t (*devices)[FM_KEY_LEN],
+                          size_t n, const uint8_t key[static FM_SEAL_KEY_LEN], const fm_rng *rng,
+                          uint64_t of);
 
 /* Reads grant |e|: its period into |period| (8 bytes, NUL-terminated) and
  * its recipients, in order, into |devices| (room for FM_SEAL_READERS_MAX),

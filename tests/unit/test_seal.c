@@ -202,24 +202,25 @@ static void fx_commune(fx *f) {
   enroll(f->s, &OFF, FM_ROLE_OFFICER, "Commune hall");
 }
 
-/* W1 writes a sealed dossier |id| at |now|; returns whether a grant was
+/* W1 writes a sealed dossier |id| at |now|; returns how many grants were
  * written first. */
 static int write_dossier(fx *f, fm_keyring *k, const char *id, fm_time now) {
   fm_buf grant, body;
   fm_sealer s;
   uint64_t seq;
-  int fresh;
+  int fresh, rv;
   fm_dossier_in d = {id, "khai_sinh", "Lò Thị Lan", "002190012345", "0912345678",
                      "Nghĩa Tân", "Team 1", "portal", "", "ghi chú riêng", "2023-11-14"};
   fm_buf_init(&grant, 16384);
   fm_buf_init(&body, 16384);
-  fresh = fm_keyring_sealer(k, now, &RNG, &grant, &s);
-  assert_true(fresh == 0 || fresh == 1);
-  if (fresh) {
+  fresh = 0;
+  while ((rv = fm_keyring_sealer(k, now, &RNG, &grant, &s)) == 1) {
     assert_int_equal(fm_store_append(f->s, &W1, FM_KIND_SEAL_GRANT, grant.p, grant.len, now, NULL,
                                      &seq), 0);
     fm_keyring_granted(k, seq, &s);
+    fresh++;
   }
+  assert_int_equal(rv, 0);
   assert_int_equal(fm_dossier_body_sealed(&body, &d, &s), 0);
   assert_null(memmem(body.p, body.len, "002190012345", 12));
   assert_null(memmem(body.p, body.len, "0912345678", 10));
@@ -321,12 +322,46 @@ static void test_keyring_rotates_on_revocation_and_month(void **state) {
   assert_int_equal(fm_store_remove_dir(f.dir), 0);
 }
 
+/* A writer that did not know the gateway yet: once it learns of it, its
+ * next sealed record first extends the month's grant, and the gateway
+ * then reads the earlier record too, with no new key. */
+static void test_keyring_extends_grants_to_new_readers(void **state) {
+  fx f;
+  fm_keyring *k;
+  fm_store_opts o;
+  (void)state;
+  memset(&o, 0, sizeof o);
+  o.nosync = 1;
+  strcpy(f.dir, "/tmp/fm-test-seal-XXXXXX");
+  assert_non_null(mkdtemp(f.dir));
+  assert_int_equal(fm_store_open(f.dir, &o, &f.s), 0);
+  assert_int_equal(fm_store_set_authority(f.s, AUTH.pk, "Tân Quang"), 0);
+  enroll(f.s, &W1, FM_ROLE_MEMBER, "Team 1");
+  assert_int_equal(fm_keyring_new(f.s, &W1, &k), 0);
+  assert_int_equal(write_dossier(&f, k, "D-0001", T0), 1);
+  assert_string_equal(show_as(&f, &GW, "D-0001").id_number, "(sealed: Team 1)");
+  enroll(f.s, &GW, FM_ROLE_GATEWAY, "Commune hall");
+  enroll(f.s, &R1, FM_ROLE_MEMBER, "Team 1");
+  /* The extension; the extended key then serves the readers as they are
+   * now (nobody left), so no new key. */
+  assert_int_equal(write_dossier(&f, k, "D-0002", T0 + 1000), 1);
+  assert_int_equal(write_dossier(&f, k, "D-0003", T0 + 2000), 0);
+  fm_keyring_free(k);
+  assert_string_equal(show_as(&f, &GW, "D-0001").id_number, "002190012345");
+  assert_string_equal(show_as(&f, &R1, "D-0001").id_number, "002190012345");
+  assert_string_equal(show_as(&f, &GW, "D-0003").id_number, "002190012345");
+  assert_string_equal(show_as(&f, &O2, "D-0001").id_number, "(sealed: Team 1)");
+  fm_store_close(f.s);
+  assert_int_equal(fm_store_remove_dir(f.dir), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_seal_opens_only_in_its_place),
       cmocka_unit_test(test_grant_opens_for_its_readers_only),
       cmocka_unit_test(test_keyring_team_and_hall_read_others_see_sealed),
       cmocka_unit_test(test_keyring_rotates_on_revocation_and_month),
+      cmocka_unit_test(test_keyring_extends_grants_to_new_readers),
   };
   if (sodium_init() < 0) return 1;
   return cmocka_run_group_tests(tests, setup_ids, NULL);
