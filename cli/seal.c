@@ -17,7 +17,12 @@ static fm_keyring *ring;
 static fm_store *ring_store;
 static fm_sealer sealer;
 
-void fmc_seal_close(void) {
+void fmc_seal_close(fmc_ctx *c) {
+  fm_seal_counts n = fm_keyring_counts(ring);
+  if (c && n.unreadable)
+    fmc_warn(c, "%llu sealed field%s did not open (damaged or tampered with) and show as "
+                "(unreadable): run `fieldmesh verify`",
+             (unsigned long long)n.unreadable, n.unreadable == 1 ? "" : "s");
   fm_keyring_free(ring);
   ring = NULL;
   ring_store = NULL;
@@ -34,7 +39,7 @@ static fm_keyring *keyring(fmc_ctx *c) {
   fm_identity id;
   const fm_identity *self = NULL;
   if (ring && ring_store == c->store) return ring;
-  fmc_seal_close();
+  fmc_seal_close(c);
   if (c->have_device)
     self = &c->device;
   else if (fmc_path(c, "device.key", path) == 0 && fm_keyfile_read(path, &id) == 0)

@@ -25,7 +25,9 @@ void fmc_open_visit(fmc_ctx *c, fm_visit_view *v, fm_opened *o, const char *id, 
 /* What the openings so far met (all zero when nothing was sealed). */
 fm_seal_counts fmc_seal_counts(void);
 
-/* Frees this process's keyring (wiping its keys); fmc_close() calls it. */
-void fmc_seal_close(void);
+/* Frees this process's keyring (wiping its keys), first saying in one
+ * warning how many sealed fields did not open (damaged), if any;
+ * fmc_close() calls it.  |c| may be NULL (no warning). */
+void fmc_seal_close(fmc_ctx *c);
 
 #endif

@@ -135,8 +135,9 @@ while True:
 open(p, 'wb').write(b)
 print("flipped", n)
 EOF
-out=$(fm minh-t dossier show "$D1") || fail "dossier show failed on a tampered field"
+out=$(fm minh-t dossier show "$D1" 2>"$W/err") || fail "dossier show failed on a tampered field"
 echo "$out" | grep -q "(unreadable)" || fail "no (unreadable): $out"
+grep -q "sealed fields did not open" "$W/err" || fail "the unreadable fields are not counted: $(cat "$W/err")"
 echo "$out" | grep -q "khai_sinh" || fail "the clear fields are gone: $out"
 
 step "P3: after Lan's grant, a revocation of Minh reaches Lan: her next dossier is a new key"
