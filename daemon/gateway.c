@@ -181,12 +181,21 @@ static void plan_next(fmd_sink *k) {
              "planned before the daemon stopped", kind_name(k), hex, k->batch.n);
   }
   /* Upstream gets the citizens' data in the clear (docs/privacy.md). */
+  uint64_t locked = 0;
   if (!k->opened.max) fm_buf_init(&k->opened, (size_t)1 << 30);
-  if ((rv = fmd_unseal_batch(g->keys, &k->batch, &k->opened)) < 0) {
+  if ((rv = fmd_unseal_batch(g->keys, &k->batch, &k->opened, &locked)) < 0) {
     fm_fwd_batch_free(&k->batch);
     fmd_logf(&g->d->log, FMD_WARN, "upstream %s: cannot open the batch's sealed fields: %s",
              kind_name(k), fm_strerror(rv));
     arm(k, FMD_S_BACKOFF, next_backoff(k));
+    return;
+  }
+  if (locked && fmd_now() - k->batch.created < FMD_SEAL_HOLD_MS && !g->stopping) {
+    /* The writer's extension is probably on the way: wait for it. */
+    fmd_logf(&g->d->log, FMD_DEBUG, "upstream %s: %llu sealed fields of the batch wait for "
+             "their key", kind_name(k), (unsigned long long)locked);
+    fm_fwd_batch_free(&k->batch);
+    arm(k, FMD_S_LINGER, 2000);
     return;
   }
   memset(&k->result, 0, sizeof k->result);

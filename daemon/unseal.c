@@ -31,7 +31,8 @@ static int open_one(fm_keyring *k, const fm_fwd_record *r, fm_buf *mem, int *sea
   return rv;
 }
 
-int fmd_unseal_batch(fm_keyring *k, fm_fwd_batch *b, fm_buf *mem) {
+int fmd_unseal_batch(fm_keyring *k, fm_fwd_batch *b, fm_buf *mem, uint64_t *locked) {
+  uint64_t before = fm_keyring_counts(k).locked;
   size_t *at = calloc(b->nrecords + 1, sizeof *at), *len = calloc(b->nrecords + 1, sizeof *len);
   int rv = 0, sealed;
   if (!at || !len) rv = -ENOMEM;
@@ -49,5 +50,6 @@ int fmd_unseal_batch(fm_keyring *k, fm_fwd_batch *b, fm_buf *mem) {
     }
   free(at);
   free(len);
+  if (locked) *locked = fm_keyring_counts(k).locked - before;
   return rv;
 }

@@ -37,6 +37,8 @@ struct fm_keyring {
   uint8_t whash[16];               /* BLAKE2b of the current key's readers */
   uint64_t wseq;                   /* 0: no current writer key */
   int pending_base;                /* the grant handed out is a new key, not an extension */
+  uint8_t xhash[16];               /* the readers fm_keyring_extend() last found served */
+  int xdone;
   uint8_t (*readers)[FM_KEY_LEN];  /* the readers of a pending or current key */
   size_t nreaders;
   int gateway;                     /* a gateway is among the readers */
@@ -420,6 +422,22 @@ int fm_keyring_sealer(fm_keyring *k, fm_time now, const fm_rng *rng, fm_buf *gra
     rc = rc ? rc : 1;
   }
   own_free(&l);
+  return rc;
+}
+
+int fm_keyring_extend(fm_keyring *k, fm_time now, const fm_rng *rng, fm_buf *grant) {
+  own_list l;
+  uint8_t h[16];
+  int rc;
+  if (!k->sec) return FM_ERR_AUTH;
+  if ((rc = load_readers(k, now)) != 0) return rc;
+  crypto_generichash(h, sizeof h, (const uint8_t *)k->readers, k->nreaders * FM_KEY_LEN, NULL, 0);
+  if (k->xdone && !memcmp(h, k->xhash, sizeof h)) return 0;
+  rc = own_grants(k, &l);
+  if (rc == 0) rc = extension(k, &l, now, rng, grant);
+  own_free(&l);
+  k->xdone = rc == 0;
+  memcpy(k->xhash, h, sizeof h);
   return rc;
 }
 

@@ -65,6 +65,14 @@ int fm_keyring_sealer(fm_keyring *k, fm_time now, const fm_rng *rng, fm_buf *gra
                       fm_sealer *out);
 void fm_keyring_granted(fm_keyring *k, uint64_t seq, fm_sealer *out);
 
+/* Extensions only, for a device that is not writing a record now (the
+ * daemon, when the roster changes): 1 with the body of an extension of
+ * one of this device's grants in |grant| (append it as above, then call
+ * again), 0 when every grant of the last FM_SEAL_REGRANT_DAYS reaches
+ * every current reader, or an error as fm_keyring_sealer().  Cheap when
+ * the readers did not change since it last returned 0. */
+int fm_keyring_extend(fm_keyring *k, fm_time now, const fm_rng *rng, fm_buf *grant);
+
 /* After fm_keyring_sealer(): 1 when a gateway is among the readers, 0
  * when this store knows none (a laptop that never synced): the commune
  * hall could not read what is sealed now. */

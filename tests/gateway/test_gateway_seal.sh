@@ -6,7 +6,11 @@
 #     number or phone bytes and shows "(sealed: Team 1)";
 #   - the gateway forwards them in the clear: the spool's records and the
 #     PostgreSQL dossiers and visits rows hold the plaintext;
-#   - the three laptops keep one view digest.
+#   - the three laptops keep one view digest;
+#   - a dossier a sealed before it ever met anyone (sealed to itself
+#     only, with a warning) reaches the gateway in the clear all the same:
+#     a's daemon extends its grant once it learns of the gateway, and the
+#     gateway holds the batch until the key comes.
 #
 # usage: test_gateway_seal.sh BIN_DIR
 set -euo pipefail
@@ -24,6 +28,11 @@ commune a:member:"Team 1" h:member:"Team 2" g:gateway:"Commune hall"
 printf '[privacy]\nseal = yes\n' >"$W/a/fieldmeshd.conf"
 pg_start
 
+step "before any sync, a records a sealed dossier: it knows no reader but itself"
+D0=$(fm a dossier add --procedure cu_tru --applicant-name "Lò Văn Pó" --applicant-id 002190077777 \
+  --village "Nghĩa Tân" 2>"$W/a-err" | tail -n1)
+grep -q "knows no gateway yet" "$W/a-err" || fail "no warning that the hall could not read it: $(cat "$W/a-err")"
+
 step "the three meet (a learns its readers), then a records a sealed dossier and visit"
 WEB_G=$NEXT_PORT WEB_H=$((NEXT_PORT + 1))
 NEXT_PORT=$((NEXT_PORT + 2))
@@ -35,6 +44,9 @@ start g --config "$W/g.conf"
 start h --config "$W/h.conf" --peer "127.0.0.1:${PORT[g]}"
 start a --config "$W/a.conf" --peer "127.0.0.1:${PORT[g]}"
 wait_for "the three laptops to agree" same_view a h g
+g_reads_d0() { fm g dossier show "$D0" | grep -qF 002190077777; }
+wait_for "a's daemon to extend its grant to the gateway" g_reads_d0
+log_has a "extended 1 key grant" || fail "a's daemon did not log the extension"
 D=$(fm a dossier add --procedure khai_sinh --applicant-name "$CITIZEN" --applicant-id $CCCD \
   --phone $PHONE --village "Nghĩa Tân" | tail -n1)
 V=$(fm a visit add --village "Nghĩa Tân" --mode home --citizens 2 --services account_created \
@@ -66,4 +78,9 @@ grep -hF "\"$V\"" "$W"/spool/*.ndjson | grep -qF "nhà bà $CITIZEN" || fail "th
   "$CITIZEN|$CCCD|$PHONE" ] || fail "PostgreSQL's dossier row: $(pg_q "SELECT * FROM dossiers WHERE id = '$D'")"
 [ "$(pg_q "SELECT place FROM visits WHERE id = '$V'")" = "nhà bà $CITIZEN" ] || fail "PostgreSQL's visit row"
 fm g dossier show "$D" | grep -qF "$CCCD" || fail "the gateway's own CLI does not read it"
+[ "$(pg_q "SELECT applicant_id FROM dossiers WHERE id = '$D0'")" = 002190077777 ] ||
+  fail "the dossier sealed before the first sync went upstream as: $(pg_q "SELECT applicant_id FROM dossiers WHERE id = '$D0'")"
+grep -hF "\"$D0\"" "$W"/spool/*.ndjson | grep -qF 002190077777 || fail "the spool has the early dossier sealed"
+[ "$(fm h dossier show "$D0" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["applicant"]["id_number"])')" = "(sealed: Team 1)" ] ||
+  fail "Team 2 reads the early dossier"
 echo "ok"
