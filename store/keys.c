@@ -155,6 +155,15 @@ static void placeholder(fm_keyring *k, fm_str *f, char *buf, const char *text, i
   }
 }
 
+void fm_keyring_locked_text(fm_str team, char *out) {
+  size_t n = team.n < FM_NAME_MAX ? team.n : FM_NAME_MAX;
+  while (n > 0 && n < team.n && ((unsigned char)team.p[n] & 0xc0) == 0x80) n--;
+  if (n == 0 || !fm_utf8_valid(team.p, n))
+    snprintf(out, FM_SEAL_TEXT_MAX, "(sealed)");
+  else
+    snprintf(out, FM_SEAL_TEXT_MAX, "(sealed: %.*s)", (int)n, team.p);
+}
+
 typedef struct field_ref {
   const uint8_t *author;   /* the writer of the record's fields */
   fm_str id, team;
@@ -166,7 +175,7 @@ static void open_field(fm_keyring *k, const field_ref *r, fm_str *f, unsigned bi
                        const char *field, char *buf) {
   uint64_t seq;
   size_t n;
-  char locked[FM_NAME_MAX + 16];
+  char locked[FM_SEAL_TEXT_MAX];
   if (!(*r->sealed & bit)) return;
   *r->sealed &= ~bit;
   if (fm_seal_grant_of((const uint8_t *)f->p, f->n, &seq) < 0) {
@@ -175,8 +184,7 @@ static void open_field(fm_keyring *k, const field_ref *r, fm_str *f, unsigned bi
   }
   const slot *sl = grant_key(k, r->author, seq);
   if (!sl || sl->state == 0) {
-    snprintf(locked, sizeof locked, "(sealed: %.*s)",
-             (int)(r->team.n < FM_NAME_MAX ? r->team.n : FM_NAME_MAX), r->team.p);
+    fm_keyring_locked_text(r->team, locked);
     placeholder(k, f, buf, locked, 0, r->locked, bit);
     return;
   }

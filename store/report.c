@@ -8,6 +8,7 @@
 
 #include "fieldmesh/entry.h"
 #include "fieldmesh/hlc.h"
+#include "fieldmesh/keys.h"
 #include "fieldmesh/text.h"
 #include "fieldmesh/view.h"
 
@@ -204,10 +205,9 @@ static int on_visit(void *ctx, const char *id, size_t idn, const uint8_t *rec, s
                                            : v.place;
   /* A report never opens a sealed place: it counts under its team
    * (docs/privacy.md), the same on every laptop. */
-  char locked[FM_NAME_MAX + 16];
+  char locked[FM_SEAL_TEXT_MAX];
   if (r->by == FM_REPORT_PLACE && (v.sealed & FM_SEALED_PLACE)) {
-    snprintf(locked, sizeof locked, "(sealed: %.*s)", (int)(v.team.n < 128 ? v.team.n : 128),
-             v.team.p);
+    fm_keyring_locked_text(v.team, locked);
     text = (fm_str){locked, strlen(locked)};
   }
   key = time_or_member_key(c, day, week, v.base.author, text);

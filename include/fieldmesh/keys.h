@@ -51,6 +51,11 @@ typedef struct fm_opened {
 void fm_keyring_open_dossier(fm_keyring *k, fm_dossier_view *d, fm_opened *o, fm_str id);
 void fm_keyring_open_visit(fm_keyring *k, fm_visit_view *v, fm_opened *o, fm_str id);
 
+/* The placeholder of a field sealed by team |team|, "(sealed: TEAM)",
+ * into |out| (FM_SEAL_TEXT_MAX bytes): the team cut at a character's
+ * start, "(sealed)" when its bytes are not UTF-8. */
+void fm_keyring_locked_text(fm_str team, char *out);
+
 /* The counts so far (zeros for NULL). */
 fm_seal_counts fm_keyring_counts(const fm_keyring *k);
 
