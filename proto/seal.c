@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -57,8 +58,9 @@ void fm_seal_write(fm_wr *w, const fm_sealer *s, const char *id, size_t id_n,
     w->buf->err = FM_ERR_INVAL;
     return;
   }
+  /* Ciphertext only: not secret, no need for locked memory. */
   size_t total = FM_SEAL_OVERHEAD + n;
-  uint8_t *v = sodium_malloc(total);
+  uint8_t small[512], *v = total <= sizeof small ? small : malloc(total);
   if (!v) {
     w->buf->err = -ENOMEM;
     return;
@@ -68,7 +70,7 @@ void fm_seal_write(fm_wr *w, const fm_sealer *s, const char *id, size_t id_n,
   crypto_aead_xchacha20poly1305_ietf_encrypt(v + FM_SEAL_HEAD_LEN, &cn, (const uint8_t *)text, n,
                                              ad, adn, NULL, v + 9, s->key);
   fm_wr_bin(w, v, total);
-  sodium_free(v);
+  if (v != small) free(v);
 }
 
 int fm_seal_grant_of(const uint8_t *p, size_t n, uint64_t *grant_seq) {
