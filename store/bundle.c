@@ -52,11 +52,11 @@ void fm_bundle_free(fm_bundle *b) {
 }
 
 /* |out| is the magic this release writes for the kind: an older bundle
- * ("FMBNDL1") reads as a bundle.  A known name with another version digit
+ * ("FMBNDL1", "FMBNDL2") reads as a bundle.  A known name with another version digit
  * is another release's format. */
 static int check_magic(const uint8_t *data, size_t len, char out[9]) {
   size_t n = len < MAGIC_LEN ? len : MAGIC_LEN;
-  if (memcmp(data, FM_BUNDLE_MAGIC_V1, n) == 0) {
+  if (memcmp(data, FM_BUNDLE_MAGIC_V1, n) == 0 || memcmp(data, FM_BUNDLE_MAGIC_V2, n) == 0) {
     if (len < MAGIC_LEN) return FM_ERR_TRUNCATED;
     memcpy(out, FM_BUNDLE_MAGIC, MAGIC_LEN + 1);
     return 0;
