@@ -1,4 +1,5 @@
 /* visit add, visit list, visit void. */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -200,6 +201,7 @@ static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
     fm_opened *op = malloc(sizeof *op);
     if (op) fmc_open_visit(l->c, &v, op, id, idn);
     visit_json(l->c, &l->j, id, idn, &v, NULL, NULL);
+    if (op) sodium_memzero(op, sizeof *op);
     free(op);
     return 0;
   }
@@ -291,6 +293,7 @@ static int show_one(fmc_ctx *c, const fmc_found *f, const fm_visit_view *v) {
   }
   free(u);
   free(tl);
+  if (op) sodium_memzero(op, sizeof *op);
   free(op);
   return rv;
 }
