@@ -3,6 +3,7 @@
  * entries its view names and those a gateway receipt names; and where
  * and when each reached the commune's system, with the receipt's
  * reference. */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,6 +214,7 @@ static int show(void *ctx, const char *id, size_t n, const uint8_t *rec, size_t 
     f->done = 1;
   }
   free(t);
+  sodium_memzero(o, sizeof *o);
   free(o);
   return 1;
 }

@@ -4,6 +4,7 @@
  * number and phone masked), its timeline -- who, by member name, when,
  * what -- and where and when each entry reached the commune's system,
  * with the reference from the receipt. */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +115,7 @@ static int row_dossier(void *ctx, const char *id, size_t n, const uint8_t *rec, 
   fmd_html_raw(&p->out, "</td><td>");
   str(p, d.portal_ref);
   fmd_html_raw(&p->out, "</td></tr>\n");
+  if (o) sodium_memzero(o, sizeof *o);
   free(o);
   return 0;
 }
