@@ -179,10 +179,14 @@ static int grant_each(const fm_entry *e, char period[8], grant_item_fn each, voi
       fm_rd_array(&v, &n) || n == 0 || n > FM_SEAL_READERS_MAX)
     return FM_ERR_MALFORMED;
   for (uint32_t i = 0; i < n; i++) {
-    if (fm_rd_array(&v, &two) || two != 2 || fm_rd_bin_fixed(&v, dev, sizeof dev) ||
+    if (fm_rd_array(&v, &two) || two < 2 || two > 8 || fm_rd_bin_fixed(&v, dev, sizeof dev) ||
         fm_rd_bin_fixed(&v, box, sizeof box))
       return FM_ERR_MALFORMED;
-    int rc = each ? each(ctx, dev, box) : 0;
+    /* More elements: a box wrapped to another key of the device (room for
+     * keys a device can forget, docs/privacy.md): not for this version. */
+    for (uint32_t j = 2; j < two; j++)
+      if (fm_rd_skip(&v, 4, 64) < 0) return FM_ERR_MALFORMED;
+    int rc = each && two == 2 ? each(ctx, dev, box) : 0;
     if (rc) return rc;
   }
   return 0;
