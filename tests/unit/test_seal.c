@@ -165,6 +165,59 @@ static void test_grant_opens_for_its_readers_only(void **state) {
   fm_buf_free(&e);
 }
 
+/* An item with more than [device, box] is for a later version (a box
+ * wrapped to a key the device can forget): skipped, not an error. */
+static void test_grant_items_of_a_later_version_are_skipped(void **state) {
+  uint8_t key[32], got[32], devs[1][FM_KEY_LEN], back[FM_SEAL_READERS_MAX][FM_KEY_LEN];
+  fm_buf one, body, e;
+  fm_entry en;
+  fm_wr w;
+  fm_rd r;
+  char period[8];
+  size_t n;
+  uint32_t m, items;
+  const char *k;
+  size_t kn;
+  (void)state;
+  memset(key, 4, sizeof key);
+  memcpy(devs[0], R1.pk, 32);
+  fm_buf_init(&one, 4096);
+  fm_buf_init(&body, 4096);
+  fm_buf_init(&e, 16384);
+  assert_int_equal(fm_seal_grant_body(&one, "2023-11", (const uint8_t(*)[32])devs, 1, key, &RNG), 0);
+  /* Copy R1's item, and add one for GW with a third element. */
+  fm_rd_init(&r, one.p, one.len, 1);
+  assert_int_equal(fm_rd_map(&r, &m), 0);
+  assert_int_equal(fm_rd_str(&r, &k, &kn), 0);
+  assert_int_equal(fm_rd_str(&r, &k, &kn), 0);
+  assert_int_equal(fm_rd_str(&r, &k, &kn), 0);
+  assert_int_equal(fm_rd_array(&r, &items), 0);
+  const uint8_t *item = r.p;
+  assert_int_equal(fm_rd_skip(&r, 4, 8), 0);
+  fm_wr_init(&w, &body);
+  fm_wr_map(&w, 2);
+  fm_wr_cstr(&w, "period");
+  fm_wr_cstr(&w, "2023-11");
+  fm_wr_cstr(&w, "to");
+  fm_wr_array(&w, 2);
+  fm_wr_raw(&w, item, (size_t)(r.p - item));
+  fm_wr_array(&w, 3);
+  fm_wr_bin(&w, GW.pk, 32);
+  fm_wr_bin(&w, item + 37, FM_SEAL_BOX_LEN);  /* R1's box: any 80 bytes */
+  fm_wr_bin(&w, "inbox-key-id", 12);
+  assert_int_equal(fm_entry_build(&e, &W1, 1, NULL, (fm_hlc)T0 << 16, FM_KIND_SEAL_GRANT, body.p,
+                                  body.len), 0);
+  assert_int_equal(fm_entry_decode(e.p, e.len, NULL, &en), 0);
+  assert_int_equal(fm_seal_grant_read(&en, period, back, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(fm_seal_grant_open(&en, R1.pk, R1.sk, got), 0);
+  assert_memory_equal(got, key, 32);
+  assert_int_equal(fm_seal_grant_open(&en, GW.pk, GW.sk, got), FM_ERR_NOTFOUND);
+  fm_buf_free(&one);
+  fm_buf_free(&body);
+  fm_buf_free(&e);
+}
+
 /* ---- the keyring on a real store ---------------------------------------- */
 
 typedef struct fx {
@@ -359,6 +412,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_seal_opens_only_in_its_place),
       cmocka_unit_test(test_grant_opens_for_its_readers_only),
+      cmocka_unit_test(test_grant_items_of_a_later_version_are_skipped),
       cmocka_unit_test(test_keyring_team_and_hall_read_others_see_sealed),
       cmocka_unit_test(test_keyring_rotates_on_revocation_and_month),
       cmocka_unit_test(test_keyring_extends_grants_to_new_readers),
