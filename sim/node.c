@@ -138,6 +138,7 @@ static fm_time node_wall(void *ctx) {
 static void on_new_entries(void *ctx, uint32_t accepted) {
   sim_node *n = ctx;
   (void)accepted;
+  n->regrant_due = 1;
   int rv = sim_node_absorb(n->w, n);
   if (rv < 0) sim_world_fatal(n->w, "reading a restored laptop's log", rv);
   sim_net_notify(n->w, n);

@@ -268,6 +268,20 @@ static const fm_sealer *sealer_of(sim_world *w, sim_node *n, int *refused) {
   return rv == 0 ? &s : NULL;
 }
 
+void sim_work_regrant(sim_world *w, sim_node *n) {
+  fm_rng rng = {world_fill, w};
+  fm_buf grant;
+  int rv, rounds = 0;
+  n->regrant_due = 0;
+  if (!n->keys || n->keys_store != n->store || !n->up) return;
+  fm_buf_init(&grant, FM_ENTRY_MAX);
+  while ((rv = fm_keyring_extend(n->keys, sim_net_node_now(w, n), &rng, &grant)) == 1 &&
+         rounds++ < 64)
+    if (append(w, n, FM_KIND_SEAL_GRANT, SIM_K_GRANT, &grant) != 0) break;
+  if (rv < 0 && rv != FM_ERR_AUTH) sim_world_fatal(w, "extending grants", rv);
+  fm_buf_free(&grant);
+}
+
 static int build_visit(sim_world *w, sim_node *n, const sim_rhythm *r, fm_buf *b) {
   char id[FM_RECORD_ID_MAX], date[11], place[200], who[64];
   int64_t day;

@@ -59,6 +59,7 @@ typedef struct sim_node {
   uint64_t usb_serial;
   fm_keyring *keys;           /* sealing: made on its first sealed write, freed when it stops */
   fm_store *keys_store;       /* the store |keys| reads */
+  int regrant_due;            /* it took entries in since its grants were last extended */
 } sim_node;
 
 typedef struct sim_linkrt {
