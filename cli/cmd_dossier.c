@@ -1,4 +1,5 @@
 /* dossier add, dossier status, dossier show, dossier list. */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,8 +9,10 @@
 #include "fieldmesh/error.h"
 #include "fieldmesh/procedure.h"
 #include "fieldmesh/record.h"
+#include "fieldmesh/text.h"
 #include "out.h"
 #include "records.h"
+#include "seal.h"
 #include "roster.h"
 #include "timeline.h"
 #include "upstream.h"
@@ -133,8 +136,13 @@ int fmc_cmd_dossier_add(fmc_ctx *c, int argc, char **argv) {
   in.team = en.team;
   fmc_date_of(c->now, day);
   in.date = day;
+  const fm_sealer *seal;
+  if ((rv = fmc_sealer(c, &seal)) != 0) {
+    free(note);
+    return rv;
+  }
   fm_buf_init(&body, FM_ENTRY_MAX);
-  if ((rv = fm_dossier_body(&body, &in)) < 0)
+  if ((rv = fm_dossier_body_sealed(&body, &in, seal)) < 0)
     rv = fmc_usage(c, "the dossier is over the entry size limit: shorten --note");
   else
     rv = fmc_append(c, &c->device, FM_KIND_DOSSIER, &body, &seq);
@@ -439,7 +447,12 @@ int fmc_cmd_dossier_show(fmc_ctx *c, int argc, char **argv) {
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_open(c, 0)) != 0) return rv;
   if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, spec.pos[0], &f)) != 0) return rv;
-  if (fm_dossier_view_decode(f.rec, f.len, &d) < 0) {
+  fm_opened *op = malloc(sizeof *op);
+  int bad = fm_dossier_view_decode(f.rec, f.len, &d) < 0;
+  if (!bad && op) fmc_open_dossier(c, &d, op, f.id, strlen(f.id));
+  if (!op) {
+    rv = fmc_fail(c, "out of memory");
+  } else if (bad) {
     rv = fmc_fail(c, "dossier %s is unreadable in this store: run `fieldmesh verify`", f.id);
   } else if (!(u = malloc(sizeof *u)) || (rv = dossier_upstream(c, f.id, &d, u)) < 0) {
     rv = fmc_fail(c, "cannot read the receipts of dossier %s: %s", f.id,
@@ -458,16 +471,35 @@ int fmc_cmd_dossier_show(fmc_ctx *c, int argc, char **argv) {
   }
   free(tl);
   free(u);
+  if (op) sodium_memzero(op, sizeof *op);
+  free(op);
   fmc_found_free(&f);
   return rv;
 }
 
 /* The filters of `dossier list`. */
 typedef struct list_filter {
-  const char *village; /* NULL: any */
-  int status;          /* -1: any */
-  fm_vocab *vocab;     /* the commune's lists, for a renamed village */
+  const char *village;   /* NULL: any */
+  int status;            /* -1: any */
+  fm_vocab *vocab;       /* the commune's lists, for a renamed village */
+  const char *applicant; /* NULL: any; else a part of a name this laptop can read */
+  fm_opened *op;
 } list_filter;
+
+/* Whether the readable name |name| holds |want| (both compared by their
+ * matching keys, fm_text_fold). */
+static int name_has(fm_str name, const char *want) {
+  fm_buf a, b;
+  int has = 0;
+  fm_buf_init(&a, FM_ENTRY_MAX);
+  fm_buf_init(&b, FM_ENTRY_MAX);
+  if (fm_text_fold(&a, name.p, name.n) == 0 && fm_text_fold(&b, want, strlen(want)) == 0 &&
+      b.len > 0 && a.len >= b.len && a.p && b.p)
+    for (size_t i = 0; !has && i + b.len <= a.len; i++) has = !memcmp(a.p + i, b.p, b.len);
+  fm_buf_free(&a);
+  fm_buf_free(&b);
+  return has;
+}
 
 static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
                     const uint8_t *rec, size_t len) {
@@ -480,6 +512,9 @@ static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
                                   f->village))
     return 0;
   if (f->status >= 0 && d.status != f->status) return 0;
+  fmc_open_dossier(l->c, &d, f->op, id, idn);
+  if (f->applicant && ((d.locked & FM_SEALED_NAME) || !name_has(d.applicant_name, f->applicant)))
+    return 0;
   l->shown++;
   if (l->c->json) {
     dossier_json(l->c, &l->j, id, idn, &d, NULL, NULL);
@@ -498,12 +533,15 @@ static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
 
 int fmc_cmd_dossier_list(fmc_ctx *c, int argc, char **argv) {
   fmc_opt o[] = {{"--village", NULL, 0, NULL}, {"--status", NULL, 0, NULL},
-                 {NULL, NULL, 0, NULL}};
-  fmc_spec spec = {"usage: fieldmesh dossier list [--village V] [--status S] [--json]\n"
-                   "Lists the dossiers this laptop holds, oldest first.\n",
+                 {"--applicant", NULL, 0, NULL}, {NULL, NULL, 0, NULL}};
+  fmc_spec spec = {"usage: fieldmesh dossier list [--village V] [--status S] [--applicant NAME] "
+                   "[--json]\n"
+                   "Lists the dossiers this laptop holds, oldest first. --applicant keeps\n"
+                   "those whose applicant's name holds NAME, among the names this laptop\n"
+                   "can read (sealed ones it cannot open are left out).\n",
                    o, 0, 0, {0}, 0};
   char names[256];
-  list_filter f = {NULL, -1, NULL};
+  list_filter f = {NULL, -1, NULL, NULL, NULL};
   int rv;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_check_text(c, "--village", o[0].value, FM_NAME_MAX - 1, 0))) return rv;
@@ -512,10 +550,21 @@ int fmc_cmd_dossier_list(fmc_ctx *c, int argc, char **argv) {
     return fmc_usage(c, "--status must be one of: %s; got \"%.40s\"", names, o[1].value);
   }
   if ((rv = fmc_open(c, 0)) != 0 || (rv = fmc_vocab_load(c, &f.vocab)) != 0) return rv;
+  if ((rv = fmc_check_text(c, "--applicant", o[2].value, FM_NAME_MAX - 1, 0))) {
+    free(f.vocab);
+    return rv;
+  }
   f.village = o[0].value;
+  f.applicant = o[2].value;
+  if (!(f.op = malloc(sizeof *f.op))) {
+    free(f.vocab);
+    return fmc_fail(c, "out of memory");
+  }
   rv = fmc_records_list(c, FM_VIEW_DOSSIER,
-                        "ID|CREATED|PROCEDURE|APPLICANT|VILLAGE|TEAM|STATUS|REF", "no dossiers",
-                        list_one, &f);
+                        "ID|CREATED|PROCEDURE|APPLICANT|VILLAGE|TEAM|STATUS|REF",
+                        "no dossiers", list_one, &f);
+  sodium_memzero(f.op, sizeof *f.op);
+  free(f.op);
   free(f.vocab);
   return rv;
 }

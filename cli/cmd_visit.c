@@ -1,4 +1,5 @@
 /* visit add, visit list, visit void. */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "fieldmesh/record.h"
 #include "out.h"
 #include "records.h"
+#include "seal.h"
 #include "roster.h"
 #include "timeline.h"
 #include "upstream.h"
@@ -110,8 +112,10 @@ static int visit_add(fmc_ctx *c, const fmc_opt *o, const fm_enrollment *en, fm_v
   in->id = id;
   in->team = en->team;
   in->village = village;
+  const fm_sealer *seal;
+  if ((rv = fmc_sealer(c, &seal)) != 0) return rv;
   fm_buf_init(&body, FM_ENTRY_MAX);
-  if ((rv = fm_visit_body(&body, in)) < 0)
+  if ((rv = fm_visit_body_sealed(&body, in, seal)) < 0)
     rv = fmc_usage(c, "the visit is over the entry size limit: shorten --note or --place");
   else
     rv = fmc_append(c, &c->device, FM_KIND_VISIT, &body, &seq);
@@ -227,7 +231,11 @@ static int list_one(fmc_listing *l, void *arg, const char *id, size_t idn,
     return 0;
   l->shown++;
   if (l->c->json) {
+    fm_opened *op = malloc(sizeof *op);
+    if (op) fmc_open_visit(l->c, &v, op, id, idn);
     visit_json(l->c, &l->j, id, idn, &v, NULL, NULL);
+    if (op) sodium_memzero(op, sizeof *op);
+    free(op);
     return 0;
   }
   fmc_services_str(v.services, services, sizeof services);
@@ -300,8 +308,12 @@ static int show_one(fmc_ctx *c, const fmc_found *f, const fm_visit_view *v) {
   fm_stamp st[2] = {v->base, v->void_stamp};
   fmc_upstream *u = malloc(sizeof *u);
   fmc_timeline *tl = malloc(sizeof *tl);
+  fm_opened *op = malloc(sizeof *op);
+  fm_visit_view shown = *v;
   int rv = 0;
-  if (!u || !tl)
+  if (op) fmc_open_visit(c, &shown, op, f->id, strlen(f->id));
+  v = &shown;
+  if (!u || !tl || !op)
     rv = fmc_fail(c, "cannot show visit %s: out of memory", f->id);
   else if ((rv = fmc_upstream_of(c, FM_VIEW_VISIT, f->id, st, 2, u)) < 0)
     rv = fmc_fail(c, "cannot read the receipts of visit %s: %s", f->id, fm_strerror(rv));
@@ -317,6 +329,8 @@ static int show_one(fmc_ctx *c, const fmc_found *f, const fm_visit_view *v) {
   }
   free(u);
   free(tl);
+  if (op) sodium_memzero(op, sizeof *op);
+  free(op);
   return rv;
 }
 

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "date.h"
+#include "seal.h"
 #include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/keyfile.h"
@@ -164,6 +165,7 @@ int fmc_store_fail(fmc_ctx *c, int rv, const char *what) {
 }
 
 void fmc_close(fmc_ctx *c) {
+  fmc_seal_close(c);
   fm_store_close(c->store);
   c->store = NULL;
   if (c->have_device) fm_identity_wipe(&c->device);

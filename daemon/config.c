@@ -152,6 +152,7 @@ static const char *const sync_keys[] = {"window_kib", "ping_seconds", "idle_time
 static const char *const discovery_keys[] = {"enabled", "port", "interval_seconds", "group",
                                              "group6"};
 static const char *const web_keys[] = {"listen", "password_file", "silent_days"};
+static const char *const privacy_keys[] = {"seal"};
 static const char *const upstream_keys[] = {
     "spool", "postgres", "http", "batch_entries", "batch_kib", "linger_ms", "retry_min_ms",
     "retry_max_ms", "timeout_seconds", "tls_verify", "ca_file", "http_token"};
@@ -162,7 +163,8 @@ static const struct {
   size_t n;
 } sections[] = {{"node", KEYS(node_keys)},           {"peers", KEYS(peers_keys)},
                 {"sync", KEYS(sync_keys)},           {"discovery", KEYS(discovery_keys)},
-                {"upstream", KEYS(upstream_keys)},   {"web", KEYS(web_keys)}};
+                {"upstream", KEYS(upstream_keys)},   {"web", KEYS(web_keys)},
+                {"privacy", KEYS(privacy_keys)}};
 #define NSECTIONS (sizeof sections / sizeof *sections)
 
 /* A section or key on_key does not know: a typo is refused with the
@@ -185,7 +187,7 @@ static void unknown(FILE *err, const char *file, const char *section, const char
             "are listed in docs/config.md)\n", file, section, near);
   else
     fprintf(err, "fieldmeshd: %s: unknown section [%.60s]: the sections are [node], [peers], "
-            "[sync], [discovery], [upstream] and [web] (see docs/config.md)\n", file, section);
+            "[sync], [discovery], [upstream], [web] and [privacy] (see docs/config.md)\n", file, section);
 }
 
 static int on_key(void *user, const char *section, const char *key, const char *value) {
@@ -211,6 +213,11 @@ static int on_key(void *user, const char *section, const char *key, const char *
       rv = fmd_setting_bool(value, &c->ignore_failing) == 0
                ? 0
                : bad(ld->err, &o, value, "yes (the default) or no");
+  } else if (!strcmp(section, "privacy")) {
+    /* Read by the fieldmesh command, which writes the records
+     * (docs/privacy.md); checked here so a typo is named. */
+    if (!strcmp(key, "seal"))
+      rv = fmd_setting_bool(value, &c->seal) == 0 ? 0 : bad(ld->err, &o, value, "yes or no (the default)");
   } else if (!strcmp(section, "peers")) {
     if (!strcmp(key, "peer")) rv = ld->peers_from_flags ? 0 : add_peer(ld->err, &o, c, value);
   } else if (!strcmp(section, "sync")) {

@@ -46,6 +46,7 @@ typedef struct fmd_config {
   fmd_disc_config disc;         /* [discovery] (discovery_config.h) */
   fmd_upstream_config upstream; /* [upstream]: a gateway's sinks (upstream_config.h) */
   fmd_web_config web;           /* [web]: a gateway's dashboard (web_config.h) */
+  int seal;                     /* [privacy] seal: this laptop's records are sealed */
 } fmd_config;
 
 /* Fills |c| from |argv| and the config file.  Returns 0,

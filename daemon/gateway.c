@@ -11,6 +11,7 @@
 
 #include "fieldmesh/error.h"
 #include "node.h"
+#include "unseal.h"
 
 static void plan_next(fmd_sink *k);
 
@@ -179,6 +180,24 @@ static void plan_next(fmd_sink *k) {
     fmd_logf(&g->d->log, FMD_INFO, "upstream %s: delivering batch %s (%zu entries) again: "
              "planned before the daemon stopped", kind_name(k), hex, k->batch.n);
   }
+  /* Upstream gets the citizens' data in the clear (docs/privacy.md). */
+  uint64_t locked = 0;
+  if (!k->opened.max) fm_buf_init(&k->opened, (size_t)1 << 30);
+  if ((rv = fmd_unseal_batch(g->keys, &k->batch, &k->opened, &locked)) < 0) {
+    fm_fwd_batch_free(&k->batch);
+    fmd_logf(&g->d->log, FMD_WARN, "upstream %s: cannot open the batch's sealed fields: %s",
+             kind_name(k), fm_strerror(rv));
+    arm(k, FMD_S_BACKOFF, next_backoff(k));
+    return;
+  }
+  if (locked && fmd_now() - k->batch.created < FMD_SEAL_HOLD_MS && !g->stopping) {
+    /* The writer's extension is probably on the way: wait for it. */
+    fmd_logf(&g->d->log, FMD_DEBUG, "upstream %s: %llu sealed fields of the batch wait for "
+             "their key", kind_name(k), (unsigned long long)locked);
+    fm_fwd_batch_free(&k->batch);
+    arm(k, FMD_S_LINGER, 2000);
+    return;
+  }
   memset(&k->result, 0, sizeof k->result);
   /* The roster as this store knows it now: the worker must not read the
    * store.  (A few dozen members: cheap next to a batch.) */
@@ -272,6 +291,7 @@ int fmd_gateway_start(fmd_node *d, fmd_gateway **out) {
     return refuse(g, "[upstream] is set, but this laptop is enrolled as %s, not gateway: its "
                   "receipts would be refused everywhere; enroll it with --role gateway, or "
                   "remove [upstream]", fm_role_name(d->self.role));
+  if (fm_keyring_new(d->store, &d->node.id, &g->keys) < 0) return refuse(g, "out of memory");
   if ((rv = make_sinks(g)) != 0) return rv;
   for (size_t i = 0; i < g->nsinks; i++) {
     conf[i] = g->sinks[i].conf;
@@ -308,8 +328,10 @@ void fmd_gateway_free(fmd_gateway *g) {
   for (size_t i = 0; i < g->nsinks; i++) {
     fm_fwd_batch_free(&g->sinks[i].batch);
     fm_buf_free(&g->sinks[i].roster);
+    fm_buf_free(&g->sinks[i].opened);
     g->sinks[i].ops->del(g->sinks[i].impl);
   }
+  fm_keyring_free(g->keys);
   if (g->http_global) fmd_http_global_cleanup();
   free(g);
 }

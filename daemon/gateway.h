@@ -24,6 +24,7 @@
 #include <uv.h>
 
 #include "fieldmesh/forward.h"
+#include "fieldmesh/keys.h"
 #include "sink.h"
 
 #define FMD_SINKS_MAX 3
@@ -45,6 +46,7 @@ typedef struct fmd_sink {
   fm_fwd_batch batch;            /* being delivered (read by the worker) */
   fmd_delivery result;           /* written by the worker */
   fm_buf roster;                 /* result.roster: the members, for the sink */
+  fm_buf opened;                 /* the batch's records with sealed fields opened */
   fm_time started;               /* of the delivery in flight */
   uint32_t backoff_ms;           /* the last pause; 0 after a success */
   char last_error[FMD_SINK_ERROR_MAX]; /* logged already: repeats go to debug */
@@ -56,6 +58,7 @@ struct fmd_gateway {
   fmd_sink_env env;
   fmd_sink sinks[FMD_SINKS_MAX];
   size_t nsinks;
+  fm_keyring *keys;              /* opens sealed fields (loop thread only) */
   int timers_open;               /* sinks' timers initialised (to be closed) */
   int http_global;               /* fmd_http_global_init() done */
   int stopping;

@@ -1,4 +1,5 @@
 #include "node.h"
+#include "regrant.h"
 
 #include "fieldmesh/copies.h"
 
@@ -248,6 +249,8 @@ void fmd_node_free(fmd_node *d) {
   d->web = NULL;
   if (d->node_ok) fm_node_free(&d->node);
   d->node_ok = 0;
+  fm_keyring_free(d->seal_keys);
+  d->seal_keys = NULL;
   fm_store_close(d->store);
   d->store = NULL;
 }
@@ -329,6 +332,9 @@ static void on_tick(uv_timer_t *t) {
   /* A write by the CLI that could not poke us (or by `bundle import`)
    * still goes out within two ticks. */
   if (++d->ticks % 2 == 0) watch_store(d, 0);
+  /* Readers learned of since (a new member, the gateway) get the keys of
+   * what this laptop sealed (docs/privacy.md). */
+  if (d->ticks % FMD_REGRANT_TICKS == 1) fmd_regrant(d, &d->seal_keys);
 }
 
 /* ---- listening ------------------------------------------------------------------------------ */

@@ -26,6 +26,7 @@
 #define FMD_STOP_GRACE_MS 2000
 #define FMD_PEERS_MAX 64           /* connections at once, both ways */
 #define FMD_TICK_MS 1000           /* rate samples; store watch every 2nd tick */
+#define FMD_REGRANT_TICKS 10       /* key grants extended to new readers (regrant.h) */
 
 struct fmd_node {
   uv_loop_t *loop;
@@ -47,6 +48,7 @@ struct fmd_node {
   fmd_shun shun;              /* callers ignored for a while (shun.h) */
   fmd_gateway *gw;            /* the forwarder when [upstream] is set (gateway.h); else NULL */
   fmd_web *web;               /* the dashboard (web.h); NULL when none */
+  struct fm_keyring *seal_keys; /* extends this laptop's key grants (regrant.h); NULL until used */
   fmd_peer *peers;
   size_t npeers;
   fmd_addr *addrs;

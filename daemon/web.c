@@ -334,6 +334,7 @@ void fmd_web_stop(fmd_web *w) {
 
 void fmd_web_free(fmd_web *w) {
   if (!w) return;
+  fmd_web_seal_close();
   if (w->ctx_open) h2o_context_dispose(&w->ctx);
   if (w->conf_open) h2o_config_dispose(&w->conf);
   sodium_memzero(&w->auth, sizeof w->auth);

@@ -3,6 +3,7 @@
  * entries its view names and those a gateway receipt names; and where
  * and when each reached the commune's system, with the receipt's
  * reference. */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,8 +85,9 @@ static int gather(fmd_web_page *p, const char *id, const fm_dossier_view *d, tim
 }
 
 /* All but the last three characters hidden: enough to tell two apart. */
-static void masked(fmd_web_page *p, fm_str s) {
+static void masked(fmd_web_page *p, fm_str s, int locked) {
   size_t chars = 0, hidden = 0, i;
+  if (locked) return fmd_html_textn(&p->out, s.p, s.n); /* "(sealed: Team 1)" */
   for (i = 0; i < s.n; i++) chars += ((unsigned char)s.p[i] & 0xc0) != 0x80;
   if (!chars) return fmd_html_raw(&p->out, "-");
   size_t keep_from = chars > 6 ? chars - 3 : chars; /* a short one: all of it */
@@ -115,9 +117,9 @@ static void fields(fmd_web_page *p, const fm_dossier_view *d) {
   }
   field(p, "Người nộp", "Applicant", d->applicant_name);
   fmd_html_rawf(&p->out, "<tr><th>%s</th><td>", fmd_web_t(p, "Số định danh", "Identity number"));
-  masked(p, d->applicant_id);
+  masked(p, d->applicant_id, (d->locked & FM_SEALED_ID) != 0);
   fmd_html_rawf(&p->out, "</td></tr><tr><th>%s</th><td>", fmd_web_t(p, "Điện thoại", "Phone"));
-  masked(p, d->phone);
+  masked(p, d->phone, (d->locked & FM_SEALED_PHONE) != 0);
   fmd_html_raw(&p->out, "</td></tr>");
   field(p, "Thôn/bản", "Village", d->village);
   field(p, "Tổ", "Team", d->team);
@@ -194,10 +196,16 @@ static int show(void *ctx, const char *id, size_t n, const uint8_t *rec, size_t 
   fm_dossier_view d;
   char key[FM_RECORD_ID_MAX + 1];
   timeline *t;
+  fm_opened *o;
   if (n > FM_RECORD_ID_MAX || fm_dossier_view_decode(rec, len, &d) < 0) return 1;
   memcpy(key, id, n);
   key[n] = 0;
   if (!(t = calloc(1, sizeof *t))) return f->rv = -12;
+  if (!(o = malloc(sizeof *o))) {
+    free(t);
+    return f->rv = -12;
+  }
+  fmd_web_open_dossier(p, &d, o, id, n);
   if ((f->rv = gather(p, key, &d, t)) == 0) {
     fmd_web_head(p, key, "/records");
     fields(p, &d);
@@ -206,6 +214,8 @@ static int show(void *ctx, const char *id, size_t n, const uint8_t *rec, size_t 
     f->done = 1;
   }
   free(t);
+  sodium_memzero(o, sizeof *o);
+  free(o);
   return 1;
 }
 

@@ -149,3 +149,33 @@ void fmd_web_member(fmd_web_page *p, const uint8_t author[FM_KEY_LEN]) {
   hex[12] = 0;
   fmd_html_rawf(&p->out, "%s…", hex);
 }
+
+/* ---- sealed fields ------------------------------------------------------------ */
+
+/* The dashboard's keyring: made on the first sealed record, for the
+ * node's store and device key; loop thread only. */
+static fm_keyring *web_keys;
+static fm_store *web_keys_store;
+
+static fm_keyring *keyring(fmd_web_page *p) {
+  if (web_keys && web_keys_store == p->d->store) return web_keys;
+  fmd_web_seal_close();
+  if (fm_keyring_new(p->d->store, &p->d->node.id, &web_keys) == 0) web_keys_store = p->d->store;
+  return web_keys;
+}
+
+void fmd_web_seal_close(void) {
+  fm_keyring_free(web_keys);
+  web_keys = NULL;
+  web_keys_store = NULL;
+}
+
+void fmd_web_open_dossier(fmd_web_page *p, fm_dossier_view *d, fm_opened *o, const char *id,
+                          size_t n) {
+  if (d->sealed) fm_keyring_open_dossier(keyring(p), d, o, (fm_str){id, n});
+}
+
+void fmd_web_open_visit(fmd_web_page *p, fm_visit_view *v, fm_opened *o, const char *id,
+                        size_t n) {
+  if (v->sealed) fm_keyring_open_visit(keyring(p), v, o, (fm_str){id, n});
+}

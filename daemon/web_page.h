@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "fieldmesh/keys.h"
 #include "fieldmesh/types.h"
 #include "html.h"
 #include "web_config.h"
@@ -69,5 +70,15 @@ void fmd_web_member(fmd_web_page *p, const uint8_t author[FM_KEY_LEN]);
  * one; a negative store code. */
 int fmd_web_oldest_unreceipted(fmd_node *d, uint8_t who[FM_KEY_LEN], uint64_t *seq,
                                fm_time *at);
+
+/* Opens the sealed fields of a record about to be shown with this
+ * node's device key (docs/privacy.md); what it cannot open shows as
+ * "(sealed: TEAM)" or "(unreadable)".  |o| holds the texts.  Loop
+ * thread only (the keyring reads the store). */
+void fmd_web_open_dossier(fmd_web_page *p, fm_dossier_view *d, fm_opened *o, const char *id,
+                          size_t n);
+void fmd_web_open_visit(fmd_web_page *p, fm_visit_view *v, fm_opened *o, const char *id, size_t n);
+/* Frees the dashboard's keyring, wiping its keys (fmd_web_free). */
+void fmd_web_seal_close(void);
 
 #endif

@@ -4,6 +4,7 @@
  * number and phone masked), its timeline -- who, by member name, when,
  * what -- and where and when each entry reached the commune's system,
  * with the reference from the receipt. */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,9 @@ static int row_dossier(void *ctx, const char *id, size_t n, const uint8_t *rec, 
   fm_dossier_view d;
   char day[16];
   if (fm_dossier_view_decode(rec, len, &d) < 0) return 0;
+  fm_opened *o = d.sealed ? malloc(sizeof *o) : NULL;
+  if (o) fmd_web_open_dossier(p, &d, o, id, n);
+  else if (d.sealed) d.applicant_name = (fm_str){"", 0};
   fm_report_dossier_day(&d, day);
   fmd_html_raw(&p->out, "<tr><td><a href=\"/records/");
   fmd_html_url(&p->out, id);
@@ -111,6 +115,8 @@ static int row_dossier(void *ctx, const char *id, size_t n, const uint8_t *rec, 
   fmd_html_raw(&p->out, "</td><td>");
   str(p, d.portal_ref);
   fmd_html_raw(&p->out, "</td></tr>\n");
+  if (o) sodium_memzero(o, sizeof *o);
+  free(o);
   return 0;
 }
 

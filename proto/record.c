@@ -1,9 +1,11 @@
 #include "fieldmesh/record.h"
 
+#include <sodium.h>
 #include <string.h>
 
 #include "fieldmesh/entry.h"
 #include "fieldmesh/error.h"
+#include "fieldmesh/seal.h"
 #include "fieldmesh/text.h"
 
 static const char *const modes[FM_MODE_COUNT] = {"home", "village_point", "one_stop"};
@@ -105,7 +107,29 @@ static void kv(fm_wr *w, const char *k, const char *v) {
   fm_buf_free(&t);
 }
 
+/* A personal field: sealed when the writer seals (|s|) and the text is
+ * not empty, else as kv (docs/privacy.md). */
+static void pkv(fm_wr *w, const fm_sealer *s, const char *id, const char *k, const char *v) {
+  fm_buf t;
+  if (!s || !v || !v[0]) {
+    kv(w, k, v);
+    return;
+  }
+  fm_wr_cstr(w, k);
+  fm_buf_init(&t, FM_ENTRY_MAX);
+  int rv = fm_text_norm(&t, v, strlen(v));
+  if (rv && !w->buf->err) w->buf->err = rv;
+  fm_seal_write(w, s, id ? id : "", id ? strlen(id) : 0, k, t.p ? (const char *)t.p : "",
+                t.len);
+  if (t.p) sodium_memzero(t.p, t.len);
+  fm_buf_free(&t);
+}
+
 int fm_visit_body(fm_buf *out, const fm_visit_in *v) {
+  return fm_visit_body_sealed(out, v, NULL);
+}
+
+int fm_visit_body_sealed(fm_buf *out, const fm_visit_in *v, const fm_sealer *seal) {
   fm_wr w;
   int n = 0;
   if (v->mode < 0 || v->mode >= FM_MODE_COUNT) return FM_ERR_INVAL;
@@ -114,7 +138,7 @@ int fm_visit_body(fm_buf *out, const fm_visit_in *v) {
   kv(&w, "id", v->id);
   kv(&w, "team", v->team);
   kv(&w, "village", v->village);
-  kv(&w, "place", v->place);
+  pkv(&w, seal, v->id, "place", v->place);
   kv(&w, "date", v->date);
   kv(&w, "mode", fm_mode_name(v->mode));
   fm_wr_cstr(&w, "services");
@@ -124,7 +148,7 @@ int fm_visit_body(fm_buf *out, const fm_visit_in *v) {
     if ((v->services >> i) & 1) fm_wr_cstr(&w, fm_service_name(i));
   fm_wr_cstr(&w, "citizens");
   fm_wr_uint(&w, v->citizens);
-  kv(&w, "note", v->note);
+  pkv(&w, seal, v->id, "note", v->note);
   return fm_buf_error(out);
 }
 
@@ -151,6 +175,10 @@ int fm_visit_void_body_after(fm_buf *out, const char *id, const char *reason,
 }
 
 int fm_dossier_body(fm_buf *out, const fm_dossier_in *d) {
+  return fm_dossier_body_sealed(out, d, NULL);
+}
+
+int fm_dossier_body_sealed(fm_buf *out, const fm_dossier_in *d, const fm_sealer *seal) {
   fm_wr w;
   fm_wr_init(&w, out);
   fm_wr_map(&w, d->date ? 10 : 9);
@@ -158,16 +186,16 @@ int fm_dossier_body(fm_buf *out, const fm_dossier_in *d) {
   kv(&w, "procedure", d->procedure);
   fm_wr_cstr(&w, "applicant");
   fm_wr_map(&w, 3);
-  kv(&w, "name", d->name);
-  kv(&w, "id_number", d->id_number);
-  kv(&w, "phone", d->phone);
+  pkv(&w, seal, d->id, "name", d->name);
+  pkv(&w, seal, d->id, "id_number", d->id_number);
+  pkv(&w, seal, d->id, "phone", d->phone);
   kv(&w, "village", d->village);
   kv(&w, "team", d->team);
   kv(&w, "channel", d->channel);
   kv(&w, "portal_ref", d->portal_ref);
   fm_wr_cstr(&w, "attachments");
   fm_wr_array(&w, 0);
-  kv(&w, "note", d->note);
+  pkv(&w, seal, d->id, "note", d->note);
   if (d->date) kv(&w, "date", d->date);
   return fm_buf_error(out);
 }

@@ -56,18 +56,39 @@ static fm_str body_str(const fm_entry *e, const char *key) {
   return s;
 }
 
-static fm_str sub_str(const fm_entry *e, const char *map_key, const char *key) {
+/* A personal field of the map |body|: a str, or a bin kept as an opaque
+ * sealed value (include/fieldmesh/seal.h): then |bit| goes into |*sealed|.
+ * Anything else reads as empty. */
+static fm_str personal(const uint8_t *body, size_t len, const char *key, unsigned *sealed,
+                       unsigned bit) {
+  fm_str s = {"", 0};
+  fm_rd v;
+  const uint8_t *p;
+  size_t n;
+  *sealed &= ~bit;
+  if (fm_body_find(body, len, key, &v) < 0) return s;
+  if (fm_rd_str(&v, &s.p, &s.n) == 0) return s;
+  if (fm_rd_bin(&v, &p, &n) == 0 && n > 0) {
+    s.p = (const char *)p;
+    s.n = n;
+    *sealed |= bit;
+    return s;
+  }
+  s.p = "";
+  s.n = 0;
+  return s;
+}
+
+static fm_str sub_str(const fm_entry *e, const char *map_key, const char *key,
+                      unsigned *sealed, unsigned bit) {
   fm_str s = {"", 0};
   fm_rd v;
   const uint8_t *start;
+  *sealed &= ~bit;
   if (fm_body_find(e->body, e->body_len, map_key, &v) < 0) return s;
   start = v.p;
   if (fm_rd_peek(&v) != FM_MT_MAP || fm_rd_skip(&v, 64, UINT32_MAX) < 0) return s;
-  if (fm_body_str(start, (size_t)(v.p - start), key, &s.p, &s.n) < 0) {
-    s.p = "";
-    s.n = 0;
-  }
-  return s;
+  return personal(start, (size_t)(v.p - start), key, sealed, bit);
 }
 
 fm_view_kind fm_view_target(const fm_entry *e, const char **id, size_t *n) {
@@ -106,6 +127,14 @@ static void wr_stamp(fm_wr *w, const fm_stamp *s) {
 
 static void wr_s(fm_wr *w, fm_str s) { fm_wr_str(w, s.p ? s.p : "", s.n); }
 
+/* A personal field: a sealed value stays a bin, as written. */
+static void wr_p(fm_wr *w, fm_str s, unsigned sealed, unsigned bit) {
+  if (sealed & bit)
+    fm_wr_bin(w, s.p, s.n);
+  else
+    wr_s(w, s);
+}
+
 static int rd_stamp(fm_rd *c, fm_stamp *s) {
   uint32_t n;
   memset(s, 0, sizeof *s);
@@ -123,6 +152,16 @@ static int rd_s(fm_rd *c, fm_str *s) {
   return fm_rd_str(c, &s->p, &s->n) < 0 ? FM_ERR_CORRUPT : 0;
 }
 
+/* A personal field: a str, or a sealed value's bin (not empty). */
+static int rd_p(fm_rd *c, fm_str *s, unsigned *sealed, unsigned bit) {
+  const uint8_t *p;
+  if (fm_rd_str(c, &s->p, &s->n) == 0) return 0;
+  if (fm_rd_bin(c, &p, &s->n) < 0 || s->n == 0) return FM_ERR_CORRUPT;
+  s->p = (const char *)p;
+  *sealed |= bit;
+  return 0;
+}
+
 static void dossier_encode(fm_wr *w, const fm_dossier_view *d) {
   fm_wr_array(w, d->status_level   ? DOSSIER_FIELDS_LEVEL
                  : d->date.n        ? DOSSIER_FIELDS
@@ -130,13 +169,13 @@ static void dossier_encode(fm_wr *w, const fm_dossier_view *d) {
   wr_stamp(w, &d->base);
   wr_stamp(w, &d->created);
   wr_s(w, d->procedure);
-  wr_s(w, d->applicant_name);
-  wr_s(w, d->applicant_id);
-  wr_s(w, d->phone);
+  wr_p(w, d->applicant_name, d->sealed, FM_SEALED_NAME);
+  wr_p(w, d->applicant_id, d->sealed, FM_SEALED_ID);
+  wr_p(w, d->phone, d->sealed, FM_SEALED_PHONE);
   wr_s(w, d->village);
   wr_s(w, d->team);
   wr_s(w, d->channel);
-  wr_s(w, d->note);
+  wr_p(w, d->note, d->sealed, FM_SEALED_NOTE);
   fm_wr_raw(w, d->attachments, d->attachments_len);
   wr_stamp(w, &d->ref_stamp);
   wr_s(w, d->portal_ref);
@@ -159,9 +198,10 @@ int fm_dossier_view_decode(const uint8_t *rec, size_t len, fm_dossier_view *out)
       (n != DOSSIER_FIELDS && n != DOSSIER_FIELDS_NO_DATE && n != DOSSIER_FIELDS_LEVEL))
     return FM_ERR_CORRUPT;
   if (rd_stamp(&c, &d.base) || rd_stamp(&c, &d.created) ||
-      rd_s(&c, &d.procedure) || rd_s(&c, &d.applicant_name) ||
-      rd_s(&c, &d.applicant_id) || rd_s(&c, &d.phone) || rd_s(&c, &d.village) ||
-      rd_s(&c, &d.team) || rd_s(&c, &d.channel) || rd_s(&c, &d.note))
+      rd_s(&c, &d.procedure) || rd_p(&c, &d.applicant_name, &d.sealed, FM_SEALED_NAME) ||
+      rd_p(&c, &d.applicant_id, &d.sealed, FM_SEALED_ID) ||
+      rd_p(&c, &d.phone, &d.sealed, FM_SEALED_PHONE) || rd_s(&c, &d.village) ||
+      rd_s(&c, &d.team) || rd_s(&c, &d.channel) || rd_p(&c, &d.note, &d.sealed, FM_SEALED_NOTE))
     return FM_ERR_CORRUPT;
   att = c.p;
   if (fm_rd_peek(&c) != FM_MT_ARRAY || fm_rd_skip(&c, 4, 1u << 16) < 0)
@@ -188,12 +228,12 @@ static void visit_encode(fm_wr *w, const fm_visit_view *v) {
   wr_stamp(w, &v->base);
   wr_s(w, v->team);
   wr_s(w, v->village);
-  wr_s(w, v->place);
+  wr_p(w, v->place, v->sealed, FM_SEALED_PLACE);
   wr_s(w, v->date);
   wr_s(w, v->mode);
   fm_wr_uint(w, v->services);
   fm_wr_uint(w, v->citizens);
-  wr_s(w, v->note);
+  wr_p(w, v->note, v->sealed, FM_SEALED_NOTE);
   wr_stamp(w, &v->void_stamp);
   wr_s(w, v->void_reason);
 }
@@ -207,9 +247,9 @@ int fm_visit_view_decode(const uint8_t *rec, size_t len, fm_visit_view *out) {
   fm_rd_init(&c, rec, len, 0);
   if (fm_rd_array(&c, &n) < 0 || n != VISIT_FIELDS) return FM_ERR_CORRUPT;
   if (rd_stamp(&c, &v.base) || rd_s(&c, &v.team) || rd_s(&c, &v.village) ||
-      rd_s(&c, &v.place) || rd_s(&c, &v.date) || rd_s(&c, &v.mode) ||
+      rd_p(&c, &v.place, &v.sealed, FM_SEALED_PLACE) || rd_s(&c, &v.date) || rd_s(&c, &v.mode) ||
       fm_rd_uint(&c, &services) < 0 || services > UINT32_MAX ||
-      fm_rd_uint(&c, &v.citizens) < 0 || rd_s(&c, &v.note) ||
+      fm_rd_uint(&c, &v.citizens) < 0 || rd_p(&c, &v.note, &v.sealed, FM_SEALED_NOTE) ||
       rd_stamp(&c, &v.void_stamp) || rd_s(&c, &v.void_reason) ||
       !fm_rd_done(&c))
     return FM_ERR_CORRUPT;
@@ -323,13 +363,13 @@ static void apply_dossier(fm_dossier_view *d, const fm_entry *e, fm_buf *scratch
     if (fm_stamp_cmp(&s, &d->base) > 0) {
       d->base = s;
       d->procedure = body_str(e, "procedure");
-      d->applicant_name = sub_str(e, "applicant", "name");
-      d->applicant_id = sub_str(e, "applicant", "id_number");
-      d->phone = sub_str(e, "applicant", "phone");
+      d->applicant_name = sub_str(e, "applicant", "name", &d->sealed, FM_SEALED_NAME);
+      d->applicant_id = sub_str(e, "applicant", "id_number", &d->sealed, FM_SEALED_ID);
+      d->phone = sub_str(e, "applicant", "phone", &d->sealed, FM_SEALED_PHONE);
       d->village = body_str(e, "village");
       d->team = body_str(e, "team");
       d->channel = body_str(e, "channel");
-      d->note = body_str(e, "note");
+      d->note = personal(e->body, e->body_len, "note", &d->sealed, FM_SEALED_NOTE);
     }
     if (!d->created.set || fm_stamp_cmp(&s, &d->created) < 0) {
       d->created = s;
@@ -388,10 +428,10 @@ static void apply_visit(fm_visit_view *v, const fm_entry *e) {
   v->base = s;
   v->team = body_str(e, "team");
   v->village = body_str(e, "village");
-  v->place = body_str(e, "place");
+  v->place = personal(e->body, e->body_len, "place", &v->sealed, FM_SEALED_PLACE);
   v->date = body_str(e, "date");
   v->mode = body_str(e, "mode");
-  v->note = body_str(e, "note");
+  v->note = personal(e->body, e->body_len, "note", &v->sealed, FM_SEALED_NOTE);
   v->services = services_of(e);
   if (fm_body_uint(e->body, e->body_len, "citizens", &citizens) < 0) citizens = 0;
   v->citizens = citizens;
@@ -428,5 +468,19 @@ int fm_view_apply(fm_view_kind k, const uint8_t *old, size_t old_len,
     apply_visit(&v, e);
     visit_encode(&w, &v);
   }
+  return fm_buf_error(out);
+}
+
+int fm_dossier_view_encode(fm_buf *out, const fm_dossier_view *d) {
+  fm_wr w;
+  fm_wr_init(&w, out);
+  dossier_encode(&w, d);
+  return fm_buf_error(out);
+}
+
+int fm_visit_view_encode(fm_buf *out, const fm_visit_view *v) {
+  fm_wr w;
+  fm_wr_init(&w, out);
+  visit_encode(&w, v);
   return fm_buf_error(out);
 }

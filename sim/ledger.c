@@ -6,7 +6,7 @@
 
 const char *sim_kind_name(sim_kind k) {
   static const char *const names[SIM_K_COUNT] = {"enroll", "revoke", "visit", "dossier",
-                                                 "dossier.status"};
+                                                 "dossier.status", "seal.grant"};
   return (unsigned)k < SIM_K_COUNT ? names[k] : "unknown";
 }
 

@@ -13,7 +13,7 @@
 #include "fieldmesh/types.h"
 
 typedef enum sim_kind {
-  SIM_K_ENROLL, SIM_K_REVOKE, SIM_K_VISIT, SIM_K_DOSSIER, SIM_K_STATUS, SIM_K_COUNT
+  SIM_K_ENROLL, SIM_K_REVOKE, SIM_K_VISIT, SIM_K_DOSSIER, SIM_K_STATUS, SIM_K_GRANT, SIM_K_COUNT
 } sim_kind;
 
 const char *sim_kind_name(sim_kind k);

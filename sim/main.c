@@ -2,7 +2,7 @@
  * and store/ code, and checks the invariants at the end.
  *
  *   fieldmesh-sim SCENARIO [--seed N] [--days D] [--json FILE] [--csv FILE]
- *                          [--verify-all] [--keep] [--tmp DIR]
+ *                          [--verify-all] [--keep] [--seal] [--tmp DIR]
  *
  * Exit codes: 0 all invariants hold, 1 usage or scenario error, 2 a store
  * or the system failed, 10..19 the first invariant that failed (check.h).
@@ -36,12 +36,12 @@
 typedef struct args {
   const char *scenario, *json, *csv, *tmp;
   uint64_t seed;
-  int has_seed, days, verify_all, keep;
+  int has_seed, days, verify_all, keep, seal;
 } args;
 
 static const char USAGE[] =
     "usage: fieldmesh-sim SCENARIO [--seed N] [--days D] [--json FILE] [--csv FILE]\n"
-    "                     [--verify-all] [--keep] [--tmp DIR]\n"
+    "                     [--verify-all] [--keep] [--seal] [--tmp DIR]\n"
     "  SCENARIO is a scenario file or a preset: tan-quang, truc-bach, hoa-phuoc, binh-tan\n"
     "  (docs/simulator.md says what a run prints, and the exit codes)\n";
 
@@ -85,6 +85,7 @@ static int parse_args(int argc, char **argv, args *a) {
     else if (!strcmp(o, "--tmp")) a->tmp = v;
     else if (!strcmp(o, "--verify-all")) a->verify_all = 1;
     else if (!strcmp(o, "--keep")) a->keep = 1;
+    else if (!strcmp(o, "--seal")) a->seal = 1;
     else if (o[0] == '-' || a->scenario) return usage("unknown argument");
     else a->scenario = o;
     i += takes;
@@ -169,7 +170,8 @@ static int run(const args *a, const sim_scenario *sc, double t0) {
   sim_world w;
   sim_check_report rep;
   sim_figures fig;
-  sim_options opt = {a->has_seed ? a->seed : sc->seed, a->days, a->verify_all, a->keep, a->tmp, NULL};
+  sim_options opt = {a->has_seed ? a->seed : sc->seed, a->days, a->verify_all, a->keep,
+                     a->seal || sc->seal, a->tmp, NULL};
   int code = SIM_EXIT_SYSTEM, done = 0;
   outfile csv, json;
   if (a->csv && out_begin(&csv, "--csv", a->csv) < 0) return SIM_EXIT_USAGE;

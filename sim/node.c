@@ -140,6 +140,7 @@ static fm_time node_wall(void *ctx) {
 static void on_new_entries(void *ctx, uint32_t accepted) {
   sim_node *n = ctx;
   (void)accepted;
+  n->regrant_due = 1;
   int rv = sim_node_absorb(n->w, n);
   if (rv < 0) sim_world_fatal(n->w, "reading a restored laptop's log", rv);
   sim_net_notify(n->w, n);
@@ -171,6 +172,8 @@ int sim_node_start(sim_world *w, sim_node *n) {
 }
 
 void sim_node_stop(sim_node *n) {
+  fm_keyring_free(n->keys);
+  n->keys = NULL;
   if (!n->store) return;
   fm_node_free(&n->fmn);
   fm_store_close(n->store);
@@ -227,6 +230,7 @@ static sim_kind kind_of(const fm_entry *e) {
   if (fm_entry_is(e, FM_KIND_VISIT)) return SIM_K_VISIT;
   if (fm_entry_is(e, FM_KIND_DOSSIER)) return SIM_K_DOSSIER;
   if (fm_entry_is(e, FM_KIND_DOSSIER_STATUS)) return SIM_K_STATUS;
+  if (fm_entry_is(e, FM_KIND_SEAL_GRANT)) return SIM_K_GRANT;
   return SIM_K_VISIT;
 }
 
@@ -312,7 +316,8 @@ static void record(sim_world *w, sim_node *n, size_t author, uint64_t seq,
     return;
   }
   w->m.created[k]++;
-  if (k >= SIM_K_VISIT) w->m.created_bytes += size;
+  /* Grants are the cost of sealing, not field work: not payload. */
+  if (k >= SIM_K_VISIT && k != SIM_K_GRANT) w->m.created_bytes += size;
   sim_metrics_wrote(&w->m, &w->ledger, n->idx, author, seq, w->now);
 }
 

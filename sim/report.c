@@ -44,8 +44,62 @@ static int delays(const sim_world *w, sim_figures *f) {
   return 0;
 }
 
+/* ---- sealing --------------------------------------------------------------------------- */
+
+typedef struct seal_scan {
+  fm_keyring *k;
+  const char *team;       /* the node's team; NULL for the commune hall */
+  fm_view_kind kind;
+  uint64_t foreign;       /* fields of another team's records it opened */
+} seal_scan;
+
+static int seal_row(void *ctx, const char *id, size_t n, const uint8_t *rec, size_t len) {
+  seal_scan *sc = ctx;
+  fm_dossier_view d;
+  fm_visit_view v;
+  static fm_opened o;
+  fm_str team;
+  uint64_t before = fm_keyring_counts(sc->k).opened;
+  if (sc->kind == FM_VIEW_DOSSIER) {
+    if (fm_dossier_view_decode(rec, len, &d) < 0) return 0;
+    fm_keyring_open_dossier(sc->k, &d, &o, (fm_str){id, n});
+    team = d.team;
+  } else {
+    if (fm_visit_view_decode(rec, len, &v) < 0) return 0;
+    fm_keyring_open_visit(sc->k, &v, &o, (fm_str){id, n});
+    team = v.team;
+  }
+  uint64_t opened = fm_keyring_counts(sc->k).opened - before;
+  if (sc->team && (team.n != strlen(sc->team) || memcmp(team.p, sc->team, team.n)))
+    sc->foreign += opened;
+  return 0;
+}
+
+/* Opens every record of |n| with its own key. */
+static int seal_node(sim_world *w, sim_node *n, sim_figures *f) {
+  const sim_node_spec *sp = n->spec;
+  int hall = sp->role == FM_ROLE_GATEWAY || sp->role == FM_ROLE_OFFICER || sp->role == FM_ROLE_ADMIN;
+  seal_scan sc = {NULL, hall || sp->team < 0 ? NULL : w->sc->teams[sp->team].name, FM_VIEW_DOSSIER, 0};
+  int rv = fm_keyring_new(n->store, &n->id, &sc.k);
+  if (rv == 0) rv = fm_store_each_record(n->store, FM_VIEW_DOSSIER, seal_row, &sc);
+  sc.kind = FM_VIEW_VISIT;
+  if (rv == 0) rv = fm_store_each_record(n->store, FM_VIEW_VISIT, seal_row, &sc);
+  fm_seal_counts c = fm_keyring_counts(sc.k);
+  fm_keyring_free(sc.k);
+  f->foreign_opened += sc.foreign;
+  f->unreadable += c.unreadable;
+  if (n->idx == w->sc->gateway) f->gw_seal = c;
+  return rv;
+}
+
 int sim_report_figures(sim_world *w, sim_figures *f) {
   memset(f, 0, sizeof *f);
+  for (size_t i = 0; w->opt.seal && i < w->nnodes; i++) {
+    sim_node *n = &w->nodes[i];
+    int rv;
+    if (n->store && n->spec->hostile == SIM_HOSTILE_NONE && (rv = seal_node(w, n, f)) < 0)
+      return rv;
+  }
   for (size_t i = 0; i < w->nnodes; i++) {
     const sim_node *n = &w->nodes[i];
     fm_store_stats st;
@@ -101,6 +155,12 @@ static void text_head(FILE *o, sim_world *w, const sim_figures *f) {
           (unsigned long long)sim_metrics_field_created(m), (unsigned long long)m->created[SIM_K_VISIT],
           (unsigned long long)m->created[SIM_K_DOSSIER], (unsigned long long)m->created[SIM_K_STATUS],
           (unsigned long long)(m->created[SIM_K_ENROLL] + m->created[SIM_K_REVOKE]));
+  if (w->opt.seal)
+    fprintf(o, "sealing      %llu grants; the gateway opens %llu sealed fields, %llu it holds no "
+               "key for; %llu opened by another team's laptop, %llu unreadable\n",
+            (unsigned long long)m->created[SIM_K_GRANT], (unsigned long long)f->gw_seal.opened,
+            (unsigned long long)f->gw_seal.locked, (unsigned long long)f->foreign_opened,
+            (unsigned long long)f->unreadable);
   char a[32], b[32], c[32], d[32];
   human(f->converge_h, a, sizeof a);
   if (f->converged)
@@ -212,6 +272,15 @@ static void json_head(sim_json *j, sim_world *w, const sim_figures *f) {
   sim_json_u64(j, "writes_refused", m->writes_refused);
   sim_json_u64(j, "corrections", m->corrections);
   sim_json_end(j, '}');
+  if (w->opt.seal) {
+    sim_json_obj(j, "sealing");
+    sim_json_u64(j, "grants", m->created[SIM_K_GRANT]);
+    sim_json_u64(j, "gateway_opened", f->gw_seal.opened);
+    sim_json_u64(j, "gateway_locked", f->gw_seal.locked);
+    sim_json_u64(j, "foreign_opened", f->foreign_opened);
+    sim_json_u64(j, "unreadable", f->unreadable);
+    sim_json_end(j, '}');
+  }
 }
 
 static void json_flow(sim_json *j, sim_world *w, const sim_figures *f) {

@@ -15,6 +15,10 @@ typedef struct sim_figures {
   double converge_h;                    /* after the last write */
   uint64_t quarantined, held, clock_ahead;
   size_t members, leaders, hostile, twins, honest;
+  /* Sealing (--seal): what the gateway opens, and what any node opens of
+   * another team's records (must be 0) or cannot open for damage (0). */
+  fm_seal_counts gw_seal;
+  uint64_t foreign_opened, unreadable;
 } sim_figures;
 
 int sim_report_figures(sim_world *w, sim_figures *f);

@@ -87,7 +87,7 @@ int sim_scenario_when(const sim_scenario *sc, const char *s, fm_time *out) {
 
 static int load_head(sim__load *L, const sim_ini_section *s) {
   static const char *const keys[] = {"name", "title", "commune", "start", "days",
-                                     "drain", "tz", "seed", NULL};
+                                     "drain", "tz", "seed", "seal", NULL};
   sim_scenario *sc = L->sc;
   const char *v;
   int line = s->line, tz;
@@ -119,6 +119,10 @@ static int load_head(sim__load *L, const sim_ini_section *s) {
   sc->seed = 1;
   if ((v = sim_ini_get(s, "seed", &line)) && sim_parse_uint(v, &sc->seed) < 0)
     return sim__scenario_fail(L, line, "seed: give a whole number");
+  if ((v = sim_ini_get(s, "seal", &line))) {
+    if (!strcmp(v, "yes")) sc->seal = 1;
+    else if (strcmp(v, "no")) return sim__scenario_fail(L, line, "seal: give yes or no");
+  }
   return 0;
 }
 

@@ -123,6 +123,7 @@ typedef struct sim_scenario {
   fm_time drain;              /* how long links keep running after the work, at most */
   int tz_min;                 /* minutes east of UTC */
   uint64_t seed;
+  int seal;                   /* [scenario] seal: laptops seal personal fields */
   int gateway;                /* the node with the gateway role */
   int holder;                 /* the node that holds the authority key */
   sim_node_spec *nodes;

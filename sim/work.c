@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fieldmesh/error.h"
+#include "fieldmesh/keys.h"
 #include "fieldmesh/record.h"
 #include "names.h"
 #include "net.h"
@@ -213,6 +214,74 @@ static uint32_t draw_services(sim_world *w, const sim_rhythm *r) {
   return mask;
 }
 
+/* ---- sealed fields (docs/privacy.md) -------------------------------------------------- */
+
+static void world_fill(void *ctx, uint8_t *out, size_t len) {
+  sim_world *w = ctx;
+  for (size_t i = 0; i < len; i += 8) {
+    uint64_t x = sim_rng_next(&w->rng);
+    for (size_t k = 0; k < 8 && i + k < len; k++) out[i + k] = (uint8_t)(x >> (8 * k));
+  }
+}
+
+static int append(sim_world *w, sim_node *n, const char *kind, sim_kind k, const fm_buf *b);
+
+static uint64_t own_head(sim_node *n) {
+  fm_store_stats st;
+  return fm_store_stats_get(n->store, &st) == 0 ? st.self_seq : 0;
+}
+
+/* The sealer of |n|'s next record, NULL when the run does not seal; a new
+ * grant goes into its log first.  A grant refused (a revoked laptop,
+ * counted as the refused write): NULL with *|refused| set, and the record
+ * is not written. */
+static const fm_sealer *sealer_of(sim_world *w, sim_node *n, int *refused) {
+  static fm_sealer s;
+  fm_rng rng = {world_fill, w};
+  fm_buf grant;
+  *refused = 0;
+  if (!w->opt.seal) return NULL;
+  if (n->keys && n->keys_store != n->store) { /* restarted or restored */
+    fm_keyring_free(n->keys);
+    n->keys = NULL;
+  }
+  if (!n->keys && fm_keyring_new(n->store, &n->id, &n->keys) < 0)
+    sim_world_fatal(w, "making a keyring", -ENOMEM);
+  n->keys_store = n->store;
+  fm_buf_init(&grant, FM_ENTRY_MAX);
+  int rv, rounds = 0;
+  while ((rv = fm_keyring_sealer(n->keys, sim_net_node_now(w, n), &rng, &grant, &s)) == 1) {
+    if (++rounds > 64) sim_world_fatal(w, "readying a sealer: the grants do not settle", -EINVAL);
+    if (append(w, n, FM_KIND_SEAL_GRANT, SIM_K_GRANT, &grant) != 0) {
+      *refused = 1;
+      break;
+    }
+    fm_keyring_granted(n->keys, own_head(n), &s);
+  }
+  if (rv == FM_ERR_AUTH) {
+    w->m.writes_refused++;
+    *refused = 1;
+  } else if (rv < 0) {
+    sim_world_fatal(w, "readying a sealer", rv);
+  }
+  fm_buf_free(&grant);
+  return rv == 0 ? &s : NULL;
+}
+
+void sim_work_regrant(sim_world *w, sim_node *n) {
+  fm_rng rng = {world_fill, w};
+  fm_buf grant;
+  int rv, rounds = 0;
+  n->regrant_due = 0;
+  if (!n->keys || n->keys_store != n->store || !n->up) return;
+  fm_buf_init(&grant, FM_ENTRY_MAX);
+  while ((rv = fm_keyring_extend(n->keys, sim_net_node_now(w, n), &rng, &grant)) == 1 &&
+         rounds++ < 64)
+    if (append(w, n, FM_KIND_SEAL_GRANT, SIM_K_GRANT, &grant) != 0) break;
+  if (rv < 0 && rv != FM_ERR_AUTH) sim_world_fatal(w, "extending grants", rv);
+  fm_buf_free(&grant);
+}
+
 static int build_visit(sim_world *w, sim_node *n, const sim_rhythm *r, fm_buf *b) {
   char id[FM_RECORD_ID_MAX], date[11], place[200], who[64];
   int64_t day;
@@ -230,8 +299,11 @@ static int build_visit(sim_world *w, sim_node *n, const sim_rhythm *r, fm_buf *b
   uint64_t citizens = sim_dist_draw(&r->citizens, &w->rng);
   fm_visit_in v = {id, team_of(w, n->idx), village, place, date, "", mode,
                    draw_services(w, r), citizens ? citizens : 1};
+  int refused;
+  const fm_sealer *seal = sealer_of(w, n, &refused);
+  if (refused) return -1;
   fm_buf_reset(b);
-  return fm_visit_body(b, &v);
+  return fm_visit_body_sealed(b, &v, seal);
 }
 
 static int build_dossier(sim_world *w, sim_node *n, const sim_weights *procs, fm_buf *b,
@@ -245,8 +317,11 @@ static int build_dossier(sim_world *w, sim_node *n, const sim_weights *procs, fm
   snprintf(phone, sizeof phone, "09%08llu", (unsigned long long)sim_rng_below(&w->rng, 100000000));
   fm_dossier_in d = {id, procs->name[p], name, idnum, phone, village_for(w, n->idx),
                      team_of(w, n->idx), "dichvucong.gov.vn", "", "", NULL};
+  int refused;
+  const fm_sealer *seal = sealer_of(w, n, &refused);
+  if (refused) return -1;
   fm_buf_reset(b);
-  return fm_dossier_body(b, &d);
+  return fm_dossier_body_sealed(b, &d, seal);
 }
 
 static void schedule_status(sim_world *w, size_t di, fm_time after) {

@@ -17,6 +17,11 @@ int sim_work_init(sim_world *w);
 void sim_work_free(sim_world *w);
 /* Schedules day |day|'s writes (day 0 is the first day). */
 void sim_work_day(sim_world *w, int day);
+/* What the daemon does when its roster changes (daemon/regrant.c): the
+ * grants of |n|, a node that sealed before, extended to readers it learned
+ * of.  Called hourly for nodes that took entries in. */
+void sim_work_regrant(sim_world *w, sim_node *n);
+
 void sim_work_on_write(sim_world *w, const sim_event *ev);
 void sim_work_on_status(sim_world *w, const sim_event *ev);
 /* The statuses written after seeing another, for the checker (valid

@@ -204,7 +204,11 @@ static void on_day(sim_world *w, int day) {
 }
 
 static void on_sample(sim_world *w, int hour) {
-  sim_metrics_csv_row(&w->m, &w->ledger, w->opt.csv, w->now, w->sc->tz_min, hour, w->open_conns);
+  for (size_t i = 0; w->opt.seal && i < w->nnodes; i++)
+    if (w->nodes[i].regrant_due) sim_work_regrant(w, &w->nodes[i]);
+  if (w->opt.csv)
+    sim_metrics_csv_row(&w->m, &w->ledger, w->opt.csv, w->now, w->sc->tz_min, hour,
+                        w->open_conns);
   sim_world_at(w, w->now + SIM_HOUR_MS, SIM_EV_SAMPLE, hour + 1, 0, 0, NULL, 0);
 }
 
@@ -229,10 +233,9 @@ static void dispatch(sim_world *w, sim_event *ev) {
 
 int sim_world_run(sim_world *w) {
   sim_event ev;
-  if (w->opt.csv) {
-    sim_metrics_csv_head(w->opt.csv);
-    sim_world_at(w, w->t0, SIM_EV_SAMPLE, 0, 0, 0, NULL, 0);
-  }
+  if (w->opt.csv) sim_metrics_csv_head(w->opt.csv);
+  /* Hourly: a CSV row, and the grant extensions sealing laptops make. */
+  if (w->opt.csv || w->opt.seal) sim_world_at(w, w->t0, SIM_EV_SAMPLE, 0, 0, 0, NULL, 0);
   sim_world_at(w, w->t0, SIM_EV_DAY, 0, 0, 0, NULL, 0);
   while (!w->ended && sim_heap_pop(&w->q, &ev)) {
     if (ev.at >= w->end_limit) {

@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "rng.h"
 #include "scenario.h"
+#include "fieldmesh/keys.h"
 #include "fieldmesh/node.h"
 
 typedef struct sim_world sim_world;
@@ -56,6 +57,9 @@ typedef struct sim_node {
   uint64_t before_crash;      /* entries its store held when it went down */
   int restored;               /* put back to an older copy once (a restore fault) */
   uint64_t usb_serial;
+  fm_keyring *keys;           /* sealing: made on its first sealed write, freed when it stops */
+  fm_store *keys_store;       /* the store |keys| reads */
+  int regrant_due;            /* it took entries in since its grants were last extended */
 } sim_node;
 
 typedef struct sim_linkrt {
@@ -75,6 +79,7 @@ typedef struct sim_options {
   int days;                   /* 0: the scenario's */
   int verify_all;             /* fm_store_verify on every node at the end */
   int keep;                   /* keep the stores */
+  int seal;                   /* seal personal fields (--seal), besides the scenario's seal */
   const char *tmp;            /* where the run's folder goes */
   FILE *csv;                  /* hourly rows, or NULL */
 } sim_options;

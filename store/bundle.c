@@ -54,12 +54,12 @@ void fm_bundle_free(fm_bundle *b) {
 }
 
 /* |out| is the magic this release writes for the kind: an older bundle
- * ("FMBNDL1") reads as a bundle.  A known name with another version digit
+ * ("FMBNDL1", "FMBNDL2") reads as a bundle.  A known name with another version digit
  * is another release's format. */
 static int check_magic(const uint8_t *data, size_t len, char out[9], int *chunky) {
   size_t n = len < MAGIC_LEN ? len : MAGIC_LEN;
-  *chunky = memcmp(data, FM_BUNDLE_MAGIC_CHUNKS, n) == 0;
-  if (memcmp(data, FM_BUNDLE_MAGIC_V1, n) == 0 || *chunky) {
+  *chunky = memcmp(data, FM_BUNDLE_MAGIC, n) == 0;
+  if (memcmp(data, FM_BUNDLE_MAGIC_V1, n) == 0 || memcmp(data, FM_BUNDLE_MAGIC_V2, n) == 0) {
     if (len < MAGIC_LEN) return FM_ERR_TRUNCATED;
     memcpy(out, FM_BUNDLE_MAGIC, MAGIC_LEN + 1);
     return 0;
@@ -547,7 +547,6 @@ static int write_container(fm_store *s, const fm_identity *id, const char *magic
   if (cp && cp->budget && (rv = fm_store_each_missing(s, theirs, plan_entry, cp)) < 0)
     return rv;
   size_t nchunks = cp ? cp->ids.len / FM_BLOB_ID : 0;
-  if (nchunks) magic = FM_BUNDLE_MAGIC_CHUNKS;
   if (!cert && (rv = fm_store_vector(s, &mine)) < 0) return rv;
   if ((rv = out_open(&o, path)) < 0) {
     fm_vector_free(&mine);

@@ -8,6 +8,7 @@
 
 #include "fieldmesh/entry.h"
 #include "fieldmesh/hlc.h"
+#include "fieldmesh/keys.h"
 #include "fieldmesh/text.h"
 #include "fieldmesh/view.h"
 #include "fieldmesh/vocab.h"
@@ -224,6 +225,13 @@ static int on_visit(void *ctx, const char *id, size_t idn, const uint8_t *rec, s
   fm_str text = r->by == FM_REPORT_VILLAGE ? v.village
                 : r->by == FM_REPORT_TEAM  ? v.team
                                            : v.place;
+  /* A report never opens a sealed place: it counts under its team
+   * (docs/privacy.md), the same on every laptop. */
+  char locked[FM_SEAL_TEXT_MAX];
+  if (r->by == FM_REPORT_PLACE && (v.sealed & FM_SEALED_PLACE)) {
+    fm_keyring_locked_text(v.team, locked);
+    text = (fm_str){locked, strlen(locked)};
+  }
   key = time_or_member_key(c, day, week, v.base.author, vocab_key(c, text));
   return count_visit(c, key, &v);
 }

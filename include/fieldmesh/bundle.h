@@ -5,15 +5,14 @@
  * join file (one enrollment certificate for a new device).
  *
  * Container, byte by byte:
- *   magic    8 bytes: "FMBNDL2\n" (bundle), "FMVECT1\n" (vector), "FMJOIN1\n" (join);
- *            "FMBNDL3\n": a bundle that carries attachment chunks, which
- *            an older release, reading them as entries, must refuse.
- *            A bundle's entries may carry `after` (sync protocol version
- *            3), which an older release would merge by the clock alone:
- *            so it is "FMBNDL2", which older releases refuse; "FMBNDL1"
- *            bundles (older writers) are read as bundles.  Another digit
- *            after a known name is a format of another release:
- *            FM_ERR_VERSION.
+ *   magic    8 bytes: "FMBNDL3\n" (bundle), "FMVECT1\n" (vector), "FMJOIN1\n" (join)
+ *            A bundle's entries may carry sealed fields (sync protocol
+ *            version 5), which an older release would read as empty:
+ *            so it is "FMBNDL3", which older releases refuse; "FMBNDL2"
+ *            and "FMBNDL1" bundles (older writers) are read as bundles.
+ *            Another digit after a known name is a format of another
+ *            release: FM_ERR_VERSION.  Only a version-5 bundle may carry
+ *            attachment chunks (header key `chunks`).
  *   header   MessagePack map {from: bin 32 (device, or the authority for a
  *            join file), authority: bin 32, commune: str, created: uint ms,
  *            vector: [[author bin 32, seq uint, head bin 32] ...],
@@ -43,9 +42,9 @@
 #include "fieldmesh/identity.h"
 #include "fieldmesh/store.h"
 
-#define FM_BUNDLE_MAGIC "FMBNDL2\n"
+#define FM_BUNDLE_MAGIC "FMBNDL3\n"
 #define FM_BUNDLE_MAGIC_V1 "FMBNDL1\n"   /* read, never written */
-#define FM_BUNDLE_MAGIC_CHUNKS "FMBNDL3\n" /* a bundle with chunks */
+#define FM_BUNDLE_MAGIC_V2 "FMBNDL2\n"   /* read, never written */
 #define FM_VECTOR_MAGIC "FMVECT1\n"
 #define FM_JOIN_MAGIC "FMJOIN1\n"
 #define FM_BUNDLE_FILE_MAX ((size_t)2 << 30)   /* 2 GiB */

@@ -47,10 +47,10 @@
  * may carry `after` and dossiers `date`, which merge differently (a
  * version-2 peer would build other views from the same entries).
  * Version 4: `dossier.correct`.  Version 5: `dossier.attach` (listed in
- * the dossier's view), who may change what as part of validation, and the
+ * the dossier's view), who may change what as part of validation, the
  * authority's `vocab` entries, which only the authority may write (a
  * version-4 peer would accept into its log what a version-5 one
- * quarantines).
+ * quarantines), and sealed personal fields with `seal.grant` entries.
  * HELLO keeps its layout in every version, so a peer of another version
  * is always told which one it met. */
 #define FM_PROTO_VERSION 5

@@ -19,6 +19,9 @@
  * order of the latest correction it stands on.  A correction replaces the
  * status whatever the ladder; see include/fieldmesh/view.h.
  *
+ * Personal fields (a dossier's applicant and note, a visit's place and
+ * note) may be sealed: a bin (include/fieldmesh/seal.h) where a str is.
+ *
  * Keys not listed are kept and replicated but not materialized.  Builders
  * here produce bodies in this fixed key order; text fields may be empty.
  */
@@ -97,6 +100,12 @@ typedef struct fm_dossier_in {
 int fm_visit_body(fm_buf *out, const fm_visit_in *v);
 int fm_visit_void_body(fm_buf *out, const char *id, const char *reason);
 int fm_dossier_body(fm_buf *out, const fm_dossier_in *d);
+/* The same with the personal fields (a visit's place and note, a
+ * dossier's applicant name, id number, phone and note) sealed by |seal|
+ * when not empty (NULL: clear, as above; include/fieldmesh/seal.h). */
+struct fm_sealer;
+int fm_visit_body_sealed(fm_buf *out, const fm_visit_in *v, const struct fm_sealer *seal);
+int fm_dossier_body_sealed(fm_buf *out, const fm_dossier_in *d, const struct fm_sealer *seal);
 int fm_dossier_status_body(fm_buf *out, const char *id, int status,
                            const char *ref, const char *note);
 /* The same with `after` (0: none, as above). */

@@ -21,6 +21,10 @@
  *   - a visit is written once (the later stamp wins on a repeated id) and
  *     can be voided; the latest void is kept.
  *
+ * Personal fields (the applicant's name, id number and phone, a record's
+ * note, a visit's place) are kept as written: a str, or the bin of a
+ * sealed value (include/fieldmesh/seal.h), which merges like any value.
+ *
  * A view record is a canonical MessagePack array (see docs/architecture.md);
  * decoded views point into the record's bytes.
  */
@@ -36,6 +40,15 @@ typedef struct fm_str {
   const char *p;   /* not NUL-terminated; points into a record or entry */
   size_t n;
 } fm_str;
+
+/* Bits of a view's `sealed` and `locked`: which personal fields hold a
+ * sealed value's bytes, not text (open them with store/keys.h before
+ * showing them), and, once opened, which show a placeholder. */
+#define FM_SEALED_NAME 1u      /* dossier: applicant_name */
+#define FM_SEALED_ID 2u        /* dossier: applicant_id */
+#define FM_SEALED_PHONE 4u     /* dossier: phone */
+#define FM_SEALED_NOTE 8u      /* dossier, visit: note */
+#define FM_SEALED_PLACE 16u    /* visit: place */
 
 typedef struct fm_stamp {
   int set;                     /* 0: no such write yet */
@@ -66,6 +79,7 @@ typedef struct fm_dossier_view {
   fm_str status_note;
   fm_str date;                 /* the creating entry's `date` ("" when none) */
   fm_hlc status_level;         /* the correction the status stands on (0: none) */
+  unsigned sealed, locked;     /* FM_SEALED_* bits (not part of the record) */
 } fm_dossier_view;
 
 typedef struct fm_visit_view {
@@ -75,6 +89,7 @@ typedef struct fm_visit_view {
   uint64_t citizens;
   fm_stamp void_stamp;         /* set: the visit was voided */
   fm_str void_reason;
+  unsigned sealed, locked;     /* FM_SEALED_* bits (not part of the record) */
 } fm_visit_view;
 
 /* The stamps of |d|'s `dossier.attach` entries, oldest first, into
@@ -99,6 +114,12 @@ int fm_view_apply(fm_view_kind k, const uint8_t *old, size_t old_len,
  * change's `after` so that the change is later than all it has seen. */
 fm_hlc fm_dossier_view_seen(const fm_dossier_view *d);
 fm_hlc fm_visit_view_seen(const fm_visit_view *v);
+
+/* Encodes |d| (|v|) as a record, appended to |out|: for a record whose
+ * sealed fields were opened (store/keys.h), a copy with the text in their
+ * place, for the gateway's sinks.  0 or the buffer's error. */
+int fm_dossier_view_encode(fm_buf *out, const fm_dossier_view *d);
+int fm_visit_view_encode(fm_buf *out, const fm_visit_view *v);
 
 /* Decode a stored record.  0 or FM_ERR_CORRUPT. */
 int fm_dossier_view_decode(const uint8_t *rec, size_t len, fm_dossier_view *out);

@@ -65,7 +65,7 @@ refused 2 "--kind must be one of" fm a dossier attach "$D" "$W/scan.jpg" --kind 
 
 step "a bundle without attachments carries the record, not the scan"
 fm a bundle export -o "$W/plain.bundle" >/dev/null
-[ "$(head -c 7 "$W/plain.bundle")" = FMBNDL2 ] || fail "a bundle without chunks is not FMBNDL2"
+[ "$(head -c 7 "$W/plain.bundle")" = FMBNDL3 ] || fail "a bundle is not FMBNDL3"
 fm b bundle import "$W/plain.bundle" >/dev/null
 fm b dossier attachments "$D" | grep -q "0/5" || fail "b should hold none of the chunks"
 refused 1 "have not reached this laptop yet" fm b dossier attachment get "$D" 1 -o "$W/b.jpg"

@@ -23,9 +23,10 @@ from nacl.signing import VerifyKey
 MALFORMED, BADSIG, TOOBIG, VERSION = -20001, -20002, -20003, -20004
 CHECKSUM, TRUNCATED = -20034, -20035
 
-# FMBNDL2 since protocol version 3 (entries may carry `after`); FMBNDL1
-# bundles of older writers are read as bundles (protocol.md 7.1).
-MAGICS = {b"FMBNDL2\n": "bundle", b"FMBNDL1\n": "bundle", b"FMVECT1\n": "vector",
+# FMBNDL3 since protocol version 5 (entries may carry sealed fields),
+# FMBNDL2 since version 3 (`after`); FMBNDL2 and FMBNDL1 bundles of older
+# writers are read as bundles (protocol.md 7.1).
+MAGICS = {b"FMBNDL3\n": "bundle", b"FMBNDL2\n": "bundle", b"FMBNDL1\n": "bundle", b"FMVECT1\n": "vector",
           b"FMJOIN1\n": "join"}
 ENTRY_CONTEXT = b"fieldmesh entry v1\x00"
 HEADER_CONTEXT = b"fieldmesh bundle header v1\x00"

@@ -308,8 +308,10 @@ def file_cases(authority, commune):
         raw=seal(b"FMVECT1\n" + H6(), 0))
     add("a bundle of another format version (FMBNDL9)", REFUSED,
         raw=seal(b"FMBNDL9\n" + H6() + R.enc_bin(item), 1))
-    add("a bundle as written today (FMBNDL2)", READ,
+    add("a bundle of protocol versions 3 and 4 (FMBNDL2)", READ,
         raw=seal(b"FMBNDL2\n" + H6() + R.enc_bin(item), 1))
+    add("a bundle as written today (FMBNDL3)", READ,
+        raw=seal(b"FMBNDL3\n" + H6() + R.enc_bin(item), 1))
     return c
 
 

@@ -35,6 +35,8 @@ _Noreturn void fz_fail(const char *file, int line, const char *what);
 #define FZ_COMMUNE "Tân Quang"
 #define FZ_DEVS 6              /* devices 2 .. 5 are enrolled */
 #define FZ_OWN_ENTRIES 3       /* entries of device 2 in its store */
+#define FZ_SEAL_KEY 0x5e       /* fuzz_seal: every byte of the data key */
+#define FZ_SEAL_RECORD "D-06DERF6WQ2G9MCSK" /* fuzz_seal: the record sealed for */
 
 /* The commune: its authority, four enrolled devices and their
  * certificates (enroll entries of the authority, seq 1 .. 4), one device

@@ -23,6 +23,8 @@
 #include "fieldmesh/noise.h"
 #include "fieldmesh/presence.h"
 #include "fieldmesh/record.h"
+#include "fieldmesh/seal.h"
+#include "fieldmesh/store.h"
 #include "fuzz.h"
 
 static const char *root;
@@ -677,6 +679,67 @@ static void gen_control(void) {
   fm_buf_free(&f);
 }
 
+/* ---- sealed fields ---------------------------------------------------------- */
+
+/* fuzz_seal: a value that opens (the fixture's key), a grant to devices
+ * 2 and 3, and a dossier view record with sealed fields. */
+static void gen_seal(void) {
+  const fz_world *w = fz_world_get();
+  fz_rng rng = {77};
+  uint8_t key[FM_SEAL_KEY_LEN];
+  fm_sealer s;
+  fm_buf b, body, e, rec;
+  fm_wr wr;
+  fm_rd r;
+  const uint8_t *p;
+  size_t n;
+  uint8_t devs[2][FM_KEY_LEN];
+  memset(key, FZ_SEAL_KEY, sizeof key);
+  s.key = key;
+  s.grant_seq = 1;
+  memcpy(s.author, w->dev[2].pk, FM_KEY_LEN);
+  s.rng.fill = fz_rng_fill;
+  s.rng.ctx = &rng;
+  fm_buf_init(&b, 1 << 16);
+  fm_buf_init(&body, 1 << 16);
+  fm_buf_init(&e, 1 << 16);
+  fm_buf_init(&rec, 1 << 16);
+  fm_wr_init(&wr, &b);
+  fm_wr_uint(&wr, 0); /* the selector byte (fixint 0) */
+  fm_seal_write(&wr, &s, FZ_SEAL_RECORD, strlen(FZ_SEAL_RECORD), "id_number", "002190012345", 12);
+  CHECK(fm_buf_error(&b) == 0);
+  /* The selector, then the bin's bytes without their msgpack header. */
+  fm_rd_init(&r, b.p + 1, b.len - 1, 1);
+  CHECK(fm_rd_bin(&r, &p, &n) == 0);
+  fm_buf_reset(&body);
+  fm_buf_put(&body, "\x00", 1);
+  fm_buf_put(&body, p, n);
+  put_buf("seal", "value", &body);
+  memcpy(devs[0], w->dev[2].pk, FM_KEY_LEN);
+  memcpy(devs[1], w->dev[3].pk, FM_KEY_LEN);
+  fm_buf_reset(&body);
+  fm_buf_put(&body, "\x01", 1);
+  CHECK(fm_seal_grant_body(&body, "2023-11", (const uint8_t(*)[FM_KEY_LEN])devs, 2, key,
+                           &s.rng) == 0);
+  put_buf("seal", "grant", &body);
+  /* A view record: a sealed dossier merged into nothing. */
+  fm_dossier_in d = {FZ_SEAL_RECORD, "khai_sinh", "Vàng Thị Mỷ", "002190012345", "0912345678",
+                     "Nghĩa Tân", "Team 1", "portal", "", "ghi chú", "2023-11-14"};
+  fm_buf_reset(&body);
+  CHECK(fm_dossier_body_sealed(&body, &d, &s) == 0);
+  fz_entry(&e, &w->dev[2], 1, NULL, 0, FZ_T0, FM_KIND_DOSSIER, &body);
+  fm_entry en;
+  CHECK(fm_entry_decode(e.p, e.len, NULL, &en) == 0);
+  fm_buf_put(&rec, "\x02", 1);
+  CHECK(fm_view_apply(FM_VIEW_DOSSIER, NULL, 0, &en, &body) == 0);
+  fm_buf_put(&rec, body.p, body.len);
+  put_buf("seal", "view", &rec);
+  fm_buf_free(&b);
+  fm_buf_free(&body);
+  fm_buf_free(&e);
+  fm_buf_free(&rec);
+}
+
 int main(int argc, char **argv) {
   log_t l;
   fm_buf msgs[NMSG];
@@ -699,6 +762,7 @@ int main(int argc, char **argv) {
   gen_bundle(&l);
   gen_control();
   gen_presence();
+  gen_seal();
   for (int i = 0; i < NMSG; i++) fm_buf_free(&msgs[i]);
   for (int i = 0; i < 11; i++) fm_buf_free(&l.e[i]);
   printf("fm-fuzz-gen: %d seeds written under %s\n", written, root);

@@ -1,0 +1,261 @@
+#include "fieldmesh/seal.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fieldmesh/error.h"
+#include "fieldmesh/record.h"
+
+#define AD_CTX "fieldmesh seal 1"
+#define AD_MAX (sizeof AD_CTX + 9 + FM_KEY_LEN + FM_RECORD_ID_MAX + 1 + 32)
+#define FIELD_MAX 32
+
+/* The associated data: context, the value's format byte and grant seq
+ * (|head|, 9 bytes), author, record id, field name.  0 or FM_ERR_INVAL
+ * when the id or the field name is too long. */
+static int make_ad(uint8_t ad[AD_MAX], size_t *len, const uint8_t *head, const uint8_t *author,
+                   const char *id, size_t id_n, const char *field) {
+  size_t fn = strlen(field), o = 0;
+  if (id_n > FM_RECORD_ID_MAX || fn > FIELD_MAX) return FM_ERR_INVAL;
+  memcpy(ad, AD_CTX, sizeof AD_CTX); /* with its NUL */
+  o = sizeof AD_CTX;
+  memcpy(ad + o, head, 9);
+  o += 9;
+  memcpy(ad + o, author, FM_KEY_LEN);
+  o += FM_KEY_LEN;
+  memcpy(ad + o, id, id_n);
+  o += id_n;
+  ad[o++] = 0;
+  memcpy(ad + o, field, fn);
+  *len = o + fn;
+  return 0;
+}
+
+static void put_be64(uint8_t *p, uint64_t v) {
+  for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+  return v;
+}
+
+void fm_seal_write(fm_wr *w, const fm_sealer *s, const char *id, size_t id_n,
+                   const char *field, const char *text, size_t n) {
+  uint8_t ad[AD_MAX];
+  size_t adn;
+  unsigned long long cn;
+  if (w->buf->err) return;
+  uint8_t head[9];
+  head[0] = FM_SEAL_FORMAT;
+  put_be64(head + 1, s->grant_seq);
+  if (n > FM_ENTRY_MAX || make_ad(ad, &adn, head, s->author, id, id_n, field)) {
+    w->buf->err = FM_ERR_INVAL;
+    return;
+  }
+  /* Ciphertext only: not secret, no need for locked memory. */
+  size_t total = FM_SEAL_OVERHEAD + n;
+  uint8_t small[512], *v = total <= sizeof small ? small : malloc(total);
+  if (!v) {
+    w->buf->err = -ENOMEM;
+    return;
+  }
+  memcpy(v, head, sizeof head);
+  s->rng.fill(s->rng.ctx, v + 9, FM_SEAL_NONCE_LEN);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(v + FM_SEAL_HEAD_LEN, &cn, (const uint8_t *)text, n,
+                                             ad, adn, NULL, v + 9, s->key);
+  fm_wr_bin(w, v, total);
+  if (v != small) free(v);
+}
+
+int fm_seal_grant_of(const uint8_t *p, size_t n, uint64_t *grant_seq) {
+  if (n < FM_SEAL_OVERHEAD || p[0] != FM_SEAL_FORMAT) return FM_ERR_MALFORMED;
+  uint64_t seq = get_be64(p + 1);
+  if (seq == 0) return FM_ERR_MALFORMED;
+  *grant_seq = seq;
+  return 0;
+}
+
+int fm_seal_open(const uint8_t key[static FM_SEAL_KEY_LEN], const uint8_t author[static FM_KEY_LEN],
+                 const char *id, size_t id_n, const char *field, const uint8_t *p, size_t n,
+                 char *out, size_t cap, size_t *out_n) {
+  uint8_t ad[AD_MAX];
+  size_t adn;
+  uint64_t seq;
+  unsigned long long mn;
+  if (fm_seal_grant_of(p, n, &seq) || make_ad(ad, &adn, p, author, id, id_n, field))
+    return FM_ERR_MALFORMED;
+  if (n - FM_SEAL_OVERHEAD > cap) return FM_ERR_TOOBIG;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt((uint8_t *)out, &mn, NULL, p + FM_SEAL_HEAD_LEN,
+                                                 n - FM_SEAL_HEAD_LEN, ad, adn, p + 9, key) != 0 ||
+      !fm_utf8_valid(out, (size_t)mn)) {
+    sodium_memzero(out, cap);
+    return FM_ERR_BADSIG;
+  }
+  *out_n = (size_t)mn;
+  return 0;
+}
+
+/* crypto_box_seal, with the ephemeral key from |rng| instead of the
+ * library's own randomness: the same bytes, opened by
+ * crypto_box_seal_open. */
+static int box_seal(uint8_t out[FM_SEAL_BOX_LEN], const uint8_t key[FM_SEAL_KEY_LEN],
+                    const uint8_t device[FM_KEY_LEN], const fm_rng *rng) {
+  uint8_t xpk[32], esk[32], seed[32], nonce[crypto_box_NONCEBYTES];
+  crypto_generichash_state h;
+  int rc = FM_ERR_INVAL;
+  if (crypto_sign_ed25519_pk_to_curve25519(xpk, device) != 0) return rc;
+  rng->fill(rng->ctx, seed, sizeof seed);
+  crypto_box_seed_keypair(out, esk, seed);
+  crypto_generichash_init(&h, NULL, 0, sizeof nonce);
+  crypto_generichash_update(&h, out, 32);
+  crypto_generichash_update(&h, xpk, 32);
+  crypto_generichash_final(&h, nonce, sizeof nonce);
+  if (crypto_box_easy(out + 32, key, FM_SEAL_KEY_LEN, nonce, xpk, esk) == 0) rc = 0;
+  sodium_memzero(esk, sizeof esk);
+  sodium_memzero(seed, sizeof seed);
+  return rc;
+}
+
+static int period_ok(const char *p) {
+  if (!p || strlen(p) != FM_SEAL_PERIOD_LEN || p[4] != '-') return 0;
+  for (int i = 0; i < FM_SEAL_PERIOD_LEN; i++)
+    if (i != 4 && (p[i] < '0' || p[i] > '9')) return 0;
+  return 1;
+}
+
+int fm_seal_grant_body(fm_buf *out, const char *period, const uint8_t (*devices)[FM_KEY_LEN],
+                       size_t n, const uint8_t key[static FM_SEAL_KEY_LEN], const fm_rng *rng) {
+  return fm_seal_grant_body_of(out, period, devices, n, key, rng, 0);
+}
+
+int fm_seal_grant_body_of(fm_buf *out, const char *period, const uint8_t (*devices)[FM_KEY_LEN],
+                          size_t n, const uint8_t key[static FM_SEAL_KEY_LEN], const fm_rng *rng,
+                          uint64_t of) {
+  uint8_t box[FM_SEAL_BOX_LEN];
+  fm_wr w;
+  if (n == 0 || n > FM_SEAL_READERS_MAX || !period_ok(period)) return FM_ERR_INVAL;
+  fm_wr_init(&w, out);
+  fm_wr_map(&w, of ? 3 : 2);
+  fm_wr_cstr(&w, "period");
+  fm_wr_cstr(&w, period);
+  fm_wr_cstr(&w, "to");
+  fm_wr_array(&w, (uint32_t)n);
+  for (size_t i = 0; i < n; i++) {
+    if (box_seal(box, key, devices[i], rng)) return FM_ERR_INVAL;
+    fm_wr_array(&w, 2);
+    fm_wr_bin(&w, devices[i], FM_KEY_LEN);
+    fm_wr_bin(&w, box, sizeof box);
+  }
+  if (of) {
+    fm_wr_cstr(&w, "of");
+    fm_wr_uint(&w, of);
+  }
+  return fm_buf_error(out);
+}
+
+/* Calls |each| for every [device, box] of grant |e| until it returns
+ * non-zero.  0, that value, or FM_ERR_MALFORMED (then |each| may have run
+ * for the items before the bad one). */
+typedef int (*grant_item_fn)(void *ctx, const uint8_t *device, const uint8_t *box);
+
+static int grant_each(const fm_entry *e, char period[8], grant_item_fn each, void *ctx) {
+  fm_rd v;
+  const char *ps;
+  size_t pn;
+  uint32_t n, two;
+  uint8_t dev[FM_KEY_LEN], box[FM_SEAL_BOX_LEN];
+  if (!fm_entry_is(e, FM_KIND_SEAL_GRANT) ||
+      fm_body_str(e->body, e->body_len, "period", &ps, &pn) || pn != FM_SEAL_PERIOD_LEN)
+    return FM_ERR_MALFORMED;
+  memcpy(period, ps, pn);
+  period[pn] = 0;
+  if (!period_ok(period) || fm_body_find(e->body, e->body_len, "to", &v) ||
+      fm_rd_array(&v, &n) || n == 0 || n > FM_SEAL_READERS_MAX)
+    return FM_ERR_MALFORMED;
+  for (uint32_t i = 0; i < n; i++) {
+    if (fm_rd_array(&v, &two) || two < 2 || two > 8 || fm_rd_bin_fixed(&v, dev, sizeof dev) ||
+        fm_rd_bin_fixed(&v, box, sizeof box))
+      return FM_ERR_MALFORMED;
+    /* More elements: a box wrapped to another key of the device (room for
+     * keys a device can forget, docs/privacy.md): not for this version. */
+    for (uint32_t j = 2; j < two; j++)
+      if (fm_rd_skip(&v, 4, 64) < 0) return FM_ERR_MALFORMED;
+    int rc = each && two == 2 ? each(ctx, dev, box) : 0;
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+typedef struct list_ctx {
+  uint8_t (*devices)[FM_KEY_LEN];
+  size_t n;
+} list_ctx;
+
+static int list_one(void *ctx, const uint8_t *device, const uint8_t *box) {
+  list_ctx *l = ctx;
+  (void)box;
+  memcpy(l->devices[l->n++], device, FM_KEY_LEN);
+  return 0;
+}
+
+int fm_seal_grant_read(const fm_entry *e, char period[static 8],
+                       uint8_t (*devices)[FM_KEY_LEN], size_t *n) {
+  list_ctx l = {devices, 0};
+  int rc = grant_each(e, period, list_one, &l);
+  if (rc) return FM_ERR_MALFORMED;
+  *n = l.n;
+  return 0;
+}
+
+typedef struct open_ctx {
+  const uint8_t *self, *sk;
+  uint8_t *key;
+  int found;
+} open_ctx;
+
+static int open_one(void *ctx, const uint8_t *device, const uint8_t *box) {
+  open_ctx *o = ctx;
+  uint8_t xpk[32], xsk[32], k[FM_SEAL_KEY_LEN];
+  int rc = FM_ERR_BADSIG;
+  if (memcmp(device, o->self, FM_KEY_LEN) != 0) return 0;
+  if (crypto_sign_ed25519_pk_to_curve25519(xpk, o->self) == 0 &&
+      crypto_sign_ed25519_sk_to_curve25519(xsk, o->sk) == 0 &&
+      crypto_box_seal_open(k, box, FM_SEAL_BOX_LEN, xpk, xsk) == 0) {
+    memcpy(o->key, k, sizeof k);
+    rc = 1;
+  }
+  sodium_memzero(xsk, sizeof xsk);
+  sodium_memzero(k, sizeof k);
+  return rc;
+}
+
+int fm_seal_grant_open(const fm_entry *e, const uint8_t self[static FM_KEY_LEN],
+                       const uint8_t sk[static 64], uint8_t key[static FM_SEAL_KEY_LEN]) {
+  char period[8];
+  open_ctx o = {self, sk, key, 0};
+  int rc = grant_each(e, period, open_one, &o);
+  if (rc == 1) return 0;
+  if (rc == FM_ERR_BADSIG) return FM_ERR_BADSIG;
+  return rc ? FM_ERR_MALFORMED : FM_ERR_NOTFOUND;
+}
+
+void fm_seal_period(fm_time ms, char out[static 8]) {
+  time_t t = (time_t)(ms > 0 ? ms / 1000 : 0);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  unsigned y = (unsigned)(tm.tm_year + 1900) % 10000, m = (unsigned)tm.tm_mon % 12 + 1;
+  out[0] = (char)('0' + y / 1000);
+  out[1] = (char)('0' + y / 100 % 10);
+  out[2] = (char)('0' + y / 10 % 10);
+  out[3] = (char)('0' + y % 10);
+  out[4] = '-';
+  out[5] = (char)('0' + m / 10);
+  out[6] = (char)('0' + m % 10);
+  out[7] = 0;
+}
