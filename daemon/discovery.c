@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "addr.h"
+#include "fieldmesh/blob_store.h"
 #include "fieldmesh/error.h"
 #include "node.h"
 
@@ -352,8 +353,9 @@ static void dial(fmd_disc *s, fmd_disc_node *n, int ours, uint64_t now) {
   fmd_logf(&d->log, n->dialled ? FMD_DEBUG : FMD_INFO,
            "discovery: dialling %s (device %s…, found by beacon): %s", n->addr,
            short_id(n->id, hex),
-           ours ? "one of us holds entries the other lacks"
-                : "one of us lacks entries of the other, and it has not dialled");
+           ours == 2 ? "this laptop waits for chunks of scans"
+           : ours    ? "one of us holds entries the other lacks"
+                     : "one of us lacks entries of the other, and it has not dialled");
   n->dialled = 1;
   s->dialled++;
   fmd_addr_dial(a);
@@ -369,7 +371,15 @@ static void consider(fmd_disc *s, fmd_disc_node *n, uint64_t now) {
   }
   refresh_digest(s);
   if (s->digest_ok && !memcmp(n->digest, s->digest, FM_BEACON_DIGEST_LEN)) {
-    n->differs_since = 0; /* the same entries: nothing to exchange */
+    n->differs_since = 0; /* the same entries: nothing to exchange ... */
+    /* ... but scans' chunks travel beside the entries, and the beacon
+     * does not tell who holds them: ask now and then. */
+    uint64_t wanted = 0;
+    if ((!n->chunks_tried || now - n->chunks_tried >= FMD_DISC_CHUNK_RETRY_MS) &&
+        fm_store_blob_wanted_count(d->store, &wanted) == 0 && wanted > 0) {
+      n->chunks_tried = now;
+      dial(s, n, 2, now);
+    }
     return;
   }
   if (!n->differs_since) n->differs_since = now;

@@ -53,6 +53,9 @@
 #define FMD_DISC_STEP_IN_INTERVALS 4
 #define FMD_DISC_STEP_IN_MIN_MS 20000
 #define FMD_DISC_STALE_INTERVALS 3      /* an address not heard this long is replaced */
+/* A laptop that holds the same entries is dialled anyway, this often at
+ * most, while this one waits for chunks of scans (they may be there). */
+#define FMD_DISC_CHUNK_RETRY_MS 30000
 #define FMD_DISC_WARN_MS 60000          /* one warning per source this often */
 
 typedef struct fmd_node fmd_node;
@@ -74,6 +77,7 @@ typedef struct fmd_disc_node {
   uint64_t differs_since;        /* first beacon with another digest, unconnected; 0 */
   uint8_t digest[FM_BEACON_DIGEST_LEN];
   int dialled;                   /* dialled once: later dials are logged at debug */
+  uint64_t chunks_tried;         /* last dial for chunks of scans; 0 never */
 } fmd_disc_node;
 
 /* A token bucket, in thousandths of a beacon. */

@@ -109,6 +109,20 @@ void fm_msg_presence(fm_wr *w, uint32_t n, const uint8_t *bins, size_t len) {
   fm_wr_raw(w, bins, len);
 }
 
+void fm_msg_ids(fm_wr *w, fm_msg_type type, const uint8_t *ids, size_t n) {
+  FM_ASSERT(n >= 1 && n <= FM_WANT_MAX);
+  fm_wr_array(w, 2);
+  fm_wr_uint(w, type);
+  fm_wr_bin(w, ids, n * 32);
+}
+
+void fm_msg_chunk(fm_wr *w, const uint8_t id[static 32], const uint8_t *chunk, size_t len) {
+  fm_wr_array(w, 3);
+  fm_wr_uint(w, FM_MSG_CHUNK);
+  fm_wr_bin(w, id, 32);
+  fm_wr_bin(w, chunk, len);
+}
+
 /* ---- decoding ----------------------------------------------------------- */
 
 static int dec_vector(fm_rd *c, fm_msg *m) {
@@ -180,6 +194,23 @@ static int dec_text(fm_rd *c, fm_msg *m) {
   return 0;
 }
 
+static int dec_ids(fm_rd *c, fm_msg *m) {
+  size_t len;
+  if (fm_rd_bin(c, &m->ids, &len) < 0 || len == 0 || len % 32 || len / 32 > FM_WANT_MAX)
+    return FM_ERR_MALFORMED;
+  m->nids = len / 32;
+  return 0;
+}
+
+static int dec_chunk(fm_rd *c, fm_msg *m) {
+  size_t len;
+  if (fm_rd_bin(c, &m->ids, &len) < 0 || len != 32 ||
+      fm_rd_bin(c, &m->chunk, &m->chunk_len) < 0)
+    return FM_ERR_MALFORMED;
+  m->nids = 1;
+  return 0;
+}
+
 static int dec_body(fm_rd *c, uint32_t n, fm_msg *m) {
   switch (m->type) {
   case FM_MSG_HELLO:
@@ -201,6 +232,8 @@ static int dec_body(fm_rd *c, uint32_t n, fm_msg *m) {
   case FM_MSG_ERROR:
     if (n != 3 || fm_rd_int(c, &m->code) < 0) return FM_ERR_MALFORMED;
     return dec_text(c, m);
+  case FM_MSG_WANT: case FM_MSG_NOCHUNK: return n == 2 ? dec_ids(c, m) : FM_ERR_MALFORMED;
+  case FM_MSG_CHUNK: return n == 3 ? dec_chunk(c, m) : FM_ERR_MALFORMED;
   default: return FM_ERR_PROTO;
   }
 }
@@ -220,7 +253,9 @@ int fm_msg_decode(const uint8_t *p, size_t len, fm_msg *m) {
   fm_rd_init(&c, p, len, 1);
   if (fm_rd_array(&c, &n) < 0 || n < 1 || fm_rd_uint(&c, &type) < 0)
     return FM_ERR_MALFORMED;
-  if (type < FM_MSG_HELLO || type > FM_MSG_PRESENCE) return FM_ERR_PROTO;
+  if (type < FM_MSG_HELLO || type > FM_MSG_NOCHUNK ||
+      (type > FM_MSG_PRESENCE && type < FM_MSG_WANT))
+    return FM_ERR_PROTO;
   m->type = (fm_msg_type)type;
   if ((rv = dec_body(&c, n, m)) < 0) return rv;
   return fm_rd_done(&c) ? 0 : FM_ERR_MALFORMED;

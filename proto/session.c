@@ -25,6 +25,12 @@
 /* A quarter of the default window, so the sender keeps streaming while we
  * commit. */
 #define PEND_BYTES ((size_t)1 << 20)
+/* Attachment chunks asked of the peer and not answered yet: two keep a
+ * slow link busy (one on the wire, one queued) while a record written
+ * meanwhile waits behind at most those two. */
+#define FM_CHUNK_WINDOW 2
+/* Chunk ids a peer said it lacks, remembered for the session. */
+#define ABSENT_MAX 4096
 
 /* What we know of the peer's log of one author. */
 typedef struct known {
@@ -84,6 +90,14 @@ struct fm_session {
   fm_time presence_at;     /* when to offer new notes again */
   fm_buf presence_bins;    /* notes of the PRESENCE message being built */
   uint32_t presence_n;
+  int blobs;               /* both announced FM_FEAT_BLOBS */
+  uint8_t want_out[FM_CHUNK_WINDOW][32];   /* asked of the peer, unanswered */
+  size_t nwant_out;
+  int want_more;           /* our wanted list may hold ids not asked yet */
+  uint8_t (*absent)[32];   /* ids the peer lacks or sent wrong, this session */
+  size_t nabsent;
+  uint8_t asked[FM_WANT_MAX][32];  /* the peer's requests, not served yet */
+  size_t nasked;
 };
 
 /* ---- the peer's vector ---------------------------------------------------- */
@@ -248,6 +262,7 @@ void fm_session_del(fm_session *s) {
   fm_buf_free(&s->presence_bins);
   fm_vector_free(&s->ours);
   free(s->their);
+  free(s->absent);
   free(s->cert);
   free(s);
 }
@@ -317,6 +332,10 @@ static int send_presence(fm_session *s, fm_time now) {
   return flush_presence(s);
 }
 
+static int has_blobs(const fm_session *s) {
+  return s->cfg.io.blob_wanted && s->cfg.io.blob_get && s->cfg.io.blob_in;
+}
+
 /* After the handshake: HELLO with the digest of our vector.  The vector
  * itself follows only if the peer's digest differs (send_vector). */
 static int start_transport(fm_session *s) {
@@ -330,7 +349,8 @@ static int start_transport(fm_session *s) {
   fm_vector_digest(&s->ours, s->digest);
   fm_wr_init(&w, &s->plain);
   fm_msg_hello(&w, s->cfg.id->pk, s->cert, s->cfg.cert_len,
-               has_presence(s) ? FM_FEAT_PRESENCE : 0, s->digest);
+               (has_presence(s) ? FM_FEAT_PRESENCE : 0) | (has_blobs(s) ? FM_FEAT_BLOBS : 0),
+               s->digest);
   return flush_msg(s);
 }
 
@@ -599,6 +619,7 @@ static int ingest_batch(fm_session *s, const fm_slice *entries, size_t n) {
   s->entry_bytes_seen += bytes;
   s->entries_seen += n;
   s->refresh = 1;
+  if (res.accepted) s->want_more = s->blobs;   /* they may name chunks */
   return send_ack(s, bytes, n, nstored, nrefused);
 }
 
@@ -676,6 +697,138 @@ static int on_ack(fm_session *s, const fm_msg *m, fm_time now) {
   return 0;
 }
 
+/* ---- attachment chunks ------------------------------------------------------ */
+
+static int absent_has(const fm_session *s, const uint8_t id[32]) {
+  for (size_t i = 0; i < s->nabsent; i++)
+    if (!memcmp(s->absent[i], id, 32)) return 1;
+  return 0;
+}
+
+/* Not to be asked of this peer again in this session; past ABSENT_MAX the
+ * peer is asked for nothing more. */
+static int absent_add(fm_session *s, const uint8_t id[32]) {
+  if (!s->absent && !(s->absent = malloc(ABSENT_MAX * sizeof *s->absent))) return -ENOMEM;
+  if (s->nabsent == ABSENT_MAX) {
+    s->blobs = 0;
+    return 0;
+  }
+  memcpy(s->absent[s->nabsent++], id, 32);
+  return 0;
+}
+
+/* Takes |id| off the asked list: 0, or -1 when it was not asked. */
+static int want_done(fm_session *s, const uint8_t id[32]) {
+  for (size_t i = 0; i < s->nwant_out; i++) {
+    if (memcmp(s->want_out[i], id, 32)) continue;
+    memmove(s->want_out[i], s->want_out[i + 1], (s->nwant_out - i - 1) * 32);
+    s->nwant_out--;
+    s->want_more = 1;
+    return 0;
+  }
+  return -1;
+}
+
+static int on_want(fm_session *s, const fm_msg *m) {
+  if (!s->blobs) return fail(s, FM_ERR_PROTO, "chunks asked for, not announced");
+  if (s->nasked + m->nids > FM_WANT_MAX)
+    return fail(s, FM_ERR_PROTO, "peer asked for more than %d chunks at once", FM_WANT_MAX);
+  memcpy(s->asked[s->nasked], m->ids, m->nids * 32);
+  s->nasked += m->nids;
+  return 0;
+}
+
+/* A chunk we asked for.  Bytes that are not the chunk the id names are
+ * dropped and counted, and asked of another peer (or this one in another
+ * session); the link goes on. */
+static int on_chunk(fm_session *s, const fm_msg *m) {
+  uint8_t id[32];
+  int rv;
+  if (!s->blobs) return fail(s, FM_ERR_PROTO, "chunk sent, not announced");
+  if (want_done(s, m->ids) < 0) return fail(s, FM_ERR_PROTO, "a chunk that was not asked for");
+  crypto_generichash(id, sizeof id, m->chunk, m->chunk_len, NULL, 0);
+  if (sodium_memcmp(id, m->ids, 32) != 0) {
+    s->st.chunks_bad++;
+    return absent_add(s, m->ids) < 0 ? fail(s, -ENOMEM, "out of memory") : 0;
+  }
+  if ((rv = s->cfg.io.blob_in(s->cfg.io.ctx, m->chunk, m->chunk_len)) < 0)
+    return fail(s, rv, "store failed: %s", fm_strerror(rv));
+  s->st.chunks_in++;
+  return 0;
+}
+
+static int on_nochunk(fm_session *s, const fm_msg *m) {
+  if (!s->blobs) return fail(s, FM_ERR_PROTO, "chunks refused, not announced");
+  for (size_t i = 0; i < m->nids; i++) {
+    if (want_done(s, m->ids + 32 * i) < 0)
+      return fail(s, FM_ERR_PROTO, "a chunk refused that was not asked for");
+    if (absent_add(s, m->ids + 32 * i) < 0) return fail(s, -ENOMEM, "out of memory");
+  }
+  return 0;
+}
+
+/* Serves the peer's oldest request: CHUNK, or NOCHUNK when we lack it.
+ * 1 when a message went out, 0 when none was asked. */
+static int serve_chunk(fm_session *s) {
+  fm_buf chunk;
+  fm_wr w;
+  int rv;
+  if (s->nasked == 0) return 0;
+  fm_buf_init(&chunk, FM_MSG_MAX - 64);
+  rv = s->cfg.io.blob_get(s->cfg.io.ctx, s->asked[0], &chunk);
+  fm_wr_init(&w, &s->plain);
+  if (rv == 0) {
+    fm_msg_chunk(&w, s->asked[0], chunk.p, chunk.len);
+    s->st.chunks_out++;
+  } else if (rv == FM_ERR_NOTFOUND || rv == FM_ERR_TOOBIG) {
+    fm_msg_ids(&w, FM_MSG_NOCHUNK, s->asked[0], 1);
+    rv = 0;
+  }
+  fm_buf_free(&chunk);
+  if (rv < 0) return fail(s, rv, "store failed: %s", fm_strerror(rv));
+  memmove(s->asked[0], s->asked[1], (s->nasked - 1) * 32);
+  s->nasked--;
+  if ((rv = flush_msg(s)) < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));
+  return 1;
+}
+
+typedef struct want_pick {
+  fm_session *s;
+  uint8_t ids[FM_CHUNK_WINDOW][32];
+  size_t n, room;
+} want_pick;
+
+static int pick_cb(void *ctx, const uint8_t id[32]) {
+  want_pick *p = ctx;
+  for (size_t i = 0; i < p->s->nwant_out; i++)
+    if (!memcmp(p->s->want_out[i], id, 32)) return 0;
+  if (absent_has(p->s, id)) return 0;
+  memcpy(p->ids[p->n++], id, 32);
+  return p->n == p->room;
+}
+
+/* Asks the peer for chunks we want, once it has sent us every entry it
+ * had (CAUGHTUP): the records first.  1 when a WANT went out. */
+static int ask_chunks(fm_session *s) {
+  want_pick p = {s, {{0}}, 0, FM_CHUNK_WINDOW - s->nwant_out};
+  fm_wr w;
+  int rv;
+  if (!s->blobs || !s->want_more || !s->peer_caughtup || p.room == 0) return 0;
+  rv = s->cfg.io.blob_wanted(s->cfg.io.ctx, pick_cb, &p);
+  if (rv < 0) return fail(s, rv, "store failed: %s", fm_strerror(rv));
+  if (p.n == 0) {
+    s->want_more = 0;
+    return 0;
+  }
+  memcpy(s->want_out[s->nwant_out], p.ids, p.n * 32);
+  s->nwant_out += p.n;
+  if (p.n < p.room) s->want_more = 0;
+  fm_wr_init(&w, &s->plain);
+  fm_msg_ids(&w, FM_MSG_WANT, p.ids[0], p.n);
+  if ((rv = flush_msg(s)) < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));
+  return 1;
+}
+
 static void copy_reason(fm_session *s, const char *prefix, const fm_msg *m) {
   snprintf(s->st.reason, sizeof s->st.reason, "%s%.*s", prefix, (int)m->text_len, m->text);
 }
@@ -691,6 +844,8 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
     if (m->type != FM_MSG_HELLO)
       return fail(s, FM_ERR_PROTO, "expected hello, got message type %d", m->type);
     if ((rv = on_hello(s, m)) < 0 || !s->st.admitted) return rv;
+    s->blobs = has_blobs(s) && (m->features & FM_FEAT_BLOBS);
+    s->want_more = s->blobs;
     s->presence = has_presence(s) && (m->features & FM_FEAT_PRESENCE);
     return s->presence ? send_presence(s, now) : 0;
   }
@@ -712,6 +867,9 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
     if (!s->presence) return fail(s, FM_ERR_PROTO, "presence notes not announced");
     s->cfg.io.presence_in(s->cfg.io.ctx, m->entries, m->nentries);
     return 0;
+  case FM_MSG_WANT: return on_want(s, m);
+  case FM_MSG_CHUNK: return on_chunk(s, m);
+  case FM_MSG_NOCHUNK: return on_nochunk(s, m);
   case FM_MSG_CAUGHTUP:
     s->peer_caughtup = 1;
     if (s->caughtup_sent && !s->sent_since_caughtup) {
@@ -893,7 +1051,11 @@ static int pump(fm_session *s, fm_time now) {
     s->sent_since_caughtup = 1;
     return 1;
   }
-  if (s->caughtup_sent && !s->sent_since_caughtup) return 0;
+  if (s->caughtup_sent && !s->sent_since_caughtup) {
+    /* Every entry is out: now the chunks, the peer's requests first. */
+    if ((rv = serve_chunk(s)) != 0) return rv;
+    return ask_chunks(s);
+  }
   fm_wr_init(&w, &s->plain);
   fm_msg_caughtup(&w, s->st.entries_out);
   if ((rv = flush_msg(s)) < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));
@@ -935,7 +1097,10 @@ ssize_t fm_session_send(fm_session *s, uint8_t *dst, size_t cap, fm_time now) {
   return (ssize_t)done;
 }
 
-void fm_session_notify(fm_session *s) { s->refresh = 1; }
+void fm_session_notify(fm_session *s) {
+  s->refresh = 1;
+  s->want_more = s->blobs;
+}
 
 /* ---- timers ----------------------------------------------------------------------- */
 

@@ -1,10 +1,12 @@
 #include "fieldmesh/node.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "fieldmesh/blob_store.h"
 #include "fieldmesh/copies.h"
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
@@ -216,6 +218,30 @@ static void io_presence_in(void *ctx, const fm_slice *notes, size_t count) {
   (void)fm_store_presence_put(n->store, notes, count, fm_node_wall(n), NULL);
 }
 
+static int io_blob_wanted(void *ctx, int (*cb)(void *cbctx, const uint8_t id[32]),
+                          void *cbctx) {
+  fm_node *n = ctx;
+  int rv = fm_store_blob_each_wanted(n->store, cb, cbctx);
+  return rv < 0 ? rv : 0;
+}
+
+static int io_blob_get(void *ctx, const uint8_t id[32], fm_buf *out) {
+  fm_node *n = ctx;
+  size_t len, cap = FM_ATTACH_CHUNK + FM_ATTACH_TAG;
+  uint8_t *chunk = malloc(cap);
+  if (!chunk) return -ENOMEM;
+  int rv = fm_store_blob_get(n->store, id, chunk, cap, &len);
+  if (rv == 0) rv = fm_buf_put(out, chunk, len);
+  free(chunk);
+  return rv;
+}
+
+static int io_blob_in(void *ctx, const uint8_t *chunk, size_t len) {
+  fm_node *n = ctx;
+  fm_slice c = {chunk, len};
+  return fm_store_blob_offer(n->store, &c, 1, NULL);
+}
+
 fm_session_io fm_node_io(fm_node *n) {
   fm_session_io io = {.ctx = n,
                       .vector = io_vector,
@@ -227,7 +253,10 @@ fm_session_io fm_node_io(fm_node *n) {
                       .cert_of = io_cert_of,
                       .learn_cert = io_learn_cert,
                       .presence_out = io_presence_out,
-                      .presence_in = io_presence_in};
+                      .presence_in = io_presence_in,
+                      .blob_wanted = io_blob_wanted,
+                      .blob_get = io_blob_get,
+                      .blob_in = io_blob_in};
   return io;
 }
 

@@ -16,6 +16,14 @@
  *   CERT     [10, enrollment bin]
  *   PRESENCE [11, [note bin ...]]        (only to a peer whose HELLO set
  *                                         FM_FEAT_PRESENCE)
+ *   WANT     [15, ids bin]               (attachment chunks, only between
+ *   CHUNK    [16, id bin32, chunk bin]    peers whose HELLOs both set
+ *   NOCHUNK  [17, ids bin]                FM_FEAT_BLOBS)
+ *
+ * WANT asks for 1 .. FM_WANT_MAX chunks by id (32 bytes each, back to
+ * back); the peer answers each with CHUNK (the sealed chunk) or NOCHUNK
+ * (ids it does not hold), after the entries it has to send.  A node never
+ * has more than FM_WANT_MAX ids asked and unanswered.
  *
  * vector_digest is fm_vector_digest() of the sender's vector when it sent
  * HELLO: when both digests are equal the two nodes hold the same entries
@@ -71,11 +79,16 @@
  * FM_FEAT_PRESENCE, so a release without presence notes (same protocol
  * version 3, features 0) never meets the new message. */
 #define FM_FEAT_PRESENCE 1u
+/* Attachment chunks (WANT, CHUNK, NOCHUNK): sent only when both HELLOs
+ * set this bit; a peer that sends them otherwise is dropped. */
+#define FM_FEAT_BLOBS 4u
+/* Chunk ids in one WANT or NOCHUNK, and asked of a peer at once. */
+#define FM_WANT_MAX 8
 
 typedef enum fm_msg_type {
   FM_MSG_HELLO = 1, FM_MSG_VECTOR, FM_MSG_ENTRIES, FM_MSG_ACK, FM_MSG_PING,
   FM_MSG_PONG, FM_MSG_BYE, FM_MSG_ERROR, FM_MSG_CAUGHTUP, FM_MSG_CERT,
-  FM_MSG_PRESENCE
+  FM_MSG_PRESENCE, FM_MSG_WANT = 15, FM_MSG_CHUNK, FM_MSG_NOCHUNK
 } fm_msg_type;
 
 typedef struct fm_msg_vitem {
@@ -112,6 +125,11 @@ typedef struct fm_msg {
   fm_slice *entries;                     /* ENTRIES; PRESENCE's notes (hostile:
                                           * fm_presence_parse them) */
   size_t nentries;
+  const uint8_t *ids;                    /* WANT, NOCHUNK: |nids| ids of 32
+                                          * bytes; CHUNK: its id */
+  size_t nids;
+  const uint8_t *chunk;                  /* CHUNK: the chunk (hostile) */
+  size_t chunk_len;
 } fm_msg;
 
 /* Decodes one message of |len| bytes.  |m->items| must point at room for
@@ -139,5 +157,9 @@ void fm_msg_cert(fm_wr *w, const uint8_t *cert, size_t len);
 /* PRESENCE from |n| <= FM_PRESENCE_BATCH notes already packed as
  * MessagePack bins, back to back, in |bins| (|len| bytes). */
 void fm_msg_presence(fm_wr *w, uint32_t n, const uint8_t *bins, size_t len);
+/* WANT or NOCHUNK of 1 .. FM_WANT_MAX ids (32 bytes each, back to back). */
+void fm_msg_ids(fm_wr *w, fm_msg_type type, const uint8_t *ids, size_t n);
+/* CHUNK: the chunk |id| names, |len| bytes. */
+void fm_msg_chunk(fm_wr *w, const uint8_t id[static 32], const uint8_t *chunk, size_t len);
 
 #endif

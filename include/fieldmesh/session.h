@@ -17,7 +17,10 @@
  * Flow: handshake -> both send HELLO and their VECTOR (paged) at once ->
  * each streams what the other lacks, oldest first per author, the
  * authority first, under a byte window acknowledged by ACK -> CAUGHTUP
- * when all is sent -> live: new entries are pushed as they arrive.  PING
+ * when all is sent -> live: new entries are pushed as they arrive.  Once
+ * the peer has sent CAUGHTUP, attachment chunks the node wants are asked
+ * for, FM_CHUNK_WINDOW at a time; each side serves them only when it has
+ * no entry left to send, so a record always overtakes a scan.  PING
  * keeps an idle link honest; BYE closes politely; ERROR says why a peer is
  * being dropped.
  */
@@ -84,6 +87,16 @@ typedef struct fm_session_io {
    * verifies, keeps or drops (and counts) each. */
   int (*presence_out)(void *ctx, uint64_t *mark, fm_entry_cb cb, void *cbctx);
   void (*presence_in)(void *ctx, const fm_slice *notes, size_t n);
+  /* Attachment chunks (blob_store.h).  All three NULL: this node announces
+   * no FM_FEAT_BLOBS and neither asks for chunks nor serves them.
+   * |blob_wanted| calls |cb| with each chunk id the node wants (valid
+   * during the call) until |cb| returns non-zero; |blob_get| appends the
+   * chunk |id| names to |out| or returns FM_ERR_NOTFOUND; |blob_in| takes
+   * a chunk whose id the session has checked.  Each returns 0 or a
+   * negative store error, which fails the session. */
+  int (*blob_wanted)(void *ctx, int (*cb)(void *cbctx, const uint8_t id[32]), void *cbctx);
+  int (*blob_get)(void *ctx, const uint8_t id[32], fm_buf *out);
+  int (*blob_in)(void *ctx, const uint8_t *chunk, size_t len);
 } fm_session_io;
 
 typedef struct fm_session_cfg {
@@ -124,6 +137,10 @@ typedef struct fm_session_stats {
   fm_time caught_up_at;                /* when both sides last had everything, 0 never */
   fm_time last_recv;
   int stalled;                         /* entries in flight with no ACK for long */
+  uint64_t chunks_in, chunks_out;      /* attachment chunks received (whole and
+                                        * matching their id) / sent */
+  uint64_t chunks_bad;                 /* received, but not the chunk asked for:
+                                        * dropped, asked again elsewhere */
   uint64_t refused_out;                /* entries we sent that the peer refused */
   fm_msg_refusal last_refused;         /* the latest such range (valid when
                                         * refused_out > 0) */

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "fieldmesh/attach.h"
+#include "fieldmesh/blob_store.h"
 #include "fieldmesh/copies.h"
 #include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
@@ -466,8 +468,9 @@ static void frame_to(fm_session *s, const uint8_t *p, size_t n, int *rv) {
   if (*rv == 0) *rv = fm_session_recv(s, p, n, T0);
 }
 
-/* Handshakes as D[4] with |victim| (a responder) and sends its hello. */
-static void rogue_connect(rogue *r, fm_session *victim) {
+/* Handshakes as D[4] with |victim| (a responder) and sends its hello,
+ * announcing |features|. */
+static void rogue_connect_with(rogue *r, fm_session *victim, uint64_t features) {
   uint8_t x_sk[32], e_sk[32], buf[70000], pl[1024];
   size_t n, pn;
   ssize_t got;
@@ -490,12 +493,14 @@ static void rogue_connect(rogue *r, fm_session *victim) {
   fm_buf_init(&m, FM_MSG_MAX);
   fm_wr_init(&w, &m);
   uint8_t zero[32] = {0};
-  fm_msg_hello(&w, D[4].pk, CERT[4], CERT_LEN[4], 0, zero);
+  fm_msg_hello(&w, D[4].pk, CERT[4], CERT_LEN[4], features, zero);
   assert_int_equal(fm_noise_cs_encrypt(&r->tx, NULL, 0, m.p, m.len, buf, sizeof buf, &n), 0);
   frame_to(victim, buf, n, &rv);
   assert_int_equal(rv, 0);
   fm_buf_free(&m);
 }
+
+static void rogue_connect(rogue *r, fm_session *victim) { rogue_connect_with(r, victim, 0); }
 
 static int rogue_say(rogue *r, fm_session *victim, const uint8_t *msg, size_t len) {
   uint8_t buf[70000];
@@ -994,6 +999,145 @@ static void test_session_survives_the_wall_clock_jumping(void **state) {
   tnode_close(&y);
 }
 
+/* ---- attachment chunks -------------------------------------------------------- */
+
+#define SCAN_SIZE (2 * FM_ATTACH_CHUNK + 100)   /* three chunks */
+
+/* |who| attaches a scan of SCAN_SIZE bytes to dossier D-SCAN on |t|: its
+ * chunks into the store, then its entry; the ids into |ids|. */
+static void add_scan(tnode *t, const fm_identity *who, uint8_t ids[3 * FM_BLOB_ID]) {
+  static uint8_t plain[SCAN_SIZE], ct[3][FM_ATTACH_CHUNK + FM_ATTACH_TAG];
+  uint8_t key[FM_ATTACH_KEY];
+  fm_slice c[3];
+  fm_buf b;
+  memset(plain, 0x5a, sizeof plain);
+  memset(key, 9, sizeof key);
+  for (size_t i = 0; i < 3; i++) {
+    size_t n = fm_attach_chunk_len(SCAN_SIZE, i);
+    fm_attach_chunk_seal(key, i, plain + i * FM_ATTACH_CHUNK, n, ct[i], ids + i * FM_BLOB_ID);
+    c[i].p = ct[i];
+    c[i].len = n + FM_ATTACH_TAG;
+  }
+  assert_int_equal(fm_store_blob_put(t->s, c, 3), 0);
+  fm_attach a = {"D-SCAN", 6, FM_ATT_ID_CARD, "cccd.jpg", 8, SCAN_SIZE, ids, 3, key};
+  fm_buf_init(&b, 8192);
+  assert_int_equal(fm_attach_body(&b, &a), 0);
+  assert_int_equal(fm_store_append(t->s, who, FM_KIND_DOSSIER_ATTACH, b.p, b.len, T0 + 5000,
+                                   NULL, NULL), 0);
+  fm_buf_free(&b);
+}
+
+static size_t held_of(tnode *t, const uint8_t *ids) {
+  size_t held;
+  assert_int_equal(fm_store_blob_count(t->s, ids, 3, &held), 0);
+  return held;
+}
+
+/* What a hostile or broken peer serves: bytes that are not the chunk. */
+static int wrong_blob_get(void *ctx, const uint8_t id[32], fm_buf *out) {
+  fm_node *n = ctx;
+  uint8_t chunk[FM_ATTACH_CHUNK + FM_ATTACH_TAG];
+  size_t len;
+  int rv = fm_store_blob_get(n->store, id, chunk, sizeof chunk, &len);
+  if (rv < 0) return rv;
+  chunk[len / 2] ^= 1;
+  return fm_buf_put(out, chunk, len);
+}
+
+/* A scan's chunks follow its record: the peer asks for them once it holds
+ * every entry and keeps them; bytes that are not the chunk asked for are
+ * dropped and counted, the link goes on, and the next session brings the
+ * right ones. */
+static void test_session_chunks_follow_their_record(void **state) {
+  tnode x, y;
+  uint8_t ids[3 * FM_BLOB_ID];
+  fm_session_stats sa, sb;
+  uint64_t wanted;
+  (void)state;
+  tnode_open(&x, 2);
+  tnode_open(&y, 4);
+  add_visits(&x, &D[2], 20, 0);
+  add_scan(&x, &D[2], ids);
+
+  wire_pair bad = {session_for(&x, 1), session_for(&y, 0), T0, 0, 0, 0};
+  fm_session_del(bad.a);
+  fm_session_cfg cfg;
+  fm_node_session_cfg(&x.node, 1, &cfg);
+  cfg.rng.fill = xrng;
+  cfg.rng.ctx = &x.rng;
+  cfg.io.blob_get = wrong_blob_get;
+  assert_int_equal(fm_session_new(&cfg, T0, &bad.a), 0);
+  run(&bad);
+  assert_int_equal(bad.ra, 0);
+  assert_int_equal(bad.rb, 0);
+  assert_same(&x, &y);
+  fm_session_get_stats(bad.b, &sb);
+  assert_int_equal(sb.chunks_bad, 3);
+  assert_int_equal(sb.chunks_in, 0);
+  assert_int_equal(held_of(&y, ids), 0);
+  assert_int_equal(fm_store_blob_wanted_count(y.s, &wanted), 0);
+  assert_int_equal(wanted, 3);
+  assert_int_equal(fm_session_get_state(bad.b), FM_SS_LIVE);
+  fm_session_del(bad.a);
+  fm_session_del(bad.b);
+
+  wire_pair l = {session_for(&x, 1), session_for(&y, 0), T0 + 1000, 0, 0, 0};
+  run(&l);
+  assert_int_equal(l.ra, 0);
+  assert_int_equal(l.rb, 0);
+  fm_session_get_stats(l.a, &sa);
+  fm_session_get_stats(l.b, &sb);
+  assert_int_equal(sa.chunks_out, 3);
+  assert_int_equal(sb.chunks_in, 3);
+  assert_int_equal(held_of(&y, ids), 3);
+  assert_int_equal(fm_store_blob_wanted_count(y.s, &wanted), 0);
+  assert_int_equal(wanted, 0);
+  /* The scan's bytes cost their size once, and a little more. */
+  assert_true(l.bytes < SCAN_SIZE + SCAN_SIZE / 20);
+  fm_session_del(l.a);
+  fm_session_del(l.b);
+
+  /* Held everywhere: a reconnect asks for nothing. */
+  wire_pair r = {session_for(&x, 1), session_for(&y, 0), T0 + 2000, 0, 0, 0};
+  run(&r);
+  fm_session_get_stats(r.a, &sa);
+  assert_int_equal(sa.chunks_out, 0);
+  fm_session_del(r.a);
+  fm_session_del(r.b);
+  tnode_close(&x);
+  tnode_close(&y);
+}
+
+/* A peer that asks for chunks without announcing them, asks for more at
+ * once than allowed, or sends a chunk nobody asked for, is dropped. */
+static void test_session_drops_chunk_messages_out_of_place(void **state) {
+  (void)state;
+  for (int which = 0; which < 3; which++) {
+    tnode x;
+    rogue r;
+    uint8_t ids[FM_WANT_MAX * 32], chunk[100];
+    fm_buf m;
+    fm_wr w;
+    tnode_open(&x, 2);
+    fm_session *v = session_for(&x, 0);
+    rogue_connect_with(&r, v, which == 0 ? 0 : FM_FEAT_BLOBS);
+    memset(ids, 1, sizeof ids);
+    memset(chunk, 2, sizeof chunk);
+    fm_buf_init(&m, FM_MSG_MAX);
+    fm_wr_init(&w, &m);
+    if (which == 2) fm_msg_chunk(&w, ids, chunk, sizeof chunk);
+    else fm_msg_ids(&w, FM_MSG_WANT, ids, which == 0 ? 1 : FM_WANT_MAX);
+    if (which == 1) assert_int_equal(rogue_say(&r, v, m.p, m.len), 0);
+    assert_int_equal(rogue_say(&r, v, m.p, m.len), FM_ERR_PROTO);
+    assert_true(fm_session_get_state(v) >= FM_SS_CLOSING);
+    fm_buf_free(&m);
+    fm_noise_cs_wipe(&r.tx);
+    fm_noise_cs_wipe(&r.rx);
+    fm_session_del(v);
+    tnode_close(&x);
+  }
+}
+
 static int setup(void **state) {
   ident(&AUTH, 1);
   ident(&OTHER_AUTH, 99);
@@ -1032,6 +1176,8 @@ int main(void) {
       cmocka_unit_test(test_ack_of_bytes_never_sent_drops_the_peer),
       cmocka_unit_test(test_hello_of_another_version_is_refused_by_name),
       cmocka_unit_test(test_session_survives_the_wall_clock_jumping),
+      cmocka_unit_test(test_session_chunks_follow_their_record),
+      cmocka_unit_test(test_session_drops_chunk_messages_out_of_place),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
