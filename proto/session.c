@@ -13,6 +13,7 @@
 #include "fieldmesh/msg.h"
 #include "fieldmesh/noise.h"
 #include "fieldmesh/presence.h"
+#include "fieldmesh/pset.h"
 
 #define DEFAULT_WINDOW ((size_t)4 << 20)
 #define OUT_MAX (4 * (FM_FRAME_HDR + FM_FRAME_MAX))
@@ -80,7 +81,10 @@ struct fm_session {
   fm_msg_vitem items[FM_VECTOR_PAGE];
   fm_slice entries[FM_BATCH_MAX];
   int presence;            /* both sides announced FM_FEAT_PRESENCE */
-  uint64_t presence_mark;  /* the node's: notes up to here were sent */
+  int presence_ready;      /* |peer_notes| is complete: notes may go */
+  fm_pset own_notes;       /* (device, wall) held when we sent our sum */
+  uint8_t notes_digest[32];          /* of |own_notes| */
+  fm_pset peer_notes;      /* what the peer holds, as far as we know */
   fm_time presence_at;     /* when to offer new notes again */
   fm_buf presence_bins;    /* notes of the PRESENCE message being built */
   uint32_t presence_n;
@@ -246,6 +250,8 @@ void fm_session_del(fm_session *s) {
   fm_buf_free(&s->plain);
   fm_buf_free(&s->pend);
   fm_buf_free(&s->presence_bins);
+  fm_pset_free(&s->own_notes);
+  fm_pset_free(&s->peer_notes);
   fm_vector_free(&s->ours);
   free(s->their);
   free(s->cert);
@@ -255,7 +261,7 @@ void fm_session_del(fm_session *s) {
 /* ---- presence notes ---------------------------------------------------------- */
 
 static int has_presence(const fm_session *s) {
-  return s->cfg.io.presence_out && s->cfg.io.presence_in;
+  return s->cfg.io.presence_each && s->cfg.io.presence_in;
 }
 
 static int flush_presence(fm_session *s) {
@@ -271,16 +277,13 @@ static int flush_presence(fm_session *s) {
 /* A peer that holds nothing of a note's device may never have met it:
  * its enrollment goes first, as ahead of entries, or the note is dropped
  * there as unenrolled. */
-static int presence_cert(fm_session *s, const uint8_t *bytes, size_t len) {
-  fm_presence p;
+static int presence_cert(fm_session *s, const uint8_t device[FM_KEY_LEN]) {
   fm_buf stage;
   fm_wr w;
   int rv = 0;
-  if (!s->cfg.io.cert_of || fm_presence_parse(bytes, len, &p) < 0 ||
-      their_seq(s, p.device) > 0 || !memcmp(p.device, s->st.peer_id, FM_KEY_LEN))
-    return 0;
+  if (!s->cfg.io.cert_of || their_seq(s, device) > 0) return 0;
   fm_buf_init(&stage, FM_MSG_MAX);
-  if (s->cfg.io.cert_of(s->cfg.io.ctx, p.device, &stage) == 0) {
+  if (s->cfg.io.cert_of(s->cfg.io.ctx, device, &stage) == 0) {
     fm_wr_init(&w, &s->plain);
     fm_msg_cert(&w, stage.p, stage.len);
     rv = flush_msg(s);
@@ -289,32 +292,94 @@ static int presence_cert(fm_session *s, const uint8_t *bytes, size_t len) {
   return rv;
 }
 
-static int presence_cb(void *ctx, const uint8_t *bytes, size_t len) {
+/* Queues a note the peer lacks (its own it always holds, newer). */
+static int note_out(void *ctx, const fm_presence *p, const uint8_t *bytes, size_t len,
+                    fm_time received) {
   fm_session *s = ctx;
   fm_wr w;
   int rv;
-  fm_presence p;
-  if (len > FM_PRESENCE_MAX) return 0;  /* never a note: not sent */
-  /* The peer's own note: it holds a newer or the same one already. */
-  if (fm_presence_parse(bytes, len, &p) == 0 && !memcmp(p.device, s->st.peer_id, FM_KEY_LEN))
+  (void)received;
+  if (len > FM_PRESENCE_MAX || !memcmp(p->device, s->st.peer_id, FM_KEY_LEN) ||
+      fm_pset_covers(&s->peer_notes, p->device, p->wall))
     return 0;
-  if ((rv = presence_cert(s, bytes, len)) < 0) return rv;
+  if ((rv = presence_cert(s, p->device)) < 0) return rv;
   if (s->presence_n == FM_PRESENCE_BATCH && (rv = flush_presence(s)) < 0) return rv;
   fm_wr_init(&w, &s->presence_bins);
   fm_wr_bin(&w, bytes, len);
   s->presence_n++;
+  s->st.notes_out++;
+  if ((rv = fm_pset_raise(&s->peer_notes, p->device, p->wall)) < 0) return rv;
   return fm_buf_error(&s->presence_bins);
 }
 
-/* Offers the peer the notes the node took in since the last offer. */
-static int send_presence(fm_session *s, fm_time now) {
+/* Sends the notes the peer lacks, once we know what it holds. */
+static int send_presence(fm_session *s, fm_time now, int live) {
   int rv;
   s->presence_at = now + s->cfg.ping_every;
+  if (!s->presence_ready) return 0;
   fm_buf_reset(&s->presence_bins);
   s->presence_n = 0;
-  rv = s->cfg.io.presence_out(s->cfg.io.ctx, &s->presence_mark, presence_cb, s);
-  if (rv < 0) return rv;
+  if ((rv = s->cfg.io.presence_each(s->cfg.io.ctx, live, note_out, s)) < 0) return rv;
   return flush_presence(s);
+}
+
+static int own_note(void *ctx, const fm_presence *p, const uint8_t *bytes, size_t len,
+                    fm_time received) {
+  (void)bytes, (void)len, (void)received;
+  return fm_pset_raise(&((fm_session *)ctx)->own_notes, p->device, p->wall);
+}
+
+/* Once admitted: the sum of the notes we hold, and our wall clock. */
+static int send_presence_sum(fm_session *s, fm_time now) {
+  fm_wr w;
+  int rv;
+  s->presence_at = now + s->cfg.ping_every;
+  if ((rv = s->cfg.io.presence_each(s->cfg.io.ctx, 0, own_note, s)) < 0) return rv;
+  fm_pset_digest(&s->own_notes, s->notes_digest);
+  fm_wr_init(&w, &s->plain);
+  fm_msg_presence_sum(&w, s->notes_digest, s->cfg.io.wall ? (uint64_t)s->cfg.io.wall(s->cfg.io.ctx) : 0);
+  return flush_msg(s);
+}
+
+/* The peer's sum: equal, it holds what we hold; else both offer pairs. */
+static int on_presence_sum(fm_session *s, const fm_msg *m) {
+  fm_wr w;
+  int rv = 0;
+  if (!memcmp(m->vdigest, s->notes_digest, 32)) {
+    fm_pset_free(&s->peer_notes);
+    s->peer_notes = s->own_notes;
+    fm_pset_init(&s->own_notes);
+    s->presence_ready = 1;
+    return 0;
+  }
+  for (size_t i = 0; rv == 0 && (i < s->own_notes.n || i == 0); i += FM_VECTOR_PAGE) {
+    size_t n = s->own_notes.n - i < FM_VECTOR_PAGE ? s->own_notes.n - i : FM_VECTOR_PAGE;
+    fm_wr_init(&w, &s->plain);
+    fm_msg_presence_offer(&w, s->own_notes.items + i, n, i + n < s->own_notes.n);
+    rv = flush_msg(s);
+  }
+  fm_pset_free(&s->own_notes);
+  return rv;
+}
+
+/* A page of the peer's offer; after the last, the notes it lacks. */
+static int on_presence_offer(fm_session *s, const fm_msg *m, fm_time now) {
+  int rv;
+  for (size_t i = 0; i < m->nitems; i++)
+    if ((rv = fm_pset_raise(&s->peer_notes, m->items[i].author, m->items[i].seq)) < 0) return rv;
+  if (m->more) return 0;
+  s->presence_ready = 1;
+  return send_presence(s, now, 0);
+}
+
+/* The peer's notes: it holds them now, whatever we make of them. */
+static void on_presence(fm_session *s, const fm_msg *m) {
+  fm_presence p;
+  for (size_t i = 0; i < m->nentries; i++)
+    if (fm_presence_peek(m->entries[i].p, m->entries[i].len, &p) == 0)
+      (void)fm_pset_raise(&s->peer_notes, p.device, p.wall);
+  s->st.notes_in += m->nentries;
+  s->cfg.io.presence_in(s->cfg.io.ctx, m->entries, m->nentries);
 }
 
 /* After the handshake: HELLO with the digest of our vector.  The vector
@@ -692,7 +757,7 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
       return fail(s, FM_ERR_PROTO, "expected hello, got message type %d", m->type);
     if ((rv = on_hello(s, m)) < 0 || !s->st.admitted) return rv;
     s->presence = has_presence(s) && (m->features & FM_FEAT_PRESENCE);
-    return s->presence ? send_presence(s, now) : 0;
+    return s->presence ? send_presence_sum(s, now) : 0;
   }
   switch (m->type) {
   case FM_MSG_HELLO: return fail(s, FM_ERR_PROTO, "second hello");
@@ -708,10 +773,15 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
     if (s->cfg.io.learn_cert) s->cfg.io.learn_cert(s->cfg.io.ctx, m->cert, m->cert_len);
     return 0;
   case FM_MSG_PRESENCE:
+  case FM_MSG_PRESENCE_SUM:
+  case FM_MSG_PRESENCE_OFFER:
     /* Only a peer told that we take notes sends them. */
     if (!s->presence) return fail(s, FM_ERR_PROTO, "presence notes not announced");
-    s->cfg.io.presence_in(s->cfg.io.ctx, m->entries, m->nentries);
-    return 0;
+    if (m->type == FM_MSG_PRESENCE_SUM) rv = on_presence_sum(s, m);
+    else if (m->type == FM_MSG_PRESENCE_OFFER) rv = on_presence_offer(s, m, now);
+    else on_presence(s, m), rv = 0;
+    if (rv == FM_ERR_TOOBIG) return fail(s, FM_ERR_PROTO, "presence offer past %d devices", FM_PSET_MAX);
+    return rv < 0 ? fail(s, rv, "cannot exchange presence notes: %s", fm_strerror(rv)) : 0;
   case FM_MSG_CAUGHTUP:
     s->peer_caughtup = 1;
     if (s->caughtup_sent && !s->sent_since_caughtup) {
@@ -963,7 +1033,7 @@ int fm_session_on_timer(fm_session *s, fm_time now) {
     return fail(s, -ETIMEDOUT, "peer silent for %lld s",
                 (long long)((now - s->last_recv) / 1000));
   if (s->inflight && now >= s->last_ack + 2 * s->cfg.ping_every) s->st.stalled = 1;
-  if (s->presence && now >= s->presence_at && (rv = send_presence(s, now)) < 0)
+  if (s->presence && now >= s->presence_at && (rv = send_presence(s, now, 1)) < 0)
     return fail(s, rv, "cannot send presence notes: %s", fm_strerror(rv));
   if (s->state >= FM_SS_SYNC && now >= s->last_sent + s->cfg.ping_every) {
     fm_wr_init(&w, &s->plain);

@@ -16,6 +16,14 @@
  *   CERT     [10, enrollment bin]
  *   PRESENCE [11, [note bin ...]]        (only to a peer whose HELLO set
  *                                         FM_FEAT_PRESENCE)
+ *   PRESENCE_SUM   [12, digest bin32, wall uint]        (idem)
+ *   PRESENCE_OFFER [13, [[device bin32, wall uint] ...], more bool]  (idem)
+ *
+ * PRESENCE_SUM's digest is fm_pset_digest() of the (device, wall) of the
+ * notes the sender holds: equal sums, no note travels; otherwise each
+ * side offers its pairs and then sends only the notes the peer lacks.
+ * |wall| is the sender's wall clock as it sends it (0: unknown), from
+ * which the receiver measures how far its clock is from the peer's.
  *
  * vector_digest is fm_vector_digest() of the sender's vector when it sent
  * HELLO: when both digests are equal the two nodes hold the same entries
@@ -39,16 +47,19 @@
 #ifndef FIELDMESH_MSG_H
 #define FIELDMESH_MSG_H
 
+#include "fieldmesh/pset.h"
 #include "fieldmesh/store.h"
 #include "fieldmesh/wire.h"
 
 /* Version 2: ACK names what was stored and refused.  Version 3: changes
  * may carry `after` and dossiers `date`, which merge differently (a
- * version-2 peer would build other views from the same entries).  HELLO
+ * version-2 peer would build other views from the same entries).
+ * Version 5: presence notes are compared before they are sent
+ * (PRESENCE_SUM, PRESENCE_OFFER).  HELLO
  * keeps its
  * layout in every version, so a peer of another version is always told
  * which one it met. */
-#define FM_PROTO_VERSION 4
+#define FM_PROTO_VERSION 5
 
 /* Largest plaintext of one frame (a Noise message is at most 65535 bytes,
  * 16 of them the tag). */
@@ -70,7 +81,7 @@
 typedef enum fm_msg_type {
   FM_MSG_HELLO = 1, FM_MSG_VECTOR, FM_MSG_ENTRIES, FM_MSG_ACK, FM_MSG_PING,
   FM_MSG_PONG, FM_MSG_BYE, FM_MSG_ERROR, FM_MSG_CAUGHTUP, FM_MSG_CERT,
-  FM_MSG_PRESENCE
+  FM_MSG_PRESENCE, FM_MSG_PRESENCE_SUM, FM_MSG_PRESENCE_OFFER
 } fm_msg_type;
 
 typedef struct fm_msg_vitem {
@@ -93,13 +104,15 @@ typedef struct fm_msg {
   fm_msg_type type;
   uint64_t version, features, u1, u2;   /* HELLO; ACK bytes/entries; PING/PONG nonce; CAUGHTUP */
   uint8_t node_id[FM_KEY_LEN];
-  uint8_t vdigest[32];                   /* HELLO */
+  uint8_t vdigest[32];                   /* HELLO; PRESENCE_SUM's digest
+                                          * (its wall in |u1|) */
   const uint8_t *cert;                   /* HELLO, CERT */
   size_t cert_len;
   int64_t code;                          /* ERROR */
   const char *text;                      /* BYE, ERROR: not NUL-terminated */
   size_t text_len;
-  fm_msg_vitem *items;                   /* VECTOR; ACK's stored (author, seq) */
+  fm_msg_vitem *items;                   /* VECTOR; ACK's stored (author, seq);
+                                          * PRESENCE_OFFER's (device, wall) */
   size_t nitems;
   fm_msg_refusal *refused;               /* ACK */
   size_t nrefused;
@@ -138,5 +151,8 @@ void fm_msg_cert(fm_wr *w, const uint8_t *cert, size_t len);
 /* PRESENCE from |n| <= FM_PRESENCE_BATCH notes already packed as
  * MessagePack bins, back to back, in |bins| (|len| bytes). */
 void fm_msg_presence(fm_wr *w, uint32_t n, const uint8_t *bins, size_t len);
+void fm_msg_presence_sum(fm_wr *w, const uint8_t digest[static 32], uint64_t wall);
+/* |n| <= FM_VECTOR_PAGE pairs; |more|: another page follows. */
+void fm_msg_presence_offer(fm_wr *w, const fm_pset_item *items, size_t n, int more);
 
 #endif

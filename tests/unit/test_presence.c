@@ -11,6 +11,7 @@
 
 #include "fieldmesh/error.h"
 #include "fieldmesh/presence.h"
+#include "fieldmesh/pset.h"
 
 static void make_id(fm_identity *id, uint8_t seed_byte) {
   uint8_t seed[32];
@@ -161,6 +162,38 @@ static void test_presence_newest_wins(void **state) {
   fm_buf_free(&b);
 }
 
+/* A presence set keeps one row per device, in key order, walls only
+ * rising; its digest depends on the rows only, not on how they came. */
+static void test_pset_rows_and_digest(void **state) {
+  fm_pset a, b;
+  uint8_t d1[FM_KEY_LEN], d2[FM_KEY_LEN], da[32], db[32];
+  static const uint8_t empty[32] = {0x0e, 0x57, 0x51, 0xc0, 0x26, 0xe5, 0x43, 0xb2};
+  (void)state;
+  memset(d1, 1, sizeof d1);
+  memset(d2, 2, sizeof d2);
+  fm_pset_init(&a);
+  fm_pset_init(&b);
+  fm_pset_digest(&a, da);
+  assert_memory_equal(da, empty, 8);  /* BLAKE2b-256 of no bytes */
+  assert_int_equal(fm_pset_raise(&a, d2, 5), 0);
+  assert_int_equal(fm_pset_raise(&a, d1, 7), 0);
+  assert_int_equal(fm_pset_raise(&a, d2, 3), 0);  /* lower: no change */
+  assert_int_equal(fm_pset_raise(&b, d1, 7), 0);
+  assert_int_equal(fm_pset_raise(&b, d2, 5), 0);
+  assert_int_equal(a.n, 2);
+  assert_memory_equal(a.items[0].device, d1, FM_KEY_LEN);
+  assert_true(fm_pset_covers(&a, d2, 5));
+  assert_false(fm_pset_covers(&a, d2, 6));
+  fm_pset_digest(&a, da);
+  fm_pset_digest(&b, db);
+  assert_memory_equal(da, db, 32);
+  assert_int_equal(fm_pset_raise(&b, d2, 6), 0);
+  fm_pset_digest(&b, db);
+  assert_memory_not_equal(da, db, 32);
+  fm_pset_free(&a);
+  fm_pset_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_presence_roundtrip_fits),
@@ -168,6 +201,7 @@ int main(void) {
       cmocka_unit_test(test_presence_wrong_key_refused),
       cmocka_unit_test(test_presence_oversize_refused),
       cmocka_unit_test(test_presence_newest_wins),
+      cmocka_unit_test(test_pset_rows_and_digest),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

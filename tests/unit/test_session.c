@@ -275,8 +275,10 @@ static void test_session_group_commit_survives_bursts_past_its_limit(void **stat
 }
 
 /* Presence notes travel two hops along a line of live sessions: B-C is
- * up before A ever meets B, and A's newer note a minute later still
- * reaches C through the sessions' periodic offers. */
+ * up before A ever meets B, and A's newer note a minute later (its
+ * entries now on B: only-here changed) still reaches C through the
+ * sessions' periodic offers; a minute later, nothing having changed, A
+ * makes no note (an idle link carries none), and an hour later it does. */
 static void test_session_presence_travels_two_hops(void **state) {
   tnode a, b, c;
   fm_presence p;
@@ -303,10 +305,23 @@ static void test_session_presence_travels_two_hops(void **state) {
     run(&bc);
   }
   assert_int_equal(fm_store_presence_get(c.s, D[2].pk, &p, NULL), 0);
-  assert_int_equal(p.wall, T0 + 122000);  /* the newest, made at the last offer */
+  assert_int_equal(p.wall, T0 + 61000);   /* renewed once, when it changed */
   assert_int_equal(p.head_seq, 4);
   assert_int_equal(p.only_here, 0);       /* B holds them all */
   assert_int_equal(fm_store_presence_get(a.s, D[4].pk, NULL, NULL), 0);  /* and back */
+  WALL = T0 + 61000 + FM_PRESENCE_RENEW_MS;
+  for (int k = 0; k < 2; k++) {
+    ab.now += 15000;
+    bc.now += 15000;
+    assert_int_equal(fm_session_on_timer(ab.a, ab.now), 0);
+    assert_int_equal(fm_session_on_timer(ab.b, ab.now), 0);
+    run(&ab);
+    assert_int_equal(fm_session_on_timer(bc.a, bc.now), 0);
+    assert_int_equal(fm_session_on_timer(bc.b, bc.now), 0);
+    run(&bc);
+  }
+  assert_int_equal(fm_store_presence_get(c.s, D[2].pk, &p, NULL), 0);
+  assert_int_equal(p.wall, WALL);         /* an hour old: renewed, and it travelled */
   WALL = T0;
   fm_session_del(ab.a);
   fm_session_del(ab.b);
@@ -315,6 +330,55 @@ static void test_session_presence_travels_two_hops(void **state) {
   tnode_close(&a);
   tnode_close(&b);
   tnode_close(&c);
+}
+
+static void session_notes(wire_pair *l, uint64_t *a_out, uint64_t *b_out) {
+  fm_session_stats st;
+  assert_int_equal(l->ra, 0);
+  assert_int_equal(l->rb, 0);
+  assert_int_equal(fm_session_get_state(l->a), FM_SS_LIVE);
+  fm_session_get_stats(l->a, &st);
+  *a_out = st.notes_out;
+  fm_session_get_stats(l->b, &st);
+  *b_out = st.notes_out;
+  fm_session_del(l->a);
+  fm_session_del(l->b);
+}
+
+/* A second session between two nodes that hold the same notes sends no
+ * note (equal presence sums); once one made a newer note, that note
+ * alone travels, each way. */
+static void test_session_in_sync_reconnect_sends_no_notes(void **state) {
+  tnode a, b;
+  fm_presence p;
+  uint64_t na, nb;
+  (void)state;
+  tnode_open(&a, 2);
+  tnode_open(&b, 3);
+  add_visits(&a, &D[2], 4, 0);
+  wire_pair l1 = {session_for(&a, 1), session_for(&b, 0), T0, 0, 0, 0};
+  run(&l1);
+  session_notes(&l1, &na, &nb);
+  assert_int_equal(na, 1);  /* its own; the peer's own is never sent back */
+  assert_int_equal(nb, 1);
+  wire_pair l2 = {session_for(&a, 1), session_for(&b, 0), T0 + 1000, 0, 0, 0};
+  run(&l2);
+  session_notes(&l2, &na, &nb);
+  assert_int_equal(na, 0);
+  assert_int_equal(nb, 0);
+  WALL = T0 + 61000;  /* both make a newer note at the next session */
+  wire_pair l3 = {session_for(&a, 1), session_for(&b, 0), T0 + 2000, 0, 0, 0};
+  run(&l3);
+  session_notes(&l3, &na, &nb);
+  assert_int_equal(na, 1);
+  assert_int_equal(nb, 1);
+  assert_int_equal(fm_store_presence_get(b.s, D[2].pk, &p, NULL), 0);
+  assert_int_equal(p.wall, T0 + 61000);
+  assert_int_equal(fm_store_presence_get(a.s, D[3].pk, &p, NULL), 0);
+  assert_int_equal(p.wall, T0 + 61000);
+  WALL = T0;
+  tnode_close(&a);
+  tnode_close(&b);
 }
 
 static void test_session_pushes_live_entries_along_a_line(void **state) {
@@ -948,7 +1012,7 @@ static void test_hello_of_another_version_is_refused_by_name(void **state) {
   fm_wr_init(&w, &m);
   fm_wr_array(&w, 6);
   fm_wr_uint(&w, FM_MSG_HELLO);
-  fm_wr_uint(&w, 3);
+  fm_wr_uint(&w, 4);  /* a release before presence sums */
   fm_wr_bin(&w, D[4].pk, 32);
   fm_wr_bin(&w, CERT[4], CERT_LEN[4]);
   fm_wr_uint(&w, 0);
@@ -956,8 +1020,8 @@ static void test_hello_of_another_version_is_refused_by_name(void **state) {
   assert_int_equal(rogue_say(&r, v, m.p, m.len), FM_ERR_VERSION);
   fm_session_stats st;
   fm_session_get_stats(v, &st);
-  assert_non_null(strstr(st.reason, "version 3"));
-  assert_non_null(strstr(st.reason, "this one 4"));
+  assert_non_null(strstr(st.reason, "version 4"));
+  assert_non_null(strstr(st.reason, "this one 5"));
   fm_buf_free(&m);
   fm_session_del(v);
   tnode_close(&x);
@@ -1015,6 +1079,7 @@ int main(void) {
       cmocka_unit_test(test_session_group_commit_survives_bursts_past_its_limit),
       cmocka_unit_test(test_session_pushes_live_entries_along_a_line),
       cmocka_unit_test(test_session_presence_travels_two_hops),
+      cmocka_unit_test(test_session_in_sync_reconnect_sends_no_notes),
       cmocka_unit_test(test_session_refuses_peer_of_another_commune),
       cmocka_unit_test(test_session_refuses_revoked_and_unenrolled_peers),
       cmocka_unit_test(test_admit_keeps_nothing_of_a_refused_hello),
