@@ -345,6 +345,9 @@ static int send_presence_sum(fm_session *s, fm_time now) {
 static int on_presence_sum(fm_session *s, const fm_msg *m) {
   fm_wr w;
   int rv = 0;
+  if (m->u1 && m->u1 <= INT64_MAX && s->cfg.io.wall && s->cfg.io.peer_clock)
+    s->cfg.io.peer_clock(s->cfg.io.ctx, s->st.peer_id,
+                         s->cfg.io.wall(s->cfg.io.ctx) - (int64_t)m->u1);
   if (!memcmp(m->vdigest, s->notes_digest, 32)) {
     fm_pset_free(&s->peer_notes);
     s->peer_notes = s->own_notes;

@@ -193,6 +193,14 @@ static int io_presence_each(void *ctx, int live, fm_presence_cb cb, void *cbctx)
 
 static fm_time io_wall(void *ctx) { return fm_node_wall(ctx); }
 
+/* Our clock against a direct peer's: what our own note says is the
+ * median over the peers measured last. */
+static void io_peer_clock(void *ctx, const uint8_t peer[FM_KEY_LEN], int64_t ahead) {
+  fm_node *n = ctx;
+  fm_skew_add(&n->skew, peer, ahead, fm_node_wall(n));
+  n->presence.clock_offset = fm_skew_median(&n->skew);
+}
+
 static void io_presence_in(void *ctx, const fm_slice *notes, size_t count) {
   fm_node *n = ctx;
   /* A store that cannot take them now loses only notes: the next session
@@ -212,7 +220,8 @@ fm_session_io fm_node_io(fm_node *n) {
                       .learn_cert = io_learn_cert,
                       .presence_each = io_presence_each,
                       .presence_in = io_presence_in,
-                      .wall = io_wall};
+                      .wall = io_wall,
+                      .peer_clock = io_peer_clock};
   return io;
 }
 

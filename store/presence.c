@@ -279,8 +279,10 @@ int fm_store_presence_renew(fm_store *s, const fm_identity *id, const fm_presenc
   if (held.wall > now - FM_PRESENCE_INTERVAL_MS) return 1;
   if ((rv = fill_note(s, id, local, now, &p)) < 0) return rv;
   /* Only what tells the hall something new; the wall alone waits. */
+  int64_t moved = p.clock_offset - held.clock_offset;
   if (p.head_seq == held.head_seq && p.only_here == held.only_here && p.authors == held.authors &&
-      !memcmp(p.vdigest, held.vdigest, sizeof p.vdigest))
+      !memcmp(p.vdigest, held.vdigest, sizeof p.vdigest) &&
+      moved < FM_PRESENCE_CLOCK_STEP_MS && moved > -FM_PRESENCE_CLOCK_STEP_MS)
     return 1;
   return keep_note(s, id, &p, now);
 }

@@ -75,10 +75,12 @@ int fm_store_presence_make(fm_store *s, const fm_identity *id, const fm_presence
 /* The own note of a node in a live session, which must cost the link
  * nothing while nothing happens: made afresh (as fm_store_presence_make)
  * only when the held one is FM_PRESENCE_INTERVAL_MS old and the store's
- * figures in it (head, only-here, vector digest, authors) changed, or it
- * is FM_PRESENCE_RENEW_MS old (or in the future: a clock set back).
+ * figures in it (head, only-here, vector digest, authors) changed or the
+ * clock offset moved by FM_PRESENCE_CLOCK_STEP_MS, or it is
+ * FM_PRESENCE_RENEW_MS old (or in the future: a clock set back).
  * 0 when a note was made, 1 when not, or a store error. */
 #define FM_PRESENCE_RENEW_MS (60LL * 60 * 1000)
+#define FM_PRESENCE_CLOCK_STEP_MS (30LL * 1000)
 int fm_store_presence_renew(fm_store *s, const fm_identity *id, const fm_presence_local *local,
                             fm_time now);
 

@@ -91,6 +91,10 @@ typedef struct fm_session_io {
    * peer can tell how far apart the two clocks are.  May be NULL (0 is
    * sent: unknown). */
   fm_time (*wall)(void *ctx);
+  /* The admitted peer |peer|'s wall clock was |ahead| ms behind ours
+   * (negative: ahead of ours) when its PRESENCE_SUM arrived, give or take
+   * the message's time on the way (skew.h).  May be NULL. */
+  void (*peer_clock)(void *ctx, const uint8_t peer[FM_KEY_LEN], int64_t ahead);
 } fm_session_io;
 
 typedef struct fm_session_cfg {

@@ -12,6 +12,7 @@
 #include "fieldmesh/error.h"
 #include "fieldmesh/presence.h"
 #include "fieldmesh/pset.h"
+#include "fieldmesh/skew.h"
 
 static void make_id(fm_identity *id, uint8_t seed_byte) {
   uint8_t seed[32];
@@ -194,6 +195,46 @@ static void test_pset_rows_and_digest(void **state) {
   fm_pset_free(&b);
 }
 
+/* The clock offset is the median over the direct peers measured last:
+ * one peer with a wrong clock among three moves it little; a peer
+ * measured again replaces its measure; past FM_SKEW_PEERS the oldest
+ * measure goes. */
+static void test_skew_median_of_recent_peers(void **state) {
+  fm_skew k;
+  uint8_t peer[FM_KEY_LEN];
+  char t[FM_SKEW_TEXT];
+  (void)state;
+  memset(&k, 0, sizeof k);
+  assert_int_equal(fm_skew_median(&k), 0);
+  memset(peer, 1, sizeof peer);
+  fm_skew_add(&k, peer, 7200000, 10);
+  assert_int_equal(fm_skew_median(&k), 7200000);
+  peer[0] = 2;
+  fm_skew_add(&k, peer, 7200400, 11);
+  peer[0] = 3;
+  fm_skew_add(&k, peer, -50000000, 12);  /* that peer's clock is wrong */
+  assert_int_equal(fm_skew_median(&k), 7200000);
+  fm_skew_add(&k, peer, 7200100, 13);    /* measured again: replaced */
+  assert_int_equal(k.n, 3);
+  assert_int_equal(fm_skew_median(&k), 7200100);
+  for (int i = 0; i < FM_SKEW_PEERS; i++) {
+    peer[0] = (uint8_t)(10 + i);
+    fm_skew_add(&k, peer, -1000, 20 + i);
+  }
+  assert_int_equal(k.n, FM_SKEW_PEERS);
+  assert_int_equal(fm_skew_median(&k), -1000);
+  fm_skew_text(7200000, t);
+  assert_string_equal(t, "+2h00m");
+  fm_skew_text(-45999, t);
+  assert_string_equal(t, "-45s");
+  fm_skew_text(200000, t);
+  assert_string_equal(t, "+3m20s");
+  fm_skew_text(-(3 * 86400000LL + 4 * 3600000LL), t);
+  assert_string_equal(t, "-3d04h");
+  fm_skew_text(999, t);
+  assert_string_equal(t, "0s");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_presence_roundtrip_fits),
@@ -202,6 +243,7 @@ int main(void) {
       cmocka_unit_test(test_presence_oversize_refused),
       cmocka_unit_test(test_presence_newest_wins),
       cmocka_unit_test(test_pset_rows_and_digest),
+      cmocka_unit_test(test_skew_median_of_recent_peers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
