@@ -67,6 +67,11 @@ struct fm_session {
   size_t ncontested;
   fm_time started, last_recv, last_sent, last_ack;
   uint64_t ping_nonce;
+  fm_time ping_out;        /* when we last sent a PING */
+  fm_time clock;           /* the latest |now| the driver gave */
+  fm_time talk_at;         /* when an idle spell last ended */
+  fm_time ping_gap;        /* the ping interval now: ping_every, doubled at
+                            * each ping with nothing else said, to ping_max */
   uint64_t entry_bytes_seen, entries_seen;
   fm_session_stats st;
   fm_buf pend;             /* entries received, not yet ingested */
@@ -155,11 +160,28 @@ static void put_frame(fm_session *s, const uint8_t *p, size_t n) {
   fm_buf_put(&s->out, p, n);
 }
 
+/* Anything but a PING, PONG or PRESENCE, either way, ends an idle spell: pings go
+ * back to every ping_every (both sides see the same messages, so their
+ * intervals move together). */
+static void talked(fm_session *s, unsigned type) {
+  /* A presence note asks for no answer: the pings go on backing off. */
+  if (type == FM_MSG_PING || type == FM_MSG_PONG || type == FM_MSG_PRESENCE) return;
+  /* The peer, silent as an idle peer may be, gets the whole idle timeout
+   * from now to say something (its pings come back to every ping_every). */
+  if (s->ping_gap != s->cfg.ping_every) s->talk_at = s->clock;
+  s->ping_gap = s->cfg.ping_every;
+}
+
+static void backoff(fm_session *s) {
+  s->ping_gap = 2 * s->ping_gap < s->cfg.ping_max ? 2 * s->ping_gap : s->cfg.ping_max;
+}
+
 /* Encrypts the message in |s->plain| into one frame. */
 static int flush_msg(fm_session *s) {
   size_t n;
   int rv = fm_buf_error(&s->plain);
   if (rv < 0) return rv;
+  if (s->plain.len > 1) talked(s, s->plain.p[1]);  /* fixarray, then the type */
   rv = fm_noise_cs_encrypt(&s->tx, NULL, 0, s->plain.p, s->plain.len, s->frame,
                            sizeof s->frame, &n);
   fm_buf_reset(&s->plain);
@@ -214,6 +236,8 @@ int fm_session_new(const fm_session_cfg *cfg, fm_time now, fm_session **out) {
   if (!s->cfg.window) s->cfg.window = DEFAULT_WINDOW;
   if (!s->cfg.ping_every) s->cfg.ping_every = 15000;
   if (!s->cfg.idle_timeout) s->cfg.idle_timeout = 60000;
+  if (s->cfg.ping_max < s->cfg.ping_every) s->cfg.ping_max = s->cfg.ping_every;
+  s->ping_gap = s->cfg.ping_every;
   if (!s->cfg.handshake_timeout) s->cfg.handshake_timeout = 20000;
   if (cfg->cert_len && !(s->cert = malloc(cfg->cert_len))) goto fail;
   if (cfg->cert_len) memcpy(s->cert, cfg->cert, cfg->cert_len);
@@ -221,7 +245,7 @@ int fm_session_new(const fm_session_cfg *cfg, fm_time now, fm_session **out) {
   fm_buf_init(&s->plain, FM_MSG_MAX);
   fm_buf_init(&s->pend, PEND_BYTES);
   fm_buf_init(&s->presence_bins, FM_MSG_MAX - 64);
-  s->started = s->last_recv = s->last_sent = s->last_ack = now;
+  s->started = s->last_recv = s->last_sent = s->last_ack = s->clock = s->talk_at = now;
   s->state = FM_SS_HANDSHAKE;
   s->refresh = 1;
   cfg->rng.fill(cfg->rng.ctx, e_sk, sizeof e_sk);
@@ -672,6 +696,7 @@ static int ingest_batch(fm_session *s, const fm_slice *entries, size_t n) {
 
 int fm_session_flush(fm_session *s, fm_time now) {
   size_t off = 0, n = s->npend;
+  s->clock = now;
   if (n == 0 || s->st.error) return s->st.error;
   for (size_t i = 0; i < n; i++) {
     s->pend_sl[i].p = s->pend.p + off;
@@ -754,6 +779,7 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
   /* Anything but more entries is handled after the entries before it. */
   if (m->type != FM_MSG_ENTRIES && s->npend && (rv = fm_session_flush(s, now)) < 0)
     return rv;
+  talked(s, m->type);
   if (s->state == FM_SS_HELLO) {
     if (m->type == FM_MSG_ERROR) goto peer_error;
     if (m->type != FM_MSG_HELLO)
@@ -768,6 +794,9 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
   case FM_MSG_ENTRIES: return on_entries(s, m, now);
   case FM_MSG_ACK: return on_ack(s, m, now);
   case FM_MSG_PING:
+    /* A ping round with nothing else said: the interval doubles on both
+     * sides (the pinger doubled it as it sent). */
+    backoff(s);
     fm_wr_init(&w, &s->plain);
     fm_msg_ping(&w, FM_MSG_PONG, m->u1);
     return flush_msg(s);
@@ -830,7 +859,7 @@ static int on_frame(fm_session *s, const uint8_t *p, size_t n, fm_time now) {
 int fm_session_recv(fm_session *s, const uint8_t *in, size_t len, fm_time now) {
   if (s->state == FM_SS_CLOSED || s->st.error) return s->st.error;
   if (s->state == FM_SS_CLOSING) return 0; /* draining: ignore the rest */
-  s->last_recv = now;
+  s->last_recv = s->clock = now;
   s->st.last_recv = now;
   s->st.bytes_in += len;
   while (len > 0) {
@@ -981,6 +1010,7 @@ static int pump(fm_session *s, fm_time now) {
 
 ssize_t fm_session_send(fm_session *s, uint8_t *dst, size_t cap, fm_time now) {
   size_t done = 0;
+  s->clock = now;
   while (done < cap) {
     if (s->out_off == s->out.len) {
       fm_buf_reset(&s->out);
@@ -1012,14 +1042,31 @@ void fm_session_notify(fm_session *s) { s->refresh = 1; }
 
 /* ---- timers ----------------------------------------------------------------------- */
 
+/* Both sides would ping at the same moment (each PONG moves last_sent):
+ * the side that accepted the connection waits half an interval more, so
+ * the dialler's PING, answered, is the only one of a quiet round. */
+static fm_time ping_due(const fm_session *s) {
+  return s->last_sent + s->ping_gap + (s->cfg.initiator ? 0 : s->ping_gap / 2);
+}
+
+/* When the peer counts as gone: silent for the idle timeout plus what the
+ * ping interval grew by (while idle the peer pings, or answers our ping,
+ * once an interval), or silent for the idle timeout since our last ping. */
+static fm_time silence_deadline(const fm_session *s) {
+  fm_time from = s->last_recv > s->talk_at ? s->last_recv : s->talk_at;
+  fm_time t = from + s->cfg.idle_timeout + (s->ping_gap - s->cfg.ping_every);
+  if (s->ping_out > s->last_recv && s->ping_out + s->cfg.idle_timeout < t)
+    t = s->ping_out + s->cfg.idle_timeout;
+  return t;
+}
+
 fm_time fm_session_next_timer(const fm_session *s) {
   if (s->state >= FM_SS_CLOSING) return FM_TIME_NEVER;
   if (s->npend) return s->pend_since;
-  fm_time t = s->last_recv + s->cfg.idle_timeout;
+  fm_time t = silence_deadline(s);
   if (s->state <= FM_SS_HELLO && s->started + s->cfg.handshake_timeout < t)
     t = s->started + s->cfg.handshake_timeout;
-  if (s->state >= FM_SS_SYNC && s->last_sent + s->cfg.ping_every < t)
-    t = s->last_sent + s->cfg.ping_every;
+  if (s->state >= FM_SS_SYNC && ping_due(s) < t) t = ping_due(s);
   if (s->presence && s->presence_at < t) t = s->presence_at;
   return t;
 }
@@ -1028,19 +1075,22 @@ int fm_session_on_timer(fm_session *s, fm_time now) {
   fm_wr w;
   int rv;
   if (s->state >= FM_SS_CLOSING) return s->st.error;
+  s->clock = now;
   if (s->npend && (rv = fm_session_flush(s, now)) < 0) return rv;
   if (s->state <= FM_SS_HELLO && now >= s->started + s->cfg.handshake_timeout)
     return fail(s, -ETIMEDOUT, "no handshake after %lld s",
                 (long long)(s->cfg.handshake_timeout / 1000));
-  if (now >= s->last_recv + s->cfg.idle_timeout)
+  if (now >= silence_deadline(s))
     return fail(s, -ETIMEDOUT, "peer silent for %lld s",
                 (long long)((now - s->last_recv) / 1000));
   if (s->inflight && now >= s->last_ack + 2 * s->cfg.ping_every) s->st.stalled = 1;
   if (s->presence && now >= s->presence_at && (rv = send_presence(s, now, 1)) < 0)
     return fail(s, rv, "cannot send presence notes: %s", fm_strerror(rv));
-  if (s->state >= FM_SS_SYNC && now >= s->last_sent + s->cfg.ping_every) {
+  if (s->state >= FM_SS_SYNC && now >= ping_due(s)) {
     fm_wr_init(&w, &s->plain);
     fm_msg_ping(&w, FM_MSG_PING, ++s->ping_nonce);
+    backoff(s);
+    s->ping_out = now;
     /* last_sent moves when the driver pulls the bytes; until then, do not
      * queue another ping. */
     s->last_sent = now;

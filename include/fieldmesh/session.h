@@ -107,6 +107,13 @@ typedef struct fm_session_cfg {
   size_t window;                 /* entry bytes in flight; 0: 4 MiB */
   fm_time ping_every;            /* 0: 15 s */
   fm_time idle_timeout;          /* 0: 60 s with nothing received */
+  fm_time ping_max;              /* adaptive keepalive: while nothing but
+                                  * pings is said, each ping doubles the
+                                  * interval from ping_every up to this;
+                                  * the peer may then stay silent that much
+                                  * longer, but a PING of ours unanswered for
+                                  * idle_timeout still ends the session.
+                                  * 0 (or below ping_every): fixed pings */
   fm_time handshake_timeout;     /* 0: 20 s */
   int defer_ingest;              /* 1: received entries wait for
                                   * fm_session_flush() or the timer, so a

@@ -1,6 +1,7 @@
 /* Two and three nodes, each with its own real store, wired by in-memory
  * links to the sans-I/O session: convergence, live push, admission, and
  * hostile bytes. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -377,6 +378,99 @@ static void test_session_in_sync_reconnect_sends_no_notes(void **state) {
   assert_int_equal(fm_store_presence_get(a.s, D[3].pk, &p, NULL), 0);
   assert_int_equal(p.wall, T0 + 61000);
   WALL = T0;
+  tnode_close(&a);
+  tnode_close(&b);
+}
+
+static uint64_t holds(tnode *t, const fm_identity *who) {
+  fm_vector v;
+  assert_int_equal(fm_store_vector(t->s, &v), 0);
+  uint64_t seq = fm_vector_seq(&v, who->pk);
+  fm_vector_free(&v);
+  return seq;
+}
+
+static fm_session *idle_session_for(tnode *t, int initiator) {
+  fm_session_cfg cfg;
+  fm_session *s;
+  fm_node_session_cfg(&t->node, initiator, &cfg);
+  cfg.rng.fill = xrng;
+  cfg.rng.ctx = &t->rng;
+  cfg.ping_max = 30 * 60000;  /* the daemon's default */
+  assert_int_equal(fm_session_new(&cfg, T0, &s), 0);
+  return s;
+}
+
+/* Runs both sessions' timers until |end|, moving what they say. */
+static void idle_until(wire_pair *l, fm_time end) {
+  for (;;) {
+    fm_time ta = fm_session_next_timer(l->a), tb = fm_session_next_timer(l->b);
+    fm_time t = ta < tb ? ta : tb;
+    if (t > end) break;
+    if (t > l->now) l->now = t;
+    WALL = T0 + (l->now - T0);
+    /* As a driver does: a timer due again at once fires again before
+     * the peer's answer can arrive. */
+    for (int k = 0; k < 3; k++) {
+      if (fm_session_next_timer(l->a) <= l->now)
+        assert_int_equal(fm_session_on_timer(l->a, l->now), 0);
+      if (fm_session_next_timer(l->b) <= l->now)
+        assert_int_equal(fm_session_on_timer(l->b, l->now), 0);
+    }
+    run(l);
+  }
+  l->now = end;
+}
+
+/* A live session with nothing to say backs its pings off (15 s doubling
+ * to 30 min) and costs under 2 KiB an hour, its hourly presence note
+ * included; a peer that then stops answering is still dropped within the
+ * idle timeout of the first ping it leaves unanswered. */
+static void test_session_idle_link_costs_little_and_notices_a_dead_peer(void **state) {
+  tnode a, b;
+  static uint8_t buf[1 << 16];
+  fm_session_stats st;
+  (void)state;
+  tnode_open(&a, 2);
+  tnode_open(&b, 3);
+  add_visits(&a, &D[2], 20, 0);
+  wire_pair l = {idle_session_for(&a, 1), idle_session_for(&b, 0), T0, 0, 0, 0};
+  run(&l);
+  assert_int_equal(fm_session_get_state(l.a), FM_SS_LIVE);
+  idle_until(&l, T0 + 3600000);  /* the first hour: the pings back off */
+  uint64_t before = l.bytes;
+  idle_until(&l, T0 + 2 * 3600000);
+  print_message("idle link: %llu bytes in an hour\n", (unsigned long long)(l.bytes - before));
+  assert_true(l.bytes - before <= 2048);
+  assert_int_equal(fm_session_get_state(l.a), FM_SS_LIVE);
+  assert_int_equal(fm_session_get_state(l.b), FM_SS_LIVE);
+  /* After a long quiet spell a writes: the entries go, and neither side
+   * takes the other's long silence before them for a dead peer. */
+  idle_until(&l, l.now + 25 * 60000);
+  add_visits(&a, &D[2], 1, 20);
+  fm_session_notify(l.a);
+  run(&l);
+  idle_until(&l, l.now + 10 * 60000);
+  assert_int_equal(fm_session_get_state(l.a), FM_SS_LIVE);
+  assert_int_equal(fm_session_get_state(l.b), FM_SS_LIVE);
+  assert_int_equal(holds(&b, &D[2]), 21);
+  /* b is gone: a's pings go nowhere. */
+  fm_time last_ping = 0;
+  int rv = 0;
+  while (rv == 0) {
+    l.now = fm_session_next_timer(l.a);
+    assert_true(l.now < T0 + 4 * 3600000);
+    rv = fm_session_on_timer(l.a, l.now);
+    if (fm_session_send(l.a, buf, sizeof buf, l.now) > 0 && rv == 0) last_ping = l.now;
+  }
+  assert_int_equal(rv, -ETIMEDOUT);
+  assert_true(last_ping > 0);
+  assert_true(l.now - last_ping <= 60000);
+  fm_session_get_stats(l.a, &st);
+  assert_non_null(strstr(st.reason, "silent"));
+  WALL = T0;
+  fm_session_del(l.a);
+  fm_session_del(l.b);
   tnode_close(&a);
   tnode_close(&b);
 }
@@ -1080,6 +1174,7 @@ int main(void) {
       cmocka_unit_test(test_session_pushes_live_entries_along_a_line),
       cmocka_unit_test(test_session_presence_travels_two_hops),
       cmocka_unit_test(test_session_in_sync_reconnect_sends_no_notes),
+      cmocka_unit_test(test_session_idle_link_costs_little_and_notices_a_dead_peer),
       cmocka_unit_test(test_session_refuses_peer_of_another_commune),
       cmocka_unit_test(test_session_refuses_revoked_and_unenrolled_peers),
       cmocka_unit_test(test_admit_keeps_nothing_of_a_refused_hello),
