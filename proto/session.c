@@ -920,8 +920,6 @@ static int refresh_ours(fm_session *s) {
   return 0;
 }
 
-/* Produces at most one frame of entries, or CAUGHTUP.  Returns 1 when it
- * produced something, 0 when there is nothing to send now. */
 /* Sends our entry at a contested (author, seq), alone. */
 static int show_contested(fm_session *s) {
   fm_buf stage;
@@ -944,48 +942,68 @@ static int show_contested(fm_session *s) {
   return rv < 0 ? fail(s, rv, "cannot send: %s", fm_strerror(rv)) : 1;
 }
 
+/* A peer that holds nothing of an author may never have met it: its
+ * enrollment goes first, in a CERT ahead of the ENTRIES message. */
+static int send_cert(fm_session *s, const uint8_t author[FM_KEY_LEN]) {
+  fm_buf stage;
+  fm_wr w;
+  int rv = 0;
+  fm_buf_init(&stage, FM_MSG_MAX);
+  if (s->cfg.io.cert_of(s->cfg.io.ctx, author, &stage) == 0) {
+    fm_wr_init(&w, &s->plain);
+    fm_msg_cert(&w, stage.p, stage.len);
+    rv = flush_msg(s);
+  }
+  fm_buf_free(&stage);
+  return rv;
+}
+
+/* Adds to |b| the entries of |it|'s author the peer lacks, as many as the
+ * message has room for.  1 when the message is full, 0 when the author is
+ * done (or its log moved under us: the next refresh will tell), or a
+ * negative code. */
+static int add_author(fm_session *s, const fm_vec_item *it, batch *b) {
+  uint64_t have = their_seq(s, it->author);
+  uint32_t before = b->n;
+  int rv;
+  if (it->seq <= have) return 0;
+  if (have == 0 && s->cfg.io.cert_of && (rv = send_cert(s, it->author)) < 0) return rv;
+  rv = s->cfg.io.read_after(s->cfg.io.ctx, it->author, have, FM_MSG_MAX, batch_cb, b);
+  if (rv < 0) return rv;
+  uint32_t got = b->n - before;
+  if (got) {
+    int r2 = their_raise(s, it->author, have + got);
+    if (r2 < 0) return r2;
+    their_get(s, it->author)->sent = have + got;
+  }
+  return rv == 1 || have + got < it->seq ? (got || before ? 1 : 0) : 0;
+}
+
+/* Produces at most one ENTRIES message -- of as many authors as fit, in
+ * our vector's order -- or CAUGHTUP.  Returns 1 when it produced
+ * something, 0 when there is nothing to send now. */
 static int pump(fm_session *s, fm_time now) {
   fm_buf stage;
   fm_wr w;
   int rv = 0;
   if (s->ncontested) return show_contested(s);
   if (s->refresh && (rv = refresh_ours(s)) < 0) return fail(s, rv, "store failed: %s", fm_strerror(rv));
-  while (s->cursor < s->ours.n) {
-    if (s->inflight >= s->cfg.window) return 0; /* wait for the peer's ACK */
-    const fm_vec_item *it = &s->ours.items[s->cursor];
-    uint64_t have = their_seq(s, it->author);
-    if (it->seq <= have) {
-      s->cursor++;
-      continue;
-    }
-    /* A peer that holds nothing of this author may never have met it:
-     * its enrollment goes first. */
-    if (have == 0 && s->cfg.io.cert_of) {
-      fm_buf_init(&stage, FM_MSG_MAX);
-      if (s->cfg.io.cert_of(s->cfg.io.ctx, it->author, &stage) == 0) {
-        fm_wr_init(&w, &s->plain);
-        fm_msg_cert(&w, stage.p, stage.len);
-        rv = flush_msg(s);
-      }
-      fm_buf_free(&stage);
-      if (rv < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));
-    }
-    fm_buf_init(&stage, FM_MSG_MAX);
-    batch b = {s, &stage, 0, 0};
-    rv = s->cfg.io.read_after(s->cfg.io.ctx, it->author, have, FM_MSG_MAX, batch_cb, &b);
-    if (rv < 0 || b.n == 0) {
-      fm_buf_free(&stage);
-      if (rv < 0) return fail(s, rv, "store failed: %s", fm_strerror(rv));
-      s->cursor++; /* the log moved under us: the next refresh will tell */
-      continue;
-    }
+  fm_buf_init(&stage, FM_MSG_MAX);
+  batch b = {s, &stage, 0, 0};
+  while (s->cursor < s->ours.n && s->inflight + b.bytes < s->cfg.window) {
+    if ((rv = add_author(s, &s->ours.items[s->cursor], &b)) < 0) break;
+    if (rv == 1) break;
+    s->cursor++;
+  }
+  if (rv >= 0 && b.n) {
     fm_wr_init(&w, &s->plain);
     fm_msg_entries_begin(&w, b.n);
     fm_wr_raw(&w, stage.p, stage.len);
-    fm_buf_free(&stage);
-    if ((rv = flush_msg(s)) < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));
-    if ((rv = their_raise(s, it->author, have + b.n)) < 0) return fail(s, rv, "out of memory");
-    their_get(s, it->author)->sent = have + b.n;
+    rv = flush_msg(s);
+  }
+  fm_buf_free(&stage);
+  if (rv < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));
+  if (b.n) {
     if (s->inflight == 0) s->last_ack = now;
     s->inflight += b.bytes;
     s->inflight_entries += b.n;
@@ -995,6 +1013,7 @@ static int pump(fm_session *s, fm_time now) {
     s->sent_since_caughtup = 1;
     return 1;
   }
+  if (s->cursor < s->ours.n) return 0; /* wait for the peer's ACK */
   if (s->caughtup_sent && !s->sent_since_caughtup) return 0;
   fm_wr_init(&w, &s->plain);
   fm_msg_caughtup(&w, s->st.entries_out);

@@ -724,6 +724,61 @@ static void hostile_case(int which) {
   tnode_close(&x);
 }
 
+/* Packs the entries |from| .. |to| of |who|'s log in |t| as bins. */
+static void pack_entries(fm_wr *w, tnode *t, const fm_identity *who, uint64_t from, uint64_t to,
+                         uint64_t bad) {
+  for (uint64_t q = from; q <= to; q++) {
+    uint8_t *e;
+    size_t len;
+    assert_int_equal(fm_store_entry_copy(t->s, who->pk, q, &e, &len), 0);
+    if (q == bad) e[len - 1] ^= 1;  /* its signature no longer verifies */
+    fm_wr_bin(w, e, len);
+    free(e);
+  }
+}
+
+/* One ENTRIES message of three authors, the second with a bad signature
+ * at its seq 2: the peer is dropped; the first and third authors'
+ * entries and the second's seq 1 are stored (valid entries of the group
+ * stay applied), its seq 2 and what follows it are not. */
+static void test_session_multi_author_entries_with_one_bad_author(void **state) {
+  tnode x, s3, s4, s5;
+  rogue r;
+  fm_buf m;
+  fm_wr w;
+  (void)state;
+  tnode_open(&x, 2);
+  tnode_open(&s3, 3);
+  tnode_open(&s4, 4);
+  tnode_open(&s5, 5);
+  assert_int_equal(fm_store_add_cert(x.s, CERT[3], CERT_LEN[3], T0, NULL), 0);
+  assert_int_equal(fm_store_add_cert(x.s, CERT[5], CERT_LEN[5], T0, NULL), 0);
+  add_visits(&s3, &D[3], 2, 0);
+  add_visits(&s4, &D[4], 3, 0);
+  add_visits(&s5, &D[5], 2, 0);
+  fm_session *v = session_for(&x, 0);
+  rogue_connect(&r, v);
+  fm_buf_init(&m, FM_MSG_MAX);
+  fm_wr_init(&w, &m);
+  fm_msg_entries_begin(&w, 7);
+  pack_entries(&w, &s3, &D[3], 1, 2, 0);
+  pack_entries(&w, &s4, &D[4], 1, 3, 2);
+  pack_entries(&w, &s5, &D[5], 1, 2, 0);
+  assert_int_equal(rogue_say(&r, v, m.p, m.len), FM_ERR_PROTO);
+  assert_true(fm_session_get_state(v) >= FM_SS_CLOSING);
+  assert_int_equal(holds(&x, &D[3]), 2);
+  assert_int_equal(holds(&x, &D[4]), 1);
+  assert_int_equal(holds(&x, &D[5]), 2);
+  fm_buf_free(&m);
+  fm_noise_cs_wipe(&r.tx);
+  fm_noise_cs_wipe(&r.rx);
+  fm_session_del(v);
+  tnode_close(&x);
+  tnode_close(&s3);
+  tnode_close(&s4);
+  tnode_close(&s5);
+}
+
 static void test_session_drops_garbage_after_handshake(void **state) { hostile_case(0); }
 static void test_session_drops_oversized_frame(void **state) { hostile_case(1); }
 static void test_session_drops_entry_with_bad_signature(void **state) { hostile_case(2); }
@@ -1174,6 +1229,7 @@ int main(void) {
       cmocka_unit_test(test_session_pushes_live_entries_along_a_line),
       cmocka_unit_test(test_session_presence_travels_two_hops),
       cmocka_unit_test(test_session_in_sync_reconnect_sends_no_notes),
+      cmocka_unit_test(test_session_multi_author_entries_with_one_bad_author),
       cmocka_unit_test(test_session_idle_link_costs_little_and_notices_a_dead_peer),
       cmocka_unit_test(test_session_refuses_peer_of_another_commune),
       cmocka_unit_test(test_session_refuses_revoked_and_unenrolled_peers),
