@@ -1,8 +1,9 @@
 /* Sync benchmark (the bars are in README.md): two real fieldmeshd on loopback,
  * one holding 100,000 entries of about 500 bytes from 20 authors and one
  * empty.  Prints seconds to full sync, entries/s, bytes on the wire over
- * the entries' own bytes, and what an in-sync reconnect costs per author
- * beyond the handshake.
+ * the entries' own bytes, what an in-sync reconnect costs per author
+ * beyond the handshake, and what an hour of an idle live session costs
+ * (measured over 4 minutes with the keepalive intervals divided by 15).
  *
  * The receiver dials a relay in this process, which forwards to the
  * sender and counts every byte both ways: the figures do not depend on
@@ -24,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -31,6 +33,7 @@
 #include "corpus.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/keyfile.h"
+#include "fieldmesh/presence_store.h"
 
 #define HANDSHAKE_BYTES (3 * 4 + 32 + 96 + 64) /* three framed Noise messages */
 
@@ -153,7 +156,7 @@ static pid_t start_daemon(const char *bin_dir, const char *node, int port, int p
 /* ---- the counting relay ------------------------------------------------- */
 
 typedef struct relay {
-  int lfd, upstream_port;
+  int lfd, upstream_port, port;
   int a, b;              /* receiver side, sender side; -1 when none */
   uint64_t bytes;        /* of the current connection, both ways */
   double last_byte;
@@ -206,6 +209,79 @@ static void relay_step(relay *r, int ms) {
   if (r->b >= 0 && (p[2].revents & (POLLIN | POLLHUP)) && forward(r, r->b, r->a) < 0) relay_close(r);
 }
 
+/* ---- an idle link ------------------------------------------------------- */
+
+typedef struct notes_seen {
+  uint64_t bytes;   /* each note in a PRESENCE message of its own */
+  fm_time newest;   /* the latest wall of a note */
+} notes_seen;
+
+static int note_bytes(void *ctx, const fm_presence *p, const uint8_t *bytes, size_t len,
+                      fm_time received) {
+  notes_seen *n = ctx;
+  (void)bytes, (void)received;
+  /* frame length, tag, array and bin headers */
+  n->bytes += len + 4 + 16 + 2 + 3;
+  if (p->wall > n->newest) n->newest = p->wall;
+  return 0;
+}
+
+static void scaled_conf(const char *node) {
+  char p[256];
+  path(p, node, "fieldmeshd.conf");
+  FILE *f = fopen(p, "w");
+  if (!f) bench_die("conf", -errno);
+  fprintf(f, "[sync]\nping_seconds = 1\nping_max_seconds = 120\nidle_timeout_seconds = 5\n");
+  fclose(f);
+}
+
+/* Both daemons again with every keepalive interval divided by 15 (pings
+ * from 1 s doubling to 120 s, where the defaults go from 15 s to 30 min),
+ * so IDLE_SECONDS of a settled live session carry the pings of an hour.
+ * The own presence notes are made afresh by the wall clock, once an hour
+ * on an idle link: their bytes, one note each way, are added from the
+ * notes the receiver holds.  The first hour of a session is the dearest:
+ * its pings start from every second (15 s unscaled). */
+#define IDLE_SECONDS 240
+static void idle_hour(const char *bin_dir, relay *r, int rport, fm_store *rs) {
+  notes_seen notes = {0, 0};
+  /* Both notes a minute old, so the sessions below start with fresh ones
+   * that say what the stores hold (the first were made before the sync):
+   * no note is due within the hour measured. */
+  fm_store_presence_each(rs, note_bytes, &notes);
+  for (;;) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if ((fm_time)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 > notes.newest + 61000) break;
+    relay_step(r, 200);
+  }
+  notes.bytes = 0;
+  for (int i = 0; i < 2; i++) {
+    kill(children[i], SIGTERM);
+    waitpid(children[i], NULL, 0);
+    children[i] = 0;
+  }
+  relay_close(r);
+  scaled_conf("sender");
+  scaled_conf("receiver");
+  children[0] = start_daemon(bin_dir, "sender", r->upstream_port, 0);
+  usleep(300000);
+  children[1] = start_daemon(bin_dir, "receiver", rport, r->port);
+  double t = bench_now();
+  r->bytes = 0;
+  r->last_byte = 0;
+  while (bench_now() - t < 30 && (r->last_byte == 0 || bench_now() - r->last_byte < 3.0))
+    relay_step(r, 50);
+  uint64_t settled = r->bytes;
+  for (t = bench_now(); bench_now() - t < IDLE_SECONDS;) relay_step(r, 200);
+  fm_store_presence_each(rs, note_bytes, &notes);
+  uint64_t pings = r->bytes - settled;
+  printf("idle live session: %llu bytes of keepalive in %d s at 15x (an hour of pings), "
+         "+ %llu for the hourly presence notes = %llu bytes per hour (bar: <= 2048)\n",
+         (unsigned long long)pings, IDLE_SECONDS, (unsigned long long)notes.bytes,
+         (unsigned long long)(pings + notes.bytes));
+}
+
 static uint64_t entries_of(fm_store *s) {
   fm_store_stats st;
   return fm_store_stats_get(s, &st) == 0 ? st.entries : 0;
@@ -246,7 +322,8 @@ int main(int argc, char **argv) {
   fm_store_close(make_node("receiver", &receiver, &c, 0, rcert.p, rcert.len));
 
   int relay_port;
-  relay r = {listen_on(&relay_port), 0, -1, -1, 0, 0};
+  relay r = {listen_on(&relay_port), 0, 0, -1, -1, 0, 0};
+  r.port = relay_port;
   int sport = free_port(), rport = free_port();
   r.upstream_port = sport;
   children[0] = start_daemon(bin_dir, "sender", sport, 0);
@@ -289,6 +366,7 @@ int main(int argc, char **argv) {
          "(bar: <= 64)\n",
          (unsigned long long)r.bytes, (unsigned long long)(r.bytes - HANDSHAKE_BYTES),
          (double)(r.bytes - HANDSHAKE_BYTES) / (double)ss.authors);
+  idle_hour(bin_dir, &r, rport, s);
   fm_store_close(s);
   fm_buf_free(&scert);
   fm_buf_free(&rcert);

@@ -15,6 +15,8 @@
 #include "cmd_net.h"
 #include "fieldmesh/blob_store.h"
 #include "fieldmesh/error.h"
+#include "fieldmesh/presence_store.h"
+#include "fieldmesh/skew.h"
 #include "out.h"
 #include "roster.h"
 #include "upstream.h"
@@ -206,6 +208,28 @@ static int on_clock(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t entrie
   return 0;
 }
 
+/* A clock off by minutes, as the devices' presence notes say (the median
+ * offset from the devices each met directly, skew.h). */
+static int on_note_clock(void *ctx, const fm_presence *p, const uint8_t *bytes, size_t len,
+                         fm_time received) {
+  doctor *d = ctx;
+  char name[300], off[FM_SKEW_TEXT];
+  uint8_t self[FM_KEY_LEN];
+  (void)bytes, (void)len, (void)received;
+  if (p->clock_offset <= FM_SKEW_WRONG_MS && p->clock_offset >= -FM_SKEW_WRONG_MS) return 0;
+  fm_skew_text(p->clock_offset, off);
+  if (fm_store_self(d->c->store, self) == 0 && !memcmp(self, p->device, FM_KEY_LEN))
+    add(d, 0, "clock off",
+        "this laptop's clock is %s from the laptops it met lately (+ ahead, - behind): "
+        "set the date and time.", off);
+  else
+    add(d, 0, "another laptop's clock",
+        "the clock of the laptop of %s is %s from the laptops it met lately (+ ahead, "
+        "- behind), as its last presence note says: tell them to set the date and time.",
+        fmc_device_label(d->c, p->device, name, sizeof name), off);
+  return 0;
+}
+
 static void check_self(doctor *d, const fm_store_stats *st) {
   uint8_t self[FM_KEY_LEN];
   fm_enrollment en;
@@ -263,6 +287,8 @@ static void check_store(doctor *d, const fm_store_stats *st) {
         (unsigned long long)wanted, wanted == 1 ? "" : "s", wanted == 1 ? "has" : "have");
   int rv = fm_store_each_clock_ahead(d->c->store, on_clock, d);
   if (rv < 0) add(d, 1, "store unreadable", "the clock table cannot be read (%s)", fm_strerror(rv));
+  if (rv >= 0 && (rv = fm_store_presence_each(d->c->store, on_note_clock, d)) < 0)
+    add(d, 1, "store unreadable", "the presence notes cannot be read (%s)", fm_strerror(rv));
 }
 
 static void check_disk(doctor *d) {

@@ -5,6 +5,7 @@
 #include "cmd.h"
 #include "date.h"
 #include "fieldmesh/presence_store.h"
+#include "fieldmesh/skew.h"
 #include "out.h"
 #include "roster.h"
 
@@ -92,7 +93,7 @@ static void member_json(fmc_ctx *c, fmc_json *j, const fmc_member *m) {
 
 static void member_row(fmc_ctx *c, fmc_table *t, const fmc_member *m) {
   char villages[FM_VILLAGES_MAX * FM_NAME_MAX], enrolled[24], expires[40], revoked[32],
-      last[24], entries[24], quarantined[24], id[16], seen[24], only[24];
+      last[24], entries[24], quarantined[24], id[16], seen[24], only[24], clock[FM_SKEW_TEXT];
   villages[0] = 0;
   for (int i = 0; i < m->en.nvillages; i++) {
     size_t n = strlen(villages);
@@ -113,14 +114,16 @@ static void member_row(fmc_ctx *c, fmc_table *t, const fmc_member *m) {
   if (m->has_presence) {
     fmc_time_of(m->presence.wall, seen);
     snprintf(only, sizeof only, "%llu", (unsigned long long)m->presence.only_here);
+    fm_skew_text(m->presence.clock_offset, clock);
   } else {
     snprintf(seen, sizeof seen, "-");
     snprintf(only, sizeof only, "-");
+    snprintf(clock, sizeof clock, "-");
   }
   const char *cells[] = {m->en.name, m->en.team, fm_role_name(m->en.role), villages,
                          enrolled, expires, revoked, last, entries, quarantined, seen, only,
                          m->has_presence && m->presence.version[0] ? m->presence.version : "-",
-                         fmc_short_id(m->en.device, id)};
+                         clock, fmc_short_id(m->en.device, id)};
   fmc_table_row(t, cells);
 }
 
@@ -147,7 +150,8 @@ int fmc_cmd_members(fmc_ctx *c, int argc, char **argv) {
                    "the last entry and the entries this store holds of it; and what the\n"
                    "device last said of itself (its presence note, which travels with\n"
                    "every sync): when it was last seen, how many of its entries are on\n"
-                   "no other device, its version.\n",
+                   "no other device, its version, and CLOCK: how far its clock is ahead\n"
+                   "(+) or behind (-) the devices it met directly of late (their median).\n",
                    NULL, 0, 0, {0}, 0};
   fmc_roster r;
   size_t revoked = 0;
@@ -169,7 +173,7 @@ int fmc_cmd_members(fmc_ctx *c, int argc, char **argv) {
   } else {
     fmc_table t;
     fmc_table_init(&t, "NAME|TEAM|ROLE|VILLAGES|ENROLLED|EXPIRES|REVOKED AFTER|LAST ENTRY"
-                       "|#ENTRIES|#QUARANTINED|LAST SEEN|#ONLY THERE|VERSION|ID");
+                       "|#ENTRIES|#QUARANTINED|LAST SEEN|#ONLY THERE|VERSION|CLOCK|ID");
     for (size_t i = 0; i < r.n; i++) member_row(c, &t, &r.m[i]);
     rv = fmc_table_print(&t, stdout);
     fmc_table_free(&t);

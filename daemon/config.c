@@ -147,8 +147,9 @@ static int web_key(FILE *err, const origin *o, fmd_web_config *c, const char *ke
 static const char *const node_keys[] = {"state", "listen", "log_level", "safe_copies",
                                         "ignore_failing_callers"};
 static const char *const peers_keys[] = {"peer"};
-static const char *const sync_keys[] = {"window_kib", "ping_seconds", "idle_timeout_seconds",
-                                        "reconnect_min_ms", "reconnect_max_ms"};
+static const char *const sync_keys[] = {"window_kib", "ping_seconds", "ping_max_seconds",
+                                        "idle_timeout_seconds", "reconnect_min_ms",
+                                        "reconnect_max_ms"};
 static const char *const discovery_keys[] = {"enabled", "port", "interval_seconds", "group",
                                              "group6"};
 static const char *const web_keys[] = {"listen", "password_file", "silent_days"};
@@ -225,6 +226,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
       rv = set_uint(ld->err, &o, value, 16, 65536, "KiB", &c->window_kib);
     else if (!strcmp(key, "ping_seconds"))
       rv = set_uint(ld->err, &o, value, 1, 3600, "seconds", &c->ping_seconds);
+    else if (!strcmp(key, "ping_max_seconds"))
+      rv = set_uint(ld->err, &o, value, 1, 86400, "seconds", &c->ping_max_seconds);
     else if (!strcmp(key, "idle_timeout_seconds"))
       rv = set_uint(ld->err, &o, value, 5, 86400, "seconds", &c->idle_timeout_seconds);
     else if (!strcmp(key, "reconnect_min_ms"))
@@ -333,6 +336,7 @@ static void defaults(fmd_config *c) {
   c->ignore_failing = 1;
   c->window_kib = 4096;
   c->ping_seconds = 15;
+  c->ping_max_seconds = 1800;
   c->safe_copies = FM_SAFE_COPIES_DEFAULT;
   c->idle_timeout_seconds = 60;
   c->reconnect_min_ms = 500;

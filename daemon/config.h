@@ -40,6 +40,7 @@ typedef struct fmd_config {
   char peers[FMD_STATIC_PEERS_MAX][FM_CONTROL_ADDR_MAX];
   uint32_t window_kib;          /* entry bytes in flight per session */
   uint32_t ping_seconds;
+  uint32_t ping_max_seconds;     /* an idle link's pings back off to this */
   uint32_t safe_copies;      /* [node] safe_copies: other holders that make an entry safe */
   uint32_t idle_timeout_seconds;
   uint32_t reconnect_min_ms, reconnect_max_ms;

@@ -6,13 +6,15 @@
  * here), the copies table (when the device last told this gateway, in
  * a session or a signed bundle, what it holds: "last synced"), the
  * receipts, the quarantine and the clock check.  A device's software
- * version and clock offset are presence notes' and are not shown. */
+ * version and clock offset (how far its clock is from its direct peers',
+ * skew.h) come from its presence note. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fieldmesh/copies.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/roster.h"
+#include "fieldmesh/skew.h"
 #include "node.h"
 #include "web_mesh.h"
 #include "web_page.h"
@@ -47,8 +49,10 @@ static void judge(fmd_web_page *p, fmd_mesh_row *r, fm_time now) {
   r->expired = m->en.expires && m->en.expires < now;
   r->silent = !r->revoked && !r->self &&
               (!r->last_synced || now - r->last_synced > (fm_time)p->cfg->silent_days * DAY_MS);
+  r->clock_off = m->has_presence && (m->presence.clock_offset > FM_SKEW_WRONG_MS ||
+                                     m->presence.clock_offset < -FM_SKEW_WRONG_MS);
   r->score = r->silent * 8 + (m->quarantined ? 4 : 0) + (r->expired ? 4 : 0) +
-             (r->clock_ahead ? 2 : 0);
+             (r->clock_ahead || r->clock_off ? 2 : 0);
   if (r->revoked) r->score = -1;
 }
 
@@ -103,6 +107,12 @@ static void problems(fmd_web_page *p, const fmd_mesh_row *r) {
                            : "<span class=\"tag bad\">%llu mục bị cách ly</span>",
                   (unsigned long long)r->m->quarantined);
   if (r->clock_ahead) tag(p, "warn", "đồng hồ chạy nhanh", "clock ahead");
+  if (r->clock_off) {
+    char off[FM_SKEW_TEXT];
+    fm_skew_text(r->m->presence.clock_offset, off);
+    fmd_html_rawf(h, p->en ? "<span class=\"tag warn\">clock off by %s</span>"
+                           : "<span class=\"tag warn\">đồng hồ lệch %s</span>", off);
+  }
 }
 
 static void mesh_row(fmd_web_page *p, const fmd_mesh_row *r) {
@@ -127,6 +137,12 @@ static void mesh_row(fmd_web_page *p, const fmd_mesh_row *r) {
     fmd_html_raw(h, "<br><span class=\"muted\">");
     fmd_html_text(h, m->presence.version);
     fmd_html_raw(h, "</span>");
+  }
+  if (m->has_presence) {
+    char off[FM_SKEW_TEXT];
+    fm_skew_text(m->presence.clock_offset, off);
+    fmd_html_rawf(h, p->en ? "<br><span class=\"muted\">clock %s</span>"
+                           : "<br><span class=\"muted\">đồng hồ %s</span>", off);
   }
   fmd_html_raw(h, "</td><td>");
   fmd_web_time(p, m->last_written);
@@ -188,12 +204,12 @@ int fmd_web_mesh(fmd_web_page *p) {
     fmd_html_text(&p->out, fmd_web_t(p,
         "\"Đồng bộ lần cuối với trạm\": lần cuối thiết bị cho trạm này biết nó giữ những gì "
         "(qua phiên đồng bộ hoặc gói USB). \"Chỉ ở máy đó và trạm\": mục của thiết bị mà "
-        "trạm không biết máy nào khác đang giữ. Phiên bản phần mềm và độ lệch đồng hồ của "
-        "từng máy cần ghi chú hiện diện, chưa có.",
+        "trạm không biết máy nào khác đang giữ. \"Đồng hồ\": đồng hồ của máy nhanh (+) hay "
+        "chậm (-) bao nhiêu so với các máy nó gặp trực tiếp gần đây (trung vị).",
         "\"Last synced here\": when the device last told this gateway what it holds (in a "
         "sync session or a USB bundle). \"Only on it and here\": its entries this gateway "
-        "knows no other laptop to hold. Each laptop's software version and clock offset need "
-        "presence notes, which do not exist yet."));
+        "knows no other laptop to hold. \"Clock\": how far the device's clock is ahead (+) "
+        "or behind (-) the devices it met directly of late (their median)."));
     fmd_html_raw(&p->out, "</p>");
     fmd_web_foot(p);
   }

@@ -14,6 +14,7 @@ typedef struct fmd_mesh_row {
   fm_copies copies;
   fm_time last_synced;         /* newest copies row of this device; 0: never */
   uint64_t clock_ahead;        /* its entries stamped over a day ahead */
+  int clock_off;               /* its note says its clock is off by over FM_SKEW_WRONG_MS */
   int self, silent, expired, revoked;
   int score;                   /* higher: more in need of attention; -1: revoked */
 } fmd_mesh_row;

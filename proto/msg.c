@@ -109,6 +109,25 @@ void fm_msg_presence(fm_wr *w, uint32_t n, const uint8_t *bins, size_t len) {
   fm_wr_raw(w, bins, len);
 }
 
+void fm_msg_presence_sum(fm_wr *w, const uint8_t digest[static 32], uint64_t wall) {
+  fm_wr_array(w, 3);
+  fm_wr_uint(w, FM_MSG_PRESENCE_SUM);
+  fm_wr_bin(w, digest, 32);
+  fm_wr_uint(w, wall);
+}
+
+void fm_msg_presence_offer(fm_wr *w, const fm_pset_item *items, size_t n, int more) {
+  fm_wr_array(w, 3);
+  fm_wr_uint(w, FM_MSG_PRESENCE_OFFER);
+  fm_wr_array(w, (uint32_t)n);
+  for (size_t i = 0; i < n; i++) {
+    fm_wr_array(w, 2);
+    fm_wr_bin(w, items[i].device, FM_KEY_LEN);
+    fm_wr_uint(w, items[i].wall);
+  }
+  fm_wr_bool(w, more);
+}
+
 void fm_msg_ids(fm_wr *w, fm_msg_type type, const uint8_t *ids, size_t n) {
   FM_ASSERT(n >= 1 && n <= FM_WANT_MAX);
   fm_wr_array(w, 2);
@@ -188,6 +207,20 @@ static int dec_presence(fm_rd *c, fm_msg *m) {
   return 0;
 }
 
+static int dec_offer(fm_rd *c, fm_msg *m) {
+  uint32_t n, k;
+  if (fm_rd_array(c, &n) < 0 || n > FM_VECTOR_PAGE) return FM_ERR_MALFORMED;
+  for (uint32_t i = 0; i < n; i++) {
+    fm_msg_vitem *it = &m->items[i];
+    if (fm_rd_array(c, &k) < 0 || k != 2 || fm_rd_bin_fixed(c, it->author, FM_KEY_LEN) < 0 ||
+        fm_rd_uint(c, &it->seq) < 0)
+      return FM_ERR_MALFORMED;
+    memset(it->head8, 0, sizeof it->head8);
+  }
+  m->nitems = n;
+  return fm_rd_bool(c, &m->more) < 0 ? FM_ERR_MALFORMED : 0;
+}
+
 static int dec_text(fm_rd *c, fm_msg *m) {
   if (fm_rd_str(c, &m->text, &m->text_len) < 0 || m->text_len > FM_TEXT_MSG_MAX)
     return FM_ERR_MALFORMED;
@@ -229,6 +262,10 @@ static int dec_body(fm_rd *c, uint32_t n, fm_msg *m) {
   case FM_MSG_CERT:
     return n == 2 && fm_rd_bin(c, &m->cert, &m->cert_len) == 0 ? 0 : FM_ERR_MALFORMED;
   case FM_MSG_PRESENCE: return n == 2 ? dec_presence(c, m) : FM_ERR_MALFORMED;
+  case FM_MSG_PRESENCE_SUM:
+    return n == 3 && fm_rd_bin_fixed(c, m->vdigest, 32) == 0 && fm_rd_uint(c, &m->u1) == 0
+               ? 0 : FM_ERR_MALFORMED;
+  case FM_MSG_PRESENCE_OFFER: return n == 3 ? dec_offer(c, m) : FM_ERR_MALFORMED;
   case FM_MSG_ERROR:
     if (n != 3 || fm_rd_int(c, &m->code) < 0) return FM_ERR_MALFORMED;
     return dec_text(c, m);
@@ -254,7 +291,7 @@ int fm_msg_decode(const uint8_t *p, size_t len, fm_msg *m) {
   if (fm_rd_array(&c, &n) < 0 || n < 1 || fm_rd_uint(&c, &type) < 0)
     return FM_ERR_MALFORMED;
   if (type < FM_MSG_HELLO || type > FM_MSG_NOCHUNK ||
-      (type > FM_MSG_PRESENCE && type < FM_MSG_WANT))
+      (type > FM_MSG_PRESENCE_OFFER && type < FM_MSG_WANT))
     return FM_ERR_PROTO;
   m->type = (fm_msg_type)type;
   if ((rv = dec_body(&c, n, m)) < 0) return rv;

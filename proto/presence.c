@@ -141,22 +141,39 @@ static int rd_body(const uint8_t *b, size_t len, fm_presence *p) {
   return 0;
 }
 
-int fm_presence_parse(const uint8_t *bytes, size_t len, fm_presence *out) {
-  fm_presence p;
+/* The note's parts; the body decoded into |p|, the signature not checked. */
+static int split(const uint8_t *bytes, size_t len, fm_presence *p, const uint8_t **body,
+                 size_t *body_len, uint8_t sig[FM_SIG_LEN]) {
   fm_rd c;
   uint32_t n;
+  if (len > FM_PRESENCE_MAX) return FM_ERR_TOOBIG;
+  fm_rd_init(&c, bytes, len, 1);
+  if (fm_rd_array(&c, &n) < 0 || n != 2 || fm_rd_bin(&c, body, body_len) < 0 ||
+      fm_rd_bin_fixed(&c, sig, FM_SIG_LEN) < 0 || !fm_rd_done(&c))
+    return FM_ERR_MALFORMED;
+  memset(p, 0, sizeof *p);
+  return rd_body(*body, *body_len, p);
+}
+
+int fm_presence_parse(const uint8_t *bytes, size_t len, fm_presence *out) {
+  fm_presence p;
   const uint8_t *body;
   size_t body_len;
   uint8_t sig[FM_SIG_LEN];
   int rv;
-  if (len > FM_PRESENCE_MAX) return FM_ERR_TOOBIG;
-  fm_rd_init(&c, bytes, len, 1);
-  if (fm_rd_array(&c, &n) < 0 || n != 2 || fm_rd_bin(&c, &body, &body_len) < 0 ||
-      fm_rd_bin_fixed(&c, sig, sizeof sig) < 0 || !fm_rd_done(&c))
-    return FM_ERR_MALFORMED;
-  memset(&p, 0, sizeof p);
-  if ((rv = rd_body(body, body_len, &p)) < 0) return rv;
+  if ((rv = split(bytes, len, &p, &body, &body_len, sig)) < 0) return rv;
   if ((rv = fm_sig_verify(p.device, FM_CTX_PRESENCE, body, body_len, sig)) < 0) return rv;
+  *out = p;
+  return 0;
+}
+
+int fm_presence_peek(const uint8_t *bytes, size_t len, fm_presence *out) {
+  fm_presence p;
+  const uint8_t *body;
+  size_t body_len;
+  uint8_t sig[FM_SIG_LEN];
+  int rv;
+  if ((rv = split(bytes, len, &p, &body, &body_len, sig)) < 0) return rv;
   *out = p;
   return 0;
 }

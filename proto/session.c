@@ -13,6 +13,7 @@
 #include "fieldmesh/msg.h"
 #include "fieldmesh/noise.h"
 #include "fieldmesh/presence.h"
+#include "fieldmesh/pset.h"
 
 #define DEFAULT_WINDOW ((size_t)4 << 20)
 #define OUT_MAX (4 * (FM_FRAME_HDR + FM_FRAME_MAX))
@@ -72,6 +73,11 @@ struct fm_session {
   size_t ncontested;
   fm_time started, last_recv, last_sent, last_ack;
   uint64_t ping_nonce;
+  fm_time ping_out;        /* when we last sent a PING */
+  fm_time clock;           /* the latest |now| the driver gave */
+  fm_time talk_at;         /* when an idle spell last ended */
+  fm_time ping_gap;        /* the ping interval now: ping_every, doubled at
+                            * each ping with nothing else said, to ping_max */
   uint64_t entry_bytes_seen, entries_seen;
   fm_session_stats st;
   fm_buf pend;             /* entries received, not yet ingested */
@@ -86,7 +92,10 @@ struct fm_session {
   fm_msg_vitem items[FM_VECTOR_PAGE];
   fm_slice entries[FM_BATCH_MAX];
   int presence;            /* both sides announced FM_FEAT_PRESENCE */
-  uint64_t presence_mark;  /* the node's: notes up to here were sent */
+  int presence_ready;      /* |peer_notes| is complete: notes may go */
+  fm_pset own_notes;       /* (device, wall) held when we sent our sum */
+  uint8_t notes_digest[32];          /* of |own_notes| */
+  fm_pset peer_notes;      /* what the peer holds, as far as we know */
   fm_time presence_at;     /* when to offer new notes again */
   fm_buf presence_bins;    /* notes of the PRESENCE message being built */
   uint32_t presence_n;
@@ -165,11 +174,28 @@ static void put_frame(fm_session *s, const uint8_t *p, size_t n) {
   fm_buf_put(&s->out, p, n);
 }
 
+/* Anything but a PING, PONG or PRESENCE, either way, ends an idle spell: pings go
+ * back to every ping_every (both sides see the same messages, so their
+ * intervals move together). */
+static void talked(fm_session *s, unsigned type) {
+  /* A presence note asks for no answer: the pings go on backing off. */
+  if (type == FM_MSG_PING || type == FM_MSG_PONG || type == FM_MSG_PRESENCE) return;
+  /* The peer, silent as an idle peer may be, gets the whole idle timeout
+   * from now to say something (its pings come back to every ping_every). */
+  if (s->ping_gap != s->cfg.ping_every) s->talk_at = s->clock;
+  s->ping_gap = s->cfg.ping_every;
+}
+
+static void backoff(fm_session *s) {
+  s->ping_gap = 2 * s->ping_gap < s->cfg.ping_max ? 2 * s->ping_gap : s->cfg.ping_max;
+}
+
 /* Encrypts the message in |s->plain| into one frame. */
 static int flush_msg(fm_session *s) {
   size_t n;
   int rv = fm_buf_error(&s->plain);
   if (rv < 0) return rv;
+  if (s->plain.len > 1) talked(s, s->plain.p[1]);  /* fixarray, then the type */
   rv = fm_noise_cs_encrypt(&s->tx, NULL, 0, s->plain.p, s->plain.len, s->frame,
                            sizeof s->frame, &n);
   fm_buf_reset(&s->plain);
@@ -224,6 +250,8 @@ int fm_session_new(const fm_session_cfg *cfg, fm_time now, fm_session **out) {
   if (!s->cfg.window) s->cfg.window = DEFAULT_WINDOW;
   if (!s->cfg.ping_every) s->cfg.ping_every = 15000;
   if (!s->cfg.idle_timeout) s->cfg.idle_timeout = 60000;
+  if (s->cfg.ping_max < s->cfg.ping_every) s->cfg.ping_max = s->cfg.ping_every;
+  s->ping_gap = s->cfg.ping_every;
   if (!s->cfg.handshake_timeout) s->cfg.handshake_timeout = 20000;
   if (cfg->cert_len && !(s->cert = malloc(cfg->cert_len))) goto fail;
   if (cfg->cert_len) memcpy(s->cert, cfg->cert, cfg->cert_len);
@@ -231,7 +259,7 @@ int fm_session_new(const fm_session_cfg *cfg, fm_time now, fm_session **out) {
   fm_buf_init(&s->plain, FM_MSG_MAX);
   fm_buf_init(&s->pend, PEND_BYTES);
   fm_buf_init(&s->presence_bins, FM_MSG_MAX - 64);
-  s->started = s->last_recv = s->last_sent = s->last_ack = now;
+  s->started = s->last_recv = s->last_sent = s->last_ack = s->clock = s->talk_at = now;
   s->state = FM_SS_HANDSHAKE;
   s->refresh = 1;
   cfg->rng.fill(cfg->rng.ctx, e_sk, sizeof e_sk);
@@ -260,6 +288,8 @@ void fm_session_del(fm_session *s) {
   fm_buf_free(&s->plain);
   fm_buf_free(&s->pend);
   fm_buf_free(&s->presence_bins);
+  fm_pset_free(&s->own_notes);
+  fm_pset_free(&s->peer_notes);
   fm_vector_free(&s->ours);
   free(s->their);
   free(s->absent);
@@ -270,7 +300,7 @@ void fm_session_del(fm_session *s) {
 /* ---- presence notes ---------------------------------------------------------- */
 
 static int has_presence(const fm_session *s) {
-  return s->cfg.io.presence_out && s->cfg.io.presence_in;
+  return s->cfg.io.presence_each && s->cfg.io.presence_in;
 }
 
 static int flush_presence(fm_session *s) {
@@ -286,16 +316,13 @@ static int flush_presence(fm_session *s) {
 /* A peer that holds nothing of a note's device may never have met it:
  * its enrollment goes first, as ahead of entries, or the note is dropped
  * there as unenrolled. */
-static int presence_cert(fm_session *s, const uint8_t *bytes, size_t len) {
-  fm_presence p;
+static int presence_cert(fm_session *s, const uint8_t device[FM_KEY_LEN]) {
   fm_buf stage;
   fm_wr w;
   int rv = 0;
-  if (!s->cfg.io.cert_of || fm_presence_parse(bytes, len, &p) < 0 ||
-      their_seq(s, p.device) > 0 || !memcmp(p.device, s->st.peer_id, FM_KEY_LEN))
-    return 0;
+  if (!s->cfg.io.cert_of || their_seq(s, device) > 0) return 0;
   fm_buf_init(&stage, FM_MSG_MAX);
-  if (s->cfg.io.cert_of(s->cfg.io.ctx, p.device, &stage) == 0) {
+  if (s->cfg.io.cert_of(s->cfg.io.ctx, device, &stage) == 0) {
     fm_wr_init(&w, &s->plain);
     fm_msg_cert(&w, stage.p, stage.len);
     rv = flush_msg(s);
@@ -304,36 +331,101 @@ static int presence_cert(fm_session *s, const uint8_t *bytes, size_t len) {
   return rv;
 }
 
-static int presence_cb(void *ctx, const uint8_t *bytes, size_t len) {
+/* Queues a note the peer lacks (its own it always holds, newer). */
+static int note_out(void *ctx, const fm_presence *p, const uint8_t *bytes, size_t len,
+                    fm_time received) {
   fm_session *s = ctx;
   fm_wr w;
   int rv;
-  fm_presence p;
-  if (len > FM_PRESENCE_MAX) return 0;  /* never a note: not sent */
-  /* The peer's own note: it holds a newer or the same one already. */
-  if (fm_presence_parse(bytes, len, &p) == 0 && !memcmp(p.device, s->st.peer_id, FM_KEY_LEN))
+  (void)received;
+  if (len > FM_PRESENCE_MAX || !memcmp(p->device, s->st.peer_id, FM_KEY_LEN) ||
+      fm_pset_covers(&s->peer_notes, p->device, p->wall))
     return 0;
-  if ((rv = presence_cert(s, bytes, len)) < 0) return rv;
+  if ((rv = presence_cert(s, p->device)) < 0) return rv;
   if (s->presence_n == FM_PRESENCE_BATCH && (rv = flush_presence(s)) < 0) return rv;
   fm_wr_init(&w, &s->presence_bins);
   fm_wr_bin(&w, bytes, len);
   s->presence_n++;
+  s->st.notes_out++;
+  if ((rv = fm_pset_raise(&s->peer_notes, p->device, p->wall)) < 0) return rv;
   return fm_buf_error(&s->presence_bins);
 }
 
-/* Offers the peer the notes the node took in since the last offer. */
-static int send_presence(fm_session *s, fm_time now) {
+/* Sends the notes the peer lacks, once we know what it holds. */
+static int send_presence(fm_session *s, fm_time now, int live) {
   int rv;
   s->presence_at = now + s->cfg.ping_every;
+  if (!s->presence_ready) return 0;
   fm_buf_reset(&s->presence_bins);
   s->presence_n = 0;
-  rv = s->cfg.io.presence_out(s->cfg.io.ctx, &s->presence_mark, presence_cb, s);
-  if (rv < 0) return rv;
+  if ((rv = s->cfg.io.presence_each(s->cfg.io.ctx, live, note_out, s)) < 0) return rv;
   return flush_presence(s);
 }
 
 static int has_blobs(const fm_session *s) {
   return s->cfg.io.blob_wanted && s->cfg.io.blob_get && s->cfg.io.blob_in;
+}
+
+static int own_note(void *ctx, const fm_presence *p, const uint8_t *bytes, size_t len,
+                    fm_time received) {
+  (void)bytes, (void)len, (void)received;
+  return fm_pset_raise(&((fm_session *)ctx)->own_notes, p->device, p->wall);
+}
+
+/* Once admitted: the sum of the notes we hold, and our wall clock. */
+static int send_presence_sum(fm_session *s, fm_time now) {
+  fm_wr w;
+  int rv;
+  s->presence_at = now + s->cfg.ping_every;
+  if ((rv = s->cfg.io.presence_each(s->cfg.io.ctx, 0, own_note, s)) < 0) return rv;
+  fm_pset_digest(&s->own_notes, s->notes_digest);
+  fm_wr_init(&w, &s->plain);
+  fm_msg_presence_sum(&w, s->notes_digest, s->cfg.io.wall ? (uint64_t)s->cfg.io.wall(s->cfg.io.ctx) : 0);
+  return flush_msg(s);
+}
+
+/* The peer's sum: equal, it holds what we hold; else both offer pairs. */
+static int on_presence_sum(fm_session *s, const fm_msg *m) {
+  fm_wr w;
+  int rv = 0;
+  if (m->u1 && m->u1 <= INT64_MAX && s->cfg.io.wall && s->cfg.io.peer_clock)
+    s->cfg.io.peer_clock(s->cfg.io.ctx, s->st.peer_id,
+                         s->cfg.io.wall(s->cfg.io.ctx) - (int64_t)m->u1);
+  if (!memcmp(m->vdigest, s->notes_digest, 32)) {
+    fm_pset_free(&s->peer_notes);
+    s->peer_notes = s->own_notes;
+    fm_pset_init(&s->own_notes);
+    s->presence_ready = 1;
+    return 0;
+  }
+  for (size_t i = 0; rv == 0 && (i < s->own_notes.n || i == 0); i += FM_VECTOR_PAGE) {
+    size_t n = s->own_notes.n - i < FM_VECTOR_PAGE ? s->own_notes.n - i : FM_VECTOR_PAGE;
+    fm_wr_init(&w, &s->plain);
+    fm_msg_presence_offer(&w, s->own_notes.items + i, n, i + n < s->own_notes.n);
+    rv = flush_msg(s);
+  }
+  fm_pset_free(&s->own_notes);
+  return rv;
+}
+
+/* A page of the peer's offer; after the last, the notes it lacks. */
+static int on_presence_offer(fm_session *s, const fm_msg *m, fm_time now) {
+  int rv;
+  for (size_t i = 0; i < m->nitems; i++)
+    if ((rv = fm_pset_raise(&s->peer_notes, m->items[i].author, m->items[i].seq)) < 0) return rv;
+  if (m->more) return 0;
+  s->presence_ready = 1;
+  return send_presence(s, now, 0);
+}
+
+/* The peer's notes: it holds them now, whatever we make of them. */
+static void on_presence(fm_session *s, const fm_msg *m) {
+  fm_presence p;
+  for (size_t i = 0; i < m->nentries; i++)
+    if (fm_presence_peek(m->entries[i].p, m->entries[i].len, &p) == 0)
+      (void)fm_pset_raise(&s->peer_notes, p.device, p.wall);
+  s->st.notes_in += m->nentries;
+  s->cfg.io.presence_in(s->cfg.io.ctx, m->entries, m->nentries);
 }
 
 /* After the handshake: HELLO with the digest of our vector.  The vector
@@ -625,6 +717,7 @@ static int ingest_batch(fm_session *s, const fm_slice *entries, size_t n) {
 
 int fm_session_flush(fm_session *s, fm_time now) {
   size_t off = 0, n = s->npend;
+  s->clock = now;
   if (n == 0 || s->st.error) return s->st.error;
   for (size_t i = 0; i < n; i++) {
     s->pend_sl[i].p = s->pend.p + off;
@@ -839,6 +932,7 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
   /* Anything but more entries is handled after the entries before it. */
   if (m->type != FM_MSG_ENTRIES && s->npend && (rv = fm_session_flush(s, now)) < 0)
     return rv;
+  talked(s, m->type);
   if (s->state == FM_SS_HELLO) {
     if (m->type == FM_MSG_ERROR) goto peer_error;
     if (m->type != FM_MSG_HELLO)
@@ -847,7 +941,7 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
     s->blobs = has_blobs(s) && (m->features & FM_FEAT_BLOBS);
     s->want_more = s->blobs;
     s->presence = has_presence(s) && (m->features & FM_FEAT_PRESENCE);
-    return s->presence ? send_presence(s, now) : 0;
+    return s->presence ? send_presence_sum(s, now) : 0;
   }
   switch (m->type) {
   case FM_MSG_HELLO: return fail(s, FM_ERR_PROTO, "second hello");
@@ -855,6 +949,9 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
   case FM_MSG_ENTRIES: return on_entries(s, m, now);
   case FM_MSG_ACK: return on_ack(s, m, now);
   case FM_MSG_PING:
+    /* A ping round with nothing else said: the interval doubles on both
+     * sides (the pinger doubled it as it sent). */
+    backoff(s);
     fm_wr_init(&w, &s->plain);
     fm_msg_ping(&w, FM_MSG_PONG, m->u1);
     return flush_msg(s);
@@ -863,10 +960,15 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
     if (s->cfg.io.learn_cert) s->cfg.io.learn_cert(s->cfg.io.ctx, m->cert, m->cert_len);
     return 0;
   case FM_MSG_PRESENCE:
+  case FM_MSG_PRESENCE_SUM:
+  case FM_MSG_PRESENCE_OFFER:
     /* Only a peer told that we take notes sends them. */
     if (!s->presence) return fail(s, FM_ERR_PROTO, "presence notes not announced");
-    s->cfg.io.presence_in(s->cfg.io.ctx, m->entries, m->nentries);
-    return 0;
+    if (m->type == FM_MSG_PRESENCE_SUM) rv = on_presence_sum(s, m);
+    else if (m->type == FM_MSG_PRESENCE_OFFER) rv = on_presence_offer(s, m, now);
+    else on_presence(s, m), rv = 0;
+    if (rv == FM_ERR_TOOBIG) return fail(s, FM_ERR_PROTO, "presence offer past %d devices", FM_PSET_MAX);
+    return rv < 0 ? fail(s, rv, "cannot exchange presence notes: %s", fm_strerror(rv)) : 0;
   case FM_MSG_WANT: return on_want(s, m);
   case FM_MSG_CHUNK: return on_chunk(s, m);
   case FM_MSG_NOCHUNK: return on_nochunk(s, m);
@@ -915,7 +1017,7 @@ static int on_frame(fm_session *s, const uint8_t *p, size_t n, fm_time now) {
 int fm_session_recv(fm_session *s, const uint8_t *in, size_t len, fm_time now) {
   if (s->state == FM_SS_CLOSED || s->st.error) return s->st.error;
   if (s->state == FM_SS_CLOSING) return 0; /* draining: ignore the rest */
-  s->last_recv = now;
+  s->last_recv = s->clock = now;
   s->st.last_recv = now;
   s->st.bytes_in += len;
   while (len > 0) {
@@ -976,8 +1078,6 @@ static int refresh_ours(fm_session *s) {
   return 0;
 }
 
-/* Produces at most one frame of entries, or CAUGHTUP.  Returns 1 when it
- * produced something, 0 when there is nothing to send now. */
 /* Sends our entry at a contested (author, seq), alone. */
 static int show_contested(fm_session *s) {
   fm_buf stage;
@@ -1000,48 +1100,68 @@ static int show_contested(fm_session *s) {
   return rv < 0 ? fail(s, rv, "cannot send: %s", fm_strerror(rv)) : 1;
 }
 
+/* A peer that holds nothing of an author may never have met it: its
+ * enrollment goes first, in a CERT ahead of the ENTRIES message. */
+static int send_cert(fm_session *s, const uint8_t author[FM_KEY_LEN]) {
+  fm_buf stage;
+  fm_wr w;
+  int rv = 0;
+  fm_buf_init(&stage, FM_MSG_MAX);
+  if (s->cfg.io.cert_of(s->cfg.io.ctx, author, &stage) == 0) {
+    fm_wr_init(&w, &s->plain);
+    fm_msg_cert(&w, stage.p, stage.len);
+    rv = flush_msg(s);
+  }
+  fm_buf_free(&stage);
+  return rv;
+}
+
+/* Adds to |b| the entries of |it|'s author the peer lacks, as many as the
+ * message has room for.  1 when the message is full, 0 when the author is
+ * done (or its log moved under us: the next refresh will tell), or a
+ * negative code. */
+static int add_author(fm_session *s, const fm_vec_item *it, batch *b) {
+  uint64_t have = their_seq(s, it->author);
+  uint32_t before = b->n;
+  int rv;
+  if (it->seq <= have) return 0;
+  if (have == 0 && s->cfg.io.cert_of && (rv = send_cert(s, it->author)) < 0) return rv;
+  rv = s->cfg.io.read_after(s->cfg.io.ctx, it->author, have, FM_MSG_MAX, batch_cb, b);
+  if (rv < 0) return rv;
+  uint32_t got = b->n - before;
+  if (got) {
+    int r2 = their_raise(s, it->author, have + got);
+    if (r2 < 0) return r2;
+    their_get(s, it->author)->sent = have + got;
+  }
+  return rv == 1 || have + got < it->seq ? (got || before ? 1 : 0) : 0;
+}
+
+/* Produces at most one ENTRIES message -- of as many authors as fit, in
+ * our vector's order -- or CAUGHTUP.  Returns 1 when it produced
+ * something, 0 when there is nothing to send now. */
 static int pump(fm_session *s, fm_time now) {
   fm_buf stage;
   fm_wr w;
   int rv = 0;
   if (s->ncontested) return show_contested(s);
   if (s->refresh && (rv = refresh_ours(s)) < 0) return fail(s, rv, "store failed: %s", fm_strerror(rv));
-  while (s->cursor < s->ours.n) {
-    if (s->inflight >= s->cfg.window) return 0; /* wait for the peer's ACK */
-    const fm_vec_item *it = &s->ours.items[s->cursor];
-    uint64_t have = their_seq(s, it->author);
-    if (it->seq <= have) {
-      s->cursor++;
-      continue;
-    }
-    /* A peer that holds nothing of this author may never have met it:
-     * its enrollment goes first. */
-    if (have == 0 && s->cfg.io.cert_of) {
-      fm_buf_init(&stage, FM_MSG_MAX);
-      if (s->cfg.io.cert_of(s->cfg.io.ctx, it->author, &stage) == 0) {
-        fm_wr_init(&w, &s->plain);
-        fm_msg_cert(&w, stage.p, stage.len);
-        rv = flush_msg(s);
-      }
-      fm_buf_free(&stage);
-      if (rv < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));
-    }
-    fm_buf_init(&stage, FM_MSG_MAX);
-    batch b = {s, &stage, 0, 0};
-    rv = s->cfg.io.read_after(s->cfg.io.ctx, it->author, have, FM_MSG_MAX, batch_cb, &b);
-    if (rv < 0 || b.n == 0) {
-      fm_buf_free(&stage);
-      if (rv < 0) return fail(s, rv, "store failed: %s", fm_strerror(rv));
-      s->cursor++; /* the log moved under us: the next refresh will tell */
-      continue;
-    }
+  fm_buf_init(&stage, FM_MSG_MAX);
+  batch b = {s, &stage, 0, 0};
+  while (s->cursor < s->ours.n && s->inflight + b.bytes < s->cfg.window) {
+    if ((rv = add_author(s, &s->ours.items[s->cursor], &b)) < 0) break;
+    if (rv == 1) break;
+    s->cursor++;
+  }
+  if (rv >= 0 && b.n) {
     fm_wr_init(&w, &s->plain);
     fm_msg_entries_begin(&w, b.n);
     fm_wr_raw(&w, stage.p, stage.len);
-    fm_buf_free(&stage);
-    if ((rv = flush_msg(s)) < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));
-    if ((rv = their_raise(s, it->author, have + b.n)) < 0) return fail(s, rv, "out of memory");
-    their_get(s, it->author)->sent = have + b.n;
+    rv = flush_msg(s);
+  }
+  fm_buf_free(&stage);
+  if (rv < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));
+  if (b.n) {
     if (s->inflight == 0) s->last_ack = now;
     s->inflight += b.bytes;
     s->inflight_entries += b.n;
@@ -1051,6 +1171,7 @@ static int pump(fm_session *s, fm_time now) {
     s->sent_since_caughtup = 1;
     return 1;
   }
+  if (s->cursor < s->ours.n) return 0; /* wait for the peer's ACK */
   if (s->caughtup_sent && !s->sent_since_caughtup) {
     /* Every entry is out: now the chunks, the peer's requests first. */
     if ((rv = serve_chunk(s)) != 0) return rv;
@@ -1070,6 +1191,7 @@ static int pump(fm_session *s, fm_time now) {
 
 ssize_t fm_session_send(fm_session *s, uint8_t *dst, size_t cap, fm_time now) {
   size_t done = 0;
+  s->clock = now;
   while (done < cap) {
     if (s->out_off == s->out.len) {
       fm_buf_reset(&s->out);
@@ -1104,14 +1226,31 @@ void fm_session_notify(fm_session *s) {
 
 /* ---- timers ----------------------------------------------------------------------- */
 
+/* Both sides would ping at the same moment (each PONG moves last_sent):
+ * the side that accepted the connection waits half an interval more, so
+ * the dialler's PING, answered, is the only one of a quiet round. */
+static fm_time ping_due(const fm_session *s) {
+  return s->last_sent + s->ping_gap + (s->cfg.initiator ? 0 : s->ping_gap / 2);
+}
+
+/* When the peer counts as gone: silent for the idle timeout plus what the
+ * ping interval grew by (while idle the peer pings, or answers our ping,
+ * once an interval), or silent for the idle timeout since our last ping. */
+static fm_time silence_deadline(const fm_session *s) {
+  fm_time from = s->last_recv > s->talk_at ? s->last_recv : s->talk_at;
+  fm_time t = from + s->cfg.idle_timeout + (s->ping_gap - s->cfg.ping_every);
+  if (s->ping_out > s->last_recv && s->ping_out + s->cfg.idle_timeout < t)
+    t = s->ping_out + s->cfg.idle_timeout;
+  return t;
+}
+
 fm_time fm_session_next_timer(const fm_session *s) {
   if (s->state >= FM_SS_CLOSING) return FM_TIME_NEVER;
   if (s->npend) return s->pend_since;
-  fm_time t = s->last_recv + s->cfg.idle_timeout;
+  fm_time t = silence_deadline(s);
   if (s->state <= FM_SS_HELLO && s->started + s->cfg.handshake_timeout < t)
     t = s->started + s->cfg.handshake_timeout;
-  if (s->state >= FM_SS_SYNC && s->last_sent + s->cfg.ping_every < t)
-    t = s->last_sent + s->cfg.ping_every;
+  if (s->state >= FM_SS_SYNC && ping_due(s) < t) t = ping_due(s);
   if (s->presence && s->presence_at < t) t = s->presence_at;
   return t;
 }
@@ -1120,19 +1259,22 @@ int fm_session_on_timer(fm_session *s, fm_time now) {
   fm_wr w;
   int rv;
   if (s->state >= FM_SS_CLOSING) return s->st.error;
+  s->clock = now;
   if (s->npend && (rv = fm_session_flush(s, now)) < 0) return rv;
   if (s->state <= FM_SS_HELLO && now >= s->started + s->cfg.handshake_timeout)
     return fail(s, -ETIMEDOUT, "no handshake after %lld s",
                 (long long)(s->cfg.handshake_timeout / 1000));
-  if (now >= s->last_recv + s->cfg.idle_timeout)
+  if (now >= silence_deadline(s))
     return fail(s, -ETIMEDOUT, "peer silent for %lld s",
                 (long long)((now - s->last_recv) / 1000));
   if (s->inflight && now >= s->last_ack + 2 * s->cfg.ping_every) s->st.stalled = 1;
-  if (s->presence && now >= s->presence_at && (rv = send_presence(s, now)) < 0)
+  if (s->presence && now >= s->presence_at && (rv = send_presence(s, now, 1)) < 0)
     return fail(s, rv, "cannot send presence notes: %s", fm_strerror(rv));
-  if (s->state >= FM_SS_SYNC && now >= s->last_sent + s->cfg.ping_every) {
+  if (s->state >= FM_SS_SYNC && now >= ping_due(s)) {
     fm_wr_init(&w, &s->plain);
     fm_msg_ping(&w, FM_MSG_PING, ++s->ping_nonce);
+    backoff(s);
+    s->ping_out = now;
     /* last_sent moves when the driver pulls the bytes; until then, do not
      * queue another ping. */
     s->last_sent = now;

@@ -184,31 +184,23 @@ static int io_learn_cert(void *ctx, const uint8_t *cert, size_t len) {
   return fm_store_add_cert(n->store, cert, len, fm_node_wall(n), NULL);
 }
 
-/* Offers the notes received after |*mark| (wall ms), our own made fresh
- * first when the last one is a minute old. */
-typedef struct out_arg {
-  uint64_t mark, next;
-  fm_entry_cb cb;
-  void *cbctx;
-} out_arg;
-
-static int out_one(void *ctx, const fm_presence *p, const uint8_t *bytes, size_t len,
-                   fm_time received) {
-  out_arg *a = ctx;
-  (void)p;
-  if (received < 0 || (uint64_t)received <= a->mark) return 0;
-  if ((uint64_t)received > a->next) a->next = (uint64_t)received;
-  return a->cb(a->cbctx, bytes, len);
+/* Every note held, our own made afresh first when due (session.h). */
+static int io_presence_each(void *ctx, int live, fm_presence_cb cb, void *cbctx) {
+  fm_node *n = ctx;
+  int rv = live ? fm_store_presence_renew(n->store, &n->id, &n->presence, fm_node_wall(n))
+                : fm_store_presence_make(n->store, &n->id, &n->presence, fm_node_wall(n));
+  if (rv < 0) return rv;
+  return fm_store_presence_each(n->store, cb, cbctx);
 }
 
-static int io_presence_out(void *ctx, uint64_t *mark, fm_entry_cb cb, void *cbctx) {
+static fm_time io_wall(void *ctx) { return fm_node_wall(ctx); }
+
+/* Our clock against a direct peer's: what our own note says is the
+ * median over the peers measured last. */
+static void io_peer_clock(void *ctx, const uint8_t peer[FM_KEY_LEN], int64_t ahead) {
   fm_node *n = ctx;
-  out_arg a = {*mark, *mark, cb, cbctx};
-  int rv = fm_store_presence_make(n->store, &n->id, &n->presence, fm_node_wall(n));
-  if (rv < 0) return rv;
-  if ((rv = fm_store_presence_each(n->store, out_one, &a)) < 0) return rv;
-  *mark = a.next;
-  return 0;
+  fm_skew_add(&n->skew, peer, ahead, fm_node_wall(n));
+  n->presence.clock_offset = fm_skew_median(&n->skew);
 }
 
 static void io_presence_in(void *ctx, const fm_slice *notes, size_t count) {
@@ -252,8 +244,10 @@ fm_session_io fm_node_io(fm_node *n) {
                       .held = io_held,
                       .cert_of = io_cert_of,
                       .learn_cert = io_learn_cert,
-                      .presence_out = io_presence_out,
+                      .presence_each = io_presence_each,
                       .presence_in = io_presence_in,
+                      .wall = io_wall,
+                      .peer_clock = io_peer_clock,
                       .blob_wanted = io_blob_wanted,
                       .blob_get = io_blob_get,
                       .blob_in = io_blob_in};

@@ -244,21 +244,45 @@ static int fill_note(fm_store *s, const fm_identity *id, const fm_presence_local
   return fm_store_each_holder(s, id->pk, on_holder, p);
 }
 
-int fm_store_presence_make(fm_store *s, const fm_identity *id, const fm_presence_local *local,
-                           fm_time now) {
-  fm_presence p;
+/* Signs and keeps |p|: 0 when kept, 1 when the store kept another. */
+static int keep_note(fm_store *s, const fm_identity *id, const fm_presence *p, fm_time now) {
   fm_buf b;
   fm_presence_tally tally;
-  int rv = fm_store_presence_get(s, id->pk, &p, NULL);
-  if (rv == 0 && p.wall > now - FM_PRESENCE_INTERVAL_MS && p.wall <= now) return 1;
-  if (rv < 0 && rv != FM_ERR_NOTFOUND) return rv;
-  if ((rv = fill_note(s, id, local, now, &p)) < 0) return rv;
+  int rv;
   fm_buf_init(&b, FM_PRESENCE_MAX);
-  if ((rv = fm_presence_sign(&p, id, &b)) == 0) {
+  if ((rv = fm_presence_sign(p, id, &b)) == 0) {
     fm_slice one = {b.p, b.len};
     rv = fm_store_presence_put(s, &one, 1, now, &tally);
     if (rv == 0 && tally.kept != 1) rv = 1;
   }
   fm_buf_free(&b);
   return rv;
+}
+
+int fm_store_presence_make(fm_store *s, const fm_identity *id, const fm_presence_local *local,
+                           fm_time now) {
+  fm_presence p;
+  int rv = fm_store_presence_get(s, id->pk, &p, NULL);
+  if (rv == 0 && p.wall > now - FM_PRESENCE_INTERVAL_MS && p.wall <= now) return 1;
+  if (rv < 0 && rv != FM_ERR_NOTFOUND) return rv;
+  if ((rv = fill_note(s, id, local, now, &p)) < 0) return rv;
+  return keep_note(s, id, &p, now);
+}
+
+int fm_store_presence_renew(fm_store *s, const fm_identity *id, const fm_presence_local *local,
+                            fm_time now) {
+  fm_presence held, p;
+  int rv = fm_store_presence_get(s, id->pk, &held, NULL);
+  if (rv == FM_ERR_NOTFOUND || (rv == 0 && (held.wall > now || held.wall <= now - FM_PRESENCE_RENEW_MS)))
+    return fm_store_presence_make(s, id, local, now);
+  if (rv < 0) return rv;
+  if (held.wall > now - FM_PRESENCE_INTERVAL_MS) return 1;
+  if ((rv = fill_note(s, id, local, now, &p)) < 0) return rv;
+  /* Only what tells the hall something new; the wall alone waits. */
+  int64_t moved = p.clock_offset - held.clock_offset;
+  if (p.head_seq == held.head_seq && p.only_here == held.only_here && p.authors == held.authors &&
+      !memcmp(p.vdigest, held.vdigest, sizeof p.vdigest) &&
+      moved < FM_PRESENCE_CLOCK_STEP_MS && moved > -FM_PRESENCE_CLOCK_STEP_MS)
+    return 1;
+  return keep_note(s, id, &p, now);
 }

@@ -16,6 +16,15 @@
  *   CERT     [10, enrollment bin]
  *   PRESENCE [11, [note bin ...]]        (only to a peer whose HELLO set
  *                                         FM_FEAT_PRESENCE)
+ *   PRESENCE_SUM   [12, digest bin32, wall uint]        (idem)
+ *   PRESENCE_OFFER [13, [[device bin32, wall uint] ...], more bool]  (idem)
+ *
+ * PRESENCE_SUM's digest is fm_pset_digest() of the (device, wall) of the
+ * notes the sender holds: equal sums, no note travels; otherwise each
+ * side offers its pairs and then sends only the notes the peer lacks.
+ * |wall| is the sender's wall clock as it sends it (0: unknown), from
+ * which the receiver measures how far its clock is from the peer's.
+ *
  *   WANT     [15, ids bin]               (attachment chunks, only between
  *   CHUNK    [16, id bin32, chunk bin]    peers whose HELLOs both set
  *   NOCHUNK  [17, ids bin]                FM_FEAT_BLOBS)
@@ -48,6 +57,7 @@
 #define FIELDMESH_MSG_H
 
 #include "fieldmesh/ingest.h"
+#include "fieldmesh/pset.h"
 #include "fieldmesh/vector.h"
 #include "fieldmesh/wire.h"
 
@@ -58,7 +68,8 @@
  * the dossier's view), who may change what as part of validation, the
  * authority's `vocab` entries, which only the authority may write (a
  * version-4 peer would accept into its log what a version-5 one
- * quarantines), and sealed personal fields with `seal.grant` entries.
+ * quarantines), sealed personal fields with `seal.grant` entries, and presence
+ * notes compared before they are sent (PRESENCE_SUM, PRESENCE_OFFER).
  * HELLO keeps its layout in every version, so a peer of another version
  * is always told which one it met. */
 #define FM_PROTO_VERSION 5
@@ -88,7 +99,8 @@
 typedef enum fm_msg_type {
   FM_MSG_HELLO = 1, FM_MSG_VECTOR, FM_MSG_ENTRIES, FM_MSG_ACK, FM_MSG_PING,
   FM_MSG_PONG, FM_MSG_BYE, FM_MSG_ERROR, FM_MSG_CAUGHTUP, FM_MSG_CERT,
-  FM_MSG_PRESENCE, FM_MSG_WANT = 15, FM_MSG_CHUNK, FM_MSG_NOCHUNK
+  FM_MSG_PRESENCE, FM_MSG_PRESENCE_SUM, FM_MSG_PRESENCE_OFFER, FM_MSG_WANT = 15,
+  FM_MSG_CHUNK, FM_MSG_NOCHUNK
 } fm_msg_type;
 
 typedef struct fm_msg_vitem {
@@ -111,13 +123,15 @@ typedef struct fm_msg {
   fm_msg_type type;
   uint64_t version, features, u1, u2;   /* HELLO; ACK bytes/entries; PING/PONG nonce; CAUGHTUP */
   uint8_t node_id[FM_KEY_LEN];
-  uint8_t vdigest[32];                   /* HELLO */
+  uint8_t vdigest[32];                   /* HELLO; PRESENCE_SUM's digest
+                                          * (its wall in |u1|) */
   const uint8_t *cert;                   /* HELLO, CERT */
   size_t cert_len;
   int64_t code;                          /* ERROR */
   const char *text;                      /* BYE, ERROR: not NUL-terminated */
   size_t text_len;
-  fm_msg_vitem *items;                   /* VECTOR; ACK's stored (author, seq) */
+  fm_msg_vitem *items;                   /* VECTOR; ACK's stored (author, seq);
+                                          * PRESENCE_OFFER's (device, wall) */
   size_t nitems;
   fm_msg_refusal *refused;               /* ACK */
   size_t nrefused;
@@ -157,6 +171,9 @@ void fm_msg_cert(fm_wr *w, const uint8_t *cert, size_t len);
 /* PRESENCE from |n| <= FM_PRESENCE_BATCH notes already packed as
  * MessagePack bins, back to back, in |bins| (|len| bytes). */
 void fm_msg_presence(fm_wr *w, uint32_t n, const uint8_t *bins, size_t len);
+void fm_msg_presence_sum(fm_wr *w, const uint8_t digest[static 32], uint64_t wall);
+/* |n| <= FM_VECTOR_PAGE pairs; |more|: another page follows. */
+void fm_msg_presence_offer(fm_wr *w, const fm_pset_item *items, size_t n, int more);
 /* WANT or NOCHUNK of 1 .. FM_WANT_MAX ids (32 bytes each, back to back). */
 void fm_msg_ids(fm_wr *w, fm_msg_type type, const uint8_t *ids, size_t n);
 /* CHUNK: the chunk |id| names, |len| bytes. */

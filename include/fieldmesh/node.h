@@ -7,6 +7,7 @@
 
 #include "fieldmesh/presence_store.h"
 #include "fieldmesh/session.h"
+#include "fieldmesh/skew.h"
 #include "fieldmesh/store.h"
 
 typedef struct fm_node {
@@ -36,6 +37,9 @@ typedef struct fm_node {
    * |version| must outlive the node.  Each session offers the node's own
    * note (made at most once a minute) and the notes it holds. */
   fm_presence_local presence;
+  /* How far our clock is from the direct peers' (skew.h): its median is
+   * presence.clock_offset, kept current by the sessions. */
+  fm_skew skew;
 } fm_node;
 
 /* Sets up |n| on an open |store| for |id|, loading its own certificate.

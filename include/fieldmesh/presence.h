@@ -76,9 +76,20 @@ int fm_presence_sign(const fm_presence *p, const fm_identity *id, fm_buf *out);
  * FM_ERR_BADSIG. */
 int fm_presence_parse(const uint8_t *bytes, size_t len, fm_presence *out);
 
+/* fm_presence_parse without the signature check: what a hostile note
+ * claims, for bookkeeping only (which device and wall a peer says it
+ * holds), never to keep or show.  Same errors but FM_ERR_BADSIG. */
+int fm_presence_peek(const uint8_t *bytes, size_t len, fm_presence *out);
+
 /* Which of two verified notes of one device wins: the later wall time,
  * then the greater bytes.  >0 when |a| wins, <0 when |b| does, 0 equal. */
 int fm_presence_cmp(const fm_presence *a, const uint8_t *abytes, size_t alen,
                     const fm_presence *b, const uint8_t *bbytes, size_t blen);
+
+/* One note handed over by whoever holds notes (the store, a session's
+ * node): |p| verified and decoded, |bytes| valid during the call,
+ * |received| when it came.  A non-zero return stops the walk. */
+typedef int (*fm_presence_cb)(void *ctx, const fm_presence *p, const uint8_t *bytes,
+                              size_t len, fm_time received);
 
 #endif

@@ -42,11 +42,9 @@ typedef struct fm_presence_tally {
 int fm_store_presence_put(fm_store *s, const fm_slice *notes, size_t n, fm_time now,
                           fm_presence_tally *tally);
 
-/* Calls |cb| with every note held, in device order: |p| verified and
- * decoded, |bytes| valid during the call, |received| when it came.  A
- * non-zero return stops the walk and is returned. */
-typedef int (*fm_presence_cb)(void *ctx, const fm_presence *p, const uint8_t *bytes,
-                              size_t len, fm_time received);
+/* Calls |cb| (presence.h) with every note held, in device order: |p|
+ * verified and decoded, |bytes| valid during the call, |received| when it
+ * came.  A non-zero return stops the walk and is returned. */
 int fm_store_presence_each(fm_store *s, fm_presence_cb cb, void *ctx);
 
 /* The note held for |device|: |out| and |received| (either may be NULL).
@@ -71,5 +69,17 @@ typedef struct fm_presence_local {
  * and 1 is returned.  0 when a note was made. */
 int fm_store_presence_make(fm_store *s, const fm_identity *id, const fm_presence_local *local,
                            fm_time now);
+
+/* The own note of a node in a live session, which must cost the link
+ * nothing while nothing happens: made afresh (as fm_store_presence_make)
+ * only when the held one is FM_PRESENCE_INTERVAL_MS old and the store's
+ * figures in it (head, only-here, vector digest, authors) changed or the
+ * clock offset moved by FM_PRESENCE_CLOCK_STEP_MS, or it is
+ * FM_PRESENCE_RENEW_MS old (or in the future: a clock set back).
+ * 0 when a note was made, 1 when not, or a store error. */
+#define FM_PRESENCE_RENEW_MS (60LL * 60 * 1000)
+#define FM_PRESENCE_CLOCK_STEP_MS (30LL * 1000)
+int fm_store_presence_renew(fm_store *s, const fm_identity *id, const fm_presence_local *local,
+                            fm_time now);
 
 #endif

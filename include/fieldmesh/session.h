@@ -33,6 +33,7 @@
 #include "fieldmesh/identity.h"
 #include "fieldmesh/ingest.h"
 #include "fieldmesh/msg.h"
+#include "fieldmesh/presence.h"
 #include "fieldmesh/vector.h"
 
 #define FM_FRAME_MAX 65535
@@ -79,14 +80,25 @@ typedef struct fm_session_io {
   /* A certificate from the peer; a bad one is ignored (0 or negative). */
   int (*learn_cert)(void *ctx, const uint8_t *cert, size_t len);
   /* Presence notes (presence.h).  Both NULL: this node announces no
-   * FM_FEAT_PRESENCE and neither sends nor takes notes.  |presence_out|
-   * calls |cb| with each note it holds that came in after |*mark| (0 at
-   * the start of a session: all of them) and moves |*mark| on; it is
-   * asked once the peer is admitted and again every ping interval.
+   * FM_FEAT_PRESENCE and neither sends nor takes notes.  |presence_each|
+   * calls |cb| with each note the node holds (verified, with when it came
+   * in) and stops at the first non-zero return, which it returns; before
+   * that it makes the node's own note afresh when due -- |live| 0, at the
+   * start of a session: when a minute old; 1, in the live phase: when a
+   * minute old and changed, or an hour old.  Asked once the peer is
+   * admitted, when the peer's offer is complete, and every ping interval.
    * |presence_in| is handed the peer's notes, hostile bytes: the node
    * verifies, keeps or drops (and counts) each. */
-  int (*presence_out)(void *ctx, uint64_t *mark, fm_entry_cb cb, void *cbctx);
+  int (*presence_each)(void *ctx, int live, fm_presence_cb cb, void *cbctx);
   void (*presence_in)(void *ctx, const fm_slice *notes, size_t n);
+  /* The node's wall clock (ms since 1970), sent in PRESENCE_SUM so the
+   * peer can tell how far apart the two clocks are.  May be NULL (0 is
+   * sent: unknown). */
+  fm_time (*wall)(void *ctx);
+  /* The admitted peer |peer|'s wall clock was |ahead| ms behind ours
+   * (negative: ahead of ours) when its PRESENCE_SUM arrived, give or take
+   * the message's time on the way (skew.h).  May be NULL. */
+  void (*peer_clock)(void *ctx, const uint8_t peer[FM_KEY_LEN], int64_t ahead);
   /* Attachment chunks (blob_store.h).  All three NULL: this node announces
    * no FM_FEAT_BLOBS and neither asks for chunks nor serves them.
    * |blob_wanted| calls |cb| with each chunk id the node wants (valid
@@ -109,6 +121,13 @@ typedef struct fm_session_cfg {
   size_t window;                 /* entry bytes in flight; 0: 4 MiB */
   fm_time ping_every;            /* 0: 15 s */
   fm_time idle_timeout;          /* 0: 60 s with nothing received */
+  fm_time ping_max;              /* adaptive keepalive: while nothing but
+                                  * pings is said, each ping doubles the
+                                  * interval from ping_every up to this;
+                                  * the peer may then stay silent that much
+                                  * longer, but a PING of ours unanswered for
+                                  * idle_timeout still ends the session.
+                                  * 0 (or below ping_every): fixed pings */
   fm_time handshake_timeout;     /* 0: 20 s */
   int defer_ingest;              /* 1: received entries wait for
                                   * fm_session_flush() or the timer, so a
@@ -132,6 +151,7 @@ typedef struct fm_session_stats {
   uint64_t bytes_in, bytes_out;        /* on the wire */
   uint64_t entries_in, entries_out;    /* entries received and accepted / sent */
   uint64_t vectors_in;                 /* VECTOR messages received */
+  uint64_t notes_in, notes_out;        /* presence notes received / sent */
   uint64_t to_send, to_recv;           /* entries the other side still lacks / we lack */
   uint64_t to_send_bytes, to_recv_bytes; /* estimates from the mean entry size */
   fm_time caught_up_at;                /* when both sides last had everything, 0 never */

@@ -67,7 +67,7 @@ echo "$OUT"
 # Sorted by team, then name: Hoàng Văn Minh, Lò Thị Lan (Team 1), then Team 2.
 [ "$(printf '%s\n' "$OUT" | sed -n '2p;3p;4p' | awk '{print $1}' | tr '\n' ' ')" = "Hoàng Lò Lò " ] ||
   fail "members are not listed by team, then name: $OUT"
-printf '%s\n' "$OUT" | grep -q "Lò Thị Lan  *Team 1  *member  *Nghĩa Tân, Vinh Quang  *2023-11-08  *never  *-  *2023-11-08 18:00  *3  *0  *20[0-9-]* [0-9:]*  *3  *-  *$(id lan | cut -c1-12)" ||
+printf '%s\n' "$OUT" | grep -q "Lò Thị Lan  *Team 1  *member  *Nghĩa Tân, Vinh Quang  *2023-11-08  *never  *-  *2023-11-08 18:00  *3  *0  *20[0-9-]* [0-9:]*  *3  *-  *0s  *$(id lan | cut -c1-12)" ||
   fail "lan's row is not as expected: $OUT"
 [ "$(member auth "$(id lan)" entries)" = 3 ] || fail "lan: 3 entries expected"
 [ "$(member auth "$(id lan)" last_written)" = $((T0 + 3 * HOUR)) ] || fail "lan: last_written"

@@ -68,6 +68,16 @@ static int encode(const fm_msg *m, fm_wr *w) {
     fm_buf_free(&bins);
     return 1;
   }
+  case FM_MSG_PRESENCE_SUM: fm_msg_presence_sum(w, m->vdigest, m->u1); return 1;
+  case FM_MSG_PRESENCE_OFFER: {
+    static fm_pset_item pairs[FM_VECTOR_PAGE];
+    for (size_t i = 0; i < m->nitems; i++) {
+      memcpy(pairs[i].device, m->items[i].author, FM_KEY_LEN);
+      pairs[i].wall = m->items[i].seq;
+    }
+    fm_msg_presence_offer(w, pairs, m->nitems, m->more);
+    return 1;
+  }
   case FM_MSG_BYE:
   case FM_MSG_ERROR: {
     char text[FM_TEXT_MSG_MAX + 1];

@@ -11,6 +11,8 @@
 
 #include "fieldmesh/error.h"
 #include "fieldmesh/presence.h"
+#include "fieldmesh/pset.h"
+#include "fieldmesh/skew.h"
 
 static void make_id(fm_identity *id, uint8_t seed_byte) {
   uint8_t seed[32];
@@ -161,6 +163,78 @@ static void test_presence_newest_wins(void **state) {
   fm_buf_free(&b);
 }
 
+/* A presence set keeps one row per device, in key order, walls only
+ * rising; its digest depends on the rows only, not on how they came. */
+static void test_pset_rows_and_digest(void **state) {
+  fm_pset a, b;
+  uint8_t d1[FM_KEY_LEN], d2[FM_KEY_LEN], da[32], db[32];
+  static const uint8_t empty[32] = {0x0e, 0x57, 0x51, 0xc0, 0x26, 0xe5, 0x43, 0xb2};
+  (void)state;
+  memset(d1, 1, sizeof d1);
+  memset(d2, 2, sizeof d2);
+  fm_pset_init(&a);
+  fm_pset_init(&b);
+  fm_pset_digest(&a, da);
+  assert_memory_equal(da, empty, 8);  /* BLAKE2b-256 of no bytes */
+  assert_int_equal(fm_pset_raise(&a, d2, 5), 0);
+  assert_int_equal(fm_pset_raise(&a, d1, 7), 0);
+  assert_int_equal(fm_pset_raise(&a, d2, 3), 0);  /* lower: no change */
+  assert_int_equal(fm_pset_raise(&b, d1, 7), 0);
+  assert_int_equal(fm_pset_raise(&b, d2, 5), 0);
+  assert_int_equal(a.n, 2);
+  assert_memory_equal(a.items[0].device, d1, FM_KEY_LEN);
+  assert_true(fm_pset_covers(&a, d2, 5));
+  assert_false(fm_pset_covers(&a, d2, 6));
+  fm_pset_digest(&a, da);
+  fm_pset_digest(&b, db);
+  assert_memory_equal(da, db, 32);
+  assert_int_equal(fm_pset_raise(&b, d2, 6), 0);
+  fm_pset_digest(&b, db);
+  assert_memory_not_equal(da, db, 32);
+  fm_pset_free(&a);
+  fm_pset_free(&b);
+}
+
+/* The clock offset is the median over the direct peers measured last:
+ * one peer with a wrong clock among three moves it little; a peer
+ * measured again replaces its measure; past FM_SKEW_PEERS the oldest
+ * measure goes. */
+static void test_skew_median_of_recent_peers(void **state) {
+  fm_skew k;
+  uint8_t peer[FM_KEY_LEN];
+  char t[FM_SKEW_TEXT];
+  (void)state;
+  memset(&k, 0, sizeof k);
+  assert_int_equal(fm_skew_median(&k), 0);
+  memset(peer, 1, sizeof peer);
+  fm_skew_add(&k, peer, 7200000, 10);
+  assert_int_equal(fm_skew_median(&k), 7200000);
+  peer[0] = 2;
+  fm_skew_add(&k, peer, 7200400, 11);
+  peer[0] = 3;
+  fm_skew_add(&k, peer, -50000000, 12);  /* that peer's clock is wrong */
+  assert_int_equal(fm_skew_median(&k), 7200000);
+  fm_skew_add(&k, peer, 7200100, 13);    /* measured again: replaced */
+  assert_int_equal(k.n, 3);
+  assert_int_equal(fm_skew_median(&k), 7200100);
+  for (int i = 0; i < FM_SKEW_PEERS; i++) {
+    peer[0] = (uint8_t)(10 + i);
+    fm_skew_add(&k, peer, -1000, 20 + i);
+  }
+  assert_int_equal(k.n, FM_SKEW_PEERS);
+  assert_int_equal(fm_skew_median(&k), -1000);
+  fm_skew_text(7200000, t);
+  assert_string_equal(t, "+2h00m");
+  fm_skew_text(-45999, t);
+  assert_string_equal(t, "-45s");
+  fm_skew_text(200000, t);
+  assert_string_equal(t, "+3m20s");
+  fm_skew_text(-(3 * 86400000LL + 4 * 3600000LL), t);
+  assert_string_equal(t, "-3d04h");
+  fm_skew_text(999, t);
+  assert_string_equal(t, "0s");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_presence_roundtrip_fits),
@@ -168,6 +242,8 @@ int main(void) {
       cmocka_unit_test(test_presence_wrong_key_refused),
       cmocka_unit_test(test_presence_oversize_refused),
       cmocka_unit_test(test_presence_newest_wins),
+      cmocka_unit_test(test_pset_rows_and_digest),
+      cmocka_unit_test(test_skew_median_of_recent_peers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

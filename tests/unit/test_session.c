@@ -1,6 +1,7 @@
 /* Two and three nodes, each with its own real store, wired by in-memory
  * links to the sans-I/O session: convergence, live push, admission, and
  * hostile bytes. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -277,8 +278,10 @@ static void test_session_group_commit_survives_bursts_past_its_limit(void **stat
 }
 
 /* Presence notes travel two hops along a line of live sessions: B-C is
- * up before A ever meets B, and A's newer note a minute later still
- * reaches C through the sessions' periodic offers. */
+ * up before A ever meets B, and A's newer note a minute later (its
+ * entries now on B: only-here changed) still reaches C through the
+ * sessions' periodic offers; a minute later, nothing having changed, A
+ * makes no note (an idle link carries none), and an hour later it does. */
 static void test_session_presence_travels_two_hops(void **state) {
   tnode a, b, c;
   fm_presence p;
@@ -305,10 +308,23 @@ static void test_session_presence_travels_two_hops(void **state) {
     run(&bc);
   }
   assert_int_equal(fm_store_presence_get(c.s, D[2].pk, &p, NULL), 0);
-  assert_int_equal(p.wall, T0 + 122000);  /* the newest, made at the last offer */
+  assert_int_equal(p.wall, T0 + 61000);   /* renewed once, when it changed */
   assert_int_equal(p.head_seq, 4);
   assert_int_equal(p.only_here, 0);       /* B holds them all */
   assert_int_equal(fm_store_presence_get(a.s, D[4].pk, NULL, NULL), 0);  /* and back */
+  WALL = T0 + 61000 + FM_PRESENCE_RENEW_MS;
+  for (int k = 0; k < 2; k++) {
+    ab.now += 15000;
+    bc.now += 15000;
+    assert_int_equal(fm_session_on_timer(ab.a, ab.now), 0);
+    assert_int_equal(fm_session_on_timer(ab.b, ab.now), 0);
+    run(&ab);
+    assert_int_equal(fm_session_on_timer(bc.a, bc.now), 0);
+    assert_int_equal(fm_session_on_timer(bc.b, bc.now), 0);
+    run(&bc);
+  }
+  assert_int_equal(fm_store_presence_get(c.s, D[2].pk, &p, NULL), 0);
+  assert_int_equal(p.wall, WALL);         /* an hour old: renewed, and it travelled */
   WALL = T0;
   fm_session_del(ab.a);
   fm_session_del(ab.b);
@@ -317,6 +333,148 @@ static void test_session_presence_travels_two_hops(void **state) {
   tnode_close(&a);
   tnode_close(&b);
   tnode_close(&c);
+}
+
+static void session_notes(wire_pair *l, uint64_t *a_out, uint64_t *b_out) {
+  fm_session_stats st;
+  assert_int_equal(l->ra, 0);
+  assert_int_equal(l->rb, 0);
+  assert_int_equal(fm_session_get_state(l->a), FM_SS_LIVE);
+  fm_session_get_stats(l->a, &st);
+  *a_out = st.notes_out;
+  fm_session_get_stats(l->b, &st);
+  *b_out = st.notes_out;
+  fm_session_del(l->a);
+  fm_session_del(l->b);
+}
+
+/* A second session between two nodes that hold the same notes sends no
+ * note (equal presence sums); once one made a newer note, that note
+ * alone travels, each way. */
+static void test_session_in_sync_reconnect_sends_no_notes(void **state) {
+  tnode a, b;
+  fm_presence p;
+  uint64_t na, nb;
+  (void)state;
+  tnode_open(&a, 2);
+  tnode_open(&b, 3);
+  add_visits(&a, &D[2], 4, 0);
+  wire_pair l1 = {session_for(&a, 1), session_for(&b, 0), T0, 0, 0, 0};
+  run(&l1);
+  session_notes(&l1, &na, &nb);
+  assert_int_equal(na, 1);  /* its own; the peer's own is never sent back */
+  assert_int_equal(nb, 1);
+  wire_pair l2 = {session_for(&a, 1), session_for(&b, 0), T0 + 1000, 0, 0, 0};
+  run(&l2);
+  session_notes(&l2, &na, &nb);
+  assert_int_equal(na, 0);
+  assert_int_equal(nb, 0);
+  WALL = T0 + 61000;  /* both make a newer note at the next session */
+  wire_pair l3 = {session_for(&a, 1), session_for(&b, 0), T0 + 2000, 0, 0, 0};
+  run(&l3);
+  session_notes(&l3, &na, &nb);
+  assert_int_equal(na, 1);
+  assert_int_equal(nb, 1);
+  assert_int_equal(fm_store_presence_get(b.s, D[2].pk, &p, NULL), 0);
+  assert_int_equal(p.wall, T0 + 61000);
+  assert_int_equal(fm_store_presence_get(a.s, D[3].pk, &p, NULL), 0);
+  assert_int_equal(p.wall, T0 + 61000);
+  WALL = T0;
+  tnode_close(&a);
+  tnode_close(&b);
+}
+
+static uint64_t holds(tnode *t, const fm_identity *who) {
+  fm_vector v;
+  assert_int_equal(fm_store_vector(t->s, &v), 0);
+  uint64_t seq = fm_vector_seq(&v, who->pk);
+  fm_vector_free(&v);
+  return seq;
+}
+
+static fm_session *idle_session_for(tnode *t, int initiator) {
+  fm_session_cfg cfg;
+  fm_session *s;
+  fm_node_session_cfg(&t->node, initiator, &cfg);
+  cfg.rng.fill = xrng;
+  cfg.rng.ctx = &t->rng;
+  cfg.ping_max = 30 * 60000;  /* the daemon's default */
+  assert_int_equal(fm_session_new(&cfg, T0, &s), 0);
+  return s;
+}
+
+/* Runs both sessions' timers until |end|, moving what they say. */
+static void idle_until(wire_pair *l, fm_time end) {
+  for (;;) {
+    fm_time ta = fm_session_next_timer(l->a), tb = fm_session_next_timer(l->b);
+    fm_time t = ta < tb ? ta : tb;
+    if (t > end) break;
+    if (t > l->now) l->now = t;
+    WALL = T0 + (l->now - T0);
+    /* As a driver does: a timer due again at once fires again before
+     * the peer's answer can arrive. */
+    for (int k = 0; k < 3; k++) {
+      if (fm_session_next_timer(l->a) <= l->now)
+        assert_int_equal(fm_session_on_timer(l->a, l->now), 0);
+      if (fm_session_next_timer(l->b) <= l->now)
+        assert_int_equal(fm_session_on_timer(l->b, l->now), 0);
+    }
+    run(l);
+  }
+  l->now = end;
+}
+
+/* A live session with nothing to say backs its pings off (15 s doubling
+ * to 30 min) and costs under 2 KiB an hour, its hourly presence note
+ * included; a peer that then stops answering is still dropped within the
+ * idle timeout of the first ping it leaves unanswered. */
+static void test_session_idle_link_costs_little_and_notices_a_dead_peer(void **state) {
+  tnode a, b;
+  static uint8_t buf[1 << 16];
+  fm_session_stats st;
+  (void)state;
+  tnode_open(&a, 2);
+  tnode_open(&b, 3);
+  add_visits(&a, &D[2], 20, 0);
+  wire_pair l = {idle_session_for(&a, 1), idle_session_for(&b, 0), T0, 0, 0, 0};
+  run(&l);
+  assert_int_equal(fm_session_get_state(l.a), FM_SS_LIVE);
+  idle_until(&l, T0 + 3600000);  /* the first hour: the pings back off */
+  uint64_t before = l.bytes;
+  idle_until(&l, T0 + 2 * 3600000);
+  print_message("idle link: %llu bytes in an hour\n", (unsigned long long)(l.bytes - before));
+  assert_true(l.bytes - before <= 2048);
+  assert_int_equal(fm_session_get_state(l.a), FM_SS_LIVE);
+  assert_int_equal(fm_session_get_state(l.b), FM_SS_LIVE);
+  /* After a long quiet spell a writes: the entries go, and neither side
+   * takes the other's long silence before them for a dead peer. */
+  idle_until(&l, l.now + 25 * 60000);
+  add_visits(&a, &D[2], 1, 20);
+  fm_session_notify(l.a);
+  run(&l);
+  idle_until(&l, l.now + 10 * 60000);
+  assert_int_equal(fm_session_get_state(l.a), FM_SS_LIVE);
+  assert_int_equal(fm_session_get_state(l.b), FM_SS_LIVE);
+  assert_int_equal(holds(&b, &D[2]), 21);
+  /* b is gone: a's pings go nowhere. */
+  fm_time last_ping = 0;
+  int rv = 0;
+  while (rv == 0) {
+    l.now = fm_session_next_timer(l.a);
+    assert_true(l.now < T0 + 4 * 3600000);
+    rv = fm_session_on_timer(l.a, l.now);
+    if (fm_session_send(l.a, buf, sizeof buf, l.now) > 0 && rv == 0) last_ping = l.now;
+  }
+  assert_int_equal(rv, -ETIMEDOUT);
+  assert_true(last_ping > 0);
+  assert_true(l.now - last_ping <= 60000);
+  fm_session_get_stats(l.a, &st);
+  assert_non_null(strstr(st.reason, "silent"));
+  WALL = T0;
+  fm_session_del(l.a);
+  fm_session_del(l.b);
+  tnode_close(&a);
+  tnode_close(&b);
 }
 
 static void test_session_pushes_live_entries_along_a_line(void **state) {
@@ -569,6 +727,61 @@ static void hostile_case(int which) {
   fm_noise_cs_wipe(&r.rx);
   fm_session_del(v);
   tnode_close(&x);
+}
+
+/* Packs the entries |from| .. |to| of |who|'s log in |t| as bins. */
+static void pack_entries(fm_wr *w, tnode *t, const fm_identity *who, uint64_t from, uint64_t to,
+                         uint64_t bad) {
+  for (uint64_t q = from; q <= to; q++) {
+    uint8_t *e;
+    size_t len;
+    assert_int_equal(fm_store_entry_copy(t->s, who->pk, q, &e, &len), 0);
+    if (q == bad) e[len - 1] ^= 1;  /* its signature no longer verifies */
+    fm_wr_bin(w, e, len);
+    free(e);
+  }
+}
+
+/* One ENTRIES message of three authors, the second with a bad signature
+ * at its seq 2: the peer is dropped; the first and third authors'
+ * entries and the second's seq 1 are stored (valid entries of the group
+ * stay applied), its seq 2 and what follows it are not. */
+static void test_session_multi_author_entries_with_one_bad_author(void **state) {
+  tnode x, s3, s4, s5;
+  rogue r;
+  fm_buf m;
+  fm_wr w;
+  (void)state;
+  tnode_open(&x, 2);
+  tnode_open(&s3, 3);
+  tnode_open(&s4, 4);
+  tnode_open(&s5, 5);
+  assert_int_equal(fm_store_add_cert(x.s, CERT[3], CERT_LEN[3], T0, NULL), 0);
+  assert_int_equal(fm_store_add_cert(x.s, CERT[5], CERT_LEN[5], T0, NULL), 0);
+  add_visits(&s3, &D[3], 2, 0);
+  add_visits(&s4, &D[4], 3, 0);
+  add_visits(&s5, &D[5], 2, 0);
+  fm_session *v = session_for(&x, 0);
+  rogue_connect(&r, v);
+  fm_buf_init(&m, FM_MSG_MAX);
+  fm_wr_init(&w, &m);
+  fm_msg_entries_begin(&w, 7);
+  pack_entries(&w, &s3, &D[3], 1, 2, 0);
+  pack_entries(&w, &s4, &D[4], 1, 3, 2);
+  pack_entries(&w, &s5, &D[5], 1, 2, 0);
+  assert_int_equal(rogue_say(&r, v, m.p, m.len), FM_ERR_PROTO);
+  assert_true(fm_session_get_state(v) >= FM_SS_CLOSING);
+  assert_int_equal(holds(&x, &D[3]), 2);
+  assert_int_equal(holds(&x, &D[4]), 1);
+  assert_int_equal(holds(&x, &D[5]), 2);
+  fm_buf_free(&m);
+  fm_noise_cs_wipe(&r.tx);
+  fm_noise_cs_wipe(&r.rx);
+  fm_session_del(v);
+  tnode_close(&x);
+  tnode_close(&s3);
+  tnode_close(&s4);
+  tnode_close(&s5);
 }
 
 static void test_session_drops_garbage_after_handshake(void **state) { hostile_case(0); }
@@ -953,7 +1166,7 @@ static void test_hello_of_another_version_is_refused_by_name(void **state) {
   fm_wr_init(&w, &m);
   fm_wr_array(&w, 6);
   fm_wr_uint(&w, FM_MSG_HELLO);
-  fm_wr_uint(&w, 4);
+  fm_wr_uint(&w, 4);  /* a release before presence sums */
   fm_wr_bin(&w, D[4].pk, 32);
   fm_wr_bin(&w, CERT[4], CERT_LEN[4]);
   fm_wr_uint(&w, 0);
@@ -1159,6 +1372,9 @@ int main(void) {
       cmocka_unit_test(test_session_group_commit_survives_bursts_past_its_limit),
       cmocka_unit_test(test_session_pushes_live_entries_along_a_line),
       cmocka_unit_test(test_session_presence_travels_two_hops),
+      cmocka_unit_test(test_session_in_sync_reconnect_sends_no_notes),
+      cmocka_unit_test(test_session_multi_author_entries_with_one_bad_author),
+      cmocka_unit_test(test_session_idle_link_costs_little_and_notices_a_dead_peer),
       cmocka_unit_test(test_session_refuses_peer_of_another_commune),
       cmocka_unit_test(test_session_refuses_revoked_and_unenrolled_peers),
       cmocka_unit_test(test_admit_keeps_nothing_of_a_refused_hello),
