@@ -1216,8 +1216,8 @@ static void test_session_survives_the_wall_clock_jumping(void **state) {
 
 #define SCAN_SIZE (2 * FM_ATTACH_CHUNK + 100)   /* three chunks */
 
-/* |who| attaches a scan of SCAN_SIZE bytes to dossier D-SCAN on |t|: its
- * chunks into the store, then its entry; the ids into |ids|. */
+/* |who| records a dossier on |t| and attaches a scan of SCAN_SIZE bytes
+ * to it: its chunks into the store, then its entry; the ids into |ids|. */
 static void add_scan(tnode *t, const fm_identity *who, uint8_t ids[3 * FM_BLOB_ID]) {
   static uint8_t plain[SCAN_SIZE], ct[3][FM_ATTACH_CHUNK + FM_ATTACH_TAG];
   uint8_t key[FM_ATTACH_KEY];
@@ -1232,8 +1232,18 @@ static void add_scan(tnode *t, const fm_identity *who, uint8_t ids[3 * FM_BLOB_I
     c[i].len = n + FM_ATTACH_TAG;
   }
   assert_int_equal(fm_store_blob_put(t->s, c, 3), 0);
-  fm_attach a = {"D-SCAN", 6, FM_ATT_ID_CARD, "cccd.jpg", 8, SCAN_SIZE, ids, 3, key};
+  /* Its dossier first, under an id of its writer (the team rule). */
+  char did[FM_RECORD_ID_MAX + 1];
+  static const uint8_t rnd[2] = {1, 2};
+  fm_record_id('D', T0 + 4000, who->pk, rnd, did);
+  fm_dossier_in d = {did, "khai_sinh", "Lò Văn Pó", "", "", "Nghĩa Tân", "Team 1",
+                     "portal", "", "", "2023-11-14"};
   fm_buf_init(&b, 8192);
+  assert_int_equal(fm_dossier_body(&b, &d), 0);
+  assert_int_equal(fm_store_append(t->s, who, FM_KIND_DOSSIER, b.p, b.len, T0 + 4000, NULL,
+                                   NULL), 0);
+  fm_buf_reset(&b);
+  fm_attach a = {did, strlen(did), FM_ATT_ID_CARD, "cccd.jpg", 8, SCAN_SIZE, ids, 3, key};
   assert_int_equal(fm_attach_body(&b, &a), 0);
   assert_int_equal(fm_store_append(t->s, who, FM_KIND_DOSSIER_ATTACH, b.p, b.len, T0 + 5000,
                                    NULL, NULL), 0);
