@@ -145,7 +145,7 @@ static int web_key(FILE *err, const origin *o, fmd_web_config *c, const char *ke
 /* Every section and key on_key knows, for the "did you mean" of a typo
  * (docs/config.md lists them all). */
 static const char *const node_keys[] = {"state", "listen", "log_level", "safe_copies",
-                                        "ignore_failing_callers"};
+                                        "ignore_failing_callers", "verify_threads"};
 static const char *const peers_keys[] = {"peer"};
 static const char *const sync_keys[] = {"window_kib", "ping_seconds", "idle_timeout_seconds",
                                         "reconnect_min_ms", "reconnect_max_ms"};
@@ -207,6 +207,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
     else if (!strcmp(key, "safe_copies"))
       rv = set_uint(ld->err, &o, value, 0, FM_SAFE_COPIES_MAX, "other laptops",
                     &c->safe_copies);
+    else if (!strcmp(key, "verify_threads"))
+      rv = set_uint(ld->err, &o, value, 1, 64, "threads", &c->verify_threads);
     else if (!strcmp(key, "ignore_failing_callers"))
       rv = fmd_setting_bool(value, &c->ignore_failing) == 0
                ? 0

@@ -41,6 +41,8 @@ typedef struct fmd_config {
   uint32_t window_kib;          /* entry bytes in flight per session */
   uint32_t ping_seconds;
   uint32_t safe_copies;      /* [node] safe_copies: other holders that make an entry safe */
+  uint32_t verify_threads;   /* [node] verify_threads: threads checking signatures, the
+                              * loop thread counting as one (1: it alone); 0: the cores */
   uint32_t idle_timeout_seconds;
   uint32_t reconnect_min_ms, reconnect_max_ms;
   fmd_disc_config disc;         /* [discovery] (discovery_config.h) */

@@ -190,6 +190,7 @@ typedef struct ingest_ctx {
   fm_time now;
   fm_ingest_result res;
   fm_ingest_outcome *outcomes;
+  const fm_verifier *v;   /* the store's verifier, begun; NULL: inline */
 } ingest_ctx;
 
 static int record(fm_ingest_result *res, int outcome, int code) {
@@ -246,6 +247,20 @@ static int fork_evidence(fm_store *s, MDB_txn *t, const fm_entry *e,
   return quarantine(s, t, e, FM_ERR_FORK, now);
 }
 
+/* Entry |e|'s signature: the batch verifier's verdict when it has one
+ * for this entry, else checked here. */
+static int sig_check(const fm_verifier *v, size_t i, const fm_entry *e) {
+  return v ? v->verdict(v->ctx, i) : fm_entry_verify(e);
+}
+
+/* What a failed signature check makes of the entry: refused, or -- when
+ * the check itself could not run (out of memory) -- the batch fails. */
+static int sig_refused(int code) {
+  return code == FM_ERR_BADSIG || code == FM_ERR_MALFORMED || code == FM_ERR_TOOBIG
+             ? FM_IN_REFUSED
+             : code;
+}
+
 /* Validates and applies one entry.  Returns an fm_outcome (>= 0) with the
  * reason in |*code|, or a negative error that aborts the transaction. */
 static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
@@ -255,6 +270,11 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
   fm_role role = FM_ROLE_MEMBER;
   fm__head h;
   int rc;
+  /* The batch's own entry has a verdict; what its application releases
+   * (held entries, applied within) is checked here. */
+  const fm_verifier *bv = s->batch_v;
+  size_t vi = s->vi;
+  s->batch_v = NULL;
   *code = 0;
   if ((*code = fm_entry_decode(p, len, &s->limits, &e)) < 0) return FM_IN_REFUSED;
   if ((rc = fm__store_trust(s, t, e.author, e.seq, e.hlc, &trust, &role)) != 0)
@@ -268,7 +288,7 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
     fm__store_entry_key(key, e.author, e.seq);
     if ((rc = mdb_get(t, s->entries, &k, &v)) != 0) return rc == MDB_NOTFOUND ? FM_ERR_CORRUPT : rc;
     if (v.mv_size == len && memcmp(v.mv_data, p, len) == 0) return FM_IN_DUPLICATE;
-    if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
+    if ((*code = sig_check(bv, vi, &e)) < 0) return sig_refused(*code);
     /* Our own log, forked by a restored backup: the mesh's branch wins
      * and ours is set aside, to be written again at the head. */
     int rolled = 0;
@@ -285,7 +305,7 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
   if (trust == FM__TRUST_UNKNOWN) {
     /* Kept aside in seq order whatever the gaps: the release puts them
      * through this function again, in order, once the author is known. */
-    if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
+    if ((*code = sig_check(bv, vi, &e)) < 0) return sig_refused(*code);
     *code = FM_ERR_AUTH;
     /* No room left aside (for this author, or at all): refused for now,
      * said as "held table full" -- not as invalid, which would drop an
@@ -299,7 +319,7 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
   if (trust == FM__TRUST_REVOKED || trust == FM__TRUST_EXPIRED) {
     /* Refused everywhere, whatever its place in the log: kept as evidence
      * of what the device did after it stopped being trusted. */
-    if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
+    if ((*code = sig_check(bv, vi, &e)) < 0) return sig_refused(*code);
     *code = trust == FM__TRUST_REVOKED ? FM_ERR_REVOKED : FM_ERR_EXPIRED;
     if ((rc = quarantine(s, t, &e, *code, now)) != 0) return rc;
     return FM_IN_QUARANTINED;
@@ -308,7 +328,7 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
     *code = FM_ERR_GAP;
     return FM_IN_REFUSED;
   }
-  if ((*code = fm_entry_verify(&e)) < 0) return FM_IN_REFUSED;
+  if ((*code = sig_check(bv, vi, &e)) < 0) return sig_refused(*code);
   if (!role_allows(&e, trust, role)) *code = FM_ERR_ROLE;
   else if (e.has_prev != (h.seq > 0) ||
            (e.has_prev && memcmp(e.prev, h.id, FM_ID_LEN) != 0))
@@ -378,8 +398,11 @@ static int do_ingest(fm_store *s, MDB_txn *t, void *ctx) {
   int rc, code;
   memset(&ic->res, 0, sizeof ic->res);
   for (size_t i = 0; i < ic->n; i++) {
+    s->batch_v = ic->v;
+    s->vi = i;
     rc = ingest_one(s, t, ic->entries[i].p, ic->entries[i].len, ic->now,
                     &ic->res, &code);
+    s->batch_v = NULL;
     if (rc < 0) return rc;
     record(&ic->res, rc, code);
     if (ic->outcomes) {
@@ -392,10 +415,23 @@ static int do_ingest(fm_store *s, MDB_txn *t, void *ctx) {
 
 int fm_store_ingest(fm_store *s, const fm_slice *entries, size_t n, fm_time now,
                     fm_ingest_result *res, fm_ingest_outcome *outcomes) {
-  ingest_ctx ic = {entries, n, now, {0}, outcomes};
-  int rv = fm__store_write(s, do_ingest, &ic);
+  ingest_ctx ic = {entries, n, now, {0}, outcomes, NULL};
+  int rv;
+  /* Begun outside the transaction: a write that grows the map runs
+   * do_ingest again, with the same verdicts. */
+  if (s->verifier.verdict && n > 0) {
+    if ((rv = s->verifier.begin(s->verifier.ctx, entries, n)) < 0) return rv;
+    ic.v = &s->verifier;
+  }
+  rv = fm__store_write(s, do_ingest, &ic);
+  if (ic.v) ic.v->end(ic.v->ctx);
   if (rv == 0 && res) *res = ic.res;
   return rv;
+}
+
+void fm_store_set_verifier(fm_store *s, const fm_verifier *v) {
+  if (v) s->verifier = *v;
+  else memset(&s->verifier, 0, sizeof s->verifier);
 }
 
 /* ---- own entries ------------------------------------------------------------ */
