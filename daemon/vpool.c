@@ -118,25 +118,40 @@ static int vp_begin(void *ctx, const fm_slice *entries, size_t n) {
   return 0;
 }
 
-/* The verdict of entry |i|: judged, judged here when no one took it, or
- * waited for. */
-static int vp_verdict(void *ctx, size_t i) {
-  fmd_vpool *p = ctx;
-  int v;
-  uv_mutex_lock(&p->mu);
-  FM_ASSERT(p->entries && i < p->n);
-  while (p->state[i] == TAKEN) uv_cond_wait(&p->done, &p->mu);
-  if (p->state[i] == JUDGED) {
-    v = p->verdicts[i];
-    uv_mutex_unlock(&p->mu);
-    return v;
-  }
-  p->state[i] = TAKEN;
+/* Judges entry |i| on the calling thread, which took it; called locked,
+ * returns locked. */
+static int judge_here(fmd_vpool *p, size_t i) {
+  const fm_slice *sl = &p->entries[i];
   uv_mutex_unlock(&p->mu);
-  v = judge(p, &p->entries[i], i);
+  int v = judge(p, sl, i);
   uv_mutex_lock(&p->mu);
   p->verdicts[i] = v;
   p->state[i] = JUDGED;
+  return v;
+}
+
+/* The verdict of entry |i|: judged already, or judged here when no one
+ * took it.  While a worker judges it, this thread judges the next free
+ * entry instead of waiting, so the writer is one more checker. */
+static int vp_verdict(void *ctx, size_t i) {
+  fmd_vpool *p = ctx;
+  size_t j;
+  int v;
+  uv_mutex_lock(&p->mu);
+  FM_ASSERT(p->entries && i < p->n);
+  for (;;) {
+    if (p->state[i] == JUDGED) {
+      v = p->verdicts[i];
+      break;
+    }
+    if (p->state[i] == FREE) {
+      p->state[i] = TAKEN;
+      v = judge_here(p, i);
+      break;
+    }
+    if (take(p, &j)) judge_here(p, j);
+    else uv_cond_wait(&p->done, &p->mu);
+  }
   uv_mutex_unlock(&p->mu);
   return v;
 }
