@@ -16,6 +16,9 @@
  *   CERT     [10, enrollment bin]
  *   PRESENCE [11, [note bin ...]]        (only to a peer whose HELLO set
  *                                         FM_FEAT_PRESENCE)
+ *   PACKED   [12, frame bin]             (a zstd frame holding one ENTRIES
+ *                                         message: only when both HELLOs
+ *                                         set FM_FEAT_ZSTD; zpack.h)
  *
  * vector_digest is fm_vector_digest() of the sender's vector when it sent
  * HELLO: when both digests are equal the two nodes hold the same entries
@@ -48,7 +51,9 @@
  * keeps its
  * layout in every version, so a peer of another version is always told
  * which one it met. */
-#define FM_PROTO_VERSION 4
+/* Version 5: ENTRIES may travel PACKED (compressed) between peers that
+ * both announce FM_FEAT_ZSTD. */
+#define FM_PROTO_VERSION 5
 
 /* Largest plaintext of one frame (a Noise message is at most 65535 bytes,
  * 16 of them the tag). */
@@ -66,11 +71,14 @@
  * FM_FEAT_PRESENCE, so a release without presence notes (same protocol
  * version 3, features 0) never meets the new message. */
 #define FM_FEAT_PRESENCE 1u
+/* PACKED messages: a node sends them only when both HELLOs set this bit,
+ * and drops a peer that sends one otherwise. */
+#define FM_FEAT_ZSTD 2u
 
 typedef enum fm_msg_type {
   FM_MSG_HELLO = 1, FM_MSG_VECTOR, FM_MSG_ENTRIES, FM_MSG_ACK, FM_MSG_PING,
   FM_MSG_PONG, FM_MSG_BYE, FM_MSG_ERROR, FM_MSG_CAUGHTUP, FM_MSG_CERT,
-  FM_MSG_PRESENCE
+  FM_MSG_PRESENCE, FM_MSG_PACKED
 } fm_msg_type;
 
 typedef struct fm_msg_vitem {
@@ -107,6 +115,9 @@ typedef struct fm_msg {
   fm_slice *entries;                     /* ENTRIES; PRESENCE's notes (hostile:
                                           * fm_presence_parse them) */
   size_t nentries;
+  const uint8_t *packed;                 /* PACKED: the zstd frame (hostile:
+                                          * fm_zpack_unpack it) */
+  size_t packed_len;
 } fm_msg;
 
 /* Decodes one message of |len| bytes.  |m->items| must point at room for

@@ -96,6 +96,8 @@ typedef struct fm_session_cfg {
   fm_time ping_every;            /* 0: 15 s */
   fm_time idle_timeout;          /* 0: 60 s with nothing received */
   fm_time handshake_timeout;     /* 0: 20 s */
+  int compress;                  /* 1: announce FM_FEAT_ZSTD and send ENTRIES
+                                  * PACKED to a peer that announced it too */
   int defer_ingest;              /* 1: received entries wait for
                                   * fm_session_flush() or the timer, so a
                                   * burst of frames commits as one batch */
@@ -118,6 +120,8 @@ typedef struct fm_session_stats {
   uint64_t bytes_in, bytes_out;        /* on the wire */
   uint64_t entries_in, entries_out;    /* entries received and accepted / sent */
   uint64_t vectors_in;                 /* VECTOR messages received */
+  int packing;                         /* both HELLOs set FM_FEAT_ZSTD */
+  uint64_t packed_in, packed_out;      /* ENTRIES messages received / sent PACKED */
   uint64_t to_send, to_recv;           /* entries the other side still lacks / we lack */
   uint64_t to_send_bytes, to_recv_bytes; /* estimates from the mean entry size */
   fm_time caught_up_at;                /* when both sides last had everything, 0 never */

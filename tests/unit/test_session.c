@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <sodium.h>
+#include <zstd.h>
 
 #include "fieldmesh/copies.h"
 #include "fieldmesh/dirs.h"
@@ -20,6 +21,7 @@
 #include "fieldmesh/msg.h"
 #include "fieldmesh/node.h"
 #include "fieldmesh/noise.h"
+#include "fieldmesh/zpack.h"
 #include "vpool.h"
 
 #define T0 1700000000000LL
@@ -154,7 +156,8 @@ typedef struct wire_pair {
   int ra, rb;           /* last recv results */
 } wire_pair;
 
-static fm_session *session_cfg_for(tnode *t, int initiator, size_t window, int defer) {
+static fm_session *session_make(tnode *t, int initiator, size_t window, int defer,
+                                int compress) {
   fm_session_cfg cfg;
   fm_session *s;
   fm_node_session_cfg(&t->node, initiator, &cfg);
@@ -162,8 +165,13 @@ static fm_session *session_cfg_for(tnode *t, int initiator, size_t window, int d
   cfg.rng.ctx = &t->rng;
   cfg.window = window;
   cfg.defer_ingest = defer;
+  cfg.compress = compress;
   assert_int_equal(fm_session_new(&cfg, T0, &s), 0);
   return s;
+}
+
+static fm_session *session_cfg_for(tnode *t, int initiator, size_t window, int defer) {
+  return session_make(t, initiator, window, defer, 1);
 }
 
 static fm_session *session_for(tnode *t, int initiator) {
@@ -469,8 +477,9 @@ static void frame_to(fm_session *s, const uint8_t *p, size_t n, int *rv) {
   if (*rv == 0) *rv = fm_session_recv(s, p, n, T0);
 }
 
-/* Handshakes as D[4] with |victim| (a responder) and sends its hello. */
-static void rogue_connect(rogue *r, fm_session *victim) {
+/* Handshakes as D[4] with |victim| (a responder) and sends its hello,
+ * announcing |features|. */
+static void rogue_connect_f(rogue *r, fm_session *victim, uint64_t features) {
   uint8_t x_sk[32], e_sk[32], buf[70000], pl[1024];
   size_t n, pn;
   ssize_t got;
@@ -493,12 +502,14 @@ static void rogue_connect(rogue *r, fm_session *victim) {
   fm_buf_init(&m, FM_MSG_MAX);
   fm_wr_init(&w, &m);
   uint8_t zero[32] = {0};
-  fm_msg_hello(&w, D[4].pk, CERT[4], CERT_LEN[4], 0, zero);
+  fm_msg_hello(&w, D[4].pk, CERT[4], CERT_LEN[4], features, zero);
   assert_int_equal(fm_noise_cs_encrypt(&r->tx, NULL, 0, m.p, m.len, buf, sizeof buf, &n), 0);
   frame_to(victim, buf, n, &rv);
   assert_int_equal(rv, 0);
   fm_buf_free(&m);
 }
+
+static void rogue_connect(rogue *r, fm_session *victim) { rogue_connect_f(r, victim, 0); }
 
 static int rogue_say(rogue *r, fm_session *victim, const uint8_t *msg, size_t len) {
   uint8_t buf[70000];
@@ -960,7 +971,7 @@ static void test_hello_of_another_version_is_refused_by_name(void **state) {
   fm_session_stats st;
   fm_session_get_stats(v, &st);
   assert_non_null(strstr(st.reason, "version 3"));
-  assert_non_null(strstr(st.reason, "this one 4"));
+  assert_non_null(strstr(st.reason, "this one 5"));
   fm_buf_free(&m);
   fm_session_del(v);
   tnode_close(&x);
@@ -1177,6 +1188,127 @@ static void test_pool_sync_matches_inline_sync(void **state) {
   tnode_close(&z);
 }
 
+/* ---- packed (compressed) entries ------------------------------------------------ */
+
+/* x (the dialler, 400 entries) and y (300) sync with compression offered
+ * as said; returns the bytes on the wire and checks they converged. */
+static uint64_t packed_run(int x_offers, int y_offers, fm_session_stats *sx, fm_session_stats *sy) {
+  tnode x, y;
+  tnode_open(&x, 2);
+  tnode_open(&y, 3);
+  add_visits(&x, &D[2], 400, 0);
+  add_visits(&y, &D[3], 300, 1000);
+  wire_pair l = {session_make(&x, 1, 1 << 20, 1, x_offers), session_make(&y, 0, 1 << 20, 1, y_offers),
+                 T0, 0, 0, 0};
+  run(&l);
+  assert_int_equal(l.ra, 0);
+  assert_int_equal(l.rb, 0);
+  assert_int_equal(fm_session_get_state(l.a), FM_SS_LIVE);
+  assert_same(&x, &y);
+  fm_session_get_stats(l.a, sx);
+  fm_session_get_stats(l.b, sy);
+  assert_int_equal(sx->entries_in, 300);
+  assert_int_equal(sy->entries_in, 400);
+  fm_session_del(l.a);
+  fm_session_del(l.b);
+  tnode_close(&x);
+  tnode_close(&y);
+  return l.bytes;
+}
+
+/* Both offer: entries go packed both ways, and the wire carries less. */
+static void test_packed_entries_when_both_offer(void **state) {
+  fm_session_stats sx, sy;
+  uint64_t plain = packed_run(0, 0, &sx, &sy);
+  assert_int_equal(sx.packed_out + sx.packed_in + sy.packed_out + sy.packed_in, 0);
+  uint64_t packed = packed_run(1, 1, &sx, &sy);
+  assert_true(sx.packing && sy.packing);
+  assert_true(sx.packed_out > 0 && sy.packed_out > 0);
+  assert_int_equal(sx.packed_out, sy.packed_in);
+  assert_int_equal(sy.packed_out, sx.packed_in);
+  assert_true(packed < plain);
+}
+
+/* Only one side offers, either one: plain entries both ways. */
+static void test_plain_entries_when_one_side_does_not_offer(void **state) {
+  fm_session_stats sx, sy;
+  for (int who = 0; who < 2; who++) {
+    packed_run(who == 0, who == 1, &sx, &sy);
+    assert_false(sx.packing || sy.packing);
+    assert_int_equal(sx.packed_out + sx.packed_in + sy.packed_out + sy.packed_in, 0);
+  }
+}
+
+/* The rogue D[4] sends a PACKED message: |which| 0: valid entries it
+ * never announced packing for; 1: a frame that would inflate to 10 MB
+ * (announced); 2: a frame that does not say its size (announced).  Each
+ * drops the rogue, and nothing is stored. */
+static void packed_hostile(int which) {
+  tnode x;
+  rogue r;
+  fm_buf m, chain, packed;
+  fm_wr w;
+  fm_zpack *z;
+  fm_store_stats before, after;
+  tnode_open(&x, 2);
+  assert_int_equal(fm_store_stats_get(x.s, &before), 0);
+  fm_session *v = session_make(&x, 0, 1 << 20, 0, 1);
+  rogue_connect_f(&r, v, which == 0 ? 0 : FM_FEAT_ZSTD);
+  fm_buf_init(&m, FM_MSG_MAX);
+  fm_buf_init(&chain, FM_MSG_MAX);
+  fm_buf_init(&packed, FM_MSG_MAX);
+  fm_wr_init(&w, &packed);
+  if (which == 0) {
+    make_chain(&D[4], 20, 0, &chain);
+    fm_wr_init(&w, &m);
+    fm_msg_entries_begin(&w, 20);
+    fm_wr_raw(&w, chain.p, chain.len);
+    assert_int_equal(fm_zpack_new(&z), 0);
+    fm_wr_init(&w, &packed);
+    assert_int_equal(fm_zpack_pack(z, m.p, m.len, &w), 1);
+    fm_zpack_free(z);
+  } else {
+    size_t big = which == 1 ? 10u << 20 : 100000, cap = ZSTD_compressBound(big), n;
+    uint8_t *zeros = calloc(1, big), *frame = malloc(cap);
+    if (which == 1) {
+      n = ZSTD_compress(frame, cap, zeros, big, 3);
+    } else { /* streamed: no content size in the header */
+      ZSTD_CCtx *c = ZSTD_createCCtx();
+      ZSTD_outBuffer o = {frame, cap, 0};
+      ZSTD_inBuffer in = {zeros, big, 0};
+      assert_int_equal(ZSTD_compressStream2(c, &o, &in, ZSTD_e_end), 0);
+      n = o.pos;
+      ZSTD_freeCCtx(c);
+    }
+    assert_false(ZSTD_isError(n));
+    assert_true(n < 4096);
+    fm_wr_array(&w, 2);
+    fm_wr_uint(&w, FM_MSG_PACKED);
+    fm_wr_bin(&w, frame, n);
+    free(zeros);
+    free(frame);
+  }
+  assert_int_equal(rogue_say(&r, v, packed.p, packed.len), FM_ERR_PROTO);
+  fm_session_stats st;
+  fm_session_get_stats(v, &st);
+  assert_int_equal(st.error, FM_ERR_PROTO);
+  assert_true(fm_session_get_state(v) >= FM_SS_CLOSING);
+  assert_int_equal(fm_store_stats_get(x.s, &after), 0);
+  assert_int_equal(after.entries, before.entries);
+  assert_int_equal(after.held + after.quarantined, 0);
+  fm_buf_free(&m);
+  fm_buf_free(&chain);
+  fm_buf_free(&packed);
+  fm_noise_cs_wipe(&r.tx);
+  fm_noise_cs_wipe(&r.rx);
+  fm_session_del(v);
+  tnode_close(&x);
+}
+
+static void test_packed_entries_never_announced_drop_the_peer(void **state) { packed_hostile(0); }
+static void test_packed_zip_bomb_drops_the_peer(void **state) { packed_hostile(1); }
+static void test_packed_frame_of_unsaid_size_drops_the_peer(void **state) { packed_hostile(2); }
+
 static int setup(void **state) {
   ident(&AUTH, 1);
   ident(&OTHER_AUTH, 99);
@@ -1218,6 +1350,11 @@ int main(void) {
       cmocka_unit_test(test_pool_checks_like_inline_with_a_bad_signature_mid_batch),
       cmocka_unit_test(test_pool_failure_fails_the_batch_not_the_process),
       cmocka_unit_test(test_pool_sync_matches_inline_sync),
+      cmocka_unit_test(test_packed_entries_when_both_offer),
+      cmocka_unit_test(test_plain_entries_when_one_side_does_not_offer),
+      cmocka_unit_test(test_packed_entries_never_announced_drop_the_peer),
+      cmocka_unit_test(test_packed_zip_bomb_drops_the_peer),
+      cmocka_unit_test(test_packed_frame_of_unsaid_size_drops_the_peer),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
