@@ -351,6 +351,7 @@ static int start_session(fmd_peer *p, fm_time now) {
   cfg.window = (size_t)c->window_kib * 1024;
   cfg.ping_every = (fm_time)c->ping_seconds * 1000;
   cfg.idle_timeout = (fm_time)c->idle_timeout_seconds * 1000;
+  cfg.compress = c->compress;
   return fm_session_new(&cfg, now, &p->session);
 }
 
