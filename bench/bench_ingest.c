@@ -9,7 +9,10 @@
  *   - crypto_sign_verify_detached over the same 100,000 signed messages,
  *     batch by batch, alternating with the ingest batches;
  *   - both again into another fresh store opened with nosync, for
- *     comparison.
+ *     comparison;
+ *   - both again, durable and nosync, with the signatures checked by the
+ *     daemon's pool (daemon/vpool.c) as [node] verify_threads sets it by
+ *     default: one worker fewer than the cores, beside the writing thread.
  * Prints figures only: speed is never a pass/fail condition.  Everything
  * is written under one temporary folder, removed at the end. */
 #include <errno.h>
@@ -29,6 +32,7 @@
 #include "fieldmesh/store.h"
 
 #include "corpus.h"
+#include "vpool.h"
 
 #define BATCH 1000
 
@@ -81,8 +85,13 @@ typedef struct rates {
  * the same entries' signatures are verified bare: the two measurements
  * alternate every few tenths of a second, so a machine whose load changes
  * during the run (other builds, frequency scaling) weighs on both alike. */
-static rates time_ingest(const bench_corpus *c, const bare *b, const char *dir, int nosync) {
+static rates time_ingest(const bench_corpus *c, const bare *b, const char *dir, int nosync,
+                         fmd_vpool *pool) {
   fm_store *s = bench_fresh_store(c, dir, nosync);
+  if (pool) {
+    fm_verifier v = fmd_vpool_verifier(pool);
+    fm_store_set_verifier(s, &v);
+  }
   size_t accepted = 0;
   double t_ingest = 0, t_verify = 0;
   int bad = 0;
@@ -120,11 +129,14 @@ static rates time_ingest(const bench_corpus *c, const bare *b, const char *dir, 
 
 /* The temporary folder, removed at exit on every path (bench_die() included).
  * This program's one piece of global state, as in a daemon's main.c. */
-static char base[64] = "/tmp/fm-bench-ingest-XXXXXX", durable[96], nosync[96];
+static char base[64] = "/tmp/fm-bench-ingest-XXXXXX", durable[96], nosync[96], pooled[96],
+            pooled_ns[96];
 
 static void cleanup(void) {
   fm_store_remove_dir(durable);
   fm_store_remove_dir(nosync);
+  fm_store_remove_dir(pooled);
+  fm_store_remove_dir(pooled_ns);
   if (rmdir(base) != 0) fprintf(stderr, "bench_ingest: could not remove %s\n", base);
 }
 
@@ -138,7 +150,10 @@ int main(void) {
   atexit(cleanup);
   snprintf(durable, sizeof durable, "%s/durable", base);
   snprintf(nosync, sizeof nosync, "%s/nosync", base);
-  if (mkdir(durable, 0700) != 0 || mkdir(nosync, 0700) != 0) {
+  snprintf(pooled, sizeof pooled, "%s/pooled", base);
+  snprintf(pooled_ns, sizeof pooled_ns, "%s/pooled-nosync", base);
+  if (mkdir(durable, 0700) != 0 || mkdir(nosync, 0700) != 0 || mkdir(pooled, 0700) != 0 ||
+      mkdir(pooled_ns, 0700) != 0) {
     perror("bench_ingest: mkdir");
     return 1;
   }
@@ -151,8 +166,15 @@ int main(void) {
 
   bare b;
   bare_prepare(&c, &b);
-  rates durable_r = time_ingest(&c, &b, durable, 0);
-  rates nosync_r = time_ingest(&c, &b, nosync, 1);
+  rates durable_r = time_ingest(&c, &b, durable, 0, NULL);
+  rates nosync_r = time_ingest(&c, &b, nosync, 1, NULL);
+  fmd_vpool pool;
+  unsigned cores = fmd_vpool_cores();
+  memset(&pool, 0, sizeof pool);
+  if (cores > 1 && fmd_vpool_start(&pool, cores - 1) < 0) bench_die("verify pool", -ENOMEM);
+  rates pooled_r = time_ingest(&c, &b, pooled, 0, cores > 1 ? &pool : NULL);
+  rates pooled_ns_r = time_ingest(&c, &b, pooled_ns, 1, cores > 1 ? &pool : NULL);
+  fmd_vpool_stop(&pool);
 
   printf("bare verify (crypto_sign_verify_detached, %zu-byte messages): %.0f /s "
          "(%.0f /s during the nosync run)\n",
@@ -161,6 +183,14 @@ int main(void) {
   printf("ingest, nosync, batches of %d:           %.0f entries/s\n", BATCH, nosync_r.ingest);
   printf("ingest/verify ratio: %.2f (bar: >= 0.70)\n", durable_r.ingest / durable_r.verify);
   printf("ingest/verify ratio, nosync: %.2f\n", nosync_r.ingest / nosync_r.verify);
+  printf("ingest, durable, checked on %u cores (%u workers + the writer): %.0f entries/s "
+         "(bare verify %.0f /s during that run)\n",
+         cores, cores - 1, pooled_r.ingest, pooled_r.verify);
+  printf("ingest with the pool / bare single-core verify: %.2f (bar: >= 1.5)\n",
+         pooled_r.ingest / pooled_r.verify);
+  printf("ingest, nosync, checked on %u cores: %.0f entries/s, %.2f x bare verify (%.0f /s): "
+         "what the commits' flushes leave\n",
+         cores, pooled_ns_r.ingest, pooled_ns_r.ingest / pooled_ns_r.verify, pooled_ns_r.verify);
 
   bare_free(&b);
   free(c.arena);

@@ -1,9 +1,12 @@
 /* Sync benchmark (the bars are in README.md): two real fieldmeshd on loopback,
- * one holding 100,000 entries of about 500 bytes from 20 authors and one
- * empty.  Prints seconds to full sync, entries/s, bytes on the wire over
- * the entries' own bytes, what an in-sync reconnect costs per author
- * beyond the handshake, and what an hour of an idle live session costs
- * (measured over 4 minutes with the keepalive intervals divided by 15).
+ * one holding 100,000 entries from 20 authors and one empty, for each of
+ * two corpora -- fixed-size visits of about 500 bytes, and realistic
+ * records (bench/corpus.h) -- with compression off and on.  Prints for
+ * each run seconds to full sync, entries/s and bytes on the wire over the
+ * entries' own bytes; and, once, what an in-sync reconnect costs per
+ * author beyond the handshake, and what an hour of an idle live
+ * session costs (measured over 4 minutes with the keepalive intervals
+ * divided by 15).
  *
  * The receiver dials a relay in this process, which forwards to the
  * sender and counts every byte both ways: the figures do not depend on
@@ -23,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -243,7 +248,8 @@ static void scaled_conf(const char *node) {
  * notes the receiver holds.  The first hour of a session is the dearest:
  * its pings start from every second (15 s unscaled). */
 #define IDLE_SECONDS 240
-static void idle_hour(const char *bin_dir, relay *r, int rport, fm_store *rs) {
+static void idle_hour(const char *bin_dir, relay *r, int rport, fm_store *rs,
+                      const char *sname, const char *rname) {
   notes_seen notes = {0, 0};
   /* Both notes a minute old, so the sessions below start with fresh ones
    * that say what the stores hold (the first were made before the sync):
@@ -257,16 +263,18 @@ static void idle_hour(const char *bin_dir, relay *r, int rport, fm_store *rs) {
   }
   notes.bytes = 0;
   for (int i = 0; i < 2; i++) {
-    kill(children[i], SIGTERM);
-    waitpid(children[i], NULL, 0);
+    if (children[i] > 0) {
+      kill(children[i], SIGTERM);
+      waitpid(children[i], NULL, 0);
+    }
     children[i] = 0;
   }
   relay_close(r);
-  scaled_conf("sender");
-  scaled_conf("receiver");
-  children[0] = start_daemon(bin_dir, "sender", r->upstream_port, 0);
+  scaled_conf(sname);
+  scaled_conf(rname);
+  children[0] = start_daemon(bin_dir, sname, r->upstream_port, 0);
   usleep(300000);
-  children[1] = start_daemon(bin_dir, "receiver", rport, r->port);
+  children[1] = start_daemon(bin_dir, rname, rport, r->port);
   double t = bench_now();
   r->bytes = 0;
   r->last_byte = 0;
@@ -280,6 +288,11 @@ static void idle_hour(const char *bin_dir, relay *r, int rport, fm_store *rs) {
          "+ %llu for the hourly presence notes = %llu bytes per hour (bar: <= 2048)\n",
          (unsigned long long)pings, IDLE_SECONDS, (unsigned long long)notes.bytes,
          (unsigned long long)(pings + notes.bytes));
+  for (int i = 0; i < 2; i++) {
+    kill(children[i], SIGKILL);
+    waitpid(children[i], NULL, 0);
+    children[i] = 0;
+  }
 }
 
 static uint64_t entries_of(fm_store *s) {
@@ -287,19 +300,36 @@ static uint64_t entries_of(fm_store *s) {
   return fm_store_stats_get(s, &st) == 0 ? st.entries : 0;
 }
 
-int main(int argc, char **argv) {
-  static bench_corpus c;
-  char bin_dir[512], p[256];
+/* Writes the receiver's or sender's fieldmeshd.conf: compression offered
+ * or not. */
+static void write_conf(const char *node, int compress) {
+  char p[256];
+  path(p, node, "fieldmeshd.conf");
+  FILE *f = fopen(p, "w");
+  if (!f) bench_die("config", -errno);
+  fprintf(f, "[sync]\ncompress = %s\n", compress ? "yes" : "no");
+  fclose(f);
+}
+
+typedef struct figures {
+  uint64_t entries, authors, bytes, wire;
+  double secs;
+  double cpu[2];     /* CPU seconds of the sender and the receiver daemon */
+} figures;
+
+/* One full sync of |c| from a sender daemon to an empty receiver
+ * through the counting relay, both offering compression or neither.
+ * With |reconnect|, also prints what an in-sync reconnect costs. */
+static figures run_sync(const char *bin_dir, const bench_corpus *c, int compress, int reconnect,
+                        int run) {
+  char p[256], sname[32], rname[32];
   fm_identity sender, receiver;
   fm_buf scert, rcert;
+  figures f;
+  double rcpu = 0;
   int rv;
-  if (sodium_init() < 0) return 1;
-  snprintf(bin_dir, sizeof bin_dir, "%s", argc > 1 ? argv[1] : dirname(argv[0]));
-  if (!mkdtemp(base)) bench_die("mkdtemp", -errno);
-  atexit(cleanup);
-  signal(SIGPIPE, SIG_IGN);
-
-  bench_corpus_build(&c);
+  snprintf(sname, sizeof sname, "sender-%d", run);
+  snprintf(rname, sizeof rname, "receiver-%d", run);
   uint8_t seed[32];
   memset(seed, 0x5e, 32);
   fm_identity_from_seed(&sender, seed);
@@ -309,32 +339,34 @@ int main(int argc, char **argv) {
   fm_buf_init(&rcert, FM_ENTRY_MAX);
 
   /* The sender: every member's entries, and both laptops enrolled. */
-  fm_store *s = make_node("sender", &sender, &c, 1, NULL, 0);
-  enroll(s, &c, &sender, &scert);
-  enroll(s, &c, &receiver, &rcert);
+  fm_store *s = make_node(sname, &sender, c, 1, NULL, 0);
+  enroll(s, c, &sender, &scert);
+  enroll(s, c, &receiver, &rcert);
   for (size_t i = 0; i < BENCH_ENTRIES; i += 1000) {
     fm_ingest_result res;
-    if ((rv = fm_store_ingest(s, c.entries + i, 1000, BENCH_NOW, &res, NULL)) < 0) bench_die("fill", rv);
+    if ((rv = fm_store_ingest(s, c->entries + i, 1000, BENCH_NOW, &res, NULL)) < 0) bench_die("fill", rv);
   }
   fm_store_stats ss;
   fm_store_stats_get(s, &ss);
   fm_store_close(s);
-  fm_store_close(make_node("receiver", &receiver, &c, 0, rcert.p, rcert.len));
+  fm_store_close(make_node(rname, &receiver, c, 0, rcert.p, rcert.len));
+  write_conf(sname, compress);
+  write_conf(rname, compress);
 
   int relay_port;
   relay r = {listen_on(&relay_port), 0, 0, -1, -1, 0, 0};
   r.port = relay_port;
   int sport = free_port(), rport = free_port();
   r.upstream_port = sport;
-  children[0] = start_daemon(bin_dir, "sender", sport, 0);
+  children[0] = start_daemon(bin_dir, sname, sport, 0);
   usleep(300000);
   double t0 = bench_now();
-  children[1] = start_daemon(bin_dir, "receiver", rport, relay_port);
+  children[1] = start_daemon(bin_dir, rname, rport, relay_port);
 
   fm_store_opts ro;
   memset(&ro, 0, sizeof ro);
   ro.read_only = 1;
-  path(p, "receiver", "store");
+  path(p, rname, "store");
   if ((rv = fm_store_open(p, &ro, &s)) < 0) bench_die("open receiver", rv);
   double last_check = 0, done = 0;
   while (!done && bench_now() - t0 < 600) {
@@ -345,30 +377,85 @@ int main(int argc, char **argv) {
     }
   }
   if (!done) bench_die("no full sync within 600 s", FM_ERR_IO);
-  uint64_t wire = r.bytes;
-  printf("sync: %llu entries (%.1f MB of entries, %llu authors) in %.2f s: %.0f entries/s\n",
-         (unsigned long long)ss.entries, ss.bytes / 1e6, (unsigned long long)ss.authors,
-         done - t0, ss.entries / (done - t0));
-  printf("bytes on the wire / entry bytes: %.4f (bar: <= 1.10)\n", (double)wire / (double)ss.bytes);
+  f.entries = ss.entries;
+  f.authors = ss.authors;
+  f.bytes = ss.bytes;
+  f.wire = r.bytes;
+  f.secs = done - t0;
 
-  /* In-sync reconnect: restart the receiver and count the new session. */
-  kill(children[1], SIGTERM);
-  waitpid(children[1], NULL, 0);
-  for (double t = bench_now(); bench_now() - t < 0.5;) relay_step(&r, 50);
+  if (reconnect) {
+    /* In-sync reconnect: restart the receiver and count the new session. */
+    struct rusage ru;
+    kill(children[1], SIGTERM);
+    wait4(children[1], NULL, 0, &ru);
+    rcpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    for (double t = bench_now(); bench_now() - t < 0.5;) relay_step(&r, 50);
+    relay_close(&r);
+    children[1] = start_daemon(bin_dir, rname, rport, relay_port);
+    double t1 = bench_now();
+    r.bytes = 0;
+    r.last_byte = 0;
+    while (bench_now() - t1 < 30 && (r.last_byte == 0 || bench_now() - r.last_byte < 2.0))
+      relay_step(&r, 50);
+    printf("in-sync reconnect: %llu bytes in all, %llu beyond the handshake, %.1f per author "
+           "(bar: <= 64)\n",
+           (unsigned long long)r.bytes, (unsigned long long)(r.bytes - HANDSHAKE_BYTES),
+           (double)(r.bytes - HANDSHAKE_BYTES) / (double)ss.authors);
+  }
+  /* The daemons' own CPU time: on a machine shared with other work it
+   * says what the sync cost where the wall clock says how long it
+   * waited. */
+  for (int i = 0; i < 2; i++) {
+    struct rusage ru;
+    kill(children[i], SIGKILL);
+    wait4(children[i], NULL, 0, &ru);
+    f.cpu[i] = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+               (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    children[i] = 0;
+  }
+  if (reconnect) f.cpu[1] = rcpu;  /* the receiver that synced, not its restart */
+  if (reconnect) idle_hour(bin_dir, &r, rport, s, sname, rname);
   relay_close(&r);
-  children[1] = start_daemon(bin_dir, "receiver", rport, relay_port);
-  double t1 = bench_now();
-  r.bytes = 0;
-  r.last_byte = 0;
-  while (bench_now() - t1 < 30 && (r.last_byte == 0 || bench_now() - r.last_byte < 2.0))
-    relay_step(&r, 50);
-  printf("in-sync reconnect: %llu bytes in all, %llu beyond the handshake, %.1f per author "
-         "(bar: <= 64)\n",
-         (unsigned long long)r.bytes, (unsigned long long)(r.bytes - HANDSHAKE_BYTES),
-         (double)(r.bytes - HANDSHAKE_BYTES) / (double)ss.authors);
-  idle_hour(bin_dir, &r, rport, s);
+  close(r.lfd);
   fm_store_close(s);
   fm_buf_free(&scert);
   fm_buf_free(&rcert);
+  return f;
+}
+
+static void print_run(const bench_corpus *c, int compress, const figures *f) {
+  printf("sync, %s corpus, compression %s: %llu entries (%.1f MB of entries, %.0f bytes "
+         "each, %llu authors) in %.2f s: %.0f entries/s; bytes on the wire / entry bytes: "
+         "%.4f\n",
+         c->name, compress ? "on " : "off", (unsigned long long)f->entries, f->bytes / 1e6,
+         (double)f->bytes / (double)f->entries, (unsigned long long)f->authors, f->secs,
+         f->entries / f->secs, (double)f->wire / (double)f->bytes);
+  printf("    CPU: sender %.2f s, receiver %.2f s (%.0f entries per receiver CPU second)\n",
+         f->cpu[0], f->cpu[1], f->entries / f->cpu[1]);
+}
+
+int main(int argc, char **argv) {
+  static bench_corpus c;
+  char bin_dir[512];
+  int run = 0;
+  if (sodium_init() < 0) return 1;
+  snprintf(bin_dir, sizeof bin_dir, "%s", argc > 1 ? argv[1] : dirname(argv[0]));
+  if (!mkdtemp(base)) bench_die("mkdtemp", -errno);
+  atexit(cleanup);
+  signal(SIGPIPE, SIG_IGN);
+
+  /* Both corpora, each without and with compression. */
+  for (int corpus = 0; corpus < 2; corpus++) {
+    if (corpus == 0) bench_corpus_build(&c);
+    else bench_corpus_build_real(&c);
+    for (int compress = 0; compress < 2; compress++) {
+      figures f = run_sync(bin_dir, &c, compress, corpus == 0 && compress == 1, run++);
+      print_run(&c, compress, &f);
+      fflush(stdout);
+    }
+    free(c.arena);
+    c.arena = NULL;
+  }
   return 0;
 }

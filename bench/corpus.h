@@ -17,6 +17,7 @@
 /* The corpus: entries back to back in one arena, in the order a peer would
  * send them (per author in seq order, authors interleaved). */
 typedef struct bench_corpus {
+  const char *name;          /* "fixed-size" or "realistic" */
   fm_identity authority, members[BENCH_AUTHORS];
   uint8_t *arena;
   size_t used, cap;
@@ -29,6 +30,12 @@ double bench_now(void);
 void bench_die(const char *what, int rv);
 /* Builds the corpus (not timed): the arena is malloc'd and kept until exit. */
 void bench_corpus_build(bench_corpus *c);
+/* The realistic corpus, same authors and count: what a commune's members
+ * write -- visits with their services and Vietnamese places, dossiers of
+ * the procedure catalogue for citizens with Vietnamese names (the
+ * simulator's name pool, sim/names.c), and those dossiers' statuses --
+ * in the proportions of the simulator's presets, from a fixed seed. */
+void bench_corpus_build_real(bench_corpus *c);
 /* A fresh store in |dir| that knows the authority and has enrolled every
  * member through the authority's own log. */
 fm_store *bench_fresh_store(const bench_corpus *c, const char *dir, int nosync);

@@ -145,11 +145,11 @@ static int web_key(FILE *err, const origin *o, fmd_web_config *c, const char *ke
 /* Every section and key on_key knows, for the "did you mean" of a typo
  * (docs/config.md lists them all). */
 static const char *const node_keys[] = {"state", "listen", "log_level", "safe_copies",
-                                        "ignore_failing_callers"};
+                                        "ignore_failing_callers", "verify_threads"};
 static const char *const peers_keys[] = {"peer"};
 static const char *const sync_keys[] = {"window_kib", "ping_seconds", "ping_max_seconds",
                                         "idle_timeout_seconds", "reconnect_min_ms",
-                                        "reconnect_max_ms"};
+                                        "reconnect_max_ms", "compress"};
 static const char *const discovery_keys[] = {"enabled", "port", "interval_seconds", "group",
                                              "group6"};
 static const char *const web_keys[] = {"listen", "password_file", "silent_days"};
@@ -210,6 +210,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
     else if (!strcmp(key, "safe_copies"))
       rv = set_uint(ld->err, &o, value, 0, FM_SAFE_COPIES_MAX, "other laptops",
                     &c->safe_copies);
+    else if (!strcmp(key, "verify_threads"))
+      rv = set_uint(ld->err, &o, value, 1, 64, "threads", &c->verify_threads);
     else if (!strcmp(key, "ignore_failing_callers"))
       rv = fmd_setting_bool(value, &c->ignore_failing) == 0
                ? 0
@@ -234,6 +236,9 @@ static int on_key(void *user, const char *section, const char *key, const char *
       rv = set_uint(ld->err, &o, value, 10, 3600000, "milliseconds", &c->reconnect_min_ms);
     else if (!strcmp(key, "reconnect_max_ms"))
       rv = set_uint(ld->err, &o, value, 10, 86400000, "milliseconds", &c->reconnect_max_ms);
+    else if (!strcmp(key, "compress"))
+      rv = fmd_setting_bool(value, &c->compress) == 0 ? 0
+                                                        : bad(ld->err, &o, value, "yes (the default) or no");
   }
   if (rv < 0) {
     unknown(ld->err, ld->file, section, key);
@@ -339,6 +344,7 @@ static void defaults(fmd_config *c) {
   c->ping_max_seconds = 1800;
   c->safe_copies = FM_SAFE_COPIES_DEFAULT;
   c->idle_timeout_seconds = 60;
+  c->compress = 1;
   c->reconnect_min_ms = 500;
   c->reconnect_max_ms = 60000;
   fmd_disc_config_defaults(&c->disc);

@@ -42,7 +42,10 @@ typedef struct fmd_config {
   uint32_t ping_seconds;
   uint32_t ping_max_seconds;     /* an idle link's pings back off to this */
   uint32_t safe_copies;      /* [node] safe_copies: other holders that make an entry safe */
+  uint32_t verify_threads;   /* [node] verify_threads: threads checking signatures, the
+                              * loop thread counting as one (1: it alone); 0: the cores */
   uint32_t idle_timeout_seconds;
+  int compress;                 /* [sync] compress: offer PACKED entries (zstd) */
   uint32_t reconnect_min_ms, reconnect_max_ms;
   fmd_disc_config disc;         /* [discovery] (discovery_config.h) */
   fmd_upstream_config upstream; /* [upstream]: a gateway's sinks (upstream_config.h) */

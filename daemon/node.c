@@ -135,6 +135,22 @@ static void set_presence(fmd_node *d) {
     d->node.presence.free_kib = (uint64_t)sv.f_bavail * sv.f_frsize / 1024;
 }
 
+/* Received entries are checked on every core the setting allows: the
+ * loop thread is one checker, the pool's workers the others.  Without
+ * workers the store checks inline, as it does in the simulator. */
+static void start_verifiers(fmd_node *d) {
+  unsigned n = d->cfg->verify_threads ? d->cfg->verify_threads : fmd_vpool_cores();
+  int rv;
+  if (n <= 1) return;
+  if ((rv = fmd_vpool_start(&d->vpool, n - 1)) < 0) {
+    fmd_logf(&d->log, FMD_WARN, "cannot start %u signature checkers (%s): checking on one "
+             "thread", n - 1, uv_strerror(rv));
+    return;
+  }
+  fm_verifier v = fmd_vpool_verifier(&d->vpool);
+  fm_store_set_verifier(d->store, &v);
+}
+
 static int open_state(fmd_node *d) {
   fm_identity id;
   fm_store_stats st;
@@ -160,6 +176,7 @@ static int open_state(fmd_node *d) {
   d->node.on_new_ctx = d;
   d->node.wall = node_wall;
   set_presence(d);
+  start_verifiers(d);
   if (fm_store_stats_get(d->store, &st) == 0) {
     d->watch_entries = st.entries;
     d->watch_self = st.self_seq;
@@ -253,6 +270,7 @@ void fmd_node_free(fmd_node *d) {
   d->seal_keys = NULL;
   fm_store_close(d->store);
   d->store = NULL;
+  fmd_vpool_stop(&d->vpool);
 }
 
 /* ---- the store and the sessions --------------------------------------------------------- */

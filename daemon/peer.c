@@ -355,6 +355,7 @@ static int start_session(fmd_peer *p, fm_time now) {
   cfg.ping_every = (fm_time)c->ping_seconds * 1000;
   cfg.ping_max = (fm_time)c->ping_max_seconds * 1000;
   cfg.idle_timeout = (fm_time)c->idle_timeout_seconds * 1000;
+  cfg.compress = c->compress;
   return fm_session_new(&cfg, now, &p->session);
 }
 

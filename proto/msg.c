@@ -266,6 +266,8 @@ static int dec_body(fm_rd *c, uint32_t n, fm_msg *m) {
     return n == 3 && fm_rd_bin_fixed(c, m->vdigest, 32) == 0 && fm_rd_uint(c, &m->u1) == 0
                ? 0 : FM_ERR_MALFORMED;
   case FM_MSG_PRESENCE_OFFER: return n == 3 ? dec_offer(c, m) : FM_ERR_MALFORMED;
+  case FM_MSG_PACKED:
+    return n == 2 && fm_rd_bin(c, &m->packed, &m->packed_len) == 0 ? 0 : FM_ERR_MALFORMED;
   case FM_MSG_ERROR:
     if (n != 3 || fm_rd_int(c, &m->code) < 0) return FM_ERR_MALFORMED;
     return dec_text(c, m);
@@ -290,9 +292,7 @@ int fm_msg_decode(const uint8_t *p, size_t len, fm_msg *m) {
   fm_rd_init(&c, p, len, 1);
   if (fm_rd_array(&c, &n) < 0 || n < 1 || fm_rd_uint(&c, &type) < 0)
     return FM_ERR_MALFORMED;
-  if (type < FM_MSG_HELLO || type > FM_MSG_NOCHUNK ||
-      (type > FM_MSG_PRESENCE_OFFER && type < FM_MSG_WANT))
-    return FM_ERR_PROTO;
+  if (type < FM_MSG_HELLO || type > FM_MSG_NOCHUNK) return FM_ERR_PROTO;
   m->type = (fm_msg_type)type;
   if ((rv = dec_body(&c, n, m)) < 0) return rv;
   return fm_rd_done(&c) ? 0 : FM_ERR_MALFORMED;

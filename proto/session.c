@@ -14,6 +14,7 @@
 #include "fieldmesh/noise.h"
 #include "fieldmesh/presence.h"
 #include "fieldmesh/pset.h"
+#include "fieldmesh/zpack.h"
 
 #define DEFAULT_WINDOW ((size_t)4 << 20)
 #define OUT_MAX (4 * (FM_FRAME_HDR + FM_FRAME_MAX))
@@ -107,6 +108,10 @@ struct fm_session {
   size_t nabsent;
   uint8_t asked[FM_WANT_MAX][32];  /* the peer's requests, not served yet */
   size_t nasked;
+  fm_zpack *zpack;         /* both sides announced FM_FEAT_ZSTD: ENTRIES go PACKED */
+  fm_buf packed;           /* a PACKED message being built */
+  uint8_t unpacked[FM_MSG_MAX];  /* a received PACKED message's ENTRIES: the
+                                  * decoded message points here */
 };
 
 /* ---- the peer's vector ---------------------------------------------------- */
@@ -204,6 +209,24 @@ static int flush_msg(fm_session *s) {
   return fm_buf_error(&s->out);
 }
 
+/* ENTRIES in |s->plain| go out PACKED when the peer takes that and it
+ * is smaller, else as they are. */
+static int flush_entries(fm_session *s) {
+  fm_wr w;
+  fm_buf t;
+  int rv;
+  if (!s->zpack || fm_buf_error(&s->plain)) return flush_msg(s);
+  fm_buf_reset(&s->packed);
+  fm_wr_init(&w, &s->packed);
+  if ((rv = fm_zpack_pack(s->zpack, s->plain.p, s->plain.len, &w)) <= 0)
+    return rv < 0 ? rv : flush_msg(s);
+  t = s->plain;
+  s->plain = s->packed;
+  s->packed = t;
+  s->st.packed_out++;
+  return flush_msg(s);
+}
+
 static int transport_up(const fm_session *s) {
   return s->state >= FM_SS_HELLO && s->state <= FM_SS_CLOSING;
 }
@@ -259,6 +282,7 @@ int fm_session_new(const fm_session_cfg *cfg, fm_time now, fm_session **out) {
   fm_buf_init(&s->plain, FM_MSG_MAX);
   fm_buf_init(&s->pend, PEND_BYTES);
   fm_buf_init(&s->presence_bins, FM_MSG_MAX - 64);
+  fm_buf_init(&s->packed, FM_MSG_MAX);
   s->started = s->last_recv = s->last_sent = s->last_ack = s->clock = s->talk_at = now;
   s->state = FM_SS_HANDSHAKE;
   s->refresh = 1;
@@ -290,6 +314,8 @@ void fm_session_del(fm_session *s) {
   fm_buf_free(&s->presence_bins);
   fm_pset_free(&s->own_notes);
   fm_pset_free(&s->peer_notes);
+  fm_buf_free(&s->packed);
+  fm_zpack_free(s->zpack);
   fm_vector_free(&s->ours);
   free(s->their);
   free(s->absent);
@@ -441,7 +467,8 @@ static int start_transport(fm_session *s) {
   fm_vector_digest(&s->ours, s->digest);
   fm_wr_init(&w, &s->plain);
   fm_msg_hello(&w, s->cfg.id->pk, s->cert, s->cfg.cert_len,
-               (has_presence(s) ? FM_FEAT_PRESENCE : 0) | (has_blobs(s) ? FM_FEAT_BLOBS : 0),
+               (has_presence(s) ? FM_FEAT_PRESENCE : 0) | (has_blobs(s) ? FM_FEAT_BLOBS : 0) |
+                   (s->cfg.compress ? FM_FEAT_ZSTD : 0),
                s->digest);
   return flush_msg(s);
 }
@@ -940,6 +967,9 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
     if ((rv = on_hello(s, m)) < 0 || !s->st.admitted) return rv;
     s->blobs = has_blobs(s) && (m->features & FM_FEAT_BLOBS);
     s->want_more = s->blobs;
+    if (s->cfg.compress && (m->features & FM_FEAT_ZSTD) && (rv = fm_zpack_new(&s->zpack)) < 0)
+      return fail(s, rv, "out of memory");
+    s->st.packing = s->zpack != NULL;
     s->presence = has_presence(s) && (m->features & FM_FEAT_PRESENCE);
     return s->presence ? send_presence_sum(s, now) : 0;
   }
@@ -959,6 +989,7 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
   case FM_MSG_CERT:
     if (s->cfg.io.learn_cert) s->cfg.io.learn_cert(s->cfg.io.ctx, m->cert, m->cert_len);
     return 0;
+  case FM_MSG_PACKED: return fail(s, FM_ERR_PROTO, "packed entries out of place");
   case FM_MSG_PRESENCE:
   case FM_MSG_PRESENCE_SUM:
   case FM_MSG_PRESENCE_OFFER:
@@ -999,6 +1030,24 @@ peer_error:
   return s->st.error;
 }
 
+/* A PACKED message: one ENTRIES message, unpacked within the message
+ * limit into |s->unpacked| and decoded in place of |m|.  Only a peer both
+ * of whose sides announced it may send one. */
+static int unpack(fm_session *s, fm_msg *m) {
+  size_t n;
+  int rv;
+  if (!s->zpack) return fail(s, FM_ERR_PROTO, "packed entries, never announced");
+  rv = fm_zpack_unpack(s->zpack, m->packed, m->packed_len, s->unpacked, sizeof s->unpacked, &n);
+  if (rv == -ENOMEM) return fail(s, rv, "out of memory");
+  if (rv == FM_ERR_TOOBIG)
+    return fail(s, FM_ERR_PROTO, "packed entries would inflate past %d bytes", FM_MSG_MAX);
+  if (rv < 0) return fail(s, FM_ERR_PROTO, "packed entries do not unpack");
+  if (fm_msg_decode(s->unpacked, n, m) < 0 || m->type != FM_MSG_ENTRIES)
+    return fail(s, FM_ERR_PROTO, "a packed message that is not entries");
+  s->st.packed_in++;
+  return 0;
+}
+
 static int on_frame(fm_session *s, const uint8_t *p, size_t n, fm_time now) {
   fm_msg m;
   size_t plen;
@@ -1011,6 +1060,7 @@ static int on_frame(fm_session *s, const uint8_t *p, size_t n, fm_time now) {
   m.refused = s->refused;
   if ((rv = fm_msg_decode(s->opened, plen, &m)) < 0)
     return fail(s, rv, rv == FM_ERR_PROTO ? "unknown message type" : "malformed message");
+  if (m.type == FM_MSG_PACKED && s->state > FM_SS_HELLO && (rv = unpack(s, &m)) < 0) return rv;
   return on_message(s, &m, now);
 }
 
@@ -1090,7 +1140,7 @@ static int show_contested(fm_session *s) {
     fm_wr_init(&w, &s->plain);
     fm_msg_entries_begin(&w, 1);
     fm_wr_raw(&w, stage.p, stage.len);
-    rv = flush_msg(s);
+    rv = flush_entries(s);
     s->inflight += b.bytes;
     s->inflight_entries += 1;
     known *kn = their_get(s, k->author);
@@ -1157,7 +1207,7 @@ static int pump(fm_session *s, fm_time now) {
     fm_wr_init(&w, &s->plain);
     fm_msg_entries_begin(&w, b.n);
     fm_wr_raw(&w, stage.p, stage.len);
-    rv = flush_msg(s);
+    rv = flush_entries(s);
   }
   fm_buf_free(&stage);
   if (rv < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));

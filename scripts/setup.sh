@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libuv1-dev libmsgpack-dev libsodium-dev liblmdb-dev libinih-dev libutf8proc-dev
+  libuv1-dev libmsgpack-dev libsodium-dev liblmdb-dev libinih-dev libutf8proc-dev libzstd-dev
   libcmocka-dev libxlsxwriter-dev
   clang libclang-rt-14-dev
   libcurl4-openssl-dev libpq-dev

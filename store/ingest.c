@@ -193,6 +193,7 @@ typedef struct ingest_ctx {
   fm_time now;
   fm_ingest_result res;
   fm_ingest_outcome *outcomes;
+  const fm_verifier *v;   /* the store's verifier, begun; NULL: inline */
 } ingest_ctx;
 
 static int record(fm_ingest_result *res, int outcome, int code) {
@@ -311,6 +312,20 @@ static int breach(fm_store *s, MDB_txn *t, const fm_entry *e, const fm__head *h,
   return 0;
 }
 
+/* Entry |e|'s signature: the batch verifier's verdict when it has one
+ * for this entry, else checked here. */
+static int sig_check(fm_store *s, const fm_verifier *v, size_t i, const fm_entry *e) {
+  return v ? v->verdict(v->ctx, i) : fm__store_verify_entry(s, e);
+}
+
+/* What a failed signature check makes of the entry: refused, or -- when
+ * the check itself could not run (out of memory) -- the batch fails. */
+static int sig_refused(int code) {
+  return code == FM_ERR_BADSIG || code == FM_ERR_MALFORMED || code == FM_ERR_TOOBIG
+             ? FM_IN_REFUSED
+             : code;
+}
+
 /* Validates and applies one entry.  Returns an fm_outcome (>= 0) with the
  * reason in |*code|, or a negative error that aborts the transaction:
  * every LMDB result passes through fm__store_err() on its way out, so a
@@ -322,6 +337,11 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
   fm_role role = FM_ROLE_MEMBER;
   fm__head h;
   int rc;
+  /* The batch's own entry has a verdict; what its application releases
+   * (held entries, applied within) is checked here. */
+  const fm_verifier *bv = s->batch_v;
+  size_t vi = s->vi;
+  s->batch_v = NULL;
   *code = 0;
   if ((*code = fm_entry_decode(p, len, &s->limits, &e)) < 0) return FM_IN_REFUSED;
   if ((rc = fm__store_trust(s, t, e.author, e.seq, e.hlc, &trust, &role)) != 0)
@@ -336,7 +356,7 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
     if ((rc = mdb_get(t, s->entries, &k, &v)) != 0)
       return rc == MDB_NOTFOUND ? FM_ERR_CORRUPT : fm__store_err(rc);
     if (v.mv_size == len && memcmp(v.mv_data, p, len) == 0) return FM_IN_DUPLICATE;
-    if ((*code = fm__store_verify_entry(s, &e)) < 0) return FM_IN_REFUSED;
+    if ((*code = sig_check(s, bv, vi, &e)) < 0) return sig_refused(*code);
     /* Our own log, forked by a restored backup: the mesh's branch wins
      * and ours is set aside, to be written again at the head. */
     int rolled = 0;
@@ -353,7 +373,7 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
   if (trust == FM__TRUST_UNKNOWN) {
     /* Kept aside in seq order whatever the gaps: the release puts them
      * through this function again, in order, once the author is known. */
-    if ((*code = fm__store_verify_entry(s, &e)) < 0) return FM_IN_REFUSED;
+    if ((*code = sig_check(s, bv, vi, &e)) < 0) return sig_refused(*code);
     *code = FM_ERR_AUTH;
     /* No room left aside (for this author, or at all): refused for now,
      * said as "held table full" -- not as invalid, which would drop an
@@ -367,7 +387,7 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
   if (trust == FM__TRUST_REVOKED || trust == FM__TRUST_EXPIRED) {
     /* Refused everywhere, whatever its place in the log: kept as evidence
      * of what the device did after it stopped being trusted. */
-    if ((*code = fm__store_verify_entry(s, &e)) < 0) return FM_IN_REFUSED;
+    if ((*code = sig_check(s, bv, vi, &e)) < 0) return sig_refused(*code);
     *code = trust == FM__TRUST_REVOKED ? FM_ERR_REVOKED : FM_ERR_EXPIRED;
     if ((rc = quarantine(s, t, &e, *code, now)) != 0) return fm__store_err(rc);
     return FM_IN_QUARANTINED;
@@ -378,7 +398,7 @@ static int ingest_one(fm_store *s, MDB_txn *t, const uint8_t *p, size_t len,
     if ((rc = waiting_behind(s, t, &e, &h, code)) != 0) return rc;
     return *code == FM_ERR_NOTFOUND ? FM_IN_HELD : FM_IN_REFUSED;
   }
-  if ((*code = fm__store_verify_entry(s, &e)) < 0) return FM_IN_REFUSED;
+  if ((*code = sig_check(s, bv, vi, &e)) < 0) return sig_refused(*code);
   if ((rc = breach(s, t, &e, &h, code)) < 0) return rc;
   if (rc == FM__WAIT_RECORD) return hold_for_record(s, t, &e, code);
   if (*code < 0) {
@@ -448,8 +468,11 @@ static int do_ingest(fm_store *s, MDB_txn *t, void *ctx) {
   int rc, code;
   memset(&ic->res, 0, sizeof ic->res);
   for (size_t i = 0; i < ic->n; i++) {
+    s->batch_v = ic->v;
+    s->vi = i;
     rc = ingest_one(s, t, ic->entries[i].p, ic->entries[i].len, ic->now,
                     &ic->res, &code);
+    s->batch_v = NULL;
     if (rc < 0) return rc;
     FM_ASSERT(rc <= FM_IN_REFUSED); /* an outcome: errors are negative */
     record(&ic->res, rc, code);
@@ -463,10 +486,23 @@ static int do_ingest(fm_store *s, MDB_txn *t, void *ctx) {
 
 int fm_store_ingest(fm_store *s, const fm_slice *entries, size_t n, fm_time now,
                     fm_ingest_result *res, fm_ingest_outcome *outcomes) {
-  ingest_ctx ic = {entries, n, now, {0}, outcomes};
-  int rv = fm__store_write(s, do_ingest, &ic);
+  ingest_ctx ic = {entries, n, now, {0}, outcomes, NULL};
+  int rv;
+  /* Begun outside the transaction: a write that grows the map runs
+   * do_ingest again, with the same verdicts. */
+  if (s->verifier.verdict && n > 0) {
+    if ((rv = s->verifier.begin(s->verifier.ctx, entries, n)) < 0) return rv;
+    ic.v = &s->verifier;
+  }
+  rv = fm__store_write(s, do_ingest, &ic);
+  if (ic.v) ic.v->end(ic.v->ctx);
   if (rv == 0 && res) *res = ic.res;
   return rv;
+}
+
+void fm_store_set_verifier(fm_store *s, const fm_verifier *v) {
+  if (v) s->verifier = *v;
+  else memset(&s->verifier, 0, sizeof s->verifier);
 }
 
 /* ---- own entries ------------------------------------------------------------ */

@@ -262,4 +262,5 @@ void fm_node_session_cfg(fm_node *n, int initiator, fm_session_cfg *cfg) {
   cfg->cert_len = n->cert_len;
   cfg->io = fm_node_io(n);
   cfg->defer_ingest = 1;
+  cfg->compress = 1;
 }

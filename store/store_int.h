@@ -54,6 +54,12 @@ struct fm_store {
     fm_time expires;
   } trust_cache;
   fm_buf build;      /* scratch for entries built by fm_store_append */
+  fm_verifier verifier;   /* fm_store_set_verifier; .verdict NULL: inline */
+  /* The verifier of the batch being ingested: its entry |vi|'s verdict
+   * is asked for instead of fm_entry_verify() (ingest.c).  NULL outside
+   * fm_store_ingest, and for entries that are not the batch's own. */
+  const fm_verifier *batch_v;
+  size_t vi;
 };
 
 /* Bounds that keep every queue finite. */

@@ -25,6 +25,9 @@
  * |wall| is the sender's wall clock as it sends it (0: unknown), from
  * which the receiver measures how far its clock is from the peer's.
  *
+ *   PACKED   [14, frame bin]             (a zstd frame holding one ENTRIES
+ *                                         message: only when both HELLOs
+ *                                         set FM_FEAT_ZSTD; zpack.h)
  *   WANT     [15, ids bin]               (attachment chunks, only between
  *   CHUNK    [16, id bin32, chunk bin]    peers whose HELLOs both set
  *   NOCHUNK  [17, ids bin]                FM_FEAT_BLOBS)
@@ -68,8 +71,10 @@
  * the dossier's view), who may change what as part of validation, the
  * authority's `vocab` entries, which only the authority may write (a
  * version-4 peer would accept into its log what a version-5 one
- * quarantines), sealed personal fields with `seal.grant` entries, and presence
- * notes compared before they are sent (PRESENCE_SUM, PRESENCE_OFFER).
+ * quarantines), sealed personal fields with `seal.grant` entries, presence
+ * notes compared before they are sent (PRESENCE_SUM, PRESENCE_OFFER), and
+ * ENTRIES that may travel PACKED (compressed) between peers that both
+ * announce FM_FEAT_ZSTD.
  * HELLO keeps its layout in every version, so a peer of another version
  * is always told which one it met. */
 #define FM_PROTO_VERSION 5
@@ -90,6 +95,9 @@
  * FM_FEAT_PRESENCE, so a release without presence notes (same protocol
  * version 3, features 0) never meets the new message. */
 #define FM_FEAT_PRESENCE 1u
+/* PACKED messages: a node sends them only when both HELLOs set this bit,
+ * and drops a peer that sends one otherwise. */
+#define FM_FEAT_ZSTD 2u
 /* Attachment chunks (WANT, CHUNK, NOCHUNK): sent only when both HELLOs
  * set this bit; a peer that sends them otherwise is dropped. */
 #define FM_FEAT_BLOBS 4u
@@ -99,8 +107,8 @@
 typedef enum fm_msg_type {
   FM_MSG_HELLO = 1, FM_MSG_VECTOR, FM_MSG_ENTRIES, FM_MSG_ACK, FM_MSG_PING,
   FM_MSG_PONG, FM_MSG_BYE, FM_MSG_ERROR, FM_MSG_CAUGHTUP, FM_MSG_CERT,
-  FM_MSG_PRESENCE, FM_MSG_PRESENCE_SUM, FM_MSG_PRESENCE_OFFER, FM_MSG_WANT = 15,
-  FM_MSG_CHUNK, FM_MSG_NOCHUNK
+  FM_MSG_PRESENCE, FM_MSG_PRESENCE_SUM, FM_MSG_PRESENCE_OFFER, FM_MSG_PACKED,
+  FM_MSG_WANT, FM_MSG_CHUNK, FM_MSG_NOCHUNK
 } fm_msg_type;
 
 typedef struct fm_msg_vitem {
@@ -144,6 +152,9 @@ typedef struct fm_msg {
   size_t nids;
   const uint8_t *chunk;                  /* CHUNK: the chunk (hostile) */
   size_t chunk_len;
+  const uint8_t *packed;                 /* PACKED: the zstd frame (hostile:
+                                          * fm_zpack_unpack it) */
+  size_t packed_len;
 } fm_msg;
 
 /* Decodes one message of |len| bytes.  |m->items| must point at room for

@@ -52,8 +52,9 @@ fm_session_io fm_node_io(fm_node *n);
 
 /* The session settings every driver of |n| shares, in |cfg| (zeroed
  * first): our identity and certificate (pointers into |n|, which must
- * outlive the session), fm_node_io(n), and deferred ingest so the
- * entries of one read burst commit as one batch.  The driver then sets
+ * outlive the session), fm_node_io(n), deferred ingest so the
+ * entries of one read burst commit as one batch, and compression offered
+ * (ENTRIES go PACKED to a peer that offers it too).  The driver then sets
  * what is its own: rng, window, ping and idle timings, and may wrap io.
  * The daemon, the simulator and the tests build sessions through it, so
  * they cannot drift apart. */

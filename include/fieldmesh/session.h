@@ -129,6 +129,8 @@ typedef struct fm_session_cfg {
                                   * idle_timeout still ends the session.
                                   * 0 (or below ping_every): fixed pings */
   fm_time handshake_timeout;     /* 0: 20 s */
+  int compress;                  /* 1: announce FM_FEAT_ZSTD and send ENTRIES
+                                  * PACKED to a peer that announced it too */
   int defer_ingest;              /* 1: received entries wait for
                                   * fm_session_flush() or the timer, so a
                                   * burst of frames commits as one batch */
@@ -152,6 +154,8 @@ typedef struct fm_session_stats {
   uint64_t entries_in, entries_out;    /* entries received and accepted / sent */
   uint64_t vectors_in;                 /* VECTOR messages received */
   uint64_t notes_in, notes_out;        /* presence notes received / sent */
+  int packing;                         /* both HELLOs set FM_FEAT_ZSTD */
+  uint64_t packed_in, packed_out;      /* ENTRIES messages received / sent PACKED */
   uint64_t to_send, to_recv;           /* entries the other side still lacks / we lack */
   uint64_t to_send_bytes, to_recv_bytes; /* estimates from the mean entry size */
   fm_time caught_up_at;                /* when both sides last had everything, 0 never */

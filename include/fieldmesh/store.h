@@ -152,6 +152,33 @@ int64_t fm_store_clock_ahead(fm_store *s, fm_time now);
 int fm_store_ingest(fm_store *s, const fm_slice *entries, size_t n, fm_time now,
                     fm_ingest_result *res, fm_ingest_outcome *outcomes);
 
+/* Checks the signatures of a batch off the writer's thread, so that a
+ * node uses every core while its one LMDB writer applies the entries in
+ * order.  A verdict is a pure function of an entry's bytes: the store
+ * asks for one exactly where it would otherwise call fm_entry_verify(),
+ * so the outcomes, the log and the views are the same as with none.
+ *
+ * |begin| is handed the batch before the write transaction starts (the
+ * slices stay valid until |end|) and may start checking it at once;
+ * 0 or -ENOMEM (the batch fails: nothing is stored).  |verdict| returns
+ * entry |i|'s: 0 (signed by its author), FM_ERR_BADSIG, FM_ERR_MALFORMED,
+ * FM_ERR_TOOBIG, or -ENOMEM when the check itself could not run (the
+ * batch fails, nothing of it is stored); it waits for the entry, or
+ * checks it on the calling thread.  |end| is called once after |begin|
+ * succeeded, whatever happened: once it returns, no thread reads the
+ * batch any more.  All three are called on the store's thread. */
+typedef struct fm_verifier {
+  void *ctx;
+  int (*begin)(void *ctx, const fm_slice *entries, size_t n);
+  int (*verdict)(void *ctx, size_t i);
+  void (*end)(void *ctx);
+} fm_verifier;
+
+/* From now on fm_store_ingest() (and so a session's ingest and a bundle
+ * import) takes the verdicts of |v| (copied; NULL: checks inline, the
+ * default).  |v->ctx| must outlive its use by the store. */
+void fm_store_set_verifier(fm_store *s, const fm_verifier *v);
+
 /* Records that a peer (or a bundle) showed |seq| for |author| at |now|:
  * when |author| is one of ours and |seq| is past our head, appends fail
  * with FM_ERR_BEHIND until our log has caught up.  A claim is only a

@@ -11,6 +11,7 @@
 #include "fieldmesh/error.h"
 #include "fieldmesh/msg.h"
 #include "fieldmesh/presence.h"
+#include "fieldmesh/zpack.h"
 #include "fuzz.h"
 
 static fm_msg_vitem items[FM_VECTOR_PAGE];
@@ -52,6 +53,20 @@ static int encode(const fm_msg *m, fm_wr *w) {
     fm_msg_ids(w, m->type, m->ids, m->nids);
     return 1;
   case FM_MSG_CHUNK: fm_msg_chunk(w, m->ids, m->chunk, m->chunk_len); return 1;
+  case FM_MSG_PACKED: {
+    /* The frame is hostile too: it unpacks within the message limit or
+     * not at all. */
+    static uint8_t out[FM_MSG_MAX];
+    static fm_zpack *z;
+    size_t n = 0;
+    if (!z) FZ_CHECK(fm_zpack_new(&z) == 0, "no memory for the unpacker");
+    if (fm_zpack_unpack(z, m->packed, m->packed_len, out, sizeof out, &n) == 0)
+      FZ_CHECK(n <= FM_MSG_MAX, "a packed frame unpacks past the message limit");
+    fm_wr_array(w, 2);
+    fm_wr_uint(w, FM_MSG_PACKED);
+    fm_wr_bin(w, m->packed, m->packed_len);
+    return 1;
+  }
   case FM_MSG_PRESENCE: {
     /* The notes are hostile too: each goes through the note decoder. */
     fm_buf bins;

@@ -108,6 +108,8 @@ static void test_config_defaults_without_a_file(void **state) {
   assert_string_equal(r.c.listen, FMD_DEFAULT_LISTEN);
   assert_int_equal(r.c.window_kib, 4096);
   assert_int_equal(r.c.idle_timeout_seconds, 60);
+  assert_int_equal(r.c.verify_threads, 0);   /* the cores */
+  assert_int_equal(r.c.compress, 1);
   assert_int_equal(r.c.disc.enabled, 1);
   assert_int_equal(r.c.disc.port, FMD_DISC_DEFAULT_PORT);
   assert_int_equal(fmd_upstream_enabled(&r.c.upstream), 0);
@@ -122,8 +124,9 @@ static void test_config_file_values_and_flags_over_them(void **state) {
   (void)state;
   parse(&r,
         "[node]\nlisten = 0.0.0.0:7500\nlog_level = debug\nsafe_copies = 2\n"
+        "verify_threads = 3\n"
         "[peers]\npeer = 10.0.0.2:7411\npeer = 10.0.0.3:7411\n"
-        "[sync]\nwindow_kib = 512\nping_seconds = 5\n"
+        "[sync]\nwindow_kib = 512\nping_seconds = 5\ncompress = no\n"
         "[discovery]\nenabled = no\n"
         "[upstream]\nspool = /srv/fieldmesh/spool\n",
         flags);
@@ -131,6 +134,8 @@ static void test_config_file_values_and_flags_over_them(void **state) {
   assert_string_equal(r.c.listen, "127.0.0.1:9000");   /* the flag wins */
   assert_int_equal(r.c.log_level, FMD_DEBUG);
   assert_int_equal(r.c.safe_copies, 2);
+  assert_int_equal(r.c.verify_threads, 3);
+  assert_int_equal(r.c.compress, 0);
   assert_int_equal(r.c.npeers, 1);                      /* --peer replaces [peers] */
   assert_string_equal(r.c.peers[0], "10.0.0.9:7411");
   assert_int_equal(r.c.window_kib, 512);
@@ -166,6 +171,8 @@ static void test_config_refusals_name_the_fix(void **state) {
   refused("[sync]\nping_seconds = 60\nidle_timeout_seconds = 30\n", NULL,
           "idle_timeout_seconds = 30 must be more than ping_seconds = 60");
   refused("[node]\nlog_level = loud\n", NULL, "one of: debug, info, warn, error");
+  refused("[node]\nverify_threads = 0\n", NULL, "[node] verify_threads = \"0\"");
+  refused("[sync]\ncompress = maybe\n", NULL, "yes (the default) or no");
   refused("[discovery]\nport = 0\n", NULL, "[discovery] port");
   refused("[node]\nthis line has no equals sign\n", NULL, "line 2");
   refused(NULL, twice, "--listen is given twice");

@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <errno.h>
+#include <sodium.h>
+#include <zstd.h>
 
 #include "fieldmesh/attach.h"
 #include "fieldmesh/blob_store.h"
@@ -21,6 +24,8 @@
 #include "fieldmesh/msg.h"
 #include "fieldmesh/node.h"
 #include "fieldmesh/noise.h"
+#include "fieldmesh/zpack.h"
+#include "vpool.h"
 
 #define T0 1700000000000LL
 
@@ -154,7 +159,8 @@ typedef struct wire_pair {
   int ra, rb;           /* last recv results */
 } wire_pair;
 
-static fm_session *session_cfg_for(tnode *t, int initiator, size_t window, int defer) {
+static fm_session *session_make(tnode *t, int initiator, size_t window, int defer,
+                                int compress) {
   fm_session_cfg cfg;
   fm_session *s;
   fm_node_session_cfg(&t->node, initiator, &cfg);
@@ -162,8 +168,13 @@ static fm_session *session_cfg_for(tnode *t, int initiator, size_t window, int d
   cfg.rng.ctx = &t->rng;
   cfg.window = window;
   cfg.defer_ingest = defer;
+  cfg.compress = compress;
   assert_int_equal(fm_session_new(&cfg, T0, &s), 0);
   return s;
+}
+
+static fm_session *session_cfg_for(tnode *t, int initiator, size_t window, int defer) {
+  return session_make(t, initiator, window, defer, 1);
 }
 
 static fm_session *session_for(tnode *t, int initiator) {
@@ -1361,6 +1372,307 @@ static void test_session_drops_chunk_messages_out_of_place(void **state) {
   }
 }
 
+/* ---- checking signatures on other threads --------------------------------------- */
+
+/* A digest of everything a store holds that a batch can change: each
+ * author's entries (bytes), the views, and how many entries are held and
+ * quarantined. */
+static int hash_cb(void *ctx, const uint8_t *p, size_t len) {
+  crypto_generichash_update(ctx, p, len);
+  return 0;
+}
+
+static void store_digest(fm_store *s, uint8_t out[32]) {
+  crypto_generichash_state h;
+  fm_vector v;
+  fm_store_stats st;
+  uint8_t views[32];
+  crypto_generichash_init(&h, NULL, 0, 32);
+  assert_int_equal(fm_store_vector(s, &v), 0);
+  for (size_t i = 0; i < v.n; i++) {
+    crypto_generichash_update(&h, v.items[i].author, 32);
+    assert_int_equal(fm_store_read_after(s, v.items[i].author, 0, SIZE_MAX, hash_cb, &h), 0);
+  }
+  fm_vector_free(&v);
+  assert_int_equal(fm_store_view_digest(s, views), 0);
+  assert_int_equal(fm_store_stats_get(s, &st), 0);
+  crypto_generichash_update(&h, views, 32);
+  crypto_generichash_update(&h, (const uint8_t *)&st.held, sizeof st.held);
+  crypto_generichash_update(&h, (const uint8_t *)&st.quarantined, sizeof st.quarantined);
+  crypto_generichash_final(&h, out, 32);
+}
+
+/* |n| chained visits of |who| (seq 1 .. n) in |out|; entry |bad| (1-based,
+ * 0: none) has its signature spoilt. */
+static void make_chain(const fm_identity *who, int n, int bad, fm_buf *out) {
+  fm_buf e, body;
+  fm_wr w;
+  uint8_t prev[FM_ID_LEN];
+  fm_buf_init(&e, FM_ENTRY_MAX);
+  fm_buf_init(&body, 4096);
+  fm_wr_init(&w, out);
+  for (int k = 1; k <= n; k++) {
+    char id[24];
+    snprintf(id, sizeof id, "V-%02x%06d", who->pk[0], k);
+    fm_visit_in vi = {id, "Team 1", "Nghĩa Tân", "thôn 2", "2023-11-14", "", FM_MODE_HOME, 2, 1};
+    fm_buf_reset(&body);
+    assert_int_equal(fm_visit_body(&body, &vi), 0);
+    assert_int_equal(fm_entry_build(&e, who, (uint64_t)k, k > 1 ? prev : NULL,
+                                    fm_hlc_make(T0 + k, 0), FM_KIND_VISIT, body.p, body.len), 0);
+    fm_entry_id(e.p, e.len, prev);
+    if (k == bad) e.p[e.len - 1] ^= 1;
+    fm_wr_bin(&w, e.p, e.len);
+  }
+  fm_buf_free(&e);
+  fm_buf_free(&body);
+}
+
+/* The same arrivals as a peer would send them -- D[5]'s certificate, then
+ * ENTRIES of D[5] (30, good) and of the rogue D[4] (40, the 25th badly
+ * signed) in two messages, taken in one deferred batch -- into a node
+ * whose signatures are checked by |threads| (0: inline).  Returns what
+ * the session said; |digest| is what the store then holds. */
+static uint64_t ARRIVED[6];   /* each author's seq in the store after arrivals() */
+
+static int arrivals(unsigned threads, size_t fail_at, uint8_t digest[32]) {
+  tnode x;
+  rogue r;
+  fmd_vpool pool;
+  fm_buf m, c5, c4;
+  fm_wr w;
+  int rv;
+  tnode_open(&x, 2);
+  memset(&pool, 0, sizeof pool);
+  if (threads) {
+    assert_int_equal(fmd_vpool_start(&pool, threads), 0);
+    pool.fail_at = fail_at;
+    fm_verifier v = fmd_vpool_verifier(&pool);
+    fm_store_set_verifier(x.s, &v);
+  }
+  fm_session *v = session_cfg_for(&x, 0, 4 << 20, 1);
+  rogue_connect(&r, v);
+  fm_buf_init(&m, FM_MSG_MAX);
+  fm_buf_init(&c5, FM_MSG_MAX);
+  fm_buf_init(&c4, FM_MSG_MAX);
+  make_chain(&D[5], 30, 0, &c5);
+  make_chain(&D[4], 40, 25, &c4);
+  fm_wr_init(&w, &m);
+  fm_msg_cert(&w, CERT[5], CERT_LEN[5]);
+  assert_int_equal(rogue_say(&r, v, m.p, m.len), 0);
+  fm_buf_reset(&m);
+  fm_wr_init(&w, &m);
+  fm_msg_entries_begin(&w, 30);
+  fm_wr_raw(&w, c5.p, c5.len);
+  assert_int_equal(rogue_say(&r, v, m.p, m.len), 0);
+  fm_buf_reset(&m);
+  fm_wr_init(&w, &m);
+  fm_msg_entries_begin(&w, 40);
+  fm_wr_raw(&w, c4.p, c4.len);
+  assert_int_equal(rogue_say(&r, v, m.p, m.len), 0);
+  rv = fm_session_flush(v, T0 + 1);
+  store_digest(x.s, digest);
+  fm_vector vec;
+  assert_int_equal(fm_store_vector(x.s, &vec), 0);
+  for (int i = 4; i < 6; i++) ARRIVED[i] = fm_vector_seq(&vec, D[i].pk);
+  fm_vector_free(&vec);
+  fm_session_stats st;
+  fm_session_get_stats(v, &st);
+  assert_int_equal(st.error, rv);
+  if (rv < 0) assert_true(fm_session_get_state(v) >= FM_SS_CLOSING);
+  fm_buf_free(&m);
+  fm_buf_free(&c5);
+  fm_buf_free(&c4);
+  fm_noise_cs_wipe(&r.tx);
+  fm_noise_cs_wipe(&r.rx);
+  fm_session_del(v);
+  fm_store_set_verifier(x.s, NULL);
+  tnode_close(&x);
+  fmd_vpool_stop(&pool);
+  return rv;
+}
+
+/* Signatures checked by the daemon's pool give the very store inline
+ * checking gives: D[5]'s 30 entries and D[4]'s first 24 stored, the badly
+ * signed 25th and the rest refused, the peer dropped. */
+static void test_pool_checks_like_inline_with_a_bad_signature_mid_batch(void **state) {
+  uint8_t inline_d[32], pool_d[32], wide_d[32];
+  assert_int_equal(arrivals(0, 0, inline_d), FM_ERR_PROTO);
+  assert_int_equal(arrivals(1, 0, pool_d), FM_ERR_PROTO);
+  assert_int_equal(arrivals(3, 0, wide_d), FM_ERR_PROTO);
+  assert_int_equal(ARRIVED[5], 30);
+  assert_int_equal(ARRIVED[4], 24);
+  assert_memory_equal(inline_d, pool_d, 32);
+  assert_memory_equal(inline_d, wide_d, 32);
+}
+
+/* A checker that cannot run (out of memory) fails the batch: nothing of
+ * it is stored, the session ends, the process goes on. */
+static void test_pool_failure_fails_the_batch_not_the_process(void **state) {
+  uint8_t d[32], empty_d[32];
+  tnode x;
+  tnode_open(&x, 2);
+  store_digest(x.s, empty_d);
+  tnode_close(&x);
+  assert_int_equal(arrivals(2, 5, d), -ENOMEM);
+  assert_memory_equal(d, empty_d, 32);
+  assert_int_equal(ARRIVED[4] + ARRIVED[5], 0);
+}
+
+/* Two nodes syncing a few thousand entries: the receiver checking on a
+ * pool ends byte-identical to one checking inline. */
+static void test_pool_sync_matches_inline_sync(void **state) {
+  tnode x, y, z;
+  fmd_vpool pool;
+  uint8_t dy[32], dz[32];
+  tnode_open(&x, 2);
+  tnode_open(&y, 3);
+  tnode_open(&z, 3);
+  add_visits(&x, &D[2], 3000, 0);
+  assert_int_equal(fmd_vpool_start(&pool, 2), 0);
+  fm_verifier v = fmd_vpool_verifier(&pool);
+  fm_store_set_verifier(z.s, &v);
+  wire_pair a = {session_cfg_for(&x, 1, 256 << 10, 1), session_cfg_for(&y, 0, 256 << 10, 1), T0, 0, 0, 0};
+  run(&a);
+  wire_pair b = {session_cfg_for(&x, 1, 256 << 10, 1), session_cfg_for(&z, 0, 256 << 10, 1), T0, 0, 0, 0};
+  run(&b);
+  assert_int_equal(a.rb, 0);
+  assert_int_equal(b.rb, 0);
+  store_digest(y.s, dy);
+  store_digest(z.s, dz);
+  assert_memory_equal(dy, dz, 32);
+  assert_same(&x, &z);
+  fm_session_del(a.a);
+  fm_session_del(a.b);
+  fm_session_del(b.a);
+  fm_session_del(b.b);
+  fm_store_set_verifier(z.s, NULL);
+  fmd_vpool_stop(&pool);
+  tnode_close(&x);
+  tnode_close(&y);
+  tnode_close(&z);
+}
+
+/* ---- packed (compressed) entries ------------------------------------------------ */
+
+/* x (the dialler, 400 entries) and y (300) sync with compression offered
+ * as said; returns the bytes on the wire and checks they converged. */
+static uint64_t packed_run(int x_offers, int y_offers, fm_session_stats *sx, fm_session_stats *sy) {
+  tnode x, y;
+  tnode_open(&x, 2);
+  tnode_open(&y, 3);
+  add_visits(&x, &D[2], 400, 0);
+  add_visits(&y, &D[3], 300, 1000);
+  wire_pair l = {session_make(&x, 1, 1 << 20, 1, x_offers), session_make(&y, 0, 1 << 20, 1, y_offers),
+                 T0, 0, 0, 0};
+  run(&l);
+  assert_int_equal(l.ra, 0);
+  assert_int_equal(l.rb, 0);
+  assert_int_equal(fm_session_get_state(l.a), FM_SS_LIVE);
+  assert_same(&x, &y);
+  fm_session_get_stats(l.a, sx);
+  fm_session_get_stats(l.b, sy);
+  assert_int_equal(sx->entries_in, 300);
+  assert_int_equal(sy->entries_in, 400);
+  fm_session_del(l.a);
+  fm_session_del(l.b);
+  tnode_close(&x);
+  tnode_close(&y);
+  return l.bytes;
+}
+
+/* Both offer: entries go packed both ways, and the wire carries less. */
+static void test_packed_entries_when_both_offer(void **state) {
+  fm_session_stats sx, sy;
+  uint64_t plain = packed_run(0, 0, &sx, &sy);
+  assert_int_equal(sx.packed_out + sx.packed_in + sy.packed_out + sy.packed_in, 0);
+  uint64_t packed = packed_run(1, 1, &sx, &sy);
+  assert_true(sx.packing && sy.packing);
+  assert_true(sx.packed_out > 0 && sy.packed_out > 0);
+  assert_int_equal(sx.packed_out, sy.packed_in);
+  assert_int_equal(sy.packed_out, sx.packed_in);
+  assert_true(packed < plain);
+}
+
+/* Only one side offers, either one: plain entries both ways. */
+static void test_plain_entries_when_one_side_does_not_offer(void **state) {
+  fm_session_stats sx, sy;
+  for (int who = 0; who < 2; who++) {
+    packed_run(who == 0, who == 1, &sx, &sy);
+    assert_false(sx.packing || sy.packing);
+    assert_int_equal(sx.packed_out + sx.packed_in + sy.packed_out + sy.packed_in, 0);
+  }
+}
+
+/* The rogue D[4] sends a PACKED message: |which| 0: valid entries it
+ * never announced packing for; 1: a frame that would inflate to 10 MB
+ * (announced); 2: a frame that does not say its size (announced).  Each
+ * drops the rogue, and nothing is stored. */
+static void packed_hostile(int which) {
+  tnode x;
+  rogue r;
+  fm_buf m, chain, packed;
+  fm_wr w;
+  fm_zpack *z;
+  fm_store_stats before, after;
+  tnode_open(&x, 2);
+  assert_int_equal(fm_store_stats_get(x.s, &before), 0);
+  fm_session *v = session_make(&x, 0, 1 << 20, 0, 1);
+  rogue_connect_with(&r, v, which == 0 ? 0 : FM_FEAT_ZSTD);
+  fm_buf_init(&m, FM_MSG_MAX);
+  fm_buf_init(&chain, FM_MSG_MAX);
+  fm_buf_init(&packed, FM_MSG_MAX);
+  fm_wr_init(&w, &packed);
+  if (which == 0) {
+    make_chain(&D[4], 20, 0, &chain);
+    fm_wr_init(&w, &m);
+    fm_msg_entries_begin(&w, 20);
+    fm_wr_raw(&w, chain.p, chain.len);
+    assert_int_equal(fm_zpack_new(&z), 0);
+    fm_wr_init(&w, &packed);
+    assert_int_equal(fm_zpack_pack(z, m.p, m.len, &w), 1);
+    fm_zpack_free(z);
+  } else {
+    size_t big = which == 1 ? 10u << 20 : 100000, cap = ZSTD_compressBound(big), n;
+    uint8_t *zeros = calloc(1, big), *frame = malloc(cap);
+    if (which == 1) {
+      n = ZSTD_compress(frame, cap, zeros, big, 3);
+    } else { /* streamed: no content size in the header */
+      ZSTD_CCtx *c = ZSTD_createCCtx();
+      ZSTD_outBuffer o = {frame, cap, 0};
+      ZSTD_inBuffer in = {zeros, big, 0};
+      assert_int_equal(ZSTD_compressStream2(c, &o, &in, ZSTD_e_end), 0);
+      n = o.pos;
+      ZSTD_freeCCtx(c);
+    }
+    assert_false(ZSTD_isError(n));
+    assert_true(n < 4096);
+    fm_wr_array(&w, 2);
+    fm_wr_uint(&w, FM_MSG_PACKED);
+    fm_wr_bin(&w, frame, n);
+    free(zeros);
+    free(frame);
+  }
+  assert_int_equal(rogue_say(&r, v, packed.p, packed.len), FM_ERR_PROTO);
+  fm_session_stats st;
+  fm_session_get_stats(v, &st);
+  assert_int_equal(st.error, FM_ERR_PROTO);
+  assert_true(fm_session_get_state(v) >= FM_SS_CLOSING);
+  assert_int_equal(fm_store_stats_get(x.s, &after), 0);
+  assert_int_equal(after.entries, before.entries);
+  assert_int_equal(after.held + after.quarantined, 0);
+  fm_buf_free(&m);
+  fm_buf_free(&chain);
+  fm_buf_free(&packed);
+  fm_noise_cs_wipe(&r.tx);
+  fm_noise_cs_wipe(&r.rx);
+  fm_session_del(v);
+  tnode_close(&x);
+}
+
+static void test_packed_entries_never_announced_drop_the_peer(void **state) { packed_hostile(0); }
+static void test_packed_zip_bomb_drops_the_peer(void **state) { packed_hostile(1); }
+static void test_packed_frame_of_unsaid_size_drops_the_peer(void **state) { packed_hostile(2); }
+
 static int setup(void **state) {
   ident(&AUTH, 1);
   ident(&OTHER_AUTH, 99);
@@ -1404,6 +1716,14 @@ int main(void) {
       cmocka_unit_test(test_session_survives_the_wall_clock_jumping),
       cmocka_unit_test(test_session_chunks_follow_their_record),
       cmocka_unit_test(test_session_drops_chunk_messages_out_of_place),
+      cmocka_unit_test(test_pool_checks_like_inline_with_a_bad_signature_mid_batch),
+      cmocka_unit_test(test_pool_failure_fails_the_batch_not_the_process),
+      cmocka_unit_test(test_pool_sync_matches_inline_sync),
+      cmocka_unit_test(test_packed_entries_when_both_offer),
+      cmocka_unit_test(test_plain_entries_when_one_side_does_not_offer),
+      cmocka_unit_test(test_packed_entries_never_announced_drop_the_peer),
+      cmocka_unit_test(test_packed_zip_bomb_drops_the_peer),
+      cmocka_unit_test(test_packed_frame_of_unsaid_size_drops_the_peer),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
