@@ -17,6 +17,7 @@
 #include "fieldmesh/report.h"
 #include "out.h"
 #include "records.h"
+#include "seal.h"
 
 #define CT_MAX (FM_ATTACH_CHUNK + FM_ATTACH_TAG)
 
@@ -88,6 +89,7 @@ static int attach_append(fmc_ctx *c, const char *which, const char *path, int ki
   fm_buf body;
   uint8_t key[FM_ATTACH_KEY], *ids;
   uint64_t seq;
+  const fm_sealer *seal = NULL;
   int rv;
   if ((rv = fmc_open(c, 0)) || (rv = fmc_load_device(c)) ||
       (rv = fmc_self_enrollment(c, &en, NULL)))
@@ -95,6 +97,7 @@ static int attach_append(fmc_ctx *c, const char *which, const char *path, int ki
   if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, which, &f)) != 0) return rv;
   if (fm_dossier_view_decode(f.rec, f.len, &d) < 0) memset(&d, 0, sizeof d);
   rv = fmc_may_change(c, &en, d.team, "dossier", f.id);
+  if (rv == 0) rv = fmc_sealer(c, &seal);
   if (rv == 0 && !(ids = malloc(fm_attach_nchunks(len) * FM_BLOB_ID))) rv = fmc_fail(c, "out of memory");
   if (rv) {
     fmc_found_free(&f);
@@ -113,7 +116,7 @@ static int attach_append(fmc_ctx *c, const char *which, const char *path, int ki
    * entry whose chunks this laptop lacks. */
   if ((rv = store_chunks(c, plain, len, key, &a, ids)) == 0) {
     fm_buf_init(&body, FM_ENTRY_MAX);
-    if (fm_attach_body(&body, &a) < 0)
+    if (fm_attach_body_sealed(&body, &a, seal) < 0)
       rv = fmc_fail(c, "%s: the name is too long or holds '/': rename the file "
                        "(nothing written)", path);
     else
@@ -161,7 +164,8 @@ int fmc_cmd_dossier_attach(fmc_ctx *c, int argc, char **argv) {
 
 /* ---- the attachments of a dossier ------------------------------------------------- */
 
-/* One attachment: its entry's bytes (owned) and what they say. */
+/* One attachment: its entry's bytes (owned) and what they say, its name
+ * and key opened where this laptop is a reader of a sealed one. */
 typedef struct found_att {
   fm_stamp at;
   uint8_t *bytes;
@@ -169,9 +173,38 @@ typedef struct found_att {
   fm_entry e;
   fm_attach a;
   size_t held;   /* chunks on this laptop */
+  char name[FM_SEAL_TEXT_MAX];
+  uint8_t key[FM_ATTACH_KEY];
+  int key_state;  /* 1 readable, 0 sealed for other readers, -1 damaged */
 } found_att;
 
-static int load_att(fmc_ctx *c, const fm_stamp *s, found_att *out) {
+/* The attachment's name and key, opened when sealed (|team|: whose). */
+static void open_att(fmc_ctx *c, found_att *x, fm_str dossier, fm_str team) {
+  char hex[FM_SEAL_TEXT_MAX];
+  size_t n;
+  int rv;
+  x->key_state = 1;
+  if (x->a.name) snprintf(x->name, sizeof x->name, "%.*s", (int)x->a.name_len, x->a.name);
+  else if ((rv = fmc_open_value(c, x->e.author, dossier, FM_ATTACH_FIELD_NAME, x->a.name_sealed,
+                                x->a.name_sealed_len, x->name, sizeof x->name, &n)) < 0) {
+    if (rv == FM_ERR_NOTFOUND) fm_keyring_locked_text(team, x->name);
+    else snprintf(x->name, sizeof x->name, "(unreadable)");
+  }
+  if (x->a.key) {
+    memcpy(x->key, x->a.key, FM_ATTACH_KEY);
+    return;
+  }
+  rv = fmc_open_value(c, x->e.author, dossier, FM_ATTACH_FIELD_KEY, x->a.key_sealed,
+                      x->a.key_sealed_len, hex, sizeof hex, &n);
+  if (rv == 0 && (n != 2 * FM_ATTACH_KEY ||
+                  sodium_hex2bin(x->key, sizeof x->key, hex, n, NULL, NULL, NULL) != 0))
+    rv = FM_ERR_DECRYPT;
+  x->key_state = rv == 0 ? 1 : rv == FM_ERR_NOTFOUND ? 0 : -1;
+  sodium_memzero(hex, sizeof hex);
+}
+
+static int load_att(fmc_ctx *c, const fm_stamp *s, fm_str dossier, fm_str team,
+                    found_att *out) {
   memset(out, 0, sizeof *out);
   out->at = *s;
   int rv = fm_store_entry_copy(c->store, s->author, s->seq, &out->bytes, &out->len);
@@ -179,24 +212,31 @@ static int load_att(fmc_ctx *c, const fm_stamp *s, found_att *out) {
   if (fm_entry_decode(out->bytes, out->len, NULL, &out->e) < 0 ||
       fm_attach_parse(out->e.body, out->e.body_len, &out->a) < 0)
     return FM_ERR_CORRUPT;
+  open_att(c, out, dossier, team);
   return fm_store_blob_count(c->store, out->a.chunks, out->a.nchunks, &out->held);
 }
 
-/* The dossier |which| and its attachments' stamps; |*n| of them. */
-static int find_atts(fmc_ctx *c, const char *which, fmc_found *f,
+/* The dossier |which|, its team (pointing into |f|) and its attachments'
+ * stamps; |*n| of them. */
+static int find_atts(fmc_ctx *c, const char *which, fmc_found *f, fm_str *team,
                      fm_stamp list[FM_VIEW_ATTACH_MAX], size_t *n) {
   fm_dossier_view d;
   int rv;
   if ((rv = fmc_open(c, 0)) || (rv = fmc_record_find(c, FM_VIEW_DOSSIER, which, f))) return rv;
-  *n = fm_dossier_view_decode(f->rec, f->len, &d) < 0 ? 0 : fm_dossier_view_attachments(&d, list);
+  *n = 0;
+  *team = (fm_str){"", 0};
+  if (fm_dossier_view_decode(f->rec, f->len, &d) == 0) {
+    *n = fm_dossier_view_attachments(&d, list);
+    *team = d.team;
+  }
   return 0;
 }
 
 static void att_row(fmc_ctx *c, fmc_table *t, fmc_json *j, size_t i, const found_att *x) {
-  char who[160], day[16], name[FM_ATTACH_NAME_MAX + 1];
+  char who[160], day[16];
+  const char *name = x->name;
   fmc_device_label(c, x->e.author, who, sizeof who);
   fm_report_day((fm_time)fm_hlc_ms(x->e.hlc), day);
-  snprintf(name, sizeof name, "%.*s", (int)x->a.name_len, x->a.name);
   if (!c->json) {
     fmc_table_rowf(t, "%zu\x1f%s\x1f%s\x1f%llu\x1f%zu/%zu\x1f%s\x1f%s", i + 1,
                    fm_attach_kind_name(x->a.kind), name, (unsigned long long)x->a.size,
@@ -235,13 +275,14 @@ int fmc_cmd_dossier_attachments(fmc_ctx *c, int argc, char **argv) {
   size_t n;
   int rv;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
-  if ((rv = find_atts(c, spec.pos[0], &f, list, &n)) != 0) return rv;
+  fm_str team;
+  if ((rv = find_atts(c, spec.pos[0], &f, &team, list, &n)) != 0) return rv;
   fmc_table_init(&t, "#N|KIND|NAME|#BYTES|#CHUNKS HERE|DATE|BY");
   fmc_json_init(&j, stdout);
   if (c->json) fmc_json_arr(&j);
   for (size_t i = 0; i < n && rv == 0; i++) {
     found_att x;
-    int lr = load_att(c, &list[i], &x);
+    int lr = load_att(c, &list[i], (fm_str){f.id, strlen(f.id)}, team, &x);
     if (lr < 0) rv = fmc_fail(c, "cannot read attachment %zu of %s: %s", i + 1, f.id,
                              fm_strerror(lr));
     else att_row(c, &t, &j, i, &x);
@@ -272,7 +313,7 @@ static int write_chunks(fmc_ctx *c, const found_att *x, fm_fsfile *out) {
     if ((rv = fm_store_blob_get(c->store, x->a.chunks + i * FM_BLOB_ID, ct, CT_MAX, &n)) < 0)
       break;
     if (n != fm_attach_chunk_len(x->a.size, i) + FM_ATTACH_TAG ||
-        fm_attach_chunk_open(x->a.key, i, ct, n, plain) < 0) {
+        fm_attach_chunk_open(x->key, i, ct, n, plain) < 0) {
       rv = FM_ERR_DECRYPT;
       break;
     }
@@ -288,6 +329,12 @@ static int get_one(fmc_ctx *c, const char *id, size_t which, const found_att *x,
                    const char *path, int force) {
   fm_fsfile out;
   int rv;
+  if (x->key_state == 0)
+    return fmc_fail(c, "attachment %zu of %s is sealed: only its team's laptops and the "
+                       "commune hall can open it (nothing written)", which, id);
+  if (x->key_state < 0)
+    return fmc_fail(c, "attachment %zu of %s does not open (its key is damaged): nothing "
+                       "written; ask its author to attach it again", which, id);
   if (x->held < x->a.nchunks)
     return fmc_fail(c, "%zu of the %zu chunks of attachment %zu of %s have not reached "
                        "this laptop yet: sync with a laptop that has them, then retry",
@@ -330,11 +377,12 @@ int fmc_cmd_dossier_attachment(fmc_ctx *c, int argc, char **argv) {
     return fmc_usage(c, "unknown action \"%.20s\": the action is get", spec.pos[0]);
   if ((rv = fmc_need(c, &o[0], "the file to write the scan into"))) return rv;
   if ((rv = fmc_check_uint(c, "N", spec.pos[2], 1, FM_VIEW_ATTACH_MAX, &which))) return rv;
-  if ((rv = find_atts(c, spec.pos[1], &f, list, &n)) != 0) return rv;
+  fm_str team;
+  if ((rv = find_atts(c, spec.pos[1], &f, &team, list, &n)) != 0) return rv;
   if (which > n) {
     rv = fmc_fail(c, "%s has %zu scan%s attached: N is from 1 to %zu (see `fieldmesh "
                      "dossier attachments %s`)", f.id, n, n == 1 ? "" : "s", n, f.id);
-  } else if ((rv = load_att(c, &list[which - 1], &x)) < 0) {
+  } else if ((rv = load_att(c, &list[which - 1], (fm_str){f.id, strlen(f.id)}, team, &x)) < 0) {
     rv = fmc_fail(c, "cannot read attachment %llu of %s: %s", (unsigned long long)which,
                   f.id, fm_strerror(rv));
   } else {

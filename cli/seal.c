@@ -57,6 +57,11 @@ void fmc_open_visit(fmc_ctx *c, fm_visit_view *v, fm_opened *o, const char *id, 
   if (v->sealed) fm_keyring_open_visit(keyring(c), v, o, (fm_str){id, n});
 }
 
+int fmc_open_value(fmc_ctx *c, const uint8_t author[FM_KEY_LEN], fm_str id, const char *field,
+                   const uint8_t *p, size_t n, char *out, size_t cap, size_t *out_n) {
+  return fm_keyring_open_value(keyring(c), author, id, field, p, n, out, cap, out_n);
+}
+
 typedef struct seal_conf {
   int seal;       /* -1: a bad value */
   char bad[64];

@@ -22,6 +22,12 @@ int fmc_sealer(fmc_ctx *c, const fm_sealer **out);
 void fmc_open_dossier(fmc_ctx *c, fm_dossier_view *d, fm_opened *o, const char *id, size_t n);
 void fmc_open_visit(fmc_ctx *c, fm_visit_view *v, fm_opened *o, const char *id, size_t n);
 
+/* Opens one sealed value (an attachment's name or key) as
+ * fm_keyring_open_value: 0, FM_ERR_NOTFOUND (no key here) or
+ * FM_ERR_DECRYPT (damaged). */
+int fmc_open_value(fmc_ctx *c, const uint8_t author[FM_KEY_LEN], fm_str id, const char *field,
+                   const uint8_t *p, size_t n, char *out, size_t cap, size_t *out_n);
+
 /* What the openings so far met (all zero when nothing was sealed). */
 fm_seal_counts fmc_seal_counts(void);
 

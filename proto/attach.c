@@ -74,13 +74,15 @@ static int name_ok(const char *s, size_t n) {
 
 static int attach_ok(const fm_attach *a) {
   return a->dossier_len > 0 && a->dossier_len <= 64 && a->kind >= 0 &&
-         a->kind < FM_ATT_KIND_COUNT && name_ok(a->name, a->name_len) && a->size > 0 &&
-         a->size <= FM_ATTACH_FILE_MAX && a->nchunks == fm_attach_nchunks(a->size);
+         a->kind < FM_ATT_KIND_COUNT && (a->name_sealed || name_ok(a->name, a->name_len)) &&
+         a->size > 0 && a->size <= FM_ATTACH_FILE_MAX &&
+         a->nchunks == fm_attach_nchunks(a->size);
 }
 
-int fm_attach_body(fm_buf *out, const fm_attach *a) {
+int fm_attach_body_sealed(fm_buf *out, const fm_attach *a, const fm_sealer *s) {
   fm_wr w;
-  if (!attach_ok(a)) return FM_ERR_INVAL;
+  char hex[2 * FM_ATTACH_KEY + 1];
+  if (!attach_ok(a) || !a->key || !a->name) return FM_ERR_INVAL;
   fm_wr_init(&w, out);
   fm_wr_map(&w, 7);
   fm_wr_cstr(&w, "dossier");
@@ -88,7 +90,9 @@ int fm_attach_body(fm_buf *out, const fm_attach *a) {
   fm_wr_cstr(&w, "kind");
   fm_wr_cstr(&w, fm_attach_kind_name(a->kind));
   fm_wr_cstr(&w, "name");
-  fm_wr_str(&w, a->name, a->name_len);
+  if (s) fm_seal_write(&w, s, a->dossier, a->dossier_len, FM_ATTACH_FIELD_NAME, a->name,
+                       a->name_len);
+  else fm_wr_str(&w, a->name, a->name_len);
   fm_wr_cstr(&w, "size");
   fm_wr_uint(&w, a->size);
   fm_wr_cstr(&w, "chunk");
@@ -96,9 +100,17 @@ int fm_attach_body(fm_buf *out, const fm_attach *a) {
   fm_wr_cstr(&w, "chunks");
   fm_wr_bin(&w, a->chunks, a->nchunks * FM_BLOB_ID);
   fm_wr_cstr(&w, "key");
-  fm_wr_bin(&w, a->key, FM_ATTACH_KEY);
+  if (s) {
+    fm_hex(a->key, FM_ATTACH_KEY, hex);
+    fm_seal_write(&w, s, a->dossier, a->dossier_len, FM_ATTACH_FIELD_KEY, hex, 2 * FM_ATTACH_KEY);
+    sodium_memzero(hex, sizeof hex);
+  } else {
+    fm_wr_bin(&w, a->key, FM_ATTACH_KEY);
+  }
   return fm_buf_error(out);
 }
+
+int fm_attach_body(fm_buf *out, const fm_attach *a) { return fm_attach_body_sealed(out, a, NULL); }
 
 static int bin_of(const uint8_t *body, size_t len, const char *key, const uint8_t **p,
                   size_t *n) {
@@ -115,12 +127,22 @@ int fm_attach_parse(const uint8_t *body, size_t len, fm_attach *out) {
   memset(&a, 0, sizeof a);
   if (fm_body_str(body, len, "dossier", &a.dossier, &a.dossier_len) < 0 ||
       fm_body_str(body, len, "kind", &kind, &kind_len) < 0 ||
-      fm_body_str(body, len, "name", &a.name, &a.name_len) < 0 ||
+      (fm_body_str(body, len, "name", &a.name, &a.name_len) < 0 &&
+       (bin_of(body, len, "name", &a.name_sealed, &a.name_sealed_len) < 0 ||
+        a.name_sealed_len <= FM_SEAL_OVERHEAD)) ||
       fm_body_uint(body, len, "size", &a.size) < 0 ||
       fm_body_uint(body, len, "chunk", &chunk) < 0 || chunk != FM_ATTACH_CHUNK ||
       bin_of(body, len, "chunks", &a.chunks, &chunks_len) < 0 ||
-      bin_of(body, len, "key", &a.key, &key_len) < 0 || key_len != FM_ATTACH_KEY)
+      bin_of(body, len, "key", &a.key, &key_len) < 0)
     return FM_ERR_MALFORMED;
+  if (a.name_sealed) a.name = NULL, a.name_len = 0;
+  if (key_len != FM_ATTACH_KEY) {
+    /* A sealed key: 64 hex digits and the seal's overhead. */
+    if (key_len != 2 * FM_ATTACH_KEY + FM_SEAL_OVERHEAD) return FM_ERR_MALFORMED;
+    a.key_sealed = a.key;
+    a.key_sealed_len = key_len;
+    a.key = NULL;
+  }
   a.kind = fm_attach_kind_parse(kind, kind_len);
   if (chunks_len % FM_BLOB_ID) return FM_ERR_MALFORMED;
   a.nchunks = chunks_len / FM_BLOB_ID;

@@ -155,6 +155,27 @@ static void placeholder(fm_keyring *k, fm_str *f, char *buf, const char *text, i
   }
 }
 
+int fm_keyring_open_value(fm_keyring *k, const uint8_t author[static FM_KEY_LEN], fm_str id,
+                          const char *field, const uint8_t *p, size_t n, char *out, size_t cap,
+                          size_t *out_n) {
+  uint64_t seq;
+  const slot *sl;
+  if (cap < 2 || fm_seal_grant_of(p, n, &seq) < 0) goto bad;
+  if (!(sl = grant_key(k, author, seq)) || sl->state == 0) {
+    if (k) k->counts.locked++;
+    return FM_ERR_NOTFOUND;
+  }
+  if (sl->state < 0 ||
+      fm_seal_open(sl->key, author, id.p, id.n, field, p, n, out, cap - 1, out_n) < 0)
+    goto bad;
+  out[*out_n] = 0;
+  k->counts.opened++;
+  return 0;
+bad:
+  if (k) k->counts.unreadable++;
+  return FM_ERR_DECRYPT;
+}
+
 void fm_keyring_locked_text(fm_str team, char *out) {
   size_t n = team.n < FM_NAME_MAX ? team.n : FM_NAME_MAX;
   while (n > 0 && n < team.n && ((unsigned char)team.p[n] & 0xc0) == 0x80) n--;

@@ -15,6 +15,11 @@
  *   {dossier: str, kind: str, name: str, size: uint, chunk: uint,
  *    chunks: bin (32 bytes per chunk, in order), key: bin 32}
  *
+ * When the writer seals (seal.h), `name` and `key` are sealed values (a
+ * bin) for the record id of the dossier and the fields "scan.name" and
+ * "scan.key" (the key as 64 lowercase hex digits): only the readers of the
+ * writer's grant can read the name or open the chunks.
+ *
  * Threads: pure functions; any thread.
  */
 #ifndef FIELDMESH_ATTACH_H
@@ -24,6 +29,7 @@
 #include <stdint.h>
 
 #include "fieldmesh/entry.h"
+#include "fieldmesh/seal.h"
 #include "fieldmesh/wire.h"
 
 #define FM_KIND_DOSSIER_ATTACH "dossier.attach"
@@ -60,8 +66,15 @@ typedef struct fm_attach {
   uint64_t size;                 /* bytes of the file */
   const uint8_t *chunks;         /* nchunks blob ids of 32 bytes, in order */
   size_t nchunks;
-  const uint8_t *key;            /* FM_ATTACH_KEY bytes */
+  const uint8_t *key;            /* FM_ATTACH_KEY bytes; NULL when sealed */
+  const uint8_t *name_sealed;    /* sealed name (NULL: |name| is clear) */
+  size_t name_sealed_len;
+  const uint8_t *key_sealed;     /* sealed key (NULL: |key| is clear) */
+  size_t key_sealed_len;
 } fm_attach;
+
+#define FM_ATTACH_FIELD_NAME "scan.name"
+#define FM_ATTACH_FIELD_KEY "scan.key"
 
 /* Chunks a file of |size| bytes is cut into (at least 1). */
 size_t fm_attach_nchunks(uint64_t size);
@@ -85,6 +98,8 @@ void fm_blob_id(const uint8_t *p, size_t n, uint8_t id[static FM_BLOB_ID]);
  * error, or FM_ERR_INVAL when |a| breaks the rules fm_attach_parse
  * checks. */
 int fm_attach_body(fm_buf *out, const fm_attach *a);
+/* The same with `name` and `key` sealed by |s| (NULL: as fm_attach_body). */
+int fm_attach_body_sealed(fm_buf *out, const fm_attach *a, const fm_sealer *s);
 
 /* Reads the body of a `dossier.attach` entry (hostile bytes, already
  * checked as an entry by fm_entry_decode) into |out|.  0, or
@@ -92,7 +107,9 @@ int fm_attach_body(fm_buf *out, const fm_attach *a);
  * empty or over-long name or one holding '/', a size of 0 or over
  * FM_ATTACH_FILE_MAX, a chunk size other than FM_ATTACH_CHUNK, a chunk
  * list whose length is not 32 per chunk of that size, a key not 32
- * bytes. */
+ * bytes.  A `name` or `key` that is a sealed value (a bin of another
+ * size, seal.h) is taken as such, unread: |name| or |key| is then NULL
+ * and the sealed bytes are given. */
 int fm_attach_parse(const uint8_t *body, size_t len, fm_attach *out);
 
 #endif

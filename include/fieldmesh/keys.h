@@ -51,6 +51,15 @@ typedef struct fm_opened {
 void fm_keyring_open_dossier(fm_keyring *k, fm_dossier_view *d, fm_opened *o, fm_str id);
 void fm_keyring_open_visit(fm_keyring *k, fm_visit_view *v, fm_opened *o, fm_str id);
 
+/* Opens one sealed value |p| (|n| bytes) that |author| wrote for record
+ * |id| and field |field| (an attachment's key or name) into |out| (|cap|
+ * bytes, NUL-terminated; |*out_n| its length).  0, FM_ERR_NOTFOUND (this
+ * device holds no key for it) or FM_ERR_DECRYPT (it does not open:
+ * damaged).  Counted as fm_keyring_open_dossier counts. */
+int fm_keyring_open_value(fm_keyring *k, const uint8_t author[static FM_KEY_LEN], fm_str id,
+                          const char *field, const uint8_t *p, size_t n, char *out, size_t cap,
+                          size_t *out_n);
+
 /* The placeholder of a field sealed by team |team|, "(sealed: TEAM)",
  * into |out| (FM_SEAL_TEXT_MAX bytes): the team cut at a character's
  * start, "(sealed)" when its bytes are not UTF-8. */

@@ -12,7 +12,11 @@
 #     bundle --with-attachments (FMBNDL3) brings the same bytes, and the
 #     scan's bytes are in no file in the clear;
 #   - a bundle for another laptop's vector carries the chunks of the
-#     records it carries, and they are kept there.
+#     records it carries, and they are kept there;
+#   - with [privacy] seal = yes, the scan's name and key are sealed: a
+#     Team 1 laptop lists and writes it, a Team 2 laptop holding every
+#     chunk sees "(sealed: Team 1)" and can open nothing, and the name is
+#     in none of its files.
 #
 # usage: test_attach.sh BIN_DIR
 set -euo pipefail
@@ -105,4 +109,24 @@ out=$(fm c bundle import "$W/c.bundle")
 echo "$out"
 echo "$out" | grep -q "kept 2" || fail "c should keep the new scan's 2 chunks: $out"
 fm c dossier attachments "$D" | grep -q "0/5" || fail "c should still lack the first scan"
+
+step "sealed: the name and key of a scan reach only its team's laptops"
+carry b a >/dev/null   # a learns of b and c: the readers of what it seals
+carry c a >/dev/null
+printf '[privacy]\nseal = yes\n' >"$W/a/fieldmeshd.conf"
+cp "$W/scan.jpg" "$W/giay-khai-sinh-lan.jpg"
+fm a dossier attach "$D" "$W/giay-khai-sinh-lan.jpg" --kind application_form >/dev/null 2>&1
+fm a bundle export -o "$W/all.bundle" --with-attachments >/dev/null
+fm b bundle import "$W/all.bundle" >/dev/null
+fm c bundle import "$W/all.bundle" >/dev/null
+fm b dossier attachments "$D" | grep -q "giay-khai-sinh-lan.jpg" || fail "b cannot read the sealed name"
+fm b dossier attachment get "$D" 3 -o "$W/b3.jpg" >/dev/null
+cmp -s "$W/scan.jpg" "$W/b3.jpg" || fail "b could not open the sealed scan"
+fm c dossier attachments "$D" | grep -q "(sealed: Team 1)" ||
+  fail "c should see the name sealed: $(fm c dossier attachments "$D")"
+refused 1 "is sealed" fm c dossier attachment get "$D" 3 -o "$W/c3.jpg"
+[ ! -e "$W/c3.jpg" ] || fail "c wrote a file it cannot open"
+for f in "$W/c/store/data.mdb" "$W/all.bundle"; do
+  ! grep -q "giay-khai-sinh-lan" "$f" || fail "$f holds the sealed name"
+done
 echo "ok"

@@ -578,6 +578,9 @@ ATTACH_KINDS = (b"id_card", b"household_book", b"application_form", b"photo", b"
 ATTACH_CHUNK = 61440
 ATTACH_FILE_MAX = 128 * ATTACH_CHUNK
 ATTACH_MAX = 64
+# A sealed value (3.9): format byte, grant seq, nonce, then the ciphertext
+# and its tag.  An attachment's key is sealed as 64 hex digits.
+SEAL_OVERHEAD = 1 + 8 + 24 + 16
 
 
 def attach_ok(b):
@@ -585,17 +588,18 @@ def attach_ok(b):
     d, kind, name = bval(b, b"dossier"), bval(b, b"kind"), bval(b, b"name")
     size, chunk = bval(b, b"size"), bval(b, b"chunk")
     chunks, key = bval(b, b"chunks"), bval(b, b"key")
+    sealed_name = type(name) is bytes and len(name) > SEAL_OVERHEAD
     if not (isinstance(d, Str) and 1 <= len(d) <= 64 and isinstance(kind, Str)
-            and bytes(kind) in ATTACH_KINDS and isinstance(name, Str)
-            and 1 <= len(name) <= 255 and b"/" not in bytes(name)
-            and b"\x00" not in bytes(name)):
+            and bytes(kind) in ATTACH_KINDS
+            and (sealed_name or (isinstance(name, Str) and 1 <= len(name) <= 255
+                                 and b"/" not in bytes(name) and b"\x00" not in bytes(name)))):
         return False
     if type(size) is not int or not 1 <= size <= ATTACH_FILE_MAX or chunk != ATTACH_CHUNK \
             or type(chunk) is not int:
         return False
     n = (size + ATTACH_CHUNK - 1) // ATTACH_CHUNK
     return type(chunks) is bytes and len(chunks) == 32 * n and type(key) is bytes \
-        and len(key) == 32
+        and len(key) in (32, 64 + SEAL_OVERHEAD)
 
 
 def add_attachment(r, s):

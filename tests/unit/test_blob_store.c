@@ -81,7 +81,8 @@ static void seal_file(void) {
 }
 
 static void append_attach(fm_store *s) {
-  fm_attach a = {ID, strlen(ID), FM_ATT_PHOTO, "a.jpg", 5, FM_ATTACH_CHUNK + 100, IDS, 2, KEY};
+  fm_attach a = {ID, strlen(ID), FM_ATT_PHOTO, "a.jpg", 5, FM_ATTACH_CHUNK + 100, IDS, 2, KEY,
+                 NULL, 0, NULL, 0};
   fm_buf b;
   fm_buf_init(&b, 8192);
   assert_int_equal(fm_attach_body(&b, &a), 0);

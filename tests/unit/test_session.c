@@ -1254,7 +1254,8 @@ static void add_scan(tnode *t, const fm_identity *who, uint8_t ids[3 * FM_BLOB_I
   assert_int_equal(fm_store_append(t->s, who, FM_KIND_DOSSIER, b.p, b.len, T0 + 4000, NULL,
                                    NULL), 0);
   fm_buf_reset(&b);
-  fm_attach a = {did, strlen(did), FM_ATT_ID_CARD, "cccd.jpg", 8, SCAN_SIZE, ids, 3, key};
+  fm_attach a = {did, strlen(did), FM_ATT_ID_CARD, "cccd.jpg", 8, SCAN_SIZE, ids, 3, key,
+                 NULL, 0, NULL, 0};
   assert_int_equal(fm_attach_body(&b, &a), 0);
   assert_int_equal(fm_store_append(t->s, who, FM_KIND_DOSSIER_ATTACH, b.p, b.len, T0 + 5000,
                                    NULL, NULL), 0);
