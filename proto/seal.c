@@ -208,7 +208,9 @@ int fm_seal_grant_read(const fm_entry *e, char period[static 8],
                        uint8_t (*devices)[FM_KEY_LEN], size_t *n) {
   list_ctx l = {devices, 0};
   int rc = grant_each(e, period, list_one, &l);
-  if (rc) return FM_ERR_MALFORMED;
+  /* A grant whose every item is of a later version names no reader this
+   * version knows: nothing to read here. */
+  if (rc || l.n == 0) return FM_ERR_MALFORMED;
   *n = l.n;
   return 0;
 }

@@ -267,7 +267,7 @@ static int parse_items(fm_rd *c, uint64_t count, int chunky, fm_bundle *b) {
     if (chunk) b->nchunks++;
     else b->nitems = (size_t)i + 1;
   }
-  b->chunks = b->items + b->nitems;
+  b->chunks = b->items ? b->items + b->nitems : NULL;
   return fm_rd_done(c) ? 0 : FM_ERR_MALFORMED;
 }
 

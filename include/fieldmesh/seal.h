@@ -83,7 +83,8 @@ int fm_seal_grant_body_of(fm_buf *out, const char *period, const uint8_t (*devic
 
 /* Reads grant |e|: its period into |period| (8 bytes, NUL-terminated) and
  * its recipients, in order, into |devices| (room for FM_SEAL_READERS_MAX),
- * |*n| set.  0 or FM_ERR_MALFORMED. */
+ * |*n| set (at least 1).  0 or FM_ERR_MALFORMED (also a grant whose every
+ * item is of a later version: it names no reader this version knows). */
 int fm_seal_grant_read(const fm_entry *e, char period[static 8],
                        uint8_t (*devices)[FM_KEY_LEN], size_t *n);
 
