@@ -74,6 +74,7 @@ static fm_session *session_for(sim_world *w, sim_node *n, const sim_link_spec *k
   cfg.rng.fill = sim_rng_fill;
   cfg.rng.ctx = &w->rng;
   cfg.ping_every = k->ping;
+  cfg.ping_max = k->ping_max;
   cfg.idle_timeout = k->idle;
   int rv = fm_session_new(&cfg, w->now, &s);
   return rv < 0 ? NULL : s;

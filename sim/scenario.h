@@ -86,6 +86,7 @@ typedef struct sim_link_spec {
   sim_hours hours;            /* windows when the link is up */
   fm_time jitter;             /* each pair connects this much after the window opens, at most */
   fm_time latency, ping, idle, retry;
+  fm_time ping_max;     /* quiet pings back off up to this (the daemon: 30 min) */
   uint64_t bandwidth;         /* bytes per second, each way */
   double loss;                /* chance that a chunk of 16 KiB kills the connection */
   int at_minute;              /* usb: when the stick leaves */

@@ -198,6 +198,7 @@ static int link_defaults(sim__load *L, const sim_ini_section *s, sim_link_spec *
   k->loss = slow ? 0.01 : 0;
   k->jitter = slow ? 5 * SIM_MIN_MS : 10 * SIM_MIN_MS;
   k->ping = 15000;
+  k->ping_max = 30 * SIM_MIN_MS;
   k->idle = 60000;
   k->retry = slow ? 2 * SIM_MIN_MS : 30000;
   k->carry = SIM_HOUR_MS;
@@ -226,7 +227,8 @@ static int link_shape(sim__load *L, const sim_ini_section *s, sim_link_spec *k) 
     return sim__scenario_fail(L, line, "loss: give a chance per 16 KiB such as 0.02 or 2%%");
   if (link_duration(L, s, "latency", &k->latency) < 0 ||
       link_duration(L, s, "jitter", &k->jitter) < 0 || link_duration(L, s, "ping", &k->ping) < 0 ||
-      link_duration(L, s, "idle", &k->idle) < 0 || link_duration(L, s, "retry", &k->retry) < 0)
+      link_duration(L, s, "idle", &k->idle) < 0 || link_duration(L, s, "retry", &k->retry) < 0 ||
+      link_duration(L, s, "ping_max", &k->ping_max) < 0)
     return -1;
   if (k->ping < 1000 || k->idle <= k->ping || k->retry < 1000)
     return sim__scenario_fail(L, s->line, "[link %s]: ping >= 1s, idle > ping, retry >= 1s", k->id);
@@ -251,7 +253,7 @@ static int link_usb(sim__load *L, const sim_ini_section *s, sim_link_spec *k) {
 
 static int load_link(sim__load *L, const sim_ini_section *s, sim_link_spec *k) {
   static const char *const keys[] = {"kind", "peers", "days", "hours", "mode", "jitter",
-                                     "latency", "bandwidth", "loss", "ping", "idle", "retry",
+                                     "latency", "bandwidth", "loss", "ping", "ping_max", "idle", "retry",
                                      "from", "to", "at", "carry", NULL};
   const char *v;
   int line = s->line;
