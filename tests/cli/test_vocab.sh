@@ -22,26 +22,6 @@ NAME=test_vocab
 
 export FIELDMESH_NOW=1764900000000
 
-laptop() {
-  fm "$1" init | tail -n1 >"$W/$1.id"
-  fm auth enroll "$(cat "$W/$1.id")" --name "$2" --team "$3" --role "$4" \
-    -o "$W/$1.join" >/dev/null
-  fm "$1" join "$W/$1.join" >/dev/null
-}
-carry() {
-  fm "$2" vector export -o "$W/carry.vec" >/dev/null
-  fm "$1" bundle export --for "$W/carry.vec" -o "$W/carry.bundle" >/dev/null
-  fm "$2" bundle import "$W/carry.bundle" >/dev/null
-}
-refused() {
-  local want=$1 word=$2 err rc=0
-  shift 2
-  err=$(fm "$@" 2>&1 >/dev/null) || rc=$?
-  [ "$rc" -eq "$want" ] || fail "\`fieldmesh ${*:2}\` exited $rc, expected $want: $err"
-  [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "expected one line of error, got: $err"
-  case "$err" in *"$word"*) ;; *) fail "the error does not say \"$word\": $err" ;; esac
-  echo "refused (exit $rc): $err"
-}
 visit() {
   local who=$1
   shift
@@ -52,9 +32,9 @@ report_row() { fm "$1" report --by village --format csv | tr -d '\r' | grep -F "
 
 step "a commune: a member and a leader of team 1, a member of team 2"
 fm auth authority init --commune "Tân Quang" >/dev/null
-laptop lan "Lò Thị Lan" "Team 1" member
-laptop minh "Hoàng Văn Minh" "Team 1" leader
-laptop mai "Hà Thị Mai" "Team 2" member
+laptop lan "Lò Thị Lan" "Team 1" member ""
+laptop minh "Hoàng Văn Minh" "Team 1" leader ""
+laptop mai "Hà Thị Mai" "Team 2" member ""
 for s in lan minh mai; do carry auth "$s"; done
 
 step "no list yet: any village, as before"
@@ -66,8 +46,8 @@ case "$out" in *"keeps no list of villages"*) ;; *) fail "list said: $out" ;; es
 step "the authority lists villages; a member may not"
 fm auth authority villages add "Nghĩa Tân" >/dev/null
 fm auth authority villages add "Vinh Quang" >/dev/null
-refused 1 "already among" auth authority villages add "nghia tân"
-refused 1 "authority" lan authority villages add "Bản Mới"
+refused 1 "already among" fm auth authority villages add "nghia tân"
+refused 1 "authority" fm lan authority villages add "Bản Mới"
 for s in lan minh mai; do carry auth "$s"; done
 out=$(fm lan --json authority villages list)
 [ "$(jq -r '[.[].name] | join(",")' <<<"$out")" = "Nghĩa Tân,Vinh Quang" ] ||
@@ -75,9 +55,9 @@ out=$(fm lan --json authority villages list)
 
 step "an unknown village is refused with the closest suggested; nothing is written"
 n=$(entries lan)
-refused 2 'did you mean "Nghĩa Tân"?' lan visit add --village "Nghia Tn" --mode home \
+refused 2 'did you mean "Nghĩa Tân"?' fm lan visit add --village "Nghia Tn" --mode home \
   --services account_created --citizens 1
-refused 2 "one of: Nghĩa Tân, Vinh Quang" lan dossier add --procedure khai_sinh \
+refused 2 "one of: Nghĩa Tân, Vinh Quang" fm lan dossier add --procedure khai_sinh \
   --applicant-name "Lò Văn Pó" --village "Xóm Xa"
 [ "$(entries lan)" = "$n" ] || fail "a refused record wrote an entry"
 
@@ -93,19 +73,19 @@ D1=$(fm lan dossier add --procedure khai_sinh --applicant-name "Lò Văn Pó" \
 
 step "--new-village: a leader's is recorded and flagged, a member's refused"
 n=$(entries lan)
-refused 1 "--new-village is for a team leader" lan visit add --village "Bản Mới" \
+refused 1 "--new-village is for a team leader" fm lan visit add --village "Bản Mới" \
   --new-village --mode home --services account_created --citizens 1
 [ "$(entries lan)" = "$n" ] || fail "a refused --new-village wrote an entry"
 V2=$(visit minh --village "Bản Mới" --new-village 2>"$W/warn")
 grep -q "flagged in reports" "$W/warn" || fail "no warning for a new village: $(cat "$W/warn")"
-carry lan minh
+carry lan minh >/dev/null
 row=$(report_row minh "Bản Mới (not listed)")
 [ "$row" = "Bản Mới (not listed),1,2,0,0,0,0,0" ] || fail "minh's report row: '$row'"
 fm minh visit show "$V2" | grep -q "^village *Bản Mới (not in the commune's list)$" ||
   fail "visit show does not flag the new village: $(fm minh visit show "$V2")"
 # The authority adds it: the flag goes, the record stays.
 fm auth authority villages add "Bản Mới" >/dev/null
-carry auth minh
+carry auth minh >/dev/null
 row=$(report_row minh "Bản Mới")
 [ "$row" = "Bản Mới,1,2,0,0,0,0,0" ] || fail "after the add, minh's row: '$row'"
 
@@ -114,9 +94,9 @@ step "a rename keeps history: old records group under the new name everywhere"
 [ "$(report_row minh "Nghĩa Tân")" = "Nghĩa Tân,2,4,1,0,0,0,0" ] ||
   fail "before the rename: $(report_row minh "Nghĩa Tân")"
 fm auth authority villages rename "nghia tan" "Nghĩa Tân Mới" >/dev/null
-refused 1 "former name" auth authority villages add "Nghĩa Tân"
+refused 1 "former name" fm auth authority villages add "Nghĩa Tân"
 for s in lan minh mai; do carry auth "$s"; done
-carry minh mai
+carry minh mai >/dev/null
 for s in minh mai; do
   row=$(report_row "$s" "Nghĩa Tân Mới")
   [ "$row" = "Nghĩa Tân Mới,2,4,1,0,0,0,0" ] || fail "$s's row after the rename: '$row'"
@@ -135,7 +115,7 @@ for name in "Nghĩa Tân Mới" "Nghĩa Tân"; do
   [ "$(fm minh --json dossier list --village "$name" | jq -r '.[].id')" = "$D1" ] ||
     fail "dossier list --village \"$name\""
 done
-refused 2 'is now called "Nghĩa Tân Mới"' lan visit add --village "Nghĩa Tân" --mode home \
+refused 2 'is now called "Nghĩa Tân Mới"' fm lan visit add --village "Nghĩa Tân" --mode home \
   --services account_created --citizens 1
 visit lan --village "nghia tan moi" >/dev/null
 d1=$(status_field minh view_digest)
@@ -144,9 +124,9 @@ d2=$(status_field mai view_digest)
 
 step "a retired village takes no new record; its old ones stay"
 fm auth authority villages retire "vinh quang" >/dev/null
-refused 1 "already retired" auth authority villages retire "Vinh Quang"
-carry auth lan
-refused 2 "retired" lan visit add --village "Vinh Quang" --mode home \
+refused 1 "already retired" fm auth authority villages retire "Vinh Quang"
+carry auth lan >/dev/null
+refused 2 "retired" fm lan visit add --village "Vinh Quang" --mode home \
   --services account_created --citizens 1
 out=$(fm lan authority villages list)
 printf '%s\n' "$out"
@@ -156,7 +136,7 @@ printf '%s\n' "$out" | grep -q "^Nghĩa Tân Mới *listed *Nghĩa Tân$" ||
 
 step "places in the list's spelling, households as typed; teams for enroll"
 fm auth authority places add "Trà Kiểm" >/dev/null
-carry auth lan
+carry auth lan >/dev/null
 P1=$(visit lan --village "nghia tan moi" --place "tra kiem")
 P2=$(visit lan --village "nghia tan moi" --place "nhà ông Pó")
 [ "$(fm lan --json visit show "$P1" | jq -r .place)" = "Trà Kiểm" ] || fail "place not respelled"
@@ -164,9 +144,9 @@ P2=$(visit lan --village "nghia tan moi" --place "nhà ông Pó")
 fm auth authority teams add "Team 1" >/dev/null
 fm auth authority teams add "Team 2" >/dev/null
 fm tam init | tail -n1 >"$W/tam.id"
-refused 2 'did you mean "Team 2"?' auth enroll "$(cat "$W/tam.id")" --name "Tâm" \
+refused 2 'did you mean "Team 2"?' fm auth enroll "$(cat "$W/tam.id")" --name "Tâm" \
   --team "Tem 2" --role member -o "$W/tam.join"
-refused 2 "Vinh Quang" auth enroll "$(cat "$W/tam.id")" --name "Tâm" --team "team 2" \
+refused 2 "Vinh Quang" fm auth enroll "$(cat "$W/tam.id")" --name "Tâm" --team "team 2" \
   --role member --villages "Vinh Quang" -o "$W/tam.join"
 fm auth enroll "$(cat "$W/tam.id")" --name "Tâm" --team "team 2" --role member \
   --villages "nghia tan moi" -o "$W/tam.join" >/dev/null
@@ -174,11 +154,11 @@ out=$(fm tam join "$W/tam.join")
 case "$out" in *"(Team 2, member); villages: Nghĩa Tân Mới"*) ;; *) fail "tam joined as: $out" ;; esac
 
 step "a vocabulary entry a member's key signed anyway is quarantined on the others"
-carry lan mai
+carry lan mai >/dev/null
 out=$("$BIN/fm-forge" "$W/lan" "$W/mai" --vocab village "Làng Giả" 2>&1) ||
   fail "fm-forge failed: $out"
 [ "$out" = "quarantined -20103" ] || fail "mai took lan's forged vocabulary entry: $out"
-refused 2 "not among the commune's villages" mai visit add --village "Làng Giả" --mode home \
+refused 2 "not among the commune's villages" fm mai visit add --village "Làng Giả" --mode home \
   --services account_created --citizens 1
 doc=$(fm mai doctor 2>&1 || true)
 case "$doc" in *"changes not allowed to their writer"*"a vocab by Lò Thị Lan"*) ;;

@@ -108,11 +108,15 @@ stop() {
 
 # laptop STATE NAME [TEAM [ROLE [VILLAGES]]]: a laptop in $W/STATE, made
 # with `init`, enrolled by the authority in $W/${AUTH:-auth} (Team 1, member,
-# Nghĩa Tân and Vinh Quang unless given) and joined; its id in $W/STATE.id.
+# Nghĩa Tân and Vinh Quang unless given; VILLAGES "": none named, as in a
+# commune whose villages come from the authority's list) and joined; its id
+# in $W/STATE.id.
 laptop() {
+  local villages=(--villages "${5-Nghĩa Tân,Vinh Quang}")
+  [ -n "${villages[1]}" ] || villages=()
   fm "$1" init | tail -n1 >"$W/$1.id"
   fm "${AUTH:-auth}" enroll "$(cat "$W/$1.id")" --name "$2" --team "${3:-Team 1}" \
-    --role "${4:-member}" --villages "${5:-Nghĩa Tân,Vinh Quang}" -o "$W/$1.join" >/dev/null
+    --role "${4:-member}" "${villages[@]}" -o "$W/$1.join" >/dev/null
   fm "$1" join "$W/$1.join" >/dev/null
 }
 
