@@ -15,6 +15,7 @@
 #include "fieldmesh/error.h"
 #include "fieldmesh/record.h"
 #include "fieldmesh/view.h"
+#include "signed.h"
 
 #define NOW 1764900000000LL
 #define ID "D-06DERF70M2G9MCSK"
@@ -183,30 +184,13 @@ static void chunk_sizes(void **state) {
 
 /* ---- the dossier view ---------------------------------------------------------- */
 
-typedef struct signed_entry {
-  fm_buf bytes;
-  fm_entry e;
-} signed_entry;
-
-static void sign(signed_entry *s, const fm_identity *id, uint64_t seq, fm_time ms,
-                 const char *kind, fm_buf *body) {
-  static const uint8_t prev[FM_ID_LEN] = {1};
-  fm_limits lim = fm_limits_default();
-  assert_int_equal(fm_buf_error(body), 0);
-  fm_buf_init(&s->bytes, BUF_MAX);
-  assert_int_equal(fm_entry_build(&s->bytes, id, seq, seq > 1 ? prev : NULL,
-                                  fm_hlc_make((uint64_t)ms, 0), kind, body->p, body->len),
-                   0);
-  assert_int_equal(fm_entry_decode(s->bytes.p, s->bytes.len, &lim, &s->e), 0);
-  fm_buf_free(body);
-}
 
 static void attach_entry(signed_entry *s, const fm_identity *id, uint64_t seq, fm_time ms) {
   fm_attach a = sample();
   fm_buf b;
   fm_buf_init(&b, BUF_MAX);
   assert_int_equal(fm_attach_body(&b, &a), 0);
-  sign(s, id, seq, ms, FM_KIND_DOSSIER_ATTACH, &b);
+  signed_entry_make(s, id, seq, ms, FM_KIND_DOSSIER_ATTACH, &b);
 }
 
 static void dossier_entry(signed_entry *s, const fm_identity *id, uint64_t seq, fm_time ms) {
@@ -215,7 +199,7 @@ static void dossier_entry(signed_entry *s, const fm_identity *id, uint64_t seq, 
                       "portal", "", "", "2025-12-05"};
   fm_buf_init(&b, BUF_MAX);
   assert_int_equal(fm_dossier_body(&b, &in), 0);
-  sign(s, id, seq, ms, FM_KIND_DOSSIER, &b);
+  signed_entry_make(s, id, seq, ms, FM_KIND_DOSSIER, &b);
 }
 
 /* Applies |n| entries in the order |order| gives; the record's bytes into
@@ -301,7 +285,7 @@ static void view_keeps_the_oldest_and_ignores_bad_bodies(void **state) {
   fm_wr_map(&w, 1);
   fm_wr_cstr(&w, "dossier");
   fm_wr_cstr(&w, ID);
-  sign(&es[N], &B, 1, NOW - 1000, FM_KIND_DOSSIER_ATTACH, &b);
+  signed_entry_make(&es[N], &B, 1, NOW - 1000, FM_KIND_DOSSIER_ATTACH, &b);
   fwd[N] = back[N] = N;
   fold(es, fwd, N + 1, &r1);
   fold(es, back, N + 1, &r2);

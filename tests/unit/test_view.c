@@ -14,17 +14,13 @@
 #include "fieldmesh/error.h"
 #include "fieldmesh/record.h"
 #include "fieldmesh/view.h"
+#include "signed.h"
 
 #define NOW 1764900000000LL                         /* 2025-12-05 */
 #define YEAR_MS (365LL * 24 * 3600 * 1000)
 #define FUTURE (NOW + 10 * YEAR_MS)                 /* a clock 10 years ahead */
 #define ID "D-06DERF70M2G9MCSK"
 #define BUF_MAX (64 * 1024)
-
-typedef struct signed_entry {
-  fm_buf bytes;
-  fm_entry e;
-} signed_entry;
 
 static fm_identity A, B;
 
@@ -37,27 +33,13 @@ static int setup(void **state) {
   return fm_identity_from_seed(&B, seed);
 }
 
-/* Signs |body| as entry |seq| of |id| (prev is not checked by views). */
-static void sign(signed_entry *s, const fm_identity *id, uint64_t seq, fm_time ms,
-                 const char *kind, fm_buf *body) {
-  static const uint8_t prev[FM_ID_LEN] = {1};
-  fm_limits lim = fm_limits_default();
-  assert_int_equal(fm_buf_error(body), 0);
-  fm_buf_init(&s->bytes, BUF_MAX);
-  assert_int_equal(fm_entry_build(&s->bytes, id, seq, seq > 1 ? prev : NULL,
-                                  fm_hlc_make((uint64_t)ms, 0), kind, body->p, body->len),
-                   0);
-  assert_int_equal(fm_entry_decode(s->bytes.p, s->bytes.len, &lim, &s->e), 0);
-  fm_buf_free(body);
-}
-
 static void dossier(signed_entry *s, const fm_identity *id, uint64_t seq, fm_time ms) {
   fm_buf b;
   fm_dossier_in in = {ID, "khai_sinh", "Lò Văn Pó", "", "", "Vinh Quang", "Team 1",
                       "portal", "", "", "2025-12-05"};
   fm_buf_init(&b, BUF_MAX);
   assert_int_equal(fm_dossier_body(&b, &in), 0);
-  sign(s, id, seq, ms, FM_KIND_DOSSIER, &b);
+  signed_entry_make(s, id, seq, ms, FM_KIND_DOSSIER, &b);
 }
 
 static void status(signed_entry *s, const fm_identity *id, uint64_t seq, fm_time ms, int st,
@@ -65,7 +47,7 @@ static void status(signed_entry *s, const fm_identity *id, uint64_t seq, fm_time
   fm_buf b;
   fm_buf_init(&b, BUF_MAX);
   assert_int_equal(fm_dossier_status_body_after(&b, ID, st, ref, ref, after), 0);
-  sign(s, id, seq, ms, FM_KIND_DOSSIER_STATUS, &b);
+  signed_entry_make(s, id, seq, ms, FM_KIND_DOSSIER_STATUS, &b);
 }
 
 static void status_on(signed_entry *s, const fm_identity *id, uint64_t seq, fm_time ms,
@@ -73,7 +55,7 @@ static void status_on(signed_entry *s, const fm_identity *id, uint64_t seq, fm_t
   fm_buf b;
   fm_buf_init(&b, BUF_MAX);
   assert_int_equal(fm_dossier_status_body_level(&b, ID, st, "", "", after, level), 0);
-  sign(s, id, seq, ms, FM_KIND_DOSSIER_STATUS, &b);
+  signed_entry_make(s, id, seq, ms, FM_KIND_DOSSIER_STATUS, &b);
 }
 
 static void correct(signed_entry *s, const fm_identity *id, uint64_t seq, fm_time ms, int st,
@@ -81,7 +63,7 @@ static void correct(signed_entry *s, const fm_identity *id, uint64_t seq, fm_tim
   fm_buf b;
   fm_buf_init(&b, BUF_MAX);
   assert_int_equal(fm_dossier_correct_body(&b, ID, st, reason, after), 0);
-  sign(s, id, seq, ms, FM_KIND_DOSSIER_CORRECT, &b);
+  signed_entry_make(s, id, seq, ms, FM_KIND_DOSSIER_CORRECT, &b);
 }
 
 /* Merges |n| entries in the order |ord| into |out| (a record). */
