@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "date.h"
 #include "fieldmesh/error.h"
@@ -105,6 +106,15 @@ int fmc_need(const fmc_ctx *c, const fmc_opt *o, const char *hint) {
   if (o->value) return 0;
   if (hint && *hint) return fmc_usage(c, "%s is required (%s)", o->name, hint);
   return fmc_usage(c, "%s is required", o->name);
+}
+
+int fmc_not_regular(const fmc_ctx *c, const char *path, const char *what) {
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    return fmc_fail(c, "%s is a folder: give the path of the %s in it (nothing changed)", path,
+                    what);
+  return fmc_fail(c, "%s is not a regular file (a pipe or device): give the %s itself "
+                     "(nothing changed)", path, what);
 }
 
 int fmc_note_file(const fmc_ctx *c, fmc_opt *note, const fmc_opt *file, size_t max,

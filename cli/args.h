@@ -52,6 +52,12 @@ int fmc_check_text(const fmc_ctx *c, const char *field, const char *v,
  * receives (free it; NULL when no file was given) and points |note|'s value
  * at it.  Refuses both given at once, a missing or special file, a file too
  * long.  The text itself is then checked with fmc_check_text. */
+/* The one line for a file the user named that is not a regular file
+ * (fm_fsfile_read's FM_ERR_NOTREG): a folder, or a pipe or device; |what|
+ * names what the file should have been ("bundle file", "scanned file").
+ * Returns FMC_FAIL. */
+int fmc_not_regular(const fmc_ctx *c, const char *path, const char *what);
+
 int fmc_note_file(const fmc_ctx *c, fmc_opt *note, const fmc_opt *file, size_t max,
                   char **owned);
 

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -25,7 +24,6 @@
 
 static int read_scan(fmc_ctx *c, const char *path, uint8_t **buf, size_t *len) {
   int rv = fm_fsfile_read(path, FM_ATTACH_FILE_MAX, buf, len);
-  struct stat st;
   switch (rv) {
   case 0:
     if (*len > 0) return 0;
@@ -34,11 +32,7 @@ static int read_scan(fmc_ctx *c, const char *path, uint8_t **buf, size_t *len) {
   case FM_ERR_NOTFOUND:
     return fmc_fail(c, "%s: no such file: check the path (nothing written)", path);
   case FM_ERR_NOTREG:
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-      return fmc_fail(c, "%s is a folder: give the path of one scanned file in it "
-                         "(nothing written)", path);
-    return fmc_fail(c, "%s is not a regular file (a pipe or device): give the scanned "
-                       "file itself (nothing written)", path);
+    return fmc_not_regular(c, path, "scanned file");
   case FM_ERR_TOOBIG:
     return fmc_fail(c, "%s is over the 7.5 MiB limit for one scan: scan at a lower "
                        "resolution or in several files (nothing written)", path);

@@ -1,10 +1,11 @@
 #include "container.h"
 
+#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <sodium.h>
 
+#include "args.h"
 #include "fieldmesh/error.h"
 
 const char *fmc_container_kind(const char *magic) {
@@ -32,12 +33,9 @@ static int read_error(fmc_ctx *c, const char *path, const char *kind, int rv) {
     return fmc_fail(c, "%s is truncated (the file ends early): refused whole, nothing "
                        "changed; copy the %s again and let the copy finish", path, kind);
   case FM_ERR_NOTREG: {
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-      return fmc_fail(c, "%s is a folder: give the path of the %s file in it (nothing "
-                         "changed)", path, kind);
-    return fmc_fail(c, "%s is not a regular file (a pipe or device): refused, nothing "
-                       "changed; give the path of the %s itself", path, kind);
+    char what[32];   /* "bundle file", "vector file", "join file" */
+    snprintf(what, sizeof what, "%s%s", kind, strstr(kind, "file") ? "" : " file");
+    return fmc_not_regular(c, path, what);
   }
   case FM_ERR_TOOBIG:
     return fmc_fail(c, "%s is over the 2 GiB limit: refused", path);
