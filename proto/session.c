@@ -871,7 +871,7 @@ static int on_chunk(fm_session *s, const fm_msg *m) {
     s->st.chunks_bad++;
     return absent_add(s, m->ids) < 0 ? fail(s, -ENOMEM, "out of memory") : 0;
   }
-  if ((rv = s->cfg.io.blob_in(s->cfg.io.ctx, m->chunk, m->chunk_len)) < 0)
+  if ((rv = s->cfg.io.blob_in(s->cfg.io.ctx, id, m->chunk, m->chunk_len)) < 0)
     return fail(s, rv, "store failed: %s", fm_strerror(rv));
   s->st.chunks_in++;
   return 0;

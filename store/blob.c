@@ -24,13 +24,15 @@ int fm__store_blobs_on_entry(fm_store *s, MDB_txn *t, const fm_entry *e) {
 
 typedef struct put_ctx {
   const fm_slice *chunks;
+  const uint8_t (*ids)[FM_BLOB_ID];   /* known ids, or NULL: hashed here */
   size_t n;
   int only_wanted;
   fm_blob_tally tally;
 } put_ctx;
 
-/* Keeps one chunk (wanted ones only, when |only_wanted|). */
-static int put_one(fm_store *s, MDB_txn *t, put_ctx *pc, const fm_slice *c) {
+/* Keeps chunk |i| (wanted ones only, when |only_wanted|). */
+static int put_one(fm_store *s, MDB_txn *t, put_ctx *pc, size_t i) {
+  const fm_slice *c = &pc->chunks[i];
   uint8_t id[FM_BLOB_ID];
   MDB_val k = {FM_BLOB_ID, id}, v = {c->len, (void *)c->p}, w;
   int rc;
@@ -38,7 +40,8 @@ static int put_one(fm_store *s, MDB_txn *t, put_ctx *pc, const fm_slice *c) {
     pc->tally.unwanted++;
     return 0;
   }
-  fm_blob_id(c->p, c->len, id);
+  if (pc->ids) memcpy(id, pc->ids[i], FM_BLOB_ID);
+  else fm_blob_id(c->p, c->len, id);
   rc = mdb_get(t, s->blob_wanted, &k, &w);
   if (rc && rc != MDB_NOTFOUND) return fm__store_err(rc);
   if (rc == MDB_NOTFOUND && pc->only_wanted) {
@@ -61,13 +64,13 @@ static int do_put(fm_store *s, MDB_txn *t, void *ctx) {
   int rc;
   memset(&pc->tally, 0, sizeof pc->tally);
   for (size_t i = 0; i < pc->n; i++)
-    if ((rc = put_one(s, t, pc, &pc->chunks[i])) != 0) return rc;
+    if ((rc = put_one(s, t, pc, i)) != 0) return rc;
   return 0;
 }
 
-static int put(fm_store *s, const fm_slice *chunks, size_t n, int only_wanted,
-               fm_blob_tally *tally) {
-  put_ctx pc = {chunks, n, only_wanted, {0}};
+static int put(fm_store *s, const fm_slice *chunks, const uint8_t (*ids)[FM_BLOB_ID], size_t n,
+               int only_wanted, fm_blob_tally *tally) {
+  put_ctx pc = {chunks, ids, n, only_wanted, {0}};
   if (!s->has_blobs) return -EROFS;
   int rv = fm__store_write(s, do_put, &pc);
   if (rv == 0 && tally) *tally = pc.tally;
@@ -78,11 +81,16 @@ int fm_store_blob_put(fm_store *s, const fm_slice *chunks, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (chunks[i].len <= FM_ATTACH_TAG || chunks[i].len > FM_ATTACH_CHUNK + FM_ATTACH_TAG)
       return FM_ERR_TOOBIG;
-  return put(s, chunks, n, 0, NULL);
+  return put(s, chunks, NULL, n, 0, NULL);
 }
 
 int fm_store_blob_offer(fm_store *s, const fm_slice *chunks, size_t n, fm_blob_tally *tally) {
-  return put(s, chunks, n, 1, tally);
+  return put(s, chunks, NULL, n, 1, tally);
+}
+
+int fm_store_blob_offer_checked(fm_store *s, const fm_slice *chunk,
+                                const uint8_t id[static FM_BLOB_ID], fm_blob_tally *tally) {
+  return put(s, chunk, (const uint8_t (*)[FM_BLOB_ID])id, 1, 1, tally);
 }
 
 int fm_store_blob_each_wanted(fm_store *s, fm_blob_cb cb, void *ctx) {

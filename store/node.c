@@ -228,10 +228,10 @@ static int io_blob_get(void *ctx, const uint8_t id[32], fm_buf *out) {
   return rv;
 }
 
-static int io_blob_in(void *ctx, const uint8_t *chunk, size_t len) {
+static int io_blob_in(void *ctx, const uint8_t id[32], const uint8_t *chunk, size_t len) {
   fm_node *n = ctx;
   fm_slice c = {chunk, len};
-  return fm_store_blob_offer(n->store, &c, 1, NULL);
+  return fm_store_blob_offer_checked(n->store, &c, id, NULL);
 }
 
 fm_session_io fm_node_io(fm_node *n) {

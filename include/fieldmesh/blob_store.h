@@ -38,6 +38,11 @@ typedef struct fm_blob_tally {
  * became of them.  Errors as fm_store_blob_put (never FM_ERR_TOOBIG: a
  * chunk of a wrong size is unwanted). */
 int fm_store_blob_offer(fm_store *s, const fm_slice *chunks, size_t n, fm_blob_tally *tally);
+/* The same for one chunk whose |id| the caller has already checked is the
+ * BLAKE2b-256 of its bytes (a sync session does, to tell a peer's wrong
+ * bytes from the chunk it asked for): not hashed a second time. */
+int fm_store_blob_offer_checked(fm_store *s, const fm_slice *chunk,
+                                const uint8_t id[static FM_BLOB_ID], fm_blob_tally *tally);
 
 /* Calls |cb| with each wanted id (valid during the call), in id order,
  * until it returns non-zero (returned).  0 or a store error. */

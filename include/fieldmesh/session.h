@@ -104,11 +104,12 @@ typedef struct fm_session_io {
    * |blob_wanted| calls |cb| with each chunk id the node wants (valid
    * during the call) until |cb| returns non-zero; |blob_get| appends the
    * chunk |id| names to |out| or returns FM_ERR_NOTFOUND; |blob_in| takes
-   * a chunk whose id the session has checked.  Each returns 0 or a
+   * a chunk and its |id|, which the session has checked is the chunk's
+   * hash (no need to hash it again).  Each returns 0 or a
    * negative store error, which fails the session. */
   int (*blob_wanted)(void *ctx, int (*cb)(void *cbctx, const uint8_t id[32]), void *cbctx);
   int (*blob_get)(void *ctx, const uint8_t id[32], fm_buf *out);
-  int (*blob_in)(void *ctx, const uint8_t *chunk, size_t len);
+  int (*blob_in)(void *ctx, const uint8_t id[32], const uint8_t *chunk, size_t len);
 } fm_session_io;
 
 typedef struct fm_session_cfg {
