@@ -14,6 +14,7 @@
 #include "cmd.h"
 #include "cmd_net.h"
 #include "fieldmesh/blob_store.h"
+#include "fieldmesh/scan_copies.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/presence_store.h"
 #include "fieldmesh/skew.h"
@@ -279,6 +280,16 @@ static void check_store(doctor *d, const fm_store_stats *st) {
         "confirmed) and not receipted: sync before you leave the village, or carry a bundle.",
         (unsigned long long)cp.unsafe, cp.unsafe == 1 ? "is" : "are", cp.need,
         cp.need == 1 ? "" : "s");
+  fm_scan_copies sc;
+  if (fm_store_self(d->c->store, self) == 0 && fmc_own_copies(d->c, self, &cp) == 0 &&
+      fm_store_scan_copies(d->c->store, self, cp.need, &sc) == 0 && sc.unsafe)
+    add(d, 0, "scans only on this laptop",
+        "%llu scan%s attached here (%llu bytes) %s on fewer than %u other laptop%s (as they "
+        "confirmed) and not receipted: stay in reach of another laptop until the sync has "
+        "sent %s.",
+        (unsigned long long)sc.unsafe, sc.unsafe == 1 ? "" : "s",
+        (unsigned long long)sc.unsafe_bytes, sc.unsafe == 1 ? "is" : "are", cp.need,
+        cp.need == 1 ? "" : "s", sc.unsafe == 1 ? "it" : "them");
   uint64_t wanted = 0;
   if (fm_store_blob_wanted_count(d->c->store, &wanted) == 0 && wanted)
     add(d, 0, "scans not here yet",

@@ -9,6 +9,7 @@
 #include "cmd_net.h"
 #include "date.h"
 #include "fieldmesh/blob_store.h"
+#include "fieldmesh/scan_copies.h"
 #include "fieldmesh/error.h"
 #include "out.h"
 #include "upstream.h"
@@ -24,6 +25,7 @@ typedef struct status_info {
   fm_copies copies;           /* own entries by their copies elsewhere */
   fm_restore_info restore;    /* a restored backup's records (store/restore.c) */
   uint64_t chunks, chunk_bytes, chunks_wanted;   /* scans' chunks (blob_store.h) */
+  fm_scan_copies scans;       /* own scans by their chunks' copies elsewhere */
 } status_info;
 
 static int gather(fmc_ctx *c, status_info *s) {
@@ -46,6 +48,9 @@ static int gather(fmc_ctx *c, status_info *s) {
     return fmc_fail(c, "cannot read the receipts: %s", fm_strerror(rv));
   if (s->have_self && (rv = fmc_own_copies(c, s->self, &s->copies)) < 0)
     return fmc_fail(c, "cannot read the copies table: %s", fm_strerror(rv));
+  if (s->have_self && (rv = fm_store_scan_copies(c->store, s->self, s->copies.need,
+                                                  &s->scans)) < 0)
+    return fmc_fail(c, "cannot read the copies of scans: %s", fm_strerror(rv));
   if ((rv = fm_store_restore_info(c->store, &s->restore)) < 0 ||
       (rv = fm_store_blob_stats(c->store, &s->chunks, &s->chunk_bytes)) < 0 ||
       (rv = fm_store_blob_wanted_count(c->store, &s->chunks_wanted)) < 0)
@@ -57,8 +62,11 @@ static int gather(fmc_ctx *c, status_info *s) {
   return 0;
 }
 
-/* Every own entry has its copies elsewhere, or a receipt. */
-static int safe_to_leave(const status_info *s) { return s->copies.unsafe == 0; }
+/* Every own entry, and every chunk of every own scan, has its copies
+ * elsewhere, or a receipt. */
+static int safe_to_leave(const status_info *s) {
+  return s->copies.unsafe == 0 && s->scans.unsafe == 0;
+}
 
 static void copies_json(fmc_json *j, const fm_copies *cp) {
   const struct { const char *k; uint64_t v; } n[] = {
@@ -110,6 +118,8 @@ static void status_json(fmc_ctx *c, const status_info *s) {
       {"restored_pending", s->restore.pending}, {"restored", s->restore.rewritten},
       {"scan_chunks", s->chunks},       {"scan_bytes", s->chunk_bytes},
       {"scan_chunks_missing", s->chunks_wanted},
+      {"own_scans", s->scans.scans},    {"scans_unsafe", s->scans.unsafe},
+      {"scan_bytes_waiting", s->scans.unsafe_bytes},
   };
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
     fmc_json_key(&j, nums[i].k);
@@ -175,13 +185,23 @@ static void status_text(fmc_ctx *c, const status_info *s) {
     kv("copies", "on one other laptop %llu, on two or more %llu; receipted by the "
        "commune hall %llu", (unsigned long long)cp->one, (unsigned long long)cp->more,
        (unsigned long long)cp->receipted);
+    if (s->scans.scans)
+      kv("own scans", "%llu (%llu bytes); %llu (%llu bytes) wait to travel: on fewer than "
+         "%u other laptop%s and not receipted", (unsigned long long)s->scans.scans,
+         (unsigned long long)s->scans.bytes, (unsigned long long)s->scans.unsafe,
+         (unsigned long long)s->scans.unsafe_bytes, cp->need, cp->need == 1 ? "" : "s");
     if (safe_to_leave(s))
-      kv("", "safe to leave the village: every entry is on %u other laptop%s or receipted",
-         cp->need, cp->need == 1 ? "" : "s");
-    else
+      kv("", "safe to leave the village: every entry and scan is on %u other laptop%s or "
+         "receipted", cp->need, cp->need == 1 ? "" : "s");
+    else if (cp->unsafe)
       kv("", "NOT safe to leave the village: %llu entr%s on fewer than %u other laptop%s "
          "and not receipted; sync or carry a bundle first", (unsigned long long)cp->unsafe,
          cp->unsafe == 1 ? "y is" : "ies are", cp->need, cp->need == 1 ? "" : "s");
+    else
+      kv("", "NOT safe to leave the village: %llu scan%s (%llu bytes) not yet on %u other "
+         "laptop%s; stay in reach until the sync has sent them",
+         (unsigned long long)s->scans.unsafe, s->scans.unsafe == 1 ? "" : "s",
+         (unsigned long long)s->scans.unsafe_bytes, cp->need, cp->need == 1 ? "" : "s");
   }
   if (s->restore.pending)
     kv("restored", "%llu record%s written after a restore of this laptop wait%s to be "

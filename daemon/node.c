@@ -2,6 +2,7 @@
 #include "regrant.h"
 
 #include "fieldmesh/copies.h"
+#include "fieldmesh/scan_copies.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -505,7 +506,10 @@ void fmd_node_status(fmd_node *d, fm_control_status *out) {
   out->receipted = cp.receipted;
   out->unsafe = cp.unsafe;
   out->safe_copies = cp.need;
-  out->safe = cp.unsafe == 0;
+  /* A scan whose chunks no other laptop keeps yet is not safe either. */
+  fm_scan_copies sc = {0};
+  if (fm_store_scan_copies(d->store, d->node.id.pk, d->cfg->safe_copies, &sc) < 0) return;
+  out->safe = cp.unsafe == 0 && sc.unsafe == 0;
 }
 
 void fmd_node_report(fmd_node *d, const fmd_addr *a, fm_control_peer *out) {

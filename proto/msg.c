@@ -271,7 +271,8 @@ static int dec_body(fm_rd *c, uint32_t n, fm_msg *m) {
   case FM_MSG_ERROR:
     if (n != 3 || fm_rd_int(c, &m->code) < 0) return FM_ERR_MALFORMED;
     return dec_text(c, m);
-  case FM_MSG_WANT: case FM_MSG_NOCHUNK: return n == 2 ? dec_ids(c, m) : FM_ERR_MALFORMED;
+  case FM_MSG_WANT: case FM_MSG_NOCHUNK: case FM_MSG_HELD:
+    return n == 2 ? dec_ids(c, m) : FM_ERR_MALFORMED;
   case FM_MSG_CHUNK: return n == 3 ? dec_chunk(c, m) : FM_ERR_MALFORMED;
   default: return FM_ERR_PROTO;
   }
@@ -292,7 +293,7 @@ int fm_msg_decode(const uint8_t *p, size_t len, fm_msg *m) {
   fm_rd_init(&c, p, len, 1);
   if (fm_rd_array(&c, &n) < 0 || n < 1 || fm_rd_uint(&c, &type) < 0)
     return FM_ERR_MALFORMED;
-  if (type < FM_MSG_HELLO || type > FM_MSG_NOCHUNK) return FM_ERR_PROTO;
+  if (type < FM_MSG_HELLO || type > FM_MSG_HELD) return FM_ERR_PROTO;
   m->type = (fm_msg_type)type;
   if ((rv = dec_body(&c, n, m)) < 0) return rv;
   return fm_rd_done(&c) ? 0 : FM_ERR_MALFORMED;

@@ -31,6 +31,11 @@
  * slow link busy (one on the wire, one queued) while a record written
  * meanwhile waits behind at most those two. */
 #define FM_CHUNK_WINDOW 2
+/* Chunks sent and not yet confirmed by the peer's HELD that are
+ * remembered: a peer asks for at most FM_WANT_MAX at once and confirms
+ * each as it stores it, so twice that is room to spare; past it the
+ * oldest is forgotten (its HELD is then refused). */
+#define FM_SERVED_MAX (2 * FM_WANT_MAX)
 /* Chunk ids a peer said it lacks, remembered for the session. */
 #define ABSENT_MAX 4096
 
@@ -108,6 +113,9 @@ struct fm_session {
   size_t nabsent;
   uint8_t asked[FM_WANT_MAX][32];  /* the peer's requests, not served yet */
   size_t nasked;
+  int held;                /* the peer announced FM_FEAT_HELD: tell it what we keep */
+  uint8_t served[FM_SERVED_MAX][32];  /* sent in CHUNK, not confirmed by HELD yet */
+  size_t nserved;
   fm_zpack *zpack;         /* both sides announced FM_FEAT_ZSTD: ENTRIES go PACKED */
   fm_buf packed;           /* a PACKED message being built */
   uint8_t unpacked[FM_MSG_MAX];  /* a received PACKED message's ENTRIES: the
@@ -467,7 +475,7 @@ static int start_transport(fm_session *s) {
   fm_vector_digest(&s->ours, s->digest);
   fm_wr_init(&w, &s->plain);
   fm_msg_hello(&w, s->cfg.id->pk, s->cert, s->cfg.cert_len,
-               (has_presence(s) ? FM_FEAT_PRESENCE : 0) | (has_blobs(s) ? FM_FEAT_BLOBS : 0) |
+               (has_presence(s) ? FM_FEAT_PRESENCE : 0) | (has_blobs(s) ? FM_FEAT_BLOBS | FM_FEAT_HELD : 0) |
                    (s->cfg.compress ? FM_FEAT_ZSTD : 0),
                s->digest);
   return flush_msg(s);
@@ -874,6 +882,36 @@ static int on_chunk(fm_session *s, const fm_msg *m) {
   if ((rv = s->cfg.io.blob_in(s->cfg.io.ctx, id, m->chunk, m->chunk_len)) < 0)
     return fail(s, rv, "store failed: %s", fm_strerror(rv));
   s->st.chunks_in++;
+  if (!s->held) return 0;
+  /* Kept (or held already): the sender may count it as a copy. */
+  fm_wr w;
+  fm_wr_init(&w, &s->plain);
+  fm_msg_ids(&w, FM_MSG_HELD, id, 1);
+  if ((rv = flush_msg(s)) < 0) return fail(s, rv, "cannot send: %s", fm_strerror(rv));
+  return 0;
+}
+
+/* Remembers a chunk sent, for the peer's HELD. */
+static void served_add(fm_session *s, const uint8_t id[32]) {
+  if (s->nserved == FM_SERVED_MAX) {
+    memmove(s->served[0], s->served[1], (FM_SERVED_MAX - 1) * 32);
+    s->nserved--;
+  }
+  memcpy(s->served[s->nserved++], id, 32);
+}
+
+/* The peer keeps chunks we sent it: each is a copy elsewhere. */
+static int on_held(fm_session *s, const fm_msg *m) {
+  if (!has_blobs(s)) return fail(s, FM_ERR_PROTO, "chunks confirmed, not announced");
+  for (size_t i = 0; i < m->nids; i++) {
+    const uint8_t *id = m->ids + 32 * i;
+    size_t k = 0;
+    while (k < s->nserved && memcmp(s->served[k], id, 32)) k++;
+    if (k == s->nserved) return fail(s, FM_ERR_PROTO, "a chunk confirmed that was not sent");
+    memmove(s->served[k], s->served[k + 1], (s->nserved - k - 1) * 32);
+    s->nserved--;
+    if (s->cfg.io.blob_held) s->cfg.io.blob_held(s->cfg.io.ctx, s->st.peer_id, id);
+  }
   return 0;
 }
 
@@ -900,6 +938,7 @@ static int serve_chunk(fm_session *s) {
   if (rv == 0) {
     fm_msg_chunk(&w, s->asked[0], chunk.p, chunk.len);
     s->st.chunks_out++;
+    served_add(s, s->asked[0]);
   } else if (rv == FM_ERR_NOTFOUND || rv == FM_ERR_TOOBIG) {
     fm_msg_ids(&w, FM_MSG_NOCHUNK, s->asked[0], 1);
     rv = 0;
@@ -967,6 +1006,7 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
     if ((rv = on_hello(s, m)) < 0 || !s->st.admitted) return rv;
     s->blobs = has_blobs(s) && (m->features & FM_FEAT_BLOBS);
     s->want_more = s->blobs;
+    s->held = s->blobs && (m->features & FM_FEAT_HELD);
     if (s->cfg.compress && (m->features & FM_FEAT_ZSTD) && (rv = fm_zpack_new(&s->zpack)) < 0)
       return fail(s, rv, "out of memory");
     s->st.packing = s->zpack != NULL;
@@ -1003,6 +1043,7 @@ static int on_message(fm_session *s, const fm_msg *m, fm_time now) {
   case FM_MSG_WANT: return on_want(s, m);
   case FM_MSG_CHUNK: return on_chunk(s, m);
   case FM_MSG_NOCHUNK: return on_nochunk(s, m);
+  case FM_MSG_HELD: return on_held(s, m);
   case FM_MSG_CAUGHTUP:
     s->peer_caughtup = 1;
     if (s->caughtup_sent && !s->sent_since_caughtup) {

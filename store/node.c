@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "fieldmesh/blob_store.h"
+#include "fieldmesh/scan_copies.h"
 #include "fieldmesh/copies.h"
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
@@ -234,6 +235,14 @@ static int io_blob_in(void *ctx, const uint8_t id[32], const uint8_t *chunk, siz
   return fm_store_blob_offer_checked(n->store, &c, id, NULL);
 }
 
+/* A peer keeps a chunk we sent it: a copy, should the scan be ours. */
+static void io_blob_held(void *ctx, const uint8_t device[FM_KEY_LEN], const uint8_t id[32]) {
+  fm_node *n = ctx;
+  /* A store that cannot write it now only under-counts: the status says
+   * "not safe" until a later session proves the copy again. */
+  (void)fm_store_blob_note_held(n->store, device, id, fm_node_wall(n));
+}
+
 fm_session_io fm_node_io(fm_node *n) {
   fm_session_io io = {.ctx = n,
                       .vector = io_vector,
@@ -250,7 +259,8 @@ fm_session_io fm_node_io(fm_node *n) {
                       .peer_clock = io_peer_clock,
                       .blob_wanted = io_blob_wanted,
                       .blob_get = io_blob_get,
-                      .blob_in = io_blob_in};
+                      .blob_in = io_blob_in,
+                      .blob_held = io_blob_held};
   return io;
 }
 

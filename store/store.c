@@ -102,6 +102,13 @@ static int open_dbs(fm_store *s) {
     mdb_txn_abort(t);
     return fm__store_err(rc);
   }
+  /* Added for the copies of scans' chunks (scan_copies.c). */
+  rc = mdb_dbi_open(t, "blob_copies", flags, &s->blob_copies);
+  s->has_blob_copies = rc == 0;
+  if (rc && !(rc == MDB_NOTFOUND && s->read_only)) {
+    mdb_txn_abort(t);
+    return fm__store_err(rc);
+  }
   /* Added with the team rule (team.c): only writers use it. */
   rc = mdb_dbi_open(t, "record_wait", flags, &s->record_wait);
   s->has_record_wait = rc == 0;

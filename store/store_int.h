@@ -33,6 +33,10 @@ struct fm_store {
   MDB_dbi blobs;
   MDB_dbi blob_wanted;
   int has_blobs;
+  /* Chunks' copies on other devices (scan_copies.c): 0 in an older store
+   * opened read-only. */
+  MDB_dbi blob_copies;
+  int has_blob_copies;
   fm_limits limits;
   size_t held_max;   /* FM__HELD_MAX unless the opener chose another */
   size_t held_per_author; /* FM__HELD_PER_AUTHOR or less, never over held_max */

@@ -31,11 +31,19 @@
  *   WANT     [15, ids bin]               (attachment chunks, only between
  *   CHUNK    [16, id bin32, chunk bin]    peers whose HELLOs both set
  *   NOCHUNK  [17, ids bin]                FM_FEAT_BLOBS)
+ *   HELD     [18, ids bin]               (only to a peer whose HELLO set
+ *                                         FM_FEAT_HELD)
  *
  * WANT asks for 1 .. FM_WANT_MAX chunks by id (32 bytes each, back to
  * back); the peer answers each with CHUNK (the sealed chunk) or NOCHUNK
  * (ids it does not hold), after the entries it has to send.  A node never
  * has more than FM_WANT_MAX ids asked and unanswered.
+ *
+ * HELD names chunks (1 .. FM_WANT_MAX ids) the sender now holds, among
+ * those the peer sent it in CHUNK in this session: a receiver sends it
+ * once a chunk is in its store.  Only HELD makes a chunk count as a copy
+ * elsewhere ("safe to leave the village" for scans), never having sent
+ * it; a HELD naming a chunk not sent and not yet confirmed drops the peer.
  *
  * vector_digest is fm_vector_digest() of the sender's vector when it sent
  * HELLO: when both digests are equal the two nodes hold the same entries
@@ -101,6 +109,9 @@
 /* Attachment chunks (WANT, CHUNK, NOCHUNK): sent only when both HELLOs
  * set this bit; a peer that sends them otherwise is dropped. */
 #define FM_FEAT_BLOBS 4u
+/* HELD messages: sent only to a peer that set this bit; a peer that
+ * sends one otherwise is dropped. */
+#define FM_FEAT_HELD 8u
 /* Chunk ids in one WANT or NOCHUNK, and asked of a peer at once. */
 #define FM_WANT_MAX 8
 
@@ -108,7 +119,7 @@ typedef enum fm_msg_type {
   FM_MSG_HELLO = 1, FM_MSG_VECTOR, FM_MSG_ENTRIES, FM_MSG_ACK, FM_MSG_PING,
   FM_MSG_PONG, FM_MSG_BYE, FM_MSG_ERROR, FM_MSG_CAUGHTUP, FM_MSG_CERT,
   FM_MSG_PRESENCE, FM_MSG_PRESENCE_SUM, FM_MSG_PRESENCE_OFFER, FM_MSG_PACKED,
-  FM_MSG_WANT, FM_MSG_CHUNK, FM_MSG_NOCHUNK
+  FM_MSG_WANT, FM_MSG_CHUNK, FM_MSG_NOCHUNK, FM_MSG_HELD
 } fm_msg_type;
 
 typedef struct fm_msg_vitem {

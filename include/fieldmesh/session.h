@@ -110,6 +110,9 @@ typedef struct fm_session_io {
   int (*blob_wanted)(void *ctx, int (*cb)(void *cbctx, const uint8_t id[32]), void *cbctx);
   int (*blob_get)(void *ctx, const uint8_t id[32], fm_buf *out);
   int (*blob_in)(void *ctx, const uint8_t id[32], const uint8_t *chunk, size_t len);
+  /* The admitted peer |device| keeps the chunk |id| we sent it, in its own
+   * word (HELD): a copy elsewhere.  May be NULL (then nobody is told). */
+  void (*blob_held)(void *ctx, const uint8_t device[FM_KEY_LEN], const uint8_t id[32]);
 } fm_session_io;
 
 typedef struct fm_session_cfg {

@@ -48,7 +48,7 @@ static int encode(const fm_msg *m, fm_wr *w) {
   case FM_MSG_PING: case FM_MSG_PONG: fm_msg_ping(w, m->type, m->u1); return 1;
   case FM_MSG_CAUGHTUP: fm_msg_caughtup(w, m->u1); return 1;
   case FM_MSG_CERT: fm_msg_cert(w, m->cert, m->cert_len); return 1;
-  case FM_MSG_WANT: case FM_MSG_NOCHUNK:
+  case FM_MSG_WANT: case FM_MSG_NOCHUNK: case FM_MSG_HELD:
     FZ_CHECK(m->nids >= 1 && m->nids <= FM_WANT_MAX, "a WANT of an id count out of range decodes");
     fm_msg_ids(w, m->type, m->ids, m->nids);
     return 1;

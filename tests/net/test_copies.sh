@@ -9,6 +9,9 @@
 #     refusal and its reason reach `fieldmesh peers` and the log; then the
 #     restored laptop takes its log back and records them again, and only
 #     once the other laptop stores those do they count as copies;
+#   - a scan attached while the other laptop is frozen waits to travel
+#     (status counts its bytes, doctor names it) until the other laptop
+#     says it keeps every chunk (HELD), not when they were sent;
 #   - the wall clock of one laptop set two days forward, then back,
 #     during a live session (libfaketime, its monotonic clock untouched):
 #     the session survives past its idle timeout and keeps syncing.
@@ -69,6 +72,29 @@ wait_for "b to store the record" holds b 2
 wait_for "a to say safe once b acknowledged" safe a
 [ "$(status_field a only_here)" = 0 ] || fail "only_here is not 0 after b stored it"
 
+step "a scan: not safe until b says it keeps every chunk"
+kill -STOP "${PID[b]}"
+D=$(fm a dossier add --procedure khai_sinh --applicant-name "Nguyễn Văn A" \
+  --village "Nghĩa Tân" | tail -n1)
+head -c 200000 /dev/urandom >"$W/scan.jpg"
+fm a dossier attach "$D" "$W/scan.jpg" >/dev/null
+for i in 1 2 3; do
+  not_safe a || fail "a says safe while b, frozen, cannot hold the scan (check $i)"
+  [ "$(status_field a scans_unsafe)" = 1 ] || fail "scans_unsafe is not 1: $(fm a status --json)"
+  [ "$(status_field a scan_bytes_waiting)" -ge 200000 ] ||
+    fail "the scan's bytes are not waiting to travel: $(fm a status --json)"
+  sleep 0.5
+done
+fm a status | grep -q "own scans .* 1 (2[0-9]* bytes) wait to travel" ||
+  fail "status does not say the scan waits to travel: $(fm a status)"
+{ fm a doctor || true; } | grep -q "scan attached here .* on fewer than 1 other laptop" ||
+  fail "doctor does not name the scan only here"
+kill -CONT "${PID[b]}"
+wait_for "b to hold the scan's chunks" eval '[ "$(status_field b scan_chunks_missing)" = 0 ] && [ "$(status_field b scan_chunks)" -ge 4 ]'
+wait_for "a to say safe once b kept the scan" safe a
+[ "$(status_field a scans_unsafe)" = 0 ] || fail "scans_unsafe is not 0 once b kept it"
+n=$(status_field b entries)
+
 step "a's wall clock two days forward, then back, in a live session"
 stop a
 printf '+0\n' >"$W/a.faketime"
@@ -80,7 +106,6 @@ LD_PRELOAD=$FAKE FAKETIME_TIMESTAMP_FILE="$W/a.faketime" FAKETIME_NO_CACHE=1 \
 wait_for "a and b to be live again" live a
 gone_a=$(count_in_log a "disconnected")
 gone_b=$(count_in_log b "disconnected")
-n=2
 for shift in +2d -2d; do
   printf '%s\n' "$shift" >"$W/a.faketime"
   # Past the 5 s idle timeout and several pings: a session on the wall

@@ -18,6 +18,7 @@
 
 #include "fieldmesh/attach.h"
 #include "fieldmesh/blob_store.h"
+#include "fieldmesh/scan_copies.h"
 #include "fieldmesh/copies.h"
 #include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
@@ -1313,6 +1314,12 @@ static void test_session_chunks_follow_their_record(void **state) {
   assert_int_equal(fm_store_blob_wanted_count(y.s, &wanted), 0);
   assert_int_equal(wanted, 3);
   assert_int_equal(fm_session_get_state(bad.b), FM_SS_LIVE);
+  /* Bytes sent are not a copy: the scan is only on its laptop. */
+  fm_scan_copies sc;
+  assert_int_equal(fm_store_scan_copies(x.s, D[2].pk, 1, &sc), 0);
+  assert_int_equal(sc.scans, 1);
+  assert_int_equal(sc.unsafe, 1);
+  assert_int_equal(sc.unsafe_bytes, SCAN_SIZE + 3 * FM_ATTACH_TAG);
   fm_session_del(bad.a);
   fm_session_del(bad.b);
 
@@ -1329,6 +1336,13 @@ static void test_session_chunks_follow_their_record(void **state) {
   assert_int_equal(wanted, 0);
   /* The scan's bytes cost their size once, and a little more. */
   assert_true(l.bytes < SCAN_SIZE + SCAN_SIZE / 20);
+  /* The peer said it keeps every chunk (HELD): now the scan is safe. */
+  assert_int_equal(fm_store_scan_copies(x.s, D[2].pk, 1, &sc), 0);
+  assert_int_equal(sc.unsafe, 0);
+  assert_int_equal(sc.unsafe_bytes, 0);
+  assert_int_equal(sc.bytes, SCAN_SIZE + 3 * FM_ATTACH_TAG);
+  assert_int_equal(fm_store_scan_copies(x.s, D[2].pk, 2, &sc), 0);
+  assert_int_equal(sc.unsafe, 1);
   fm_session_del(l.a);
   fm_session_del(l.b);
 
@@ -1344,10 +1358,11 @@ static void test_session_chunks_follow_their_record(void **state) {
 }
 
 /* A peer that asks for chunks without announcing them, asks for more at
- * once than allowed, or sends a chunk nobody asked for, is dropped. */
+ * once than allowed, sends a chunk nobody asked for, or confirms keeping a
+ * chunk it was never sent, is dropped. */
 static void test_session_drops_chunk_messages_out_of_place(void **state) {
   (void)state;
-  for (int which = 0; which < 3; which++) {
+  for (int which = 0; which < 4; which++) {
     tnode x;
     rogue r;
     uint8_t ids[FM_WANT_MAX * 32], chunk[100];
@@ -1355,12 +1370,13 @@ static void test_session_drops_chunk_messages_out_of_place(void **state) {
     fm_wr w;
     tnode_open(&x, 2);
     fm_session *v = session_for(&x, 0);
-    rogue_connect_with(&r, v, which == 0 ? 0 : FM_FEAT_BLOBS);
+    rogue_connect_with(&r, v, which == 0 ? 0 : FM_FEAT_BLOBS | FM_FEAT_HELD);
     memset(ids, 1, sizeof ids);
     memset(chunk, 2, sizeof chunk);
     fm_buf_init(&m, FM_MSG_MAX);
     fm_wr_init(&w, &m);
     if (which == 2) fm_msg_chunk(&w, ids, chunk, sizeof chunk);
+    else if (which == 3) fm_msg_ids(&w, FM_MSG_HELD, ids, 1);
     else fm_msg_ids(&w, FM_MSG_WANT, ids, which == 0 ? 1 : FM_WANT_MAX);
     if (which == 1) assert_int_equal(rogue_say(&r, v, m.p, m.len), 0);
     assert_int_equal(rogue_say(&r, v, m.p, m.len), FM_ERR_PROTO);
