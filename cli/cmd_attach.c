@@ -74,6 +74,35 @@ static int store_chunks(fmc_ctx *c, const uint8_t *plain, size_t len,
   return rv;
 }
 
+/* The per-dossier limits (attach.h): 0, or the one line that says which
+ * one adding |len| bytes would pass. */
+static int dossier_room(fmc_ctx *c, const fm_dossier_view *d, const char *id, size_t len) {
+  fm_stamp list[FM_VIEW_ATTACH_MAX];
+  size_t n = fm_dossier_view_attachments(d, list);
+  uint64_t total = len;
+  if (n >= FM_ATTACH_PER_DOSSIER)
+    return fmc_fail(c, "dossier %s already has %zu scans, the most one dossier takes: "
+                       "put several pages in one file (nothing written)", id, n);
+  for (size_t i = 0; i < n; i++) {
+    uint8_t *bytes;
+    size_t blen;
+    fm_entry e;
+    fm_attach a;
+    int rv = fm_store_entry_copy(c->store, list[i].author, list[i].seq, &bytes, &blen);
+    if (rv < 0) return fmc_store_fail(c, rv, "cannot read the dossier's scans");
+    if (fm_entry_decode(bytes, blen, NULL, &e) == 0 &&
+        fm_attach_parse(e.body, e.body_len, &a) == 0)
+      total += a.size;
+    free(bytes);
+  }
+  if (total > FM_ATTACH_DOSSIER_BYTES)
+    return fmc_fail(c, "dossier %s would hold %llu MiB of scans, over the %llu MiB one "
+                       "dossier takes: scan at a lower resolution (nothing written)", id,
+                    (unsigned long long)((total + (1 << 20) - 1) >> 20),
+                    (unsigned long long)(FM_ATTACH_DOSSIER_BYTES >> 20));
+  return 0;
+}
+
 static int attach_append(fmc_ctx *c, const char *which, const char *path, int kind,
                          const uint8_t *plain, size_t len) {
   fm_enrollment en;
@@ -91,6 +120,7 @@ static int attach_append(fmc_ctx *c, const char *which, const char *path, int ki
   if ((rv = fmc_record_find(c, FM_VIEW_DOSSIER, which, &f)) != 0) return rv;
   if (fm_dossier_view_decode(f.rec, f.len, &d) < 0) memset(&d, 0, sizeof d);
   rv = fmc_may_change(c, &en, d.team, "dossier", f.id);
+  if (rv == 0) rv = dossier_room(c, &d, f.id, len);
   if (rv == 0) rv = fmc_sealer(c, &seal);
   if (rv == 0 && !(ids = malloc(fm_attach_nchunks(len) * FM_BLOB_ID))) rv = fmc_fail(c, "out of memory");
   if (rv) {

@@ -290,8 +290,17 @@ static void check_store(doctor *d, const fm_store_stats *st) {
         (unsigned long long)sc.unsafe, sc.unsafe == 1 ? "" : "s",
         (unsigned long long)sc.unsafe_bytes, sc.unsafe == 1 ? "is" : "are", cp.need,
         cp.need == 1 ? "" : "s", sc.unsafe == 1 ? "it" : "them");
-  uint64_t wanted = 0;
-  if (fm_store_blob_wanted_count(d->c->store, &wanted) == 0 && wanted)
+  uint64_t wanted = 0, max = 0;
+  int full = 0;
+  if (fm_store_blob_wanted_count(d->c->store, &wanted) == 0 && wanted &&
+      fm_store_scans_max(d->c->store, &max) == 0 &&
+      fm_store_blob_full(d->c->store, max, &full) == 0 && full)
+    add(d, 0, "scan quota reached",
+        "this laptop holds the %llu MiB of scans its quota allows ([node] scans_max_mb), so "
+        "it fetches none of the %llu chunk%s still named by records here; the commune hall "
+        "keeps every scan. Raise the quota if the disk has room.",
+        (unsigned long long)(max >> 20), (unsigned long long)wanted, wanted == 1 ? "" : "s");
+  else if (wanted)
     add(d, 0, "scans not here yet",
         "%llu chunk%s of scans attached to dossiers here %s not reached this laptop: they "
         "come with the next sync, or carry a bundle made with --with-attachments.",

@@ -25,6 +25,8 @@ typedef struct status_info {
   fm_copies copies;           /* own entries by their copies elsewhere */
   fm_restore_info restore;    /* a restored backup's records (store/restore.c) */
   uint64_t chunks, chunk_bytes, chunks_wanted;   /* scans' chunks (blob_store.h) */
+  uint64_t scans_max;         /* the quota the daemon recorded (0: none) */
+  int scans_full;             /* at it: no chunk is fetched */
   fm_scan_copies scans;       /* own scans by their chunks' copies elsewhere */
 } status_info;
 
@@ -53,7 +55,9 @@ static int gather(fmc_ctx *c, status_info *s) {
     return fmc_fail(c, "cannot read the copies of scans: %s", fm_strerror(rv));
   if ((rv = fm_store_restore_info(c->store, &s->restore)) < 0 ||
       (rv = fm_store_blob_stats(c->store, &s->chunks, &s->chunk_bytes)) < 0 ||
-      (rv = fm_store_blob_wanted_count(c->store, &s->chunks_wanted)) < 0)
+      (rv = fm_store_blob_wanted_count(c->store, &s->chunks_wanted)) < 0 ||
+      (rv = fm_store_scans_max(c->store, &s->scans_max)) < 0 ||
+      (rv = fm_store_blob_full(c->store, s->scans_max, &s->scans_full)) < 0)
     return fmc_fail(c, "cannot read the store: %s", fm_strerror(rv));
   /* Records set aside after a restore are on this laptop only, outside
    * its log until they are written again. */
@@ -118,6 +122,7 @@ static void status_json(fmc_ctx *c, const status_info *s) {
       {"restored_pending", s->restore.pending}, {"restored", s->restore.rewritten},
       {"scan_chunks", s->chunks},       {"scan_bytes", s->chunk_bytes},
       {"scan_chunks_missing", s->chunks_wanted},
+      {"scans_max", s->scans_max},      {"scans_full", (uint64_t)s->scans_full},
       {"own_scans", s->scans.scans},    {"scans_unsafe", s->scans.unsafe},
       {"scan_bytes_waiting", s->scans.unsafe_bytes},
   };
@@ -175,6 +180,9 @@ static void status_text(fmc_ctx *c, const status_info *s) {
     kv("scans", "%llu chunks here (%llu bytes); %llu named by records here have not "
        "arrived yet", (unsigned long long)s->chunks, (unsigned long long)s->chunk_bytes,
        (unsigned long long)s->chunks_wanted);
+  if (s->scans_full)
+    kv("", "the scan quota (%llu MiB, [node] scans_max_mb) is reached: no more are fetched",
+       (unsigned long long)(s->scans_max >> 20));
   if (s->st.clock_ahead)
     kv("clock ahead", "%llu entries stamped over a day ahead: a laptop's clock is wrong",
        (unsigned long long)s->st.clock_ahead);

@@ -145,7 +145,8 @@ static int web_key(FILE *err, const origin *o, fmd_web_config *c, const char *ke
 /* Every section and key on_key knows, for the "did you mean" of a typo
  * (docs/config.md lists them all). */
 static const char *const node_keys[] = {"state", "listen", "log_level", "safe_copies",
-                                        "ignore_failing_callers", "verify_threads"};
+                                        "ignore_failing_callers", "verify_threads",
+                                        "scans_max_mb"};
 static const char *const peers_keys[] = {"peer"};
 static const char *const sync_keys[] = {"window_kib", "ping_seconds", "ping_max_seconds",
                                         "idle_timeout_seconds", "reconnect_min_ms",
@@ -210,6 +211,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
     else if (!strcmp(key, "safe_copies"))
       rv = set_uint(ld->err, &o, value, 0, FM_SAFE_COPIES_MAX, "other laptops",
                     &c->safe_copies);
+    else if (!strcmp(key, "scans_max_mb"))
+      rv = set_uint(ld->err, &o, value, 0, 1u << 20, "MiB (0: no limit)", &c->scans_max_mb);
     else if (!strcmp(key, "verify_threads"))
       rv = set_uint(ld->err, &o, value, 1, 64, "threads", &c->verify_threads);
     else if (!strcmp(key, "ignore_failing_callers"))
@@ -343,6 +346,7 @@ static void defaults(fmd_config *c) {
   c->ping_seconds = 15;
   c->ping_max_seconds = 1800;
   c->safe_copies = FM_SAFE_COPIES_DEFAULT;
+  c->scans_max_mb = FMD_SCANS_MAX_UNSET;
   c->idle_timeout_seconds = 60;
   c->compress = 1;
   c->reconnect_min_ms = 500;

@@ -21,6 +21,9 @@
 #define FMD_DEFAULT_LISTEN "0.0.0.0:7411"
 #define FMD_CONFIG_NAME "fieldmeshd.conf"   /* default config, in the state folder */
 #define FMD_STATIC_PEERS_MAX 32             /* [peers] peer lines */
+/* [node] scans_max_mb not set: 4096 MiB, or no limit on a gateway. */
+#define FMD_SCANS_MAX_UNSET UINT32_MAX
+#define FMD_SCANS_MAX_DEFAULT_MB 4096u
 
 /* What main() should return when fmd_config_from_args() did not give 0. */
 #define FMD_EXIT_OK 0
@@ -42,6 +45,10 @@ typedef struct fmd_config {
   uint32_t ping_seconds;
   uint32_t ping_max_seconds;     /* an idle link's pings back off to this */
   uint32_t safe_copies;      /* [node] safe_copies: other holders that make an entry safe */
+  uint32_t scans_max_mb;     /* [node] scans_max_mb: MiB of scans' chunks kept before this
+                              * laptop stops fetching more; 0: no limit;
+                              * FMD_SCANS_MAX_UNSET: the default (4096, or no limit on a
+                              * gateway, which forwards every scan) */
   uint32_t verify_threads;   /* [node] verify_threads: threads checking signatures, the
                               * loop thread counting as one (1: it alone); 0: the cores */
   uint32_t idle_timeout_seconds;

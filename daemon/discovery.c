@@ -63,6 +63,12 @@ static void refresh_digest(fmd_disc *s) {
 
 /* ---- the networks ------------------------------------------------------------------ */
 
+/* At the quota of scans this laptop asks for no chunk: no dial for them. */
+static int scans_full(fmd_node *d) {
+  int full = 0;
+  return fm_store_blob_full(d->store, d->node.scans_max, &full) == 0 && full;
+}
+
 static int is_link_local6(const uint8_t a[16]) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; }
 
 /* The addresses beacons go out from: every IPv4 address and every IPv6
@@ -376,7 +382,8 @@ static void consider(fmd_disc *s, fmd_disc_node *n, uint64_t now) {
      * does not tell who holds them: ask now and then. */
     uint64_t wanted = 0;
     if ((!n->chunks_tried || now - n->chunks_tried >= FMD_DISC_CHUNK_RETRY_MS) &&
-        fm_store_blob_wanted_count(d->store, &wanted) == 0 && wanted > 0) {
+        fm_store_blob_wanted_count(d->store, &wanted) == 0 && wanted > 0 &&
+        !scans_full(d)) {
       n->chunks_tried = now;
       dial(s, n, 2, now);
     }

@@ -2,6 +2,7 @@
 #include "regrant.h"
 
 #include "fieldmesh/copies.h"
+#include "fieldmesh/blob_store.h"
 #include "fieldmesh/scan_copies.h"
 
 #include <errno.h>
@@ -182,6 +183,13 @@ static int open_state(fmd_node *d) {
     d->watch_entries = st.entries;
     d->watch_self = st.self_seq;
   }
+  /* A gateway forwards every scan: it keeps them all unless told. */
+  uint32_t mb = d->cfg->scans_max_mb;
+  if (mb == FMD_SCANS_MAX_UNSET)
+    mb = fmd_upstream_enabled(&d->cfg->upstream) ? 0 : FMD_SCANS_MAX_DEFAULT_MB;
+  d->node.scans_max = (uint64_t)mb << 20;
+  if ((rv = fm_store_set_scans_max(d->store, d->node.scans_max)) < 0)
+    fmd_logf(&d->log, FMD_WARN, "cannot record scans_max_mb in the store: %s", fm_strerror(rv));
   /* So that `fieldmesh status` judges "safe" as this daemon does. */
   if ((rv = fm_store_set_safe_copies(d->store, d->cfg->safe_copies)) < 0)
     fmd_logf(&d->log, FMD_WARN, "cannot record safe_copies in the store: %s", fm_strerror(rv));

@@ -188,3 +188,42 @@ int fm_store_blob_stats(fm_store *s, uint64_t *count, uint64_t *bytes) {
   mdb_txn_abort(t);
   return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
 }
+
+/* ---- the quota of scans ---------------------------------------------------- */
+
+int fm_store_blob_full(fm_store *s, uint64_t max, int *full) {
+  MDB_txn *t;
+  uint64_t n = 0;
+  *full = 0;
+  if (!s->has_blobs || max == 0) return 0;
+  int rv = fm__store_read_begin(s, &t);
+  if (rv < 0) return rv;
+  rv = count_rows(t, s->blobs, &n);
+  mdb_txn_abort(t);
+  if (rv == 0) *full = n * (FM_ATTACH_CHUNK + FM_ATTACH_TAG) >= max;
+  return rv;
+}
+
+static int put_max(fm_store *s, MDB_txn *t, void *ctx) {
+  uint8_t be[8];
+  fm__be64_put(be, *(uint64_t *)ctx);
+  return fm__store_meta_put(s, t, "scans_max", be, 8);
+}
+
+int fm_store_set_scans_max(fm_store *s, uint64_t bytes) {
+  uint64_t cur;
+  if (fm_store_scans_max(s, &cur) == 0 && cur == bytes) return 0;
+  return fm__store_write(s, put_max, &bytes);
+}
+
+int fm_store_scans_max(fm_store *s, uint64_t *bytes) {
+  MDB_txn *t;
+  MDB_val v;
+  int rv = fm__store_read_begin(s, &t);
+  if (rv < 0) return rv;
+  *bytes = 0;
+  if (fm__store_meta_get(s, t, "scans_max", &v) == 0 && v.mv_size == 8)
+    *bytes = fm__be64_get(v.mv_data);
+  mdb_txn_abort(t);
+  return 0;
+}

@@ -214,7 +214,10 @@ static void io_presence_in(void *ctx, const fm_slice *notes, size_t count) {
 static int io_blob_wanted(void *ctx, int (*cb)(void *cbctx, const uint8_t id[32]),
                           void *cbctx) {
   fm_node *n = ctx;
-  int rv = fm_store_blob_each_wanted(n->store, cb, cbctx);
+  int full = 0;
+  int rv = fm_store_blob_full(n->store, n->scans_max, &full);
+  if (rv < 0 || full) return rv < 0 ? rv : 0;   /* the quota: ask for nothing */
+  rv = fm_store_blob_each_wanted(n->store, cb, cbctx);
   return rv < 0 ? rv : 0;
 }
 

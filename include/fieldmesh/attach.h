@@ -41,6 +41,12 @@
 #define FM_ATTACH_CHUNKS_MAX 128
 #define FM_ATTACH_FILE_MAX (FM_ATTACH_CHUNKS_MAX * FM_ATTACH_CHUNK) /* 7.5 MiB */
 #define FM_ATTACH_NAME_MAX 255              /* bytes of a file name */
+/* What `fieldmesh dossier attach` adds to one dossier, at most (a
+ * writer's rule, not validation: a dossier's view lists up to
+ * FM_VIEW_ATTACH_MAX, so scans attached on two laptops at once still
+ * fit): this many scans, and this many bytes of files in all. */
+#define FM_ATTACH_PER_DOSSIER 32
+#define FM_ATTACH_DOSSIER_BYTES ((uint64_t)64 << 20)
 #define FM_ATTACH_KEY 32
 #define FM_BLOB_ID 32
 

@@ -65,4 +65,20 @@ int fm_store_blob_count(fm_store *s, const uint8_t *ids, size_t n, size_t *held)
 /* All chunks held: how many and their bytes.  0 or a store error. */
 int fm_store_blob_stats(fm_store *s, uint64_t *count, uint64_t *bytes);
 
+/* ---- the quota of scans ----------------------------------------------------
+ *
+ * A laptop keeps others' chunks up to a quota ([node] scans_max_mb), then
+ * stops asking for more: its own scans are always kept, and it still
+ * serves what it holds.  Chunks are counted at FM_ATTACH_CHUNK +
+ * FM_ATTACH_TAG bytes each (an upper bound, read in constant time). */
+
+/* Whether the chunks held reach |max| bytes (0: no limit): 1 or 0 into
+ * |*full|.  0 or a store error. */
+int fm_store_blob_full(fm_store *s, uint64_t max, int *full);
+/* The quota the daemon runs with, recorded so that `fieldmesh status` and
+ * `doctor` judge as it does: bytes, 0 for no limit (the default until a
+ * daemon records one).  0 or a store error. */
+int fm_store_set_scans_max(fm_store *s, uint64_t bytes);
+int fm_store_scans_max(fm_store *s, uint64_t *bytes);
+
 #endif

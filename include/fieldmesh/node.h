@@ -40,6 +40,10 @@ typedef struct fm_node {
   /* How far our clock is from the direct peers' (skew.h): its median is
    * presence.clock_offset, kept current by the sessions. */
   fm_skew skew;
+  /* Bytes of chunks held past which the node asks peers for no more
+   * (blob_store.h, "the quota of scans"); 0: no limit.  Set by the
+   * driver. */
+  uint64_t scans_max;
 } fm_node;
 
 /* Sets up |n| on an open |store| for |id|, loading its own certificate.

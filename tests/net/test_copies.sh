@@ -93,7 +93,40 @@ kill -CONT "${PID[b]}"
 wait_for "b to hold the scan's chunks" eval '[ "$(status_field b scan_chunks_missing)" = 0 ] && [ "$(status_field b scan_chunks)" -ge 4 ]'
 wait_for "a to say safe once b kept the scan" safe a
 [ "$(status_field a scans_unsafe)" = 0 ] || fail "scans_unsafe is not 0 once b kept it"
-n=$(status_field b entries)
+
+step "b at its scan quota fetches no more; a's scan is then not safe"
+stop b
+cp "$W/b/fieldmeshd.conf" "$W/b.conf"
+printf '[node]\nscans_max_mb = 1\n' >>"$W/b/fieldmeshd.conf"
+start b --peer "127.0.0.1:${PORT[a]}"    # a's --peer names b's old port: b dials
+wait_for "a and b to be live again" live b
+head -c 2000000 /dev/urandom >"$W/big.jpg"       # 33 chunks: past b's 1 MiB
+fm a dossier attach "$D" "$W/big.jpg" >/dev/null
+wait_for "b to reach its quota" eval '[ "$(status_field b scans_full)" = 1 ]'
+sleep 2
+held=$(status_field b scan_chunks)
+[ "$held" -lt 30 ] || fail "b fetched $held chunks past its 1 MiB quota"
+[ "$(status_field b scan_chunks_missing)" -gt 0 ] || fail "b should still lack chunks"
+[ "$(status_field b scans_max)" = 1048576 ] || fail "b's daemon did not record its quota"
+fm b status | grep -q "the scan quota (1 MiB, \[node\] scans_max_mb) is reached" ||
+  fail "status does not say the quota is reached: $(fm b status)"
+{ fm b doctor || true; } | grep -q "scan quota reached" || fail "doctor does not name the quota"
+not_safe a || fail "a says safe while b refused most of its scan"
+[ "$(status_field a scans_unsafe)" = 1 ] || fail "a's big scan should be the one unsafe"
+stop b
+cp "$W/b.conf" "$W/b/fieldmeshd.conf"
+start b --peer "127.0.0.1:${PORT[a]}"
+wait_for "b to fetch the rest once the quota is lifted" eval '[ "$(status_field b scan_chunks_missing)" = 0 ]'
+wait_for "a to say safe once b kept the whole scan" safe a
+
+step "a dossier takes at most 32 scans"
+D2=$(fm a dossier add --procedure khai_sinh --applicant-name "Trần Văn B" \
+  --village "Nghĩa Tân" | tail -n1)
+printf 'page' >"$W/page.jpg"
+for i in $(seq 1 32); do fm a dossier attach "$D2" "$W/page.jpg" >/dev/null; done
+refused 1 "already has 32 scans, the most one dossier takes" fm a dossier attach "$D2" "$W/page.jpg"
+n=$(status_field a entries)
+wait_for "b to hold every record" holds b "$n"
 
 step "a's wall clock two days forward, then back, in a live session"
 stop a
