@@ -7,6 +7,9 @@
 #   - fieldmeshd syncing into it logs the same sentence and keeps running;
 #   - verify needs no room in the state folder; with TMPDIR on the full
 #     disk it names that folder, exits 1 and leaves nothing there;
+#   - a daemon fetching a 5 MB scan into a disk that fills up: says so,
+#     keeps running, keeps every record and the chunks it stored before,
+#     and fetches the rest once there is room: the same bytes;
 #   - a symlink planted at STATE/verify.tmp (where verify used to rebuild
 #     its views) is neither followed nor removed, nor is its target.
 # Needs root for `mount -t tmpfs`; skipped (77) where it cannot mount.
@@ -108,6 +111,36 @@ laptop d "Sùng Thị Mai"
 fm d bundle import "$W/auth.bundle" >/dev/null
 fm d bundle import "$W/all.bundle" >/dev/null || fail "import fails with room"
 [ "$(status_field d entries)" = $((held + 2000)) ] || fail "import incomplete: $(status_field d entries)"
+
+step "a scan fetched into a full disk: the records and the chunks before it kept"
+D=$(fm a dossier add --procedure khai_sinh --applicant-name "Nguyễn Văn A" \
+  --village "Nghĩa Tân" | tail -n1)
+head -c 5000000 /dev/urandom >"$W/scan.jpg"        # 82 chunks
+fm a dossier attach "$D" "$W/scan.jpg" >/dev/null
+want=$(status_field a entries)
+avail=$(df -k --output=avail "$DISK" | tail -n1 | tr -d ' ')
+dd if=/dev/zero of="$DISK/filler" bs=1k count=$((avail - 2048)) 2>/dev/null || true
+mark=$(grep -cF "$FULL" "$W/d.log" 2>/dev/null || true)
+start a
+start d --peer "127.0.0.1:${PORT[a]}"
+wait_for "d to say its disk is full" eval '[ "$(grep -cF "$FULL" "$W/d.log")" -gt "${mark:-0}" ]'
+kill -0 "${PID[d]}" || fail "the daemon died on a full disk during a scan"
+wait_for "d to hold every record" eval '[ "$(status_field d entries)" = "$want" ]'
+got=$(status_field d scan_chunks)
+echo "d kept $got of 82 chunks before its disk filled"
+[ "$got" -ge 1 ] && [ "$got" -lt 82 ] || fail "d should hold some of the scan's chunks, not $got"
+stop d
+fm d verify | grep -q '^verify: ok' || fail "the store does not verify after a full disk mid-scan"
+[ "$(status_field d scan_chunks)" = "$got" ] || fail "chunks kept before the disk filled were lost"
+fm d dossier attachments "$D" | grep -q " $got/82 " ||
+  fail "attachments does not show $got/82 here: $(fm d dossier attachments "$D")"
+rm -f "$DISK/filler"
+start d --peer "127.0.0.1:${PORT[a]}"
+wait_for "d to fetch the rest once there is room" eval '[ "$(status_field d scan_chunks_missing)" = 0 ]'
+stop d
+stop a
+fm d dossier attachment get "$D" 1 -o "$W/back.jpg" >/dev/null
+cmp -s "$W/scan.jpg" "$W/back.jpg" || fail "the scan fetched across a full disk differs"
 
 step "a symlink planted at verify.tmp is left alone"
 mkdir -p "$W/victim"
