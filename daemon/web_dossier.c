@@ -70,8 +70,11 @@ static int by_time(const void *pa, const void *pb) {
 
 static int gather(fmd_web_page *p, const char *id, const fm_dossier_view *d, timeline *t) {
   const fm_stamp *st[] = {&d->created, &d->base, &d->status_stamp, &d->ref_stamp};
+  fm_stamp scans[FM_VIEW_ATTACH_MAX];
+  size_t nscans = fm_dossier_view_attachments(d, scans);
   for (size_t i = 0; i < 4; i++)
     if (st[i]->set) add(t, st[i]->author, st[i]->seq);
+  for (size_t i = 0; i < nscans; i++) add(t, scans[i].author, scans[i].seq);
   int rv = fm_delivery_each_of_record(p->d->store, FM_VIEW_DOSSIER, id, strlen(id),
                                       on_delivered, t);
   if (rv < 0) return rv;
@@ -156,6 +159,8 @@ static void what(fmd_web_page *p, const step *s) {
     fmd_html_text(&p->out, fmd_web_t(p, "trạng thái → ", "status → "));
     if (st >= 0) fmd_web_status(p, st);
     else fmd_html_text(&p->out, s->status);
+  } else if (!strcmp(s->kind, FM_KIND_DOSSIER_ATTACH)) {
+    fmd_html_text(&p->out, fmd_web_t(p, "đính kèm bản quét", "attached a scan"));
   } else if (!strcmp(s->kind, FM_KIND_DOSSIER)) {
     fmd_html_text(&p->out, fmd_web_t(p, "tạo hoặc sửa hồ sơ", "created or edited"));
   } else {
@@ -209,6 +214,7 @@ static int show(void *ctx, const char *id, size_t n, const uint8_t *rec, size_t 
   if ((f->rv = gather(p, key, &d, t)) == 0) {
     fmd_web_head(p, key, "/records");
     fields(p, &d);
+    f->rv = fmd_web_scans(p, &d, key);
     steps(p, t);
     fmd_web_foot(p);
     f->done = 1;

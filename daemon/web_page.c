@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fieldmesh/error.h"
 #include "fieldmesh/record.h"
 #include "node.h"
 
@@ -173,6 +174,20 @@ void fmd_web_seal_close(void) {
 void fmd_web_open_dossier(fmd_web_page *p, fm_dossier_view *d, fm_opened *o, const char *id,
                           size_t n) {
   if (d->sealed) fm_keyring_open_dossier(keyring(p), d, o, (fm_str){id, n});
+}
+
+void fmd_web_scan_name(fmd_web_page *p, const uint8_t author[FM_KEY_LEN], fm_str id,
+                       fm_str team, const fm_attach *a, char *out) {
+  size_t n;
+  int rv;
+  if (a->name) {
+    snprintf(out, FM_SEAL_TEXT_MAX, "%.*s", (int)a->name_len, a->name);
+    return;
+  }
+  rv = fm_keyring_open_value(keyring(p), author, id, FM_ATTACH_FIELD_NAME, a->name_sealed,
+                             a->name_sealed_len, out, FM_SEAL_TEXT_MAX, &n);
+  if (rv == FM_ERR_NOTFOUND) fm_keyring_locked_text(team, out);
+  else if (rv < 0) snprintf(out, FM_SEAL_TEXT_MAX, "(unreadable)");
 }
 
 void fmd_web_open_visit(fmd_web_page *p, fm_visit_view *v, fm_opened *o, const char *id,

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "fieldmesh/attach.h"
 #include "fieldmesh/keys.h"
 #include "fieldmesh/types.h"
 #include "html.h"
@@ -78,6 +79,13 @@ int fmd_web_oldest_unreceipted(fmd_node *d, uint8_t who[FM_KEY_LEN], uint64_t *s
 void fmd_web_open_dossier(fmd_web_page *p, fm_dossier_view *d, fm_opened *o, const char *id,
                           size_t n);
 void fmd_web_open_visit(fmd_web_page *p, fm_visit_view *v, fm_opened *o, const char *id, size_t n);
+/* The name of a scan (an attachment's `name`, fm_attach) that |author|
+ * attached to dossier |id|, into |out| (FM_SEAL_TEXT_MAX bytes): opened
+ * when sealed, else "(sealed: TEAM)" or "(unreadable)". */
+void fmd_web_scan_name(fmd_web_page *p, const uint8_t author[FM_KEY_LEN], fm_str id,
+                       fm_str team, const fm_attach *a, char *out);
+/* The scans section of dossier |id|'s page (web_scans.c). */
+int fmd_web_scans(fmd_web_page *p, const fm_dossier_view *d, const char *id);
 /* Frees the dashboard's keyring, wiping its keys (fmd_web_free). */
 void fmd_web_seal_close(void);
 

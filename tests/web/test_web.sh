@@ -70,6 +70,8 @@ D=$(fm a dossier add --procedure chung_thuc --applicant-name "$HOSTILE_APPLICANT
   --applicant-id 001234567890 --phone 0912345678 --village "Nghĩa Tân" | tail -n1)
 fm a dossier status "$D" submitted --ref "000.00.12.H10-231114-0001" >/dev/null
 DC=$(fm c dossier add --procedure khai_sinh --applicant-name "Hà Thị Mai" --village "Nghĩa Tân" | tail -n1)
+head -c 300000 /dev/urandom >"$W/cccd-lan.jpg"
+fm a dossier attach "$D" "$W/cccd-lan.jpg" --kind id_card >/dev/null
 
 step "c meets a only; then a and b sync with the gateway, which forwards to a spool"
 conf a
@@ -87,6 +89,7 @@ start b --config "$W/b.conf" --peer "127.0.0.1:${PORT[g]}"
 fm a sync "127.0.0.1:${PORT[g]}" >/dev/null
 wait_for "a, b and g to agree" same_view a b g
 wait_for "the spool to catch up" forwarded_all g spool
+wait_for "g to hold the scan's chunks" eval '[ "$(status_field g scan_chunks_missing)" = 0 ]'
 
 step "Mesh: every device, c flagged and on top"
 page_has / '<html lang="vi">' "Máy a" "Máy b" "Máy g" "trạm này" \
@@ -110,6 +113,9 @@ page_has "/records?kind=visits&team=T%E1%BB%95+2" "Vinh Quang" "1 kết quả"
 page_has "/records/$D" "Diễn biến" "Máy a" "trạng thái → đã nộp" "tạo hoặc sửa hồ sơ" "spool" \
   "000.00.12.H10-231114-0001" "•••890" "•••678" '&lt;script&gt;'
 no_raw_markup "/records/$D"
+page_has "/records/$D" "Giấy tờ đính kèm" "id_card" "cccd-lan.jpg" "300000" "5/5" \
+  "đính kèm bản quét"
+page_has "/records/$DC?lang=en" "Scans" "No scans attached."
 ! grep -qE '001234567890|0912345678' "$W/page" || fail "the identity number or phone is not masked"
 page_has "/records/$DC" '&lt;i&gt;Lò &quot;Thị&quot; Lan&lt;/i&gt;' "khai_sinh"
 no_raw_markup "/records/$DC"
