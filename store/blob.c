@@ -131,6 +131,18 @@ int fm_store_blob_get(fm_store *s, const uint8_t id[static FM_BLOB_ID], uint8_t 
   return rv;
 }
 
+int fm_store_blob_append(fm_store *s, const uint8_t id[static FM_BLOB_ID], fm_buf *out) {
+  MDB_txn *t;
+  MDB_val k = {FM_BLOB_ID, (void *)id}, v;
+  if (!s->has_blobs) return FM_ERR_NOTFOUND;
+  int rv = fm__store_read_begin(s, &t);
+  if (rv < 0) return rv;
+  rv = fm__store_err(mdb_get(t, s->blobs, &k, &v));
+  if (rv == 0) rv = fm_buf_put(out, v.mv_data, v.mv_size);
+  mdb_txn_abort(t);
+  return rv;
+}
+
 int fm_store_blob_count(fm_store *s, const uint8_t *ids, size_t n, size_t *held) {
   MDB_txn *t;
   *held = 0;

@@ -223,13 +223,7 @@ static int io_blob_wanted(void *ctx, int (*cb)(void *cbctx, const uint8_t id[32]
 
 static int io_blob_get(void *ctx, const uint8_t id[32], fm_buf *out) {
   fm_node *n = ctx;
-  size_t len, cap = FM_ATTACH_CHUNK + FM_ATTACH_TAG;
-  uint8_t *chunk = malloc(cap);
-  if (!chunk) return -ENOMEM;
-  int rv = fm_store_blob_get(n->store, id, chunk, cap, &len);
-  if (rv == 0) rv = fm_buf_put(out, chunk, len);
-  free(chunk);
-  return rv;
+  return fm_store_blob_append(n->store, id, out);
 }
 
 static int io_blob_in(void *ctx, const uint8_t id[32], const uint8_t *chunk, size_t len) {

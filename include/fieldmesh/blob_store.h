@@ -58,6 +58,11 @@ int fm_store_blob_wanted_count(fm_store *s, uint64_t *n);
 int fm_store_blob_get(fm_store *s, const uint8_t id[static FM_BLOB_ID], uint8_t *out,
                       size_t cap, size_t *len);
 
+/* Appends the chunk |id| names to |out|, straight from the store (no copy
+ * in between): a sync session serving a chunk.  0, FM_ERR_NOTFOUND, a
+ * store error, or fm_buf_put()'s error (|out| too small: nothing added). */
+int fm_store_blob_append(fm_store *s, const uint8_t id[static FM_BLOB_ID], fm_buf *out);
+
 /* How many of the |n| ids (|ids|, 32 bytes each) are held: into |*held|.
  * 0 or a store error. */
 int fm_store_blob_count(fm_store *s, const uint8_t *ids, size_t n, size_t *held);

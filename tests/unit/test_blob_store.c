@@ -138,6 +138,17 @@ static void named_chunks_are_wanted_then_kept(void **state) {
   assert_int_equal(len, sizeof C1);
   assert_memory_equal(out, C1, len);
   assert_int_equal(fm_store_blob_get(s, IDS, out, 10, &len), FM_ERR_TOOBIG);
+  /* Served straight into a message: the same bytes, or nothing added. */
+  fm_buf b;
+  uint8_t none[FM_BLOB_ID] = {0};
+  fm_buf_init(&b, sizeof C1);
+  assert_int_equal(fm_store_blob_append(s, IDS + FM_BLOB_ID, &b), 0);
+  assert_int_equal(b.len, sizeof C1);
+  assert_memory_equal(b.p, C1, b.len);
+  assert_int_equal(fm_store_blob_append(s, none, &b), FM_ERR_NOTFOUND);
+  assert_int_equal(fm_store_blob_append(s, IDS, &b), FM_ERR_TOOBIG);
+  assert_int_equal(b.len, sizeof C1);
+  fm_buf_free(&b);
   done(s);
 }
 
