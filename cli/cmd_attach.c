@@ -90,9 +90,7 @@ static int dossier_room(fmc_ctx *c, const fm_dossier_view *d, const char *id, si
     fm_attach a;
     int rv = fm_store_entry_copy(c->store, list[i].author, list[i].seq, &bytes, &blen);
     if (rv < 0) return fmc_store_fail(c, rv, "cannot read the dossier's scans");
-    if (fm_entry_decode(bytes, blen, NULL, &e) == 0 &&
-        fm_attach_parse(e.body, e.body_len, &a) == 0)
-      total += a.size;
+    if (fm_attach_of_entry(bytes, blen, &e, &a) == 0) total += a.size;
     free(bytes);
   }
   if (total > FM_ATTACH_DOSSIER_BYTES)
@@ -233,9 +231,7 @@ static int load_att(fmc_ctx *c, const fm_stamp *s, fm_str dossier, fm_str team,
   out->at = *s;
   int rv = fm_store_entry_copy(c->store, s->author, s->seq, &out->bytes, &out->len);
   if (rv < 0) return rv;
-  if (fm_entry_decode(out->bytes, out->len, NULL, &out->e) < 0 ||
-      fm_attach_parse(out->e.body, out->e.body_len, &out->a) < 0)
-    return FM_ERR_CORRUPT;
+  if (fm_attach_of_entry(out->bytes, out->len, &out->e, &out->a) < 0) return FM_ERR_CORRUPT;
   open_att(c, out, dossier, team);
   return fm_store_blob_count(c->store, out->a.chunks, out->a.nchunks, &out->held);
 }

@@ -68,7 +68,7 @@ int fmd_web_scans(fmd_web_page *p, const fm_dossier_view *d, const char *id) {
     int rv = fm_store_entry_copy(p->d->store, list[i].author, list[i].seq, &bytes, &len);
     if (rv == FM_ERR_NOTFOUND) continue;
     if (rv < 0) return rv;
-    if (fm_entry_decode(bytes, len, NULL, &e) == 0 && fm_attach_parse(e.body, e.body_len, &a) == 0)
+    if (fm_attach_of_entry(bytes, len, &e, &a) == 0)
       scan_row(p, i, &e, &a, rid, d->team);
     free(bytes);
   }

@@ -150,3 +150,10 @@ int fm_attach_parse(const uint8_t *body, size_t len, fm_attach *out) {
   *out = a;
   return 0;
 }
+
+int fm_attach_of_entry(const uint8_t *bytes, size_t len, fm_entry *e, fm_attach *a) {
+  if (fm_entry_decode(bytes, len, NULL, e) < 0 || !fm_entry_is(e, FM_KIND_DOSSIER_ATTACH) ||
+      fm_attach_parse(e->body, e->body_len, a) < 0)
+    return FM_ERR_NOTFOUND;
+  return 0;
+}

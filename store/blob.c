@@ -114,33 +114,44 @@ int fm_store_blob_each_wanted(fm_store *s, fm_blob_cb cb, void *ctx) {
   return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
 }
 
-int fm_store_blob_get(fm_store *s, const uint8_t id[static FM_BLOB_ID], uint8_t *out,
-                      size_t cap, size_t *len) {
+/* Hands the chunk |id| names, as the store maps it, to |use| (its result
+ * returned), inside a read transaction. */
+static int with_blob(fm_store *s, const uint8_t *id, int (*use)(void *ctx, const MDB_val *v),
+                     void *ctx) {
   MDB_txn *t;
   MDB_val k = {FM_BLOB_ID, (void *)id}, v;
   if (!s->has_blobs) return FM_ERR_NOTFOUND;
   int rv = fm__store_read_begin(s, &t);
   if (rv < 0) return rv;
   rv = fm__store_err(mdb_get(t, s->blobs, &k, &v));
-  if (rv == 0 && v.mv_size > cap) rv = FM_ERR_TOOBIG;
-  if (rv == 0) {
-    memcpy(out, v.mv_data, v.mv_size);
-    *len = v.mv_size;
-  }
+  if (rv == 0) rv = use(ctx, &v);
   mdb_txn_abort(t);
   return rv;
 }
 
+typedef struct copy_out {
+  uint8_t *p;
+  size_t cap, *len;
+} copy_out;
+
+static int use_copy(void *ctx, const MDB_val *v) {
+  copy_out *o = ctx;
+  if (v->mv_size > o->cap) return FM_ERR_TOOBIG;
+  memcpy(o->p, v->mv_data, v->mv_size);
+  *o->len = v->mv_size;
+  return 0;
+}
+
+int fm_store_blob_get(fm_store *s, const uint8_t id[static FM_BLOB_ID], uint8_t *out,
+                      size_t cap, size_t *len) {
+  copy_out o = {out, cap, len};
+  return with_blob(s, id, use_copy, &o);
+}
+
+static int use_append(void *ctx, const MDB_val *v) { return fm_buf_put(ctx, v->mv_data, v->mv_size); }
+
 int fm_store_blob_append(fm_store *s, const uint8_t id[static FM_BLOB_ID], fm_buf *out) {
-  MDB_txn *t;
-  MDB_val k = {FM_BLOB_ID, (void *)id}, v;
-  if (!s->has_blobs) return FM_ERR_NOTFOUND;
-  int rv = fm__store_read_begin(s, &t);
-  if (rv < 0) return rv;
-  rv = fm__store_err(mdb_get(t, s->blobs, &k, &v));
-  if (rv == 0) rv = fm_buf_put(out, v.mv_data, v.mv_size);
-  mdb_txn_abort(t);
-  return rv;
+  return with_blob(s, id, use_append, out);
 }
 
 int fm_store_blob_count(fm_store *s, const uint8_t *ids, size_t n, size_t *held) {
@@ -216,26 +227,10 @@ int fm_store_blob_full(fm_store *s, uint64_t max, int *full) {
   return rv;
 }
 
-static int put_max(fm_store *s, MDB_txn *t, void *ctx) {
-  uint8_t be[8];
-  fm__be64_put(be, *(uint64_t *)ctx);
-  return fm__store_meta_put(s, t, "scans_max", be, 8);
-}
-
 int fm_store_set_scans_max(fm_store *s, uint64_t bytes) {
-  uint64_t cur;
-  if (fm_store_scans_max(s, &cur) == 0 && cur == bytes) return 0;
-  return fm__store_write(s, put_max, &bytes);
+  return fm__store_setting_set(s, "scans_max", bytes);
 }
 
 int fm_store_scans_max(fm_store *s, uint64_t *bytes) {
-  MDB_txn *t;
-  MDB_val v;
-  int rv = fm__store_read_begin(s, &t);
-  if (rv < 0) return rv;
-  *bytes = 0;
-  if (fm__store_meta_get(s, t, "scans_max", &v) == 0 && v.mv_size == 8)
-    *bytes = fm__be64_get(v.mv_data);
-  mdb_txn_abort(t);
-  return 0;
+  return fm__store_setting_get(s, "scans_max", 0, UINT64_MAX, bytes);
 }

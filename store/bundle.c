@@ -505,9 +505,7 @@ static int plan_entry(void *ctx, const uint8_t *bytes, size_t len) {
   chunk_plan *cp = ctx;
   fm_entry e;
   fm_attach a;
-  if (fm_entry_decode(bytes, len, NULL, &e) < 0 || !fm_entry_is(&e, FM_KIND_DOSSIER_ATTACH) ||
-      fm_attach_parse(e.body, e.body_len, &a) < 0)
-    return 0;
+  if (fm_attach_of_entry(bytes, len, &e, &a) < 0) return 0;
   for (size_t i = 0; i < a.nchunks; i++) {
     const uint8_t *id = a.chunks + i * FM_BLOB_ID;
     size_t held, clen = fm_attach_chunk_len(a.size, i) + FM_ATTACH_TAG;

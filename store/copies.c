@@ -180,28 +180,14 @@ out:
 
 /* ---- safe_copies -------------------------------------------------------------- */
 
-static int put_need(fm_store *s, MDB_txn *t, void *ctx) {
-  uint8_t be[8];
-  fm__be64_put(be, *(unsigned *)ctx);
-  return fm__store_meta_put(s, t, "safe_copies", be, 8);
-}
-
 int fm_store_set_safe_copies(fm_store *s, unsigned n) {
-  unsigned cur;
   if (n > FM_SAFE_COPIES_MAX) return FM_ERR_INVAL;
-  if (fm_store_safe_copies(s, &cur) == 0 && cur == n) return 0;
-  return fm__store_write(s, put_need, &n);
+  return fm__store_setting_set(s, "safe_copies", n);
 }
 
 int fm_store_safe_copies(fm_store *s, unsigned *out) {
-  MDB_txn *t;
-  MDB_val v;
-  int rv = fm__store_read_begin(s, &t);
-  if (rv < 0) return rv;
-  *out = FM_SAFE_COPIES_DEFAULT;
-  if (fm__store_meta_get(s, t, "safe_copies", &v) == 0 && v.mv_size == 8 &&
-      fm__be64_get(v.mv_data) <= FM_SAFE_COPIES_MAX)
-    *out = (unsigned)fm__be64_get(v.mv_data);
-  mdb_txn_abort(t);
-  return 0;
+  uint64_t v;
+  int rv = fm__store_setting_get(s, "safe_copies", FM_SAFE_COPIES_DEFAULT, FM_SAFE_COPIES_MAX, &v);
+  *out = (unsigned)v;
+  return rv;
 }

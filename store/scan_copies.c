@@ -69,9 +69,7 @@ static int collect(void *ctx, const uint8_t *bytes, size_t len) {
   scan_list *l = ctx;
   fm_entry e;
   fm_attach a;
-  if (fm_entry_decode(bytes, len, NULL, &e) < 0 || !fm_entry_is(&e, FM_KIND_DOSSIER_ATTACH) ||
-      fm_attach_parse(e.body, e.body_len, &a) < 0)
-    return 0;
+  if (fm_attach_of_entry(bytes, len, &e, &a) < 0) return 0;
   if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v) < 0 ||
       grow((void **)&l->ids, &l->idcap, l->nids + a.nchunks, FM_BLOB_ID) < 0)
     return -ENOMEM;

@@ -306,6 +306,39 @@ int fm__store_meta_put(fm_store *s, MDB_txn *t, const char *name,
   return fm__store_err(mdb_put(t, s->meta, &k, &v, 0));
 }
 
+int fm__store_setting_get(fm_store *s, const char *name, uint64_t dflt, uint64_t max,
+                          uint64_t *out) {
+  MDB_txn *t;
+  MDB_val v;
+  int rv = fm__store_read_begin(s, &t);
+  if (rv < 0) return rv;
+  *out = dflt;
+  if (fm__store_meta_get(s, t, name, &v) == 0 && v.mv_size == 8 &&
+      fm__be64_get(v.mv_data) <= max)
+    *out = fm__be64_get(v.mv_data);
+  mdb_txn_abort(t);
+  return 0;
+}
+
+typedef struct setting {
+  const char *name;
+  uint64_t v;
+} setting;
+
+static int put_setting(fm_store *s, MDB_txn *t, void *ctx) {
+  const setting *x = ctx;
+  uint8_t be[8];
+  fm__be64_put(be, x->v);
+  return fm__store_meta_put(s, t, x->name, be, 8);
+}
+
+int fm__store_setting_set(fm_store *s, const char *name, uint64_t v) {
+  uint64_t cur;
+  if (fm__store_setting_get(s, name, ~v, UINT64_MAX, &cur) == 0 && cur == v) return 0;
+  setting x = {name, v};
+  return fm__store_write(s, put_setting, &x);
+}
+
 static int read_key(fm_store *s, const char *name, uint8_t pk[FM_KEY_LEN]) {
   MDB_txn *t;
   MDB_val v;

@@ -119,6 +119,12 @@ int fm__store_meta_get(fm_store *s, MDB_txn *t, const char *name, MDB_val *v);
 int fm__store_views_current(fm_store *s);
 int fm__store_meta_put(fm_store *s, MDB_txn *t, const char *name,
                        const void *p, size_t n);
+/* A setting the daemon records for the CLI to judge alike (safe_copies,
+ * scans_max): a be64 under |name| in meta.  The getter gives |dflt| when
+ * none is recorded or it is over |max|; the setter writes only a change. */
+int fm__store_setting_get(fm_store *s, const char *name, uint64_t dflt, uint64_t max,
+                          uint64_t *out);
+int fm__store_setting_set(fm_store *s, const char *name, uint64_t v);
 
 /* Trust state of an author for entry |seq| stamped |hlc|. */
 typedef enum fm__trust {

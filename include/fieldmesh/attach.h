@@ -118,4 +118,10 @@ int fm_attach_body_sealed(fm_buf *out, const fm_attach *a, const fm_sealer *s);
  * and the sealed bytes are given. */
 int fm_attach_parse(const uint8_t *body, size_t len, fm_attach *out);
 
+/* The stored entry |bytes| (hostile) decoded into |e| and, when it is a
+ * well-formed `dossier.attach`, its body into |a| (both point into
+ * |bytes|): 0, or FM_ERR_NOTFOUND for any other entry, one that does not
+ * decode, or an attach body fm_attach_parse refuses. */
+int fm_attach_of_entry(const uint8_t *bytes, size_t len, fm_entry *e, fm_attach *a);
+
 #endif
