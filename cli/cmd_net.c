@@ -198,6 +198,8 @@ static void peer_json(fmc_json *j, const fm_control_peer *p) {
       {"to_send_bytes", p->to_send_bytes}, {"to_recv_bytes", p->to_recv_bytes},
       {"rate_in", p->rate_in},           {"rate_out", p->rate_out},
       {"failures", p->failures},         {"refused", p->refused},
+      {"chunks_in", p->chunks_in},       {"chunks_out", p->chunks_out},
+      {"chunks_bad", p->chunks_bad},
   };
   fmc_json_obj(j);
   fmc_json_key(j, "addr");
@@ -250,9 +252,12 @@ static void peer_row(fmc_table *t, const fm_control_peer *p, fm_time now) {
   snprintf(traffic, sizeof traffic, "%s / %s", bytes(p->bytes_in, bin, sizeof bin),
            bytes(p->bytes_out, bout, sizeof bout));
   /* What it would not store says why entries stay "only here". */
-  snprintf(error, sizeof error, "%s%s%s%s", p->last_error,
-           p->last_error[0] && p->last_refused[0] ? "; " : "",
-           p->last_refused[0] ? "refused " : "", p->last_refused);
+  int n = snprintf(error, sizeof error, "%s%s%s%s", p->last_error,
+                   p->last_error[0] && p->last_refused[0] ? "; " : "",
+                   p->last_refused[0] ? "refused " : "", p->last_refused);
+  if (p->chunks_bad && n >= 0 && (size_t)n < sizeof error)
+    snprintf(error + n, sizeof error - (size_t)n, "%s%llu bad chunk%s", n ? "; " : "",
+             (unsigned long long)p->chunks_bad, p->chunks_bad == 1 ? "" : "s");
   fmc_table_rowf(t, "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%llu / %llu\x1f%s\x1f%s\x1f%s\x1f%s\x1f%llu\x1f%s",
                  p->addr, p->origin, who, state, since, (unsigned long long)p->entries_in,
                  (unsigned long long)p->entries_out, traffic, todo, rate,

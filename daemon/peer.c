@@ -222,6 +222,16 @@ static void observe(fmd_peer *p) {
     p->refused_seen = st.refused_out;
     p->refused_said = *r;
   }
+  if (st.chunks_bad != p->chunks_bad_seen) {
+    fmd_logf(&p->d->log, FMD_WARN,
+             "peer %s sent %llu chunk%s that %s not the chunk asked for: dropped, and asked "
+             "again (of another laptop first: a damaged disk there, or a laptop that lies)",
+             fmd_peer_label(p, label, sizeof label),
+             (unsigned long long)(st.chunks_bad - p->chunks_bad_seen),
+             st.chunks_bad - p->chunks_bad_seen == 1 ? "" : "s",
+             st.chunks_bad - p->chunks_bad_seen == 1 ? "is" : "are");
+    p->chunks_bad_seen = st.chunks_bad;
+  }
   if (st.caught_up_at && st.caught_up_at != p->caught_up_seen) {
     p->caught_up_seen = st.caught_up_at;
     p->caught_up_count++;
@@ -500,6 +510,9 @@ void fmd_peer_report(const fmd_peer *p, fm_time now, fm_control_peer *out) {
   out->to_recv_bytes = st.to_recv_bytes;
   fm_time caught_up = fmd_wall_of(st.caught_up_at);
   if (caught_up > out->caught_up_at) out->caught_up_at = caught_up;
+  out->chunks_in = st.chunks_in;
+  out->chunks_out = st.chunks_out;
+  out->chunks_bad = st.chunks_bad;
   out->refused = st.refused_out;
   if (st.refused_out) {
     char who[9];

@@ -67,6 +67,7 @@ typedef struct fmd_peer {
   int stalled_seen;
   uint64_t refused_seen;             /* session's refused_out when last said */
   fm_msg_refusal refused_said;       /* the range last said in the log */
+  uint64_t chunks_bad_seen;          /* session's chunks_bad when last said */
   int kick;              /* notified while another session was receiving */
   int duplicate;         /* closed because another connection to the node won */
   int failed;            /* counts as a failed attempt */

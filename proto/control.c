@@ -178,7 +178,8 @@ static const field PEER_FIELDS[] = {
     U(fm_control_peer, rate_out),      T(fm_control_peer, caught_up_at),
     S(fm_control_peer, last_error),    U(fm_control_peer, failures),
     T(fm_control_peer, next_attempt),  U(fm_control_peer, refused),
-    S(fm_control_peer, last_refused),
+    S(fm_control_peer, last_refused),  U(fm_control_peer, chunks_in),
+    U(fm_control_peer, chunks_out),    U(fm_control_peer, chunks_bad),
 };
 
 #define NFIELDS(a) (sizeof a / sizeof a[0])
@@ -189,7 +190,7 @@ static const field PEER_FIELDS[] = {
  * FM_CONTROL_PEERS_MAX such peers fitting in one frame. */
 _Static_assert(FM_CONTROL_ADDR_MAX + FM_CONTROL_ORIGIN_MAX + 2 * FM_NAME_MAX +
                        FM_CONTROL_STATE_MAX + FM_CONTROL_TEXT_MAX +
-                       FM_CONTROL_REFUSAL_MAX + 7 * 2 + 17 * 9 + 34 + 24 * 16 + 3 <=
+                       FM_CONTROL_REFUSAL_MAX + 7 * 2 + 20 * 9 + 34 + 27 * 16 + 3 <=
                    FM_CONTROL_PEER_WIRE_MAX,
                "a peer may not fit FM_CONTROL_PEER_WIRE_MAX");
 _Static_assert(FM_CONTROL_PEERS_MAX * FM_CONTROL_PEER_WIRE_MAX + 256 <= FM_CONTROL_FRAME_MAX,

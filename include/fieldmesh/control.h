@@ -53,7 +53,7 @@
 /* Peers listed in one response: FM_CONTROL_PEERS_MAX peers of at most
  * FM_CONTROL_PEER_WIRE_MAX bytes each always fit one frame. */
 #define FM_CONTROL_PEERS_MAX 48
-#define FM_CONTROL_PEER_WIRE_MAX 1280
+#define FM_CONTROL_PEER_WIRE_MAX 1360
 
 typedef enum fm_control_cmd {
   FM_CTL_STATUS = 1,
@@ -139,6 +139,9 @@ typedef struct fm_control_peer {
   char last_refused[FM_CONTROL_REFUSAL_MAX]; /* "seq 5-9 of 5a08e209: sequence gap" */
   uint64_t failures;                  /* failed attempts and sessions */
   fm_time next_attempt;               /* next dial; 0 when none planned */
+  uint64_t chunks_in, chunks_out;     /* scans' chunks this session */
+  uint64_t chunks_bad;                /* received, but not the chunk asked for:
+                                       * dropped, and asked again */
 } fm_control_peer;
 
 typedef struct fm_control_resp {
