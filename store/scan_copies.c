@@ -14,8 +14,9 @@ typedef struct held_arg {
   fm_time now;
 } held_arg;
 
-static int put_held(fm_store *s, MDB_txn *t, void *ctx) {
-  held_arg *a = ctx;
+/* The row for |a|, when this store holds the chunk: 1 when it is new,
+ * 0 when it was there (or the chunk is not here), or a store error. */
+static int held_row(fm_store *s, MDB_txn *t, const held_arg *a) {
   uint8_t key[FM_BLOB_ID + FM_KEY_LEN], when[8];
   MDB_val k = {FM_BLOB_ID, (void *)a->id}, v;
   int rc = mdb_get(t, s->blobs, &k, &v);
@@ -27,7 +28,12 @@ static int put_held(fm_store *s, MDB_txn *t, void *ctx) {
   k = (MDB_val){sizeof key, key};
   v = (MDB_val){sizeof when, when};
   rc = mdb_put(t, s->blob_copies, &k, &v, MDB_NOOVERWRITE);
-  return rc == MDB_KEYEXIST ? 0 : fm__store_err(rc);
+  return rc == MDB_KEYEXIST ? 0 : rc ? fm__store_err(rc) : 1;
+}
+
+static int put_held(fm_store *s, MDB_txn *t, void *ctx) {
+  int rv = held_row(s, t, ctx);
+  return rv < 0 ? rv : 0;
 }
 
 int fm_store_blob_note_held(fm_store *s, const uint8_t device[static FM_KEY_LEN],
@@ -154,6 +160,84 @@ int fm_store_scan_copies(fm_store *s, const uint8_t author[static FM_KEY_LEN], u
 out:
   if (c) mdb_cursor_close(c);
   if (t) mdb_txn_abort(t);
+  free(l.v);
+  free(l.ids);
+  return rv;
+}
+
+/* ---- by USB stick ---------------------------------------------------------- */
+
+int fm_store_scans_held_upto(fm_store *s, const uint8_t author[static FM_KEY_LEN],
+                             uint64_t *seq) {
+  scan_list l = {0};
+  MDB_txn *t = NULL;
+  fm__head h;
+  int rv;
+  *seq = 0;
+  if (!s->has_blobs) return 0;
+  if ((rv = fm_store_read_after(s, author, 0, 0, collect, &l)) < 0 || l.n == 0) goto out;
+  if ((rv = fm__store_read_begin(s, &t)) < 0) goto out;
+  if ((rv = fm__store_head_get(s, t, author, &h)) != 0) {
+    rv = fm__store_err(rv);
+    goto out;
+  }
+  *seq = h.seq;
+  for (size_t i = 0; i < l.n; i++) {
+    size_t held = 0;
+    for (size_t j = 0; j < l.v[i].n; j++) {
+      MDB_val k = {FM_BLOB_ID, l.ids + (l.v[i].off + j) * FM_BLOB_ID}, v;
+      int rc = mdb_get(t, s->blobs, &k, &v);
+      if (rc && rc != MDB_NOTFOUND) {
+        rv = fm__store_err(rc);
+        goto out;
+      }
+      held += rc == 0;
+    }
+    if (held < l.v[i].n) {
+      *seq = l.v[i].seq - 1;
+      break;
+    }
+  }
+  if (*seq < l.v[0].seq) *seq = 0;   /* not one whole scan: it says nothing */
+out:
+  if (t) mdb_txn_abort(t);
+  free(l.v);
+  free(l.ids);
+  return rv;
+}
+
+typedef struct note_arg {
+  const scan_list *l;
+  const uint8_t *device;
+  uint64_t upto, noted;
+  fm_time now;
+} note_arg;
+
+static int put_all_held(fm_store *s, MDB_txn *t, void *ctx) {
+  note_arg *a = ctx;
+  a->noted = 0;
+  for (size_t i = 0; i < a->l->n && a->l->v[i].seq <= a->upto; i++)
+    for (size_t j = 0; j < a->l->v[i].n; j++) {
+      held_arg h = {a->device, a->l->ids + (a->l->v[i].off + j) * FM_BLOB_ID, a->now};
+      int rv = held_row(s, t, &h);
+      if (rv < 0) return rv;
+      a->noted += rv;
+    }
+  return 0;
+}
+
+int fm_store_scans_note_held(fm_store *s, const uint8_t device[static FM_KEY_LEN],
+                             uint64_t upto, fm_time now, uint64_t *noted) {
+  uint8_t self[FM_KEY_LEN];
+  scan_list l = {0};
+  int rv;
+  if (noted) *noted = 0;
+  if (upto == 0 || fm_store_self(s, self) < 0 || !memcmp(self, device, FM_KEY_LEN)) return 0;
+  if (!s->has_blob_copies) return -EROFS;
+  if ((rv = fm_store_read_after(s, self, 0, 0, collect, &l)) < 0 || l.n == 0) goto out;
+  note_arg a = {&l, device, upto, 0, now};
+  if ((rv = fm__store_write(s, put_all_held, &a)) == 0 && noted) *noted = a.noted;
+out:
   free(l.v);
   free(l.ids);
   return rv;

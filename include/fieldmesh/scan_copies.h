@@ -41,4 +41,26 @@ typedef struct fm_scan_copies {
 int fm_store_scan_copies(fm_store *s, const uint8_t author[static FM_KEY_LEN], unsigned need,
                          fm_scan_copies *out);
 
+/* ---- by USB stick -----------------------------------------------------------
+ *
+ * A bundle or vector file whose header the exporter signed says, per
+ * author, up to which seq the exporter holds every chunk of every scan of
+ * that author (protocol.md 7.2, `scans`): the importer counts the
+ * exporter as holding the chunks of its own scans up to there, as a
+ * signed vector counts for its entries. */
+
+/* The highest seq s of |author| such that this store holds every chunk
+ * of every scan (dossier.attach) of |author| up to s: the author's head
+ * when it holds them all; 0 when the author has no scan here or this
+ * store lacks a chunk of its first.  Into |*seq|. */
+int fm_store_scans_held_upto(fm_store *s, const uint8_t author[static FM_KEY_LEN],
+                             uint64_t *seq);
+
+/* Records that |device| holds every chunk of this store's own scans up to
+ * its seq |upto| (as fm_store_blob_note_held, for each chunk held here),
+ * as of |now|, in one write transaction.  |*noted| (may be NULL) counts
+ * the chunks newly recorded. */
+int fm_store_scans_note_held(fm_store *s, const uint8_t device[static FM_KEY_LEN],
+                             uint64_t upto, fm_time now, uint64_t *noted);
+
 #endif

@@ -17,6 +17,7 @@
 #include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/record.h"
+#include "fieldmesh/scan_copies.h"
 
 #define T0 1700000000000LL
 #define ID "D-06DERF70M2G9MCSK"
@@ -168,11 +169,63 @@ static void own_chunks_first(void **state) {
   done(s);
 }
 
+/* A vector file's word for scans (scan_copies.h, "by USB stick"): up to
+ * which seq a store holds every chunk of an author's scans, and the
+ * importer's own scans up to there counted as held by the exporter. */
+static void scans_held_by_stick(void **state) {
+  fm_store *s = commune();
+  fm_slice c[2] = {{C0, sizeof C0}, {C1, sizeof C1}};
+  fm_scan_copies sc;
+  uint64_t upto, noted;
+  uint8_t other[32];
+  (void)state;
+  memset(other, 9, sizeof other);
+  assert_int_equal(fm_store_set_self(s, LAN.pk), 0);
+  assert_int_equal(fm_store_scans_held_upto(s, LAN.pk, &upto), 0);
+  assert_int_equal(upto, 0);                       /* no scan: says nothing */
+  seal_file();
+  assert_int_equal(fm_store_blob_put(s, c, 2), 0);
+  append_attach(s);                                /* Lan's seq 1 */
+  assert_int_equal(fm_store_scans_held_upto(s, LAN.pk, &upto), 0);
+  assert_int_equal(upto, 1);
+  /* A second scan whose last chunk is not here: the word stops before it. */
+  uint8_t ids2[2 * FM_BLOB_ID];
+  memcpy(ids2, IDS, FM_BLOB_ID);
+  memset(ids2 + FM_BLOB_ID, 0x33, FM_BLOB_ID);
+  fm_attach a = {ID, strlen(ID), FM_ATT_PHOTO, "b.jpg", 5, FM_ATTACH_CHUNK + 100, ids2, 2, KEY,
+                 NULL, 0, NULL, 0};
+  fm_buf b;
+  fm_buf_init(&b, 8192);
+  assert_int_equal(fm_attach_body(&b, &a), 0);
+  assert_int_equal(fm_store_append(s, &LAN, FM_KIND_DOSSIER_ATTACH, b.p, b.len, T0 + 2000,
+                                   NULL, NULL), 0);
+  fm_buf_free(&b);
+  assert_int_equal(fm_store_scans_held_upto(s, LAN.pk, &upto), 0);
+  assert_int_equal(upto, 1);
+  assert_int_equal(fm_store_scan_copies(s, LAN.pk, 1, &sc), 0);
+  assert_int_equal(sc.scans, 2);
+  assert_int_equal(sc.unsafe, 2);
+  assert_int_equal(sc.absent, 1);
+  /* Another laptop's signed word that it holds them up to seq 1. */
+  assert_int_equal(fm_store_scans_note_held(s, other, 1, T0, &noted), 0);
+  assert_int_equal(noted, 2);
+  assert_int_equal(fm_store_scans_note_held(s, other, 1, T0, &noted), 0);
+  assert_int_equal(noted, 0);                      /* nothing new */
+  assert_int_equal(fm_store_scans_note_held(s, LAN.pk, 2, T0, &noted), 0);
+  assert_int_equal(noted, 0);                      /* never our own word */
+  assert_int_equal(fm_store_scan_copies(s, LAN.pk, 1, &sc), 0);
+  assert_int_equal(sc.unsafe, 0);                  /* its one held chunk is the first's */
+  assert_int_equal(fm_store_scan_copies(s, LAN.pk, 2, &sc), 0);
+  assert_int_equal(sc.unsafe, 2);
+  done(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(unnamed_chunks_are_not_kept),
       cmocka_unit_test(named_chunks_are_wanted_then_kept),
       cmocka_unit_test(own_chunks_first),
+      cmocka_unit_test(scans_held_by_stick),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
