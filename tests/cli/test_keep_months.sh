@@ -10,12 +10,15 @@
 #     gateway (which ignores keep_months) and a teammate without
 #     keep_months still read them; the log is the same everywhere;
 #   - a record of the new month reads on the forgetting laptop;
+#   - the daemon forgets at start (its clock in March 2024 by libfaketime)
+#     and publishes the keys of March and April;
 #   - a bad keep_months is refused in one line.
 #
 # usage: test_keep_months.sh BIN_DIR
 set -euo pipefail
 BIN=${1:?usage: test_keep_months.sh BIN_DIR}
 FM="$BIN/fieldmesh"
+FMD="$BIN/fieldmeshd"
 NAME=test_keep_months
 # shellcheck source=../net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
@@ -105,6 +108,23 @@ fm lan dossier add --procedure khai_sinh --applicant-name "Lý Văn Sáng" --app
   --village "Nghĩa Tân" 2>/dev/null | tail -n1 >"$W/d2"
 [ "$(field lan "$(cat "$W/d2")" id_number)" = 002190099999 ] || fail "Lan does not read January's record"
 [ -f "$W/lan/inbox/2024-02" ] || fail "no inbox secret ahead for February"
+
+step "March 2024: Tuấn's daemon forgets December at start and publishes March and April"
+FAKE=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+[ -e "$FAKE" ] || fail "libfaketime is not installed: run scripts/setup.sh"
+printf '@2024-03-05 12:00:00\n' >"$W/tuan.faketime"
+before=$(status_field tuan entries)
+LD_PRELOAD=$FAKE FAKETIME_TIMESTAMP_FILE="$W/tuan.faketime" FAKETIME_NO_CACHE=1 \
+  FAKETIME_DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+  start tuan
+wait_for "Tuấn's daemon publishes its month keys" \
+  log_has tuan "published this laptop's month keys for 2024-03 and 2024-04"
+log_has tuan "forgot the keys of 1 month before 2024-02" || fail "the daemon did not forget December"
+stop tuan
+[ -e "$W/tuan/inbox/2023-12" ] && fail "Tuấn's daemon left December's inbox secret"
+[ -f "$W/tuan/inbox/2024-03" ] && [ -f "$W/tuan/inbox/2024-04" ] ||
+  fail "no inbox secrets for March and April: $(ls "$W/tuan/inbox")"
+[ "$(status_field tuan entries)" = $((before + 1)) ] || fail "no seal.inbox entry was written"
 
 step "a bad keep_months is refused"
 printf '[privacy]\nseal = yes\nkeep_months = 0\n' >"$W/lan/fieldmeshd.conf"
