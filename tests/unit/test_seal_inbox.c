@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "enrolled.h"
 #include "fieldmesh/dirs.h"
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
@@ -192,21 +193,6 @@ static void test_inbox_files_are_made_kept_and_forgotten(void **state) {
 
 /* ---- on a real store ------------------------------------------------------ */
 
-static void enroll(fm_store *s, const fm_identity *dev, fm_role role, const char *team) {
-  fm_buf b;
-  fm_enrollment en;
-  memset(&en, 0, sizeof en);
-  memcpy(en.device, dev->pk, 32);
-  strcpy(en.name, "Thành viên");
-  strcpy(en.team, team);
-  strcpy(en.commune, "Tân Quang");
-  en.role = role;
-  fm_buf_init(&b, 4096);
-  assert_int_equal(fm_enroll_body(&b, &en), 0);
-  assert_int_equal(fm_store_append(s, &AUTH, FM_KIND_ENROLL, b.p, b.len, T0, NULL, NULL), 0);
-  fm_buf_free(&b);
-}
-
 /* W1 publishes what fm_keyring_inbox_publish asks for, then writes
  * dossier |id| at |now|. */
 static void write_dossier(fm_store *s, fm_keyring *k, const char *id, fm_time now) {
@@ -301,9 +287,9 @@ static void test_writer_forgets_its_month_gateway_keeps_it(void **state) {
   snprintf(inbox, sizeof inbox, "%s/inbox", dir);
   assert_int_equal(fm_store_open(dir, &o, &s), 0);
   assert_int_equal(fm_store_set_authority(s, AUTH.pk, "Tân Quang"), 0);
-  enroll(s, &W1, FM_ROLE_MEMBER, "Team 1");
-  enroll(s, &R1, FM_ROLE_MEMBER, "Team 1");
-  enroll(s, &GW, FM_ROLE_GATEWAY, "Commune hall");
+  enrolled_append(s, &AUTH, &W1, FM_ROLE_MEMBER, "Lò Thị Lan", "Team 1", T0);
+  enrolled_append(s, &AUTH, &R1, FM_ROLE_MEMBER, "Hoàng Văn Minh", "Team 1", T0);
+  enrolled_append(s, &AUTH, &GW, FM_ROLE_GATEWAY, "Cổng xã", "Commune hall", T0);
 
   /* November: W1 holds inbox keys for November and December. */
   assert_int_equal(fm_inbox_ensure(inbox, "2023-11", &RNG), 0);
