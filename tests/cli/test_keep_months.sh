@@ -12,6 +12,7 @@
 #   - a record of the new month reads on the forgetting laptop;
 #   - the daemon forgets at start (its clock in March 2024 by libfaketime)
 #     and publishes the keys of March and April;
+#   - the gateway's daemon ignores keep_months, says so and makes no keys;
 #   - a bad keep_months is refused in one line.
 #
 # usage: test_keep_months.sh BIN_DIR
@@ -117,6 +118,14 @@ stop tuan
 [ -f "$W/tuan/inbox/2024-03" ] && [ -f "$W/tuan/inbox/2024-04" ] ||
   fail "no inbox secrets for March and April: $(ls "$W/tuan/inbox")"
 [ "$(status_field tuan entries)" = $((before + 1)) ] || fail "no seal.inbox entry was written"
+
+step "the gateway's daemon ignores keep_months and says so"
+start gw
+wait_for "the gateway's daemon says keep_months is ignored" \
+  log_has gw "keep_months is ignored on a gateway"
+stop gw
+[ -e "$W/gw/inbox" ] && fail "the gateway made inbox keys"
+[ "$(field gw "$D1" id_number)" = $CCCD ] 2>/dev/null || fail "the gateway lost the id number"
 
 step "a bad keep_months is refused"
 printf '[privacy]\nseal = yes\nkeep_months = 0\n' >"$W/lan/fieldmeshd.conf"
