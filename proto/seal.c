@@ -257,11 +257,9 @@ int fm_seal_grant_readers(const fm_entry *e, char period[static 8], fm_seal_read
 
 int fm_seal_grant_read(const fm_entry *e, char period[static 8],
                        uint8_t (*devices)[FM_KEY_LEN], size_t *n) {
-  fm_seal_reader *r = malloc(FM_SEAL_READERS_MAX * sizeof *r);
-  if (!r) return FM_ERR_MALFORMED;
+  fm_seal_reader r[FM_SEAL_READERS_MAX];
   int rc = fm_seal_grant_readers(e, period, r, n);
   for (size_t i = 0; rc == 0 && i < *n; i++) memcpy(devices[i], r[i].device, FM_KEY_LEN);
-  free(r);
   return rc;
 }
 
