@@ -64,7 +64,9 @@ static int on_key(void *user, const char *section, const char *key, const char *
 }
 
 /* [privacy] seal and keep_months of STATE/fieldmeshd.conf into |*on| (0
- * or 1) and |*keep| (0: none). */
+ * or 1) and |*keep| (may be NULL; 0: none).  A bad value is refused in
+ * one line, or, where |keep| is asked for by a command that only reads,
+ * warned of (nothing is then forgotten). */
 static int seal_setting(fmc_ctx *c, int *on, int *keep) {
   char path[FMC_PATH_MAX];
   seal_conf sc = {0, 0, ""};
@@ -76,12 +78,18 @@ static int seal_setting(fmc_ctx *c, int *on, int *keep) {
   /* The daemon reports the file's other mistakes; a file it cannot read
    * is its business too. */
   if (ini_parse(path, on_key, &sc) < 0) return 0;
-  if (sc.seal < 0)
+  if (sc.seal < 0 && !keep)
     return fmc_usage(c, "%s: [privacy] seal = \"%.40s\": write yes or no (docs/privacy.md)",
                      path, sc.bad);
-  if (sc.keep < 0)
+  if (sc.keep < 0 && keep) {
+    fmc_warn(c, "%s: [privacy] keep_months = \"%.40s\" is not a number of months from 1 to %d: "
+                "nothing is forgotten until it is fixed (docs/privacy.md)", path, sc.bad,
+             FM_INBOX_KEEP_MAX);
+    sc.keep = 0;
+  } else if (sc.keep < 0) {
     return fmc_usage(c, "%s: [privacy] keep_months = \"%.40s\": write a number of months from 1 "
                      "to %d (docs/privacy.md)", path, sc.bad, FM_INBOX_KEEP_MAX);
+  }
   *on = sc.seal;
   if (keep) *keep = sc.keep;
   return 0;

@@ -13,7 +13,8 @@
 #   - the daemon forgets at start (its clock in March 2024 by libfaketime)
 #     and publishes the keys of March and April;
 #   - the gateway's daemon ignores keep_months, says so and makes no keys;
-#   - a bad keep_months is refused in one line.
+#   - a bad keep_months is refused in one line by a command that writes,
+#     warned of by one that reads.
 #
 # usage: test_keep_months.sh BIN_DIR
 set -euo pipefail
@@ -130,4 +131,6 @@ stop gw
 step "a bad keep_months is refused"
 printf '[privacy]\nseal = yes\nkeep_months = 0\n' >"$W/lan/fieldmeshd.conf"
 refused 2 "keep_months" fm lan dossier add --procedure khai_sinh --applicant-name "X" --village "Nghĩa Tân"
+fm lan dossier show "$D1" >/dev/null 2>"$W/err" || fail "a command that only reads fails on it"
+grep -q "nothing is forgotten until it is fixed" "$W/err" || fail "no warning when reading: $(cat "$W/err")"
 echo "ok"
