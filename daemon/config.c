@@ -12,6 +12,7 @@
 #include "fieldmesh/closest.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/fsfile.h"
+#include "fieldmesh/inbox.h"
 #include "setting.h"
 
 #define CONFIG_FILE_MAX ((size_t)1 << 20) /* a config is a few KiB */
@@ -154,7 +155,7 @@ static const char *const sync_keys[] = {"window_kib", "ping_seconds", "ping_max_
 static const char *const discovery_keys[] = {"enabled", "port", "interval_seconds", "group",
                                              "group6"};
 static const char *const web_keys[] = {"listen", "password_file", "silent_days"};
-static const char *const privacy_keys[] = {"seal"};
+static const char *const privacy_keys[] = {"seal", "keep_months"};
 static const char *const upstream_keys[] = {
     "spool", "postgres", "http", "batch_entries", "batch_kib", "linger_ms", "retry_min_ms",
     "retry_max_ms", "timeout_seconds", "tls_verify", "ca_file", "http_token"};
@@ -224,6 +225,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
      * (docs/privacy.md); checked here so a typo is named. */
     if (!strcmp(key, "seal"))
       rv = fmd_setting_bool(value, &c->seal) == 0 ? 0 : bad(ld->err, &o, value, "yes or no (the default)");
+    else if (!strcmp(key, "keep_months"))
+      rv = set_uint(ld->err, &o, value, 1, FM_INBOX_KEEP_MAX, "months", &c->keep_months);
   } else if (!strcmp(section, "peers")) {
     if (!strcmp(key, "peer")) rv = ld->peers_from_flags ? 0 : add_peer(ld->err, &o, c, value);
   } else if (!strcmp(section, "sync")) {

@@ -58,6 +58,7 @@ typedef struct fmd_config {
   fmd_upstream_config upstream; /* [upstream]: a gateway's sinks (upstream_config.h) */
   fmd_web_config web;           /* [web]: a gateway's dashboard (web_config.h) */
   int seal;                     /* [privacy] seal: this laptop's records are sealed */
+  uint32_t keep_months;         /* [privacy] keep_months: forget month keys older (0: never) */
 } fmd_config;
 
 /* Fills |c| from |argv| and the config file.  Returns 0,

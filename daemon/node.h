@@ -51,6 +51,7 @@ struct fmd_node {
   fmd_gateway *gw;            /* the forwarder when [upstream] is set (gateway.h); else NULL */
   fmd_web *web;               /* the dashboard (web.h); NULL when none */
   struct fm_keyring *seal_keys; /* extends this laptop's key grants (regrant.h); NULL until used */
+  int64_t inbox_day;          /* the UTC day keep_months last ran (regrant.h); 0: not yet */
   fmd_peer *peers;
   size_t npeers;
   fmd_addr *addrs;

@@ -9,8 +9,20 @@
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/identity.h"
+#include "fieldmesh/inbox.h"
 
 #define CACHE_MAX 256
+#define SEEN_MAX (FM_SEAL_READERS_MAX + 1)
+#define SEEN_MONTHS 8
+
+/* The inbox keys one device published, as far as its log was read: the
+ * latest key of each of its newest SEEN_MONTHS months. */
+typedef struct seen {
+  uint8_t device[FM_KEY_LEN];
+  uint64_t scanned;
+  fm_seal_inbox_pub pub[SEEN_MONTHS];
+  size_t n;
+} seen;
 
 /* One grant this keyring has looked at: its key, or why there is none. */
 typedef struct slot {
@@ -27,6 +39,7 @@ typedef struct secrets {
   slot cache[CACHE_MAX];
   uint8_t wkey[FM_SEAL_KEY_LEN];   /* the writer's current data key */
   uint8_t xkey[FM_SEAL_KEY_LEN];   /* a key being extended to new readers */
+  fm_seal_inbox_key inbox[FM_INBOX_HELD_MAX]; /* this device's inbox keys */
 } secrets;
 
 struct fm_keyring {
@@ -40,7 +53,11 @@ struct fm_keyring {
   uint8_t xhash[16];               /* the readers fm_keyring_extend() last found served */
   int xdone;
   uint8_t (*readers)[FM_KEY_LEN];  /* the readers of a pending or current key */
+  fm_seal_reader *rd;              /* the same with their inbox keys of the month */
   size_t nreaders;
+  size_t ninbox;                   /* inbox keys held (sec->inbox) */
+  seen *seen;                      /* inbox keys the readers published */
+  size_t nseen;
   int gateway;                     /* a gateway is among the readers */
   fm_seal_counts counts;
 };
@@ -50,8 +67,10 @@ int fm_keyring_new(fm_store *s, const fm_identity *self, fm_keyring **out) {
   if (!k) return -ENOMEM;
   k->s = s;
   k->readers = malloc(FM_SEAL_READERS_MAX * sizeof *k->readers);
-  if (!k->readers) {
-    free(k);
+  k->rd = calloc(FM_SEAL_READERS_MAX, sizeof *k->rd);
+  k->seen = calloc(SEEN_MAX, sizeof *k->seen);
+  if (!k->readers || !k->rd || !k->seen) {
+    fm_keyring_free(k);
     return -ENOMEM;
   }
   if (self) {
@@ -71,7 +90,119 @@ void fm_keyring_free(fm_keyring *k) {
   if (!k) return;
   if (k->sec) sodium_free(k->sec); /* wipes */
   free(k->readers);
+  free(k->rd);
+  free(k->seen);
   free(k);
+}
+
+int fm_keyring_load_inbox(fm_keyring *k, const char *dir) {
+  size_t n = 0;
+  if (!k->sec) return 0;
+  int rc = fm_inbox_load(dir, k->sec->inbox, FM_INBOX_HELD_MAX, &n);
+  k->ninbox = n;
+  /* What was opened or found closed before may read otherwise now. */
+  sodium_memzero(k->sec->cache, sizeof k->sec->cache);
+  k->ncache = k->next = 0;
+  k->wseq = 0;
+  k->xdone = 0;
+  return rc;
+}
+
+/* Opens this device's copy of grant |e|'s key with the device key or an
+ * inbox key it holds. */
+static int grant_open(fm_keyring *k, const fm_entry *e, uint8_t key[FM_SEAL_KEY_LEN]) {
+  return fm_seal_grant_open_inbox(e, k->sec->self.pk, k->sec->self.sk, k->sec->inbox, k->ninbox,
+                                  key);
+}
+
+typedef struct seen_ctx {
+  seen *sn;
+} seen_ctx;
+
+/* Keeps the keys of inbox entry |bytes|: the latest per month, the newest
+ * SEEN_MONTHS months. */
+static int on_inbox(void *arg, const uint8_t *bytes, size_t len) {
+  seen *sn = ((seen_ctx *)arg)->sn;
+  fm_entry e;
+  fm_seal_inbox_pub pub[FM_SEAL_INBOX_MAX];
+  size_t n;
+  if (fm_entry_decode(bytes, len, NULL, &e) < 0) return 0;
+  sn->scanned = e.seq;
+  if (!fm_entry_is(&e, FM_KIND_SEAL_INBOX) || fm_seal_inbox_read(&e, pub, &n) < 0) return 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t j = 0;
+    while (j < sn->n && strcmp(sn->pub[j].period, pub[i].period)) j++;
+    if (j == sn->n) {
+      if (sn->n < SEEN_MONTHS) {
+        sn->n++;
+      } else { /* replace the oldest month, if this one is newer */
+        j = 0;
+        for (size_t m = 1; m < sn->n; m++)
+          if (strcmp(sn->pub[m].period, sn->pub[j].period) < 0) j = m;
+        if (strcmp(pub[i].period, sn->pub[j].period) < 0) continue;
+      }
+    }
+    sn->pub[j] = pub[i];
+  }
+  return 0;
+}
+
+/* The inbox key |device| published for |period|, else the one of its
+ * earliest later month it published (a reader that forgets forgets that
+ * too), into |pk|: 1, or 0 when it published none that serves (then the
+ * box goes to its device key). */
+static int inbox_of(fm_keyring *k, const uint8_t *device, const char *period,
+                    uint8_t pk[FM_SEAL_INBOX_PK_LEN]) {
+  seen *sn = NULL;
+  for (size_t i = 0; i < k->nseen && !sn; i++)
+    if (!memcmp(k->seen[i].device, device, FM_KEY_LEN)) sn = &k->seen[i];
+  if (!sn) {
+    sn = &k->seen[k->nseen < SEEN_MAX ? k->nseen++ : SEEN_MAX - 1];
+    memset(sn, 0, sizeof *sn);
+    memcpy(sn->device, device, FM_KEY_LEN);
+  }
+  seen_ctx c = {sn};
+  fm_store_read_after(k->s, device, sn->scanned, 0, on_inbox, &c);
+  const fm_seal_inbox_pub *best = NULL;
+  for (size_t i = 0; i < sn->n; i++)
+    if (strcmp(sn->pub[i].period, period) >= 0 &&
+        (!best || strcmp(sn->pub[i].period, best->period) < 0))
+      best = &sn->pub[i];
+  if (!best) return 0;
+  memcpy(pk, best->pk, FM_SEAL_INBOX_PK_LEN);
+  return 1;
+}
+
+/* |device| as a reader of a grant of |period|, into |r|. */
+static void reader_for(fm_keyring *k, const uint8_t *device, const char *period,
+                       fm_seal_reader *r) {
+  memset(r, 0, sizeof *r);
+  memcpy(r->device, device, FM_KEY_LEN);
+  r->has_inbox = inbox_of(k, device, period, r->inbox);
+}
+
+int fm_keyring_inbox_publish(fm_keyring *k, fm_time now, fm_buf *body) {
+  char cur[8], next[8];
+  fm_seal_inbox_key want[2];
+  uint8_t pk[FM_SEAL_INBOX_PK_LEN];
+  size_t n = 0;
+  int stale = 0;
+  if (!k->sec || k->ninbox == 0) return 0;
+  fm_seal_period(now, cur);
+  fm_seal_period_add(cur, 1, next);
+  for (size_t i = 0; i < k->ninbox; i++) {
+    const fm_seal_inbox_key *h = &k->sec->inbox[i];
+    if (strcmp(h->period, cur) && strcmp(h->period, next)) continue;
+    memset(&want[n], 0, sizeof want[n]);
+    memcpy(want[n].period, h->period, 8);
+    memcpy(want[n].pk, h->pk, FM_SEAL_INBOX_PK_LEN);
+    n++;
+    if (!inbox_of(k, k->sec->self.pk, h->period, pk) || memcmp(pk, h->pk, sizeof pk)) stale = 1;
+  }
+  if (n == 0 || !stale) return 0;
+  fm_buf_reset(body);
+  int rc = fm_seal_inbox_body(body, want, n);
+  return rc ? rc : 1;
 }
 
 fm_seal_counts fm_keyring_counts(const fm_keyring *k) {
@@ -95,7 +226,7 @@ static int on_ext(void *arg, const uint8_t *bytes, size_t len) {
   if (!fm_entry_is(&e, FM_KIND_SEAL_GRANT) || fm_body_uint(e.body, e.body_len, "of", &of) ||
       of != x->of)
     return 0;
-  if (fm_seal_grant_open(&e, x->k->sec->self.pk, x->k->sec->self.sk, x->sl->key) != 0) return 0;
+  if (grant_open(x->k, &e, x->sl->key) != 0) return 0;
   x->sl->state = 1;
   return 1;
 }
@@ -131,7 +262,7 @@ static const slot *grant_key(fm_keyring *k, const uint8_t *author, uint64_t seq)
     if (fm_entry_decode(bytes, len, NULL, &e) < 0)
       sl->state = -1;
     else {
-      rc = fm_seal_grant_open(&e, k->sec->self.pk, k->sec->self.sk, sl->key);
+      rc = grant_open(k, &e, sl->key);
       sl->state = rc == 0 ? 1 : rc == FM_ERR_NOTFOUND ? 0 : -1;
     }
   }
@@ -284,6 +415,9 @@ static int load_readers(fm_keyring *k, fm_time now) {
   qsort(k->readers, r.n, FM_KEY_LEN, by_key);
   k->nreaders = r.n;
   k->gateway = r.gateway;
+  char period[8];
+  fm_seal_period(now, period);
+  for (size_t i = 0; i < r.n; i++) reader_for(k, k->readers[i], period, &k->rd[i]);
   return 0;
 }
 
@@ -292,14 +426,14 @@ static int load_readers(fm_keyring *k, fm_time now) {
 typedef struct own_grant {
   uint64_t seq;
   char period[8];
-  uint8_t (*readers)[FM_KEY_LEN];  /* FM_SEAL_READERS_MAX slots */
+  fm_seal_reader *readers;         /* FM_SEAL_READERS_MAX slots */
   size_t n;
 } own_grant;
 
 typedef struct own_list {
   own_grant *g;
   size_t n, cap;
-  uint8_t (*tmp)[FM_KEY_LEN];
+  fm_seal_reader *tmp;
 } own_list;
 
 static void own_free(own_list *l) {
@@ -308,10 +442,11 @@ static void own_free(own_list *l) {
   free(l->tmp);
 }
 
-static int has_key(uint8_t (*set)[FM_KEY_LEN], size_t n, const uint8_t *key) {
+/* The item of |key| among |set| (|n|), or NULL. */
+static const fm_seal_reader *has_key(const fm_seal_reader *set, size_t n, const uint8_t *key) {
   for (size_t i = 0; i < n; i++)
-    if (!memcmp(set[i], key, FM_KEY_LEN)) return 1;
-  return 0;
+    if (!memcmp(set[i].device, key, FM_KEY_LEN)) return &set[i];
+  return NULL;
 }
 
 static int on_own(void *arg, const uint8_t *bytes, size_t len) {
@@ -321,14 +456,14 @@ static int on_own(void *arg, const uint8_t *bytes, size_t len) {
   size_t n;
   uint64_t of = 0;
   if (fm_entry_decode(bytes, len, NULL, &e) < 0 || !fm_entry_is(&e, FM_KIND_SEAL_GRANT) ||
-      fm_seal_grant_read(&e, period, l->tmp, &n) < 0)
+      fm_seal_grant_readers(&e, period, l->tmp, &n) < 0)
     return 0;
   if (fm_body_uint(e.body, e.body_len, "of", &of) == 0 && of) {
     for (size_t i = l->n; i-- > 0;) {
       own_grant *b = &l->g[i];
       if (b->seq != of) continue;
       for (size_t j = 0; j < n && b->n < FM_SEAL_READERS_MAX; j++)
-        if (!has_key(b->readers, b->n, l->tmp[j])) memcpy(b->readers[b->n++], l->tmp[j], FM_KEY_LEN);
+        if (!has_key(b->readers, b->n, l->tmp[j].device)) b->readers[b->n++] = l->tmp[j];
       break;
     }
     return 0;
@@ -341,18 +476,18 @@ static int on_own(void *arg, const uint8_t *bytes, size_t len) {
     l->cap = cap;
   }
   own_grant *b = &l->g[l->n];
-  if (!(b->readers = malloc(FM_SEAL_READERS_MAX * FM_KEY_LEN))) return -ENOMEM;
+  if (!(b->readers = malloc(FM_SEAL_READERS_MAX * sizeof *b->readers))) return -ENOMEM;
   l->n++;
   b->seq = e.seq;
   memcpy(b->period, period, sizeof period);
-  memcpy(b->readers, l->tmp, n * FM_KEY_LEN);
+  memcpy(b->readers, l->tmp, n * sizeof *b->readers);
   b->n = n;
   return 0;
 }
 
 static int own_grants(fm_keyring *k, own_list *l) {
   memset(l, 0, sizeof *l);
-  if (!(l->tmp = malloc(FM_SEAL_READERS_MAX * FM_KEY_LEN))) return -ENOMEM;
+  if (!(l->tmp = malloc(FM_SEAL_READERS_MAX * sizeof *l->tmp))) return -ENOMEM;
   return fm_store_read_after(k->s, k->sec->self.pk, 0, 0, on_own, l);
 }
 
@@ -363,7 +498,7 @@ static int own_key(fm_keyring *k, uint64_t seq, uint8_t key[FM_SEAL_KEY_LEN]) {
   fm_entry e;
   int rc = fm_store_entry_copy(k->s, k->sec->self.pk, seq, &bytes, &len);
   if (rc == 0) rc = fm_entry_decode(bytes, len, NULL, &e);
-  if (rc == 0) rc = fm_seal_grant_open(&e, k->sec->self.pk, k->sec->self.sk, key);
+  if (rc == 0) rc = grant_open(k, &e, key);
   free(bytes);
   return rc;
 }
@@ -374,13 +509,25 @@ static void ready(fm_keyring *k, fm_sealer *out) {
   memcpy(out->author, k->sec->self.pk, FM_KEY_LEN);
 }
 
-/* Readers of the current set that base grant |b| lacks, into l->tmp: their
- * count. */
+/* Readers of the current set that base grant |b| lacks, into l->tmp with
+ * their inbox keys of |b|'s month: their count. */
 static size_t missing(fm_keyring *k, own_list *l, const own_grant *b) {
   size_t m = 0;
   for (size_t i = 0; i < k->nreaders; i++)
-    if (!has_key(b->readers, b->n, k->readers[i])) memcpy(l->tmp[m++], k->readers[i], FM_KEY_LEN);
+    if (!has_key(b->readers, b->n, k->readers[i])) reader_for(k, k->readers[i], b->period, &l->tmp[m++]);
   return m;
+}
+
+/* Whether grant |b| wraps its key, for every reader that now has an inbox
+ * key of the month, to that very key (else a new key must be made: the
+ * old one stays open to a key the reader will not forget). */
+static int inbox_current(fm_keyring *k, const own_grant *b) {
+  for (size_t i = 0; i < k->nreaders; i++) {
+    const fm_seal_reader *want = &k->rd[i], *got = has_key(b->readers, b->n, want->device);
+    if (want->has_inbox && (!got || !got->has_inbox || memcmp(got->inbox, want->inbox, FM_SEAL_INBOX_PK_LEN)))
+      return 0;
+  }
+  return 1;
 }
 
 /* An extension of one of this device's grants of the last FM_SEAL_REGRANT_DAYS to
@@ -394,8 +541,7 @@ static int extension(fm_keyring *k, own_list *l, fm_time now, const fm_rng *rng,
     if (strcmp(b->period, cutoff) < 0 || (m = missing(k, l, b)) == 0) continue;
     if (own_key(k, b->seq, k->sec->xkey) != 0) continue; /* not a reader of its own grant */
     fm_buf_reset(grant);
-    int rc = fm_seal_grant_body_of(grant, b->period, (const uint8_t(*)[FM_KEY_LEN])l->tmp, m,
-                                   k->sec->xkey, rng, b->seq);
+    int rc = fm_seal_grant_body_to(grant, b->period, l->tmp, m, k->sec->xkey, rng, b->seq);
     sodium_memzero(k->sec->xkey, FM_SEAL_KEY_LEN);
     return rc ? rc : 1;
   }
@@ -407,7 +553,9 @@ static int extension(fm_keyring *k, own_list *l, fm_time now, const fm_rng *rng,
 static int reuse(fm_keyring *k, own_list *l, const char *period) {
   for (size_t i = l->n; i-- > 0;) {
     own_grant *b = &l->g[i];
-    if (strcmp(b->period, period) || b->n != k->nreaders || missing(k, l, b)) continue;
+    if (strcmp(b->period, period) || b->n != k->nreaders || missing(k, l, b) ||
+        !inbox_current(k, b))
+      continue;
     if (own_key(k, b->seq, k->sec->wkey) != 0) continue;
     k->wseq = b->seq;
     return 1;
@@ -425,7 +573,7 @@ int fm_keyring_sealer(fm_keyring *k, fm_time now, const fm_rng *rng, fm_buf *gra
   out->rng = *rng;
   if ((rc = load_readers(k, now)) != 0) return rc;
   uint8_t h[16];
-  crypto_generichash(h, sizeof h, (const uint8_t *)k->readers, k->nreaders * FM_KEY_LEN, NULL, 0);
+  crypto_generichash(h, sizeof h, (const uint8_t *)k->rd, k->nreaders * sizeof *k->rd, NULL, 0);
   /* The key in hand serves while the month and the readers stay. */
   if (k->wseq && !strcmp(k->wperiod, period) && !memcmp(h, k->whash, sizeof h)) {
     ready(k, out);
@@ -445,8 +593,7 @@ int fm_keyring_sealer(fm_keyring *k, fm_time now, const fm_rng *rng, fm_buf *gra
     /* A new key for the month and these readers. */
     rng->fill(rng->ctx, k->sec->wkey, FM_SEAL_KEY_LEN);
     fm_buf_reset(grant);
-    rc = fm_seal_grant_body(grant, period, (const uint8_t(*)[FM_KEY_LEN])k->readers,
-                            k->nreaders, k->sec->wkey, rng);
+    rc = fm_seal_grant_body_to(grant, period, k->rd, k->nreaders, k->sec->wkey, rng, 0);
     k->pending_base = rc == 0;
     rc = rc ? rc : 1;
   }
@@ -460,7 +607,7 @@ int fm_keyring_extend(fm_keyring *k, fm_time now, const fm_rng *rng, fm_buf *gra
   int rc;
   if (!k->sec) return FM_ERR_AUTH;
   if ((rc = load_readers(k, now)) != 0) return rc;
-  crypto_generichash(h, sizeof h, (const uint8_t *)k->readers, k->nreaders * FM_KEY_LEN, NULL, 0);
+  crypto_generichash(h, sizeof h, (const uint8_t *)k->rd, k->nreaders * sizeof *k->rd, NULL, 0);
   if (k->xdone && !memcmp(h, k->xhash, sizeof h)) return 0;
   rc = own_grants(k, &l);
   if (rc == 0) rc = extension(k, &l, now, rng, grant);

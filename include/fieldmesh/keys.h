@@ -5,9 +5,11 @@
  * that `seal.grant` entry from the store, opens this device's copy with
  * the device key and keeps the data key for the keyring's life.  Writing:
  * the keyring finds (or makes) this device's data key for the month and
- * the readers the roster names now.  Nothing is written to disk but the
- * grant entries; opened keys and the device key live in sodium_malloc'd
- * (locked, guarded) memory and are wiped by fm_keyring_free().
+ * the readers the roster names now, wrapped to the inbox key each reader
+ * published for the month if it did (else to its device key).  Nothing is
+ * written to disk but the grant entries; opened keys, inbox secrets and
+ * the device key live in sodium_malloc'd (locked, guarded) memory and are
+ * wiped by fm_keyring_free().
  *
  * One keyring per thread; its store must stay open while it lives.
  */
@@ -32,6 +34,17 @@ typedef struct fm_seal_counts {
  * fm_keyring_free(). */
 int fm_keyring_new(fm_store *s, const fm_identity *self, fm_keyring **out);
 void fm_keyring_free(fm_keyring *k);
+
+/* Loads this device's inbox secrets from folder |dir| (inbox.h) into |k|
+ * (replacing those loaded before; keys opened so far are dropped).  0, or
+ * an error of fm_inbox_load (then |k| holds none). */
+int fm_keyring_load_inbox(fm_keyring *k, const char *dir);
+
+/* 1 with a `seal.inbox` body in |body| (reset first) when this device's
+ * log does not yet publish the inbox keys it holds for the month of |now|
+ * and the next (append it as a FM_KIND_SEAL_INBOX entry of this device
+ * before sealing), 0 when it does or it holds none, or an error. */
+int fm_keyring_inbox_publish(fm_keyring *k, fm_time now, fm_buf *body);
 
 /* Text of the fields shown once a record is opened: the opened values
  * and the placeholders point here. */

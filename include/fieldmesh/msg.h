@@ -85,7 +85,7 @@
  * announce FM_FEAT_ZSTD.
  * HELLO keeps its layout in every version, so a peer of another version
  * is always told which one it met. */
-#define FM_PROTO_VERSION 5
+#define FM_PROTO_VERSION 6
 
 /* Largest plaintext of one frame (a Noise message is at most 65535 bytes,
  * 16 of them the tag). */

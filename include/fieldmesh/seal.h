@@ -9,15 +9,20 @@
  * 0x00 | field name.
  *
  *   seal.grant  body: {period: str "YYYY-MM",
- *                      to: [[device: bin 32, box: bin 80], ...],
+ *                      to: [[device: bin 32, box: bin 80], ...
+ *                           or [device, box, inbox: bin 32], ...],
  *                      of: uint (optional)}
+ *   seal.inbox  body: {keys: [[period: str "YYYY-MM", inbox: bin 32], ...]}
  *
  * `of` names an earlier grant of the same author (its seq) whose key this
  * one carries to more readers: an extension, written when the writer
  * learns of readers its grant lacked (a new member, the gateway).
  *
  * Each box is crypto_box_seal of the 32-byte data key to the X25519 form of
- * |device|'s Ed25519 key.  The grant is the |grant seq| entry of the
+ * |device|'s Ed25519 key, or, in a three-element item (version 6), to the
+ * X25519 key |inbox| that |device| published in a `seal.inbox` entry for
+ * the grant's period: a key the device can forget (keep_months,
+ * docs/privacy.md P4).  The grant is the |grant seq| entry of the
  * writer's own log.
  *
  * Sans-I/O: randomness comes from the caller's fm_rng.  Decoders treat
@@ -29,6 +34,7 @@
 #include "fieldmesh/entry.h"
 
 #define FM_KIND_SEAL_GRANT "seal.grant"
+#define FM_KIND_SEAL_INBOX "seal.inbox"
 
 #define FM_SEAL_KEY_LEN 32
 #define FM_SEAL_FORMAT 0x01
@@ -40,6 +46,29 @@
 #define FM_SEAL_PERIOD_LEN 7       /* "YYYY-MM" */
 #define FM_SEAL_TEXT_MAX 4097      /* an opened field, with its NUL */
 #define FM_SEAL_REGRANT_DAYS 366   /* how far back a writer extends its grants */
+#define FM_SEAL_INBOX_PK_LEN 32    /* an X25519 inbox key, public or secret */
+#define FM_SEAL_INBOX_MAX 12       /* keys in one seal.inbox entry */
+
+/* A reader of a grant: its device and, when |has_inbox|, the inbox key it
+ * published for the grant's period (the box is wrapped to that). */
+typedef struct fm_seal_reader {
+  uint8_t device[FM_KEY_LEN];
+  uint8_t inbox[FM_SEAL_INBOX_PK_LEN];
+  int has_inbox;
+} fm_seal_reader;
+
+/* One inbox key of this device: the month it serves and its X25519 pair. */
+typedef struct fm_seal_inbox_key {
+  char period[8];
+  uint8_t pk[FM_SEAL_INBOX_PK_LEN];
+  uint8_t sk[FM_SEAL_INBOX_PK_LEN];
+} fm_seal_inbox_key;
+
+/* One published inbox key: the month and the public key. */
+typedef struct fm_seal_inbox_pub {
+  char period[8];
+  uint8_t pk[FM_SEAL_INBOX_PK_LEN];
+} fm_seal_inbox_pub;
 
 /* What a writer needs to seal a record's fields: the data key (not owned;
  * kept by the keyring), the seq of its grant, the writer's device id and
@@ -81,6 +110,20 @@ int fm_seal_grant_body_of(fm_buf *out, const char *period, const uint8_t (*devic
                           size_t n, const uint8_t key[static FM_SEAL_KEY_LEN], const fm_rng *rng,
                           uint64_t of);
 
+/* The same to |readers| (|n|, 1 .. FM_SEAL_READERS_MAX): a reader with an
+ * inbox key gets the three-element item wrapped to it, the others the
+ * two-element item wrapped to their device key.  FM_ERR_INVAL as above. */
+int fm_seal_grant_body_to(fm_buf *out, const char *period, const fm_seal_reader *readers,
+                          size_t n, const uint8_t key[static FM_SEAL_KEY_LEN], const fm_rng *rng,
+                          uint64_t of);
+
+/* Reads grant |e|: its period into |period| (8 bytes) and its readers, in
+ * order, into |readers| (room for FM_SEAL_READERS_MAX), with the inbox key
+ * an item names, |*n| set (at least 1).  0 or FM_ERR_MALFORMED (also a
+ * grant whose every item is of a later version). */
+int fm_seal_grant_readers(const fm_entry *e, char period[static 8], fm_seal_reader *readers,
+                          size_t *n);
+
 /* Reads grant |e|: its period into |period| (8 bytes, NUL-terminated) and
  * its recipients, in order, into |devices| (room for FM_SEAL_READERS_MAX),
  * |*n| set (at least 1).  0 or FM_ERR_MALFORMED (also a grant whose every
@@ -95,7 +138,32 @@ int fm_seal_grant_read(const fm_entry *e, char period[static 8],
 int fm_seal_grant_open(const fm_entry *e, const uint8_t self[static FM_KEY_LEN],
                        const uint8_t sk[static 64], uint8_t key[static FM_SEAL_KEY_LEN]);
 
+/* The same, also trying the inbox keys this device holds (|inbox|, |n|;
+ * secrets, not copied): an item wrapped to an inbox key opens only with
+ * that key's secret, FM_ERR_NOTFOUND when this device does not hold it
+ * (never had it, or forgot it). */
+int fm_seal_grant_open_inbox(const fm_entry *e, const uint8_t self[static FM_KEY_LEN],
+                             const uint8_t sk[static 64], const fm_seal_inbox_key *inbox,
+                             size_t n, uint8_t key[static FM_SEAL_KEY_LEN]);
+
+/* The X25519 public key |pk| of inbox secret |sk|. */
+void fm_seal_inbox_public(const uint8_t sk[static FM_SEAL_INBOX_PK_LEN],
+                          uint8_t pk[static FM_SEAL_INBOX_PK_LEN]);
+
+/* A `seal.inbox` body publishing the public halves of |keys| (|n|, 1 ..
+ * FM_SEAL_INBOX_MAX).  FM_ERR_INVAL for a bad count or period, else the
+ * buffer's error. */
+int fm_seal_inbox_body(fm_buf *out, const fm_seal_inbox_key *keys, size_t n);
+
+/* Reads inbox entry |e| into |out| (room for FM_SEAL_INBOX_MAX), |*n|
+ * set.  0 or FM_ERR_MALFORMED (then it names no key). */
+int fm_seal_inbox_read(const fm_entry *e, fm_seal_inbox_pub *out, size_t *n);
+
 /* "YYYY-MM" of |ms| (UTC) into |out| (8 bytes). */
 void fm_seal_period(fm_time ms, char out[static 8]);
+
+/* The month |months| (may be negative) after |period| ("YYYY-MM") into
+ * |out| (8 bytes), clamped to years 0000 .. 9999. */
+void fm_seal_period_add(const char *period, int months, char out[static 8]);
 
 #endif

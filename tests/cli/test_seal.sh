@@ -39,14 +39,7 @@ carry() { # FROM TO
 }
 # holds FILE BYTES: whether FILE holds BYTES anywhere.
 holds() { grep -aqF -- "$2" "$1"; }
-field() { # STATE ID KEY: applicant.KEY or KEY of `dossier show --json`
-  fm "$1" dossier show "$2" --json | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-k = sys.argv[1]
-print(d["applicant"][k] if k in d["applicant"] else d[k])' "$3"
-}
-digest() { fm "$1" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["view_digest"])'; }
+digest() { status_field "$1" view_digest; }
 
 step "a commune: two Team 1 laptops, a Team 2 laptop, the gateway, an officer"
 fm auth authority init --commune "Tân Quang" >/dev/null

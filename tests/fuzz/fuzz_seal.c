@@ -4,8 +4,9 @@
  *   0  a sealed value (a field's bin): fm_seal_grant_of, then
  *      fm_seal_open with the fixture's data key FZ_SEAL_KEY, as written by
  *      device 2 for record FZ_SEAL_RECORD, field "id_number";
- *   1  a `seal.grant` body: fm_seal_grant_read, and fm_seal_grant_open
- *      with device 2's key;
+ *   1  a `seal.grant` body: fm_seal_grant_read, fm_seal_grant_readers, and
+ *      fm_seal_grant_open(_inbox) with device 2's key and an inbox key;
+ *      the same bytes as a `seal.inbox` body: fm_seal_inbox_read;
  *   2  a dossier view record: fm_dossier_view_decode, then opened with no
  *      keyring (every sealed field becomes a placeholder).
  *
@@ -59,6 +60,26 @@ static void grant(const uint8_t *p, size_t n) {
   rv = fm_seal_grant_open(&e, w->dev[2].pk, w->dev[2].sk, key);
   FZ_CHECK(rv == 0 || rv == FM_ERR_MALFORMED || rv == FM_ERR_NOTFOUND || rv == FM_ERR_BADSIG,
            "fm_seal_grant_open returns an unnamed code");
+  static fm_seal_reader rd[FM_SEAL_READERS_MAX];
+  size_t rn = 0;
+  int rr = fm_seal_grant_readers(&e, period, rd, &rn);
+  FZ_CHECK(rr == 0 || rr == FM_ERR_MALFORMED, "fm_seal_grant_readers returns an unnamed code");
+  FZ_CHECK(rr < 0 || (rn >= 1 && rn <= FM_SEAL_READERS_MAX), "a grant read with a bad count");
+  fm_seal_inbox_key ik;
+  memset(&ik, 0, sizeof ik);
+  memcpy(ik.period, "2023-11", 8);
+  memset(ik.sk, FZ_SEAL_KEY, sizeof ik.sk);
+  fm_seal_inbox_public(ik.sk, ik.pk);
+  rv = fm_seal_grant_open_inbox(&e, w->dev[2].pk, w->dev[2].sk, &ik, 1, key);
+  FZ_CHECK(rv == 0 || rv == FM_ERR_MALFORMED || rv == FM_ERR_NOTFOUND || rv == FM_ERR_BADSIG,
+           "fm_seal_grant_open_inbox returns an unnamed code");
+  static fm_seal_inbox_pub pub[FM_SEAL_INBOX_MAX];
+  e.kind = FM_KIND_SEAL_INBOX;
+  e.kind_len = strlen(FM_KIND_SEAL_INBOX);
+  rv = fm_seal_inbox_read(&e, pub, &count);
+  FZ_CHECK(rv == 0 || rv == FM_ERR_MALFORMED, "fm_seal_inbox_read returns an unnamed code");
+  FZ_CHECK(rv < 0 || (count >= 1 && count <= FM_SEAL_INBOX_MAX && strlen(pub[0].period) == 7),
+           "an inbox entry read with a bad count or period");
 }
 
 static void view(const uint8_t *p, size_t n) {

@@ -722,6 +722,27 @@ static void gen_seal(void) {
   CHECK(fm_seal_grant_body(&body, "2023-11", (const uint8_t(*)[FM_KEY_LEN])devs, 2, key,
                            &s.rng) == 0);
   put_buf("seal", "grant", &body);
+  /* A grant whose item for device 2 is wrapped to the fuzzer's inbox key,
+   * and a seal.inbox body publishing it. */
+  fm_seal_reader rd[2];
+  fm_seal_inbox_key ik;
+  memset(rd, 0, sizeof rd);
+  memset(&ik, 0, sizeof ik);
+  memcpy(ik.period, "2023-11", 8);
+  memset(ik.sk, FZ_SEAL_KEY, sizeof ik.sk);
+  fm_seal_inbox_public(ik.sk, ik.pk);
+  memcpy(rd[0].device, devs[0], FM_KEY_LEN);
+  memcpy(rd[0].inbox, ik.pk, sizeof ik.pk);
+  rd[0].has_inbox = 1;
+  memcpy(rd[1].device, devs[1], FM_KEY_LEN);
+  fm_buf_reset(&body);
+  fm_buf_put(&body, "\x01", 1);
+  CHECK(fm_seal_grant_body_to(&body, "2023-11", rd, 2, key, &s.rng, 0) == 0);
+  put_buf("seal", "grant-inbox", &body);
+  fm_buf_reset(&body);
+  fm_buf_put(&body, "\x01", 1);
+  CHECK(fm_seal_inbox_body(&body, &ik, 1) == 0);
+  put_buf("seal", "inbox", &body);
   /* A view record: a sealed dossier merged into nothing. */
   fm_dossier_in d = {FZ_SEAL_RECORD, "khai_sinh", "Vàng Thị Mỷ", "002190012345", "0912345678",
                      "Nghĩa Tân", "Team 1", "portal", "", "ghi chú", "2023-11-14"};

@@ -40,6 +40,15 @@ jfield() {
   printf '%s\n' "$1" | sed -n 's/.*"'"$2"'":\("[^"]*"\|[^,}]*\).*/\1/p' | head -n1 | tr -d '"'
 }
 status_field() { jfield "$(fm "$1" status --json)" "$2"; }
+# field STATE ID KEY: applicant.KEY or KEY of `dossier show ID --json` on STATE
+# (a sealed field reads as its text or its placeholder).
+field() {
+  fm "$1" dossier show "$2" --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+k = sys.argv[1]
+print(d["applicant"][k] if k in d["applicant"] else d[k])' "$3"
+}
 
 # wait_for DESCRIPTION COMMAND...: polls COMMAND until it succeeds.
 wait_for() {

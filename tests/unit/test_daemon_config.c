@@ -112,6 +112,7 @@ static void test_config_defaults_without_a_file(void **state) {
   assert_int_equal(r.c.compress, 1);
   assert_int_equal(r.c.disc.enabled, 1);
   assert_int_equal(r.c.disc.port, FMD_DISC_DEFAULT_PORT);
+  assert_int_equal(r.c.keep_months, 0);                 /* never forgets */
   assert_int_equal(fmd_upstream_enabled(&r.c.upstream), 0);
   assert_int_equal(r.errlen, 0);
   done(&r);
@@ -128,7 +129,8 @@ static void test_config_file_values_and_flags_over_them(void **state) {
         "[peers]\npeer = 10.0.0.2:7411\npeer = 10.0.0.3:7411\n"
         "[sync]\nwindow_kib = 512\nping_seconds = 5\ncompress = no\n"
         "[discovery]\nenabled = no\n"
-        "[upstream]\nspool = /srv/fieldmesh/spool\n",
+        "[upstream]\nspool = /srv/fieldmesh/spool\n"
+        "[privacy]\nseal = yes\nkeep_months = 6\n",
         flags);
   assert_int_equal(r.rv, 0);
   assert_string_equal(r.c.listen, "127.0.0.1:9000");   /* the flag wins */
@@ -143,6 +145,8 @@ static void test_config_file_values_and_flags_over_them(void **state) {
   assert_int_equal(r.c.disc.enabled, 0);
   assert_string_equal(r.c.upstream.spool, "/srv/fieldmesh/spool");
   assert_int_equal(fmd_upstream_enabled(&r.c.upstream), 1);
+  assert_int_equal(r.c.seal, 1);
+  assert_int_equal(r.c.keep_months, 6);
   done(&r);
 }
 
@@ -174,6 +178,8 @@ static void test_config_refusals_name_the_fix(void **state) {
   refused("[node]\nverify_threads = 0\n", NULL, "[node] verify_threads = \"0\"");
   refused("[sync]\ncompress = maybe\n", NULL, "yes (the default) or no");
   refused("[discovery]\nport = 0\n", NULL, "[discovery] port");
+  refused("[privacy]\nkeep_months = 0\n", NULL, "[privacy] keep_months = \"0\"");
+  refused("[privacy]\nkeep_month = 3\n", NULL, "did you mean \"keep_months\"");
   refused("[node]\nthis line has no equals sign\n", NULL, "line 2");
   refused(NULL, twice, "--listen is given twice");
   refused(NULL, nonsense, "unknown argument \"--frobnicate\"");

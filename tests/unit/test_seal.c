@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "enrolled.h"
 #include "fieldmesh/dirs.h"
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
@@ -226,18 +227,7 @@ typedef struct fx {
 } fx;
 
 static void enroll(fm_store *s, const fm_identity *dev, fm_role role, const char *team) {
-  fm_buf b;
-  fm_enrollment en;
-  memset(&en, 0, sizeof en);
-  memcpy(en.device, dev->pk, 32);
-  strcpy(en.name, "Thành viên");
-  strcpy(en.team, team);
-  strcpy(en.commune, "Tân Quang");
-  en.role = role;
-  fm_buf_init(&b, 4096);
-  assert_int_equal(fm_enroll_body(&b, &en), 0);
-  assert_int_equal(fm_store_append(s, &AUTH, FM_KIND_ENROLL, b.p, b.len, T0, NULL, NULL), 0);
-  fm_buf_free(&b);
+  enrolled_append(s, &AUTH, dev, role, "Thành viên", team, T0);
 }
 
 static void fx_commune(fx *f) {

@@ -1178,7 +1178,7 @@ static void test_hello_of_another_version_is_refused_by_name(void **state) {
   fm_wr_init(&w, &m);
   fm_wr_array(&w, 6);
   fm_wr_uint(&w, FM_MSG_HELLO);
-  fm_wr_uint(&w, 4);  /* a release before presence sums */
+  fm_wr_uint(&w, 5);  /* a release before inbox keys */
   fm_wr_bin(&w, D[4].pk, 32);
   fm_wr_bin(&w, CERT[4], CERT_LEN[4]);
   fm_wr_uint(&w, 0);
@@ -1186,8 +1186,8 @@ static void test_hello_of_another_version_is_refused_by_name(void **state) {
   assert_int_equal(rogue_say(&r, v, m.p, m.len), FM_ERR_VERSION);
   fm_session_stats st;
   fm_session_get_stats(v, &st);
-  assert_non_null(strstr(st.reason, "version 4"));
-  assert_non_null(strstr(st.reason, "this one 5"));
+  assert_non_null(strstr(st.reason, "version 5"));
+  assert_non_null(strstr(st.reason, "this one 6"));
   fm_buf_free(&m);
   fm_session_del(v);
   tnode_close(&x);

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "enrolled.h"
 #include "fieldmesh/bundle.h"
 #include "fieldmesh/copies.h"
 #include "fieldmesh/dirs.h"
@@ -442,18 +443,7 @@ static void test_store_revocation_keeps_entries_up_to_cutoff(void **state) {
 }
 
 static void enroll_as(fm_store *s, const fm_identity *dev, fm_role role, const char *team) {
-  fm_buf b;
-  fm_enrollment en;
-  memset(&en, 0, sizeof en);
-  memcpy(en.device, dev->pk, 32);
-  strcpy(en.name, "Trưởng tổ");
-  strcpy(en.team, team);
-  strcpy(en.commune, "Tân Quang");
-  en.role = role;
-  fm_buf_init(&b, 4096);
-  assert_int_equal(fm_enroll_body(&b, &en), 0);
-  assert_int_equal(fm_store_append(s, &AUTH, FM_KIND_ENROLL, b.p, b.len, T0, NULL, NULL), 0);
-  fm_buf_free(&b);
+  enrolled_append(s, &AUTH, dev, role, "Trưởng tổ", team, T0);
 }
 
 static int sum_quarantined(void *ctx, const uint8_t author[FM_KEY_LEN], uint64_t seq,
