@@ -376,6 +376,10 @@ static int on_sink(void *ctx, const fm_fwd_status *st) {
         "%s %s accepts the other entries but not %s. It is offered again with every "
         "batch; ask the commune's system why it refuses it.",
         fm_sink_kind_name(st->kind), st->target, refused);
+  if (fmc_upstream_scans_waiting(d->c, st, refused, sizeof refused))
+    add(d, 0, "scans waiting for chunks",
+        "%s %s: %s. A scan goes upstream with its file only; the gateway fetches the chunks "
+        "from the laptops it syncs with.", fm_sink_kind_name(st->kind), st->target, refused);
   return 0;
 }
 

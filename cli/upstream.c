@@ -158,6 +158,20 @@ int fmc_upstream_refused(fmc_ctx *c, const fm_fwd_status *st, char *out, size_t 
   return 1;
 }
 
+int fmc_upstream_scans_waiting(fmc_ctx *c, const fm_fwd_status *st, char *out, size_t cap) {
+  char who[2 * FM_NAME_MAX + 8];
+  out[0] = 0;
+  if (!st->scans_waiting) return 0;
+  snprintf(out, cap, "%llu scan%s not on this gateway in full yet (%s: seq %llu of %s, %u "
+           "chunk%s missing); each author's later entries wait behind it (sync with a laptop "
+           "that holds the chunks)",
+           (unsigned long long)st->scans_waiting, st->scans_waiting == 1 ? "" : "s",
+           st->scans_waiting == 1 ? "it" : "the first", (unsigned long long)st->scan_seq,
+           fmc_device_label(c, st->scan_author, who, sizeof who), st->scan_missing,
+           st->scan_missing == 1 ? "" : "s");
+  return 1;
+}
+
 static int sink_text(void *ctx, const fm_fwd_status *st) {
   fmc_ctx *c = ctx;
   char ok[32], fail[32], refused[512];
@@ -172,6 +186,8 @@ static int sink_text(void *ctx, const fm_fwd_status *st) {
            st->last_error);
   if (fmc_upstream_refused(c, st, refused, sizeof refused))
     printf("; REFUSING ONE ENTRY: %s (ask the commune's system why)", refused);
+  if (fmc_upstream_scans_waiting(c, st, refused, sizeof refused))
+    printf("; WAITING FOR CHUNKS: %s", refused);
   putchar('\n');
   return 0;
 }
@@ -217,6 +233,14 @@ static int sink_json(void *ctx, const fm_fwd_status *st) {
   fmc_json_hex(j, st->refused_author, FM_KEY_LEN);
   fmc_json_key(j, "refused_seq");
   fmc_json_uint(j, st->refused_seq);
+  fmc_json_key(j, "scans_waiting");
+  fmc_json_uint(j, st->scans_waiting);
+  fmc_json_key(j, "scan_author");
+  fmc_json_hex(j, st->scan_author, FM_KEY_LEN);
+  fmc_json_key(j, "scan_seq");
+  fmc_json_uint(j, st->scan_seq);
+  fmc_json_key(j, "scan_missing_chunks");
+  fmc_json_uint(j, st->scan_missing);
   fmc_json_obj_end(j);
   return 0;
 }

@@ -18,6 +18,9 @@
  * row" into |out| when |st| shows one entry left out FMC_REFUSED_BATCHES
  * times or more and returns 1; else 0 (|out| ""). */
 int fmc_upstream_refused(fmc_ctx *c, const fm_fwd_status *st, char *out, size_t cap);
+/* Likewise, 1 and a line in |out| when |st| has scans waiting for their
+ * chunks (their authors' entries wait behind them). */
+int fmc_upstream_scans_waiting(fmc_ctx *c, const fm_fwd_status *st, char *out, size_t cap);
 
 typedef struct fmc_up_row {
   uint8_t author[FM_KEY_LEN];

@@ -26,6 +26,20 @@ static int record(fm_buf *out, const fm_fwd_record *r, unsigned flags, int *writ
   return fm_json_visit(out, r->id, r->id_len, &v, flags);
 }
 
+/* Entry |i| of |b| as fm_json_entry writes it, and what became of its
+ * scan when it is an attach entry: a member added inside its object. */
+static int entry(fm_buf *out, const fm_fwd_batch *b, size_t i, const fmd_batch_meta *m,
+                 unsigned flags) {
+  int rv = fm_json_entry(out, b->items[i].bytes, b->items[i].len, flags);
+  const fmd_scan *sc = m ? fmd_scans_of_item(m->scans, i) : NULL;
+  if (rv < 0 || !sc) return rv;
+  FM_ASSERT(out->len > 0 && out->p[out->len - 1] == '}');
+  out->len--;
+  if ((rv = fmd_scan_json(out, sc, m->scan_suffix)) < 0) return rv;
+  put(out, "}");
+  return fm_buf_error(out);
+}
+
 static void head_fields(fm_buf *out, const fm_fwd_batch *b, const fmd_batch_meta *m) {
   char hex[33];
   fmd_batch_hex(b, hex);
@@ -49,7 +63,7 @@ int fmd_batch_ndjson(fm_buf *out, const fm_fwd_batch *b, const fmd_batch_meta *m
   snprintf(num, sizeof num, ",\"entries\":%zu,\"records\":%zu}\n", b->n, b->nrecords);
   put(out, num);
   for (size_t i = 0; i < b->n; i++) {
-    if ((rv = fm_json_entry(out, b->items[i].bytes, b->items[i].len, 0)) < 0) return rv;
+    if ((rv = entry(out, b, i, m, 0)) < 0) return rv;
     put(out, "\n");
   }
   for (size_t i = 0; i < b->nrecords; i++) {
@@ -70,7 +84,7 @@ int fmd_batch_json(fm_buf *out, const fm_fwd_batch *b, const fmd_batch_meta *m) 
   put(out, "\",\"entries\":[");
   for (size_t i = 0; i < b->n; i++) {
     if (i) put(out, ",");
-    if ((rv = fm_json_entry(out, b->items[i].bytes, b->items[i].len, 0)) < 0) return rv;
+    if ((rv = entry(out, b, i, m, 0)) < 0) return rv;
   }
   put(out, "],\"records\":[");
   for (size_t i = 0; i < b->nrecords; i++) {

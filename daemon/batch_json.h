@@ -9,11 +9,15 @@
 #include "fieldmesh/forward.h"
 #include "fieldmesh/json.h"
 #include "fieldmesh/store.h"
+#include "scan_fwd.h"
 
 typedef struct fmd_batch_meta {
   const char *gateway;    /* the gateway's device id, hex */
   const char *commune;
   const char *sink;       /* "spool", "http", "postgres" */
+  const fmd_scans *scans; /* the batch's scans (may be NULL): each attach entry's
+                           * object gains a "scan" member (fmd_scan_json) */
+  const char *scan_suffix;  /* the spool's: its file is hash + this; NULL: no "file" */
 } fmd_batch_meta;
 
 /* The batch id as 32 hex digits into |out| (33 bytes). */

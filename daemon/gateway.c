@@ -65,6 +65,8 @@ void fmd_gateway_kick(fmd_gateway *g) {
 
 static void work(uv_work_t *w) {
   fmd_sink *k = w->data;
+  /* Opened here, not on the loop: up to FM_FWD_SCAN_BYTES to decrypt. */
+  fmd_scans_open(&k->scans);
   k->ops->deliver(k->impl, &k->batch, &k->result);
 }
 
@@ -152,13 +154,14 @@ static void after_work(uv_work_t *w, int status) {
     }
   }
   result_free(k);
+  fmd_scans_reset(&k->scans);
   fm_fwd_batch_free(&k->batch);
 }
 
 /* Reads the next batch (or the one that failed) and hands it to a worker. */
 static void plan_next(fmd_sink *k) {
   fmd_gateway *g = k->g;
-  fm_fwd_limits lim = {g->env.cfg->batch_entries, (size_t)g->env.cfg->batch_kib * 1024};
+  fm_fwd_limits lim = {g->env.cfg->batch_entries, (size_t)g->env.cfg->batch_kib * 1024, 0};
   int rv = fm_forward_next(g->d->store, k->conf.id, &lim, fmd_now(), &k->batch);
   if (rv < 0) {
     fm_fwd_batch_free(&k->batch);
@@ -168,10 +171,22 @@ static void plan_next(fmd_sink *k) {
     return;
   }
   if (k->batch.n == 0) {
+    uint32_t scans = k->batch.scans_waiting;
     fm_fwd_batch_free(&k->batch);
     k->state = FMD_S_IDLE;
+    /* Chunks come without new entries (a session's CHUNKs, a bundle):
+     * nothing else kicks the sink when they do. */
+    if (scans && !g->stopping) {
+      if (!k->scans_said)
+        fmd_logf(&g->d->log, FMD_INFO, "upstream %s: %u scan%s wait%s for chunks not yet on "
+                 "the gateway: their authors' entries go once they come", kind_name(k),
+                 (unsigned)scans, scans == 1 ? "" : "s", scans == 1 ? "s" : "");
+      k->scans_said = 1;
+      arm(k, FMD_S_LINGER, FMD_SCAN_POLL_MS);
+    }
     return;
   }
+  k->scans_said = 0;
   if (k->batch.resumed && k->batch.attempts == 0) {
     char hex[17];
     fm_hex(k->batch.id, 8, hex);
@@ -181,24 +196,30 @@ static void plan_next(fmd_sink *k) {
              "planned before the daemon stopped", kind_name(k), hex, k->batch.n);
   }
   /* Upstream gets the citizens' data in the clear (docs/privacy.md). */
-  uint64_t locked = 0;
+  uint64_t locked = 0, scans_locked = 0;
   if (!k->opened.max) fm_buf_init(&k->opened, (size_t)1 << 30);
-  if ((rv = fmd_unseal_batch(g->keys, &k->batch, &k->opened, &locked)) < 0) {
+  if (!k->scans.ct.max) fmd_scans_init(&k->scans);
+  if ((rv = fmd_unseal_batch(g->keys, &k->batch, &k->opened, &locked)) < 0 ||
+      (rv = fmd_scans_load(&k->scans, g->d->store, g->keys, &k->batch, &scans_locked)) < 0) {
     fm_fwd_batch_free(&k->batch);
-    fmd_logf(&g->d->log, FMD_WARN, "upstream %s: cannot open the batch's sealed fields: %s",
+    fmd_logf(&g->d->log, FMD_WARN, "upstream %s: cannot open the batch's sealed fields or read "
+             "its scans: %s",
              kind_name(k), fm_strerror(rv));
     arm(k, FMD_S_BACKOFF, next_backoff(k));
     return;
   }
+  locked += scans_locked;
   if (locked && fmd_now() - k->batch.created < FMD_SEAL_HOLD_MS && !g->stopping) {
     /* The writer's extension is probably on the way: wait for it. */
     fmd_logf(&g->d->log, FMD_DEBUG, "upstream %s: %llu sealed fields of the batch wait for "
              "their key", kind_name(k), (unsigned long long)locked);
+    fmd_scans_reset(&k->scans);
     fm_fwd_batch_free(&k->batch);
     arm(k, FMD_S_LINGER, 2000);
     return;
   }
   memset(&k->result, 0, sizeof k->result);
+  k->result.scans = &k->scans;
   /* The roster as this store knows it now: the worker must not read the
    * store.  (A few dozen members: cheap next to a batch.) */
   fm_buf_free(&k->roster);
@@ -206,6 +227,7 @@ static void plan_next(fmd_sink *k) {
   k->result.roster = fmd_batch_roster(&k->roster, g->d->store) == 0 ? (const char *)k->roster.p
                                                                      : "[]";
   if (!(k->result.accepted = calloc(k->batch.n, 1))) {
+    fmd_scans_reset(&k->scans);
     fm_fwd_batch_free(&k->batch);
     arm(k, FMD_S_BACKOFF, next_backoff(k));
     return;
@@ -215,6 +237,7 @@ static void plan_next(fmd_sink *k) {
   k->work.data = k;
   if ((rv = uv_queue_work(g->d->loop, &k->work, work, after_work)) < 0) {
     result_free(k);
+    fmd_scans_reset(&k->scans);
     fm_fwd_batch_free(&k->batch);
     fmd_logf(&g->d->log, FMD_WARN, "upstream %s: cannot start a delivery: %s", kind_name(k),
              uv_strerror(rv));
@@ -329,6 +352,7 @@ void fmd_gateway_free(fmd_gateway *g) {
     fm_fwd_batch_free(&g->sinks[i].batch);
     fm_buf_free(&g->sinks[i].roster);
     fm_buf_free(&g->sinks[i].opened);
+    fmd_scans_free(&g->sinks[i].scans);
     g->sinks[i].ops->del(g->sinks[i].impl);
   }
   fm_keyring_free(g->keys);

@@ -16,7 +16,10 @@
  * block anyway), the loop only reads and writes the store, as it does for
  * the sessions, and one batch per sink in flight is the whole queue.
  * Receipts written by a commit are new entries: the node offers them to
- * its peers at once (fmd_node_poke).
+ * its peers at once (fmd_node_poke).  A scan goes with its file
+ * (scan_fwd.h): an author whose next entry is a scan whose chunks are not
+ * all here waits, and a sink with nothing else to send looks again every
+ * FMD_SCAN_POLL_MS (chunks arrive without new entries).
  */
 #ifndef FMD_GATEWAY_H
 #define FMD_GATEWAY_H
@@ -28,6 +31,7 @@
 #include "sink.h"
 
 #define FMD_SINKS_MAX 3
+#define FMD_SCAN_POLL_MS 1000
 
 typedef struct fmd_node fmd_node;
 typedef struct fmd_gateway fmd_gateway;
@@ -47,10 +51,13 @@ typedef struct fmd_sink {
   fmd_delivery result;           /* written by the worker */
   fm_buf roster;                 /* result.roster: the members, for the sink */
   fm_buf opened;                 /* the batch's records with sealed fields opened */
+  fmd_scans scans;               /* the batch's scans: loaded on the loop, opened by
+                                  * the worker before deliver() (result.scans) */
   fm_time started;               /* of the delivery in flight */
   uint32_t backoff_ms;           /* the last pause; 0 after a success */
   char last_error[FMD_SINK_ERROR_MAX]; /* logged already: repeats go to debug */
   uint64_t since_start;          /* entries acknowledged since the daemon started */
+  int scans_said;                /* "scans wait for chunks" logged since the last batch */
 } fmd_sink;
 
 struct fmd_gateway {

@@ -15,6 +15,7 @@
 
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/forward.h"
+#include "scan_fwd.h"
 #include "upstream_config.h"
 
 #define FMD_SINK_ERROR_MAX 256
@@ -31,6 +32,9 @@ typedef struct fmd_sink_env {
 typedef struct fmd_delivery {
   const char *roster;       /* in: the commune's members as JSON (fmd_batch_roster),
                              * read on the loop thread before the delivery */
+  const fmd_scans *scans;   /* in: the batch's scans, opened (scan_fwd.h): each sink
+                             * files the opened ones under their hash before the
+                             * entries that name them, and names them in them */
   int ok;                   /* the sink answered: |accepted| says what it kept */
   uint8_t *accepted;        /* one flag per item, zeroed by the gateway */
   char **refs;              /* one per item (NULL: none), malloc'd by the sink or NULL;

@@ -3,7 +3,14 @@
  * carrying its own idempotency_key (its id).  A 2xx reply lists the ids
  * the endpoint accepted (include/fieldmesh/http_reply.h); anything else
  * is a failure and the same batch is sent again after a pause.  TLS
- * certificates are checked unless [upstream] tls_verify = no. */
+ * certificates are checked unless [upstream] tls_verify = no.
+ *
+ * Scans go first, each by an idempotent PUT of its bytes to
+ * {base}/attachments/{hash} (base: the URL without its last path
+ * segment; hash: BLAKE2b-256 of the file, hex), then the batch, whose
+ * attach entries name that hash: a batch is never sent before the scans
+ * it names are stored.  A scan PUT once is not PUT again by this process
+ * when its batch is retried (RECENT_PUTS remembered). */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +24,7 @@
 #include "sink.h"
 
 #define REPLY_MAX (1u << 20)   /* bytes of a reply kept; more is refused */
+#define RECENT_PUTS 64         /* scans remembered as stored: a retried batch skips them */
 
 typedef struct http {
   const fmd_sink_env *env;
@@ -25,6 +33,11 @@ typedef struct http {
   atomic_int abort;         /* set by cancel(): the transfer gives up */
   fm_buf body, reply;
   int reply_too_big;
+  char scan_base[FMD_UP_CONNINFO_MAX];   /* {base}/attachments/ */
+  const uint8_t *up;        /* the scan being PUT: its bytes left */
+  size_t up_left;
+  char recent[RECENT_PUTS][FMD_SCAN_HASH_HEX];   /* worker thread only */
+  unsigned recent_next;
 } http;
 
 int fmd_http_global_init(void) { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1; }
@@ -104,15 +117,16 @@ static void take_reply(http *h, const fm_fwd_batch *b, fmd_delivery *out) {
   fm_http_reply_free(&rep);
 }
 
-static struct curl_slist *headers(http *h, const fm_fwd_batch *b) {
-  char line[FMD_UP_TOKEN_MAX + 64], hex[33];
+/* A request's headers: |type| its body's, |key| its Idempotency-Key. */
+static struct curl_slist *headers(http *h, const char *type, const char *key) {
+  char line[FMD_UP_TOKEN_MAX + 80];
   struct curl_slist *l = NULL, *n;
-  fmd_batch_hex(b, hex);
-  const char *fixed[] = {"Content-Type: application/json", "Accept: application/json",
-                         "Expect:", "User-Agent: fieldmeshd/0.1"};
+  snprintf(line, sizeof line, "Content-Type: %s", type);
+  const char *fixed[] = {line, "Accept: application/json", "Expect:",
+                         "User-Agent: fieldmeshd/0.1"};
   for (size_t i = 0; i < 4; i++)
     if ((n = curl_slist_append(l, fixed[i]))) l = n;
-  snprintf(line, sizeof line, "Idempotency-Key: %s", hex);
+  snprintf(line, sizeof line, "Idempotency-Key: %s", key);
   if ((n = curl_slist_append(l, line))) l = n;
   if (h->env->cfg->http_token[0]) {
     snprintf(line, sizeof line, "Authorization: Bearer %s", h->env->cfg->http_token);
@@ -121,15 +135,15 @@ static struct curl_slist *headers(http *h, const fm_fwd_batch *b) {
   return l;
 }
 
-static void setup(http *h, struct curl_slist *hdrs, char *errbuf) {
+/* What every request sets; the handle is reset first (its connections
+ * stay, for keep-alive). */
+static void common(http *h, const char *url, struct curl_slist *hdrs, char *errbuf) {
   const fmd_upstream_config *c = h->env->cfg;
   long timeout = (long)c->timeout_seconds * 1000;
   CURL *e = h->curl;
-  curl_easy_setopt(e, CURLOPT_URL, h->url);
+  curl_easy_reset(e);
+  curl_easy_setopt(e, CURLOPT_URL, url);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_POST, 1L);
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, (const char *)h->body.p);
-  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body.len);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L);
@@ -146,10 +160,79 @@ static void setup(http *h, struct curl_slist *hdrs, char *errbuf) {
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
 }
 
+static void setup(http *h, struct curl_slist *hdrs, char *errbuf) {
+  common(h, h->url, hdrs, errbuf);
+  curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
+  curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, (const char *)h->body.p);
+  curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body.len);
+}
+
+/* ---- scans ------------------------------------------------------------------------------ */
+
+static size_t on_read(char *dst, size_t size, size_t n, void *ctx) {
+  http *h = ctx;
+  size_t len = size * n < h->up_left ? size * n : h->up_left;
+  memcpy(dst, h->up, len);
+  h->up += len;
+  h->up_left -= len;
+  return len;
+}
+
+static int recently_put(const http *h, const char *hash) {
+  for (size_t i = 0; i < RECENT_PUTS; i++)
+    if (!strcmp(h->recent[i], hash)) return 1;
+  return 0;
+}
+
+/* PUTs scan |x|: 0 once a 2xx says it is stored, else -1 with |out->error|. */
+static int put_scan(http *h, const fmd_scans *sc, const fmd_scan *x, fmd_delivery *out) {
+  char url[FMD_UP_CONNINFO_MAX + FMD_SCAN_HASH_HEX], errbuf[CURL_ERROR_SIZE] = "", excerpt[128];
+  long code = 0;
+  snprintf(url, sizeof url, "%s%s", h->scan_base, x->hash);
+  struct curl_slist *hdrs = headers(h, "application/octet-stream", x->hash);
+  fm_buf_reset(&h->reply);
+  h->reply_too_big = 0;
+  h->up = fmd_scan_file(sc, x);
+  h->up_left = (size_t)x->size;
+  common(h, url, hdrs, errbuf);
+  curl_easy_setopt(h->curl, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(h->curl, CURLOPT_READFUNCTION, on_read);
+  curl_easy_setopt(h->curl, CURLOPT_READDATA, h);
+  curl_easy_setopt(h->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->size);
+  CURLcode cc = curl_easy_perform(h->curl);
+  curl_slist_free_all(hdrs);
+  curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
+  if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && h->reply_too_big)) {
+    snprintf(out->error, sizeof out->error, "cannot PUT a scan to %.80s: %.150s", url,
+             atomic_load(&h->abort) ? "stopped (shutting down)"
+                                    : errbuf[0] ? errbuf : curl_easy_strerror(cc));
+    return -1;
+  }
+  if (code < 200 || code > 299) {
+    body_excerpt(&h->reply, excerpt, sizeof excerpt);
+    snprintf(out->error, sizeof out->error, "%.100s answered %ld to a scan's PUT%s%s%s", url,
+             code, excerpt[0] ? " \"" : "", excerpt, excerpt[0] ? "\"" : "");
+    return -1;
+  }
+  snprintf(h->recent[h->recent_next], sizeof h->recent[0], "%s", x->hash);
+  h->recent_next = (h->recent_next + 1) % RECENT_PUTS;
+  return 0;
+}
+
+/* Every opened scan of the batch not yet stored upstream. */
+static int put_scans(http *h, const fmd_scans *sc, fmd_delivery *out) {
+  for (size_t i = 0; sc && i < sc->n; i++) {
+    const fmd_scan *x = &sc->v[i];
+    if (x->state != FMD_SCAN_OK || recently_put(h, x->hash)) continue;
+    if (put_scan(h, sc, x, out) < 0) return -1;
+  }
+  return 0;
+}
+
 static void http_deliver(void *impl, const fm_fwd_batch *b, fmd_delivery *out) {
   http *h = impl;
   char errbuf[CURL_ERROR_SIZE] = "", excerpt[128];
-  fmd_batch_meta m = {h->env->gateway, h->env->commune, "http"};
+  fmd_batch_meta m = {h->env->gateway, h->env->commune, "http", out->scans, NULL};
   long code = 0;
   int rv;
   fm_buf_reset(&h->body);
@@ -163,7 +246,12 @@ static void http_deliver(void *impl, const fm_fwd_batch *b, fmd_delivery *out) {
     snprintf(out->error, sizeof out->error, "cannot start libcurl");
     return;
   }
-  struct curl_slist *hdrs = headers(h, b);
+  if (put_scans(h, out->scans, out) < 0) return;
+  fm_buf_reset(&h->reply);
+  h->reply_too_big = 0;
+  char hex[33];
+  fmd_batch_hex(b, hex);
+  struct curl_slist *hdrs = headers(h, "application/json", hex);
   setup(h, hdrs, errbuf);
   CURLcode cc = curl_easy_perform(h->curl);
   curl_slist_free_all(hdrs);
@@ -201,6 +289,19 @@ static void http_del(void *impl) {
   free(h);
 }
 
+/* "{base}/attachments/" of |url|: its path without the last segment (and
+ * without a query or fragment). */
+static void scan_base(const char *url, char *out, size_t cap) {
+  const char *host = strstr(url, "://");
+  size_t end = strcspn(url, "?#"), cut;
+  host = host ? host + 3 : url;
+  size_t path = (size_t)(host - url) + strcspn(host, "/?#");
+  cut = path;
+  for (size_t i = path; i < end; i++)
+    if (url[i] == '/') cut = i;
+  snprintf(out, cap, "%.*s/attachments/", (int)cut, url);
+}
+
 int fmd_http_new(const fmd_sink_env *env, const char *url, void **impl, char *target,
                  size_t target_cap, char *err, size_t cap) {
   http *h = calloc(1, sizeof *h);
@@ -210,6 +311,7 @@ int fmd_http_new(const fmd_sink_env *env, const char *url, void **impl, char *ta
   }
   h->env = env;
   snprintf(h->url, sizeof h->url, "%s", url);
+  scan_base(url, h->scan_base, sizeof h->scan_base);
   atomic_init(&h->abort, 0);
   fm_buf_init(&h->body, (size_t)256 << 20);
   fm_buf_init(&h->reply, REPLY_MAX + 1);

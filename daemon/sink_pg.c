@@ -3,7 +3,15 @@
  * the dossiers and visits its entries changed upserted into `dossiers` and
  * `visits` from the gateway's views, so the commune's reporting can query
  * them.  The gateway creates the tables and migrates them (schema_version)
- * on first contact.  One batch is one transaction. */
+ * on first contact.  One batch is one transaction.
+ *
+ * Scans (schema version 3): each opened file once in `attachments`, keyed
+ * by the BLAKE2b-256 of its bytes (hex) and held as bytea (a file is at
+ * most 7.5 MiB: well inside bytea's 1 GB, and unlike a large object it is
+ * an ordinary row that pg_dump, replication and DELETE treat like the
+ * others); and one row per attach entry in `dossier_attachments` linking
+ * the dossier to it.  Both ON CONFLICT DO NOTHING, and a file the table
+ * holds already is not sent again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +107,19 @@ static const char *const MIGRATIONS[] = {
     " sum(dossiers) AS dossiers, sum(submitted) AS submitted, sum(delivered) AS delivered,"
     " sum(rejected) AS rejected, sum(withdrawn) AS withdrawn"
     " FROM report_rows WHERE procedure IS NOT NULL GROUP BY 1, 2, 3;",
+    /* 3: scans.  The file once per content, whichever communes attach
+     * it; a row per `dossier.attach` entry naming it (hash NULL and
+     * `error` set when the gateway could not open it). */
+    "CREATE TABLE attachments (hash text PRIMARY KEY, size bigint NOT NULL,"
+    " content bytea NOT NULL, received_at timestamptz NOT NULL DEFAULT now(),"
+    " CHECK (octet_length(content) = size));"
+    "CREATE TABLE dossier_attachments (commune_id text NOT NULL, commune text NOT NULL,"
+    " entry_id text NOT NULL, dossier text NOT NULL, kind text NOT NULL, name text NOT NULL,"
+    " size bigint NOT NULL, hash text REFERENCES attachments (hash), error text,"
+    " attached_at timestamptz, attached_by text, batch text NOT NULL,"
+    " received_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (commune_id, entry_id));"
+    "CREATE INDEX dossier_attachments_dossier ON dossier_attachments (commune_id, dossier);"
+    "CREATE INDEX dossier_attachments_hash ON dossier_attachments (hash);",
 };
 #define NMIGRATIONS (int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0])
 
@@ -110,6 +131,7 @@ static const char *const BACKFILL[][4] = {
     {"UPDATE entries SET commune_id = $1, commune = $2 WHERE commune_id = ''",
      "UPDATE dossiers SET commune_id = $1, commune = $2 WHERE commune_id = ''",
      "UPDATE visits SET commune_id = $1, commune = $2 WHERE commune_id = ''", NULL},
+    {NULL},
 };
 
 /* The gateway's roster ($1, fmd_batch_roster) before the rows that name
@@ -175,6 +197,21 @@ static const char UPSERT_VISITS[] =
     " citizens = EXCLUDED.citizens, note = EXCLUDED.note, recorded_at = EXCLUDED.recorded_at,"
     " recorded_by = EXCLUDED.recorded_by, voided = EXCLUDED.voided,"
     " void_reason = EXCLUDED.void_reason, received_at = now()";
+
+/* One scan: $1 hash, $2 size, $3 the file (binary). */
+static const char HAVE_ATTACHMENT[] = "SELECT 1 FROM attachments WHERE hash = $1";
+static const char INSERT_ATTACHMENT[] =
+    "INSERT INTO attachments (hash, size, content) VALUES ($1, $2::bigint, $3)"
+    " ON CONFLICT (hash) DO NOTHING";
+/* $1 commune_id, $2 commune, $3 entry id, $4 dossier, $5 kind, $6 name,
+ * $7 size, $8 hash or NULL, $9 error or NULL, $10 the entry's stamp (ms),
+ * $11 its author, $12 batch. */
+static const char INSERT_DOSSIER_ATTACHMENT[] =
+    "INSERT INTO dossier_attachments (commune_id, commune, entry_id, dossier, kind, name, size,"
+    " hash, error, attached_at, attached_by, batch)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8, $9,"
+    " to_timestamp($10::bigint / 1000.0), $11, $12)"
+    " ON CONFLICT (commune_id, entry_id) DO NOTHING";
 
 /* ---- talking to the server -------------------------------------------------------------- */
 
@@ -292,6 +329,55 @@ rollback:
   return -1;
 }
 
+/* The file of |x| into `attachments`, unless the table holds it: a file
+ * is sent to the server once. */
+static int put_file(pg *p, const fmd_scans *sc, const fmd_scan *x, fmd_delivery *out) {
+  char size[24];
+  PGresult *r;
+  const char *hp[1] = {x->hash};
+  if (exec(p, "cannot look up an attachment", HAVE_ATTACHMENT, 1, hp, &r, out) < 0) return -1;
+  int have = PQntuples(r) > 0;
+  PQclear(r);
+  if (have) return 0;
+  snprintf(size, sizeof size, "%llu", (unsigned long long)x->size);
+  const char *v[3] = {x->hash, size, (const char *)fmd_scan_file(sc, x)};
+  int len[3] = {0, 0, (int)x->size}, fmt[3] = {0, 0, 1};
+  r = PQexecParams(p->conn, INSERT_ATTACHMENT, 3, NULL, v, len, fmt, 0);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    pg_error(out, "cannot insert an attachment", r ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
+    PQclear(r);
+    return -1;
+  }
+  PQclear(r);
+  return 0;
+}
+
+/* Every scan of the batch: its file, then the row that links its dossier
+ * to it (|batch|: the batch id, hex). */
+static int store_scans(pg *p, const fm_fwd_batch *b, const fmd_scans *sc, const char *batch,
+                       fmd_delivery *out) {
+  for (size_t i = 0; sc && i < sc->n; i++) {
+    const fmd_scan *x = &sc->v[i];
+    const fm_fwd_item *it = &b->items[x->item];
+    char id[2 * FM_ID_LEN + 1], author[2 * FM_KEY_LEN + 1], size[24], ms[24];
+    fm_entry e;
+    if (fm_entry_decode(it->bytes, it->len, NULL, &e) < 0) continue;
+    fm_hex(it->id, FM_ID_LEN, id);
+    fm_hex(it->author, FM_KEY_LEN, author);
+    snprintf(size, sizeof size, "%llu", (unsigned long long)x->size);
+    snprintf(ms, sizeof ms, "%llu", (unsigned long long)fm_hlc_ms(e.hlc));
+    int ok = x->state == FMD_SCAN_OK;
+    const char *v[12] = {p->env->commune_id, p->env->commune, id, x->dossier,
+                         fm_attach_kind_name(x->kind), x->name, size, ok ? x->hash : NULL,
+                         ok ? NULL : fmd_scan_state_text(x->state), ms, author, batch};
+    if ((ok && put_file(p, sc, x, out) < 0) ||
+        exec(p, "cannot link a dossier to its attachment", INSERT_DOSSIER_ATTACHMENT, 12, v,
+             NULL, out) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 static int store_batch(pg *p, const fm_fwd_batch *b, fmd_delivery *out) {
   const char *mp[3] = {out->roster ? out->roster : "[]", p->env->commune_id, p->env->commune};
   char hex[33];
@@ -306,6 +392,7 @@ static int store_batch(pg *p, const fm_fwd_batch *b, fmd_delivery *out) {
       exec(p, "cannot insert entries", INSERT_ENTRIES, 4, ep, NULL, out) < 0 ||
       exec(p, "cannot upsert dossiers", UPSERT_DOSSIERS, 3, dp, NULL, out) < 0 ||
       exec(p, "cannot upsert visits", UPSERT_VISITS, 3, vp, NULL, out) < 0 ||
+      store_scans(p, b, out->scans, hex, out) < 0 ||
       exec(p, "cannot read the transaction id", "SELECT txid_current()", 0, NULL, &r, out) < 0) {
     PQclear(PQexec(p->conn, "ROLLBACK"));
     return -1;

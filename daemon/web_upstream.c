@@ -1,6 +1,6 @@
 /* The Upstream page: each sink the gateway forwards to -- its state, how
  * many entries wait (the lag), the last success and failure, an entry it
- * keeps leaving out -- and the oldest entry of the commune that no
+ * keeps leaving out, scans waiting for their chunks -- and the oldest entry of the commune that no
  * receipt names yet. */
 #include <string.h>
 
@@ -25,6 +25,12 @@ static void state(fmd_web_page *p, const fm_fwd_status *st) {
                   fmd_web_t(p, "đang chuyển", "forwarding"));
   else
     fmd_html_rawf(&p->out, "<span class=\"tag ok\">%s</span>", fmd_web_t(p, "đã xong", "caught up"));
+  if (st->active && st->scans_waiting)
+    fmd_html_rawf(&p->out, p->en ? "<br><span class=\"tag warn\">%llu scan(s) waiting for "
+                                   "chunks</span>"
+                                 : "<br><span class=\"tag warn\">%llu bản quét chờ các phần "
+                                   "dữ liệu</span>",
+                  (unsigned long long)st->scans_waiting);
 }
 
 static int sink_row(void *ctx, const fm_fwd_status *st) {

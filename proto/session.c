@@ -38,6 +38,11 @@
 #define FM_SERVED_MAX (2 * FM_WANT_MAX)
 /* Chunk ids a peer said it lacks, remembered for the session. */
 #define ABSENT_MAX 4096
+/* A chunk the peer said it lacks (NOCHUNK) is asked of it again after
+ * this long: it may have got it since from a third node (a laptop that
+ * relays a team-mate's scan to the gateway gets the entry first, the
+ * chunks after).  A chunk it sent wrong is never asked again. */
+#define NOCHUNK_RETRY_MS 10000
 
 /* What we know of the peer's log of one author. */
 typedef struct known {
@@ -109,8 +114,9 @@ struct fm_session {
   uint8_t want_out[FM_CHUNK_WINDOW][32];   /* asked of the peer, unanswered */
   size_t nwant_out;
   int want_more;           /* our wanted list may hold ids not asked yet */
-  uint8_t (*absent)[32];   /* ids the peer lacks or sent wrong, this session */
-  size_t nabsent;
+  uint8_t (*absent)[32];   /* ids the peer sent wrong [0, nbad), then lacks */
+  size_t nabsent, nbad;
+  fm_time absent_retry;    /* when the lacked ones may be asked again; 0: none */
   uint8_t asked[FM_WANT_MAX][32];  /* the peer's requests, not served yet */
   size_t nasked;
   int held;                /* the peer announced FM_FEAT_HELD: tell it what we keep */
@@ -833,15 +839,23 @@ static int absent_has(const fm_session *s, const uint8_t id[32]) {
   return 0;
 }
 
-/* Not to be asked of this peer again in this session; past ABSENT_MAX the
- * peer is asked for nothing more. */
-static int absent_add(fm_session *s, const uint8_t id[32]) {
+/* Not to be asked of this peer again: in this session when it sent wrong
+ * bytes (|bad|), for NOCHUNK_RETRY_MS when it lacks the chunk.  Past
+ * ABSENT_MAX the peer is asked for nothing more. */
+static int absent_add(fm_session *s, const uint8_t id[32], int bad) {
   if (!s->absent && !(s->absent = malloc(ABSENT_MAX * sizeof *s->absent))) return -ENOMEM;
   if (s->nabsent == ABSENT_MAX) {
     s->blobs = 0;
     return 0;
   }
-  memcpy(s->absent[s->nabsent++], id, 32);
+  if (!bad) {
+    memcpy(s->absent[s->nabsent++], id, 32);
+    if (!s->absent_retry) s->absent_retry = s->clock + NOCHUNK_RETRY_MS;
+    return 0;
+  }
+  /* The bad ones stay in front: a retry forgets only the others. */
+  memmove(s->absent[s->nabsent++], s->absent[s->nbad], 32);
+  memcpy(s->absent[s->nbad++], id, 32);
   return 0;
 }
 
@@ -877,7 +891,7 @@ static int on_chunk(fm_session *s, const fm_msg *m) {
   crypto_generichash(id, sizeof id, m->chunk, m->chunk_len, NULL, 0);
   if (sodium_memcmp(id, m->ids, 32) != 0) {
     s->st.chunks_bad++;
-    return absent_add(s, m->ids) < 0 ? fail(s, -ENOMEM, "out of memory") : 0;
+    return absent_add(s, m->ids, 1) < 0 ? fail(s, -ENOMEM, "out of memory") : 0;
   }
   if ((rv = s->cfg.io.blob_in(s->cfg.io.ctx, id, m->chunk, m->chunk_len)) < 0)
     return fail(s, rv, "store failed: %s", fm_strerror(rv));
@@ -920,7 +934,7 @@ static int on_nochunk(fm_session *s, const fm_msg *m) {
   for (size_t i = 0; i < m->nids; i++) {
     if (want_done(s, m->ids + 32 * i) < 0)
       return fail(s, FM_ERR_PROTO, "a chunk refused that was not asked for");
-    if (absent_add(s, m->ids + 32 * i) < 0) return fail(s, -ENOMEM, "out of memory");
+    if (absent_add(s, m->ids + 32 * i, 0) < 0) return fail(s, -ENOMEM, "out of memory");
   }
   return 0;
 }
@@ -1343,6 +1357,7 @@ fm_time fm_session_next_timer(const fm_session *s) {
     t = s->started + s->cfg.handshake_timeout;
   if (s->state >= FM_SS_SYNC && ping_due(s) < t) t = ping_due(s);
   if (s->presence && s->presence_at < t) t = s->presence_at;
+  if (s->absent_retry && s->blobs && s->absent_retry < t) t = s->absent_retry;
   return t;
 }
 
@@ -1359,6 +1374,12 @@ int fm_session_on_timer(fm_session *s, fm_time now) {
     return fail(s, -ETIMEDOUT, "peer silent for %lld s",
                 (long long)((now - s->last_recv) / 1000));
   if (s->inflight && now >= s->last_ack + 2 * s->cfg.ping_every) s->st.stalled = 1;
+  if (s->absent_retry && now >= s->absent_retry) {
+    /* The next send asks for what the peer lacked, in case it has it now. */
+    s->nabsent = s->nbad;
+    s->absent_retry = 0;
+    s->want_more = s->blobs;
+  }
   if (s->presence && now >= s->presence_at && (rv = send_presence(s, now, 1)) < 0)
     return fail(s, rv, "cannot send presence notes: %s", fm_strerror(rv));
   if (s->state >= FM_SS_SYNC && now >= ping_due(s)) {

@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "fieldmesh/attach.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/record.h"
 #include "store_int.h"
@@ -284,8 +285,30 @@ typedef struct loader {
   fm_fwd_batch *b;
   size_t items_cap, ranges_cap, records_cap;
   size_t bytes;
+  uint64_t scan_bytes;
   int full;
 } loader;
+
+/* The stored entry |v| as a scan: 0 when it is no `dossier.attach` that
+ * parses (it goes like any entry), else 1 with its file's size in
+ * |*size| and how many of its chunks this store lacks in |*missing|. */
+static int scan_of(fm_store *s, MDB_txn *t, const MDB_val *v, uint64_t *size,
+                   uint32_t *missing) {
+  fm_entry e;
+  fm_attach a;
+  *size = 0;
+  *missing = 0;
+  if (fm_entry_decode(v->mv_data, v->mv_size, NULL, &e) < 0 ||
+      !fm_entry_is(&e, FM_KIND_DOSSIER_ATTACH) || fm_attach_parse(e.body, e.body_len, &a) < 0)
+    return 0;
+  *size = a.size;
+  for (size_t i = 0; i < a.nchunks; i++) {
+    MDB_val k = {FM_BLOB_ID, (void *)(a.chunks + i * FM_BLOB_ID)}, c;
+    /* A store without the blobs table (older, read-only) holds none. */
+    if (!s->has_blobs || mdb_get(t, s->blobs, &k, &c) != 0) (*missing)++;
+  }
+  return 1;
+}
 
 static int add_item(loader *L, const MDB_val *v, uint64_t seq, const uint8_t author[FM_KEY_LEN]) {
   fm_fwd_batch *b = L->b;
@@ -332,7 +355,22 @@ static int load_range(fm_store *s, MDB_txn *t, loader *L, const uint8_t author[F
       L->full = 1;
       break;
     }
+    uint64_t scan = 0;
+    uint32_t missing = 0;
+    if (lim && scan_of(s, t, &v, &scan, &missing)) {
+      /* A scan goes with its file or not at all: this author waits for
+       * the chunks (the cursor is per author and in seq order). */
+      if (missing) {
+        L->b->scans_waiting++;
+        break;
+      }
+      if (L->scan_bytes && L->scan_bytes + scan > lim->max_scan_bytes) {
+        L->full = 1;
+        break;
+      }
+    }
     if ((rc = add_item(L, &v, seq, author)) != 0) break;
+    L->scan_bytes += scan;
     *last = seq;
   }
   mdb_cursor_close(c);
@@ -566,6 +604,7 @@ int fm_forward_next(fm_store *s, const uint8_t sink[SID], const fm_fwd_limits *l
   fm_fwd_limits l = *lim;
   if (l.max_entries == 0 || l.max_entries > FM_FWD_BATCH_MAX) l.max_entries = FM_FWD_BATCH_MAX;
   if (l.max_bytes == 0) l.max_bytes = (size_t)4 << 20;
+  if (l.max_scan_bytes == 0) l.max_scan_bytes = FM_FWD_SCAN_BYTES;
   next_ctx nc = {sink, &l, now, out};
   if (!s->gw_tables) return -EROFS;
   int rv = fm__store_write(s, do_next, &nc);
@@ -829,6 +868,35 @@ int fm_forward_pending(fm_store *s, const uint8_t sink[SID], uint64_t *out) {
   return rv;
 }
 
+/* The authors whose next entry to forward is a scan without all its
+ * chunks (what load_range stops at). */
+static int scans_waiting_txn(fm_store *s, MDB_txn *t, fm_fwd_status *out) {
+  MDB_cursor *c;
+  MDB_val k, v;
+  int rc;
+  if ((rc = mdb_cursor_open(t, s->heads, &c)) != 0) return fm__store_err(rc);
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    uint64_t cur, size;
+    uint32_t missing;
+    uint8_t key[40];
+    MDB_val ek = {sizeof key, key}, ev;
+    if (k.mv_size != FM_KEY_LEN || v.mv_size != FM__HEAD_LEN) continue;
+    if ((rc = cursor_get(s, t, out->sink, k.mv_data, &cur)) != 0) break;
+    if (fm__be64_get(v.mv_data) <= cur) continue;
+    fm__store_entry_key(key, k.mv_data, cur + 1);
+    if (mdb_get(t, s->entries, &ek, &ev) != 0 || !scan_of(s, t, &ev, &size, &missing) ||
+        !missing)
+      continue;
+    if (!out->scans_waiting++) {
+      memcpy(out->scan_author, k.mv_data, FM_KEY_LEN);
+      out->scan_seq = cur + 1;
+      out->scan_missing = missing;
+    }
+  }
+  mdb_cursor_close(c);
+  return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
+}
+
 static int one_status(fm_store *s, MDB_txn *t, const uint8_t sink[SID], fm_fwd_status *out) {
   uint8_t kb[SID + 41];
   MDB_val k, v;
@@ -837,6 +905,7 @@ static int one_status(fm_store *s, MDB_txn *t, const uint8_t sink[SID], fm_fwd_s
   memcpy(out->sink, sink, SID);
   k = fkey(kb, sink, 'b', NULL, 0);
   out->in_flight = mdb_get(t, s->forward, &k, &v) == 0;
+  if ((rc = scans_waiting_txn(s, t, out)) != 0) return rc;
   return pending_txn(s, t, sink, &out->pending);
 }
 

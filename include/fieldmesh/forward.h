@@ -14,7 +14,10 @@
  *
  * Entries go out per author in seq order (the authority's log first), so a
  * cursor per author says all there is; nothing is added to the cost of
- * ingesting an entry.  The life of a batch:
+ * ingesting an entry.  A `dossier.attach` entry goes out only with its
+ * file: while a chunk it names is not held here, its author's entries
+ * stop there (that author's later entries wait behind it; other authors'
+ * go on), and fm_fwd_status says how many scans wait so.  The life of a batch:
  *
  *   1. fm_forward_next() plans a batch and records it ('b') durably before
  *      returning it; or, when one is recorded already (the gateway crashed,
@@ -43,6 +46,10 @@
 #define FM_FWD_BATCH_MAX 2000          /* entries in one batch, at most */
 #define FM_FWD_TARGET_MAX 256          /* bytes of a sink's target, with NUL */
 #define FM_FWD_ERROR_MAX 256           /* bytes of a sink's last error, with NUL */
+/* Bytes of scans (the `size` of its `dossier.attach` entries) one new
+ * batch carries, unless its first scan alone is larger: what a sink holds
+ * in memory at once, twice (sealed and opened). */
+#define FM_FWD_SCAN_BYTES ((uint64_t)8 << 20)
 
 typedef enum fm_sink_kind {
   FM_SINK_SPOOL = 1,
@@ -108,11 +115,16 @@ typedef struct fm_fwd_batch {
   fm_fwd_item *items;            /* per author, in seq order */
   fm_fwd_record *records;        /* by kind and id, each once */
   fm_buf mem;                    /* what items and records point into */
+  /* New plans only: authors whose entries stopped at a `dossier.attach`
+   * entry whose chunks are not all here (the caller looks again later:
+   * chunks arrive without new entries). */
+  uint32_t scans_waiting;
 } fm_fwd_batch;
 
 typedef struct fm_fwd_limits {
   uint32_t max_entries;          /* 1 .. FM_FWD_BATCH_MAX */
   size_t max_bytes;              /* of entries; at least one entry always goes */
+  uint64_t max_scan_bytes;       /* of scans; 0: FM_FWD_SCAN_BYTES; one always goes */
 } fm_fwd_limits;
 
 /* The next batch for |sink| into |out| (which the caller frees with
@@ -172,6 +184,14 @@ typedef struct fm_fwd_status {
   uint8_t refused_author[FM_KEY_LEN];
   uint64_t refused_seq;
   uint32_t refused_batches;
+  /* Authors whose next entry to forward is a `dossier.attach` whose
+   * chunks have not all reached this store: their entries wait for the
+   * chunks (the first such, by author order: |scan_author|, |scan_seq|,
+   * |scan_missing| of its chunks not here). */
+  uint64_t scans_waiting;
+  uint8_t scan_author[FM_KEY_LEN];
+  uint64_t scan_seq;
+  uint32_t scan_missing;
 } fm_fwd_status;
 
 /* Calls |cb| for every sink the store knows, until it returns non-zero. */

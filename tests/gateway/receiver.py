@@ -25,12 +25,21 @@ and checks, writing every violation as a line to STATE_DIR/violations:
   - the Authorization header carries the configured token;
   - every receipt item of sink "http" names an entry accepted here, once.
 
+Scans: PUT {base}/attachments/HASH with the file's bytes (docs/operations.md)
+is answered 201 (204 when that hash is stored already), or 503 in mode
+503; each stored file lands in STATE_DIR/attachments/HASH and every PUT is
+counted in state.json's "puts".  It checks that the bytes hash to HASH
+(BLAKE2b-256), that the Idempotency-Key header is HASH, the token, and that
+a batch names a scan ("scan": {"hash": ...} in an attach entry) only once
+that scan was stored.
+
 A batch sent again under a key already answered 200 gets that answer again,
 as a real endpoint keyed by Idempotency-Key would.  STATE_DIR/state.json
 (rewritten after every request) holds the counts the test reads: requests,
 per-mode answers, accepted ids, receipt items.
 Stops by itself after 10 minutes, or when killed.
 """
+import hashlib
 import json
 import os
 import ssl
@@ -42,7 +51,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 PORT, DIR = int(sys.argv[1]), sys.argv[2]
 lock = threading.Lock()
 S = {"requests": 0, "answers": {}, "accepted": {}, "receipted": {}, "seen": {}, "keys": {},
-     "partial_refused": 0, "violations": 0}
+     "partial_refused": 0, "violations": 0, "puts": {}, "scans_named": {}}
 # An endpoint that answers a repeated Idempotency-Key with its first answer
 # (as docs/operations.md asks): what the gateway relies on when a reply is
 # lost to a timeout.
@@ -146,11 +155,53 @@ class Handler(BaseHTTPRequestHandler):
                 violation("entry %s: idempotency_key %r" % (e["id"], e.get("idempotency_key")))
             if e["id"] in S["accepted"]:
                 violation("entry %s sent again after it was accepted" % e["id"])
+        for e in batch["entries"]:
+            scan = e.get("scan")
+            if e["kind"] == "dossier.attach" and scan is None:
+                violation("attach entry %s names no scan" % e["id"])
+            if scan and scan.get("hash"):
+                if not os.path.exists(os.path.join(DIR, "attachments", scan["hash"])):
+                    violation("entry %s names scan %s before it was stored" % (e["id"], scan["hash"]))
+                S["scans_named"][e["id"]] = scan
         old = S["keys"].get(key)
         if old is not None and old != ids:
             violation("batch %s sent again with other entries" % key)
         S["keys"][key] = ids
         return key
+
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        # PUT {base}/attachments/HASH, base: the batches' URL without its
+        # last segment.
+        with lock:
+            S["requests"] += 1
+            name = self.path.rsplit("/attachments/", 1)[1] if "/attachments/" in self.path else ""
+            path = os.path.join(DIR, "attachments", name)
+            if not name or "/" in name:
+                violation("PUT to %s" % self.path)
+                code = 404
+            elif hashlib.blake2b(body, digest_size=32).hexdigest() != name:
+                violation("PUT %s: the bytes do not hash to their name" % name)
+                code = 400
+            else:
+                if self.headers.get("Idempotency-Key") != name:
+                    violation("PUT %s: Idempotency-Key %r" % (name, self.headers.get("Idempotency-Key")))
+                if self.headers.get("Authorization") != "Bearer s3cret-token":
+                    violation("PUT %s: Authorization header %r" % (name, self.headers.get("Authorization")))
+                if mode() == "503":
+                    code = 503
+                else:
+                    S["puts"][name] = S["puts"].get(name, 0) + 1
+                    code = 204 if os.path.exists(path) else 201
+                    if code == 201:
+                        os.makedirs(os.path.dirname(path), exist_ok=True)
+                        with open(path + ".tmp", "wb") as f:
+                            f.write(body)
+                        os.replace(path + ".tmp", path)
+            save()
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))

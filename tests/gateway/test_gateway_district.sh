@@ -85,7 +85,7 @@ for n in 1 2 3; do
 done
 
 step "the old rows kept, given to the first commune to migrate"
-[ "$(pg_q "SELECT max(version) FROM schema_version")" = 2 ] || fail "the schema was not migrated"
+[ "$(pg_q "SELECT max(version) FROM schema_version")" = 3 ] || fail "the schema was not migrated"
 old=$(pg_q "SELECT commune FROM visits WHERE id = 'V-OLD'")
 case "$old" in "Tân Quang"|"Mục Sơn"|"Văn Sơn") ;; *) fail "the old visit was lost or given to '$old'" ;; esac
 

@@ -71,7 +71,7 @@ check_sinks() {
 check_sinks "after sync"
 
 step "the views in PostgreSQL match the CLI's"
-[ "$(pg_q "SELECT max(version) FROM schema_version")" = 2 ] || fail "schema_version is not 2"
+[ "$(pg_q "SELECT max(version) FROM schema_version")" = 3 ] || fail "schema_version is not 3"
 pg_q "SELECT json_agg(d) FROM dossiers d" >"$W/pg-dossiers.json"
 pg_q "SELECT json_agg(v) FROM visits v" >"$W/pg-visits.json"
 fm g dossier list --json >"$W/cli-dossiers.json"

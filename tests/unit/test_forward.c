@@ -18,6 +18,8 @@
 #include <cmocka.h>
 #include <lmdb.h>
 
+#include "fieldmesh/attach.h"
+#include "fieldmesh/blob_store.h"
 #include "fieldmesh/delivery.h"
 #include "fieldmesh/dirs.h"
 #include "fieldmesh/enroll.h"
@@ -128,13 +130,128 @@ static fm_fwd_status sink_status(fx *f) {
   return STATUS;
 }
 
+/* |n| chunks of |size| bytes each, told apart by |tag|: their ids into
+ * |ids|; kept in the store when |keep|. */
+static void chunks(fx *f, size_t n, size_t size, uint8_t tag, uint8_t *ids, int keep) {
+  uint8_t *mem = calloc(n, size);
+  fm_slice *c = calloc(n, sizeof *c);
+  for (size_t i = 0; i < n; i++) {
+    mem[i * size] = tag;
+    mem[i * size + 1] = (uint8_t)i;
+    c[i].p = mem + i * size;
+    c[i].len = size;
+    fm_blob_id(c[i].p, size, ids + i * FM_BLOB_ID);
+  }
+  if (keep) assert_int_equal(fm_store_blob_put(f->s, c, n), 0);
+  free(mem);
+  free(c);
+}
+
+/* The member attaches a scan of |size| bytes (its chunks |ids|) to D-0001. */
+static void attach(fx *f, uint64_t size, const uint8_t *ids) {
+  static const uint8_t key[FM_ATTACH_KEY] = {7};
+  fm_buf b;
+  fm_attach a = {"D-0001", 6, FM_ATT_ID_CARD, "cccd.jpg", 8, size, ids,
+                 fm_attach_nchunks(size), key, NULL, 0, NULL, 0};
+  fm_buf_init(&b, 8192);
+  assert_int_equal(fm_attach_body(&b, &a), 0);
+  append(f->s, &MEM, FM_KIND_DOSSIER_ATTACH, &b);
+  fm_buf_free(&b);
+}
+
+static int has_item(const fm_fwd_batch *b, const fm_identity *who, uint64_t seq) {
+  for (size_t i = 0; i < b->n; i++)
+    if (b->items[i].seq == seq && !memcmp(b->items[i].author, who->pk, 32)) return 1;
+  return 0;
+}
+
+/* A scan goes with its file: while its chunks are not here, its author's
+ * entries stop at it (the others go), the batch and the status say so;
+ * once they come it goes, with what waited behind it.  A batch carries at
+ * most FM_FWD_SCAN_BYTES of scans, unless one alone is larger. */
+static void test_scan_waits_for_its_chunks(void **state) {
+  fx f;
+  fm_fwd_batch b;
+  fm_fwd_done done;
+  fm_fwd_status st;
+  fm_fwd_limits lim = {100, 1 << 20, 0};
+  uint8_t ids[2 * FM_BLOB_ID], big1[82 * FM_BLOB_ID], big2[82 * FM_BLOB_ID];
+  fm_buf vb;
+  (void)state;
+  gateway_store(&f, 0);
+  assert_int_equal(fm_forward_configure(f.s, &SINK, 1), 0);
+  chunks(&f, 2, 1000, 1, ids, 0);
+  attach(&f, 2 * FM_ATTACH_CHUNK - 100, ids);   /* the member's seq 2 */
+  fm_buf_init(&vb, 4096);
+  fm_visit_in v = {"V-9", "Team 1", "Nghĩa Tân", "", "2023-11-14", "", FM_MODE_HOME, 1, 2};
+  assert_int_equal(fm_visit_body(&vb, &v), 0);
+  append(f.s, &MEM, FM_KIND_VISIT, &vb);      /* seq 3, behind the scan */
+  fm_buf_free(&vb);
+
+  memset(&b, 0, sizeof b);
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0, &b), 0);
+  assert_true(has_item(&b, &AUTH, 1));
+  assert_true(has_item(&b, &MEM, 1));
+  assert_false(has_item(&b, &MEM, 2));
+  assert_false(has_item(&b, &MEM, 3));
+  assert_int_equal(b.scans_waiting, 1);
+  ack(&f, &b, all, &done);
+  fm_fwd_batch_free(&b);
+  /* The member's next entry to forward is the scan. */
+  st = sink_status(&f);
+  assert_int_equal(st.scans_waiting, 1);
+  assert_memory_equal(st.scan_author, MEM.pk, 32);
+  assert_int_equal(st.scan_seq, 2);
+  assert_int_equal(st.scan_missing, 2);
+  /* The gateway's receipts go; the member's entries still wait. */
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0 + 1, &b), 0);
+  assert_false(has_item(&b, &MEM, 2));
+  assert_int_equal(b.scans_waiting, 1);
+  ack(&f, &b, all, &done);
+  fm_fwd_batch_free(&b);
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0 + 1, &b), 0);
+  assert_int_equal(b.n, 0);
+  assert_int_equal(b.scans_waiting, 1);
+  fm_fwd_batch_free(&b);
+  assert_int_equal(pending(&f) >= 2, 1);
+
+  /* One chunk is not enough; both are. */
+  chunks(&f, 1, 1000, 1, ids, 1);
+  assert_int_equal(sink_status(&f).scan_missing, 1);
+  chunks(&f, 2, 1000, 1, ids, 1);
+  assert_int_equal(sink_status(&f).scans_waiting, 0);
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0 + 2, &b), 0);
+  assert_true(has_item(&b, &MEM, 2));
+  assert_true(has_item(&b, &MEM, 3));
+  assert_int_equal(b.scans_waiting, 0);
+  ack(&f, &b, all, &done);
+  fm_fwd_batch_free(&b);
+
+  /* Two 4.9 MB scans: one per batch. */
+  uint64_t size = 82 * (uint64_t)FM_ATTACH_CHUNK - 1000;
+  chunks(&f, 82, 2000, 2, big1, 1);
+  chunks(&f, 82, 2000, 3, big2, 1);
+  attach(&f, size, big1);
+  attach(&f, size, big2);
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0 + 3, &b), 0);
+  assert_true(has_item(&b, &MEM, 4));
+  assert_false(has_item(&b, &MEM, 5));
+  ack(&f, &b, all, &done);
+  fm_fwd_batch_free(&b);
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0 + 4, &b), 0);
+  assert_true(has_item(&b, &MEM, 5));
+  ack(&f, &b, all, &done);
+  fm_fwd_batch_free(&b);
+  fx_close(&f);
+}
+
 /* The sink takes every entry but one, batch after batch: the status names
  * that entry and counts the batches, and forgets it once it is taken. */
 static void test_status_names_an_entry_refused_again_and_again(void **state) {
   fx f;
   fm_fwd_batch b;
   fm_fwd_done done;
-  fm_fwd_limits lim = {100, 1 << 20};
+  fm_fwd_limits lim = {100, 1 << 20, 0};
   (void)state;
   gateway_store(&f, 3);
   assert_int_equal(fm_forward_configure(f.s, &SINK, 1), 0);
@@ -171,7 +288,7 @@ static void test_forward_resumes_commits_and_never_resends(void **state) {
   fx f;
   fm_fwd_batch b, again;
   fm_fwd_done done;
-  fm_fwd_limits lim = {10, 1 << 20};
+  fm_fwd_limits lim = {10, 1 << 20, 0};
   uint64_t n;
   (void)state;
   memset(&b, 0, sizeof b);
@@ -283,7 +400,7 @@ static int verify(fx *f, char *err, size_t cap) {
 static void forward_all(fx *g, const fm_identity *gw) {
   fm_fwd_batch b;
   fm_fwd_done done;
-  fm_fwd_limits lim = {100, 1 << 20};
+  fm_fwd_limits lim = {100, 1 << 20, 0};
   memset(&b, 0, sizeof b);
   assert_int_equal(fm_forward_configure(g->s, &SINK, 1), 0);
   assert_int_equal(fm_forward_next(g->s, SINK.id, &lim, T0, &b), 0);
@@ -455,7 +572,7 @@ static void test_older_sink_state_still_reads(void **state) {
   fm_wr w;
   fm_fwd_batch batch;
   fm_fwd_done done;
-  fm_fwd_limits lim = {100, 1 << 20};
+  fm_fwd_limits lim = {100, 1 << 20, 0};
   MDB_env *env;
   MDB_txn *t;
   MDB_dbi dbi;
@@ -533,6 +650,7 @@ int main(void) {
       cmocka_unit_test(test_fork_receipts_agree_in_any_order),
       cmocka_unit_test(test_status_names_an_entry_refused_again_and_again),
       cmocka_unit_test(test_older_sink_state_still_reads),
+      cmocka_unit_test(test_scan_waits_for_its_chunks),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

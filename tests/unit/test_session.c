@@ -1320,6 +1320,13 @@ static void test_session_chunks_follow_their_record(void **state) {
   assert_int_equal(sc.scans, 1);
   assert_int_equal(sc.unsafe, 1);
   assert_int_equal(sc.unsafe_bytes, SCAN_SIZE + 3 * FM_ATTACH_TAG);
+  /* Wrong bytes are not asked of that peer again, however long it runs. */
+  bad.now += 60000;
+  fm_session_on_timer(bad.a, bad.now);
+  fm_session_on_timer(bad.b, bad.now);
+  run(&bad);
+  fm_session_get_stats(bad.b, &sb);
+  assert_int_equal(sb.chunks_bad, 3);
   fm_session_del(bad.a);
   fm_session_del(bad.b);
 
@@ -1353,6 +1360,60 @@ static void test_session_chunks_follow_their_record(void **state) {
   assert_int_equal(sa.chunks_out, 0);
   fm_session_del(r.a);
   fm_session_del(r.b);
+  tnode_close(&x);
+  tnode_close(&y);
+}
+
+/* A relay: the peer holds the entry before the chunks (NOCHUNK at
+ * first).  The same session asks again NOCHUNK_RETRY_MS (10 s) later and
+ * gets them, without a reconnect. */
+static int relay_has_chunks;
+static int relay_blob_get(void *ctx, const uint8_t id[32], fm_buf *out) {
+  fm_node *n = ctx;
+  uint8_t chunk[FM_ATTACH_CHUNK + FM_ATTACH_TAG];
+  size_t len;
+  if (!relay_has_chunks) return FM_ERR_NOTFOUND;
+  int rv = fm_store_blob_get(n->store, id, chunk, sizeof chunk, &len);
+  return rv < 0 ? rv : fm_buf_put(out, chunk, len);
+}
+
+static void test_session_asks_again_for_chunks_the_peer_lacked(void **state) {
+  tnode x, y;
+  uint8_t ids[3 * FM_BLOB_ID];
+  fm_session_stats sb;
+  fm_session_cfg cfg;
+  (void)state;
+  tnode_open(&x, 2);
+  tnode_open(&y, 4);
+  add_scan(&x, &D[2], ids);
+  relay_has_chunks = 0;
+  wire_pair l = {NULL, session_for(&y, 0), T0, 0, 0, 0};
+  fm_node_session_cfg(&x.node, 1, &cfg);
+  cfg.rng.fill = xrng;
+  cfg.rng.ctx = &x.rng;
+  cfg.io.blob_get = relay_blob_get;
+  assert_int_equal(fm_session_new(&cfg, T0, &l.a), 0);
+  run(&l);
+  assert_same(&x, &y);
+  assert_int_equal(held_of(&y, ids), 0);
+  /* Not before the pause is over. */
+  relay_has_chunks = 1;
+  l.now += 5000;
+  assert_int_equal(fm_session_on_timer(l.a, l.now), 0);
+  assert_int_equal(fm_session_on_timer(l.b, l.now), 0);
+  run(&l);
+  assert_int_equal(held_of(&y, ids), 0);
+  assert_true(fm_session_next_timer(l.b) <= T0 + 10100);
+  l.now += 5100;
+  assert_int_equal(fm_session_on_timer(l.a, l.now), 0);
+  assert_int_equal(fm_session_on_timer(l.b, l.now), 0);
+  run(&l);
+  fm_session_get_stats(l.b, &sb);
+  assert_int_equal(sb.chunks_in, 3);
+  assert_int_equal(held_of(&y, ids), 3);
+  assert_int_equal(fm_session_get_state(l.b), FM_SS_LIVE);
+  fm_session_del(l.a);
+  fm_session_del(l.b);
   tnode_close(&x);
   tnode_close(&y);
 }
@@ -1732,6 +1793,7 @@ int main(void) {
       cmocka_unit_test(test_hello_of_another_version_is_refused_by_name),
       cmocka_unit_test(test_session_survives_the_wall_clock_jumping),
       cmocka_unit_test(test_session_chunks_follow_their_record),
+      cmocka_unit_test(test_session_asks_again_for_chunks_the_peer_lacked),
       cmocka_unit_test(test_session_drops_chunk_messages_out_of_place),
       cmocka_unit_test(test_pool_checks_like_inline_with_a_bad_signature_mid_batch),
       cmocka_unit_test(test_pool_failure_fails_the_batch_not_the_process),
