@@ -161,7 +161,8 @@ static void after_work(uv_work_t *w, int status) {
 /* Reads the next batch (or the one that failed) and hands it to a worker. */
 static void plan_next(fmd_sink *k) {
   fmd_gateway *g = k->g;
-  fm_fwd_limits lim = {g->env.cfg->batch_entries, (size_t)g->env.cfg->batch_kib * 1024, 0};
+  fm_fwd_limits lim = {g->env.cfg->batch_entries, (size_t)g->env.cfg->batch_kib * 1024, 0,
+                       (fm_time)g->env.cfg->scan_wait_hours * 3600 * 1000};
   int rv = fm_forward_next(g->d->store, k->conf.id, &lim, fmd_now(), &k->batch);
   if (rv < 0) {
     fm_fwd_batch_free(&k->batch);

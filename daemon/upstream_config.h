@@ -20,6 +20,8 @@ typedef struct fmd_upstream_config {
   uint32_t batch_entries;            /* entries per batch */
   uint32_t batch_kib;                /* entry bytes per batch */
   uint32_t linger_ms;                /* wait for more entries before a small batch */
+  uint32_t scan_wait_hours;          /* a scan waits this long for its chunks (from its
+                                      * stamp), then goes without its file */
   uint32_t retry_min_ms, retry_max_ms;
   uint32_t timeout_seconds;          /* one delivery: HTTP request, PostgreSQL connect and statements */
   int tls_verify;                    /* HTTPS: check the server's certificate and name */

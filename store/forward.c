@@ -287,6 +287,7 @@ typedef struct loader {
   size_t bytes;
   uint64_t scan_bytes;
   int full;
+  fm_time now;         /* when the batch is planned */
 } loader;
 
 /* The stored entry |v| as a scan: 0 when it is no `dossier.attach` that
@@ -298,9 +299,7 @@ static int scan_of(fm_store *s, MDB_txn *t, const MDB_val *v, uint64_t *size,
   fm_attach a;
   *size = 0;
   *missing = 0;
-  if (fm_entry_decode(v->mv_data, v->mv_size, NULL, &e) < 0 ||
-      !fm_entry_is(&e, FM_KIND_DOSSIER_ATTACH) || fm_attach_parse(e.body, e.body_len, &a) < 0)
-    return 0;
+  if (fm_attach_of_entry(v->mv_data, v->mv_size, &e, &a) < 0) return 0;
   *size = a.size;
   for (size_t i = 0; i < a.nchunks; i++) {
     MDB_val k = {FM_BLOB_ID, (void *)(a.chunks + i * FM_BLOB_ID)}, c;
@@ -308,6 +307,22 @@ static int scan_of(fm_store *s, MDB_txn *t, const MDB_val *v, uint64_t *size,
     if (!s->has_blobs || mdb_get(t, s->blobs, &k, &c) != 0) (*missing)++;
   }
   return 1;
+}
+
+/* 1 when a scan missing chunks goes without its file: its author is
+ * revoked, or it was stamped |lim->scan_wait| before |now| (the planner's
+ * clock, not the writer's).  0 when it waits, or a store error. */
+static int scan_gives_up(fm_store *s, MDB_txn *t, const MDB_val *v, const uint8_t *author,
+                         const fm_fwd_limits *lim, fm_time now) {
+  fm_entry e;
+  fm__trust trust;
+  fm_role role;
+  if (fm_entry_decode(v->mv_data, v->mv_size, NULL, &e) < 0) return 0;
+  int rv = fm__store_trust(s, t, author, UINT64_MAX, e.hlc, &trust, &role);
+  if (rv < 0) return rv;
+  if (trust == FM__TRUST_REVOKED) return 1;
+  fm_time wait = lim->scan_wait ? lim->scan_wait : FM_FWD_SCAN_WAIT;
+  return now - (fm_time)fm_hlc_ms(e.hlc) >= wait;
 }
 
 static int add_item(loader *L, const MDB_val *v, uint64_t seq, const uint8_t author[FM_KEY_LEN]) {
@@ -358,12 +373,14 @@ static int load_range(fm_store *s, MDB_txn *t, loader *L, const uint8_t author[F
     uint64_t scan = 0;
     uint32_t missing = 0;
     if (lim && scan_of(s, t, &v, &scan, &missing)) {
-      /* A scan goes with its file or not at all: this author waits for
-       * the chunks (the cursor is per author and in seq order). */
-      if (missing) {
+      /* A scan goes with its file: this author waits for the chunks (the
+       * cursor is per author and in seq order) -- but not for ever. */
+      if (missing && !(rc = scan_gives_up(s, t, &v, author, lim, L->now))) {
         L->b->scans_waiting++;
         break;
       }
+      if (rc < 0) break;
+      if (missing) scan = 0;   /* it goes without its file */
       if (L->scan_bytes && L->scan_bytes + scan > lim->max_scan_bytes) {
         L->full = 1;
         break;
@@ -565,6 +582,7 @@ static int do_next(fm_store *s, MDB_txn *t, void *ctx) {
   batch_reset(nc->b, nc->sink);
   memset(&L, 0, sizeof L);
   L.b = nc->b;
+  L.now = nc->now;
   rc = intent_get(s, t, nc->sink, &L);
   if (rc == 0) {
     /* Delivered before, perhaps: exactly the same entries again. */
@@ -583,6 +601,7 @@ static int do_next(fm_store *s, MDB_txn *t, void *ctx) {
       batch_reset(nc->b, nc->sink);
       memset(&L, 0, sizeof L);
       L.b = nc->b;
+      L.now = nc->now;
       rc = FM_ERR_NOTFOUND;
     }
   }

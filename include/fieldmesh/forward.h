@@ -125,7 +125,15 @@ typedef struct fm_fwd_limits {
   uint32_t max_entries;          /* 1 .. FM_FWD_BATCH_MAX */
   size_t max_bytes;              /* of entries; at least one entry always goes */
   uint64_t max_scan_bytes;       /* of scans; 0: FM_FWD_SCAN_BYTES; one always goes */
+  fm_time scan_wait;             /* ms a scan waits for its chunks, from its stamp, before
+                                  * it goes without its file; 0: FM_FWD_SCAN_WAIT.  A scan
+                                  * of a revoked author never waits: its laptop is gone. */
 } fm_fwd_limits;
+
+/* A scan whose chunks have not reached the gateway a week after it was
+ * attached goes upstream without its file, so that its author's later
+ * records are not held back for good by a laptop lost before it synced. */
+#define FM_FWD_SCAN_WAIT ((fm_time)7 * 24 * 3600 * 1000)
 
 /* The next batch for |sink| into |out| (which the caller frees with
  * fm_fwd_batch_free(), whatever the result): the recorded one, else a new

@@ -174,7 +174,7 @@ static void test_scan_waits_for_its_chunks(void **state) {
   fm_fwd_batch b;
   fm_fwd_done done;
   fm_fwd_status st;
-  fm_fwd_limits lim = {100, 1 << 20, 0};
+  fm_fwd_limits lim = {100, 1 << 20, 0, 0};
   uint8_t ids[2 * FM_BLOB_ID], big1[82 * FM_BLOB_ID], big2[82 * FM_BLOB_ID];
   fm_buf vb;
   (void)state;
@@ -245,13 +245,69 @@ static void test_scan_waits_for_its_chunks(void **state) {
   fx_close(&f);
 }
 
+/* A scan whose chunks never come does not hold its author back for good:
+ * past the wait (from its stamp, on the planner's clock) it goes without
+ * its file, and what waited behind it goes too; a revoked author's scan
+ * (a laptop lost before it synced) does not wait at all. */
+static void test_scan_without_its_file_after_the_wait(void **state) {
+  fx f;
+  fm_fwd_batch b;
+  fm_fwd_done done;
+  fm_fwd_limits lim = {100, 1 << 20, 0, 3600 * 1000};
+  uint8_t ids[2 * FM_BLOB_ID];
+  fm_buf vb;
+  (void)state;
+  gateway_store(&f, 0);
+  assert_int_equal(fm_forward_configure(f.s, &SINK, 1), 0);
+  chunks(&f, 2, 1000, 1, ids, 0);
+  attach(&f, 2 * FM_ATTACH_CHUNK - 100, ids);   /* the member's seq 2, no chunk here */
+  fm_buf_init(&vb, 4096);
+  fm_visit_in v = {"V-9", "Team 1", "Nghĩa Tân", "", "2023-11-14", "", FM_MODE_HOME, 1, 2};
+  assert_int_equal(fm_visit_body(&vb, &v), 0);
+  append(f.s, &MEM, FM_KIND_VISIT, &vb);      /* seq 3 */
+  fm_buf_free(&vb);
+  memset(&b, 0, sizeof b);
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0 + 3599 * 1000, &b), 0);
+  assert_false(has_item(&b, &MEM, 2));
+  assert_int_equal(b.scans_waiting, 1);
+  ack(&f, &b, all, &done);
+  fm_fwd_batch_free(&b);
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0 + 3601 * 1000, &b), 0);
+  assert_true(has_item(&b, &MEM, 2));
+  assert_true(has_item(&b, &MEM, 3));
+  assert_int_equal(b.scans_waiting, 0);
+  ack(&f, &b, all, &done);
+  fm_fwd_batch_free(&b);
+
+  /* Another scan without chunks, then its author revoked: it goes now. */
+  uint8_t ids2[2 * FM_BLOB_ID];
+  chunks(&f, 2, 1000, 9, ids2, 0);
+  attach(&f, 2 * FM_ATTACH_CHUNK - 100, ids2);  /* seq 4 */
+  /* (planned a little after its stamp: well within the wait) */
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0 + 1000, &b), 0);
+  assert_false(has_item(&b, &MEM, 4));
+  ack(&f, &b, all, &done);
+  fm_fwd_batch_free(&b);
+  fm_buf rb;
+  fm_buf_init(&rb, 256);
+  assert_int_equal(fm_revoke_body(&rb, MEM.pk, 4), 0);
+  append(f.s, &AUTH, FM_KIND_REVOKE, &rb);
+  fm_buf_free(&rb);
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0 + 2000, &b), 0);
+  assert_true(has_item(&b, &MEM, 4));
+  assert_int_equal(b.scans_waiting, 0);
+  ack(&f, &b, all, &done);
+  fm_fwd_batch_free(&b);
+  fx_close(&f);
+}
+
 /* The sink takes every entry but one, batch after batch: the status names
  * that entry and counts the batches, and forgets it once it is taken. */
 static void test_status_names_an_entry_refused_again_and_again(void **state) {
   fx f;
   fm_fwd_batch b;
   fm_fwd_done done;
-  fm_fwd_limits lim = {100, 1 << 20, 0};
+  fm_fwd_limits lim = {100, 1 << 20, 0, 0};
   (void)state;
   gateway_store(&f, 3);
   assert_int_equal(fm_forward_configure(f.s, &SINK, 1), 0);
@@ -288,7 +344,7 @@ static void test_forward_resumes_commits_and_never_resends(void **state) {
   fx f;
   fm_fwd_batch b, again;
   fm_fwd_done done;
-  fm_fwd_limits lim = {10, 1 << 20, 0};
+  fm_fwd_limits lim = {10, 1 << 20, 0, 0};
   uint64_t n;
   (void)state;
   memset(&b, 0, sizeof b);
@@ -400,7 +456,7 @@ static int verify(fx *f, char *err, size_t cap) {
 static void forward_all(fx *g, const fm_identity *gw) {
   fm_fwd_batch b;
   fm_fwd_done done;
-  fm_fwd_limits lim = {100, 1 << 20, 0};
+  fm_fwd_limits lim = {100, 1 << 20, 0, 0};
   memset(&b, 0, sizeof b);
   assert_int_equal(fm_forward_configure(g->s, &SINK, 1), 0);
   assert_int_equal(fm_forward_next(g->s, SINK.id, &lim, T0, &b), 0);
@@ -572,7 +628,7 @@ static void test_older_sink_state_still_reads(void **state) {
   fm_wr w;
   fm_fwd_batch batch;
   fm_fwd_done done;
-  fm_fwd_limits lim = {100, 1 << 20, 0};
+  fm_fwd_limits lim = {100, 1 << 20, 0, 0};
   MDB_env *env;
   MDB_txn *t;
   MDB_dbi dbi;
@@ -651,6 +707,7 @@ int main(void) {
       cmocka_unit_test(test_status_names_an_entry_refused_again_and_again),
       cmocka_unit_test(test_older_sink_state_still_reads),
       cmocka_unit_test(test_scan_waits_for_its_chunks),
+      cmocka_unit_test(test_scan_without_its_file_after_the_wait),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
