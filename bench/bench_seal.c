@@ -126,6 +126,21 @@ static void fields(void) {
     die("inbox entry", -1);
   printf("seal.inbox   %zu bytes of body, %zu bytes signed entry (this month and the next)\n",
          b.len, e.len);
+  /* Another holder's extension of a gone writer's grant to one reader
+   * (the gateway, on its device key) and to one on an inbox key. */
+  fm_buf_reset(&b);
+  if (fm_seal_extend_body(&b, ids[0].pk, 1, "2023-11", &rd[1], 1, key, &RNG) < 0)
+    die("extension", -1);
+  size_t inbox_body = b.len;
+  rd[1].has_inbox = 0;
+  fm_buf_reset(&b);
+  if (fm_seal_extend_body(&b, ids[0].pk, 1, "2023-11", &rd[1], 1, key, &RNG) < 0)
+    die("extension", -1);
+  fm_buf_reset(&e);
+  if (fm_entry_build(&e, &ids[1], 1, NULL, (fm_hlc)T0 << 16, FM_KIND_SEAL_EXTEND, b.p, b.len) < 0)
+    die("extension entry", -1);
+  printf("seal.extend  %zu bytes of body, %zu bytes signed entry (one reader; %zu of body on an "
+         "inbox key)\n", b.len, e.len, inbox_body);
   fm_buf_free(&b);
   fm_buf_free(&e);
 }

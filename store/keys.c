@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
@@ -36,6 +37,7 @@ typedef struct slot {
   uint64_t scanned;                /* the author's log looked through for extensions */
   int state;                       /* 1 opened, 0 not a reader, -1 damaged */
   int own;                         /* the key came from the author's own entries */
+  int64_t xlook;                   /* when others' extensions were last looked for (mono ms) */
   size_t nkeys;                    /* 1 from the author; up to KEYS_MAX from others */
   uint8_t key[KEYS_MAX][FM_SEAL_KEY_LEN];
 } slot;
@@ -316,6 +318,7 @@ static slot *grant_key(fm_keyring *k, const uint8_t *author, uint64_t seq) {
   sl->scanned = seq;
   sl->state = 0;
   sl->own = 0;
+  sl->xlook = 0;
   sl->nkeys = 0;
   int rc = fm_store_entry_copy(k->s, author, seq, &bytes, &len);
   if (rc == 0) {
@@ -538,7 +541,35 @@ static int others(fm_keyring *k, slot *sl, const value_ref *v) {
   return rc;
 }
 
-static void find_others(fm_keyring *k, slot *sl) { others(k, sl, NULL); }
+/* Milliseconds of a monotonic clock. */
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether the roster rule makes this device a reader of what |author|
+ * writes (its team, or a gateway, officer or admin): no holder extends a
+ * grant to another. */
+static int roster_reader_of(fm_keyring *k, const uint8_t *author) {
+  fm_enrollment me, w;
+  uint64_t revoked;
+  if (fm_store_enrollment(k->s, k->sec->self.pk, &me, &revoked, NULL, NULL) != 0 ||
+      fm_store_enrollment(k->s, author, &w, &revoked, NULL, NULL) != 0)
+    return 0;
+  return !strcmp(me.team, w.team) || me.role == FM_ROLE_GATEWAY || me.role == FM_ROLE_OFFICER ||
+         me.role == FM_ROLE_ADMIN;
+}
+
+/* Others' extensions of |sl|'s grant: looked for at most once a second
+ * per grant (a listing meets one grant in many values; a daemon's
+ * keyring looks again later), and only where one may come. */
+static void find_others(fm_keyring *k, slot *sl) {
+  int64_t now = mono_ms();
+  if (sl->xlook && now - sl->xlook < 1000) return;
+  sl->xlook = now;
+  if (roster_reader_of(k, sl->author)) others(k, sl, NULL);
+}
 
 /* Shows |text| in place of field |f| (bit |bit| of |*locked|). */
 static void placeholder(fm_keyring *k, fm_str *f, char *buf, const char *text, int bad,

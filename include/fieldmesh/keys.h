@@ -3,7 +3,11 @@
  *
  * Reading: a sealed value names its writer's grant; the keyring fetches
  * that `seal.grant` entry from the store, opens this device's copy with
- * the device key and keeps the data key for the keyring's life.  Writing:
+ * the device key and keeps the data key for the keyring's life.  A device
+ * the grant does not name looks for the writer's extensions of it, then
+ * for `seal.extend` entries of it by devices the grant reaches; a key from
+ * those is taken only once it opens a value (the AEAD binds the key), and
+ * every copy is tried before a value counts as unreadable.  Writing:
  * the keyring finds (or makes) this device's data key for the month and
  * the readers the roster names now, wrapped to the inbox key each reader
  * published for the month if it did (else to its device key).  Nothing is
