@@ -320,6 +320,7 @@ static slot *grant_key(fm_keyring *k, const uint8_t *author, uint64_t seq) {
   sl->own = 0;
   sl->xlook = 0;
   sl->nkeys = 0;
+  sodium_memzero(sl->key, sizeof sl->key); /* a reused slot's keys */
   int rc = fm_store_entry_copy(k->s, author, seq, &bytes, &len);
   if (rc == 0) {
     /* Only a grant names a key by seq: a `seal.extend` entry does not. */
