@@ -597,6 +597,65 @@ static void test_wrong_and_foreign_extensions(void **state) {
   assert_int_equal(fm_store_remove_dir(f.dir), 0);
 }
 
+/* keep_months (P4): a teammate's extension to a newcomer that published an
+ * inbox key for the grant's month wraps to that key, as the writer's own
+ * grants do, and only that key's secret opens it. */
+static void test_extension_wraps_to_inbox_keys(void **state) {
+  fx f;
+  fm_identity nw;
+  fm_seal_inbox_key ik;
+  fm_buf b;
+  uint8_t *bytes, key[32], want[32];
+  size_t len;
+  fm_entry e;
+  (void)state;
+  fx_lost_writer(&f);
+  ident(&nw, 8);
+  enroll(f.s, &nw, FM_ROLE_MEMBER, "Team 1");
+  memset(&ik, 0, sizeof ik);
+  memcpy(ik.period, "2023-11", 8);
+  memset(ik.sk, 0x5c, sizeof ik.sk);
+  fm_seal_inbox_public(ik.sk, ik.pk);
+  fm_buf_init(&b, 1024);
+  assert_int_equal(fm_seal_inbox_body(&b, &ik, 1), 0);
+  assert_int_equal(fm_store_append(f.s, &nw, FM_KIND_SEAL_INBOX, b.p, b.len, T0 + 100, NULL,
+                                   NULL), 0);
+  fm_buf_free(&b);
+  revoke(&f, &W1, 2, T0 + 7200000);
+  assert_int_equal(extend_as(&f, &R1, T0 + 7300000) + extend_as(&f, &R2, T0 + 7300000), 1);
+  last_ext x;
+  memset(&x, 0, sizeof x);
+  if (fm_store_read_after(f.s, R1.pk, 0, 0, on_last_ext, &x) == 0 && x.n == 0)
+    assert_int_equal(fm_store_read_after(f.s, R2.pk, 0, 0, on_last_ext, &x), 0);
+  assert_int_equal(x.n, 3); /* the gateway, the officer, the newcomer */
+  const fm_seal_reader *mine = NULL;
+  for (size_t i = 0; i < x.n; i++)
+    if (!memcmp(x.to[i].device, nw.pk, FM_KEY_LEN)) mine = &x.to[i];
+    else assert_false(x.to[i].has_inbox);
+  assert_non_null(mine);
+  assert_true(mine->has_inbox);
+  assert_memory_equal(mine->inbox, ik.pk, 32);
+  /* The newcomer's box opens with the inbox secret, not the device key. */
+  w1_key(&f, want);
+  const fm_identity *ext_by = NULL;
+  for (int who = 0; who < 2 && !ext_by; who++) {
+    const fm_identity *id = who ? &R2 : &R1;
+    if (fm_store_entry_copy(f.s, id->pk, 1, &bytes, &len) == 0) {
+      assert_int_equal(fm_entry_decode(bytes, len, NULL, &e), 0);
+      if (fm_entry_is(&e, FM_KIND_SEAL_EXTEND)) {
+        ext_by = id;
+        assert_int_equal(fm_seal_grant_open(&e, nw.pk, nw.sk, key), FM_ERR_NOTFOUND);
+        assert_int_equal(fm_seal_grant_open_inbox(&e, nw.pk, nw.sk, &ik, 1, key), 0);
+        assert_memory_equal(key, want, 32);
+      }
+      free(bytes);
+    }
+  }
+  assert_non_null(ext_by);
+  fm_store_close(f.s);
+  assert_int_equal(fm_store_remove_dir(f.dir), 0);
+}
+
 /* The body of an extension: writer and grant named, read back. */
 static void test_extend_body_reads_back(void **state) {
   fm_buf b, e;
@@ -638,6 +697,7 @@ int main(void) {
       cmocka_unit_test(test_teammate_extends_a_lost_writers_grant),
       cmocka_unit_test(test_teammate_extends_a_silent_writers_grant),
       cmocka_unit_test(test_wrong_and_foreign_extensions),
+      cmocka_unit_test(test_extension_wraps_to_inbox_keys),
       cmocka_unit_test(test_extend_body_reads_back),
   };
   if (sodium_init() < 0) return 1;
