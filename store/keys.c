@@ -1066,7 +1066,8 @@ int fm_keyring_extend_others(fm_keyring *k, fm_time now, const fm_rng *rng, fm_b
   if (!k->sec) return FM_ERR_AUTH;
   int rc = fm_store_enrollment(k->s, k->sec->self.pk, &self, &revoked, NULL, NULL);
   if (rc == FM_ERR_NOTFOUND) return FM_ERR_AUTH;
-  if (rc || revoked != UINT64_MAX) return rc;
+  /* A revoked or expired device's entries would be quarantined. */
+  if (rc || revoked != UINT64_MAX || (self.expires && self.expires <= now)) return rc;
   w.r.dev = malloc(REACH_MAX * sizeof *w.r.dev);
   w.cand = malloc(FM_SEAL_READERS_MAX * sizeof *w.cand);
   w.to = calloc(FM_SEAL_READERS_MAX, sizeof *w.to);
