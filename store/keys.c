@@ -11,6 +11,7 @@
 #include "fieldmesh/error.h"
 #include "fieldmesh/identity.h"
 #include "fieldmesh/inbox.h"
+#include "fieldmesh/vector.h"
 
 #define CACHE_MAX 256
 #define SEEN_MAX (FM_SEAL_READERS_MAX + 1)
@@ -51,12 +52,10 @@ typedef struct xref {
   uint64_t of;
 } xref;
 
-/* How far a device's log was read for them, and the time of its latest
- * entry (ms). */
+/* How far a device's log was read for them. */
 typedef struct xpos {
   uint8_t device[FM_KEY_LEN];
   uint64_t scanned;
-  fm_time last;
 } xpos;
 
 /* Since when this device has seen that |writer|'s grant |seq| misses
@@ -377,7 +376,6 @@ static int on_index(void *arg, const uint8_t *bytes, size_t len) {
   xref x;
   if (fm_entry_decode(bytes, len, NULL, &e) < 0) return 0;
   c->pos->scanned = e.seq;
-  c->pos->last = (fm_time)fm_hlc_ms(e.hlc);
   memcpy(x.by, e.author, FM_KEY_LEN);
   x.seq = e.seq;
   if (fm_entry_is(&e, FM_KIND_SEAL_GRANT)) {
@@ -1008,6 +1006,7 @@ static int extend_writer(fm_keyring *k, other_work *w, const uint8_t *writer,
   size_t nc;
   int gw, rc;
   if ((rc = roster_readers(k, en, now, w->cand, &nc, &gw)) != 0) return rc;
+  if (!index_refresh(k, writer)) return -ENOMEM;
   fm_seal_period(now - (fm_time)FM_SEAL_REGRANT_DAYS * 86400000, cutoff);
   /* The writer's own new keys (copied: reach() may grow the index). */
   w->nseqs = 0;
@@ -1072,22 +1071,26 @@ int fm_keyring_extend_others(fm_keyring *k, fm_time now, const fm_rng *rng, fm_b
   w.cand = malloc(FM_SEAL_READERS_MAX * sizeof *w.cand);
   w.to = calloc(FM_SEAL_READERS_MAX, sizeof *w.to);
   if (!w.r.dev || !w.cand || !w.to) rc = -ENOMEM;
+  fm_vector vec = {0, NULL};
   if (rc == 0) rc = fm_store_each_cert(k->s, on_cert, &c);
+  if (rc == 0) rc = fm_store_vector(k->s, &vec);
   for (size_t i = 0; rc == 0 && i < c.n; i++) {
     const uint8_t *writer = c.dev[i];
-    if (!memcmp(writer, k->sec->self.pk, FM_KEY_LEN) ||
+    uint64_t head = fm_vector_seq(&vec, writer);
+    uint8_t *bytes = NULL;
+    fm_entry e;
+    if (!head || !memcmp(writer, k->sec->self.pk, FM_KEY_LEN) ||
         fm_store_enrollment(k->s, writer, &en, &revoked, NULL, NULL) != 0)
       continue;
-    xpos *p = index_refresh(k, writer);
-    if (!p) {
-      rc = -ENOMEM;
-      break;
-    }
-    /* Gone: it will not extend its grants itself. */
-    int gone = revoked != UINT64_MAX || (en.expires && en.expires <= now) ||
-               (p->last && now - p->last > SILENT_MS);
+    /* Gone: it will not extend its grants itself.  (Its last entry
+     * only: the logs of writers still heard from are not read.) */
+    int gone = revoked != UINT64_MAX || (en.expires && en.expires <= now);
+    if (!gone && read_entry(k, writer, head, &bytes, &e) == 0)
+      gone = now - (fm_time)fm_hlc_ms(e.hlc) > SILENT_MS;
+    free(bytes);
     if (gone) rc = extend_writer(k, &w, writer, &en, now, rng, grant);
   }
+  fm_vector_free(&vec);
   free(c.dev);
   free(w.r.dev);
   free(w.cand);
