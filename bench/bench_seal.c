@@ -126,6 +126,21 @@ static void fields(void) {
     die("inbox entry", -1);
   printf("seal.inbox   %zu bytes of body, %zu bytes signed entry (this month and the next)\n",
          b.len, e.len);
+  /* Another holder's extension of a gone writer's grant to one reader
+   * (the gateway, on its device key) and to one on an inbox key. */
+  fm_buf_reset(&b);
+  if (fm_seal_extend_body(&b, ids[0].pk, 1, "2023-11", &rd[1], 1, key, &RNG) < 0)
+    die("extension", -1);
+  size_t inbox_body = b.len;
+  rd[1].has_inbox = 0;
+  fm_buf_reset(&b);
+  if (fm_seal_extend_body(&b, ids[0].pk, 1, "2023-11", &rd[1], 1, key, &RNG) < 0)
+    die("extension", -1);
+  fm_buf_reset(&e);
+  if (fm_entry_build(&e, &ids[1], 1, NULL, (fm_hlc)T0 << 16, FM_KIND_SEAL_EXTEND, b.p, b.len) < 0)
+    die("extension entry", -1);
+  printf("seal.extend  %zu bytes of body, %zu bytes signed entry (one reader; %zu of body on an "
+         "inbox key)\n", b.len, e.len, inbox_body);
   fm_buf_free(&b);
   fm_buf_free(&e);
 }
@@ -162,8 +177,9 @@ static void enroll(fm_store *s, const fm_identity *auth, const fm_identity *dev,
   fm_buf_free(&b);
 }
 
-/* Writes RECORDS sealed dossiers; prints a dossier body's bytes. */
-static void write_all(fm_store *s, const fm_identity *w) {
+/* Writes RECORDS sealed dossiers; prints a dossier body's bytes when
+ * |say|. */
+static void write_all(fm_store *s, const fm_identity *w, int say) {
   fm_keyring *k;
   fm_sealer sl;
   fm_buf body, grant;
@@ -185,7 +201,7 @@ static void write_all(fm_store *s, const fm_identity *w) {
       fm_keyring_granted(k, seq, &sl);
     }
     if (rv < 0) die("sealer", rv);
-    if (i == 0) {
+    if (i == 0 && say) {
       fm_buf_reset(&body);
       fm_dossier_body(&body, &d);
       printf("dossier body %zu bytes clear, ", body.len);
@@ -194,7 +210,7 @@ static void write_all(fm_store *s, const fm_identity *w) {
     if ((rv = fm_dossier_body_sealed(&body, &d, &sl)) < 0 ||
         (rv = fm_store_append(s, w, FM_KIND_DOSSIER, body.p, body.len, T0 + i, NULL, NULL)) < 0)
       die("dossier", rv);
-    if (i == 0) printf("%zu sealed (4 fields)\n", body.len);
+    if (i == 0 && say) printf("%zu sealed (4 fields)\n", body.len);
   }
   fm_keyring_free(k);
   fm_buf_free(&body);
@@ -219,7 +235,7 @@ static void listing(void) {
     die("store", rv);
   enroll(s, &auth, &w, FM_ROLE_MEMBER);
   enroll(s, &auth, &gw, FM_ROLE_GATEWAY);
-  write_all(s, &w);
+  write_all(s, &w, 1);
   lister plain = {NULL, 0}, opened = {NULL, 0};
   double t = now_s();
   if ((rv = fm_store_each_record(s, FM_VIEW_DOSSIER, row, &plain)) < 0) die("listing", rv);
@@ -238,9 +254,65 @@ static void listing(void) {
   fm_store_remove_dir(dir);
 }
 
+/* The gateway reading a lost writer's dossiers through a teammate's
+ * `seal.extend` (the writer wrote before the gateway was enrolled): the
+ * first value reads the logs of the devices the grant reaches. */
+static void listing_extended(void) {
+  char dir[] = "/tmp/fm-bench-seal-XXXXXX";
+  fm_identity auth, w, t, gw;
+  fm_store_opts o;
+  fm_store *s;
+  fm_keyring *k;
+  fm_buf g;
+  uint8_t seed[32];
+  int rv, n = 0;
+  if (!mkdtemp(dir)) die("mkdtemp", -1);
+  memset(&o, 0, sizeof o);
+  o.nosync = 1;
+  randombytes_buf(seed, 32), fm_identity_from_seed(&auth, seed);
+  randombytes_buf(seed, 32), fm_identity_from_seed(&w, seed);
+  randombytes_buf(seed, 32), fm_identity_from_seed(&t, seed);
+  randombytes_buf(seed, 32), fm_identity_from_seed(&gw, seed);
+  if ((rv = fm_store_open(dir, &o, &s)) < 0 ||
+      (rv = fm_store_set_authority(s, auth.pk, "Tân Quang")) < 0)
+    die("store", rv);
+  enroll(s, &auth, &w, FM_ROLE_MEMBER);
+  enroll(s, &auth, &t, FM_ROLE_MEMBER);
+  write_all(s, &w, 0);
+  enroll(s, &auth, &gw, FM_ROLE_GATEWAY);
+  /* The writer is silent for two days: its teammate extends. */
+  fm_time later = T0 + RECORDS + 2 * 86400000LL;
+  fm_buf_init(&g, FM_ENTRY_MAX);
+  if (fm_keyring_new(s, &t, &k) < 0) die("keyring", -1);
+  double t0 = now_s();
+  while ((rv = fm_keyring_extend_others(k, later, &RNG, &g)) == 1) {
+    if ((rv = fm_store_append(s, &t, FM_KIND_SEAL_EXTEND, g.p, g.len, later, NULL, NULL)) < 0)
+      die("extension", rv);
+    n++;
+  }
+  double t_ext = now_s() - t0;
+  if (rv < 0) die("extend", rv);
+  fm_keyring_free(k);
+  fm_buf_free(&g);
+  lister opened = {NULL, 0};
+  if (fm_keyring_new(s, &gw, &opened.k) < 0) die("keyring", -1);
+  t0 = now_s();
+  if ((rv = fm_store_each_record(s, FM_VIEW_DOSSIER, row, &opened)) < 0) die("listing", rv);
+  double t_open = now_s() - t0;
+  fm_seal_counts c = fm_keyring_counts(opened.k);
+  fm_keyring_free(opened.k);
+  printf("extended     %d extension%s written by the teammate in %.1f ms; the gateway lists %llu "
+         "dossiers through it at %.0f/s (%llu fields opened, %llu locked)\n",
+         n, n == 1 ? "" : "s", t_ext * 1000, (unsigned long long)opened.n, opened.n / t_open,
+         (unsigned long long)c.opened, (unsigned long long)c.locked);
+  fm_store_close(s);
+  fm_store_remove_dir(dir);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   fields();
   listing();
+  listing_extended();
   return 0;
 }

@@ -25,6 +25,10 @@ void fmc_seal_close(fmc_ctx *c) {
     fmc_warn(c, "%llu sealed field%s did not open (damaged or tampered with) and show as "
                 "(unreadable): run `fieldmesh verify`",
              (unsigned long long)n.unreadable, n.unreadable == 1 ? "" : "s");
+  if (c && n.wrong_keys)
+    fmc_warn(c, "%llu key%s that another laptop's extension (seal.extend) carried here did not "
+                "open what it claims to: that laptop wraps wrong keys (the right key was used)",
+             (unsigned long long)n.wrong_keys, n.wrong_keys == 1 ? "" : "s");
   fm_keyring_free(ring);
   ring = NULL;
   ring_store = NULL;

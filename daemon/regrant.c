@@ -79,13 +79,32 @@ void fmd_regrant(fmd_node *d, fm_keyring **keys) {
     if (rv < 0) break;
     n++;
   }
-  fm_buf_free(&grant);
   if (rv < 0 && rv != FM_ERR_AUTH && rv != FM_ERR_BEHIND)
     fmd_logf(&d->log, FMD_WARN, "cannot extend this laptop's sealed-field keys to new readers: "
              "%s", fm_strerror(rv));
   if (n) {
     fmd_logf(&d->log, FMD_INFO, "extended %d key grant%s of this laptop's sealed fields to "
              "readers it learned of", n, n == 1 ? "" : "s");
+    fmd_node_poke(d);
+  }
+  /* The grants of writers that are gone (revoked, expired, silent for a
+   * day) whose keys this laptop holds (docs/privacy.md, "A lost laptop's
+   * keys"). */
+  int o = 0;
+  while (o < 64 && (rv = fm_keyring_extend_others(*keys, fmd_now(), &rng, &grant)) == 1) {
+    rv = fm_store_append(d->store, &d->node.id, FM_KIND_SEAL_EXTEND, grant.p, grant.len,
+                         fmd_now(), NULL, NULL);
+    if (rv < 0) break;
+    o++;
+  }
+  fm_buf_free(&grant);
+  if (rv < 0 && rv != FM_ERR_AUTH && rv != FM_ERR_BEHIND)
+    fmd_logf(&d->log, FMD_WARN, "cannot extend the sealed-field keys of laptops that are gone: %s",
+             fm_strerror(rv));
+  if (o) {
+    fmd_logf(&d->log, FMD_INFO, "extended %d key grant%s of other laptops' sealed fields (their "
+             "writers are revoked, expired or silent) to readers they lacked", o,
+             o == 1 ? "" : "s");
     fmd_node_poke(d);
   }
 }

@@ -153,14 +153,23 @@ int fm_seal_grant_body_of(fm_buf *out, const char *period, const uint8_t (*devic
   return fm_seal_grant_body_to(out, period, r, n, key, rng, of);
 }
 
-int fm_seal_grant_body_to(fm_buf *out, const char *period, const fm_seal_reader *readers,
-                          size_t n, const uint8_t key[static FM_SEAL_KEY_LEN], const fm_rng *rng,
-                          uint64_t of) {
+/* A grant's body, or with |writer| an extension's (`writer` and `of`
+ * first). */
+static int body_to(fm_buf *out, const uint8_t *writer, const char *period,
+                   const fm_seal_reader *readers, size_t n, const uint8_t *key, const fm_rng *rng,
+                   uint64_t of) {
   uint8_t box[FM_SEAL_BOX_LEN];
   fm_wr w;
-  if (n == 0 || n > FM_SEAL_READERS_MAX || !period_ok(period)) return FM_ERR_INVAL;
+  if (n == 0 || n > FM_SEAL_READERS_MAX || !period_ok(period) || (writer && !of))
+    return FM_ERR_INVAL;
   fm_wr_init(&w, out);
-  fm_wr_map(&w, of ? 3 : 2);
+  fm_wr_map(&w, writer ? 4 : of ? 3 : 2);
+  if (writer) {
+    fm_wr_cstr(&w, "writer");
+    fm_wr_bin(&w, writer, FM_KEY_LEN);
+    fm_wr_cstr(&w, "of");
+    fm_wr_uint(&w, of);
+  }
   fm_wr_cstr(&w, "period");
   fm_wr_cstr(&w, period);
   fm_wr_cstr(&w, "to");
@@ -174,11 +183,35 @@ int fm_seal_grant_body_to(fm_buf *out, const char *period, const fm_seal_reader 
     fm_wr_bin(&w, box, sizeof box);
     if (r->has_inbox) fm_wr_bin(&w, r->inbox, FM_SEAL_INBOX_PK_LEN);
   }
-  if (of) {
+  if (of && !writer) {
     fm_wr_cstr(&w, "of");
     fm_wr_uint(&w, of);
   }
   return fm_buf_error(out);
+}
+
+int fm_seal_grant_body_to(fm_buf *out, const char *period, const fm_seal_reader *readers,
+                          size_t n, const uint8_t key[static FM_SEAL_KEY_LEN], const fm_rng *rng,
+                          uint64_t of) {
+  return body_to(out, NULL, period, readers, n, key, rng, of);
+}
+
+int fm_seal_extend_body(fm_buf *out, const uint8_t writer[static FM_KEY_LEN], uint64_t of,
+                        const char *period, const fm_seal_reader *readers, size_t n,
+                        const uint8_t key[static FM_SEAL_KEY_LEN], const fm_rng *rng) {
+  if (of == 0) return FM_ERR_INVAL;
+  return body_to(out, writer, period, readers, n, key, rng, of);
+}
+
+int fm_seal_extend_of(const fm_entry *e, uint8_t writer[static FM_KEY_LEN], uint64_t *of) {
+  fm_rd v;
+  uint64_t o;
+  if (!fm_entry_is(e, FM_KIND_SEAL_EXTEND) || fm_body_find(e->body, e->body_len, "writer", &v) ||
+      fm_rd_bin_fixed(&v, writer, FM_KEY_LEN) || fm_body_uint(e->body, e->body_len, "of", &o) ||
+      o == 0)
+    return FM_ERR_MALFORMED;
+  *of = o;
+  return 0;
 }
 
 /* Calls |each| for every item of grant |e| this version reads ([device,
@@ -194,7 +227,7 @@ static int grant_each(const fm_entry *e, char period[8], grant_item_fn each, voi
   size_t pn;
   uint32_t n, two;
   uint8_t dev[FM_KEY_LEN], box[FM_SEAL_BOX_LEN], inbox[FM_SEAL_INBOX_PK_LEN];
-  if (!fm_entry_is(e, FM_KIND_SEAL_GRANT) ||
+  if ((!fm_entry_is(e, FM_KIND_SEAL_GRANT) && !fm_entry_is(e, FM_KIND_SEAL_EXTEND)) ||
       fm_body_str(e->body, e->body_len, "period", &ps, &pn) || pn != FM_SEAL_PERIOD_LEN)
     return FM_ERR_MALFORMED;
   memcpy(period, ps, pn);

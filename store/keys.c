@@ -5,15 +5,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/identity.h"
 #include "fieldmesh/inbox.h"
+#include "fieldmesh/vector.h"
 
 #define CACHE_MAX 256
 #define SEEN_MAX (FM_SEAL_READERS_MAX + 1)
 #define SEEN_MONTHS 8
+#define KEYS_MAX 4          /* keys one grant may open to, from others' extensions */
+#define REACH_MAX 256       /* devices a grant and its extensions reach */
+#define NEED_MAX 256        /* grants of others this device waits to extend */
+#define SILENT_MS (24 * 3600 * 1000LL) /* a writer silent this long is taken for gone */
+#define STAGGER_MS (10 * 60 * 1000LL)  /* each holder's turn after the one before */
 
 /* The inbox keys one device published, as far as its log was read: the
  * latest key of each of its newest SEEN_MONTHS months. */
@@ -30,8 +37,34 @@ typedef struct slot {
   uint64_t seq;
   uint64_t scanned;                /* the author's log looked through for extensions */
   int state;                       /* 1 opened, 0 not a reader, -1 damaged */
-  uint8_t key[FM_SEAL_KEY_LEN];
+  int own;                         /* the key came from the author's own entries */
+  int64_t xlook;                   /* when others' extensions were last looked for (mono ms) */
+  size_t nkeys;                    /* 1 from the author; up to KEYS_MAX from others */
+  uint8_t key[KEYS_MAX][FM_SEAL_KEY_LEN];
 } slot;
+
+/* A grant or an extension found in a device's log: |by|'s entry |seq|
+ * carries the key of |writer|'s grant |of| (0: |by|'s own new key). */
+typedef struct xref {
+  uint8_t by[FM_KEY_LEN];
+  uint64_t seq;
+  uint8_t writer[FM_KEY_LEN];
+  uint64_t of;
+} xref;
+
+/* How far a device's log was read for them. */
+typedef struct xpos {
+  uint8_t device[FM_KEY_LEN];
+  uint64_t scanned;
+} xpos;
+
+/* Since when this device has seen that |writer|'s grant |seq| misses
+ * readers (fm_keyring_extend_others). */
+typedef struct need {
+  uint8_t writer[FM_KEY_LEN];
+  uint64_t seq;
+  fm_time since;
+} need;
 
 /* Everything secret lives in one sodium_malloc'd block. */
 typedef struct secrets {
@@ -54,10 +87,17 @@ struct fm_keyring {
   int xdone;
   uint8_t (*readers)[FM_KEY_LEN];  /* the readers of a pending or current key */
   fm_seal_reader *rd;              /* the same with their inbox keys of the month */
+  fm_seal_reader *scratch;         /* FM_SEAL_READERS_MAX, for reading others' grants */
   size_t nreaders;
   size_t ninbox;                   /* inbox keys held (sec->inbox) */
   seen *seen;                      /* inbox keys the readers published */
   size_t nseen;
+  xref *xr;                        /* grants and extensions found (not secret) */
+  size_t nxr, capxr;
+  xpos *xp;
+  size_t nxp, capxp;
+  need needs[NEED_MAX];
+  size_t nneed;
   int gateway;                     /* a gateway is among the readers */
   fm_seal_counts counts;
 };
@@ -68,8 +108,9 @@ int fm_keyring_new(fm_store *s, const fm_identity *self, fm_keyring **out) {
   k->s = s;
   k->readers = malloc(FM_SEAL_READERS_MAX * sizeof *k->readers);
   k->rd = calloc(FM_SEAL_READERS_MAX, sizeof *k->rd);
+  k->scratch = calloc(FM_SEAL_READERS_MAX, sizeof *k->scratch);
   k->seen = calloc(SEEN_MAX, sizeof *k->seen);
-  if (!k->readers || !k->rd || !k->seen) {
+  if (!k->readers || !k->rd || !k->scratch || !k->seen) {
     fm_keyring_free(k);
     return -ENOMEM;
   }
@@ -91,7 +132,10 @@ void fm_keyring_free(fm_keyring *k) {
   if (k->sec) sodium_free(k->sec); /* wipes */
   free(k->readers);
   free(k->rd);
+  free(k->scratch);
   free(k->seen);
+  free(k->xr);
+  free(k->xp);
   free(k);
 }
 
@@ -206,7 +250,7 @@ int fm_keyring_inbox_publish(fm_keyring *k, fm_time now, fm_buf *body) {
 }
 
 fm_seal_counts fm_keyring_counts(const fm_keyring *k) {
-  fm_seal_counts z = {0, 0, 0};
+  fm_seal_counts z = {0, 0, 0, 0};
   return k ? k->counts : z;
 }
 
@@ -226,8 +270,10 @@ static int on_ext(void *arg, const uint8_t *bytes, size_t len) {
   if (!fm_entry_is(&e, FM_KIND_SEAL_GRANT) || fm_body_uint(e.body, e.body_len, "of", &of) ||
       of != x->of)
     return 0;
-  if (grant_open(x->k, &e, x->sl->key) != 0) return 0;
+  if (grant_open(x->k, &e, x->sl->key[0]) != 0) return 0;
   x->sl->state = 1;
+  x->sl->own = 1;
+  x->sl->nkeys = 1;
   return 1;
 }
 
@@ -238,10 +284,22 @@ static void find_extension(fm_keyring *k, slot *sl) {
   sl->scanned = x.last;
 }
 
+static void find_others(fm_keyring *k, slot *sl);
+/* A sealed value to try keys on. */
+typedef struct value_ref {
+  fm_str id;
+  const char *field;
+  const uint8_t *p;
+  size_t n;
+  char *out;
+  size_t cap, *out_n;
+} value_ref;
+static int others(fm_keyring *k, slot *sl, const value_ref *v);
+
 /* The data key of |author|'s grant |seq| for this device: a slot, found in
  * the cache or opened now (from the grant, or an extension of it).  NULL
  * when the keyring opens nothing. */
-static const slot *grant_key(fm_keyring *k, const uint8_t *author, uint64_t seq) {
+static slot *grant_key(fm_keyring *k, const uint8_t *author, uint64_t seq) {
   uint8_t *bytes = NULL;
   size_t len;
   fm_entry e;
@@ -250,6 +308,7 @@ static const slot *grant_key(fm_keyring *k, const uint8_t *author, uint64_t seq)
     slot *c = &k->sec->cache[i];
     if (c->seq != seq || memcmp(c->author, author, FM_KEY_LEN)) continue;
     if (c->state == 0) find_extension(k, c); /* one may have come since */
+    if (c->state == 0) find_others(k, c);
     return c;
   }
   slot *sl = &k->sec->cache[k->ncache < CACHE_MAX ? k->ncache++ : k->next++ % CACHE_MAX];
@@ -257,18 +316,258 @@ static const slot *grant_key(fm_keyring *k, const uint8_t *author, uint64_t seq)
   sl->seq = seq;
   sl->scanned = seq;
   sl->state = 0;
+  sl->own = 0;
+  sl->xlook = 0;
+  sl->nkeys = 0;
+  sodium_memzero(sl->key, sizeof sl->key); /* a reused slot's keys */
   int rc = fm_store_entry_copy(k->s, author, seq, &bytes, &len);
   if (rc == 0) {
-    if (fm_entry_decode(bytes, len, NULL, &e) < 0)
+    /* Only a grant names a key by seq: a `seal.extend` entry does not. */
+    if (fm_entry_decode(bytes, len, NULL, &e) < 0 || !fm_entry_is(&e, FM_KIND_SEAL_GRANT))
       sl->state = -1;
     else {
-      rc = grant_open(k, &e, sl->key);
+      rc = grant_open(k, &e, sl->key[0]);
       sl->state = rc == 0 ? 1 : rc == FM_ERR_NOTFOUND ? 0 : -1;
+      sl->own = sl->nkeys = rc == 0;
     }
   }
   free(bytes);
   if (sl->state == 0) find_extension(k, sl);
+  if (sl->state == 0) find_others(k, sl);
   return sl;
+}
+
+/* Opens sealed value |p| with the keys of |sl|: the first that opens it.
+ * Keys that did not open a value another key of the grant opened are
+ * wrong (one grant, one key; the AEAD binds it): dropped and counted. */
+static int slot_open(fm_keyring *k, slot *sl, const uint8_t *author, fm_str id, const char *field,
+                     const uint8_t *p, size_t n, char *out, size_t cap, size_t *out_n) {
+  for (size_t i = 0; i < sl->nkeys; i++) {
+    if (fm_seal_open(sl->key[i], author, id.p, id.n, field, p, n, out, cap, out_n) < 0) continue;
+    if (i > 0) {
+      memmove(sl->key[0], sl->key[i], (sl->nkeys - i) * FM_SEAL_KEY_LEN);
+      sodium_memzero(sl->key[sl->nkeys - i], i * FM_SEAL_KEY_LEN);
+      sl->nkeys -= i;
+      k->counts.wrong_keys += i;
+    }
+    return 0;
+  }
+  /* None opens it: a key from the writer's own entries is the only one
+   * (the value is damaged); others' may be wrong ones ahead of a right
+   * one that did not fit, so try them all. */
+  if (sl->own) return FM_ERR_BADSIG;
+  value_ref v = {id, field, p, n, out, cap, out_n};
+  return others(k, sl, &v);
+}
+
+/* ---- others' extensions ----------------------------------------------------- */
+
+typedef struct index_ctx {
+  fm_keyring *k;
+  xpos *pos;
+  int err;
+} index_ctx;
+
+/* Notes grant or extension |bytes| of the device being read. */
+static int on_index(void *arg, const uint8_t *bytes, size_t len) {
+  index_ctx *c = arg;
+  fm_keyring *k = c->k;
+  fm_entry e;
+  xref x;
+  if (fm_entry_decode(bytes, len, NULL, &e) < 0) return 0;
+  c->pos->scanned = e.seq;
+  memcpy(x.by, e.author, FM_KEY_LEN);
+  x.seq = e.seq;
+  if (fm_entry_is(&e, FM_KIND_SEAL_GRANT)) {
+    memcpy(x.writer, e.author, FM_KEY_LEN);
+    if (fm_body_uint(e.body, e.body_len, "of", &x.of)) x.of = 0;
+  } else if (!fm_entry_is(&e, FM_KIND_SEAL_EXTEND) || fm_seal_extend_of(&e, x.writer, &x.of) < 0 ||
+             !memcmp(x.writer, e.author, FM_KEY_LEN)) {
+    return 0; /* not a key's carrier (an extension of one's own grant is a grant's `of`) */
+  }
+  if (k->nxr == k->capxr) {
+    size_t cap = k->capxr ? k->capxr * 2 : 64;
+    xref *n = realloc(k->xr, cap * sizeof *n);
+    if (!n) return c->err = -ENOMEM;
+    k->xr = n;
+    k->capxr = cap;
+  }
+  k->xr[k->nxr++] = x;
+  return 0;
+}
+
+/* Reads |device|'s log past what was read of it, noting its grants and
+ * extensions: its position, or NULL (out of memory). */
+static xpos *index_refresh(fm_keyring *k, const uint8_t *device) {
+  xpos *p = NULL;
+  for (size_t i = 0; i < k->nxp && !p; i++)
+    if (!memcmp(k->xp[i].device, device, FM_KEY_LEN)) p = &k->xp[i];
+  if (!p) {
+    if (k->nxp == k->capxp) {
+      size_t cap = k->capxp ? k->capxp * 2 : 32;
+      xpos *n = realloc(k->xp, cap * sizeof *n);
+      if (!n) return NULL;
+      k->xp = n;
+      k->capxp = cap;
+    }
+    p = &k->xp[k->nxp++];
+    memset(p, 0, sizeof *p);
+    memcpy(p->device, device, FM_KEY_LEN);
+  }
+  index_ctx c = {k, p, 0};
+  fm_store_read_after(k->s, device, p->scanned, 0, on_index, &c);
+  return c.err ? NULL : p;
+}
+
+/* Reads |by|'s entry |seq| (a grant or an extension) into |*e|, its bytes
+ * in |*bytes| (caller frees). */
+static int read_entry(fm_keyring *k, const uint8_t *by, uint64_t seq, uint8_t **bytes,
+                      fm_entry *e) {
+  size_t len;
+  *bytes = NULL;
+  int rc = fm_store_entry_copy(k->s, by, seq, bytes, &len);
+  if (rc == 0 && fm_entry_decode(*bytes, len, NULL, e) < 0) rc = FM_ERR_MALFORMED;
+  return rc;
+}
+
+typedef struct reach_set {
+  uint8_t (*dev)[FM_KEY_LEN];      /* REACH_MAX */
+  size_t n;
+  char period[8];
+} reach_set;
+
+static int in_set(const reach_set *r, const uint8_t *d) {
+  for (size_t i = 0; i < r->n; i++)
+    if (!memcmp(r->dev[i], d, FM_KEY_LEN)) return 1;
+  return 0;
+}
+
+/* Adds the readers entry |e| names to |r|. */
+static void add_readers(fm_keyring *k, reach_set *r, const fm_entry *e) {
+  char period[8];
+  size_t n;
+  fm_seal_reader *tmp = k->scratch;
+  if (fm_seal_grant_readers(e, period, tmp, &n) < 0) return;
+  for (size_t i = 0; i < n && r->n < REACH_MAX; i++)
+    if (!in_set(r, tmp[i].device)) memcpy(r->dev[r->n++], tmp[i].device, FM_KEY_LEN);
+}
+
+/* Whether |x| carries the key of |writer|'s grant |seq|. */
+static int carries(const xref *x, const uint8_t *writer, uint64_t seq) {
+  return x->of == seq && !memcmp(x->writer, writer, FM_KEY_LEN);
+}
+
+/* The devices |writer|'s grant |seq| reaches, into |r|: those the grant
+ * names, and those named by the extensions of it that the writer or a
+ * device already reached wrote (an extension by any other device is
+ * ignored: it cannot hold the key).  0, FM_ERR_NOTFOUND (no such grant
+ * here) or an error. */
+static int reach(fm_keyring *k, const uint8_t *writer, uint64_t seq, reach_set *r) {
+  uint8_t *bytes;
+  fm_entry e;
+  r->n = 0;
+  int rc = read_entry(k, writer, seq, &bytes, &e);
+  if (rc == 0 && (!fm_entry_is(&e, FM_KIND_SEAL_GRANT) ||
+                  fm_seal_grant_readers(&e, r->period, k->scratch, &r->n) < 0))
+    rc = FM_ERR_MALFORMED;
+  for (size_t i = 0; rc == 0 && i < r->n; i++)
+    memcpy(r->dev[i], k->scratch[i].device, FM_KEY_LEN);
+  free(bytes);
+  if (rc) return rc;
+  if (!in_set(r, writer) && r->n < REACH_MAX) memcpy(r->dev[r->n++], writer, FM_KEY_LEN);
+  /* Breadth first: read each reached device's log once; its extensions
+   * of the grant reach further. */
+  size_t done = 0, grown = 1;
+  while (grown) {
+    grown = 0;
+    for (; done < r->n; done++)
+      if (!index_refresh(k, r->dev[done])) return -ENOMEM;
+    for (size_t i = 0; i < k->nxr; i++) {
+      const xref *x = &k->xr[i];
+      if (!carries(x, writer, seq) || !in_set(r, x->by)) continue;
+      size_t before = r->n;
+      if (read_entry(k, x->by, x->seq, &bytes, &e) == 0) add_readers(k, r, &e);
+      free(bytes);
+      if (r->n != before) grown = 1;
+    }
+  }
+  return 0;
+}
+
+
+/* For a grant this device is not named in (nor in its writer's
+ * extensions): the keys that extensions by other reached devices wrap to
+ * it.  Without |v|: up to KEYS_MAX of them become the slot's candidates
+ * (which one is right only opening a value tells: slot_open).  With |v|
+ * (no candidate opened it): every such key is tried on it, and the first
+ * that opens it becomes the slot's only key, the candidates it replaces
+ * counted as wrong: 0, else FM_ERR_BADSIG. */
+static int others(fm_keyring *k, slot *sl, const value_ref *v) {
+  reach_set r;
+  uint8_t *bytes;
+  fm_entry e;
+  uint8_t key[FM_SEAL_KEY_LEN];
+  int rc = FM_ERR_BADSIG;
+  if (!(r.dev = malloc(REACH_MAX * sizeof *r.dev))) return -ENOMEM;
+  if (reach(k, sl->author, sl->seq, &r) == 0) {
+    for (size_t i = 0; i < k->nxr && rc != 0 && (v || sl->nkeys < KEYS_MAX); i++) {
+      const xref *x = &k->xr[i];
+      if (!carries(x, sl->author, sl->seq) || !memcmp(x->by, sl->author, FM_KEY_LEN) ||
+          !in_set(&r, x->by))
+        continue;
+      if (read_entry(k, x->by, x->seq, &bytes, &e) == 0 && grant_open(k, &e, key) == 0) {
+        if (v) {
+          if (fm_seal_open(key, sl->author, v->id.p, v->id.n, v->field, v->p, v->n, v->out,
+                           v->cap, v->out_n) == 0) {
+            k->counts.wrong_keys += sl->nkeys;
+            sodium_memzero(sl->key, sizeof sl->key);
+            memcpy(sl->key[0], key, sizeof key);
+            sl->nkeys = 1;
+            rc = 0;
+          }
+        } else {
+          int dup = 0;
+          for (size_t j = 0; j < sl->nkeys; j++) dup |= !sodium_memcmp(sl->key[j], key, sizeof key);
+          if (!dup) memcpy(sl->key[sl->nkeys++], key, sizeof key);
+        }
+      }
+      free(bytes);
+    }
+    if (sl->nkeys) sl->state = 1;
+  }
+  sodium_memzero(key, sizeof key);
+  free(r.dev);
+  return rc;
+}
+
+/* Milliseconds of a monotonic clock. */
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether the roster rule makes this device a reader of what |author|
+ * writes (its team, or a gateway, officer or admin): no holder extends a
+ * grant to another. */
+static int roster_reader_of(fm_keyring *k, const uint8_t *author) {
+  fm_enrollment me, w;
+  uint64_t revoked;
+  if (fm_store_enrollment(k->s, k->sec->self.pk, &me, &revoked, NULL, NULL) != 0 ||
+      fm_store_enrollment(k->s, author, &w, &revoked, NULL, NULL) != 0)
+    return 0;
+  return !strcmp(me.team, w.team) || me.role == FM_ROLE_GATEWAY || me.role == FM_ROLE_OFFICER ||
+         me.role == FM_ROLE_ADMIN;
+}
+
+/* Others' extensions of |sl|'s grant: looked for at most once a second
+ * per grant (a listing meets one grant in many values; a daemon's
+ * keyring looks again later), and only where one may come. */
+static void find_others(fm_keyring *k, slot *sl) {
+  int64_t now = mono_ms();
+  if (sl->xlook && now - sl->xlook < 1000) return;
+  sl->xlook = now;
+  if (roster_reader_of(k, sl->author)) others(k, sl, NULL);
 }
 
 /* Shows |text| in place of field |f| (bit |bit| of |*locked|). */
@@ -290,14 +589,13 @@ int fm_keyring_open_value(fm_keyring *k, const uint8_t author[static FM_KEY_LEN]
                           const char *field, const uint8_t *p, size_t n, char *out, size_t cap,
                           size_t *out_n) {
   uint64_t seq;
-  const slot *sl;
+  slot *sl;
   if (cap < 2 || fm_seal_grant_of(p, n, &seq) < 0) goto bad;
   if (!(sl = grant_key(k, author, seq)) || sl->state == 0) {
     if (k) k->counts.locked++;
     return FM_ERR_NOTFOUND;
   }
-  if (sl->state < 0 ||
-      fm_seal_open(sl->key, author, id.p, id.n, field, p, n, out, cap - 1, out_n) < 0)
+  if (sl->state < 0 || slot_open(k, sl, author, id, field, p, n, out, cap - 1, out_n) < 0)
     goto bad;
   out[*out_n] = 0;
   k->counts.opened++;
@@ -334,15 +632,14 @@ static void open_field(fm_keyring *k, const field_ref *r, fm_str *f, unsigned bi
     placeholder(k, f, buf, "(unreadable)", 1, r->locked, bit);
     return;
   }
-  const slot *sl = grant_key(k, r->author, seq);
+  slot *sl = grant_key(k, r->author, seq);
   if (!sl || sl->state == 0) {
     fm_keyring_locked_text(r->team, locked);
     placeholder(k, f, buf, locked, 0, r->locked, bit);
     return;
   }
-  if (sl->state < 0 || fm_seal_open(sl->key, r->author, r->id.p, r->id.n, field,
-                                    (const uint8_t *)f->p, f->n, buf, FM_SEAL_TEXT_MAX - 1,
-                                    &n) < 0) {
+  if (sl->state < 0 || slot_open(k, sl, r->author, r->id, field, (const uint8_t *)f->p, f->n,
+                                 buf, FM_SEAL_TEXT_MAX - 1, &n) < 0) {
     placeholder(k, f, buf, "(unreadable)", 1, r->locked, bit);
     return;
   }
@@ -401,23 +698,34 @@ static int on_reader(void *arg, const uint8_t *bytes, size_t len) {
 
 static int by_key(const void *a, const void *b) { return memcmp(a, b, FM_KEY_LEN); }
 
+/* The readers the roster names now for what |w| writes, sorted by key,
+ * into |out| (FM_SEAL_READERS_MAX), |*n| set, |*gateway| whether one is a
+ * gateway. */
+static int roster_readers(fm_keyring *k, const fm_enrollment *w, fm_time now,
+                          uint8_t (*out)[FM_KEY_LEN], size_t *n, int *gateway) {
+  readers_ctx r = {k->s, w, now, out, 0, 0, 0};
+  int rc = fm_store_each_cert(k->s, on_reader, &r);
+  if (rc == 0) rc = r.err;
+  if (rc) return rc;
+  qsort(out, r.n, FM_KEY_LEN, by_key);
+  *n = r.n;
+  *gateway = r.gateway;
+  return 0;
+}
+
 /* The readers the roster names now, sorted by key, into k->readers. */
 static int load_readers(fm_keyring *k, fm_time now) {
   fm_enrollment self;
   uint64_t revoked;
+  size_t n;
   int rc = fm_store_enrollment(k->s, k->sec->self.pk, &self, &revoked, NULL, NULL);
   if (rc == FM_ERR_NOTFOUND) return FM_ERR_AUTH;
   if (rc) return rc;
-  readers_ctx r = {k->s, &self, now, k->readers, 0, 0, 0};
-  rc = fm_store_each_cert(k->s, on_reader, &r);
-  if (rc == 0) rc = r.err;
-  if (rc) return rc;
-  qsort(k->readers, r.n, FM_KEY_LEN, by_key);
-  k->nreaders = r.n;
-  k->gateway = r.gateway;
+  if ((rc = roster_readers(k, &self, now, k->readers, &n, &k->gateway)) != 0) return rc;
+  k->nreaders = n;
   char period[8];
   fm_seal_period(now, period);
-  for (size_t i = 0; i < r.n; i++) reader_for(k, k->readers[i], period, &k->rd[i]);
+  for (size_t i = 0; i < n; i++) reader_for(k, k->readers[i], period, &k->rd[i]);
   return 0;
 }
 
@@ -624,4 +932,169 @@ void fm_keyring_granted(fm_keyring *k, uint64_t seq, fm_sealer *out) {
   k->pending_base = 0;
   k->wseq = seq;
   ready(k, out);
+}
+
+/* ---- extending others' grants ---------------------------------------------- */
+
+typedef struct certs_ctx {
+  uint8_t (*dev)[FM_KEY_LEN];
+  size_t n, cap;
+} certs_ctx;
+
+static int on_cert(void *arg, const uint8_t *bytes, size_t len) {
+  certs_ctx *c = arg;
+  fm_entry e;
+  fm_enrollment en;
+  if (fm_entry_decode(bytes, len, NULL, &e) < 0 || fm_enroll_parse(&e, &en) < 0) return 0;
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 64;
+    uint8_t (*d)[FM_KEY_LEN] = realloc(c->dev, cap * sizeof *d);
+    if (!d) return -ENOMEM;
+    c->dev = d;
+    c->cap = cap;
+  }
+  memcpy(c->dev[c->n++], en.device, FM_KEY_LEN);
+  return 0;
+}
+
+/* Where |device| falls among the holders of |writer|'s grant |seq|: a
+ * per-grant order, so that not every holder extends at once. */
+static void turn_hash(const uint8_t *writer, uint64_t seq, const uint8_t *device, uint8_t h[16]) {
+  crypto_generichash_state st;
+  uint8_t be[8];
+  for (int i = 7; i >= 0; i--, seq >>= 8) be[i] = (uint8_t)seq;
+  crypto_generichash_init(&st, NULL, 0, 16);
+  crypto_generichash_update(&st, writer, FM_KEY_LEN);
+  crypto_generichash_update(&st, be, sizeof be);
+  crypto_generichash_update(&st, device, FM_KEY_LEN);
+  crypto_generichash_final(&st, h, 16);
+}
+
+/* Since when this device has seen |writer|'s grant |seq| miss readers
+ * (first asked now); |clear| forgets it (it misses none). */
+static fm_time need_since(fm_keyring *k, const uint8_t *writer, uint64_t seq, fm_time now,
+                          int clear) {
+  for (size_t i = 0; i < k->nneed; i++) {
+    need *nd = &k->needs[i];
+    if (nd->seq != seq || memcmp(nd->writer, writer, FM_KEY_LEN)) continue;
+    if (clear) nd->seq = 0;
+    return nd->since;
+  }
+  if (clear) return now;
+  size_t i = 0;
+  while (i < k->nneed && k->needs[i].seq) i++;
+  if (i == k->nneed) i = k->nneed < NEED_MAX ? k->nneed++ : (size_t)(now % NEED_MAX);
+  memcpy(k->needs[i].writer, writer, FM_KEY_LEN);
+  k->needs[i].seq = seq;
+  k->needs[i].since = now;
+  return now;
+}
+
+typedef struct other_work {
+  reach_set r;
+  uint8_t (*cand)[FM_KEY_LEN];     /* FM_SEAL_READERS_MAX */
+  fm_seal_reader *to;              /* FM_SEAL_READERS_MAX */
+  uint64_t *seqs;
+  size_t nseqs;
+} other_work;
+
+/* An extension of one of |writer|'s grants (|en|, gone) to the readers
+ * its grants miss, into |grant|: 1, 0, or an error. */
+static int extend_writer(fm_keyring *k, other_work *w, const uint8_t *writer,
+                         const fm_enrollment *en, fm_time now, const fm_rng *rng, fm_buf *grant) {
+  char cutoff[8];
+  size_t nc;
+  int gw, rc;
+  if ((rc = roster_readers(k, en, now, w->cand, &nc, &gw)) != 0) return rc;
+  if (!index_refresh(k, writer)) return -ENOMEM;
+  fm_seal_period(now - (fm_time)FM_SEAL_REGRANT_DAYS * 86400000, cutoff);
+  /* The writer's own new keys (copied: reach() may grow the index). */
+  w->nseqs = 0;
+  for (size_t i = 0; i < k->nxr; i++)
+    if (k->xr[i].of == 0 && !memcmp(k->xr[i].by, writer, FM_KEY_LEN)) w->nseqs++;
+  free(w->seqs);
+  if (!(w->seqs = malloc((w->nseqs + 1) * sizeof *w->seqs))) return -ENOMEM;
+  w->nseqs = 0;
+  for (size_t i = 0; i < k->nxr; i++)
+    if (k->xr[i].of == 0 && !memcmp(k->xr[i].by, writer, FM_KEY_LEN))
+      w->seqs[w->nseqs++] = k->xr[i].seq;
+  for (size_t g = 0; g < w->nseqs; g++) {
+    uint64_t seq = w->seqs[g];
+    if (reach(k, writer, seq, &w->r) != 0 || strcmp(w->r.period, cutoff) < 0) continue;
+    size_t m = 0;
+    for (size_t i = 0; i < nc && m < FM_SEAL_READERS_MAX; i++)
+      if (!in_set(&w->r, w->cand[i])) memcpy(w->to[m++].device, w->cand[i], FM_KEY_LEN);
+    if (m == 0) {
+      need_since(k, writer, seq, now, 1);
+      continue;
+    }
+    /* Only a key this device opens from the writer's own entries: one
+     * from another's extension may be wrong, and is not passed on. */
+    slot *sl = grant_key(k, writer, seq);
+    if (!sl || sl->state != 1 || !sl->own) continue;
+    /* This device's turn among the holders that are readers now. */
+    uint8_t mine[16], h[16];
+    size_t rank = 0;
+    turn_hash(writer, seq, k->sec->self.pk, mine);
+    for (size_t i = 0; i < w->r.n; i++) {
+      const uint8_t *d = w->r.dev[i];
+      if (!memcmp(d, writer, FM_KEY_LEN) || !memcmp(d, k->sec->self.pk, FM_KEY_LEN)) continue;
+      int reader = 0;
+      for (size_t j = 0; j < nc && !reader; j++) reader = !memcmp(w->cand[j], d, FM_KEY_LEN);
+      turn_hash(writer, seq, d, h);
+      if (reader && memcmp(h, mine, sizeof h) < 0) rank++;
+    }
+    if (now - need_since(k, writer, seq, now, 0) < (fm_time)rank * STAGGER_MS) continue;
+    for (size_t i = 0; i < m; i++) {
+      uint8_t d[FM_KEY_LEN];
+      memcpy(d, w->to[i].device, FM_KEY_LEN);
+      reader_for(k, d, w->r.period, &w->to[i]);
+    }
+    fm_buf_reset(grant);
+    rc = fm_seal_extend_body(grant, writer, seq, w->r.period, w->to, m, sl->key[0], rng);
+    return rc ? rc : 1;
+  }
+  return 0;
+}
+
+int fm_keyring_extend_others(fm_keyring *k, fm_time now, const fm_rng *rng, fm_buf *grant) {
+  fm_enrollment self, en;
+  uint64_t revoked;
+  certs_ctx c = {NULL, 0, 0};
+  other_work w = {{NULL, 0, {0}}, NULL, NULL, NULL, 0};
+  if (!k->sec) return FM_ERR_AUTH;
+  int rc = fm_store_enrollment(k->s, k->sec->self.pk, &self, &revoked, NULL, NULL);
+  if (rc == FM_ERR_NOTFOUND) return FM_ERR_AUTH;
+  /* A revoked or expired device's entries would be quarantined. */
+  if (rc || revoked != UINT64_MAX || (self.expires && self.expires <= now)) return rc;
+  w.r.dev = malloc(REACH_MAX * sizeof *w.r.dev);
+  w.cand = malloc(FM_SEAL_READERS_MAX * sizeof *w.cand);
+  w.to = calloc(FM_SEAL_READERS_MAX, sizeof *w.to);
+  if (!w.r.dev || !w.cand || !w.to) rc = -ENOMEM;
+  fm_vector vec = {0, NULL};
+  if (rc == 0) rc = fm_store_each_cert(k->s, on_cert, &c);
+  if (rc == 0) rc = fm_store_vector(k->s, &vec);
+  for (size_t i = 0; rc == 0 && i < c.n; i++) {
+    const uint8_t *writer = c.dev[i];
+    uint64_t head = fm_vector_seq(&vec, writer);
+    uint8_t *bytes = NULL;
+    fm_entry e;
+    if (!head || !memcmp(writer, k->sec->self.pk, FM_KEY_LEN) ||
+        fm_store_enrollment(k->s, writer, &en, &revoked, NULL, NULL) != 0)
+      continue;
+    /* Gone: it will not extend its grants itself.  (Its last entry
+     * only: the logs of writers still heard from are not read.) */
+    int gone = revoked != UINT64_MAX || (en.expires && en.expires <= now);
+    if (!gone && read_entry(k, writer, head, &bytes, &e) == 0)
+      gone = now - (fm_time)fm_hlc_ms(e.hlc) > SILENT_MS;
+    free(bytes);
+    if (gone) rc = extend_writer(k, &w, writer, &en, now, rng, grant);
+  }
+  fm_vector_free(&vec);
+  free(c.dev);
+  free(w.r.dev);
+  free(w.cand);
+  free(w.to);
+  free(w.seqs);
+  return rc;
 }

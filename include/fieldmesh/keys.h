@@ -3,7 +3,11 @@
  *
  * Reading: a sealed value names its writer's grant; the keyring fetches
  * that `seal.grant` entry from the store, opens this device's copy with
- * the device key and keeps the data key for the keyring's life.  Writing:
+ * the device key and keeps the data key for the keyring's life.  A device
+ * the grant does not name looks for the writer's extensions of it, then
+ * for `seal.extend` entries of it by devices the grant reaches; a key from
+ * those is taken only once it opens a value (the AEAD binds the key), and
+ * every copy is tried before a value counts as unreadable.  Writing:
  * the keyring finds (or makes) this device's data key for the month and
  * the readers the roster names now, wrapped to the inbox key each reader
  * published for the month if it did (else to its device key).  Nothing is
@@ -27,6 +31,7 @@ typedef struct fm_seal_counts {
   uint64_t opened;      /* sealed fields shown as text */
   uint64_t locked;      /* sealed fields this device holds no key for */
   uint64_t unreadable;  /* sealed fields that did not open: damaged or tampered */
+  uint64_t wrong_keys;  /* keys from others' extensions that proved wrong (another opened) */
 } fm_seal_counts;
 
 /* A new keyring on |s| for |self| (copied; NULL: a keyring that opens
@@ -99,6 +104,20 @@ void fm_keyring_granted(fm_keyring *k, uint64_t seq, fm_sealer *out);
  * every current reader, or an error as fm_keyring_sealer().  Cheap when
  * the readers did not change since it last returned 0. */
 int fm_keyring_extend(fm_keyring *k, fm_time now, const fm_rng *rng, fm_buf *grant);
+
+/* Extensions of other writers' grants (docs/privacy.md, "Keys of a lost
+ * laptop"): 1 with the body of a `seal.extend` entry in |grant| (append it
+ * as a FM_KIND_SEAL_EXTEND entry of this device, then call again), 0 when
+ * there is none to write now, or an error as fm_keyring_sealer().  This
+ * device extends a grant of writer W (of the last FM_SEAL_REGRANT_DAYS)
+ * only when W is revoked, expired or silent for a day (nothing of it
+ * newer than that here), the key opens for this device from W's own grant
+ * or W's own extensions, and the grant with the extensions of the devices
+ * it reaches misses readers W's roster rule names on this store now; and
+ * only after its turn among the holders of the key (a per-grant order,
+ * ten minutes apart, counted from when this keyring first saw the grant
+ * miss readers). */
+int fm_keyring_extend_others(fm_keyring *k, fm_time now, const fm_rng *rng, fm_buf *grant);
 
 /* After fm_keyring_sealer(): 1 when a gateway is among the readers, 0
  * when this store knows none (a laptop that never synced): the commune

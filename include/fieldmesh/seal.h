@@ -12,11 +12,17 @@
  *                      to: [[device: bin 32, box: bin 80], ...
  *                           or [device, box, inbox: bin 32], ...],
  *                      of: uint (optional)}
+ *   seal.extend body: {writer: bin 32, of: uint, period, to} (items as a
+ *                      grant's)
  *   seal.inbox  body: {keys: [[period: str "YYYY-MM", inbox: bin 32], ...]}
  *
  * `of` names an earlier grant of the same author (its seq) whose key this
  * one carries to more readers: an extension, written when the writer
  * learns of readers its grant lacked (a new member, the gateway).
+ *
+ * A `seal.extend` entry is the same written by another holder of the key
+ * (a reader of |writer|'s grant |of|, e.g. a teammate of a lost laptop):
+ * it names the writer and the grant, since its own log holds neither.
  *
  * Each box is crypto_box_seal of the 32-byte data key to the X25519 form of
  * |device|'s Ed25519 key, or, in a three-element item (version 6), to the
@@ -35,6 +41,7 @@
 
 #define FM_KIND_SEAL_GRANT "seal.grant"
 #define FM_KIND_SEAL_INBOX "seal.inbox"
+#define FM_KIND_SEAL_EXTEND "seal.extend"
 
 #define FM_SEAL_KEY_LEN 32
 #define FM_SEAL_FORMAT 0x01
@@ -117,7 +124,22 @@ int fm_seal_grant_body_to(fm_buf *out, const char *period, const fm_seal_reader 
                           size_t n, const uint8_t key[static FM_SEAL_KEY_LEN], const fm_rng *rng,
                           uint64_t of);
 
-/* Reads grant |e|: its period into |period| (8 bytes) and its readers, in
+/* An extension of |writer|'s grant |of| (>= 1) written by another holder
+ * of its key: a `seal.extend` body wrapping |key| to |readers| (|n|) as
+ * fm_seal_grant_body_to() does.  FM_ERR_INVAL as above. */
+int fm_seal_extend_body(fm_buf *out, const uint8_t writer[static FM_KEY_LEN], uint64_t of,
+                        const char *period, const fm_seal_reader *readers, size_t n,
+                        const uint8_t key[static FM_SEAL_KEY_LEN], const fm_rng *rng);
+
+/* The writer and grant seq a `seal.extend` entry |e| extends into
+ * |writer| and |*of|.  0 or FM_ERR_MALFORMED (another kind, a key missing
+ * or of the wrong type, of 0). */
+int fm_seal_extend_of(const fm_entry *e, uint8_t writer[static FM_KEY_LEN], uint64_t *of);
+
+/* The readers and opening functions below read a `seal.extend` entry as
+ * they read a grant (the same `period` and `to`).
+ *
+ * Reads grant |e|: its period into |period| (8 bytes) and its readers, in
  * order, into |readers| (room for FM_SEAL_READERS_MAX), with the inbox key
  * an item names, |*n| set (at least 1).  0 or FM_ERR_MALFORMED (also a
  * grant whose every item is of a later version). */

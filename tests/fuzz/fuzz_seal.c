@@ -6,7 +6,9 @@
  *      device 2 for record FZ_SEAL_RECORD, field "id_number";
  *   1  a `seal.grant` body: fm_seal_grant_read, fm_seal_grant_readers, and
  *      fm_seal_grant_open(_inbox) with device 2's key and an inbox key;
- *      the same bytes as a `seal.inbox` body: fm_seal_inbox_read;
+ *      the same bytes as a `seal.inbox` body: fm_seal_inbox_read; and as
+ *      a `seal.extend` body: fm_seal_extend_of, fm_seal_grant_readers and
+ *      fm_seal_grant_open;
  *   2  a dossier view record: fm_dossier_view_decode, then opened with no
  *      keyring (every sealed field becomes a placeholder).
  *
@@ -80,6 +82,19 @@ static void grant(const uint8_t *p, size_t n) {
   FZ_CHECK(rv == 0 || rv == FM_ERR_MALFORMED, "fm_seal_inbox_read returns an unnamed code");
   FZ_CHECK(rv < 0 || (count >= 1 && count <= FM_SEAL_INBOX_MAX && strlen(pub[0].period) == 7),
            "an inbox entry read with a bad count or period");
+  uint8_t writer[FM_KEY_LEN];
+  uint64_t of = 0;
+  e.kind = FM_KIND_SEAL_EXTEND;
+  e.kind_len = strlen(FM_KIND_SEAL_EXTEND);
+  rv = fm_seal_extend_of(&e, writer, &of);
+  FZ_CHECK(rv == 0 || rv == FM_ERR_MALFORMED, "fm_seal_extend_of returns an unnamed code");
+  FZ_CHECK(rv < 0 || of >= 1, "an extension of grant 0");
+  rr = fm_seal_grant_readers(&e, period, rd, &rn);
+  FZ_CHECK(rr == 0 || rr == FM_ERR_MALFORMED, "fm_seal_grant_readers returns an unnamed code");
+  FZ_CHECK(rr < 0 || (rn >= 1 && rn <= FM_SEAL_READERS_MAX), "an extension read with a bad count");
+  rv = fm_seal_grant_open(&e, w->dev[2].pk, w->dev[2].sk, key);
+  FZ_CHECK(rv == 0 || rv == FM_ERR_MALFORMED || rv == FM_ERR_NOTFOUND || rv == FM_ERR_BADSIG,
+           "fm_seal_grant_open returns an unnamed code on an extension");
 }
 
 static void view(const uint8_t *p, size_t n) {

@@ -682,7 +682,7 @@ static void gen_control(void) {
 /* ---- sealed fields ---------------------------------------------------------- */
 
 /* fuzz_seal: a value that opens (the fixture's key), a grant to devices
- * 2 and 3, and a dossier view record with sealed fields. */
+ * 2 and 3, an extension, and a dossier view record with sealed fields. */
 static void gen_seal(void) {
   const fz_world *w = fz_world_get();
   fz_rng rng = {77};
@@ -743,6 +743,17 @@ static void gen_seal(void) {
   fm_buf_put(&body, "\x01", 1);
   CHECK(fm_seal_inbox_body(&body, &ik, 1) == 0);
   put_buf("seal", "inbox", &body);
+  /* A seal.extend body: device 3 carries device 2's grant 1 to device 2
+   * (the fuzzer opens it as device 2). */
+  fm_seal_reader to2;
+  fz_rng xrng = {78}; /* its own: the seeds after it stay as they were */
+  fm_rng xr = {fz_rng_fill, &xrng};
+  memset(&to2, 0, sizeof to2);
+  memcpy(to2.device, devs[0], FM_KEY_LEN);
+  fm_buf_reset(&body);
+  fm_buf_put(&body, "\x01", 1);
+  CHECK(fm_seal_extend_body(&body, w->dev[2].pk, 1, "2023-11", &to2, 1, key, &xr) == 0);
+  put_buf("seal", "extend", &body);
   /* A view record: a sealed dossier merged into nothing. */
   fm_dossier_in d = {FZ_SEAL_RECORD, "khai_sinh", "Vàng Thị Mỷ", "002190012345", "0912345678",
                      "Nghĩa Tân", "Team 1", "portal", "", "ghi chú", "2023-11-14"};

@@ -1,7 +1,9 @@
 /* Sealed personal fields: a sealed value opens with its key, record,
  * field and writer and with nothing else; grants open for their readers
  * only; the keyring picks readers from the roster, rotates the key when
- * they change, and shows what it cannot open as a placeholder. */
+ * they change, and shows what it cannot open as a placeholder; a holder
+ * of a lost writer's key extends its grant (seal.extend), and wrong or
+ * foreign extensions hide nothing and open nothing. */
 #define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -398,6 +400,292 @@ static void test_keyring_extends_grants_to_new_readers(void **state) {
   assert_int_equal(fm_store_remove_dir(f.dir), 0);
 }
 
+
+/* ---- extensions by other holders of a key (seal.extend) ----------------- */
+
+static fm_identity R2;
+
+/* A store where W1 wrote dossier D-0001 (grant seq 1) readable by W1, R1
+ * and R2 only, and then the gateway and the officer were enrolled. */
+static void fx_lost_writer(fx *f) {
+  fm_store_opts o;
+  fm_keyring *k;
+  ident(&R2, 7);
+  memset(&o, 0, sizeof o);
+  o.nosync = 1;
+  strcpy(f->dir, "/tmp/fm-test-seal-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  assert_int_equal(fm_store_open(f->dir, &o, &f->s), 0);
+  assert_int_equal(fm_store_set_authority(f->s, AUTH.pk, "Tân Quang"), 0);
+  enroll(f->s, &W1, FM_ROLE_MEMBER, "Team 1");
+  enroll(f->s, &R1, FM_ROLE_MEMBER, "Team 1");
+  enroll(f->s, &R2, FM_ROLE_MEMBER, "Team 1");
+  enroll(f->s, &O2, FM_ROLE_MEMBER, "Team 2");
+  assert_int_equal(fm_keyring_new(f->s, &W1, &k), 0);
+  assert_int_equal(write_dossier(f, k, "D-0001", T0), 1);
+  fm_keyring_free(k);
+  enroll(f->s, &GW, FM_ROLE_GATEWAY, "Commune hall");
+  enroll(f->s, &OFF, FM_ROLE_OFFICER, "Commune hall");
+}
+
+static void revoke(fx *f, const fm_identity *dev, uint64_t after, fm_time now) {
+  fm_buf b;
+  fm_buf_init(&b, 256);
+  assert_int_equal(fm_revoke_body(&b, dev->pk, after), 0);
+  assert_int_equal(fm_store_append(f->s, &AUTH, FM_KIND_REVOKE, b.p, b.len, now, NULL, NULL), 0);
+  fm_buf_free(&b);
+}
+
+/* |who| extends what it may at |now|: how many extensions it wrote. */
+static int extend_as(fx *f, const fm_identity *who, fm_time now) {
+  fm_keyring *k;
+  fm_buf g;
+  int rv, n = 0;
+  fm_buf_init(&g, 16384);
+  assert_int_equal(fm_keyring_new(f->s, who, &k), 0);
+  while ((rv = fm_keyring_extend_others(k, now, &RNG, &g)) == 1) {
+    assert_int_equal(fm_store_append(f->s, who, FM_KIND_SEAL_EXTEND, g.p, g.len, now, NULL, NULL),
+                     0);
+    n++;
+    assert_true(n < 10);
+  }
+  assert_int_equal(rv, 0);
+  fm_keyring_free(k);
+  fm_buf_free(&g);
+  return n;
+}
+
+typedef struct last_ext {
+  fm_seal_reader to[FM_SEAL_READERS_MAX];
+  size_t n;
+  uint8_t writer[FM_KEY_LEN];
+  uint64_t of;
+} last_ext;
+
+static int on_last_ext(void *ctx, const uint8_t *bytes, size_t len) {
+  last_ext *x = ctx;
+  fm_entry e;
+  char period[8];
+  assert_int_equal(fm_entry_decode(bytes, len, NULL, &e), 0);
+  if (!fm_entry_is(&e, FM_KIND_SEAL_EXTEND)) return 0;
+  assert_int_equal(fm_seal_extend_of(&e, x->writer, &x->of), 0);
+  assert_int_equal(fm_seal_grant_readers(&e, period, x->to, &x->n), 0);
+  assert_string_equal(period, "2023-11");
+  return 0;
+}
+
+/* A lost laptop's teammate extends its grant: the gateway and the officer
+ * read its record; a revoked device gets no wrap; only one teammate writes
+ * at once, the other waits its turn and then finds nothing missing; a
+ * writer still heard from is left to extend its own grants. */
+static void test_teammate_extends_a_lost_writers_grant(void **state) {
+  fx f;
+  (void)state;
+  fx_lost_writer(&f);
+  assert_string_equal(show_as(&f, &GW, "D-0001").id_number, "(sealed: Team 1)");
+  /* W1 was heard from an hour ago: not gone, nobody extends for it. */
+  assert_int_equal(extend_as(&f, &R1, T0 + 3600000), 0);
+  assert_int_equal(extend_as(&f, &R2, T0 + 3600000), 0);
+  /* W1 is lost and revoked (its entries so far stay); so is the officer. */
+  revoke(&f, &W1, 2, T0 + 7200000);
+  revoke(&f, &OFF, 0, T0 + 7200000);
+  int n1 = extend_as(&f, &R1, T0 + 7300000), n2 = extend_as(&f, &R2, T0 + 7300000);
+  assert_int_equal(n1 + n2, 1); /* one turn first; the other then sees the gateway reached */
+  assert_int_equal(extend_as(&f, n1 ? &R2 : &R1, T0 + 86400000), 0);
+  last_ext x;
+  memset(&x, 0, sizeof x);
+  assert_int_equal(fm_store_read_after(f.s, n1 ? R1.pk : R2.pk, 0, 0, on_last_ext, &x), 0);
+  assert_memory_equal(x.writer, W1.pk, FM_KEY_LEN);
+  assert_int_equal(x.of, 1);
+  assert_int_equal(x.n, 1); /* the gateway only: not the revoked officer, not W1 */
+  assert_memory_equal(x.to[0].device, GW.pk, FM_KEY_LEN);
+  shown gw = show_as(&f, &GW, "D-0001");
+  assert_string_equal(gw.name, "Lò Thị Lan");
+  assert_string_equal(gw.id_number, "002190012345");
+  assert_int_equal(gw.locked, 0);
+  assert_string_equal(show_as(&f, &OFF, "D-0001").id_number, "(sealed: Team 1)");
+  assert_string_equal(show_as(&f, &O2, "D-0001").id_number, "(sealed: Team 1)");
+  fm_store_close(f.s);
+  assert_int_equal(fm_store_remove_dir(f.dir), 0);
+}
+
+/* A writer silent for more than a day (not revoked) is taken for gone: a
+ * teammate extends its grant to the gateway. */
+static void test_teammate_extends_a_silent_writers_grant(void **state) {
+  fx f;
+  (void)state;
+  fx_lost_writer(&f);
+  int n = extend_as(&f, &R1, T0 + 2 * 86400000LL) + extend_as(&f, &R2, T0 + 2 * 86400000LL);
+  assert_int_equal(n, 1);
+  assert_string_equal(show_as(&f, &GW, "D-0001").id_number, "002190012345");
+  assert_string_equal(show_as(&f, &OFF, "D-0001").id_number, "002190012345");
+  fm_store_close(f.s);
+  assert_int_equal(fm_store_remove_dir(f.dir), 0);
+}
+
+/* |by| writes a `seal.extend` of W1's grant 1 wrapping |key| to the
+ * gateway. */
+static void write_ext(fx *f, const fm_identity *by, const uint8_t key[32], fm_time now) {
+  fm_buf b;
+  fm_seal_reader r;
+  memset(&r, 0, sizeof r);
+  memcpy(r.device, GW.pk, FM_KEY_LEN);
+  fm_buf_init(&b, 4096);
+  assert_int_equal(fm_seal_extend_body(&b, W1.pk, 1, "2023-11", &r, 1, key, &RNG), 0);
+  assert_int_equal(fm_store_append(f->s, by, FM_KIND_SEAL_EXTEND, b.p, b.len, now, NULL, NULL), 0);
+  fm_buf_free(&b);
+}
+
+/* W1's data key of grant 1, as R1 opens it. */
+static void w1_key(fx *f, uint8_t key[32]) {
+  uint8_t *bytes;
+  size_t len;
+  fm_entry e;
+  assert_int_equal(fm_store_entry_copy(f->s, W1.pk, 1, &bytes, &len), 0);
+  assert_int_equal(fm_entry_decode(bytes, len, NULL, &e), 0);
+  assert_int_equal(fm_seal_grant_open(&e, R1.pk, R1.sk, key), 0);
+  free(bytes);
+}
+
+/* Extensions that wrap a wrong key (a hostile reader's) neither hide the
+ * value nor open it wrongly: the right one still opens it and the wrong
+ * ones are counted; an extension by a device the grant does not reach
+ * opens nothing, even with the right key. */
+static void test_wrong_and_foreign_extensions(void **state) {
+  fx f;
+  uint8_t key[32], bogus[32];
+  fm_keyring *k;
+  (void)state;
+  fx_lost_writer(&f);
+  w1_key(&f, key);
+  /* A device of Team 2 (no reader of the grant) wraps the right key. */
+  write_ext(&f, &O2, key, T0 + 1000);
+  shown sh = show_as(&f, &GW, "D-0001");
+  assert_string_equal(sh.id_number, "(sealed: Team 1)");
+  /* A hostile reader wraps wrong keys, more than a grant's candidates. */
+  const fm_identity *hostile = memcmp(R1.pk, R2.pk, FM_KEY_LEN) < 0 ? &R1 : &R2;
+  const fm_identity *honest = hostile == &R1 ? &R2 : &R1;
+  for (int i = 0; i < 5; i++) {
+    memset(bogus, 0xa0 + i, sizeof bogus);
+    write_ext(&f, hostile, bogus, T0 + 2000 + i);
+  }
+  assert_int_equal(fm_keyring_new(f.s, &GW, &k), 0);
+  shown bad;
+  memset(&bad, 0, sizeof bad);
+  bad.k = k;
+  assert_int_equal(fm_store_find_record(f.s, FM_VIEW_DOSSIER, "D-0001", on_dossier, &bad), 0);
+  assert_string_equal(bad.id_number, "(unreadable)");
+  assert_true(fm_keyring_counts(k).unreadable >= 1);
+  assert_int_equal(fm_keyring_counts(k).opened, 0);
+  fm_keyring_free(k);
+  /* The honest teammate's extension comes after them. */
+  write_ext(&f, honest, key, T0 + 3000);
+  assert_int_equal(fm_keyring_new(f.s, &GW, &k), 0);
+  shown good;
+  memset(&good, 0, sizeof good);
+  good.k = k;
+  assert_int_equal(fm_store_find_record(f.s, FM_VIEW_DOSSIER, "D-0001", on_dossier, &good), 0);
+  assert_string_equal(good.name, "Lò Thị Lan");
+  assert_string_equal(good.id_number, "002190012345");
+  assert_string_equal(good.note, "ghi chú riêng");
+  fm_seal_counts c = fm_keyring_counts(k);
+  assert_int_equal(c.opened, 4);
+  assert_int_equal(c.unreadable, 0);
+  assert_int_equal(c.wrong_keys, 4); /* the candidates the right key replaced */
+  fm_keyring_free(k);
+  fm_store_close(f.s);
+  assert_int_equal(fm_store_remove_dir(f.dir), 0);
+}
+
+/* keep_months (P4): a teammate's extension to a newcomer that published an
+ * inbox key for the grant's month wraps to that key, as the writer's own
+ * grants do, and only that key's secret opens it. */
+static void test_extension_wraps_to_inbox_keys(void **state) {
+  fx f;
+  fm_identity nw;
+  fm_seal_inbox_key ik;
+  fm_buf b;
+  uint8_t *bytes, key[32], want[32];
+  size_t len;
+  fm_entry e;
+  (void)state;
+  fx_lost_writer(&f);
+  ident(&nw, 8);
+  enroll(f.s, &nw, FM_ROLE_MEMBER, "Team 1");
+  memset(&ik, 0, sizeof ik);
+  memcpy(ik.period, "2023-11", 8);
+  memset(ik.sk, 0x5c, sizeof ik.sk);
+  fm_seal_inbox_public(ik.sk, ik.pk);
+  fm_buf_init(&b, 1024);
+  assert_int_equal(fm_seal_inbox_body(&b, &ik, 1), 0);
+  assert_int_equal(fm_store_append(f.s, &nw, FM_KIND_SEAL_INBOX, b.p, b.len, T0 + 100, NULL,
+                                   NULL), 0);
+  fm_buf_free(&b);
+  revoke(&f, &W1, 2, T0 + 7200000);
+  assert_int_equal(extend_as(&f, &R1, T0 + 7300000) + extend_as(&f, &R2, T0 + 7300000), 1);
+  last_ext x;
+  memset(&x, 0, sizeof x);
+  if (fm_store_read_after(f.s, R1.pk, 0, 0, on_last_ext, &x) == 0 && x.n == 0)
+    assert_int_equal(fm_store_read_after(f.s, R2.pk, 0, 0, on_last_ext, &x), 0);
+  assert_int_equal(x.n, 3); /* the gateway, the officer, the newcomer */
+  const fm_seal_reader *mine = NULL;
+  for (size_t i = 0; i < x.n; i++)
+    if (!memcmp(x.to[i].device, nw.pk, FM_KEY_LEN)) mine = &x.to[i];
+    else assert_false(x.to[i].has_inbox);
+  assert_non_null(mine);
+  assert_true(mine->has_inbox);
+  assert_memory_equal(mine->inbox, ik.pk, 32);
+  /* The newcomer's box opens with the inbox secret, not the device key. */
+  w1_key(&f, want);
+  const fm_identity *ext_by = NULL;
+  for (int who = 0; who < 2 && !ext_by; who++) {
+    const fm_identity *id = who ? &R2 : &R1;
+    if (fm_store_entry_copy(f.s, id->pk, 1, &bytes, &len) == 0) {
+      assert_int_equal(fm_entry_decode(bytes, len, NULL, &e), 0);
+      if (fm_entry_is(&e, FM_KIND_SEAL_EXTEND)) {
+        ext_by = id;
+        assert_int_equal(fm_seal_grant_open(&e, nw.pk, nw.sk, key), FM_ERR_NOTFOUND);
+        assert_int_equal(fm_seal_grant_open_inbox(&e, nw.pk, nw.sk, &ik, 1, key), 0);
+        assert_memory_equal(key, want, 32);
+      }
+      free(bytes);
+    }
+  }
+  assert_non_null(ext_by);
+  fm_store_close(f.s);
+  assert_int_equal(fm_store_remove_dir(f.dir), 0);
+}
+
+/* The body of an extension: writer and grant named, read back. */
+static void test_extend_body_reads_back(void **state) {
+  fm_buf b, e;
+  fm_entry en;
+  uint8_t key[32], got[32], w[32];
+  uint64_t of;
+  fm_seal_reader r;
+  (void)state;
+  memset(key, 0x42, sizeof key);
+  memset(&r, 0, sizeof r);
+  memcpy(r.device, GW.pk, FM_KEY_LEN);
+  fm_buf_init(&b, 4096);
+  fm_buf_init(&e, 4096);
+  assert_int_equal(fm_seal_extend_body(&b, W1.pk, 0, "2023-11", &r, 1, key, &RNG), FM_ERR_INVAL);
+  fm_buf_reset(&b);
+  assert_int_equal(fm_seal_extend_body(&b, W1.pk, 9, "2023-11", &r, 1, key, &RNG), 0);
+  printf("# a seal.extend body to one reader: %zu bytes\n", b.len);
+  assert_int_equal(fm_entry_build(&e, &R1, 1, NULL, (fm_hlc)T0 << 16, FM_KIND_SEAL_EXTEND, b.p,
+                                  b.len), 0);
+  printf("# a signed seal.extend entry to one reader: %zu bytes\n", e.len);
+  assert_int_equal(fm_entry_decode(e.p, e.len, NULL, &en), 0);
+  assert_int_equal(fm_seal_extend_of(&en, w, &of), 0);
+  assert_memory_equal(w, W1.pk, 32);
+  assert_int_equal(of, 9);
+  assert_int_equal(fm_seal_grant_open(&en, GW.pk, GW.sk, got), 0);
+  assert_memory_equal(got, key, 32);
+  fm_buf_free(&b);
+  fm_buf_free(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_seal_opens_only_in_its_place),
@@ -406,6 +694,11 @@ int main(void) {
       cmocka_unit_test(test_keyring_team_and_hall_read_others_see_sealed),
       cmocka_unit_test(test_keyring_rotates_on_revocation_and_month),
       cmocka_unit_test(test_keyring_extends_grants_to_new_readers),
+      cmocka_unit_test(test_teammate_extends_a_lost_writers_grant),
+      cmocka_unit_test(test_teammate_extends_a_silent_writers_grant),
+      cmocka_unit_test(test_wrong_and_foreign_extensions),
+      cmocka_unit_test(test_extension_wraps_to_inbox_keys),
+      cmocka_unit_test(test_extend_body_reads_back),
   };
   if (sodium_init() < 0) return 1;
   return cmocka_run_group_tests(tests, setup_ids, NULL);
