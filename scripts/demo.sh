@@ -3,12 +3,14 @@
 # (Hà Giang), each a real fieldmeshd with its own state folder and port on
 # this machine's loopback.  Lan (Team 1) and Páo (Team 2) both reach Minh
 # (Team 1, the team leader) but not each other, as in a village where only
-# the leader's phone hotspot is shared.  Each records visits and dossiers;
-# the daemons exchange what the others lack and push new entries live, and
+# the leader's phone hotspot is shared.  Each records visits and dossiers,
+# and Páo attaches the scan of a family's application form; the daemons
+# exchange what the others lack and push new entries live, and
 # all three end with the same view digest.  Then Minh brings his laptop to
 # the commune hall, where a gateway daemon writes every record to a spool
-# folder and signs receipts: the receipt for Páo's dossier travels back
-# through Minh, and `dossier show` on Páo's laptop says it was delivered.
+# folder (the scan as a file beside the records, named by its hash) and
+# signs receipts: the receipt for Páo's dossier travels back through Minh,
+# and `dossier show` on Páo's laptop says it was delivered.
 # Then the daemons stop.
 #
 #   bash scripts/demo.sh        (installs what is missing and builds first)
@@ -107,6 +109,10 @@ on pao visit add --village "Xuân Hòa" --mode village_point --citizens 9 \
 FAMILY=$(on pao dossier add --procedure gia_dinh_van_hoa --applicant-name "Hộ Lý Văn Sinh" \
   --village "Mục Lạn" | last)
 echo "$FAMILY"
+# The family's application form, scanned: 300 KB travels in sealed chunks
+# after the records, and reaches the commune's system as a file.
+head -c 300000 /dev/urandom >"$W/don-gia-dinh.jpg"
+on pao dossier attach "$FAMILY" "$W/don-gia-dinh.jpg" --kind application_form
 
 say "Minh's hotspot: Lan and Páo reach Minh, not each other"
 start minh
@@ -140,12 +146,17 @@ on minh sync "127.0.0.1:${PORT[hall]}" >/dev/null
 delivered() { quiet pao dossier show "$FAMILY" --json | grep -q '"upstream":{"delivered":true'; }
 for _ in $(seq 600); do delivered && break; sleep 0.1; done
 delivered || { echo "demo: FAILED: no receipt reached Páo within 60 s" >&2; tail -n 20 "$W/hall.log" >&2; exit 1; }
+scanned() { ls "$W/spool" | grep -q '\.scan$'; }
+for _ in $(seq 600); do scanned && break; sleep 0.1; done
+scanned || { echo "demo: FAILED: the scan did not reach the spool within 60 s" >&2; tail -n 20 "$W/hall.log" >&2; exit 1; }
 ls "$W/spool"
-head -c 300 "$W/spool/$(ls "$W/spool" | head -n1)"; echo " ..."
+head -c 300 "$W/spool/$(ls "$W/spool" | grep ndjson | head -n1)"; echo " ..."
+cmp "$W/don-gia-dinh.jpg" "$W/spool/$(ls "$W/spool" | grep '\.scan$' | head -n1)" &&
+  echo "the scan Páo attached is in the spool, byte for byte"
 echo
 echo "Páo's laptop, two hops from the gateway, got the receipt:"
 on pao dossier show "$FAMILY"
-on pao status | grep '^upstream'
+on pao status | grep -E '^(upstream|own scans)'
 on hall status | grep '^forwarding'
 
 say "Minh's view of the mesh"
