@@ -11,7 +11,7 @@
  *   - both again into another fresh store opened with nosync, for
  *     comparison;
  *   - both again, durable and nosync, with the signatures checked by the
- *     daemon's pool (daemon/vpool.c) as [node] verify_threads sets it by
+ *     signature checkers (store/vpool.c) as [node] verify_threads sets them by
  *     default: one worker fewer than the cores, beside the writing thread.
  * Prints figures only: speed is never a pass/fail condition.  Everything
  * is written under one temporary folder, removed at the end. */
@@ -32,7 +32,7 @@
 #include "fieldmesh/store.h"
 
 #include "corpus.h"
-#include "vpool.h"
+#include "fieldmesh/vpool.h"
 
 #define BATCH 1000
 
@@ -86,10 +86,10 @@ typedef struct rates {
  * alternate every few tenths of a second, so a machine whose load changes
  * during the run (other builds, frequency scaling) weighs on both alike. */
 static rates time_ingest(const bench_corpus *c, const bare *b, const char *dir, int nosync,
-                         fmd_vpool *pool) {
+                         fm_vpool *pool) {
   fm_store *s = bench_fresh_store(c, dir, nosync);
   if (pool) {
-    fm_verifier v = fmd_vpool_verifier(pool);
+    fm_verifier v = fm_vpool_verifier(pool);
     fm_store_set_verifier(s, &v);
   }
   size_t accepted = 0;
@@ -168,13 +168,13 @@ int main(void) {
   bare_prepare(&c, &b);
   rates durable_r = time_ingest(&c, &b, durable, 0, NULL);
   rates nosync_r = time_ingest(&c, &b, nosync, 1, NULL);
-  fmd_vpool pool;
-  unsigned cores = fmd_vpool_cores();
+  fm_vpool pool;
+  unsigned cores = fm_vpool_cores();
   memset(&pool, 0, sizeof pool);
-  if (cores > 1 && fmd_vpool_start(&pool, cores - 1) < 0) bench_die("verify pool", -ENOMEM);
+  if (cores > 1 && fm_vpool_start(&pool, cores - 1) < 0) bench_die("verify pool", -ENOMEM);
   rates pooled_r = time_ingest(&c, &b, pooled, 0, cores > 1 ? &pool : NULL);
   rates pooled_ns_r = time_ingest(&c, &b, pooled_ns, 1, cores > 1 ? &pool : NULL);
-  fmd_vpool_stop(&pool);
+  fm_vpool_stop(&pool);
 
   printf("bare verify (crypto_sign_verify_detached, %zu-byte messages): %.0f /s "
          "(%.0f /s during the nosync run)\n",
