@@ -694,13 +694,21 @@ int fm_bundle_import_chunks(fm_store *s, const fm_bundle *b, fm_time now,
   /* After the certificates, so a note of a device they enrol counts. */
   if (b->npresence && (rv = fm_store_presence_put(s, b->presence, b->npresence, now, NULL)) < 0)
     return rv;
+  /* Every entry is known before the first batch: a verifier with
+   * threads checks batch k+1 while batch k commits and flushes.  Without
+   * one (or out of memory here), the batches are checked one by one. */
+  (void)fm_store_verify_ahead(s, b->items, b->nitems);
+  rv = 0;
   for (size_t i = 0; i < b->nitems; i += IMPORT_BATCH) {
     size_t n = b->nitems - i < IMPORT_BATCH ? b->nitems - i : IMPORT_BATCH;
     /* Earlier batches stay committed; importing the file again finds
      * them as duplicates and goes on from there. */
-    if ((rv = fm_store_ingest(s, b->items + i, n, now, &r, NULL)) < 0) return rv;
+    if ((rv = fm_store_ingest(s, b->items + i, n, now, &r, NULL)) < 0) break;
     add_result(&sum, &r);
   }
+  /* On every path: |b->items| goes away with the bundle. */
+  (void)fm_store_verify_ahead(s, NULL, 0);
+  if (rv < 0) return rv;
   if (res) *res = sum;
   /* After the entries that make them wanted; a few at a time, so one
    * transaction never holds more than a few MiB. */
