@@ -19,6 +19,11 @@
  *     workers check batch k+1 while batch k commits and flushes).  Ahead,
  *     the bare verification alternates with runs of 10 batches, so that
  *     the workers never check during the bare timing;
+ *   - for each ingest run, the CPU time of every thread per entry, and
+ *     that time over the wall time: how many cores the ingest kept busy
+ *     (on a machine shared with other work, the rates above tell little
+ *     of what two idle cores would do; these tell whether the checkers
+ *     kept both busy when they could);
  *   - bundles: the corpus and the realistic corpus (corpus.h) exported as
  *     FMBNDL3 and FMBNDL4 (sizes against the entries' own bytes, export
  *     times), then the FMBNDL4 bundle of the corpus read (unpacked) and
@@ -93,7 +98,19 @@ static void bare_free(bare *b) {
 
 typedef struct rates {
   double ingest, verify; /* per second */
+  double cpu;            /* CPU seconds of every thread of the process per entry ingested */
+  double busy;           /* those CPU seconds over the ingest's wall seconds: cores kept busy */
+  double vcpu;           /* CPU seconds per bare verification */
 } rates;
+
+/* CPU time of every thread of this process, in seconds: with the wall
+ * time it says how many cores an ingest kept busy, a figure that a
+ * machine shared with other work changes far less than the rates. */
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* Ingests the corpus into a fresh store in batches of BATCH, in runs of
  * |run| entries (a multiple of BATCH).  Before each run the same entries'
@@ -110,13 +127,14 @@ static rates time_ingest(const bench_corpus *c, const bare *b, const char *dir, 
     fm_store_set_verifier(s, &v);
   }
   size_t accepted = 0;
-  double t_ingest = 0, t_verify = 0;
+  double t_ingest = 0, t_verify = 0, c_ingest = 0, c_verify = 0;
   int bad = 0, rv;
   for (size_t i = 0; i < BENCH_ENTRIES; i += run) {
-    double t0 = bench_now();
+    double t0 = bench_now(), c0 = cpu_now();
     for (size_t k = i; k < i + run; k++)
       bad += crypto_sign_verify_detached(b->sigs[k], b->msgs[k], b->lens[k], b->pks[k]) != 0;
-    double t1 = bench_now();
+    double t1 = bench_now(), c1 = cpu_now();
+    c_verify += c1 - c0;
     if (ahead && (rv = fm_store_verify_ahead(s, c->entries + i, run)) < 0)
       bench_die("verify ahead", rv);
     for (size_t j = i; j < i + run; j += BATCH) {
@@ -130,8 +148,10 @@ static rates time_ingest(const bench_corpus *c, const bare *b, const char *dir, 
       }
       accepted += res.accepted;
     }
+    /* Letting go waits for the workers: none is left checking. */
     if (ahead) (void)fm_store_verify_ahead(s, NULL, 0);
     double t2 = bench_now();
+    c_ingest += cpu_now() - c1;
     t_verify += t1 - t0;
     t_ingest += t2 - t1;
   }
@@ -146,7 +166,8 @@ static rates time_ingest(const bench_corpus *c, const bare *b, const char *dir, 
   }
   fm_store_set_verifier(s, NULL);
   fm_store_close(s);
-  rates r = {BENCH_ENTRIES / t_ingest, BENCH_ENTRIES / t_verify};
+  rates r = {BENCH_ENTRIES / t_ingest, BENCH_ENTRIES / t_verify, c_ingest / BENCH_ENTRIES,
+             c_ingest / t_ingest, c_verify / BENCH_ENTRIES};
   return r;
 }
 
@@ -313,6 +334,12 @@ int main(void) {
   printf("ingest, nosync, checked on %u cores batch by batch: %.0f entries/s, %.2f x bare "
          "verify (%.0f /s): what the commits' flushes leave\n",
          cores, pooled_ns_r.ingest, pooled_ns_r.ingest / pooled_ns_r.verify, pooled_ns_r.verify);
+  printf("CPU per entry ingested (all threads) and cores kept busy: inline durable %.1f us "
+         "(%.2f), pool batch by batch %.1f us (%.2f), pool ahead %.1f us (%.2f), pool nosync "
+         "%.1f us (%.2f); bare verify %.1f us of CPU\n",
+         durable_r.cpu * 1e6, durable_r.busy, pooled_r.cpu * 1e6, pooled_r.busy,
+         ahead_r.cpu * 1e6, ahead_r.busy, pooled_ns_r.cpu * 1e6, pooled_ns_r.busy,
+         durable_r.vcpu * 1e6);
 
   tb = bench_now();
   bench_corpus_build_real(&real);
