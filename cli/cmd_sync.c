@@ -16,6 +16,7 @@
 #include "fieldmesh/bundle.h"
 #include "fieldmesh/dirs.h"
 #include "fieldmesh/error.h"
+#include "fieldmesh/vpool.h"
 #include "out.h"
 
 /* The folder |path| is written in, for the disk-full sentence. */
@@ -120,17 +121,19 @@ static int their_vector(fmc_ctx *c, const char *path, fm_bundle *b) {
 int fmc_cmd_bundle_export(fmc_ctx *c, int argc, char **argv) {
   fmc_opt o[] = {{"--for", NULL, 0, NULL}, {"--output", "-o", 0, NULL},
                  {"--with-attachments", NULL, 1, NULL}, {"--attachments-max", NULL, 0, NULL},
-                 {NULL, NULL, 0, NULL}};
+                 {"--format", NULL, 0, NULL}, {NULL, NULL, 0, NULL}};
   fmc_spec spec = {"usage: fieldmesh bundle export [--for VECTOR_FILE] -o FILE "
-                   "[--with-attachments [--attachments-max MB]]\n"
+                   "[--with-attachments [--attachments-max MB]] [--format 3]\n"
                    "Writes the entries the other laptop lacks (everything without --for)\n"
                    "into FILE, for a USB stick. Carry it over and run `fieldmesh bundle\n"
                    "import FILE` there. --with-attachments adds the scans of the dossiers\n"
-                   "in it (sealed, as they travel), up to MB megabytes (default 512).\n",
+                   "in it (sealed, as they travel), up to MB megabytes (default 512).\n"
+                   "The records are compressed (format 4); --format 3 writes them as they\n"
+                   "are, for a laptop of an older release, which refuses format 4.\n",
                    o, 0, 0, {0}, 0};
   fm_bundle theirs;
   size_t count = 0, chunks = 0, skipped = 0;
-  uint64_t max_mb = 512;
+  uint64_t max_mb = 512, format = FM_BUNDLE_FORMAT;
   int rv, have = 0;
   if ((rv = fmc_args_parse(c, &spec, argc, argv)) != 0) return rv;
   if ((rv = fmc_need(c, &o[1], "the bundle to write, e.g. -o /media/usb/to-lan.bundle")))
@@ -140,15 +143,18 @@ int fmc_cmd_bundle_export(fmc_ctx *c, int argc, char **argv) {
   if (o[3].value && (rv = fmc_check_uint(c, "--attachments-max", o[3].value, 1, 1u << 20,
                                          &max_mb)))
     return rv;
+  if (o[4].value && (rv = fmc_check_uint(c, "--format", o[4].value, 3, FM_BUNDLE_FORMAT,
+                                         &format)))
+    return rv;
   if ((rv = fmc_open(c, 0)) != 0 || (rv = load_signer(c)) != 0) return rv;
   memset(&theirs, 0, sizeof theirs);
   if (o[0].value) {
     if ((rv = their_vector(c, o[0].value, &theirs)) != 0) return rv;
     have = 1;
   }
-  rv = fm_bundle_export_chunks(c->store, own_identity(c), have ? &theirs.vector : NULL,
-                               o[1].value, c->now, o[2].value ? max_mb << 20 : 0, &count,
-                               &chunks, &skipped);
+  rv = fm_bundle_export_format(c->store, own_identity(c), have ? &theirs.vector : NULL,
+                               o[1].value, c->now, (unsigned)format,
+                               o[2].value ? max_mb << 20 : 0, &count, &chunks, &skipped);
   if (have) fm_bundle_free(&theirs);
   if (rv < 0) return write_error(c, o[1].value, rv);
   if (c->json)
@@ -231,6 +237,30 @@ static int restore_flush(fmc_ctx *c) {
   return 0;
 }
 
+/* Imports |b| with its signatures checked on every core: the workers
+ * check ahead of this thread, the store's writer, which applies the
+ * entries in order (fieldmesh/vpool.h).  What the store holds afterwards
+ * is the same as with inline checks; a pool that cannot start only makes
+ * the import slower. */
+static int import_on_every_core(fmc_ctx *c, const fm_bundle *b, fm_ingest_result *r,
+                                fm_blob_tally *ch) {
+  fm_vpool pool;
+  unsigned cores = fm_vpool_cores();
+  int pooled = 0, rv;
+  memset(&pool, 0, sizeof pool);
+  if (cores > 1 && b->nitems > 1 && fm_vpool_start(&pool, cores - 1) == 0) {
+    fm_verifier v = fm_vpool_verifier(&pool);
+    fm_store_set_verifier(c->store, &v);
+    pooled = 1;
+  }
+  rv = fm_bundle_import_chunks(c->store, b, c->now, r, ch);
+  if (pooled) {
+    fm_store_set_verifier(c->store, NULL);
+    fm_vpool_stop(&pool);
+  }
+  return rv;
+}
+
 int fmc_cmd_bundle_import(fmc_ctx *c, int argc, char **argv) {
   fmc_spec spec = {"usage: fieldmesh bundle import FILE\n"
                    "Checks and applies a bundle from another laptop of this commune. A\n"
@@ -247,7 +277,7 @@ int fmc_cmd_bundle_import(fmc_ctx *c, int argc, char **argv) {
     fm_bundle_free(&b);
     return rv;
   }
-  rv = fm_bundle_import_chunks(c->store, &b, c->now, &r, &ch);
+  rv = import_on_every_core(c, &b, &r, &ch);
   fm_bundle_free(&b);
   if (rv == FM_ERR_MESH)
     return fmc_fail(c, "%s comes from another commune: refused", spec.pos[0]);

@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "fieldmesh/error.h"
+#include "fieldmesh/zpack.h"
 
 const char *fmc_container_kind(const char *magic) {
   if (!strcmp(magic, FM_BUNDLE_MAGIC)) return "bundle";
@@ -42,7 +43,12 @@ static int read_error(fmc_ctx *c, const char *path, const char *kind, int rv) {
   case FM_ERR_VERSION:
     return fmc_fail(c, "%s is a %s of another fieldmesh release (another format "
                        "version): refused, nothing changed; install the same release on "
-                       "both laptops", path, kind);
+                       "both laptops, or have the newer one write an older format "
+                       "(`bundle export --format`)", path, kind);
+  case FM_ERR_BOMB:
+    return fmc_fail(c, "%s would unpack to more than a %s may hold (its compressed "
+                       "records claim over %d times their size, or over 2 GiB): refused, "
+                       "nothing changed", path, kind, FM_ZPACK_SECTION_RATIO);
   case FM_ERR_MALFORMED:
     return fmc_fail(c, "%s is not a fieldmesh %s (its content does not decode): refused",
                     path, kind);

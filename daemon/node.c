@@ -141,15 +141,15 @@ static void set_presence(fmd_node *d) {
  * loop thread is one checker, the pool's workers the others.  Without
  * workers the store checks inline, as it does in the simulator. */
 static void start_verifiers(fmd_node *d) {
-  unsigned n = d->cfg->verify_threads ? d->cfg->verify_threads : fmd_vpool_cores();
+  unsigned n = d->cfg->verify_threads ? d->cfg->verify_threads : fm_vpool_cores();
   int rv;
   if (n <= 1) return;
-  if ((rv = fmd_vpool_start(&d->vpool, n - 1)) < 0) {
+  if ((rv = fm_vpool_start(&d->vpool, n - 1)) < 0) {
     fmd_logf(&d->log, FMD_WARN, "cannot start %u signature checkers (%s): checking on one "
-             "thread", n - 1, uv_strerror(rv));
+             "thread", n - 1, fm_strerror(rv));
     return;
   }
-  fm_verifier v = fmd_vpool_verifier(&d->vpool);
+  fm_verifier v = fm_vpool_verifier(&d->vpool);
   fm_store_set_verifier(d->store, &v);
 }
 
@@ -279,7 +279,7 @@ void fmd_node_free(fmd_node *d) {
   d->seal_keys = NULL;
   fm_store_close(d->store);
   d->store = NULL;
-  fmd_vpool_stop(&d->vpool);
+  fm_vpool_stop(&d->vpool);
 }
 
 /* ---- the store and the sessions --------------------------------------------------------- */

@@ -21,7 +21,7 @@
 #include "log.h"
 #include "peer.h"
 #include "shun.h"
-#include "vpool.h"
+#include "fieldmesh/vpool.h"
 #include "web.h"
 
 #define FMD_STOP_GRACE_MS 2000
@@ -35,7 +35,7 @@ struct fmd_node {
   fmd_log log;
   fm_store *store;
   fm_node node;               /* the session adapter (identity, own certificate) */
-  fmd_vpool vpool;            /* signature checkers beside the loop thread (vpool.h) */
+  fm_vpool vpool;            /* signature checkers beside the loop thread (vpool.h) */
   int node_ok;
   fm_enrollment self;         /* our own enrollment: name and team for logs */
   uv_tcp_t listener;

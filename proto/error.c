@@ -27,6 +27,7 @@ const char *fm_strerror(int code) {
   case FM_ERR_HELDFULL: return "held table full";
   case FM_ERR_NOTREG: return "not a regular file";
   case FM_ERR_ROLLEDBACK: return "written after a restored backup: set aside and written again";
+  case FM_ERR_BOMB: return "compressed data would unpack past its bound";
   case FM_ERR_AUTH: return "author is not enrolled in this commune";
   case FM_ERR_REVOKED: return "author was revoked";
   case FM_ERR_EXPIRED: return "enrollment has expired";

@@ -25,6 +25,7 @@
 #include "fieldmesh/error.h"
 #include "fieldmesh/fsfile.h"
 #include "fieldmesh/presence_store.h"
+#include "fieldmesh/zpack.h"
 
 #define MAGIC_LEN 8
 #define HASH_LEN 32
@@ -46,6 +47,7 @@ static const char *const magics[] = {FM_BUNDLE_MAGIC, FM_VECTOR_MAGIC, FM_JOIN_M
 
 void fm_bundle_free(fm_bundle *b) {
   free(b->data);
+  free(b->plain);
   fm_vector_free(&b->vector);
   free(b->certs);
   free(b->presence);
@@ -53,15 +55,20 @@ void fm_bundle_free(fm_bundle *b) {
   memset(b, 0, sizeof *b);
 }
 
-/* |out| is the magic this release writes for the kind: an older bundle
- * ("FMBNDL1", "FMBNDL2") reads as a bundle.  A known name with another version digit
- * is another release's format. */
-static int check_magic(const uint8_t *data, size_t len, char out[9], int *chunky) {
+/* |out| is the magic this release writes for the kind: a bundle of any
+ * format this release reads ("FMBNDL1" .. "FMBNDL4") reads as a bundle,
+ * its digit in |*format| (0 for a vector or join file).  A known name
+ * with another version digit is another release's format. */
+static int check_magic(const uint8_t *data, size_t len, char out[9], unsigned *format) {
+  static const char *const bundles[] = {FM_BUNDLE_MAGIC_V1, FM_BUNDLE_MAGIC_V2,
+                                        FM_BUNDLE_MAGIC_V3, FM_BUNDLE_MAGIC};
   size_t n = len < MAGIC_LEN ? len : MAGIC_LEN;
-  *chunky = memcmp(data, FM_BUNDLE_MAGIC, n) == 0;
-  if (memcmp(data, FM_BUNDLE_MAGIC_V1, n) == 0 || memcmp(data, FM_BUNDLE_MAGIC_V2, n) == 0) {
+  *format = 0;
+  for (size_t i = 0; i < sizeof bundles / sizeof bundles[0]; i++) {
+    if (memcmp(data, bundles[i], n) != 0) continue;
     if (len < MAGIC_LEN) return FM_ERR_TRUNCATED;
     memcpy(out, FM_BUNDLE_MAGIC, MAGIC_LEN + 1);
+    *format = (unsigned)(bundles[i][6] - '0');
     return 0;
   }
   for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++) {
@@ -225,7 +232,7 @@ static int parse_header(fm_rd *c, fm_bundle *b) {
       rv = parse_presence(c, b);
     } else if (key_is(k, kn, "chunks")) {
       uint64_t nc;
-      bit = 128;  /* optional, FMBNDL3 */
+      bit = 128;  /* optional, FMBNDL3 and FMBNDL4 */
       rv = fm_rd_uint(c, &nc) < 0 || nc > SIZE_MAX / 2 ? FM_ERR_MALFORMED : 0;
       b->nchunks = (size_t)nc;
     } else {
@@ -271,20 +278,102 @@ static int parse_items(fm_rd *c, uint64_t count, int chunky, fm_bundle *b) {
   return fm_rd_done(c) ? 0 : FM_ERR_MALFORMED;
 }
 
+/* What the |nsec| sections at |c| unpack to, from their headers alone:
+ * each within its bounds (fm_zpack_section_size), all together at most
+ * FM_BUNDLE_FILE_MAX -- an FMBNDL4 bundle holds no more entry bytes than
+ * an FMBNDL3 one can.  Leaves |c| after the sections. */
+static int sections_size(fm_rd *c, size_t nsec, size_t *total) {
+  size_t sum = 0;
+  for (size_t i = 0; i < nsec; i++) {
+    const uint8_t *p;
+    size_t n, size;
+    int rv;
+    if (fm_rd_bin(c, &p, &n) < 0) return FM_ERR_MALFORMED;
+    if ((rv = fm_zpack_section_size(p, n, &size)) < 0) return rv;
+    if (size < ITEM_MIN) return FM_ERR_MALFORMED;
+    if (size > FM_BUNDLE_FILE_MAX - sum) return FM_ERR_BOMB;
+    sum += size;
+  }
+  *total = sum;
+  return 0;
+}
+
+/* Unpacks the |nsec| sections at |c| into |b->plain| and reads their
+ * entries: each section whole entries, |nentries| in all. */
+static int unpack_sections(fm_rd *c, size_t nsec, uint64_t nentries, fm_bundle *b) {
+  fm_zpack *z;
+  size_t off = 0;
+  int rv = fm_zpack_new(&z);
+  for (size_t i = 0; rv == 0 && i < nsec; i++) {
+    const uint8_t *p;
+    size_t n, size;
+    fm_rd s;
+    if (fm_rd_bin(c, &p, &n) < 0 || fm_zpack_section_size(p, n, &size) < 0 ||
+        size > b->plain_len - off) {
+      rv = FM_ERR_MALFORMED;   /* checked by sections_size(): cannot happen */
+      break;
+    }
+    if ((rv = fm_zpack_section_unpack(z, p, n, b->plain + off, size)) < 0) break;
+    fm_rd_init(&s, b->plain + off, size, 1);
+    while (rv == 0 && !fm_rd_done(&s)) {
+      if (b->nitems == nentries) rv = FM_ERR_MALFORMED;
+      else rv = read_item(&s, &b->items[b->nitems++]);
+    }
+    off += size;
+  }
+  fm_zpack_free(z);
+  if (rv == 0 && (b->nitems != nentries || off != b->plain_len)) rv = FM_ERR_MALFORMED;
+  return rv;
+}
+
+/* FMBNDL4: sections of packed entries, then the chunks as in FMBNDL3.
+ * Every bound is checked before anything is allocated or unpacked. */
+static int parse_packed(fm_rd *c, uint64_t count, fm_bundle *b) {
+  size_t nchunks = b->nchunks, nbins = 0, nsec, total = 0;
+  fm_rd w = *c;
+  int rv;
+  while (!fm_rd_done(&w)) {
+    const uint8_t *p;
+    size_t n;
+    if (fm_rd_bin(&w, &p, &n) < 0) return FM_ERR_MALFORMED;
+    nbins++;
+  }
+  if (nchunks > nbins || nchunks > count) return FM_ERR_MALFORMED;
+  nsec = nbins - nchunks;
+  uint64_t nentries = count - nchunks;
+  w = *c;
+  if ((rv = sections_size(&w, nsec, &total)) < 0) return rv;
+  /* Every section holds an entry at least; every entry takes ITEM_MIN. */
+  if (nsec > nentries || nentries > total / ITEM_MIN) return FM_ERR_MALFORMED;
+  if (total && !(b->plain = malloc(total))) return -ENOMEM;
+  b->plain_len = total;
+  if (count && !(b->items = calloc((size_t)count, sizeof *b->items))) return -ENOMEM;
+  if ((rv = unpack_sections(c, nsec, nentries, b)) < 0) return rv;
+  b->nchunks = 0;
+  for (size_t i = 0; i < nchunks; i++) {
+    if (read_chunk(c, &b->items[b->nitems + i]) < 0) return FM_ERR_MALFORMED;
+    b->nchunks++;
+  }
+  b->chunks = b->items ? b->items + b->nitems : NULL;
+  return fm_rd_done(c) ? 0 : FM_ERR_MALFORMED;
+}
+
 int fm_bundle_parse(uint8_t *data, size_t len, fm_bundle *b) {
   fm_bundle nb;
   size_t tstart;
   uint64_t count;
   fm_rd c;
-  int rv, chunky = 0;
+  int rv;
   memset(&nb, 0, sizeof nb);
   nb.data = data;
   nb.len = len;
   if (len > FM_BUNDLE_FILE_MAX) rv = FM_ERR_TOOBIG;
-  else if ((rv = check_magic(data, len, nb.magic, &chunky)) == 0 &&
+  else if ((rv = check_magic(data, len, nb.magic, &nb.format)) == 0 &&
            (rv = find_trailer(data, len, &tstart, &count)) == 0) {
     fm_rd_init(&c, data + MAGIC_LEN, tstart - MAGIC_LEN, 1);
-    if ((rv = parse_header(&c, &nb)) == 0) rv = parse_items(&c, count, chunky, &nb);
+    if ((rv = parse_header(&c, &nb)) == 0)
+      rv = nb.format == 4 ? parse_packed(&c, count, &nb)
+                          : parse_items(&c, count, nb.format == 3, &nb);
   }
   if (rv < 0) {
     fm_bundle_free(&nb);
@@ -308,17 +397,44 @@ int fm_bundle_read(const char *path, fm_bundle *b) {
 typedef struct bundle_out {
   fm_fsfile f;
   crypto_generichash_state hash;
-  uint64_t count;   /* items written */
+  uint64_t count;   /* items written (entries and chunks, packed or not) */
   int err;          /* first error, sticky */
+  /* FMBNDL4: entries gather in |sec| until the next would pass
+   * FM_ZPACK_SECTION_MAX, then go out packed as one section. */
+  fm_zpack *z;      /* NULL: entries go out as they are */
+  fm_buf sec;
+  uint8_t *packed;  /* fm_zpack_section_bound(FM_ZPACK_SECTION_MAX) bytes */
 } bundle_out;
 
-static int out_open(bundle_out *o, const char *path) {
+/* |pack|: the entries go out in packed sections (FMBNDL4). */
+static int out_open(bundle_out *o, const char *path, int pack) {
   int rv;
   memset(o, 0, sizeof *o);
+  fm_buf_init(&o->sec, FM_ZPACK_SECTION_MAX);
+  if (pack) {
+    if ((rv = fm_zpack_new(&o->z)) < 0) return rv;
+    if (!(o->packed = malloc(fm_zpack_section_bound(FM_ZPACK_SECTION_MAX)))) {
+      fm_zpack_free(o->z);
+      return -ENOMEM;
+    }
+  }
   /* 0600: bundles carry applicants' names, id numbers and phones. */
-  if ((rv = fm_fsfile_begin(&o->f, path, 0600)) < 0) return rv;
+  if ((rv = fm_fsfile_begin(&o->f, path, 0600)) < 0) {
+    fm_zpack_free(o->z);
+    free(o->packed);
+    return rv;
+  }
   crypto_generichash_init(&o->hash, NULL, 0, HASH_LEN);
   return 0;
+}
+
+/* What out_open() took, whether the file was committed or not. */
+static void out_release(bundle_out *o) {
+  fm_zpack_free(o->z);
+  free(o->packed);
+  fm_buf_free(&o->sec);
+  o->z = NULL;
+  o->packed = NULL;
 }
 
 static void out_put(bundle_out *o, const void *p, size_t n) {
@@ -327,7 +443,10 @@ static void out_put(bundle_out *o, const void *p, size_t n) {
   crypto_generichash_update(&o->hash, p, n);
 }
 
-static void out_abort(bundle_out *o) { fm_fsfile_abort(&o->f); }
+static void out_abort(bundle_out *o) {
+  fm_fsfile_abort(&o->f);
+  out_release(o);
+}
 
 /* Appends the trailer, makes the file durable and gives it its name. */
 static int out_commit(bundle_out *o) {
@@ -344,6 +463,7 @@ static int out_commit(bundle_out *o) {
   if (rv == 0) rv = fm_buf_error(&tb);
   if (rv == 0) rv = fm_fsfile_write(&o->f, tb.p, tb.len);
   fm_buf_free(&tb);
+  out_release(o);
   if (rv < 0) {
     fm_fsfile_abort(&o->f);
     return rv;
@@ -473,6 +593,36 @@ static int write_item(void *ctx, const uint8_t *bytes, size_t len) {
   return o->err;
 }
 
+/* The entries gathered so far go out as one packed section. */
+static int flush_section(bundle_out *o) {
+  uint8_t hdr[5];
+  size_t n;
+  int rv;
+  if (o->err || !o->sec.len) return o->err;
+  rv = fm_zpack_section_pack(o->z, o->sec.p, o->sec.len, o->packed,
+                             fm_zpack_section_bound(FM_ZPACK_SECTION_MAX), &n);
+  if (rv < 0) return o->err = rv;
+  out_put(o, hdr, bin_header(n, hdr));
+  out_put(o, o->packed, n);
+  fm_buf_reset(&o->sec);
+  return o->err;
+}
+
+/* An entry: as it is, or (FMBNDL4) into the section being gathered, as
+ * the same bin an FMBNDL3 bundle would hold. */
+static int write_entry(void *ctx, const uint8_t *bytes, size_t len) {
+  bundle_out *o = ctx;
+  uint8_t hdr[5];
+  size_t h;
+  if (!o->z) return write_item(ctx, bytes, len);
+  h = bin_header(len, hdr);
+  if (o->sec.len + h + len > FM_ZPACK_SECTION_MAX && flush_section(o) < 0) return o->err;
+  if (fm_buf_put(&o->sec, hdr, h) < 0 || fm_buf_put(&o->sec, bytes, len) < 0)
+    return o->err = fm_buf_error(&o->sec);
+  o->count++;
+  return 0;
+}
+
 static int collect_note(void *ctx, const fm_presence *p, const uint8_t *bytes, size_t len,
                         fm_time received) {
   cert_list *cl = ctx;
@@ -546,7 +696,7 @@ static int write_container(fm_store *s, const fm_identity *id, const char *magic
     return rv;
   size_t nchunks = cp ? cp->ids.len / FM_BLOB_ID : 0;
   if (!cert && (rv = fm_store_vector(s, &mine)) < 0) return rv;
-  if ((rv = out_open(&o, path)) < 0) {
+  if ((rv = out_open(&o, path, !strcmp(magic, FM_BUNDLE_MAGIC))) < 0) {
     fm_vector_free(&mine);
     return rv;
   }
@@ -558,7 +708,8 @@ static int write_container(fm_store *s, const fm_identity *id, const char *magic
                       with_items ? &notes : NULL, nchunks, now);
   fm_buf_free(&notes.buf);
   fm_vector_free(&mine);
-  if (rv == 0 && with_items) rv = fm_store_each_missing(s, theirs, write_item, &o);
+  if (rv == 0 && with_items) rv = fm_store_each_missing(s, theirs, write_entry, &o);
+  if (rv == 0 && o.z) rv = flush_section(&o);
   if (rv == 0 && nchunks) rv = write_chunks(&o, s, cp);
   if (rv == 0 && o.err) rv = o.err;
   if (rv < 0) {
@@ -578,9 +729,21 @@ int fm_bundle_export(fm_store *s, const fm_identity *id, const fm_vector *theirs
 int fm_bundle_export_chunks(fm_store *s, const fm_identity *id, const fm_vector *theirs,
                             const char *path, fm_time now, uint64_t chunk_bytes,
                             size_t *count, size_t *chunks, size_t *skipped) {
+  return fm_bundle_export_format(s, id, theirs, path, now, FM_BUNDLE_FORMAT, chunk_bytes,
+                                 count, chunks, skipped);
+}
+
+int fm_bundle_export_format(fm_store *s, const fm_identity *id, const fm_vector *theirs,
+                            const char *path, fm_time now, unsigned format,
+                            uint64_t chunk_bytes, size_t *count, size_t *chunks,
+                            size_t *skipped) {
+  const char *magic = format == 0 || format == FM_BUNDLE_FORMAT ? FM_BUNDLE_MAGIC
+                      : format == 3                             ? FM_BUNDLE_MAGIC_V3
+                                                                : NULL;
+  if (!magic) return FM_ERR_INVAL;
   chunk_plan cp = {s, {0}, chunk_bytes, 0};
   fm_buf_init(&cp.ids, SIZE_MAX);
-  int rv = write_container(s, id, FM_BUNDLE_MAGIC, theirs, 1, NULL, 0, path, now, count, &cp);
+  int rv = write_container(s, id, magic, theirs, 1, NULL, 0, path, now, count, &cp);
   if (rv == 0 && chunks) *chunks = cp.ids.len / FM_BLOB_ID;
   if (rv == 0 && skipped) *skipped = cp.skipped;
   fm_buf_free(&cp.ids);
@@ -692,13 +855,21 @@ int fm_bundle_import_chunks(fm_store *s, const fm_bundle *b, fm_time now,
   /* After the certificates, so a note of a device they enrol counts. */
   if (b->npresence && (rv = fm_store_presence_put(s, b->presence, b->npresence, now, NULL)) < 0)
     return rv;
+  /* Every entry is known before the first batch: a verifier with
+   * threads checks batch k+1 while batch k commits and flushes.  Without
+   * one (or out of memory here), the batches are checked one by one. */
+  (void)fm_store_verify_ahead(s, b->items, b->nitems);
+  rv = 0;
   for (size_t i = 0; i < b->nitems; i += IMPORT_BATCH) {
     size_t n = b->nitems - i < IMPORT_BATCH ? b->nitems - i : IMPORT_BATCH;
     /* Earlier batches stay committed; importing the file again finds
      * them as duplicates and goes on from there. */
-    if ((rv = fm_store_ingest(s, b->items + i, n, now, &r, NULL)) < 0) return rv;
+    if ((rv = fm_store_ingest(s, b->items + i, n, now, &r, NULL)) < 0) break;
     add_result(&sum, &r);
   }
+  /* On every path: |b->items| goes away with the bundle. */
+  (void)fm_store_verify_ahead(s, NULL, 0);
+  if (rv < 0) return rv;
   if (res) *res = sum;
   /* After the entries that make them wanted; a few at a time, so one
    * transaction never holds more than a few MiB. */

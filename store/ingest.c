@@ -505,6 +505,11 @@ void fm_store_set_verifier(fm_store *s, const fm_verifier *v) {
   else memset(&s->verifier, 0, sizeof s->verifier);
 }
 
+int fm_store_verify_ahead(fm_store *s, const fm_slice *entries, size_t n) {
+  if (!s->verifier.verdict || !s->verifier.ahead) return 0;
+  return s->verifier.ahead(s->verifier.ctx, n ? entries : NULL, n);
+}
+
 /* ---- own entries ------------------------------------------------------------ */
 
 typedef struct append_ctx {

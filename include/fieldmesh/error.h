@@ -42,6 +42,8 @@
 #define FM_ERR_ROLLEDBACK   (-20040) /* our own entry on a branch the mesh does not hold
                                        * (a restored backup written to): set aside and
                                        * written again at the head */
+#define FM_ERR_BOMB         (-20041) /* compressed bytes would unpack past their bound
+                                       * (a decompression bomb): refused, nothing read */
 
 /* Trust errors. */
 #define FM_ERR_AUTH         (-20100) /* author not enrolled by this commune */

@@ -166,18 +166,41 @@ int fm_store_ingest(fm_store *s, const fm_slice *entries, size_t n, fm_time now,
  * batch fails, nothing of it is stored); it waits for the entry, or
  * checks it on the calling thread.  |end| is called once after |begin|
  * succeeded, whatever happened: once it returns, no thread reads the
- * batch any more.  All three are called on the store's thread. */
+ * batch any more -- unless the batch is part of an array named by
+ * |ahead|, which is read until |ahead| is called again.
+ *
+ * |ahead| (may be NULL) is handed, by fm_store_verify_ahead(), every
+ * entry its caller is about to ingest, in order; it may check them all
+ * at once, so that the checks of one batch run while the one before
+ * commits.  A batch later begun that is a run of that very array takes
+ * those verdicts.  0 or -ENOMEM (nothing was handed over: the batches
+ * are then checked one by one, the same).  Called with |n| 0, it lets go
+ * of the array: once it returns, no thread reads it any more.  All four
+ * are called on the store's thread. */
 typedef struct fm_verifier {
   void *ctx;
   int (*begin)(void *ctx, const fm_slice *entries, size_t n);
   int (*verdict)(void *ctx, size_t i);
   void (*end)(void *ctx);
+  int (*ahead)(void *ctx, const fm_slice *entries, size_t n);
 } fm_verifier;
 
 /* From now on fm_store_ingest() (and so a session's ingest and a bundle
  * import) takes the verdicts of |v| (copied; NULL: checks inline, the
  * default).  |v->ctx| must outlive its use by the store. */
 void fm_store_set_verifier(fm_store *s, const fm_verifier *v);
+
+/* Says that the caller is about to ingest the |n| |entries|, in order,
+ * in batches that are runs of this very array (fm_store_ingest(s,
+ * entries + k, m, ...)): the store's verifier, when it has an |ahead|
+ * callback, starts checking them all now.  The array must stay valid and
+ * unchanged until fm_store_verify_ahead(s, NULL, 0), which the caller
+ * makes on every path before it frees the array (it waits for checks
+ * under way).  Outcomes are the same with or without: it only changes
+ * when the signatures are checked.  Returns 0 (also when the store has
+ * no such verifier: nothing to do) or -ENOMEM (nothing was handed over;
+ * the import may go on, checked batch by batch). */
+int fm_store_verify_ahead(fm_store *s, const fm_slice *entries, size_t n);
 
 /* Records that a peer (or a bundle) showed |seq| for |author| at |now|:
  * when |author| is one of ours and |seq| is past our head, appends fail

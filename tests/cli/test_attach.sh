@@ -9,7 +9,7 @@
 #     team;
 #   - a bundle without attachments carries the record but no chunk: the
 #     other laptop lists the scan as not here and says so on `get`; a
-#     bundle --with-attachments (FMBNDL3) brings the same bytes, and the
+#     bundle --with-attachments (FMBNDL4: chunks as they are) brings the same bytes, and the
 #     scan's bytes are in no file in the clear;
 #   - a bundle for another laptop's vector carries the chunks of the
 #     records it carries, and they are kept there;
@@ -69,7 +69,7 @@ refused 2 "--kind must be one of" fm a dossier attach "$D" "$W/scan.jpg" --kind 
 
 step "a bundle without attachments carries the record, not the scan"
 fm a bundle export -o "$W/plain.bundle" >/dev/null
-[ "$(head -c 7 "$W/plain.bundle")" = FMBNDL3 ] || fail "a bundle is not FMBNDL3"
+[ "$(head -c 7 "$W/plain.bundle")" = FMBNDL4 ] || fail "a bundle is not FMBNDL4"
 fm b bundle import "$W/plain.bundle" >/dev/null
 fm b dossier attachments "$D" | grep -q "0/5" || fail "b should hold none of the chunks"
 refused 1 "have not reached this laptop yet" fm b dossier attachment get "$D" 1 -o "$W/b.jpg"
@@ -85,7 +85,7 @@ fm b dossier show "$D" | grep -q "attached id_card scan.jpg (300000 bytes)" ||
 step "a bundle with attachments brings the same bytes, sealed on the way"
 fm a bundle export -o "$W/att.bundle" --with-attachments | grep -q "with 5 chunks" ||
   fail "export did not carry 5 chunks"
-[ "$(head -c 7 "$W/att.bundle")" = FMBNDL3 ] || fail "a bundle with chunks is not FMBNDL3"
+[ "$(head -c 7 "$W/att.bundle")" = FMBNDL4 ] || fail "a bundle with chunks is not FMBNDL4"
 ! grep -q "002190012345" "$W/att.bundle" || fail "the scan's bytes are in the bundle in the clear"
 fm b bundle import "$W/att.bundle" | grep -q "kept 5" || fail "b did not keep the 5 chunks"
 fm b dossier attachment get "$D" 1 -o "$W/b.jpg" >/dev/null

@@ -14,6 +14,7 @@ everything verified, 1 when the file reads but something did not verify,
 """
 import hashlib
 import json
+import subprocess
 import sys
 
 import msgpack  # python3-msgpack: only to cross-check the strict decoder
@@ -23,11 +24,17 @@ from nacl.signing import VerifyKey
 MALFORMED, BADSIG, TOOBIG, VERSION = -20001, -20002, -20003, -20004
 CHECKSUM, TRUNCATED = -20034, -20035
 
-# FMBNDL3 since protocol version 5 (entries may carry sealed fields),
-# FMBNDL2 since version 3 (`after`); FMBNDL2 and FMBNDL1 bundles of older
-# writers are read as bundles (protocol.md 7.1).
-MAGICS = {b"FMBNDL3\n": "bundle", b"FMBNDL2\n": "bundle", b"FMBNDL1\n": "bundle", b"FMVECT1\n": "vector",
-          b"FMJOIN1\n": "join"}
+# FMBNDL4 (entries in zstd sections) written today, FMBNDL3 since protocol
+# version 5 (entries may carry sealed fields), FMBNDL2 since version 3
+# (`after`); FMBNDL3, FMBNDL2 and FMBNDL1 bundles are read as bundles
+# (protocol.md 7.1).
+MAGICS = {b"FMBNDL4\n": "bundle", b"FMBNDL3\n": "bundle", b"FMBNDL2\n": "bundle",
+          b"FMBNDL1\n": "bundle", b"FMVECT1\n": "vector", b"FMJOIN1\n": "join"}
+BOMB = -20041
+# protocol.md 7.3: an FMBNDL4 section
+SECTION_MAX = 1 << 20
+SECTION_RATIO = 256
+FILE_MAX = 2 << 30
 ENTRY_CONTEXT = b"fieldmesh entry v1\x00"
 HEADER_CONTEXT = b"fieldmesh bundle header v1\x00"
 
@@ -426,6 +433,11 @@ def read_container(data):
     c = Cursor(data, 8, t)
     header, sig_start = read_header(c, kind)
     header_end = c.pos
+    if head == b"FMBNDL4\n":
+        items = read_sections(c, t, count, header)
+        return {"kind": kind, "header": header, "sig_start": sig_start,
+                "header_end": header_end, "items": items, "trailer": t,
+                "count": count, "format": 4}
     items = []
     for _ in range(count):
         off = c.pos
@@ -441,6 +453,82 @@ def read_container(data):
     return {"kind": kind, "header": header, "sig_start": sig_start,
             "header_end": header_end, "items": items, "trailer": t,
             "count": count}
+
+
+def zstd_frame(frame):
+    """The content size that one zstd frame (RFC 8878) declares, after
+    checking that |frame| is exactly one frame: None when undeclared."""
+    if len(frame) < 6 or frame[:4] != b"\x28\xb5\x2f\xfd":
+        raise Fail(MALFORMED, "a section is not a zstd frame")
+    fhd = frame[4]
+    fcs_flag, single, checksum, dict_flag = fhd >> 6, (fhd >> 5) & 1, (fhd >> 2) & 1, fhd & 3
+    if fhd & 0x08:
+        raise Fail(MALFORMED, "a section's frame sets a reserved bit")
+    pos = 5 + (0 if single else 1) + (0, 1, 2, 4)[dict_flag]
+    fcs_len = (1 if single else 0, 2, 4, 8)[fcs_flag]
+    if pos + fcs_len > len(frame):
+        raise Fail(MALFORMED, "a section's frame header is cut")
+    size = int.from_bytes(frame[pos:pos + fcs_len], "little") if fcs_len else None
+    if fcs_len == 2:
+        size += 256
+    pos += fcs_len
+    while True:
+        if pos + 3 > len(frame):
+            raise Fail(MALFORMED, "a section's block is cut")
+        bh = int.from_bytes(frame[pos:pos + 3], "little")
+        last, btype, bsize = bh & 1, (bh >> 1) & 3, bh >> 3
+        if btype == 3:
+            raise Fail(MALFORMED, "a section's block of the reserved type")
+        pos += 3 + (1 if btype == 1 else bsize)
+        if last:
+            break
+    pos += 4 if checksum else 0
+    if pos != len(frame):
+        raise Fail(MALFORMED, "a section is not exactly one frame")
+    return size
+
+
+def read_sections(c, t, count, header):
+    """FMBNDL4 (7.3): the bins before the header's `chunks` are sections,
+    each one zstd frame of whole entries; every bound is checked from the
+    frames' headers before anything is unpacked."""
+    bins = []
+    while c.pos < t:
+        k, n = c.head()
+        if k != "bin":
+            raise Fail(MALFORMED, "item at %d is not a bin" % c.pos)
+        bins.append(bytes(c.take(n)))
+    nchunks = header.get("chunks", 0)
+    if type(nchunks) is not int or nchunks > len(bins) or nchunks > count:
+        raise Fail(MALFORMED, "chunks")
+    sections = bins[:len(bins) - nchunks]
+    sizes = []
+    for f in sections:
+        size = zstd_frame(f)
+        if size is None or size > SECTION_MAX or size > SECTION_RATIO * len(f):
+            raise Fail(BOMB, "a section would unpack past its bound")
+        if size < ITEM_MIN + 2:
+            raise Fail(MALFORMED, "a section smaller than an entry")
+        sizes.append(size)
+    if sum(sizes) > FILE_MAX:
+        raise Fail(BOMB, "the sections would unpack past 2 GiB")
+    items, base = [], 0
+    for f, size in zip(sections, sizes):
+        r = subprocess.run(["zstd", "-d", "-q", "-c"], input=f, capture_output=True)
+        if r.returncode != 0 or len(r.stdout) != size:
+            raise Fail(MALFORMED, "a section does not unpack to its declared size")
+        s = Cursor(r.stdout)
+        while s.left():
+            k, n = s.head()
+            if k != "bin" or n < ITEM_MIN or n > ENTRY_MAX:
+                raise Fail(MALFORMED, "an entry of a section is not a bin of an entry's size")
+            # offsets count in the unpacked sections, back to back
+            items.append((base + s.pos, bytes(s.take(n))))
+        base += size
+    if len(items) != count - nchunks:
+        raise Fail(MALFORMED, "the sections hold %d entries, the trailer says %d"
+                   % (len(items), count - nchunks))
+    return items
 
 
 def read_header(c, kind):
@@ -474,6 +562,9 @@ def read_header(c, kind):
                 raise Fail(MALFORMED, "header sig is not a bin 64")
             h["sig"] = v
         elif name in known:
+            h[name] = c.value()
+        elif name == "chunks":
+            # FMBNDL3 and FMBNDL4 (7.2): how many items, at the end, are chunks
             h[name] = c.value()
         else:
             # skipped: a later version may add keys. The header map is not
@@ -849,7 +940,7 @@ def main(argv):
         return 2
     h = box["header"]
     authority = h["authority"]
-    out = {"file": box["kind"], "header": {
+    out = {"file": box["kind"], "format": box.get("format", 0), "header": {
         "from": h["from"].hex(), "authority": authority.hex(),
         "commune": bytes(h["commune"]).decode(), "created": h["created"],
         "certs": len(h["certs"]), "vector_authors": len(h["vector"]),

@@ -126,10 +126,18 @@ fm lap3 visit add --village "Tân Lâm" --mode village_point \
   --citizens 40 --place "Nhà văn hóa thôn Tân Lâm" >/dev/null
 fm lap3 dossier show "$D1" | grep -q "Sùng A Páo" || fail "lap3 lacks D1's applicant"
 
-step "the reader on lap3's whole bundle"
-fm lap3 bundle export -o "$W/all.bundle" >/dev/null
+step "the reader on lap3's whole bundle, compressed (FMBNDL4) and not (--format 3)"
+fm lap3 bundle export -o "$W/all4.bundle" >/dev/null
+fm lap3 bundle export --format 3 -o "$W/all.bundle" >/dev/null
+[ "$(head -c 8 "$W/all4.bundle")" = "FMBNDL4" ] || fail "a bundle is not FMBNDL4"
+[ "$(head -c 8 "$W/all.bundle")" = "FMBNDL3" ] || fail "--format 3 does not write FMBNDL3"
 S=$(fm lap3 status --json)
 R=$("$PY" "$READER" "$W/all.bundle") || { echo "$R"; fail "reader.py found problems"; }
+R4=$("$PY" "$READER" "$W/all4.bundle") || { echo "$R4"; fail "reader.py found problems in FMBNDL4"; }
+[ "$(jget "$R4" 'j["format"]')" = 4 ] || fail "the reader did not read all4.bundle as FMBNDL4"
+[ "$(jget "$R4" '[(i["id"], i["length"]) for i in j["items"]], j["view_digest"], j["header"]["sig_ok"]')" = \
+  "$(jget "$R" '[(i["id"], i["length"]) for i in j["items"]], j["view_digest"], j["header"]["sig_ok"]')" ] ||
+  fail "FMBNDL4 and FMBNDL3 of one store do not hold the same entries"
 echo "$R" | "$PY" -c 'import json,sys; j=json.load(sys.stdin); j.pop("items"); print(json.dumps(j, ensure_ascii=False, indent=1))'
 
 DIG=$(jget "$S" 'j["view_digest"]')

@@ -11,9 +11,11 @@
  * its files unlinked at once), which keeps what earlier inputs made it
  * accept.
  *
- * Properties: the parsed container points inside its data and counts no
- * more items than the trailer says; an import sums to at most one outcome
- * per certificate and item. */
+ * Properties: the parsed container points inside its data (or, for the
+ * entries of an FMBNDL4 bundle, inside its unpacked sections, which are
+ * at most FM_ZPACK_SECTION_RATIO times the file) and counts no more items
+ * than the trailer says; an import sums to at most one outcome per
+ * certificate and item. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 
 #include "fieldmesh/bundle.h"
 #include "fieldmesh/error.h"
+#include "fieldmesh/zpack.h"
 #include "fuzz.h"
 
 static fm_store *store_get(void) {
@@ -46,9 +49,12 @@ static uint8_t *with_trailer(const uint8_t *body, size_t n, uint8_t count, size_
   return p;
 }
 
+/* Every slice lies in the file, or (the entries of an FMBNDL4 bundle) in
+ * the unpacked sections. */
 static void check_slices(const fm_bundle *b, const fm_slice *sl, size_t n) {
   for (size_t i = 0; i < n; i++)
-    FZ_CHECK(sl[i].p >= b->data && sl[i].p + sl[i].len <= b->data + b->len,
+    FZ_CHECK((sl[i].p >= b->data && sl[i].p + sl[i].len <= b->data + b->len) ||
+                 (b->plain && sl[i].p >= b->plain && sl[i].p + sl[i].len <= b->plain + b->plain_len),
              "a bundle slice points outside its data");
 }
 
@@ -71,8 +77,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int rv = fm_bundle_parse(copy, len, &b);
   if (rv < 0) return 0;
   FZ_CHECK(b.data == copy && b.len == len, "the bundle does not own its data");
-  check_slices(&b, b.items, b.nitems);
+  check_slices(&b, b.items, b.nitems + b.nchunks);
   check_slices(&b, b.certs, b.ncerts);
+  /* Packed sections unpack within their bounds: 256 times the file at
+   * most, whatever it claims (a decompression bomb is refused). */
+  FZ_CHECK(b.plain_len <= (size_t)FM_ZPACK_SECTION_RATIO * len && b.plain_len <= FM_BUNDLE_FILE_MAX,
+           "the sections unpacked past their bound");
   FZ_CHECK(b.commune[FM_NAME_MAX - 1] == 0 && memchr(b.commune, 0, FM_NAME_MAX),
            "the commune name is not terminated");
   rv = fm_bundle_import(store_get(), &b, FZ_T0 + 60000, &res);

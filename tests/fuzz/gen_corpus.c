@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zstd.h>
+
 #include "fieldmesh/bundle.h"
 #include "fieldmesh/control.h"
 #include "fieldmesh/enroll.h"
@@ -25,6 +27,7 @@
 #include "fieldmesh/record.h"
 #include "fieldmesh/seal.h"
 #include "fieldmesh/store.h"
+#include "fieldmesh/zpack.h"
 #include "fuzz.h"
 
 static const char *root;
@@ -523,7 +526,8 @@ static void handmade(fm_buf *out, const fm_buf *const *items, int n) {
   uint8_t hash[32];
   fm_wr wr;
   fm_wr_init(&wr, out);
-  fm_wr_raw(&wr, FM_BUNDLE_MAGIC, 8);
+  /* Items as they are: the uncompressed format. */
+  fm_wr_raw(&wr, FM_BUNDLE_MAGIC_V3, 8);
   fm_wr_map(&wr, 6);
   fm_wr_cstr(&wr, "from");
   fm_wr_bin(&wr, w->dev[4].pk, FM_KEY_LEN);
@@ -543,6 +547,41 @@ static void handmade(fm_buf *out, const fm_buf *const *items, int n) {
   fm_blake2b(hash, 32, out->p, out->len, NULL, 0);
   fm_wr_array(&wr, 2);
   fm_wr_uint(&wr, (uint64_t)n);
+  fm_wr_bin(&wr, hash, 32);
+  CHECK(fm_buf_error(out) == 0);
+}
+
+/* An FMBNDL4 bundle whose one section is a decompression bomb: a frame
+ * of a few dozen bytes that declares a whole section of zeros. */
+static void bomb(fm_buf *out) {
+  const fz_world *w = fz_world_get();
+  uint8_t hash[32], frame[256];
+  uint8_t *zeros = calloc(1, FM_ZPACK_SECTION_MAX);
+  CHECK(zeros != NULL);
+  size_t n = ZSTD_compress(frame, sizeof frame, zeros, FM_ZPACK_SECTION_MAX, 19);
+  free(zeros);
+  CHECK(!ZSTD_isError(n));
+  fm_wr wr;
+  fm_wr_init(&wr, out);
+  fm_wr_raw(&wr, FM_BUNDLE_MAGIC, 8);
+  fm_wr_map(&wr, 6);
+  fm_wr_cstr(&wr, "from");
+  fm_wr_bin(&wr, w->dev[4].pk, FM_KEY_LEN);
+  fm_wr_cstr(&wr, "authority");
+  fm_wr_bin(&wr, w->auth.pk, FM_KEY_LEN);
+  fm_wr_cstr(&wr, "commune");
+  fm_wr_cstr(&wr, FZ_COMMUNE);
+  fm_wr_cstr(&wr, "created");
+  fm_wr_uint(&wr, FZ_T0 + 3000);
+  fm_wr_cstr(&wr, "vector");
+  fm_wr_array(&wr, 0);
+  fm_wr_cstr(&wr, "certs");
+  fm_wr_array(&wr, 0);
+  fm_wr_bin(&wr, frame, n);
+  CHECK(fm_buf_error(out) == 0);
+  fm_blake2b(hash, 32, out->p, out->len, NULL, 0);
+  fm_wr_array(&wr, 2);
+  fm_wr_uint(&wr, 1);
   fm_wr_bin(&wr, hash, 32);
   CHECK(fm_buf_error(out) == 0);
 }
@@ -570,6 +609,14 @@ static void gen_bundle(const log_t *l) {
   CHECK(fm_bundle_export(s, NULL, NULL, path, FZ_T0 + 2000, &count) == 0);
   read_file(path, &file);
   put_bundle("all", &file, count);
+  fm_buf_reset(&file);
+  CHECK(fm_bundle_export_format(s, NULL, NULL, path, FZ_T0 + 2000, 3, 0, &count, NULL,
+                                NULL) == 0);
+  read_file(path, &file);
+  put_bundle("all-v3", &file, count);
+  fm_buf_reset(&file);
+  bomb(&file);
+  put_bundle("bomb", &file, 1);
 
   /* For a holder of device 2's log: only the rest. */
   fm_vector theirs;

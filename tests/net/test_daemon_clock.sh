@@ -97,9 +97,9 @@ wait_for "b to receive a's new dossier" same_view a b
 for n in a b; do stop "$n"; done
 [ "$(count_in_log a "days ahead of its clock")" = 1 ] ||
   fail "a's log says its clock is ahead $(count_in_log a "days ahead of its clock") times, not once"
-step "bundles say which release wrote them: FMBNDL3 today, another digit refused by name"
+step "bundles say which release wrote them: FMBNDL4 today, another digit refused by name"
 fm a bundle export -o "$W/all.bundle" >/dev/null
-[ "$(head -c 8 "$W/all.bundle")" = "FMBNDL3" ] || fail "a bundle does not start FMBNDL3"
+[ "$(head -c 8 "$W/all.bundle")" = "FMBNDL4" ] || fail "a bundle does not start FMBNDL4"
 { printf 'FMBNDL9\n'; tail -c +9 "$W/all.bundle"; } >"$W/other.bundle"
 rc=0
 out=$(fm b bundle import "$W/other.bundle" 2>&1) || rc=$?

@@ -26,7 +26,7 @@
 #include "fieldmesh/node.h"
 #include "fieldmesh/noise.h"
 #include "fieldmesh/zpack.h"
-#include "vpool.h"
+#include "fieldmesh/vpool.h"
 
 #define T0 1700000000000LL
 
@@ -1515,16 +1515,16 @@ static uint64_t ARRIVED[6];   /* each author's seq in the store after arrivals()
 static int arrivals(unsigned threads, size_t fail_at, uint8_t digest[32]) {
   tnode x;
   rogue r;
-  fmd_vpool pool;
+  fm_vpool pool;
   fm_buf m, c5, c4;
   fm_wr w;
   int rv;
   tnode_open(&x, 2);
   memset(&pool, 0, sizeof pool);
   if (threads) {
-    assert_int_equal(fmd_vpool_start(&pool, threads), 0);
+    assert_int_equal(fm_vpool_start(&pool, threads), 0);
     pool.fail_at = fail_at;
-    fm_verifier v = fmd_vpool_verifier(&pool);
+    fm_verifier v = fm_vpool_verifier(&pool);
     fm_store_set_verifier(x.s, &v);
   }
   fm_session *v = session_cfg_for(&x, 0, 4 << 20, 1);
@@ -1565,7 +1565,7 @@ static int arrivals(unsigned threads, size_t fail_at, uint8_t digest[32]) {
   fm_session_del(v);
   fm_store_set_verifier(x.s, NULL);
   tnode_close(&x);
-  fmd_vpool_stop(&pool);
+  fm_vpool_stop(&pool);
   return rv;
 }
 
@@ -1600,14 +1600,14 @@ static void test_pool_failure_fails_the_batch_not_the_process(void **state) {
  * pool ends byte-identical to one checking inline. */
 static void test_pool_sync_matches_inline_sync(void **state) {
   tnode x, y, z;
-  fmd_vpool pool;
+  fm_vpool pool;
   uint8_t dy[32], dz[32];
   tnode_open(&x, 2);
   tnode_open(&y, 3);
   tnode_open(&z, 3);
   add_visits(&x, &D[2], 3000, 0);
-  assert_int_equal(fmd_vpool_start(&pool, 2), 0);
-  fm_verifier v = fmd_vpool_verifier(&pool);
+  assert_int_equal(fm_vpool_start(&pool, 2), 0);
+  fm_verifier v = fm_vpool_verifier(&pool);
   fm_store_set_verifier(z.s, &v);
   wire_pair a = {session_cfg_for(&x, 1, 256 << 10, 1), session_cfg_for(&y, 0, 256 << 10, 1), T0, 0, 0, 0};
   run(&a);
@@ -1624,7 +1624,7 @@ static void test_pool_sync_matches_inline_sync(void **state) {
   fm_session_del(b.a);
   fm_session_del(b.b);
   fm_store_set_verifier(z.s, NULL);
-  fmd_vpool_stop(&pool);
+  fm_vpool_stop(&pool);
   tnode_close(&x);
   tnode_close(&y);
   tnode_close(&z);
