@@ -55,6 +55,8 @@ static void head_fields(fm_buf *out, const fm_fwd_batch *b, const fmd_batch_meta
   put(out, m->sink);
   put(out, "\",\"created\":");
   fm_json_time(out, b->created);
+  /* A correction: entries sent before with placeholders, now opened. */
+  if (b->resent) put(out, ",\"resent\":true");
 }
 
 int fmd_batch_ndjson(fm_buf *out, const fm_fwd_batch *b, const fmd_batch_meta *m) {
