@@ -2,15 +2,17 @@
 # A record the gateway forwarded with placeholders goes upstream again,
 # opened, once its key comes (docs/operations.md, "Corrections"), with
 # real daemons, a real PostgreSQL, the HTTP receiver and a spool:
-#   - a (Team 1, sealing) records a dossier and a visit before it ever met
-#     anyone: they are sealed to a alone;
+#   - a (Team 1, sealing) records a dossier, a visit and a scan of the
+#     applicant's id card before it ever met anyone: they are sealed to a
+#     alone;
 #   - a meets h (Team 2) and stops; h brings them to the gateway g, whose
 #     hold ([upstream] seal_hold_seconds = 2) runs out: every sink gets
 #     them with "(sealed: Team 1)" and status counts them as waiting;
-#   - a meets g: its daemon extends its grant to g, and g sends the two
+#   - a meets g: its daemon extends its grant to g, and g sends the three
 #     entries again as a correction: the PostgreSQL rows now hold the
-#     plaintext, the spool a "-resent" batch whose lines say "resent":
-#     true, the receiver one correction of each under a key of its own;
+#     plaintext and the scan's file, the spool a "-resent" batch whose
+#     lines say "resent": true and the file, the receiver one correction
+#     of each under a key of its own, after the file;
 #   - exactly once each, also after g restarts; no second receipt; the
 #     laptops' view digests are those of before.
 #
@@ -47,6 +49,9 @@ D=$(fm a dossier add --procedure khai_sinh --applicant-name "$CITIZEN" --applica
 grep -q "knows no gateway yet" "$W/a-err" || fail "no warning that the hall could not read it: $(cat "$W/a-err")"
 V=$(fm a visit add --village "Nghĩa Tân" --mode home --citizens 1 --services account_created \
   --place "nhà bà $CITIZEN" 2>/dev/null | tail -n1)
+"$PY" -c 'import random,sys; open(sys.argv[1],"wb").write(random.Random(7).randbytes(150000))' "$W/cccd.jpg"
+H=$("$PY" -c 'import hashlib,sys; print(hashlib.blake2b(open(sys.argv[1],"rb").read(), digest_size=32).hexdigest())' "$W/cccd.jpg")
+fm a dossier attach "$D" "$W/cccd.jpg" --kind id_card >/dev/null 2>&1
 
 step "a meets h only, and stops"
 conf a
@@ -69,34 +74,40 @@ placeholders() {
   local s
   for s in spool postgres http; do [ "$(sink_field g $s placeholders)" = "$1" ] || return 1; done
 }
-wait_for "every sink to hold the two entries with placeholders" placeholders 2
+wait_for "every sink to hold the three entries with placeholders" placeholders 3
 wait_for "the sinks to catch up" forwarded_all g spool postgres http
 [ "$(pg_q "SELECT applicant_id FROM dossiers WHERE id = '$D'")" = "(sealed: Team 1)" ] ||
   fail "PostgreSQL's dossier row: $(pg_q "SELECT applicant_id FROM dossiers WHERE id = '$D'")"
 grep -hF "\"$D\"" "$W"/spool/*.ndjson | grep -qF "(sealed: Team 1)" || fail "the spool's dossier is not sealed"
 grep -qF "$CCCD" "$W"/spool/*.ndjson && fail "the spool holds the id number already"
+[ "$(pg_q "SELECT count(*) FROM dossier_attachments WHERE dossier = '$D' AND hash IS NULL AND error IS NOT NULL")" = 1 ] ||
+  fail "the scan's row: $(pg_q "SELECT * FROM dossier_attachments")"
+[ -e "$W/spool/$H.scan" ] && fail "the spool holds the sealed scan's file already"
 log_has g "entries go with placeholders" || fail "g did not log the placeholders"
-fm g status | grep -qF "2 sent with placeholders" || fail "status: $(fm g status | grep forwarding)"
+fm g status | grep -qF "3 sent with placeholders" || fail "status: $(fm g status | grep forwarding)"
 fm g doctor | grep -qF "records upstream with placeholders" || fail "doctor: $(fm g doctor)"
 DIGEST=$(status_field h view_digest)
 receipts_before=$(sink_field g postgres receipts)
 
-step "a meets g: its extension comes, and g sends the two entries again, opened"
+step "a meets g: its extension comes, and g sends the three entries again, opened"
 start a --config "$W/a.conf" --peer "127.0.0.1:${PORT[g]}"
 g_reads() { fm g dossier show "$D" 2>/dev/null | grep -qF $CCCD; }
 wait_for "g to read a's dossier" g_reads
 wait_for "every sink to be corrected" placeholders 0
 for s in spool postgres http; do
-  [ "$(sink_field g $s corrected)" = 2 ] || fail "$s: $(sink_field g $s corrected) corrected"
+  [ "$(sink_field g $s corrected)" = 3 ] || fail "$s: $(sink_field g $s corrected) corrected"
 done
 wait_for "the sinks to catch up" forwarded_all g spool postgres http
-log_has g "2 entries sent again as corrections" || fail "g did not log the corrections"
+log_has g "3 entries sent again as corrections" || fail "g did not log the corrections: $(grep -F corrections "$W/g.log" || true)"
 
 step "PostgreSQL: the rows hold the plaintext, once"
 [ "$(pg_q "SELECT applicant_name || '|' || applicant_id || '|' || phone FROM dossiers WHERE id = '$D'")" = \
   "$CITIZEN|$CCCD|$PHONE" ] || fail "PostgreSQL's dossier row: $(pg_q "SELECT * FROM dossiers WHERE id = '$D'")"
 [ "$(pg_q "SELECT place FROM visits WHERE id = '$V'")" = "nhà bà $CITIZEN" ] || fail "PostgreSQL's visit row"
 [ "$(pg_q "SELECT count(*) FROM dossiers WHERE id = '$D'")" = 1 ] || fail "the dossier has several rows"
+[ "$(pg_q "SELECT hash || '|' || name || '|' || a.size FROM dossier_attachments d JOIN attachments a USING (hash) WHERE dossier = '$D'")" = \
+  "$H|cccd.jpg|150000" ] || fail "the scan's row: $(pg_q "SELECT * FROM dossier_attachments")"
+[ "$(pg_q "SELECT count(*) FROM dossier_attachments WHERE dossier = '$D'")" = 1 ] || fail "the scan has several rows"
 
 step "spool: one correction batch, its lines marked resent"
 resent=$(ls "$W"/spool/*-resent.ndjson 2>/dev/null | wc -l)
@@ -106,10 +117,13 @@ head -n1 "$W"/spool/*-resent.ndjson | grep -qF '"resent":true' || fail "the corr
 grep -F '"kind":"dossier"' "$W"/spool/*-resent.ndjson | grep -qF '"resent":true' || fail "the entry line is not marked resent"
 grep -hF "\"$D\"" "$W"/spool/*-resent.ndjson | grep -qF "$CCCD" || fail "the correction's dossier lacks the id number"
 grep -hF "\"$V\"" "$W"/spool/*-resent.ndjson | grep -qF "nhà bà $CITIZEN" || fail "the correction's visit lacks the place"
+grep -F '"kind":"dossier.attach"' "$W"/spool/*-resent.ndjson | grep -qF "\"file\":\"$H.scan\"" || fail "the correction's attach line lacks the file"
+cmp "$W/cccd.jpg" "$W/spool/$H.scan" || fail "the spool's $H.scan is not the file"
 
 step "HTTP: one correction of each, under a key of its own"
 no_violations
-[ "$(rstate 'sum(S["corrected"].values())')" = 2 ] || fail "the receiver has $(rstate 'S["corrected"]')"
+[ "$(rstate 'sum(S["corrected"].values())')" = 3 ] || fail "the receiver has $(rstate 'S["corrected"]')"
+cmp "$W/cccd.jpg" "$R/attachments/$H" || fail "the receiver's $H is not the file"
 grep -lF '"resent": true' "$R"/batches/*.json | xargs grep -lF "$CCCD" >/dev/null ||
   fail "no correction batch with the id number reached the receiver"
 
@@ -119,9 +133,9 @@ start g --config "$W/g.conf"
 sleep 3
 wait_for "the sinks to catch up" forwarded_all g spool postgres http
 [ "$(ls "$W"/spool/*-resent.ndjson | wc -l)" = 1 ] || fail "a second correction in the spool"
-[ "$(rstate 'sum(S["corrected"].values())')" = 2 ] || fail "the receiver has $(rstate 'S["corrected"]')"
+[ "$(rstate 'sum(S["corrected"].values())')" = 3 ] || fail "the receiver has $(rstate 'S["corrected"]')"
 placeholders 0 || fail "placeholders after the restart"
-[ "$(sink_field g http corrected)" = 2 ] || fail "corrected after the restart: $(sink_field g http corrected)"
+[ "$(sink_field g http corrected)" = 3 ] || fail "corrected after the restart: $(sink_field g http corrected)"
 no_violations
 
 step "no second receipt; the laptops' views are those of before"
