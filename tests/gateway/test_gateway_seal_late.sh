@@ -30,8 +30,8 @@ CITIZEN="Hờ Thị Dua"
 R="$W/receiver"
 mkdir -p "$R"
 printf 'ok\n' >"$R/mode"
-HPORT=$NEXT_PORT
-NEXT_PORT=$((NEXT_PORT + 1))
+HPORT=$NEXT_PORT WEB_G=$((NEXT_PORT + 1))
+NEXT_PORT=$((NEXT_PORT + 2))
 "$PY" "$HERE/receiver.py" "$HPORT" "$R" 2>>"$W/receiver.log" &
 EXTRA_PIDS+=($!)
 wait_for "the receiver to listen" test -e "$R/ready"
@@ -58,7 +58,8 @@ conf a
 conf h
 conf g "[upstream]" "spool = $W/spool" "postgres = $(pg_conninfo)" \
   "http = http://127.0.0.1:$HPORT/batches" "http_token = s3cret-token" "linger_ms = 200" \
-  "retry_min_ms = 200" "retry_max_ms = 800" "seal_hold_seconds = 2"
+  "retry_min_ms = 200" "retry_max_ms = 800" "seal_hold_seconds = 2" \
+  "[web]" "listen = 127.0.0.1:$WEB_G"
 start h --config "$W/h.conf"
 start a --config "$W/a.conf" --peer "127.0.0.1:${PORT[h]}"
 wait_for "a and h to agree" same_view a h
@@ -86,6 +87,8 @@ grep -qF "$CCCD" "$W"/spool/*.ndjson && fail "the spool holds the id number alre
 log_has g "entries go with placeholders" || fail "g did not log the placeholders"
 fm g status | grep -qF "3 sent with placeholders" || fail "status: $(fm g status | grep forwarding)"
 fm g doctor | grep -qF "records upstream with placeholders" || fail "doctor: $(fm g doctor)"
+curl -fsS "http://127.0.0.1:$WEB_G/upstream?lang=en" | grep -qF "3 sent with placeholders, waiting for their key" ||
+  fail "the Upstream page does not count them"
 DIGEST=$(status_field h view_digest)
 receipts_before=$(sink_field g postgres receipts)
 
@@ -99,6 +102,9 @@ for s in spool postgres http; do
 done
 wait_for "the sinks to catch up" forwarded_all g spool postgres http
 log_has g "3 entries sent again as corrections" || fail "g did not log the corrections: $(grep -F corrections "$W/g.log" || true)"
+page=$(curl -fsS "http://127.0.0.1:$WEB_G/upstream?lang=en")
+printf '%s' "$page" | grep -qF "3 corrected" || fail "the Upstream page does not count the corrections"
+printf '%s' "$page" | grep -qF "sent with placeholders" && fail "the Upstream page still counts placeholders"
 
 step "PostgreSQL: the rows hold the plaintext, once"
 [ "$(pg_q "SELECT applicant_name || '|' || applicant_id || '|' || phone FROM dossiers WHERE id = '$D'")" = \
