@@ -380,6 +380,14 @@ static int on_sink(void *ctx, const fm_fwd_status *st) {
     add(d, 0, "scans waiting for chunks",
         "%s %s: %s. A scan goes upstream with its file only; the gateway fetches the chunks "
         "from the laptops it syncs with.", fm_sink_kind_name(st->kind), st->target, refused);
+  if (st->active && st->placeholders)
+    add(d, 0, "records upstream with placeholders",
+        "%s %s received %llu entr%s with placeholders (\"(sealed: TEAM)\") for sealed fields "
+        "this gateway could not open in time (%llu corrected so far). Each goes again, opened, "
+        "as a correction once the writer's grant or a teammate's extension reaches the "
+        "gateway: sync it with the writer's team.",
+        fm_sink_kind_name(st->kind), st->target, (unsigned long long)st->placeholders,
+        st->placeholders == 1 ? "y" : "ies", (unsigned long long)st->corrected);
   return 0;
 }
 

@@ -188,6 +188,11 @@ static int sink_text(void *ctx, const fm_fwd_status *st) {
     printf("; REFUSING ONE ENTRY: %s (ask the commune's system why)", refused);
   if (fmc_upstream_scans_waiting(c, st, refused, sizeof refused))
     printf("; WAITING FOR CHUNKS: %s", refused);
+  if (st->placeholders)
+    printf("; %llu sent with placeholders for sealed fields, waiting for their key to go again",
+           (unsigned long long)st->placeholders);
+  if (st->corrected)
+    printf("; %llu corrected (sent again opened)", (unsigned long long)st->corrected);
   putchar('\n');
   return 0;
 }
@@ -241,6 +246,10 @@ static int sink_json(void *ctx, const fm_fwd_status *st) {
   fmc_json_uint(j, st->scan_seq);
   fmc_json_key(j, "scan_missing_chunks");
   fmc_json_uint(j, st->scan_missing);
+  fmc_json_key(j, "placeholders");
+  fmc_json_uint(j, st->placeholders);
+  fmc_json_key(j, "corrected");
+  fmc_json_uint(j, st->corrected);
   fmc_json_obj_end(j);
   return 0;
 }

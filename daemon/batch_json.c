@@ -32,10 +32,12 @@ static int entry(fm_buf *out, const fm_fwd_batch *b, size_t i, const fmd_batch_m
                  unsigned flags) {
   int rv = fm_json_entry(out, b->items[i].bytes, b->items[i].len, flags);
   const fmd_scan *sc = m ? fmd_scans_of_item(m->scans, i) : NULL;
-  if (rv < 0 || !sc) return rv;
+  if (rv < 0 || (!sc && !b->resent)) return rv;
   FM_ASSERT(out->len > 0 && out->p[out->len - 1] == '}');
   out->len--;
-  if ((rv = fmd_scan_json(out, sc, m->scan_suffix)) < 0) return rv;
+  if (sc && (rv = fmd_scan_json(out, sc, m->scan_suffix)) < 0) return rv;
+  /* A correction: sent before with placeholders, now opened. */
+  if (b->resent) put(out, ",\"resent\":true");
   put(out, "}");
   return fm_buf_error(out);
 }
@@ -53,6 +55,8 @@ static void head_fields(fm_buf *out, const fm_fwd_batch *b, const fmd_batch_meta
   put(out, m->sink);
   put(out, "\",\"created\":");
   fm_json_time(out, b->created);
+  /* A correction: entries sent before with placeholders, now opened. */
+  if (b->resent) put(out, ",\"resent\":true");
 }
 
 int fmd_batch_ndjson(fm_buf *out, const fm_fwd_batch *b, const fmd_batch_meta *m) {

@@ -158,6 +158,7 @@ static const char *const web_keys[] = {"listen", "password_file", "silent_days"}
 static const char *const privacy_keys[] = {"seal", "keep_months"};
 static const char *const upstream_keys[] = {
     "spool", "postgres", "http", "batch_entries", "batch_kib", "linger_ms", "scan_wait_hours",
+    "seal_hold_seconds",
     "retry_min_ms", "retry_max_ms", "timeout_seconds", "tls_verify", "ca_file", "http_token"};
 #define KEYS(a) a, sizeof a / sizeof *a
 static const struct {

@@ -2,6 +2,7 @@
 
 #include "batch_json.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include "unseal.h"
 
 static void plan_next(fmd_sink *k);
+static void after_work(uv_work_t *w, int status);
+static void drop_batch(fmd_sink *k);
 
 static const char *kind_name(const fmd_sink *k) { return fm_sink_kind_name(k->conf.kind); }
 
@@ -27,6 +30,7 @@ static void on_timer(uv_timer_t *t) {
 
 static void arm(fmd_sink *k, fmd_sink_state st, uint64_t ms) {
   k->state = st;
+  k->resend_wait = 0;
   uv_timer_start(&k->timer, on_timer, ms, 0);
 }
 
@@ -56,8 +60,10 @@ void fmd_gateway_kick(fmd_gateway *g) {
   if (!g || g->stopping) return;
   for (size_t i = 0; i < g->nsinks; i++) {
     fmd_sink *k = &g->sinks[i];
+    /* A grant or an extension may be among them: look for corrections. */
+    k->resend_kick = 1;
     /* Busy or pausing: the next plan takes the new entries anyway. */
-    if (k->state == FMD_S_IDLE) linger(k);
+    if (k->state == FMD_S_IDLE || (k->state == FMD_S_LINGER && k->resend_wait)) linger(k);
   }
 }
 
@@ -118,6 +124,35 @@ static void committed(fmd_sink *k, const fm_fwd_done *done) {
   if (done->receipts) fmd_node_poke(g->d);
 }
 
+/* A correction came back: the entries the sink took are forgotten (no
+ * receipt: they have theirs). */
+static void after_resend(fmd_sink *k, size_t acked) {
+  fmd_gateway *g = k->g;
+  if (!k->result.ok || acked == 0) {
+    char why[FMD_SINK_ERROR_MAX];
+    snprintf(why, sizeof why, "correction: %.200s",
+             k->result.ok ? (k->result.note[0] ? k->result.note : "it accepted no entry")
+                          : (k->result.error[0] ? k->result.error : "failed"));
+    k->resend_kick = 1;   /* after the pause, at once */
+    k->resend_last = 0;
+    failed(k, why);
+    return;
+  }
+  int rv = fm_forward_resend_done(g->d->store, &k->batch, k->result.accepted);
+  if (rv < 0) {
+    fmd_logf(&g->d->log, FMD_WARN, "upstream %s: corrections delivered, but cannot record it "
+             "in the store (%s): they will be delivered again", kind_name(k), fm_strerror(rv));
+  } else {
+    fmd_logf(&g->d->log, FMD_INFO, "upstream %s: %zu entries sent again as corrections, their "
+             "sealed fields opened (they went with placeholders before)", kind_name(k), acked);
+  }
+  k->last_error[0] = 0;
+  k->backoff_ms = 0;
+  k->resend_kick = 1;     /* more may wait: look again at once */
+  k->resend_last = 0;
+  if (!g->stopping) linger(k);
+}
+
 static void after_work(uv_work_t *w, int status) {
   fmd_sink *k = w->data;
   fmd_gateway *g = k->g;
@@ -126,14 +161,16 @@ static void after_work(uv_work_t *w, int status) {
   (void)status;
   k->state = FMD_S_IDLE;
   for (size_t i = 0; k->result.ok && i < k->batch.n; i++) acked += k->result.accepted[i] != 0;
-  if (!k->result.ok || acked == 0) {
+  if (k->batch.resent) {
+    after_resend(k, acked);
+  } else if (!k->result.ok || acked == 0) {
     char why[FMD_SINK_ERROR_MAX];
     if (k->result.ok) {
       /* Answered, accepting nothing: the same id would get the same
        * answer (Idempotency-Key), so the batch is forgotten and its
        * entries go in a new one after the pause. */
       snprintf(why, sizeof why, "%s", k->result.note[0] ? k->result.note : "it accepted no entry");
-      fm_fwd_ack none = {kind_name(k), k->result.accepted, NULL, NULL};
+      fm_fwd_ack none = {kind_name(k), k->result.accepted, NULL, NULL, NULL};
       fm_forward_commit(g->d->store, &g->d->node.id, &k->batch, &none, fmd_now(), &done);
     } else {
       snprintf(why, sizeof why, "%s", k->result.error[0] ? k->result.error : "failed");
@@ -141,7 +178,7 @@ static void after_work(uv_work_t *w, int status) {
     failed(k, why);
   } else {
     fm_fwd_ack ack = {kind_name(k), k->result.accepted, (const char *const *)k->result.refs,
-                      k->result.batch_ref};
+                      k->result.batch_ref, k->placeholders};
     int rv = fm_forward_commit(g->d->store, &g->d->node.id, &k->batch, &ack, fmd_now(), &done);
     if (rv < 0) {
       char why[FMD_SINK_ERROR_MAX];
@@ -154,8 +191,134 @@ static void after_work(uv_work_t *w, int status) {
     }
   }
   result_free(k);
+  drop_batch(k);
+}
+
+static void drop_batch(fmd_sink *k) {
+  free(k->placeholders);
+  k->placeholders = NULL;
   fmd_scans_reset(&k->scans);
   fm_fwd_batch_free(&k->batch);
+}
+
+/* Hands |k->batch|, opened, to a worker. */
+static void start_delivery(fmd_sink *k) {
+  fmd_gateway *g = k->g;
+  int rv;
+  memset(&k->result, 0, sizeof k->result);
+  k->result.scans = &k->scans;
+  /* The roster as this store knows it now: the worker must not read the
+   * store.  (A few dozen members: cheap next to a batch.) */
+  fm_buf_free(&k->roster);
+  fm_buf_init(&k->roster, (size_t)4 << 20);
+  k->result.roster = fmd_batch_roster(&k->roster, g->d->store) == 0 ? (const char *)k->roster.p
+                                                                     : "[]";
+  if (!(k->result.accepted = calloc(k->batch.n, 1))) {
+    drop_batch(k);
+    arm(k, FMD_S_BACKOFF, next_backoff(k));
+    return;
+  }
+  k->state = FMD_S_BUSY;
+  k->started = fmd_now();
+  k->work.data = k;
+  if ((rv = uv_queue_work(g->d->loop, &k->work, work, after_work)) < 0) {
+    result_free(k);
+    drop_batch(k);
+    fmd_logf(&g->d->log, FMD_WARN, "upstream %s: cannot start a delivery: %s", kind_name(k),
+             uv_strerror(rv));
+    arm(k, FMD_S_BACKOFF, next_backoff(k));
+  }
+}
+
+/* Opens |k->batch|'s sealed fields and loads its scans; |rec_locked|
+ * (one per record, may be NULL) says which records kept a field. */
+static int open_batch(fmd_sink *k, uint8_t *rec_locked, uint64_t *locked) {
+  fmd_gateway *g = k->g;
+  uint64_t scans_locked = 0;
+  int rv;
+  if (!k->opened.max) fm_buf_init(&k->opened, (size_t)1 << 30);
+  if (!k->scans.ct.max) fmd_scans_init(&k->scans);
+  if ((rv = fmd_unseal_batch_each(g->keys, &k->batch, &k->opened, locked, rec_locked)) < 0 ||
+      (rv = fmd_scans_load(&k->scans, g->d->store, g->keys, &k->batch, &scans_locked)) < 0) {
+    fmd_logf(&g->d->log, FMD_WARN, "upstream %s: cannot open the batch's sealed fields or read "
+             "its scans: %s",
+             kind_name(k), fm_strerror(rv));
+    return rv;
+  }
+  *locked += scans_locked;
+  return 0;
+}
+
+/* Waits for the next look for corrections. */
+static void resend_later(fmd_sink *k, fm_time now) {
+  fm_time at = k->resend_at;
+  if (k->resend_kick && k->resend_last + FMD_RESEND_KICK_MS < at)
+    at = k->resend_last + FMD_RESEND_KICK_MS;
+  arm(k, FMD_S_LINGER, at > now ? (uint64_t)(at - now) : 0);
+  k->resend_wait = 1;
+}
+
+/* Nothing new to forward: sends again, opened, the entries that went
+ * with placeholders and whose key came since.  1 when the sink has
+ * something to do (a delivery, a timer), 0 when it can stay idle. */
+static int try_resend(fmd_sink *k) {
+  fmd_gateway *g = k->g;
+  fm_time now = fmd_now();
+  uint64_t waiting = 0, locked = 0;
+  uint8_t *rec_locked = NULL;
+  if (fm_forward_placeholders(g->d->store, k->conf.id, &waiting) < 0 || waiting == 0) return 0;
+  if (now < k->resend_at && !(k->resend_kick && now - k->resend_last >= FMD_RESEND_KICK_MS)) {
+    resend_later(k, now);
+    return 1;
+  }
+  k->resend_kick = 0;
+  k->resend_last = now;
+  k->resend_at = now + FMD_RESEND_POLL_MS;
+  int rv = fm_forward_resend_next(g->d->store, k->conf.id, g->env.cfg->batch_entries, &k->batch);
+  if (rv == 0 && !(rec_locked = calloc(k->batch.nrecords + 1, 1))) rv = -ENOMEM;
+  if (rv == 0 && k->batch.n && !(k->placeholders = calloc(k->batch.n, 1))) rv = -ENOMEM;
+  if (rv == 0 && k->batch.n && (rv = open_batch(k, rec_locked, &locked)) == 0 && locked)
+    fmd_unseal_mark_items(&k->batch, rec_locked, &k->scans, k->placeholders);
+  if (rv < 0 || k->batch.n == 0) {
+    if (rv < 0)
+      fmd_logf(&g->d->log, FMD_WARN, "upstream %s: cannot read the entries to send again: %s",
+               kind_name(k), fm_strerror(rv));
+    free(rec_locked);
+    drop_batch(k);
+    resend_later(k, now);
+    return 1;
+  }
+  /* Only what opens now goes: the rest waits for its key. */
+  size_t keep = 0, nrec = 0;
+  fm_fwd_batch *b = &k->batch;
+  for (size_t i = 0; i < b->n; i++)
+    if (!k->placeholders[i]) b->items[keep++] = b->items[i];
+  for (size_t i = 0; i < b->nrecords; i++)
+    if (!rec_locked[i]) b->records[nrec++] = b->records[i];
+  free(rec_locked);
+  fmd_logf(&g->d->log, FMD_DEBUG, "upstream %s: %llu entries went with placeholders; %zu open "
+           "now", kind_name(k), (unsigned long long)waiting, keep);
+  if (keep == 0) {
+    drop_batch(k);
+    resend_later(k, now);
+    return 1;
+  }
+  if (keep < b->n) {
+    /* Scans point at items by index: load them again for those kept. */
+    b->n = keep;
+    b->nrecords = nrec;
+    fmd_scans_reset(&k->scans);
+    locked = 0;
+    if ((rv = fmd_scans_load(&k->scans, g->d->store, g->keys, b, &locked)) < 0) {
+      drop_batch(k);
+      resend_later(k, now);
+      return 1;
+    }
+  }
+  free(k->placeholders);
+  k->placeholders = NULL;
+  start_delivery(k);
+  return 1;
 }
 
 /* Reads the next batch (or the one that failed) and hands it to a worker. */
@@ -185,6 +348,7 @@ static void plan_next(fmd_sink *k) {
       k->scans_said = 1;
       arm(k, FMD_S_LINGER, FMD_SCAN_POLL_MS);
     }
+    if (!g->stopping && k->state == FMD_S_IDLE) try_resend(k);
     return;
   }
   k->scans_said = 0;
@@ -197,53 +361,33 @@ static void plan_next(fmd_sink *k) {
              "planned before the daemon stopped", kind_name(k), hex, k->batch.n);
   }
   /* Upstream gets the citizens' data in the clear (docs/privacy.md). */
-  uint64_t locked = 0, scans_locked = 0;
-  if (!k->opened.max) fm_buf_init(&k->opened, (size_t)1 << 30);
-  if (!k->scans.ct.max) fmd_scans_init(&k->scans);
-  if ((rv = fmd_unseal_batch(g->keys, &k->batch, &k->opened, &locked)) < 0 ||
-      (rv = fmd_scans_load(&k->scans, g->d->store, g->keys, &k->batch, &scans_locked)) < 0) {
-    fm_fwd_batch_free(&k->batch);
-    fmd_logf(&g->d->log, FMD_WARN, "upstream %s: cannot open the batch's sealed fields or read "
-             "its scans: %s",
-             kind_name(k), fm_strerror(rv));
+  uint64_t locked = 0;
+  uint8_t *rec_locked = calloc(k->batch.nrecords + 1, 1);
+  if (!rec_locked || open_batch(k, rec_locked, &locked) < 0) {
+    free(rec_locked);
+    drop_batch(k);
     arm(k, FMD_S_BACKOFF, next_backoff(k));
     return;
   }
-  locked += scans_locked;
-  if (locked && fmd_now() - k->batch.created < FMD_SEAL_HOLD_MS && !g->stopping) {
+  fm_time hold = (fm_time)g->env.cfg->seal_hold_seconds * 1000;
+  if (locked && fmd_now() - k->batch.created < hold && !g->stopping) {
     /* The writer's extension is probably on the way: wait for it. */
     fmd_logf(&g->d->log, FMD_DEBUG, "upstream %s: %llu sealed fields of the batch wait for "
              "their key", kind_name(k), (unsigned long long)locked);
-    fmd_scans_reset(&k->scans);
-    fm_fwd_batch_free(&k->batch);
-    arm(k, FMD_S_LINGER, 2000);
+    free(rec_locked);
+    drop_batch(k);
+    arm(k, FMD_S_LINGER, hold < 2000 ? (uint64_t)hold + 1 : 2000);
     return;
   }
-  memset(&k->result, 0, sizeof k->result);
-  k->result.scans = &k->scans;
-  /* The roster as this store knows it now: the worker must not read the
-   * store.  (A few dozen members: cheap next to a batch.) */
-  fm_buf_free(&k->roster);
-  fm_buf_init(&k->roster, (size_t)4 << 20);
-  k->result.roster = fmd_batch_roster(&k->roster, g->d->store) == 0 ? (const char *)k->roster.p
-                                                                     : "[]";
-  if (!(k->result.accepted = calloc(k->batch.n, 1))) {
-    fmd_scans_reset(&k->scans);
-    fm_fwd_batch_free(&k->batch);
-    arm(k, FMD_S_BACKOFF, next_backoff(k));
-    return;
+  if (locked && (k->placeholders = calloc(k->batch.n, 1)) != NULL) {
+    size_t n = fmd_unseal_mark_items(&k->batch, rec_locked, &k->scans, k->placeholders);
+    fmd_logf(&g->d->log, FMD_WARN, "upstream %s: %zu entries go with placeholders for sealed "
+             "fields this gateway holds no key for (waited %u s); they go again, opened, as "
+             "corrections when the key comes", kind_name(k), n,
+             (unsigned)g->env.cfg->seal_hold_seconds);
   }
-  k->state = FMD_S_BUSY;
-  k->started = fmd_now();
-  k->work.data = k;
-  if ((rv = uv_queue_work(g->d->loop, &k->work, work, after_work)) < 0) {
-    result_free(k);
-    fmd_scans_reset(&k->scans);
-    fm_fwd_batch_free(&k->batch);
-    fmd_logf(&g->d->log, FMD_WARN, "upstream %s: cannot start a delivery: %s", kind_name(k),
-             uv_strerror(rv));
-    arm(k, FMD_S_BACKOFF, next_backoff(k));
-  }
+  free(rec_locked);
+  start_delivery(k);
 }
 
 /* ---- starting and stopping ------------------------------------------------------------------ */
@@ -351,6 +495,7 @@ void fmd_gateway_free(fmd_gateway *g) {
   if (!g) return;
   for (size_t i = 0; i < g->nsinks; i++) {
     fm_fwd_batch_free(&g->sinks[i].batch);
+    free(g->sinks[i].placeholders);
     fm_buf_free(&g->sinks[i].roster);
     fm_buf_free(&g->sinks[i].opened);
     fmd_scans_free(&g->sinks[i].scans);

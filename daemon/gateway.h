@@ -32,6 +32,8 @@
 
 #define FMD_SINKS_MAX 3
 #define FMD_SCAN_POLL_MS 1000
+#define FMD_RESEND_POLL_MS 60000
+#define FMD_RESEND_KICK_MS 5000
 
 typedef struct fmd_node fmd_node;
 typedef struct fmd_gateway fmd_gateway;
@@ -58,6 +60,16 @@ typedef struct fmd_sink {
   char last_error[FMD_SINK_ERROR_MAX]; /* logged already: repeats go to debug */
   uint64_t since_start;          /* entries acknowledged since the daemon started */
   int scans_said;                /* "scans wait for chunks" logged since the last batch */
+  uint8_t *placeholders;         /* one per item of |batch|: it goes with placeholders */
+  /* Corrections (fm_forward_resend_next): entries that went with
+   * placeholders go again once the keyring opens them.  Looked for when
+   * nothing else waits, every FMD_RESEND_POLL_MS, and after new entries
+   * (a grant or an extension may be among them) at most every
+   * FMD_RESEND_KICK_MS. */
+  fm_time resend_at;             /* next look on the timer */
+  fm_time resend_last;           /* the last look */
+  int resend_kick;               /* new entries since the last look */
+  int resend_wait;               /* the LINGER timer is the wait for the next look */
 } fmd_sink;
 
 struct fmd_gateway {

@@ -10,8 +10,12 @@
  * most 7.5 MiB: well inside bytea's 1 GB, and unlike a large object it is
  * an ordinary row that pg_dump, replication and DELETE treat like the
  * others); and one row per attach entry in `dossier_attachments` linking
- * the dossier to it.  Both ON CONFLICT DO NOTHING, and a file the table
- * holds already is not sent again. */
+ * the dossier to it.  A file the table holds already is not sent again;
+ * a link row is written once, but one that went without its file (sealed
+ * for a key the gateway lacked then) takes the file's hash when a
+ * correction brings it (ON CONFLICT ... WHERE hash IS NULL).  A correction
+ * (a batch with |resent|) needs nothing else: dossiers and visits are
+ * upserted from the views anyway, now opened. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,7 +215,9 @@ static const char INSERT_DOSSIER_ATTACHMENT[] =
     " hash, error, attached_at, attached_by, batch)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8, $9,"
     " to_timestamp($10::bigint / 1000.0), $11, $12)"
-    " ON CONFLICT (commune_id, entry_id) DO NOTHING";
+    " ON CONFLICT (commune_id, entry_id) DO UPDATE SET name = EXCLUDED.name,"
+    " hash = EXCLUDED.hash, error = EXCLUDED.error, batch = EXCLUDED.batch"
+    " WHERE dossier_attachments.hash IS NULL AND EXCLUDED.hash IS NOT NULL";
 
 /* ---- talking to the server -------------------------------------------------------------- */
 

@@ -90,7 +90,7 @@ static void file_name(const fm_fwd_batch *b, char *out, size_t cap) {
   fmd_batch_hex(b, hex);
   gmtime_r(&secs, &tm);
   strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
-  snprintf(out, cap, "%s-%s.ndjson", when, hex);
+  snprintf(out, cap, "%s-%s%s.ndjson", when, hex, b->resent ? "-resent" : "");
 }
 
 /* Whether |path| is already a regular file of exactly |n| bytes that

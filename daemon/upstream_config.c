@@ -12,6 +12,7 @@ void fmd_upstream_config_defaults(fmd_upstream_config *c) {
   c->batch_kib = 4096;
   c->linger_ms = 2000;
   c->scan_wait_hours = 7 * 24;
+  c->seal_hold_seconds = 600;
   c->retry_min_ms = 1000;
   c->retry_max_ms = 300000;
   c->timeout_seconds = 30;
@@ -55,6 +56,8 @@ int fmd_upstream_config_set(fmd_upstream_config *c, const char *key, const char 
     return fmd_setting_uint_fix(value, 1, 2000, "entries", &c->batch_entries, fix, cap);
   if (!strcmp(key, "batch_kib")) return fmd_setting_uint_fix(value, 16, 65536, "KiB", &c->batch_kib, fix, cap);
   if (!strcmp(key, "linger_ms")) return fmd_setting_uint_fix(value, 0, 600000, "milliseconds", &c->linger_ms, fix, cap);
+  if (!strcmp(key, "seal_hold_seconds"))
+    return fmd_setting_uint_fix(value, 0, 7 * 24 * 3600, "seconds", &c->seal_hold_seconds, fix, cap);
   if (!strcmp(key, "scan_wait_hours"))
     return fmd_setting_uint_fix(value, 1, 24 * 366, "hours", &c->scan_wait_hours, fix, cap);
   if (!strcmp(key, "retry_min_ms"))

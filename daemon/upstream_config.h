@@ -20,6 +20,8 @@ typedef struct fmd_upstream_config {
   uint32_t batch_entries;            /* entries per batch */
   uint32_t batch_kib;                /* entry bytes per batch */
   uint32_t linger_ms;                /* wait for more entries before a small batch */
+  uint32_t seal_hold_seconds;        /* a batch with sealed fields the gateway has no key
+                                      * for waits this long for it (FMD_SEAL_HOLD_MS) */
   uint32_t scan_wait_hours;          /* a scan waits this long for its chunks (from its
                                       * stamp), then goes without its file */
   uint32_t retry_min_ms, retry_max_ms;

@@ -31,6 +31,16 @@ static void state(fmd_web_page *p, const fm_fwd_status *st) {
                                  : "<br><span class=\"tag warn\">%llu bản quét chờ các phần "
                                    "dữ liệu</span>",
                   (unsigned long long)st->scans_waiting);
+  if (st->active && st->placeholders)
+    fmd_html_rawf(&p->out, p->en ? "<br><span class=\"tag warn\">%llu sent with placeholders, "
+                                   "waiting for their key</span>"
+                                 : "<br><span class=\"tag warn\">%llu bản ghi gửi kèm chỗ "
+                                   "niêm phong, chờ khóa</span>",
+                  (unsigned long long)st->placeholders);
+  if (st->corrected)
+    fmd_html_rawf(&p->out, p->en ? "<br><span class=\"muted\">%llu corrected</span>"
+                                 : "<br><span class=\"muted\">%llu đã gửi lại</span>",
+                  (unsigned long long)st->corrected);
 }
 
 static int sink_row(void *ctx, const fm_fwd_status *st) {

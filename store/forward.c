@@ -46,7 +46,7 @@ static MDB_val fkey(uint8_t k[SID + 1 + 40], const uint8_t sink[SID], char tag,
   if (author) {
     memcpy(k + SID + 1, author, FM_KEY_LEN);
     v.mv_size += FM_KEY_LEN;
-    if (tag == 'a') {
+    if (tag == 'a' || tag == 'p') {
       fm__be64_put(k + SID + 1 + FM_KEY_LEN, seq);
       v.mv_size += 8;
     }
@@ -756,6 +756,23 @@ static void note_refused(state *st, const commit_ctx *cc) {
   st->refused_batches = 0;
 }
 
+/* A 'p' key, valued the time it was acknowledged, for each acknowledged
+ * item that went with placeholders. */
+static int keep_placeholders(fm_store *s, MDB_txn *t, const commit_ctx *cc) {
+  const fm_fwd_batch *b = cc->b;
+  uint8_t kb[SID + 41], be[8];
+  MDB_val k, v = {8, be};
+  int rc;
+  if (!cc->ack->placeholders) return 0;
+  fm__be64_put(be, cc->now > 0 ? (uint64_t)cc->now : 0);
+  for (size_t i = 0; i < b->n; i++) {
+    if (!cc->ack->accepted[i] || !cc->ack->placeholders[i] || b->items[i].is_receipt) continue;
+    k = fkey(kb, b->sink, 'p', b->items[i].author, b->items[i].seq);
+    if ((rc = mdb_put(t, s->forward, &k, &v, 0)) != 0) return fm__store_err(rc);
+  }
+  return 0;
+}
+
 static int do_commit(fm_store *s, MDB_txn *t, void *ctx) {
   commit_ctx *cc = ctx;
   const fm_fwd_batch *b = cc->b;
@@ -780,6 +797,7 @@ static int do_commit(fm_store *s, MDB_txn *t, void *ctx) {
     if ((rc = advance(s, t, cc, &b->ranges[i], i0, j)) != 0) return rc;
   }
   for (size_t i = 0; i < b->n; i++) cc->done.acked += cc->ack->accepted[i] ? 1 : 0;
+  if ((rc = keep_placeholders(s, t, cc)) != 0) return rc;
   k = fkey(kb, b->sink, 'b', NULL, 0);
   if ((rc = mdb_del(t, s->forward, &k, NULL)) != 0) return fm__store_err(rc);
   if ((rc = write_receipts(s, t, cc)) != 0) return rc;
@@ -916,6 +934,8 @@ static int scans_waiting_txn(fm_store *s, MDB_txn *t, fm_fwd_status *out) {
   return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
 }
 
+static int placeholders_txn(fm_store *s, MDB_txn *t, const uint8_t sink[SID], uint64_t *out);
+
 static int one_status(fm_store *s, MDB_txn *t, const uint8_t sink[SID], fm_fwd_status *out) {
   uint8_t kb[SID + 41];
   MDB_val k, v;
@@ -925,6 +945,9 @@ static int one_status(fm_store *s, MDB_txn *t, const uint8_t sink[SID], fm_fwd_s
   k = fkey(kb, sink, 'b', NULL, 0);
   out->in_flight = mdb_get(t, s->forward, &k, &v) == 0;
   if ((rc = scans_waiting_txn(s, t, out)) != 0) return rc;
+  if ((rc = placeholders_txn(s, t, sink, &out->placeholders)) != 0) return rc;
+  k = fkey(kb, sink, 'r', NULL, 0);
+  if ((rc = get_u64(s, t, &k, &out->corrected)) != 0) return fm__store_err(rc);
   return pending_txn(s, t, sink, &out->pending);
 }
 
@@ -954,4 +977,178 @@ int fm_forward_each_status(fm_store *s, int (*cb)(void *ctx, const fm_fwd_status
   mdb_txn_abort(t);
   if (rv) return rv;
   return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
+}
+
+/* ---- corrections ----------------------------------------------------------------------------- */
+
+/* Walks |sink|'s 'p' keys in key order: |cb| gets the author and seq of
+ * each, until it returns non-zero (returned). */
+static int each_placeholder(fm_store *s, MDB_txn *t, const uint8_t sink[SID],
+                            int (*cb)(void *ctx, const uint8_t *author, uint64_t seq,
+                                      const MDB_val *v),
+                            void *ctx) {
+  uint8_t kb[SID + 41];
+  MDB_cursor *c;
+  MDB_val k = fkey(kb, sink, 'p', NULL, 0), v;
+  int rc, rv = 0;
+  if ((rc = mdb_cursor_open(t, s->forward, &c)) != 0) return fm__store_err(rc);
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && rv == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size < SID + 1 || memcmp(k.mv_data, kb, SID + 1)) break;
+    if (k.mv_size != SID + 1 + FM_KEY_LEN + 8) {
+      rc = FM_ERR_CORRUPT;
+      break;
+    }
+    const uint8_t *a = (const uint8_t *)k.mv_data + SID + 1;
+    rv = cb(ctx, a, fm__be64_get(a + FM_KEY_LEN), &v);
+  }
+  mdb_cursor_close(c);
+  if (rv) return rv;
+  return rc == 0 || rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
+}
+
+static int count_one(void *ctx, const uint8_t *author, uint64_t seq, const MDB_val *v) {
+  (void)author;
+  (void)seq;
+  (void)v;
+  (*(uint64_t *)ctx)++;
+  return 0;
+}
+
+static int placeholders_txn(fm_store *s, MDB_txn *t, const uint8_t sink[SID], uint64_t *out) {
+  *out = 0;
+  return each_placeholder(s, t, sink, count_one, out);
+}
+
+int fm_forward_placeholders(fm_store *s, const uint8_t sink[SID], uint64_t *out) {
+  MDB_txn *t;
+  int rv;
+  *out = 0;
+  if (!s->gw_tables) return 0;
+  if ((rv = fm__store_read_begin(s, &t)) < 0) return rv;
+  rv = placeholders_txn(s, t, sink, out);
+  mdb_txn_abort(t);
+  return rv;
+}
+
+typedef struct resend_ctx {
+  fm_store *s;
+  MDB_txn *t;
+  loader L;
+  uint32_t max;
+  /* Keys of entries gone from the log, to forget after the walk. */
+  uint8_t (*gone)[FM_KEY_LEN + 8];
+  size_t ngone, gone_cap;
+} resend_ctx;
+
+static int resend_one(void *ctx, const uint8_t *author, uint64_t seq, const MDB_val *pv) {
+  resend_ctx *rc_ = ctx;
+  uint8_t key[40];
+  MDB_val k = {sizeof key, key}, v;
+  int rc;
+  if (rc_->L.b->n >= rc_->max) return 1;
+  fm__store_entry_key(key, author, seq);
+  rc = mdb_get(rc_->t, rc_->s->entries, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    if ((rc = grow((void **)&rc_->gone, rc_->ngone, &rc_->gone_cap, sizeof *rc_->gone)) < 0)
+      return rc;
+    memcpy(rc_->gone[rc_->ngone], author, FM_KEY_LEN);
+    fm__be64_put(rc_->gone[rc_->ngone] + FM_KEY_LEN, seq);
+    rc_->ngone++;
+    return 0;
+  }
+  if (rc) return fm__store_err(rc);
+  /* The batch's time: the latest first delivery among its entries, so the
+   * same correction is named the same way however often it is built. */
+  if (pv->mv_size == 8 && (fm_time)fm__be64_get(pv->mv_data) > rc_->L.b->created)
+    rc_->L.b->created = (fm_time)fm__be64_get(pv->mv_data);
+  return add_item(&rc_->L, &v, seq, author);
+}
+
+static void resend_id(fm_fwd_batch *b) {
+  crypto_generichash_state h;
+  crypto_generichash_init(&h, NULL, 0, FM_RECEIPT_BATCH_LEN);
+  crypto_generichash_update(&h, (const uint8_t *)"fieldmesh resent", 16);
+  crypto_generichash_update(&h, b->sink, SID);
+  for (size_t i = 0; i < b->n; i++) crypto_generichash_update(&h, b->items[i].id, FM_ID_LEN);
+  crypto_generichash_final(&h, b->id, FM_RECEIPT_BATCH_LEN);
+}
+
+typedef struct resend_next_ctx {
+  const uint8_t *sink;
+  uint32_t max;
+  fm_fwd_batch *b;
+} resend_next_ctx;
+
+static int do_resend_next(fm_store *s, MDB_txn *t, void *ctx) {
+  resend_next_ctx *nc = ctx;
+  resend_ctx rc_;
+  int rc;
+  batch_reset(nc->b, nc->sink);
+  memset(&rc_, 0, sizeof rc_);
+  rc_.s = s;
+  rc_.t = t;
+  rc_.L.b = nc->b;
+  rc_.max = nc->max;
+  rc = each_placeholder(s, t, nc->sink, resend_one, &rc_);
+  if (rc == 1) rc = 0;
+  for (size_t i = 0; rc == 0 && i < rc_.ngone; i++) {
+    uint8_t kb[SID + 41];
+    MDB_val k = fkey(kb, nc->sink, 'p', rc_.gone[i], fm__be64_get(rc_.gone[i] + FM_KEY_LEN));
+    rc = fm__store_err(mdb_del(t, s->forward, &k, NULL));
+  }
+  free(rc_.gone);
+  if (rc == 0) rc = load_records(s, t, &rc_.L);
+  if (rc == 0) rc = fm_buf_error(&nc->b->mem);
+  if (rc == 0) {
+    fix_pointers(nc->b);
+    nc->b->resent = 1;
+    resend_id(nc->b);
+  }
+  return rc;
+}
+
+int fm_forward_resend_next(fm_store *s, const uint8_t sink[SID], uint32_t max, fm_fwd_batch *out) {
+  resend_next_ctx nc = {sink, max == 0 || max > FM_FWD_BATCH_MAX ? FM_FWD_BATCH_MAX : max, out};
+  if (!s->gw_tables) {
+    batch_reset(out, sink);
+    return 0;
+  }
+  int rv = fm__store_write(s, do_resend_next, &nc);
+  if (rv < 0) batch_reset(out, sink);
+  return rv;
+}
+
+typedef struct resend_done_ctx {
+  const fm_fwd_batch *b;
+  const uint8_t *accepted;
+} resend_done_ctx;
+
+static int do_resend_done(fm_store *s, MDB_txn *t, void *ctx) {
+  resend_done_ctx *dc = ctx;
+  const fm_fwd_batch *b = dc->b;
+  uint8_t kb[SID + 41], be[8];
+  uint64_t done = 0, total;
+  MDB_val k;
+  int rc;
+  for (size_t i = 0; i < b->n; i++) {
+    if (dc->accepted && !dc->accepted[i]) continue;
+    k = fkey(kb, b->sink, 'p', b->items[i].author, b->items[i].seq);
+    rc = mdb_del(t, s->forward, &k, NULL);
+    if (rc == MDB_NOTFOUND) continue;   /* corrected already: counted then */
+    if (rc) return fm__store_err(rc);
+    done++;
+  }
+  if (!done) return 0;
+  k = fkey(kb, b->sink, 'r', NULL, 0);
+  if ((rc = get_u64(s, t, &k, &total)) != 0) return fm__store_err(rc);
+  fm__be64_put(be, total + done);
+  MDB_val v = {8, be};
+  return fm__store_err(mdb_put(t, s->forward, &k, &v, 0));
+}
+
+int fm_forward_resend_done(fm_store *s, const fm_fwd_batch *b, const uint8_t *accepted) {
+  resend_done_ctx dc = {b, accepted};
+  if (!s->gw_tables) return -EROFS;
+  return fm__store_write(s, do_resend_done, &dc);
 }

@@ -11,6 +11,11 @@
  *                       author was not (an HTTP upstream that accepted part
  *                       of a batch): skipped by the next batches
  *   'b'                 the batch planned and not yet acknowledged
+ *   'p' author seq      acknowledged, but it went with placeholders for
+ *                       sealed fields the gateway could not open then: to
+ *                       be sent again as a correction once it can
+ *   'r'                 how many such entries were corrected, all time
+ *                       (a u64 of its own: the 's' record keeps its shape)
  *
  * Entries go out per author in seq order (the authority's log first), so a
  * cursor per author says all there is; nothing is added to the cost of
@@ -119,6 +124,7 @@ typedef struct fm_fwd_batch {
    * entry whose chunks are not all here (the caller looks again later:
    * chunks arrive without new entries). */
   uint32_t scans_waiting;
+  int resent;                    /* a correction (fm_forward_resend_next) */
 } fm_fwd_batch;
 
 typedef struct fm_fwd_limits {
@@ -149,6 +155,10 @@ typedef struct fm_fwd_ack {
   const uint8_t *accepted;       /* one per item: non-zero when acknowledged */
   const char *const *refs;       /* one per item, NULL or "" for none; may be NULL */
   const char *batch_ref;         /* may be NULL */
+  /* One per item, may be NULL: non-zero when the item went with
+   * placeholders for sealed fields (a 'p' key is kept when it is
+   * acknowledged, in the same transaction). */
+  const uint8_t *placeholders;
 } fm_fwd_ack;
 
 typedef struct fm_fwd_done {
@@ -200,6 +210,9 @@ typedef struct fm_fwd_status {
   uint8_t scan_author[FM_KEY_LEN];
   uint64_t scan_seq;
   uint32_t scan_missing;
+  /* Entries acknowledged with placeholders that wait for their key to be
+   * sent again, and those sent again (corrected), all time. */
+  uint64_t placeholders, corrected;
 } fm_fwd_status;
 
 /* Calls |cb| for every sink the store knows, until it returns non-zero. */
@@ -208,5 +221,29 @@ int fm_forward_each_status(fm_store *s, int (*cb)(void *ctx, const fm_fwd_status
 
 /* Entries of the store not yet acknowledged by |sink|. */
 int fm_forward_pending(fm_store *s, const uint8_t sink[FM_FWD_SINK_ID_LEN], uint64_t *out);
+
+/* ---- corrections ------------------------------------------------------------------ */
+
+/* Entries of |sink| acknowledged with placeholders and not corrected yet
+ * (0 on a store without the gateway's tables). */
+int fm_forward_placeholders(fm_store *s, const uint8_t sink[FM_FWD_SINK_ID_LEN], uint64_t *out);
+
+/* The entries of |sink| that went with placeholders, at most |max| (1 ..
+ * FM_FWD_BATCH_MAX), as a batch into |out| (freed by the caller with
+ * fm_fwd_batch_free(), whatever the result), its records as the views
+ * hold them now, with |out->resent| set.  Its id is derived from the sink
+ * and its entries, so the same correction delivered again (a failure, a
+ * restart) carries the same id, and never that of a first delivery.
+ * Nothing is recorded: the 'p' keys are the plan.  0 with |out->n| 0 when
+ * none waits.  Entries gone from the log (a revocation purged them) are
+ * forgotten. */
+int fm_forward_resend_next(fm_store *s, const uint8_t sink[FM_FWD_SINK_ID_LEN], uint32_t max,
+                           fm_fwd_batch *out);
+
+/* The sink took the correction |b| (fm_forward_resend_next): forgets the
+ * items whose |accepted| is non-zero (NULL: all) and counts them as
+ * corrected.  No receipt is written: the entries have theirs, and the
+ * laptops' views do not change. */
+int fm_forward_resend_done(fm_store *s, const fm_fwd_batch *b, const uint8_t *accepted);
 
 #endif

@@ -21,7 +21,10 @@ and checks, writing every violation as a line to STATE_DIR/violations:
   - the Idempotency-Key header equals the body's batch and idempotency_key;
   - every entry's idempotency_key equals its id;
   - a batch sent again under the same key carries the same entry ids;
-  - no entry is sent again once an answer accepting it was delivered;
+  - no entry is sent again once an answer accepting it was delivered,
+    but in a correction ("resent": true on the batch and on each of its
+    entries, under an Idempotency-Key of its own), and no entry is
+    corrected twice (state.json "corrected": id -> count);
   - the Authorization header carries the configured token;
   - every receipt item of sink "http" names an entry accepted here, once.
 
@@ -36,7 +39,8 @@ that scan was stored.
 A batch sent again under a key already answered 200 gets that answer again,
 as a real endpoint keyed by Idempotency-Key would.  STATE_DIR/state.json
 (rewritten after every request) holds the counts the test reads: requests,
-per-mode answers, accepted ids, receipt items.
+per-mode answers, accepted ids, receipt items.  Every batch's body is kept
+as STATE_DIR/batches/KEY.json.
 Stops by itself after 10 minutes, or when killed.
 """
 import hashlib
@@ -51,7 +55,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 PORT, DIR = int(sys.argv[1]), sys.argv[2]
 lock = threading.Lock()
 S = {"requests": 0, "answers": {}, "accepted": {}, "receipted": {}, "seen": {}, "keys": {},
-     "partial_refused": 0, "violations": 0, "puts": {}, "scans_named": {}}
+     "partial_refused": 0, "violations": 0, "puts": {}, "scans_named": {}, "corrected": {}}
 # An endpoint that answers a repeated Idempotency-Key with its first answer
 # (as docs/operations.md asks): what the gateway relies on when a reply is
 # lost to a timeout.
@@ -129,6 +133,9 @@ def decide(batch, key):
 def delivered(accepted):
     """The gateway has our answer: these entries are acknowledged."""
     for e in accepted:
+        if e.get("resent") is True:
+            S["corrected"][e["id"]] = S["corrected"].get(e["id"], 0) + 1
+            continue
         S["accepted"][e["id"]] = 1
         S["seen"]["%s/%d" % (e["author"], e["seq"])] = e["id"]
     for e in accepted:
@@ -150,11 +157,21 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != "Bearer s3cret-token":
             violation("Authorization header %r" % self.headers.get("Authorization"))
         ids = [e["id"] for e in batch["entries"]]
+        resent = batch.get("resent") is True
+        os.makedirs(os.path.join(DIR, "batches"), exist_ok=True)
+        with open(os.path.join(DIR, "batches", key + ".json"), "w", encoding="utf-8") as f:
+            json.dump(batch, f, ensure_ascii=False)
         for e in batch["entries"]:
             if e.get("idempotency_key") != e["id"]:
                 violation("entry %s: idempotency_key %r" % (e["id"], e.get("idempotency_key")))
-            if e["id"] in S["accepted"]:
+            if (e.get("resent") is True) != resent:
+                violation("entry %s: resent %r in a batch resent %r" % (e["id"], e.get("resent"), resent))
+            if resent and e["id"] not in S["accepted"] and key not in REPLIES:
+                violation("entry %s corrected before it was accepted" % e["id"])
+            if e["id"] in S["accepted"] and not resent:
                 violation("entry %s sent again after it was accepted" % e["id"])
+            if resent and S["corrected"].get(e["id"]) and key not in REPLIES:
+                violation("entry %s corrected again under a new key" % e["id"])
         for e in batch["entries"]:
             scan = e.get("scan")
             if e["kind"] == "dossier.attach" and scan is None:

@@ -213,6 +213,10 @@ static void test_discovery_and_upstream_setters(void **state) {
   assert_int_equal(fmd_disc_config_set(&d, "group", "10.0.0.1", fix, sizeof fix), 1);
   assert_int_equal(fmd_disc_config_set(&d, "colour", "blue", fix, sizeof fix), -1);
   fmd_upstream_config_defaults(&u);
+  assert_int_equal(u.seal_hold_seconds, 600);
+  assert_int_equal(fmd_upstream_config_set(&u, "seal_hold_seconds", "0", fix, sizeof fix), 0);
+  assert_int_equal(u.seal_hold_seconds, 0);
+  assert_int_equal(fmd_upstream_config_set(&u, "seal_hold_seconds", "604801", fix, sizeof fix), 1);
   assert_int_equal(fmd_upstream_config_set(&u, "batch_entries", "0", fix, sizeof fix), 1);
   assert_int_equal(fmd_upstream_config_set(&u, "retry_min_ms", "5000", fix, sizeof fix), 0);
   assert_int_equal(fmd_upstream_config_set(&u, "retry_max_ms", "1000", fix, sizeof fix), 0);

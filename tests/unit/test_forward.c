@@ -105,7 +105,7 @@ static void ack(fx *f, const fm_fwd_batch *b, int (*keep)(size_t i, const fm_fwd
                 fm_fwd_done *done) {
   uint8_t *acc = calloc(b->n, 1);
   for (size_t i = 0; i < b->n; i++) acc[i] = (uint8_t)keep(i, &b->items[i]);
-  fm_fwd_ack a = {"spool", acc, NULL, "file.ndjson"};
+  fm_fwd_ack a = {"spool", acc, NULL, "file.ndjson", NULL};
   assert_int_equal(fm_forward_commit(f->s, &GW, b, &a, T0 + 1000, done), 0);
   free(acc);
 }
@@ -364,7 +364,7 @@ static void test_forward_resumes_commits_and_never_resends(void **state) {
   assert_int_equal(done.receipts, 1);
   /* A commit for a batch no longer recorded changes nothing. */
   uint8_t one = 1;
-  fm_fwd_ack a = {"spool", &one, NULL, NULL};
+  fm_fwd_ack a = {"spool", &one, NULL, NULL, NULL};
   assert_int_equal(fm_forward_commit(f.s, &GW, &b, &a, T0, NULL), FM_ERR_NOTFOUND);
   assert_int_equal(pending(&f), 17 + 1);    /* the receipt is an entry too */
   /* Half acknowledged: those are not sent again, the others are. */
@@ -462,7 +462,7 @@ static void forward_all(fx *g, const fm_identity *gw) {
   assert_int_equal(fm_forward_next(g->s, SINK.id, &lim, T0, &b), 0);
   uint8_t *acc = calloc(b.n, 1);
   memset(acc, 1, b.n);
-  fm_fwd_ack a = {"spool", acc, NULL, "file.ndjson"};
+  fm_fwd_ack a = {"spool", acc, NULL, "file.ndjson", NULL};
   assert_int_equal(fm_forward_commit(g->s, gw, &b, &a, T0 + 1000, &done), 0);
   free(acc);
   fm_fwd_batch_free(&b);
@@ -680,6 +680,131 @@ static void test_older_sink_state_still_reads(void **state) {
   fx_close(&f);
 }
 
+/* Entries acknowledged with placeholders are remembered per sink, in the
+ * commit's transaction; they come back as one correction with a stable
+ * id of its own, survive a reopen, are forgotten once the correction is
+ * acknowledged (only those it took), and never touch receipts or the
+ * view digest. */
+static void test_placeholders_remembered_resent_and_forgotten(void **state) {
+  fx f;
+  fm_fwd_batch b, r, again;
+  fm_fwd_done done;
+  fm_fwd_limits lim = {100, 1 << 20, 0, 0};
+  fm_store_opts o;
+  uint8_t digest[32], digest2[32];
+  uint64_t n;
+  (void)state;
+  memset(&b, 0, sizeof b);
+  memset(&r, 0, sizeof r);
+  memset(&again, 0, sizeof again);
+  memset(&o, 0, sizeof o);
+  o.nosync = 1;
+  gateway_store(&f, 3);                      /* dossier seq 1, visits seq 2..4 */
+  assert_int_equal(fm_forward_configure(f.s, &SINK, 1), 0);
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0, &b), 0);
+  assert_int_equal(b.n, 6);
+  /* The member's dossier and its second visit went with placeholders. */
+  uint8_t acc[6], ph[6] = {0};
+  memset(acc, 1, sizeof acc);
+  for (size_t i = 0; i < b.n; i++)
+    if (!memcmp(b.items[i].author, MEM.pk, 32) && (b.items[i].seq == 1 || b.items[i].seq == 3))
+      ph[i] = 1;
+  fm_fwd_ack a = {"spool", acc, NULL, "file.ndjson", ph};
+  assert_int_equal(fm_forward_commit(f.s, &GW, &b, &a, T0 + 1000, &done), 0);
+  assert_int_equal(done.acked, 6);
+  assert_int_equal(fm_forward_placeholders(f.s, SINK.id, &n), 0);
+  assert_int_equal(n, 2);
+  fm_fwd_status st = sink_status(&f);
+  assert_int_equal(st.placeholders, 2);
+  assert_int_equal(st.corrected, 0);
+  /* A receipt is never kept so (it has no sealed fields nor a receipt of
+   * its own). */
+  fm_fwd_batch_free(&b);
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0 + 2000, &b), 0);
+  assert_int_equal(b.n, 1);
+  assert_true(b.items[0].is_receipt);
+  fm_fwd_ack ra = {"spool", acc, NULL, NULL, ph + 0};
+  ph[0] = 1;
+  assert_int_equal(fm_forward_commit(f.s, &GW, &b, &ra, T0 + 2000, &done), 0);
+  assert_int_equal(fm_forward_placeholders(f.s, SINK.id, &n), 0);
+  assert_int_equal(n, 2);
+  st = sink_status(&f);
+  uint64_t receipts = st.receipts;
+  assert_int_equal(fm_store_view_digest(f.s, digest), 0);
+
+  /* Remembered across a restart. */
+  fm_store_close(f.s);
+  assert_int_equal(fm_store_open(f.dir, &o, &f.s), 0);
+  assert_int_equal(fm_forward_placeholders(f.s, SINK.id, &n), 0);
+  assert_int_equal(n, 2);
+
+  /* The correction: both entries, their records, an id of its own that
+   * is the same however often it is built. */
+  assert_int_equal(fm_forward_resend_next(f.s, SINK.id, 100, &r), 0);
+  assert_int_equal(r.n, 2);
+  assert_true(r.resent);
+  assert_int_equal(r.nranges, 0);
+  assert_int_equal(r.nrecords, 2);
+  assert_int_equal(r.items[0].seq, 1);
+  assert_int_equal(r.items[1].seq, 3);
+  assert_int_equal(r.created, T0 + 1000);
+  assert_memory_not_equal(r.id, b.id, 16);
+  assert_int_equal(fm_forward_resend_next(f.s, SINK.id, 100, &again), 0);
+  assert_memory_equal(again.id, r.id, 16);
+  fm_fwd_batch_free(&again);
+  /* At most |max| at once. */
+  assert_int_equal(fm_forward_resend_next(f.s, SINK.id, 1, &again), 0);
+  assert_int_equal(again.n, 1);
+  fm_fwd_batch_free(&again);
+
+  /* The sink took only the first: the second waits still. */
+  uint8_t took[2] = {1, 0};
+  assert_int_equal(fm_forward_resend_done(f.s, &r, took), 0);
+  assert_int_equal(fm_forward_placeholders(f.s, SINK.id, &n), 0);
+  assert_int_equal(n, 1);
+  /* Delivered twice: counted once. */
+  assert_int_equal(fm_forward_resend_done(f.s, &r, took), 0);
+  st = sink_status(&f);
+  assert_int_equal(st.placeholders, 1);
+  assert_int_equal(st.corrected, 1);
+  fm_fwd_batch_free(&r);
+  assert_int_equal(fm_forward_resend_next(f.s, SINK.id, 100, &r), 0);
+  assert_int_equal(r.n, 1);
+  assert_int_equal(r.items[0].seq, 3);
+  assert_int_equal(fm_forward_resend_done(f.s, &r, NULL), 0);
+  fm_fwd_batch_free(&r);
+  assert_int_equal(fm_forward_resend_next(f.s, SINK.id, 100, &r), 0);
+  assert_int_equal(r.n, 0);
+
+  /* Forgotten for good, after a restart too; no receipt, no new entry to
+   * forward, the same view digest. */
+  fm_store_close(f.s);
+  assert_int_equal(fm_store_open(f.dir, &o, &f.s), 0);
+  st = sink_status(&f);
+  assert_int_equal(st.placeholders, 0);
+  assert_int_equal(st.corrected, 2);
+  assert_int_equal(st.receipts, receipts);
+  assert_int_equal(pending(&f), 0);
+  assert_int_equal(fm_store_view_digest(f.s, digest2), 0);
+  assert_memory_equal(digest, digest2, 32);
+  fm_fwd_batch_free(&r);
+  fm_fwd_batch_free(&b);
+  fx_close(&f);
+
+  /* An entry the sink did not take is not kept: it goes again anyway. */
+  gateway_store(&f, 0);
+  assert_int_equal(fm_forward_configure(f.s, &SINK, 1), 0);
+  assert_int_equal(fm_forward_next(f.s, SINK.id, &lim, T0, &b), 0);
+  assert_int_equal(b.n, 3);
+  uint8_t acc2[3] = {1, 1, 0}, ph2[3] = {0, 1, 1};
+  fm_fwd_ack a2 = {"spool", acc2, NULL, NULL, ph2};
+  assert_int_equal(fm_forward_commit(f.s, &GW, &b, &a2, T0 + 1000, &done), 0);
+  assert_int_equal(fm_forward_placeholders(f.s, SINK.id, &n), 0);
+  assert_int_equal(n, 1);
+  fm_fwd_batch_free(&b);
+  fx_close(&f);
+}
+
 static int setup(void **state) {
   uint8_t seed[32];
   memset(seed, 1, 32);
@@ -708,6 +833,7 @@ int main(void) {
       cmocka_unit_test(test_older_sink_state_still_reads),
       cmocka_unit_test(test_scan_waits_for_its_chunks),
       cmocka_unit_test(test_scan_without_its_file_after_the_wait),
+      cmocka_unit_test(test_placeholders_remembered_resent_and_forgotten),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
