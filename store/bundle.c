@@ -25,6 +25,7 @@
 #include "fieldmesh/error.h"
 #include "fieldmesh/fsfile.h"
 #include "fieldmesh/presence_store.h"
+#include "fieldmesh/scan_copies.h"
 #include "fieldmesh/zpack.h"
 
 #define MAGIC_LEN 8
@@ -38,6 +39,7 @@
 #define ITEM_MIN (ENTRY_MIN + 2)
 #define VEC_ITEM_MIN (1 + 2 + FM_KEY_LEN + 1 + 2 + FM_ID_LEN)
 #define HEADER_KEYS_MAX 64
+#define SCANS_ITEM_MIN (1 + 2 + FM_KEY_LEN + 1)
 #define HEADER_MAX ((size_t)64 << 20)
 #define IMPORT_BATCH 1000
 
@@ -51,6 +53,7 @@ void fm_bundle_free(fm_bundle *b) {
   fm_vector_free(&b->vector);
   free(b->certs);
   free(b->presence);
+  free(b->scans);
   free(b->items);
   memset(b, 0, sizeof *b);
 }
@@ -185,6 +188,23 @@ static int parse_presence(fm_rd *c, fm_bundle *b) {
   return 0;
 }
 
+/* `scans`: [[author bin 32, upto uint] ...]. */
+static int parse_scans(fm_rd *c, fm_bundle *b) {
+  uint32_t n;
+  if (fm_rd_array(c, &n) < 0 || n > fm_rd_left(c) / SCANS_ITEM_MIN || b->scans)
+    return FM_ERR_MALFORMED;
+  if (n && !(b->scans = calloc(n, sizeof *b->scans))) return -ENOMEM;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t k;
+    if (fm_rd_array(c, &k) < 0 || k != 2 ||
+        fm_rd_bin_fixed(c, b->scans[i].author, FM_KEY_LEN) < 0 ||
+        fm_rd_uint(c, &b->scans[i].upto) < 0)
+      return FM_ERR_MALFORMED;
+    b->nscans = i + 1;
+  }
+  return 0;
+}
+
 static int key_is(const char *k, size_t n, const char *name) {
   return strlen(name) == n && memcmp(k, name, n) == 0;
 }
@@ -235,6 +255,9 @@ static int parse_header(fm_rd *c, fm_bundle *b) {
       bit = 128;  /* optional, FMBNDL3 and FMBNDL4 */
       rv = fm_rd_uint(c, &nc) < 0 || nc > SIZE_MAX / 2 ? FM_ERR_MALFORMED : 0;
       b->nchunks = (size_t)nc;
+    } else if (key_is(k, kn, "scans")) {
+      bit = 256;  /* optional */
+      rv = parse_scans(c, b);
     } else {
       bit = 0;
       rv = fm_rd_skip(c, 8, 1u << 16) < 0 ? FM_ERR_MALFORMED : 0;
@@ -499,6 +522,28 @@ static int header_ids(fm_store *s, uint8_t from[FM_KEY_LEN],
 
 /* Writes magic and header.  |cert| NULL: every certificate the store
  * holds; otherwise just that one.  |vec| NULL: an empty vector. */
+/* The `scans` items for the authors of |vec|: up to where this store
+ * holds every chunk of each one's scans (none when it holds no chunk).
+ * Into |out|, encoded; their number in |*n|. */
+static int collect_scans(fm_store *s, const fm_vector *vec, fm_buf *out, uint32_t *n) {
+  fm_wr w;
+  int full = 0, rv;
+  *n = 0;
+  /* A store with no chunk holds no scan whole: nothing to walk. */
+  if (!vec || (rv = fm_store_blob_full(s, 1, &full)) < 0 || !full) return 0;
+  fm_wr_init(&w, out);
+  for (size_t i = 0; i < vec->n; i++) {
+    uint64_t upto;
+    if ((rv = fm_store_scans_held_upto(s, vec->items[i].author, &upto)) < 0) return rv;
+    if (upto == 0) continue;
+    fm_wr_array(&w, 2);
+    fm_wr_bin(&w, vec->items[i].author, FM_KEY_LEN);
+    fm_wr_uint(&w, upto);
+    (*n)++;
+  }
+  return fm_buf_error(out);
+}
+
 static int write_header(bundle_out *o, fm_store *s, const fm_identity *id,
                         const char *magic, const fm_vector *vec, const uint8_t *cert,
                         size_t cert_len, const cert_list *notes, size_t nchunks,
@@ -516,10 +561,14 @@ static int write_header(bundle_out *o, fm_store *s, const fm_identity *id,
   cl.n = 0;
   if (cert) rv = collect_cert(&cl, cert, cert_len);
   else rv = fm_store_each_cert(s, collect_cert, &cl);
+  fm_buf scans;
+  uint32_t nscans = 0;
+  fm_buf_init(&scans, HEADER_MAX);
+  if (rv == 0 && sign) rv = collect_scans(s, vec, &scans, &nscans);
   fm_buf_init(&hb, HEADER_MAX);
   fm_wr_init(&w, &hb);
   fm_wr_raw(&w, magic, MAGIC_LEN);
-  fm_wr_map(&w, (sign ? 7 : 6) + (notes ? 1 : 0) + (nchunks ? 1 : 0));
+  fm_wr_map(&w, (sign ? 7 : 6) + (notes ? 1 : 0) + (nchunks ? 1 : 0) + (nscans ? 1 : 0));
   fm_wr_cstr(&w, "from");
   fm_wr_bin(&w, from, FM_KEY_LEN);
   fm_wr_cstr(&w, "authority");
@@ -548,6 +597,11 @@ static int write_header(bundle_out *o, fm_store *s, const fm_identity *id,
     fm_wr_cstr(&w, "chunks");
     fm_wr_uint(&w, nchunks);
   }
+  if (nscans) {
+    fm_wr_cstr(&w, "scans");
+    fm_wr_array(&w, nscans);
+    fm_wr_raw(&w, scans.p, scans.len);
+  }
   if (rv == 0) rv = fm_buf_error(&hb);
   if (rv == 0 && sign) {
     uint8_t h[HASH_LEN], sig[64];
@@ -560,6 +614,7 @@ static int write_header(bundle_out *o, fm_store *s, const fm_identity *id,
   }
   if (rv == 0) out_put(o, hb.p, hb.len);
   fm_buf_free(&hb);
+  fm_buf_free(&scans);
   fm_buf_free(&cl.buf);
   return rv < 0 ? rv : o->err;
 }
@@ -810,6 +865,7 @@ static int signed_by_peer(fm_store *s, const fm_bundle *b, const uint8_t self[FM
 
 int fm_bundle_note_copies(fm_store *s, const fm_bundle *b, fm_time now) {
   uint8_t self[FM_KEY_LEN], id[FM_ID_LEN];
+  uint64_t checked = 0;   /* our log's seq up to which |from| holds our very entries */
   int rv;
   if (fm_store_self(s, self) < 0 || !signed_by_peer(s, b, self)) return 0;
   for (size_t i = 0; i < b->vector.n; i++) {
@@ -826,6 +882,14 @@ int fm_bundle_note_copies(fm_store *s, const fm_bundle *b, fm_time now) {
     free(bytes);
     if (memcmp(id, it->head, FM_ID_LEN)) continue;
     if ((rv = fm_store_note_held(s, b->from, self, it->seq, now)) < 0) return rv;
+    checked = it->seq;
+  }
+  /* Its word about our scans counts as far as its word about our log. */
+  for (size_t i = 0; i < b->nscans && checked; i++) {
+    const fm_bundle_scans *sc = &b->scans[i];
+    if (memcmp(sc->author, self, FM_KEY_LEN)) continue;
+    uint64_t upto = sc->upto < checked ? sc->upto : checked;
+    if ((rv = fm_store_scans_note_held(s, b->from, upto, now, NULL)) < 0) return rv;
   }
   return 0;
 }

@@ -71,6 +71,14 @@
 
 /* A parsed container.  All pointers point into |data| or, for the
  * entries of an FMBNDL4 bundle, into |plain|; it owns both. */
+/* A signed header's word about scans: its writer holds every chunk of
+ * every scan of |author| up to |upto| (header key `scans`, protocol.md
+ * 7.2; scan_copies.h). */
+typedef struct fm_bundle_scans {
+  uint8_t author[FM_KEY_LEN];
+  uint64_t upto;
+} fm_bundle_scans;
+
 typedef struct fm_bundle {
   uint8_t *data;
   size_t len;
@@ -91,6 +99,8 @@ typedef struct fm_bundle {
   fm_slice *chunks;       /* points into |items|' array, past the entries */
   size_t npresence;       /* presence notes (hostile: checked on import) */
   fm_slice *presence;     /* owned array; bytes point into |data| */
+  size_t nscans;          /* the exporter's word about scans (hostile: it counts only */
+  fm_bundle_scans *scans; /* when signed, and only up to the vector's checked head); owned */
   int has_sig;            /* the header carries |sig| ... */
   uint8_t sig[64];
   size_t signed_len;      /* ... over data[0 .. signed_len) (not yet checked) */

@@ -96,6 +96,13 @@ done
 [ "$(status_field a view_digest)" = "$(status_field b view_digest)" ] || fail "views differ"
 fm b verify | grep -q '^verify: ok' || fail "verify failed on b"
 
+step "b's signed bundle says b keeps a's scan: only then is it safe on a"
+[ "$(status_field a scans_unsafe)" = 1 ] || fail "a's scan should wait to travel: $(fm a status --json)"
+carry b a >/dev/null
+[ "$(status_field a scans_unsafe)" = 0 ] ||
+  fail "b's bundle does not count as b keeping a's scan: $(fm a status --json)"
+[ "$(status_field a scan_bytes_waiting)" = 0 ] || fail "bytes still wait to travel on a"
+
 step "another team's member cannot attach to Team 1's dossier"
 fm c bundle import "$W/plain.bundle" >/dev/null
 refused 1 "Team 1" fm c dossier attach "$D" "$W/scan.jpg"
