@@ -169,6 +169,12 @@ typedef struct fm_session_stats {
   uint64_t refused_out;                /* entries we sent that the peer refused */
   fm_msg_refusal last_refused;         /* the latest such range (valid when
                                         * refused_out > 0) */
+  /* Bytes sent, framed as on the wire, by what they carried: the Noise
+   * handshake, and each message type (index: fm_msg_type; PACKED ENTRIES
+   * under FM_MSG_PACKED).  They sum to bytes_out once everything queued
+   * was pulled by fm_session_send. */
+  uint64_t handshake_out;
+  uint64_t msg_out[FM_MSG_TYPE_SLOTS];
   int error;                           /* why it failed, 0 if it did not */
   char reason[160];                    /* the peer's BYE/ERROR text or ours */
 } fm_session_stats;
