@@ -1290,16 +1290,6 @@ static fm_time ping_due(const fm_session *s) {
   return s->last_sent + s->ping_gap + (s->cfg.initiator ? 0 : s->ping_gap / 2);
 }
 
-/* Notes go out every ping interval while the link talks; once its pings
- * back off, only with a ping.  A PRESENCE asks for no answer but moves
- * last_sent: sent alone on a quiet link it would put our next ping off
- * past the peer's silence deadline, and the session would die of a note
- * (the simulator's quiet links did). */
-static fm_time presence_due(const fm_session *s) {
-  if (s->ping_gap == s->cfg.ping_every || s->state < FM_SS_SYNC) return s->presence_at;
-  fm_time p = ping_due(s);
-  return p > s->presence_at ? p : s->presence_at;
-}
 
 /* When the peer counts as gone: silent for the idle timeout plus what the
  * ping interval grew by (while idle the peer pings, or answers our ping,
@@ -1319,7 +1309,7 @@ fm_time fm_session_next_timer(const fm_session *s) {
   if (s->state <= FM_SS_HELLO && s->started + s->cfg.handshake_timeout < t)
     t = s->started + s->cfg.handshake_timeout;
   if (s->state >= FM_SS_SYNC && ping_due(s) < t) t = ping_due(s);
-  if (s->presence && presence_due(s) < t) t = presence_due(s);
+  if (s->presence && s->presence_at < t) t = s->presence_at;
   return t;
 }
 
@@ -1336,9 +1326,15 @@ int fm_session_on_timer(fm_session *s, fm_time now) {
     return fail(s, -ETIMEDOUT, "peer silent for %lld s",
                 (long long)((now - s->last_recv) / 1000));
   if (s->inflight && now >= s->last_ack + 2 * s->cfg.ping_every) s->st.stalled = 1;
-  if (s->presence && now >= presence_due(s) && (rv = send_presence(s, now, 1)) < 0)
+  uint64_t notes = s->st.notes_out;
+  if (s->presence && now >= s->presence_at && (rv = send_presence(s, now, 1)) < 0)
     return fail(s, rv, "cannot send presence notes: %s", fm_strerror(rv));
-  if (s->state >= FM_SS_SYNC && now >= ping_due(s)) {
+  /* A PRESENCE asks for no answer but moves last_sent: alone on a quiet
+   * link it would put our next PING off past the peer's silence deadline
+   * (and ours of it), and the session would die of a note (the
+   * simulator's quiet links did).  A PING goes with it. */
+  int with_note = s->st.notes_out != notes && s->ping_gap != s->cfg.ping_every;
+  if (s->state >= FM_SS_SYNC && (now >= ping_due(s) || with_note)) {
     fm_wr_init(&w, &s->plain);
     fm_msg_ping(&w, FM_MSG_PING, ++s->ping_nonce);
     backoff(s);

@@ -85,8 +85,9 @@ typedef struct fm_session_io {
    * in) and stops at the first non-zero return, which it returns; before
    * that it makes the node's own note afresh when due -- |live| 0, at the
    * start of a session: when a minute old; 1, in the live phase: when a
-   * minute old and changed, or an hour old.  Asked once the peer is
-   * admitted, when the peer's offer is complete, and every ping interval.
+   * minute old and changed, or a day old.  Asked once the peer is
+   * admitted, when the peer's offer is complete, and every ping interval
+   * (on a link whose pings backed off, a PING goes with the notes).
    * |presence_in| is handed the peer's notes, hostile bytes: the node
    * verifies, keeps or drops (and counts) each. */
   int (*presence_each)(void *ctx, int live, fm_presence_cb cb, void *cbctx);
