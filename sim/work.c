@@ -373,12 +373,12 @@ static int append(sim_world *w, sim_node *n, const char *kind, sim_kind k, const
  * member scans the papers while the citizen is there. */
 static void attach_scan(sim_world *w, sim_node *n, const char *id) {
   sim_author *a = &w->ledger.a[n->author];
-  uint64_t before = a->n;
   uint8_t *ids;
   size_t nchunks;
   int refused;
-  const fm_sealer *seal = sealer_of(w, n, &refused);
+  const fm_sealer *seal = sealer_of(w, n, &refused);  /* may write grants first */
   if (refused) return;
+  uint64_t before = a->n;
   int rv = sim_scan_make(w, n, id, seal, &w->work->body, &ids, &nchunks);
   if (rv < 0) {
     sim_world_fatal(w, "writing a scan", rv);
