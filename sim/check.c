@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fieldmesh/blob_store.h"
 #include "fieldmesh/copies.h"
 #include "fieldmesh/dirs.h"
 #include "fieldmesh/entry.h"
@@ -548,7 +549,7 @@ static void items_init(sim_check_report *r) {
       {"forks-detected", SIM_INV_FORKS},            {"hostile-contained", SIM_INV_HOSTILE},
       {"restart-durable", SIM_INV_RESTART},         {"store-verify", SIM_INV_VERIFY},
       {"copies-true", SIM_INV_COPIES},             {"causal-order", SIM_INV_CAUSAL},
-      {"restored-kept", SIM_INV_RESTORED}};
+      {"restored-kept", SIM_INV_RESTORED},         {"scans-whole", SIM_INV_SCANS}};
   memset(r, 0, sizeof *r);
   for (int i = 0; i < SIM_CHECKS; i++) {
     r->items[i].name = inv[i].name;
@@ -590,6 +591,50 @@ static int check_restored(const sim_check_in *in, sim_check_item *it) {
     author_name(in, l->r[i].author, who, sizeof who);
     fail(it, "the record %s wrote as seq %llu after a restore never reached the gateway", who,
          (unsigned long long)l->r[i].seq);
+  }
+  return 0;
+}
+
+/* ---- scans travel with their entries -------------------------------------------------------------- */
+
+typedef struct entry_id {
+  uint8_t id[FM_ID_LEN];
+  int found;
+} entry_id;
+
+static int entry_id_cb(void *ctx, const uint8_t *p, size_t len) {
+  entry_id *e = ctx;
+  fm_entry_id(p, len, e->id);
+  e->found = 1;
+  return 1;
+}
+
+/* Every honest node that holds a scan's `dossier.attach` entry -- as its
+ * author wrote it -- holds every chunk it names (every node fetches every
+ * chunk: docs/protocol.md, section 10), and the gateway holds every scan
+ * whose entry is expected there. */
+static int check_scans(const sim_check_in *in, sim_check_item *it) {
+  const sim_ledger *l = in->ledger;
+  char who[200];
+  for (size_t k = 0; k < l->nscans; k++) {
+    const sim_lscan *s = &l->scans[k];
+    const sim_author *a = &l->a[s->author];
+    for (size_t i = 0; i < in->nnodes; i++) {
+      const sim_check_node *d = &in->nodes[i];
+      entry_id e = {{0}, 0};
+      size_t held;
+      if (!d->store || (!d->honest && (int)i != in->gateway)) continue;
+      int rv = fm_store_read_after(d->store, a->pk, s->seq - 1, 1, entry_id_cb, &e);
+      if (rv < 0) return rv;
+      int expected = (int)i == in->gateway && s->seq <= a->expect;
+      if (!expected && (!e.found || memcmp(e.id, a->e[s->seq - 1].id, FM_ID_LEN))) continue;
+      if ((rv = fm_store_blob_count(d->store, s->ids, s->nchunks, &held)) < 0) return rv;
+      it->checked++;
+      if (held == s->nchunks) continue;
+      author_name(in, s->author, who, sizeof who);
+      fail(it, "node %s holds %zu of the %zu chunks of the scan %s attached as entry %llu", d->id,
+           held, s->nchunks, who, (unsigned long long)s->seq);
+    }
   }
   return 0;
 }
@@ -645,6 +690,7 @@ int sim_check_run(const sim_check_in *in, const sim_check_log *log, sim_check_re
   if (rv == 0) rv = check_copies(in, &r->items[10]);
   if (rv == 0) rv = check_causal(in, &r->items[11]);
   if (rv == 0) rv = check_restored(in, &r->items[12]);
+  if (rv == 0) rv = check_scans(in, &r->items[13]);
   if (rv < 0) return rv;
   check_hostile(in, &r->items[7]);
   log_findings(log, &r->items[8]);

@@ -36,6 +36,7 @@ enum {
   SIM_INV_COPIES = 20,          /* a copy a node counts is really there */
   SIM_INV_CAUSAL = 21,          /* a change made after seeing another wins over it */
   SIM_INV_RESTORED = 22,        /* a record written after a restore is never lost */
+  SIM_INV_SCANS = 23,           /* every node holding a scan's entry holds its chunks */
 };
 
 /* A status written after seeing another (sim/work.c): the one it saw
@@ -103,7 +104,7 @@ typedef struct sim_check_item {
   char detail[400];
 } sim_check_item;
 
-#define SIM_CHECKS 13
+#define SIM_CHECKS 14
 typedef struct sim_check_report {
   sim_check_item items[SIM_CHECKS];
   size_t n;

@@ -6,7 +6,8 @@
 
 const char *sim_kind_name(sim_kind k) {
   static const char *const names[SIM_K_COUNT] = {"enroll", "revoke", "visit", "dossier",
-                                                 "dossier.status", "seal.grant"};
+                                                 "dossier.status", "seal.grant",
+                                                 "dossier.attach"};
   return (unsigned)k < SIM_K_COUNT ? names[k] : "unknown";
 }
 
@@ -30,6 +31,8 @@ void sim_ledger_free(sim_ledger *l) {
   free(l->a);
   free(l->order);
   free(l->r);
+  for (size_t i = 0; i < l->nscans; i++) free(l->scans[i].ids);
+  free(l->scans);
   memset(l, 0, sizeof *l);
 }
 
@@ -111,3 +114,24 @@ void sim_ledger_recount(sim_ledger *l, size_t i) {
 }
 
 int sim_ledger_is_field(const sim_ledger *l, size_t i) { return l->a[i].node >= 0; }
+
+int sim_ledger_scan(sim_ledger *l, size_t author, uint64_t seq, const uint8_t *ids, size_t n,
+                    fm_time now) {
+  if (l->nscans == l->capscans) {
+    size_t cap = l->capscans ? 2 * l->capscans : 64;
+    sim_lscan *p = realloc(l->scans, cap * sizeof *p);
+    if (!p) return -ENOMEM;
+    l->scans = p;
+    l->capscans = cap;
+  }
+  sim_lscan *sc = &l->scans[l->nscans];
+  memset(sc, 0, sizeof *sc);
+  if (!(sc->ids = malloc(n * 32))) return -ENOMEM;
+  memcpy(sc->ids, ids, n * 32);
+  sc->nchunks = n;
+  sc->author = author;
+  sc->seq = seq;
+  sc->created = now;
+  l->nscans++;
+  return 0;
+}

@@ -13,7 +13,8 @@
 #include "fieldmesh/types.h"
 
 typedef enum sim_kind {
-  SIM_K_ENROLL, SIM_K_REVOKE, SIM_K_VISIT, SIM_K_DOSSIER, SIM_K_STATUS, SIM_K_GRANT, SIM_K_COUNT
+  SIM_K_ENROLL, SIM_K_REVOKE, SIM_K_VISIT, SIM_K_DOSSIER, SIM_K_STATUS, SIM_K_GRANT,
+  SIM_K_ATTACH, SIM_K_COUNT
 } sim_kind;
 
 const char *sim_kind_name(sim_kind k);
@@ -46,9 +47,22 @@ typedef struct sim_restored {
   uint64_t seq;             /* the seq it had on the restored branch */
 } sim_restored;
 
+/* A scan attached to a dossier (--scans): its `dossier.attach` entry and
+ * the chunks every node that holds the entry must come to hold. */
+typedef struct sim_lscan {
+  size_t author;            /* the entry: ledger index and seq */
+  uint64_t seq;
+  uint8_t *ids;             /* nchunks blob ids of 32 bytes, owned */
+  size_t nchunks;
+  fm_time created;
+  fm_time whole_at_gateway; /* when the gateway first held every chunk; 0 never */
+} sim_lscan;
+
 typedef struct sim_ledger {
   sim_author *a;
   size_t n;
+  sim_lscan *scans;         /* in the order written */
+  size_t nscans, capscans;
   sim_restored *r;          /* records written on restored branches */
   size_t nr, capr;
   uint32_t *order;          /* author indexes sorted by key, for lookups */
@@ -66,6 +80,10 @@ int sim_ledger_find(const sim_ledger *l, const uint8_t pk[FM_KEY_LEN]);
 /* Records entry |seq| (the next one) of author |i|.  0, -EINVAL or -ENOMEM. */
 int sim_ledger_add(sim_ledger *l, size_t i, uint64_t seq, const uint8_t id[FM_ID_LEN],
                    fm_time now, uint32_t size, sim_kind kind);
+/* Records the scan of entry |seq| of author |author|: its |n| chunk ids
+ * (copied).  0 or -ENOMEM. */
+int sim_ledger_scan(sim_ledger *l, size_t author, uint64_t seq, const uint8_t *ids, size_t n,
+                    fm_time now);
 /* Notes a record written on a restored branch.  0 or -ENOMEM. */
 int sim_ledger_restored(sim_ledger *l, size_t author, uint64_t seq);
 /* Recomputes author |i|'s |expect| after a revocation, a fork or a write. */

@@ -2,7 +2,7 @@
  * and store/ code, and checks the invariants at the end.
  *
  *   fieldmesh-sim SCENARIO [--seed N] [--days D] [--json FILE] [--csv FILE]
- *                          [--verify-all] [--keep] [--seal] [--tmp DIR]
+ *                          [--verify-all] [--keep] [--seal] [--scans] [--tmp DIR]
  *
  * Exit codes: 0 all invariants hold, 1 usage or scenario error, 2 a store
  * or the system failed, 10..19 the first invariant that failed (check.h).
@@ -36,12 +36,12 @@
 typedef struct args {
   const char *scenario, *json, *csv, *tmp;
   uint64_t seed;
-  int has_seed, days, verify_all, keep, seal;
+  int has_seed, days, verify_all, keep, seal, scans;
 } args;
 
 static const char USAGE[] =
     "usage: fieldmesh-sim SCENARIO [--seed N] [--days D] [--json FILE] [--csv FILE]\n"
-    "                     [--verify-all] [--keep] [--seal] [--tmp DIR]\n"
+    "                     [--verify-all] [--keep] [--seal] [--scans] [--tmp DIR]\n"
     "  SCENARIO is a scenario file or a preset: tan-quang, truc-bach, hoa-phuoc, binh-tan\n"
     "  (docs/simulator.md says what a run prints, and the exit codes)\n";
 
@@ -86,6 +86,7 @@ static int parse_args(int argc, char **argv, args *a) {
     else if (!strcmp(o, "--verify-all")) a->verify_all = 1;
     else if (!strcmp(o, "--keep")) a->keep = 1;
     else if (!strcmp(o, "--seal")) a->seal = 1;
+    else if (!strcmp(o, "--scans")) a->scans = 1;
     else if (o[0] == '-' || a->scenario) return usage("unknown argument");
     else a->scenario = o;
     i += takes;
@@ -171,7 +172,8 @@ static int run(const args *a, const sim_scenario *sc, double t0) {
   sim_check_report rep;
   sim_figures fig;
   sim_options opt = {a->has_seed ? a->seed : sc->seed, a->days, a->verify_all, a->keep,
-                     a->seal || sc->seal, a->tmp, NULL};
+                     a->seal || sc->seal, a->tmp, NULL,
+                     sc->scan_kb ? sc->scan_kb : a->scans ? SIM_SCAN_KB_DEFAULT : 0};
   int code = SIM_EXIT_SYSTEM, done = 0;
   outfile csv, json;
   if (a->csv && out_begin(&csv, "--csv", a->csv) < 0) return SIM_EXIT_USAGE;

@@ -100,7 +100,8 @@ int sim_metrics_converged(const sim_metrics *m) {
 }
 
 uint64_t sim_metrics_field_created(const sim_metrics *m) {
-  return m->created[SIM_K_VISIT] + m->created[SIM_K_DOSSIER] + m->created[SIM_K_STATUS];
+  return m->created[SIM_K_VISIT] + m->created[SIM_K_DOSSIER] + m->created[SIM_K_STATUS] +
+         m->created[SIM_K_ATTACH];
 }
 
 uint64_t sim_metrics_field_at(const sim_metrics *m, const sim_ledger *l, int node) {

@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 
+#include "fieldmesh/msg.h"
 #include "ledger.h"
 
 typedef struct sim_track {
@@ -26,6 +27,12 @@ typedef struct sim_metrics {
   uint64_t writes_down, writes_refused, twin_writes;
   uint64_t corrections;       /* statuses a team-mate corrected after seeing them */
   uint64_t wire_bytes;            /* every byte any session sent */
+  /* The same by what they carried, from each session's own account
+   * (fm_session_stats: bytes queued, summed when the session ends). */
+  uint64_t handshake_out, msg_out[FM_MSG_TYPE_SLOTS];
+  /* Scans (--scans): written, and their chunks taken in by the nodes. */
+  uint64_t scans, scan_bytes, scan_chunk_bytes;  /* files, their bytes, sealed */
+  uint64_t chunks_in, chunk_bytes_in;
   uint64_t entry_bytes_in;        /* entry bytes inside ENTRIES messages received */
   uint64_t entries_in, entries_accepted, entries_dup, batches;
   uint64_t entries_held;   /* held on arrival: an author not enrolled yet, or a change

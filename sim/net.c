@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,6 +174,10 @@ static int count_end(sim_world *w, const sim_conn *c, sim_end why) {
   fm_session_get_stats(c->s[0], &st[0]);
   fm_session_get_stats(c->s[1], &st[1]);
   count_hostile(w, c, st);
+  for (int i = 0; i < 2; i++) {
+    m->handshake_out += st[i].handshake_out;
+    for (int t = 0; t < FM_MSG_TYPE_SLOTS; t++) m->msg_out[t] += st[i].msg_out[t];
+  }
   switch (why) {
   case SIM_END_LINK_DOWN: m->sess_link_down++; return 0;
   case SIM_END_LOSS: m->sess_cut++, m->cut_loss++; return 1;

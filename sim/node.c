@@ -5,8 +5,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fieldmesh/blob_store.h"
 #include "fieldmesh/error.h"
 #include "net.h"
+#include "scan.h"
 #include "vcache.h"
 
 /* ---- the session callbacks ------------------------------------------------------------ */
@@ -115,6 +117,56 @@ static int io_ingest(void *ctx, const fm_slice *e, size_t count, fm_ingest_resul
   return rv;
 }
 
+/* Presence notes and the clocks, as the daemon's: straight to fm_node. */
+static int io_presence_each(void *ctx, int live, fm_presence_cb cb, void *cbctx) {
+  sim_node *n = ctx;
+  return n->inner.presence_each(n->inner.ctx, live, cb, cbctx);
+}
+
+static void io_presence_in(void *ctx, const fm_slice *notes, size_t count) {
+  sim_node *n = ctx;
+  n->inner.presence_in(n->inner.ctx, notes, count);
+}
+
+static fm_time io_wall(void *ctx) {
+  sim_node *n = ctx;
+  return n->inner.wall(n->inner.ctx);
+}
+
+static void io_peer_clock(void *ctx, const uint8_t peer[FM_KEY_LEN], int64_t ahead) {
+  sim_node *n = ctx;
+  n->inner.peer_clock(n->inner.ctx, peer, ahead);
+}
+
+/* Attachment chunks, as the daemon's; what a node takes in is counted,
+ * and the gateway's scans are watched until each is whole there. */
+static int io_blob_wanted(void *ctx, int (*cb)(void *cbctx, const uint8_t id[32]), void *cbctx) {
+  sim_node *n = ctx;
+  return n->inner.blob_wanted(n->inner.ctx, cb, cbctx);
+}
+
+static int io_blob_get(void *ctx, const uint8_t id[32], fm_buf *out) {
+  sim_node *n = ctx;
+  return n->inner.blob_get(n->inner.ctx, id, out);
+}
+
+static int io_blob_in(void *ctx, const uint8_t id[32], const uint8_t *chunk, size_t len) {
+  sim_node *n = ctx;
+  fm_slice c = {chunk, len};
+  fm_blob_tally t;
+  int rv = fm_store_blob_offer_checked(n->store, &c, id, &t);
+  if (rv < 0) return rv;
+  n->w->m.chunks_in++;
+  n->w->m.chunk_bytes_in += len;
+  if (t.kept && n->idx == n->w->sc->gateway) sim_scan_gateway_took(n->w, id);
+  return 0;
+}
+
+static void io_blob_held(void *ctx, const uint8_t device[FM_KEY_LEN], const uint8_t id[32]) {
+  sim_node *n = ctx;
+  n->inner.blob_held(n->inner.ctx, device, id);
+}
+
 fm_session_io sim_node_io(sim_node *n) {
   fm_session_io io = {.ctx = n,
                       .vector = io_vector,
@@ -124,7 +176,15 @@ fm_session_io sim_node_io(sim_node *n) {
                       .seen = io_seen,
                       .held = io_held,
                       .cert_of = io_cert_of,
-                      .learn_cert = io_learn_cert};
+                      .learn_cert = io_learn_cert,
+                      .presence_each = io_presence_each,
+                      .presence_in = io_presence_in,
+                      .wall = io_wall,
+                      .peer_clock = io_peer_clock,
+                      .blob_wanted = io_blob_wanted,
+                      .blob_get = io_blob_get,
+                      .blob_in = io_blob_in,
+                      .blob_held = io_blob_held};
   return io;
 }
 
@@ -166,6 +226,9 @@ int sim_node_start(sim_world *w, sim_node *n) {
   n->fmn.on_new_ctx = n;
   n->fmn.wall = node_wall;
   n->fmn.wall_ctx = n;
+  /* What a daemon's note says of itself (daemon/node.c), of the same size. */
+  n->fmn.presence.version = "fieldmesh 0.1.0";
+  n->fmn.presence.free_kib = 50u << 20;
   n->inner = fm_node_io(&n->fmn);
   n->up = 1;
   return 0;
@@ -231,6 +294,7 @@ static sim_kind kind_of(const fm_entry *e) {
   if (fm_entry_is(e, FM_KIND_DOSSIER)) return SIM_K_DOSSIER;
   if (fm_entry_is(e, FM_KIND_DOSSIER_STATUS)) return SIM_K_STATUS;
   if (fm_entry_is(e, FM_KIND_SEAL_GRANT)) return SIM_K_GRANT;
+  if (fm_entry_is(e, FM_KIND_DOSSIER_ATTACH)) return SIM_K_ATTACH;
   return SIM_K_VISIT;
 }
 

@@ -44,6 +44,60 @@ static int delays(const sim_world *w, sim_figures *f) {
   return 0;
 }
 
+static int scan_delays(const sim_world *w, sim_figures *f) {
+  const sim_ledger *l = &w->ledger;
+  fm_time *v = malloc((l->nscans + 1) * sizeof *v);
+  size_t n = 0;
+  if (!v) return -ENOMEM;
+  for (size_t i = 0; i < l->nscans; i++) {
+    if (l->scans[i].whole_at_gateway) v[n++] = l->scans[i].whole_at_gateway - l->scans[i].created;
+    else f->scans_never++;
+  }
+  qsort(v, n, sizeof *v, cmp_time);
+  f->scans_whole = n;
+  f->scan_p50_h = pct_hours(v, n, 50);
+  f->scan_p95_h = pct_hours(v, n, 95);
+  f->scan_max_h = n ? (double)v[n - 1] / 3600000.0 : 0;
+  free(v);
+  return 0;
+}
+
+/* Bytes the sessions sent of the message types |types| (0-terminated). */
+static uint64_t sent_of(const sim_metrics *m, const int *types) {
+  uint64_t s = 0;
+  for (; *types; types++) s += m->msg_out[*types];
+  return s;
+}
+
+static const int T_SCANS[] = {FM_MSG_WANT, FM_MSG_CHUNK, FM_MSG_NOCHUNK, 0};
+
+/* The wire by what it carried, for the summary and the JSON. */
+typedef struct wire_part {
+  const char *name;
+  int types[4];
+} wire_part;
+
+static const wire_part PARTS[] = {
+    {"hello", {FM_MSG_HELLO, 0}},
+    {"vector", {FM_MSG_VECTOR, 0}},
+    {"entries", {FM_MSG_ENTRIES, FM_MSG_PACKED, 0}},
+    {"ack", {FM_MSG_ACK, 0}},
+    {"caughtup", {FM_MSG_CAUGHTUP, 0}},
+    {"cert", {FM_MSG_CERT, 0}},
+    {"ping", {FM_MSG_PING, FM_MSG_PONG, 0}},
+    {"presence", {FM_MSG_PRESENCE, FM_MSG_PRESENCE_SUM, FM_MSG_PRESENCE_OFFER, 0}},
+    {"scan", {FM_MSG_WANT, FM_MSG_CHUNK, FM_MSG_NOCHUNK, 0}},
+    {"bye", {FM_MSG_BYE, FM_MSG_ERROR, 0}},
+};
+#define NPARTS (sizeof PARTS / sizeof PARTS[0])
+
+/* The wire without the scans' chunks, over the entry bytes received. */
+static double entry_ratio(const sim_metrics *m) {
+  uint64_t scan = sent_of(m, T_SCANS);
+  uint64_t wire = m->wire_bytes > scan ? m->wire_bytes - scan : 0;
+  return m->entry_bytes_in ? (double)wire / (double)m->entry_bytes_in : 0;
+}
+
 /* ---- sealing --------------------------------------------------------------------------- */
 
 typedef struct seal_scan {
@@ -116,7 +170,8 @@ int sim_report_figures(sim_world *w, sim_figures *f) {
   f->converged = sim_metrics_converged(&w->m);
   if (f->converged && w->m.all_synced_at >= w->m.last_write_at)
     f->converge_h = (double)(w->m.all_synced_at - w->m.last_write_at) / 3600000.0;
-  return delays(w, f);
+  int rv = delays(w, f);
+  return rv < 0 ? rv : scan_delays(w, f);
 }
 
 static const char *first_failure(const sim_check_report *r) {
@@ -150,10 +205,12 @@ static void text_head(FILE *o, sim_world *w, const sim_figures *f) {
           (double)(w->now - w->t0) / SIM_DAY_MS, (unsigned long long)m->events);
   fprintf(o, "nodes        %zu: %zu members, %zu leaders, 1 gateway, %zu hostile, %zu twins; %zu honest at the end\n",
           w->nnodes, f->members, f->leaders, f->hostile, f->twins, f->honest);
-  fprintf(o, "entries      %llu field entries (%llu visits, %llu dossiers, %llu status updates), "
-             "%llu authority entries\n",
+  fprintf(o, "entries      %llu field entries (%llu visits, %llu dossiers, %llu status updates",
           (unsigned long long)sim_metrics_field_created(m), (unsigned long long)m->created[SIM_K_VISIT],
-          (unsigned long long)m->created[SIM_K_DOSSIER], (unsigned long long)m->created[SIM_K_STATUS],
+          (unsigned long long)m->created[SIM_K_DOSSIER], (unsigned long long)m->created[SIM_K_STATUS]);
+  if (m->created[SIM_K_ATTACH])
+    fprintf(o, ", %llu scans attached", (unsigned long long)m->created[SIM_K_ATTACH]);
+  fprintf(o, "), %llu authority entries\n",
           (unsigned long long)(m->created[SIM_K_ENROLL] + m->created[SIM_K_REVOKE]));
   if (w->opt.seal)
     fprintf(o, "sealing      %llu grants; the gateway opens %llu sealed fields, %llu it holds no "
@@ -178,11 +235,22 @@ static void text_head(FILE *o, sim_world *w, const sim_figures *f) {
 
 static void text_body(FILE *o, sim_world *w, const sim_figures *f) {
   const sim_metrics *m = &w->m;
-  double ratio = m->entry_bytes_in ? (double)m->wire_bytes / (double)m->entry_bytes_in : 0;
-  fprintf(o, "wire         %llu bytes on the wire for %llu entry bytes received (%.3f x); "
-             "%llu bytes of entries written\n",
-          (unsigned long long)m->wire_bytes, (unsigned long long)m->entry_bytes_in, ratio,
-          (unsigned long long)m->created_bytes);
+  uint64_t scan_wire = sent_of(m, T_SCANS);
+  if (scan_wire)
+    fprintf(o, "wire         %llu bytes on the wire, %llu of them scans; %llu for %llu entry bytes "
+               "received (%.3f x); %llu bytes of entries written\n",
+            (unsigned long long)m->wire_bytes, (unsigned long long)scan_wire,
+            (unsigned long long)(m->wire_bytes - scan_wire), (unsigned long long)m->entry_bytes_in,
+            entry_ratio(m), (unsigned long long)m->created_bytes);
+  else
+    fprintf(o, "wire         %llu bytes on the wire for %llu entry bytes received (%.3f x); "
+               "%llu bytes of entries written\n",
+            (unsigned long long)m->wire_bytes, (unsigned long long)m->entry_bytes_in,
+            entry_ratio(m), (unsigned long long)m->created_bytes);
+  fprintf(o, "             by message: handshake %llu", (unsigned long long)m->handshake_out);
+  for (size_t i = 0; i < NPARTS; i++)
+    fprintf(o, ", %s %llu", PARTS[i].name, (unsigned long long)sent_of(m, PARTS[i].types));
+  fputc('\n', o);
   fprintf(o, "             %llu entries received, %llu accepted, %llu duplicates, %llu held "
              "for a while, in %llu batches\n",
           (unsigned long long)m->entries_in, (unsigned long long)m->entries_accepted,
@@ -195,6 +263,21 @@ static void text_body(FILE *o, sim_world *w, const sim_figures *f) {
           (unsigned long long)m->cut_loss, (unsigned long long)m->cut_fault,
           (unsigned long long)m->cut_crash, (unsigned long long)m->sess_failed,
           (unsigned long long)m->sess_refused);
+  if (w->opt.scan_kb) {
+    char a[32], b[32], c[32];
+    human(f->scan_p50_h, a, sizeof a);
+    human(f->scan_p95_h, b, sizeof b);
+    human(f->scan_max_h, c, sizeof c);
+    fprintf(o, "scans        %llu of %u KiB (%llu bytes, %llu sealed); %llu chunks taken in by the "
+               "nodes, %llu bytes, for %llu on the wire (%.3f x)\n",
+            (unsigned long long)m->scans, w->opt.scan_kb, (unsigned long long)m->scan_bytes,
+            (unsigned long long)m->scan_chunk_bytes, (unsigned long long)m->chunks_in,
+            (unsigned long long)m->chunk_bytes_in, (unsigned long long)scan_wire,
+            m->chunk_bytes_in ? (double)scan_wire / (double)m->chunk_bytes_in : 0);
+    fprintf(o, "             whole at the gateway: p50 %s, p95 %s, max %s over %llu scans; %llu "
+               "never\n", a, b, c, (unsigned long long)f->scans_whole,
+            (unsigned long long)f->scans_never);
+  }
   if (m->bundles)
     fprintf(o, "bundles      %llu carried, %llu bytes, %llu entries\n", (unsigned long long)m->bundles,
             (unsigned long long)m->bundle_bytes, (unsigned long long)m->bundle_entries);
@@ -302,8 +385,7 @@ static void json_flow(sim_json *j, sim_world *w, const sim_figures *f) {
   sim_json_obj(j, "wire");
   sim_json_u64(j, "bytes", m->wire_bytes);
   sim_json_u64(j, "entry_bytes_received", m->entry_bytes_in);
-  sim_json_num(j, "bytes_per_entry_byte",
-               m->entry_bytes_in ? (double)m->wire_bytes / (double)m->entry_bytes_in : 0, 4);
+  sim_json_num(j, "bytes_per_entry_byte", entry_ratio(m), 4);
   sim_json_u64(j, "entries_received", m->entries_in);
   sim_json_u64(j, "entries_accepted", m->entries_accepted);
   sim_json_u64(j, "duplicates", m->entries_dup);
@@ -312,7 +394,30 @@ static void json_flow(sim_json *j, sim_world *w, const sim_figures *f) {
   sim_json_u64(j, "bundles", m->bundles);
   sim_json_u64(j, "bundle_bytes", m->bundle_bytes);
   sim_json_u64(j, "bundle_entries", m->bundle_entries);
+  sim_json_obj(j, "by_message");
+  sim_json_u64(j, "handshake", m->handshake_out);
+  for (size_t i = 0; i < NPARTS; i++) sim_json_u64(j, PARTS[i].name, sent_of(m, PARTS[i].types));
   sim_json_end(j, '}');
+  sim_json_end(j, '}');
+  if (w->opt.scan_kb) {
+    uint64_t scan_wire = sent_of(m, T_SCANS);
+    sim_json_obj(j, "scans");
+    sim_json_u64(j, "kib_each", w->opt.scan_kb);
+    sim_json_u64(j, "attached", m->scans);
+    sim_json_u64(j, "scan_bytes", m->scan_bytes);
+    sim_json_u64(j, "sealed_bytes", m->scan_chunk_bytes);
+    sim_json_u64(j, "chunks_received", m->chunks_in);
+    sim_json_u64(j, "chunk_bytes_received", m->chunk_bytes_in);
+    sim_json_u64(j, "scan_wire_bytes", scan_wire);
+    sim_json_num(j, "scan_wire_ratio",
+                 m->chunk_bytes_in ? (double)scan_wire / (double)m->chunk_bytes_in : 0, 4);
+    sim_json_u64(j, "whole_at_gateway", f->scans_whole);
+    sim_json_u64(j, "never_whole_at_gateway", f->scans_never);
+    sim_json_num(j, "gateway_p50_hours", f->scan_p50_h, 4);
+    sim_json_num(j, "gateway_p95_hours", f->scan_p95_h, 4);
+    sim_json_num(j, "gateway_max_hours", f->scan_max_h, 4);
+    sim_json_end(j, '}');
+  }
 }
 
 static void json_sessions(sim_json *j, sim_world *w, const sim_figures *f) {

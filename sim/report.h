@@ -19,6 +19,11 @@ typedef struct sim_figures {
    * another team's records (must be 0) or cannot open for damage (0). */
   fm_seal_counts gw_seal;
   uint64_t foreign_opened, unreadable;
+  /* Scans (--scans): how long until the gateway held every chunk of a
+   * scan, from its writing (hours), over |scans_whole|; |scans_never| did
+   * not get there. */
+  uint64_t scans_whole, scans_never;
+  double scan_p50_h, scan_p95_h, scan_max_h;
 } sim_figures;
 
 int sim_report_figures(sim_world *w, sim_figures *f);

@@ -87,7 +87,7 @@ int sim_scenario_when(const sim_scenario *sc, const char *s, fm_time *out) {
 
 static int load_head(sim__load *L, const sim_ini_section *s) {
   static const char *const keys[] = {"name", "title", "commune", "start", "days",
-                                     "drain", "tz", "seed", "seal", NULL};
+                                     "drain", "tz", "seed", "seal", "scan_kb", NULL};
   sim_scenario *sc = L->sc;
   const char *v;
   int line = s->line, tz;
@@ -122,6 +122,12 @@ static int load_head(sim__load *L, const sim_ini_section *s) {
   if ((v = sim_ini_get(s, "seal", &line))) {
     if (!strcmp(v, "yes")) sc->seal = 1;
     else if (strcmp(v, "no")) return sim__scenario_fail(L, line, "seal: give yes or no");
+  }
+  if ((v = sim_ini_get(s, "scan_kb", &line))) {
+    if (sim_parse_uint(v, &u) < 0 || u > SIM_SCAN_KB_MAX)
+      return sim__scenario_fail(L, line, "scan_kb: give the KiB of the scan attached to each "
+                                         "dossier, 0 (none) to 7680");
+    sc->scan_kb = (unsigned)u;
   }
   return 0;
 }

@@ -14,6 +14,11 @@
 
 #define SIM_ID_MAX 32
 #define SIM_TEXT_MAX FM_NAME_MAX
+/* The largest scan: one attachment's limit (attach.h), 7.5 MiB. */
+#define SIM_SCAN_KB_MAX 7680
+/* The scan --scans attaches when the scenario names no size: a few pages
+ * of a citizen's papers. */
+#define SIM_SCAN_KB_DEFAULT 300
 
 typedef struct sim_rhythm {
   char id[SIM_ID_MAX];
@@ -125,6 +130,8 @@ typedef struct sim_scenario {
   int tz_min;                 /* minutes east of UTC */
   uint64_t seed;
   int seal;                   /* [scenario] seal: laptops seal personal fields */
+  unsigned scan_kb;           /* [scenario] scan_kb: KiB of the scan attached to
+                               * each dossier filed; 0: none */
   int gateway;                /* the node with the gateway role */
   int holder;                 /* the node that holds the authority key */
   sim_node_spec *nodes;

@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fieldmesh/attach.h"
 #include "fieldmesh/error.h"
 #include "fieldmesh/keys.h"
 #include "fieldmesh/record.h"
 #include "names.h"
 #include "net.h"
 #include "node.h"
+#include "scan.h"
 
 /* What a WRITE event writes: low bits the kind, above them the campaign
  * (plus one) whose procedures a dossier follows. */
@@ -367,6 +369,33 @@ static int append(sim_world *w, sim_node *n, const char *kind, sim_kind k, const
   return rv;
 }
 
+/* The scan of the dossier |id| just filed on |n|, attached at once, as a
+ * member scans the papers while the citizen is there. */
+static void attach_scan(sim_world *w, sim_node *n, const char *id) {
+  sim_author *a = &w->ledger.a[n->author];
+  uint8_t *ids;
+  size_t nchunks;
+  int refused;
+  const fm_sealer *seal = sealer_of(w, n, &refused);  /* may write grants first */
+  if (refused) return;
+  uint64_t before = a->n;
+  int rv = sim_scan_make(w, n, id, seal, &w->work->body, &ids, &nchunks);
+  if (rv < 0) {
+    sim_world_fatal(w, "writing a scan", rv);
+    return;
+  }
+  /* Only an entry the ledger took as the author's next one is expected
+   * everywhere, and its chunks with it. */
+  if (append(w, n, FM_KIND_DOSSIER_ATTACH, SIM_K_ATTACH, &w->work->body) == 0 &&
+      a->n == before + 1) {
+    if (sim_ledger_scan(&w->ledger, n->author, a->n, ids, nchunks, w->now) < 0)
+      sim_world_fatal(w, "out of memory", -ENOMEM);
+    else if (n->idx == w->sc->gateway)
+      w->ledger.scans[w->ledger.nscans - 1].whole_at_gateway = w->now;
+  }
+  free(ids);
+}
+
 void sim_work_on_write(sim_world *w, const sim_event *ev) {
   sim_node *n = &w->nodes[ev->a];
   const sim_rhythm *r = &w->sc->rhythms[n->spec->rhythm];
@@ -383,8 +412,10 @@ void sim_work_on_write(sim_world *w, const sim_event *ev) {
     return;
   }
   const sim_weights *procs = campaign >= 0 ? &w->sc->campaigns[campaign].procedures : &r->procedures;
-  if (build_dossier(w, n, procs, b, id) == 0 && append(w, n, FM_KIND_DOSSIER, SIM_K_DOSSIER, b) == 0)
+  if (build_dossier(w, n, procs, b, id) == 0 && append(w, n, FM_KIND_DOSSIER, SIM_K_DOSSIER, b) == 0) {
     add_dossier(w, n->idx, id);
+    if (w->opt.scan_kb) attach_scan(w, n, id);
+  }
 }
 
 /* ---- corrections: causality before clocks ------------------------------------------ */

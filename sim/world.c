@@ -14,6 +14,7 @@
 #include "link.h"
 #include "net.h"
 #include "node.h"
+#include "scan.h"
 #include "usb.h"
 #include "vcache.h"
 #include "work.h"
@@ -248,7 +249,9 @@ int sim_world_run(sim_world *w) {
     free(ev.p);
     w->m.events++;
     /* After the work, the run ends as soon as every honest node agrees. */
-    if (w->now >= w->work_end && sim_metrics_converged(&w->m) && !w->ended) w->ended = 1;
+    if (w->now >= w->work_end && sim_metrics_converged(&w->m) && !w->ended &&
+        sim_scan_settled(w))
+      w->ended = 1;
   }
   if (w->ended < 0) return -1;
   for (size_t i = 0; i < w->nslots; i++)

@@ -82,6 +82,7 @@ typedef struct sim_options {
   int seal;                   /* seal personal fields (--seal), besides the scenario's seal */
   const char *tmp;            /* where the run's folder goes */
   FILE *csv;                  /* hourly rows, or NULL */
+  unsigned scan_kb;           /* KiB of the scan attached to each dossier; 0: none */
 } sim_options;
 
 struct sim_world {
@@ -106,6 +107,9 @@ struct sim_world {
   fm_identity authority;
   char root[512];
   sim_check_log log;          /* what checkers found during the run */
+  size_t scan_open;           /* scans before it are whole at the gateway (scan.h) */
+  uint64_t scan_seen_chunks, scan_seen_entries;  /* when sim_scan_settled last looked */
+  int scan_settled;           /* ... and what it found */
   uint8_t buf[1 << 16];       /* scratch for bytes pulled from sessions */
 };
 

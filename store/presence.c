@@ -38,6 +38,15 @@ static int judge(fm_store *s, MDB_txn *t, const fm_slice *in, fm_time now, int *
   fm_presence p, held;
   fm__trust trust;
   fm_role role;
+  MDB_val k = {FM_KEY_LEN, p.device}, v;
+  /* The very note held already (same bytes) was verified when it was
+   * kept: no signature to check again.  Anything else is judged whole. */
+  if (fm_presence_peek(in->p, in->len, &p) == 0) {
+    int rc = mdb_get(t, s->presence, &k, &v);
+    if (rc && rc != MDB_NOTFOUND) return fm__store_err(rc);
+    if (rc == 0 && v.mv_size == 8 + in->len && !memcmp((uint8_t *)v.mv_data + 8, in->p, in->len))
+      return 0;
+  }
   int rv = fm_presence_parse(in->p, in->len, &p);
   if (rv < 0) return *drop = drop_for(rv), -1;
   if (p.wall > now + FM_HLC_MAX_AHEAD_MS) return *drop = FM_PDROP_FUTURE, -1;
@@ -46,11 +55,11 @@ static int judge(fm_store *s, MDB_txn *t, const fm_slice *in, fm_time now, int *
     return rv;
   if (trust != FM__TRUST_OK && trust != FM__TRUST_AUTHORITY)
     return *drop = FM_PDROP_UNENROLLED, -1;
-  MDB_val k = {FM_KEY_LEN, p.device}, v;
   int rc = mdb_get(t, s->presence, &k, &v);
   if (rc && rc != MDB_NOTFOUND) return fm__store_err(rc);
+  /* Held notes were verified when kept: decoding them is enough. */
   if (rc == 0 && v.mv_size > 8 &&
-      fm_presence_parse((uint8_t *)v.mv_data + 8, v.mv_size - 8, &held) == 0) {
+      fm_presence_peek((uint8_t *)v.mv_data + 8, v.mv_size - 8, &held) == 0) {
     int c = fm_presence_cmp(&p, in->p, in->len, &held, (uint8_t *)v.mv_data + 8, v.mv_size - 8);
     if (c == 0) return 0;
     if (c < 0) return *drop = FM_PDROP_STALE, -1;
@@ -64,7 +73,7 @@ static int put_row(fm_store *s, MDB_txn *t, const fm_slice *in, fm_time now) {
   uint8_t row[8 + FM_PRESENCE_MAX];
   MDB_val k = {FM_KEY_LEN, NULL}, v = {8 + in->len, row};
   fm_presence p;
-  if (fm_presence_parse(in->p, in->len, &p) < 0) return FM_ERR_CORRUPT;  /* judged above */
+  if (fm_presence_peek(in->p, in->len, &p) < 0) return FM_ERR_CORRUPT;  /* judged above */
   k.mv_data = p.device;
   fm__be64_put(row, (uint64_t)now);
   memcpy(row + 8, in->p, in->len);
@@ -135,7 +144,9 @@ int fm_store_presence_each(fm_store *s, fm_presence_cb cb, void *ctx) {
   for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && rv == 0;
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     const uint8_t *b = (const uint8_t *)v.mv_data + 8;
-    if (v.mv_size <= 8 || fm_presence_parse(b, v.mv_size - 8, &p) < 0) continue;
+    /* Verified when kept (judge): decoding is enough, each time a session
+     * offers the notes. */
+    if (v.mv_size <= 8 || fm_presence_peek(b, v.mv_size - 8, &p) < 0) continue;
     rv = cb(ctx, &p, b, v.mv_size - 8, (fm_time)fm__be64_get(v.mv_data));
   }
   mdb_cursor_close(c);

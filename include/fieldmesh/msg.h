@@ -121,6 +121,8 @@ typedef enum fm_msg_type {
   FM_MSG_PRESENCE, FM_MSG_PRESENCE_SUM, FM_MSG_PRESENCE_OFFER, FM_MSG_PACKED,
   FM_MSG_WANT, FM_MSG_CHUNK, FM_MSG_NOCHUNK, FM_MSG_HELD
 } fm_msg_type;
+/* One past the highest type: the size of a table indexed by type. */
+#define FM_MSG_TYPE_SLOTS (FM_MSG_NOCHUNK + 1)
 
 typedef struct fm_msg_vitem {
   uint8_t author[FM_KEY_LEN];

@@ -77,7 +77,11 @@ int fm_store_presence_make(fm_store *s, const fm_identity *id, const fm_presence
  * clock offset moved by FM_PRESENCE_CLOCK_STEP_MS, or it is
  * FM_PRESENCE_RENEW_MS old (or in the future: a clock set back).
  * 0 when a note was made, 1 when not, or a store error. */
-#define FM_PRESENCE_RENEW_MS (60LL * 60 * 1000)
+/* A day: on a quiet link an unchanged note would otherwise be made anew
+ * and passed to every node of the commune each hour, for nothing but
+ * its time (the simulator measured it: most of the bytes of a quiet
+ * year).  A node's note is made afresh at each session's start anyway. */
+#define FM_PRESENCE_RENEW_MS (24LL * 60 * 60 * 1000)
 #define FM_PRESENCE_CLOCK_STEP_MS (30LL * 1000)
 int fm_store_presence_renew(fm_store *s, const fm_identity *id, const fm_presence_local *local,
                             fm_time now);

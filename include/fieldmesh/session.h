@@ -85,8 +85,9 @@ typedef struct fm_session_io {
    * in) and stops at the first non-zero return, which it returns; before
    * that it makes the node's own note afresh when due -- |live| 0, at the
    * start of a session: when a minute old; 1, in the live phase: when a
-   * minute old and changed, or an hour old.  Asked once the peer is
-   * admitted, when the peer's offer is complete, and every ping interval.
+   * minute old and changed, or a day old.  Asked once the peer is
+   * admitted, when the peer's offer is complete, and every ping interval
+   * (on a link whose pings backed off, a PING goes with the notes).
    * |presence_in| is handed the peer's notes, hostile bytes: the node
    * verifies, keeps or drops (and counts) each. */
   int (*presence_each)(void *ctx, int live, fm_presence_cb cb, void *cbctx);
@@ -172,6 +173,12 @@ typedef struct fm_session_stats {
   uint64_t refused_out;                /* entries we sent that the peer refused */
   fm_msg_refusal last_refused;         /* the latest such range (valid when
                                         * refused_out > 0) */
+  /* Bytes sent, framed as on the wire, by what they carried: the Noise
+   * handshake, and each message type (index: fm_msg_type; PACKED ENTRIES
+   * under FM_MSG_PACKED).  They sum to bytes_out once everything queued
+   * was pulled by fm_session_send. */
+  uint64_t handshake_out;
+  uint64_t msg_out[FM_MSG_TYPE_SLOTS];
   int error;                           /* why it failed, 0 if it did not */
   char reason[160];                    /* the peer's BYE/ERROR text or ours */
 } fm_session_stats;

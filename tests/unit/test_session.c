@@ -246,6 +246,13 @@ static void test_session_two_nodes_exchange_what_each_lacks(void **state) {
   assert_int_equal(st.vectors_in, 1);
   assert_true(st.admitted);
   assert_memory_equal(st.peer_id, D[3].pk, 32);
+  /* Every byte sent is counted once by what it carried: the handshake
+   * and each message type (the entries PACKED or not). */
+  uint64_t by_type = st.handshake_out;
+  for (int t = 0; t < FM_MSG_TYPE_SLOTS; t++) by_type += st.msg_out[t];
+  assert_int_equal(by_type, st.bytes_out);
+  assert_true(st.handshake_out > 0 && st.msg_out[FM_MSG_HELLO] > 0);
+  assert_true(st.msg_out[FM_MSG_ENTRIES] + st.msg_out[FM_MSG_PACKED] > st.bytes_out / 2);
   fm_session_del(l.a);
   fm_session_del(l.b);
 
