@@ -108,6 +108,7 @@ struct fm_session {
   uint8_t notes_digest[32];          /* of |own_notes| */
   fm_pset peer_notes;      /* what the peer holds, as far as we know */
   fm_time presence_at;     /* when to offer new notes again */
+  uint64_t presence_gen;   /* io.presence_gen() at the last full offer (+1: none yet) */
   fm_buf presence_bins;    /* notes of the PRESENCE message being built */
   uint32_t presence_n;
   int blobs;               /* both announced FM_FEAT_BLOBS */
@@ -385,6 +386,12 @@ static int note_out(void *ctx, const fm_presence *p, const uint8_t *bytes, size_
   fm_wr w;
   int rv;
   (void)received;
+  /* Another device's note goes only towards the hall -- to a leader, an
+   * officer, an admin or a gateway, who carry notes on to it -- never to
+   * a member: a mesh of many members would otherwise carry every note of
+   * every laptop to every other.  Our own goes to every peer. */
+  int own = !memcmp(p->device, s->cfg.id->pk, FM_KEY_LEN);
+  if (!own && s->st.peer.role == FM_ROLE_MEMBER) return 0;
   if (len > FM_PRESENCE_MAX || !memcmp(p->device, s->st.peer_id, FM_KEY_LEN) ||
       fm_pset_covers(&s->peer_notes, p->device, p->wall))
     return 0;
@@ -405,6 +412,13 @@ static int send_presence(fm_session *s, fm_time now, int live) {
   if (!s->presence_ready) return 0;
   fm_buf_reset(&s->presence_bins);
   s->presence_n = 0;
+  if (s->st.peer.role == FM_ROLE_MEMBER) live |= FM_PRESENCE_OWN_ONLY;
+  if (s->cfg.io.presence_gen) {
+    /* Nothing new held since the last full offer: our own note alone. */
+    uint64_t gen = s->cfg.io.presence_gen(s->cfg.io.ctx) + 1;
+    if (live && gen == s->presence_gen) live |= FM_PRESENCE_OWN_ONLY;
+    s->presence_gen = gen;
+  }
   if ((rv = s->cfg.io.presence_each(s->cfg.io.ctx, live, note_out, s)) < 0) return rv;
   return flush_presence(s);
 }

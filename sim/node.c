@@ -162,6 +162,11 @@ static int io_blob_in(void *ctx, const uint8_t id[32], const uint8_t *chunk, siz
   return 0;
 }
 
+static uint64_t io_presence_gen(void *ctx) {
+  sim_node *n = ctx;
+  return n->inner.presence_gen(n->inner.ctx);
+}
+
 static void io_blob_held(void *ctx, const uint8_t device[FM_KEY_LEN], const uint8_t id[32]) {
   sim_node *n = ctx;
   n->inner.blob_held(n->inner.ctx, device, id);
@@ -179,6 +184,7 @@ fm_session_io sim_node_io(sim_node *n) {
                       .learn_cert = io_learn_cert,
                       .presence_each = io_presence_each,
                       .presence_in = io_presence_in,
+                      .presence_gen = io_presence_gen,
                       .wall = io_wall,
                       .peer_clock = io_peer_clock,
                       .blob_wanted = io_blob_wanted,

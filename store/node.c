@@ -188,9 +188,14 @@ static int io_learn_cert(void *ctx, const uint8_t *cert, size_t len) {
 /* Every note held, our own made afresh first when due (session.h). */
 static int io_presence_each(void *ctx, int live, fm_presence_cb cb, void *cbctx) {
   fm_node *n = ctx;
-  int rv = live ? fm_store_presence_renew(n->store, &n->id, &n->presence, fm_node_wall(n))
-                : fm_store_presence_make(n->store, &n->id, &n->presence, fm_node_wall(n));
+  int rv = live & 1 ? fm_store_presence_renew(n->store, &n->id, &n->presence, fm_node_wall(n))
+                    : fm_store_presence_make(n->store, &n->id, &n->presence, fm_node_wall(n));
   if (rv < 0) return rv;
+  if (rv == 0) n->presence_gen++;   /* our own note made anew */
+  if (live & FM_PRESENCE_OWN_ONLY) {
+    rv = fm_store_presence_one(n->store, n->id.pk, cb, cbctx);
+    return rv == FM_ERR_NOTFOUND ? 0 : rv;
+  }
   return fm_store_presence_each(n->store, cb, cbctx);
 }
 
@@ -208,8 +213,12 @@ static void io_presence_in(void *ctx, const fm_slice *notes, size_t count) {
   fm_node *n = ctx;
   /* A store that cannot take them now loses only notes: the next session
    * brings newer ones. */
-  (void)fm_store_presence_put(n->store, notes, count, fm_node_wall(n), NULL);
+  fm_presence_tally t;
+  if (fm_store_presence_put(n->store, notes, count, fm_node_wall(n), &t) == 0 && t.kept)
+    n->presence_gen++;
 }
+
+static uint64_t io_presence_gen(void *ctx) { return ((fm_node *)ctx)->presence_gen; }
 
 static int io_blob_wanted(void *ctx, int (*cb)(void *cbctx, const uint8_t id[32]),
                           void *cbctx) {
@@ -252,6 +261,7 @@ fm_session_io fm_node_io(fm_node *n) {
                       .learn_cert = io_learn_cert,
                       .presence_each = io_presence_each,
                       .presence_in = io_presence_in,
+                      .presence_gen = io_presence_gen,
                       .wall = io_wall,
                       .peer_clock = io_peer_clock,
                       .blob_wanted = io_blob_wanted,

@@ -155,8 +155,27 @@ int fm_store_presence_each(fm_store *s, fm_presence_cb cb, void *ctx) {
   return rc == MDB_NOTFOUND ? 0 : fm__store_err(rc);
 }
 
+int fm_store_presence_one(fm_store *s, const uint8_t device[static FM_KEY_LEN],
+                          fm_presence_cb cb, void *ctx) {
+  MDB_txn *t;
+  MDB_val k = {FM_KEY_LEN, (void *)device}, v;
+  fm_presence p;
+  int rc, rv;
+  if (!s->has_presence) return FM_ERR_NOTFOUND;
+  if ((rv = fm__store_read_begin(s, &t)) < 0) return rv;
+  rc = mdb_get(t, s->presence, &k, &v);
+  if (rc == 0 && v.mv_size > 8 &&
+      fm_presence_peek((const uint8_t *)v.mv_data + 8, v.mv_size - 8, &p) == 0 &&
+      !memcmp(p.device, device, FM_KEY_LEN))
+    rv = cb(ctx, &p, (const uint8_t *)v.mv_data + 8, v.mv_size - 8,
+            (fm_time)fm__be64_get(v.mv_data));
+  else
+    rv = rc == 0 || rc == MDB_NOTFOUND ? FM_ERR_NOTFOUND : fm__store_err(rc);
+  mdb_txn_abort(t);
+  return rv;
+}
+
 typedef struct get_arg {
-  const uint8_t *device;
   fm_presence *out;
   fm_time *received;
 } get_arg;
@@ -164,17 +183,15 @@ typedef struct get_arg {
 static int get_one(void *ctx, const fm_presence *p, const uint8_t *b, size_t len, fm_time r) {
   get_arg *a = ctx;
   (void)b, (void)len;
-  if (memcmp(p->device, a->device, FM_KEY_LEN)) return 0;
   if (a->out) *a->out = *p;
   if (a->received) *a->received = r;
-  return 1;
+  return 0;
 }
 
 int fm_store_presence_get(fm_store *s, const uint8_t device[static FM_KEY_LEN],
                           fm_presence *out, fm_time *received) {
-  get_arg a = {device, out, received};
-  int rv = fm_store_presence_each(s, get_one, &a);
-  return rv == 1 ? 0 : rv < 0 ? rv : FM_ERR_NOTFOUND;
+  get_arg a = {out, received};
+  return fm_store_presence_one(s, device, get_one, &a);
 }
 
 int fm_store_presence_drops(fm_store *s, uint64_t out[FM_PDROP_N]) {

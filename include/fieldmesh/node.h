@@ -44,6 +44,8 @@ typedef struct fm_node {
    * (blob_store.h, "the quota of scans"); 0: no limit.  Set by the
    * driver. */
   uint64_t scans_max;
+  /* Changes whenever the notes held change (fm_session_io.presence_gen). */
+  uint64_t presence_gen;
 } fm_node;
 
 /* Sets up |n| on an open |store| for |id|, loading its own certificate.

@@ -47,6 +47,11 @@ int fm_store_presence_put(fm_store *s, const fm_slice *notes, size_t n, fm_time 
  * came.  A non-zero return stops the walk and is returned. */
 int fm_store_presence_each(fm_store *s, fm_presence_cb cb, void *ctx);
 
+/* Calls |cb| as fm_store_presence_each does with the note held for
+ * |device| alone (one lookup): |cb|'s return, or FM_ERR_NOTFOUND. */
+int fm_store_presence_one(fm_store *s, const uint8_t device[static FM_KEY_LEN],
+                          fm_presence_cb cb, void *ctx);
+
 /* The note held for |device|: |out| and |received| (either may be NULL).
  * FM_ERR_NOTFOUND when none. */
 int fm_store_presence_get(fm_store *s, const uint8_t device[static FM_KEY_LEN],

@@ -85,12 +85,22 @@ typedef struct fm_session_io {
    * in) and stops at the first non-zero return, which it returns; before
    * that it makes the node's own note afresh when due -- |live| 0, at the
    * start of a session: when a minute old; 1, in the live phase: when a
-   * minute old and changed, or a day old.  Asked once the peer is
+   * minute old and changed, or a day old.  With FM_PRESENCE_OWN_ONLY set
+   * in |live| (the peer is a member, to whom no other note goes) it may
+   * call |cb| with the node's own note alone.  Asked once the peer is
    * admitted, when the peer's offer is complete, and every ping interval
    * (on a link whose pings backed off, a PING goes with the notes).
    * |presence_in| is handed the peer's notes, hostile bytes: the node
    * verifies, keeps or drops (and counts) each. */
   int (*presence_each)(void *ctx, int live, fm_presence_cb cb, void *cbctx);
+#define FM_PRESENCE_OWN_ONLY 2
+  /* A number that changes whenever the notes the node holds change (one
+   * kept from a peer, its own made anew).  May be NULL.  In the live
+   * phase a session whose peer's notes were complete at the last offer
+   * walks every note again only when it changed; otherwise it asks for
+   * the node's own note alone (FM_PRESENCE_OWN_ONLY), which the node may
+   * still renew. */
+  uint64_t (*presence_gen)(void *ctx);
   void (*presence_in)(void *ctx, const fm_slice *notes, size_t n);
   /* The node's wall clock (ms since 1970), sent in PRESENCE_SUM so the
    * peer can tell how far apart the two clocks are.  May be NULL (0 is

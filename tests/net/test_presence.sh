@@ -22,7 +22,7 @@ NAME=test_presence
 
 node() {
   fm "$1" init | tail -n1 >"$W/$1.id"
-  fm auth enroll "$(cat "$W/$1.id")" --name "$2" --team "Team 1" --role member \
+  fm auth enroll "$(cat "$W/$1.id")" --name "$2" --team "Team 1" --role "${3:-member}" \
     --villages "Nghĩa Tân,Vinh Quang" -o "$W/$1.join" >/dev/null
   fm "$1" join "$W/$1.join" >/dev/null
   printf '[sync]\nping_seconds = 1\nidle_timeout_seconds = 5\n[discovery]\nenabled = false\n' \
@@ -40,7 +40,7 @@ a_only_here_on_g() { [ "$(a_field only_here)" = "$1" ]; }
 fm auth authority init --commune "Tân Quang" >/dev/null
 node a "Lò Thị Lan"
 node b "Hoàng Văn Minh"
-node g "Nhà văn hóa xã"
+node g "Nhà văn hóa xã" gateway   # notes travel towards the hall
 # g learns of a's enrollment from b (a's entries and certificate travel
 # with the sync), never from a itself.
 

@@ -85,6 +85,7 @@ static void make_certs(const fm_identity *auth, int first, int last, fm_time exp
     snprintf(en.name, sizeof en.name, "Member %d", i);
     strcpy(en.team, i % 2 ? "Team 2" : "Team 1");
     strcpy(en.commune, "Tân Quang");
+    if (i == 5) en.role = FM_ROLE_LEADER;   /* notes travel on to leaders */
     en.expires = expires;
     fm_buf_reset(&b);
     assert_int_equal(fm_enroll_body(&b, &en), 0);
@@ -296,7 +297,9 @@ static void test_session_group_commit_survives_bursts_past_its_limit(void **stat
   tnode_close(&y);
 }
 
-/* Presence notes travel two hops along a line of live sessions: B-C is
+/* Presence notes travel two hops along a line of live sessions towards
+ * the hall (C is a leader; B hands another device's note only to a
+ * leader, officer, admin or gateway, never back to member A): B-C is
  * up before A ever meets B, and A's newer note a minute later (its
  * entries now on B: only-here changed) still reaches C through the
  * sessions' periodic offers; a minute later, nothing having changed, A
@@ -307,7 +310,7 @@ static void test_session_presence_travels_two_hops(void **state) {
   (void)state;
   tnode_open(&a, 2);
   tnode_open(&b, 3);
-  tnode_open(&c, 4);
+  tnode_open(&c, 5);
   add_visits(&a, &D[2], 4, 0);
   wire_pair bc = {session_for(&b, 1), session_for(&c, 0), T0, 0, 0, 0};
   run(&bc);
@@ -330,7 +333,8 @@ static void test_session_presence_travels_two_hops(void **state) {
   assert_int_equal(p.wall, T0 + 61000);   /* renewed once, when it changed */
   assert_int_equal(p.head_seq, 4);
   assert_int_equal(p.only_here, 0);       /* B holds them all */
-  assert_int_equal(fm_store_presence_get(a.s, D[4].pk, NULL, NULL), 0);  /* and back */
+  /* Towards the hall only: B hands C's note to no member. */
+  assert_int_equal(fm_store_presence_get(a.s, D[5].pk, NULL, NULL), FM_ERR_NOTFOUND);
   WALL = T0 + 61000 + FM_PRESENCE_RENEW_MS;
   for (int k = 0; k < 2; k++) {
     ab.now += 15000;
