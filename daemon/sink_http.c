@@ -210,7 +210,7 @@ static int put_scan(http *h, const fmd_scans *sc, const fmd_scan *x, fmd_deliver
   }
   if (code < 200 || code > 299) {
     body_excerpt(&h->reply, excerpt, sizeof excerpt);
-    snprintf(out->error, sizeof out->error, "%.100s answered %ld to a scan's PUT%s%s%s", url,
+    snprintf(out->error, sizeof out->error, "%.100s answered %ld to a scan's PUT%s%.100s%s", url,
              code, excerpt[0] ? " \"" : "", excerpt, excerpt[0] ? "\"" : "");
     return -1;
   }
