@@ -300,6 +300,7 @@ int fm_store_presence_make(fm_store *s, const fm_identity *id, const fm_presence
 int fm_store_presence_renew(fm_store *s, const fm_identity *id, const fm_presence_local *local,
                             fm_time now) {
   fm_presence held, p;
+  held.wall = 0;   /* written by the lookup on success; said for the compiler */
   int rv = fm_store_presence_get(s, id->pk, &held, NULL);
   if (rv == FM_ERR_NOTFOUND || (rv == 0 && (held.wall > now || held.wall <= now - FM_PRESENCE_RENEW_MS)))
     return fm_store_presence_make(s, id, local, now);
