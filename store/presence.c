@@ -39,15 +39,24 @@ static int judge(fm_store *s, MDB_txn *t, const fm_slice *in, fm_time now, int *
   fm__trust trust;
   fm_role role;
   MDB_val k = {FM_KEY_LEN, p.device}, v;
+  int rv;
   /* The very note held already (same bytes) was verified when it was
-   * kept: no signature to check again.  Anything else is judged whole. */
+   * kept: no signature to check again -- but its device may have been
+   * revoked since, which drops it as any other.  Anything else is judged
+   * whole. */
   if (fm_presence_peek(in->p, in->len, &p) == 0) {
     int rc = mdb_get(t, s->presence, &k, &v);
     if (rc && rc != MDB_NOTFOUND) return fm__store_err(rc);
-    if (rc == 0 && v.mv_size == 8 + in->len && !memcmp((uint8_t *)v.mv_data + 8, in->p, in->len))
+    if (rc == 0 && v.mv_size == 8 + in->len && !memcmp((uint8_t *)v.mv_data + 8, in->p, in->len)) {
+      if ((rv = fm__store_trust(s, t, p.device, UINT64_MAX - 1,
+                                fm_hlc_make((uint64_t)p.wall, 0), &trust, &role)) < 0)
+        return rv;
+      if (trust != FM__TRUST_OK && trust != FM__TRUST_AUTHORITY)
+        return *drop = FM_PDROP_UNENROLLED, -1;
       return 0;
+    }
   }
-  int rv = fm_presence_parse(in->p, in->len, &p);
+  rv = fm_presence_parse(in->p, in->len, &p);
   if (rv < 0) return *drop = drop_for(rv), -1;
   if (p.wall > now + FM_HLC_MAX_AHEAD_MS) return *drop = FM_PDROP_FUTURE, -1;
   if ((rv = fm__store_trust(s, t, p.device, UINT64_MAX - 1, fm_hlc_make((uint64_t)p.wall, 0),
