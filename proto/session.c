@@ -386,12 +386,6 @@ static int note_out(void *ctx, const fm_presence *p, const uint8_t *bytes, size_
   fm_wr w;
   int rv;
   (void)received;
-  /* Another device's note goes only towards the hall -- to a leader, an
-   * officer, an admin or a gateway, who carry notes on to it -- never to
-   * a member: a mesh of many members would otherwise carry every note of
-   * every laptop to every other.  Our own goes to every peer. */
-  int own = !memcmp(p->device, s->cfg.id->pk, FM_KEY_LEN);
-  if (!own && s->st.peer.role == FM_ROLE_MEMBER) return 0;
   if (len > FM_PRESENCE_MAX || !memcmp(p->device, s->st.peer_id, FM_KEY_LEN) ||
       fm_pset_covers(&s->peer_notes, p->device, p->wall))
     return 0;
@@ -412,6 +406,11 @@ static int send_presence(fm_session *s, fm_time now, int live) {
   if (!s->presence_ready) return 0;
   fm_buf_reset(&s->presence_bins);
   s->presence_n = 0;
+  /* Notes of other devices go only towards the hall -- to a leader, an
+   * officer, an admin or a gateway, who carry them on -- and to a member
+   * only ours and the hall's (FM_PRESENCE_OWN_ONLY): a mesh of many
+   * members would otherwise carry every note of every laptop to every
+   * other. */
   if (s->st.peer.role == FM_ROLE_MEMBER) live |= FM_PRESENCE_OWN_ONLY;
   if (s->cfg.io.presence_gen) {
     /* Nothing new held since the last full offer: our own note alone. */

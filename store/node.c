@@ -42,6 +42,9 @@ fm_time fm_node_wall(const fm_node *n) {
 void fm_node_free(fm_node *n) {
   free(n->cert);
   n->cert = NULL;
+  free(n->hall);
+  n->hall = NULL;
+  n->nhall = 0;
   unlock_id(n);
 }
 
@@ -186,6 +189,44 @@ static int io_learn_cert(void *ctx, const uint8_t *cert, size_t len) {
 }
 
 /* Every note held, our own made afresh first when due (session.h). */
+typedef struct hall_list {
+  uint8_t (*v)[FM_KEY_LEN];
+  size_t n, cap;
+} hall_list;
+
+static int hall_cert(void *ctx, const uint8_t *bytes, size_t len) {
+  hall_list *h = ctx;
+  fm_entry e;
+  fm_enrollment en;
+  if (fm_entry_decode(bytes, len, NULL, &e) < 0 || fm_enroll_parse(&e, &en) < 0) return 0;
+  if (en.role != FM_ROLE_GATEWAY && en.role != FM_ROLE_OFFICER && en.role != FM_ROLE_ADMIN)
+    return 0;
+  if (h->n == h->cap) {
+    size_t cap = h->cap ? 2 * h->cap : 8;
+    void *p = realloc(h->v, cap * sizeof *h->v);
+    if (!p) return -ENOMEM;
+    h->v = p;
+    h->cap = cap;
+  }
+  memcpy(h->v[h->n++], en.device, FM_KEY_LEN);
+  return 0;
+}
+
+/* The hall's devices, as the store's enrollments say, at most a minute
+ * old. */
+static void hall_refresh(fm_node *n, fm_time now) {
+  hall_list h = {NULL, 0, 0};
+  if (n->hall_at && now >= n->hall_at && now - n->hall_at < 60000) return;
+  if (fm_store_each_cert(n->store, hall_cert, &h) < 0) {
+    free(h.v);
+    return;   /* the old list serves until the next try */
+  }
+  free(n->hall);
+  n->hall = h.v;
+  n->nhall = h.n;
+  n->hall_at = now;
+}
+
 static int io_presence_each(void *ctx, int live, fm_presence_cb cb, void *cbctx) {
   fm_node *n = ctx;
   int rv = live & 1 ? fm_store_presence_renew(n->store, &n->id, &n->presence, fm_node_wall(n))
@@ -193,7 +234,12 @@ static int io_presence_each(void *ctx, int live, fm_presence_cb cb, void *cbctx)
   if (rv < 0) return rv;
   if (rv == 0) n->presence_gen++;   /* our own note made anew */
   if (live & FM_PRESENCE_OWN_ONLY) {
+    /* Our own note, and the hall's devices' (few, and needed). */
+    hall_refresh(n, fm_node_wall(n));
     rv = fm_store_presence_one(n->store, n->id.pk, cb, cbctx);
+    for (size_t i = 0; i < n->nhall && (rv == 0 || rv == FM_ERR_NOTFOUND); i++)
+      if (memcmp(n->hall[i], n->id.pk, FM_KEY_LEN))
+        rv = fm_store_presence_one(n->store, n->hall[i], cb, cbctx);
     return rv == FM_ERR_NOTFOUND ? 0 : rv;
   }
   return fm_store_presence_each(n->store, cb, cbctx);

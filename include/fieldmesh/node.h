@@ -46,6 +46,12 @@ typedef struct fm_node {
   uint64_t scans_max;
   /* Changes whenever the notes held change (fm_session_io.presence_gen). */
   uint64_t presence_gen;
+  /* The commune hall's devices (gateways, officers, admins), whose notes
+   * go to members too: with them go their enrollments, which a member
+   * needs to seal for the hall.  Owned; re-read once a minute. */
+  uint8_t (*hall)[FM_KEY_LEN];
+  size_t nhall;
+  fm_time hall_at;
 } fm_node;
 
 /* Sets up |n| on an open |store| for |id|, loading its own certificate.

@@ -86,8 +86,9 @@ typedef struct fm_session_io {
    * that it makes the node's own note afresh when due -- |live| 0, at the
    * start of a session: when a minute old; 1, in the live phase: when a
    * minute old and changed, or a day old.  With FM_PRESENCE_OWN_ONLY set
-   * in |live| (the peer is a member, to whom no other note goes) it may
-   * call |cb| with the node's own note alone.  Asked once the peer is
+   * in |live| (the peer is a member, or nothing changed since the last
+   * full offer) it calls |cb| with the node's own note and those of the
+   * commune hall's devices (gateways, officers, admins) alone.  Asked once the peer is
    * admitted, when the peer's offer is complete, and every ping interval
    * (on a link whose pings backed off, a PING goes with the notes).
    * |presence_in| is handed the peer's notes, hostile bytes: the node
