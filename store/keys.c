@@ -11,6 +11,7 @@
 #include "fieldmesh/error.h"
 #include "fieldmesh/identity.h"
 #include "fieldmesh/inbox.h"
+#include "fieldmesh/roster.h"
 #include "fieldmesh/vector.h"
 
 #define CACHE_MAX 256
@@ -936,27 +937,6 @@ void fm_keyring_granted(fm_keyring *k, uint64_t seq, fm_sealer *out) {
 
 /* ---- extending others' grants ---------------------------------------------- */
 
-typedef struct certs_ctx {
-  uint8_t (*dev)[FM_KEY_LEN];
-  size_t n, cap;
-} certs_ctx;
-
-static int on_cert(void *arg, const uint8_t *bytes, size_t len) {
-  certs_ctx *c = arg;
-  fm_entry e;
-  fm_enrollment en;
-  if (fm_entry_decode(bytes, len, NULL, &e) < 0 || fm_enroll_parse(&e, &en) < 0) return 0;
-  if (c->n == c->cap) {
-    size_t cap = c->cap ? c->cap * 2 : 64;
-    uint8_t (*d)[FM_KEY_LEN] = realloc(c->dev, cap * sizeof *d);
-    if (!d) return -ENOMEM;
-    c->dev = d;
-    c->cap = cap;
-  }
-  memcpy(c->dev[c->n++], en.device, FM_KEY_LEN);
-  return 0;
-}
-
 /* Where |device| falls among the holders of |writer|'s grant |seq|: a
  * per-grant order, so that not every holder extends at once. */
 static void turn_hash(const uint8_t *writer, uint64_t seq, const uint8_t *device, uint8_t h[16]) {
@@ -1060,7 +1040,8 @@ static int extend_writer(fm_keyring *k, other_work *w, const uint8_t *writer,
 int fm_keyring_extend_others(fm_keyring *k, fm_time now, const fm_rng *rng, fm_buf *grant) {
   fm_enrollment self, en;
   uint64_t revoked;
-  certs_ctx c = {NULL, 0, 0};
+  uint8_t (*dev)[FM_KEY_LEN] = NULL;
+  size_t ndev = 0;
   other_work w = {{NULL, 0, {0}}, NULL, NULL, NULL, 0};
   if (!k->sec) return FM_ERR_AUTH;
   int rc = fm_store_enrollment(k->s, k->sec->self.pk, &self, &revoked, NULL, NULL);
@@ -1072,10 +1053,10 @@ int fm_keyring_extend_others(fm_keyring *k, fm_time now, const fm_rng *rng, fm_b
   w.to = calloc(FM_SEAL_READERS_MAX, sizeof *w.to);
   if (!w.r.dev || !w.cand || !w.to) rc = -ENOMEM;
   fm_vector vec = {0, NULL};
-  if (rc == 0) rc = fm_store_each_cert(k->s, on_cert, &c);
+  if (rc == 0) rc = fm_roster_devices(k->s, 0, &dev, &ndev);
   if (rc == 0) rc = fm_store_vector(k->s, &vec);
-  for (size_t i = 0; rc == 0 && i < c.n; i++) {
-    const uint8_t *writer = c.dev[i];
+  for (size_t i = 0; rc == 0 && i < ndev; i++) {
+    const uint8_t *writer = dev[i];
     uint64_t head = fm_vector_seq(&vec, writer);
     uint8_t *bytes = NULL;
     fm_entry e;
@@ -1091,7 +1072,7 @@ int fm_keyring_extend_others(fm_keyring *k, fm_time now, const fm_rng *rng, fm_b
     if (gone) rc = extend_writer(k, &w, writer, &en, now, rng, grant);
   }
   fm_vector_free(&vec);
-  free(c.dev);
+  free(dev);
   free(w.r.dev);
   free(w.cand);
   free(w.to);

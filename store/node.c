@@ -11,6 +11,7 @@
 #include "fieldmesh/copies.h"
 #include "fieldmesh/enroll.h"
 #include "fieldmesh/error.h"
+#include "fieldmesh/roster.h"
 
 /* Wipes the device key and releases its page lock. */
 static void unlock_id(fm_node *n) {
@@ -188,45 +189,22 @@ static int io_learn_cert(void *ctx, const uint8_t *cert, size_t len) {
   return fm_store_add_cert(n->store, cert, len, fm_node_wall(n), NULL);
 }
 
-/* Every note held, our own made afresh first when due (session.h). */
-typedef struct hall_list {
-  uint8_t (*v)[FM_KEY_LEN];
-  size_t n, cap;
-} hall_list;
-
-static int hall_cert(void *ctx, const uint8_t *bytes, size_t len) {
-  hall_list *h = ctx;
-  fm_entry e;
-  fm_enrollment en;
-  if (fm_entry_decode(bytes, len, NULL, &e) < 0 || fm_enroll_parse(&e, &en) < 0) return 0;
-  if (en.role != FM_ROLE_GATEWAY && en.role != FM_ROLE_OFFICER && en.role != FM_ROLE_ADMIN)
-    return 0;
-  if (h->n == h->cap) {
-    size_t cap = h->cap ? 2 * h->cap : 8;
-    void *p = realloc(h->v, cap * sizeof *h->v);
-    if (!p) return -ENOMEM;
-    h->v = p;
-    h->cap = cap;
-  }
-  memcpy(h->v[h->n++], en.device, FM_KEY_LEN);
-  return 0;
-}
-
 /* The hall's devices, as the store's enrollments say, at most a minute
  * old. */
 static void hall_refresh(fm_node *n, fm_time now) {
-  hall_list h = {NULL, 0, 0};
+  const unsigned hall = 1u << FM_ROLE_GATEWAY | 1u << FM_ROLE_OFFICER | 1u << FM_ROLE_ADMIN;
+  uint8_t (*v)[FM_KEY_LEN];
+  size_t nv;
   if (n->hall_at && now >= n->hall_at && now - n->hall_at < 60000) return;
-  if (fm_store_each_cert(n->store, hall_cert, &h) < 0) {
-    free(h.v);
-    return;   /* the old list serves until the next try */
-  }
+  /* On an error the old list serves until the next try. */
+  if (fm_roster_devices(n->store, hall, &v, &nv) < 0) return;
   free(n->hall);
-  n->hall = h.v;
-  n->nhall = h.n;
+  n->hall = v;
+  n->nhall = nv;
   n->hall_at = now;
 }
 
+/* Every note held, our own made afresh first when due (session.h). */
 static int io_presence_each(void *ctx, int live, fm_presence_cb cb, void *cbctx) {
   fm_node *n = ctx;
   int rv = live & 1 ? fm_store_presence_renew(n->store, &n->id, &n->presence, fm_node_wall(n))

@@ -39,6 +39,41 @@ static int on_cert(void *arg, const uint8_t *bytes, size_t len) {
   return 0;
 }
 
+typedef struct ids_ctx {
+  unsigned roles;
+  uint8_t (*v)[FM_KEY_LEN];
+  size_t n, cap;
+} ids_ctx;
+
+static int on_id(void *arg, const uint8_t *bytes, size_t len) {
+  ids_ctx *c = arg;
+  fm_entry e;
+  fm_enrollment en;
+  if (fm_entry_decode(bytes, len, NULL, &e) < 0 || fm_enroll_parse(&e, &en) < 0) return 0;
+  if (c->roles && !(c->roles & (1u << en.role))) return 0;
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 32;
+    uint8_t (*v)[FM_KEY_LEN] = realloc(c->v, cap * sizeof *v);
+    if (!v) return -ENOMEM;
+    c->v = v;
+    c->cap = cap;
+  }
+  memcpy(c->v[c->n++], en.device, FM_KEY_LEN);
+  return 0;
+}
+
+int fm_roster_devices(fm_store *s, unsigned roles, uint8_t (**out)[FM_KEY_LEN], size_t *n) {
+  ids_ctx c = {roles, NULL, 0, 0};
+  int rv = fm_store_each_cert(s, on_id, &c);
+  if (rv < 0) {
+    free(c.v);
+    return rv;
+  }
+  *out = c.v;
+  *n = c.n;
+  return 0;
+}
+
 static int by_device(const void *a, const void *b) {
   return memcmp(((const fm_roster_member *)a)->en.device,
                 ((const fm_roster_member *)b)->en.device, FM_KEY_LEN);

@@ -34,6 +34,12 @@ typedef struct fm_roster {
 int fm_roster_load(fm_store *s, fm_roster *r);
 void fm_roster_free(fm_roster *r);
 
+/* The ids of the enrolled devices whose role is in |roles| (a set of
+ * 1u << fm_role bits; 0: every role), in certificate order: a malloc'd
+ * array (caller frees) in |*out|, their number in |*n|.  0, -ENOMEM or a
+ * store error. */
+int fm_roster_devices(fm_store *s, unsigned roles, uint8_t (**out)[FM_KEY_LEN], size_t *n);
+
 /* Fills |m|'s log figures and revocation from |v| (the store's vector)
  * for a device whose en.device is set. */
 int fm_roster_fill(fm_store *s, const fm_vector *v, fm_roster_member *m);
