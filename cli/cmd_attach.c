@@ -53,25 +53,12 @@ static const char *base_name(const char *path) {
  * blobs; the ids into |a->chunks| (the caller's, nchunks * 32 bytes). */
 static int store_chunks(fmc_ctx *c, const uint8_t *plain, size_t len,
                         const uint8_t key[FM_ATTACH_KEY], fm_attach *a, uint8_t *ids) {
-  size_t n = fm_attach_nchunks(len);
-  uint8_t *ct = malloc(n * CT_MAX);
-  fm_slice *chunks = calloc(n, sizeof *chunks);
-  int rv = 0;
-  if (!ct || !chunks) rv = fmc_fail(c, "out of memory");
-  for (size_t i = 0; rv == 0 && i < n; i++) {
-    size_t m = fm_attach_chunk_len(len, i);
-    chunks[i].p = ct + i * CT_MAX;
-    chunks[i].len = m + FM_ATTACH_TAG;
-    fm_attach_chunk_seal(key, i, plain + i * FM_ATTACH_CHUNK, m, ct + i * CT_MAX,
-                         ids + i * FM_BLOB_ID);
-  }
-  if (rv == 0 && (rv = fm_store_blob_put(c->store, chunks, n)) < 0)
-    rv = fmc_store_fail(c, rv, "cannot keep the scan");
+  int rv = fm_store_blob_seal_file(c->store, plain, len, key, ids);
+  if (rv == -ENOMEM) return fmc_fail(c, "out of memory");
+  if (rv < 0) return fmc_store_fail(c, rv, "cannot keep the scan");
   a->chunks = ids;
-  a->nchunks = n;
-  free(ct);
-  free(chunks);
-  return rv;
+  a->nchunks = fm_attach_nchunks(len);
+  return 0;
 }
 
 /* The per-dossier limits (attach.h): 0, or the one line that says which

@@ -12,29 +12,6 @@
 #include "fieldmesh/blob_store.h"
 #include "fieldmesh/error.h"
 
-#define CT_MAX (FM_ATTACH_CHUNK + FM_ATTACH_TAG)
-
-/* The chunks of |len| bytes of |plain| sealed under |key|, kept in the
- * store of |n| (as cli/cmd_attach.c's store_chunks), their ids in |ids|. */
-static int keep_chunks(sim_node *n, const uint8_t *plain, size_t len,
-                       const uint8_t key[FM_ATTACH_KEY], uint8_t *ids) {
-  size_t k = fm_attach_nchunks(len);
-  uint8_t *ct = malloc(k * CT_MAX);
-  fm_slice *chunks = calloc(k, sizeof *chunks);
-  int rv = ct && chunks ? 0 : -ENOMEM;
-  for (size_t i = 0; rv == 0 && i < k; i++) {
-    size_t m = fm_attach_chunk_len(len, i);
-    chunks[i].p = ct + i * CT_MAX;
-    chunks[i].len = m + FM_ATTACH_TAG;
-    fm_attach_chunk_seal(key, i, plain + i * FM_ATTACH_CHUNK, m, ct + i * CT_MAX,
-                         ids + i * FM_BLOB_ID);
-  }
-  if (rv == 0) rv = fm_store_blob_put(n->store, chunks, k);
-  free(ct);
-  free(chunks);
-  return rv;
-}
-
 int sim_scan_make(sim_world *w, sim_node *n, const char *dossier, const fm_sealer *seal,
                   fm_buf *body, uint8_t **ids, size_t *nchunks) {
   static const int kinds[] = {FM_ATT_ID_CARD, FM_ATT_HOUSEHOLD_BOOK, FM_ATT_APPLICATION_FORM};
@@ -49,7 +26,7 @@ int sim_scan_make(sim_world *w, sim_node *n, const char *dossier, const fm_seale
     sim_rng_fill(&w->rng, key, sizeof key);
     /* Chunks first: a laptop never holds an attachment entry whose
      * chunks it lacks itself. */
-    rv = keep_chunks(n, plain, len, key, list);
+    rv = fm_store_blob_seal_file(n->store, plain, len, key, list);
   }
   if (rv == 0) {
     int kind = kinds[sim_rng_below(&w->rng, sizeof kinds / sizeof kinds[0])];

@@ -2,6 +2,7 @@
 #include "store_int.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fieldmesh/blob_store.h"
@@ -82,6 +83,25 @@ int fm_store_blob_put(fm_store *s, const fm_slice *chunks, size_t n) {
     if (chunks[i].len <= FM_ATTACH_TAG || chunks[i].len > FM_ATTACH_CHUNK + FM_ATTACH_TAG)
       return FM_ERR_TOOBIG;
   return put(s, chunks, NULL, n, 0, NULL);
+}
+
+int fm_store_blob_seal_file(fm_store *s, const uint8_t *plain, size_t len,
+                            const uint8_t key[static FM_ATTACH_KEY], uint8_t *ids) {
+  const size_t cap = FM_ATTACH_CHUNK + FM_ATTACH_TAG;
+  size_t n = fm_attach_nchunks(len);
+  uint8_t *ct = malloc(n * cap);
+  fm_slice *chunks = calloc(n, sizeof *chunks);
+  int rv = ct && chunks ? 0 : -ENOMEM;
+  for (size_t i = 0; rv == 0 && i < n; i++) {
+    size_t m = fm_attach_chunk_len(len, i);
+    chunks[i].p = ct + i * cap;
+    chunks[i].len = m + FM_ATTACH_TAG;
+    fm_attach_chunk_seal(key, i, plain + i * FM_ATTACH_CHUNK, m, ct + i * cap, ids + i * FM_BLOB_ID);
+  }
+  if (rv == 0) rv = fm_store_blob_put(s, chunks, n);
+  free(ct);
+  free(chunks);
+  return rv;
 }
 
 int fm_store_blob_offer(fm_store *s, const fm_slice *chunks, size_t n, fm_blob_tally *tally) {

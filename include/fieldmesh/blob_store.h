@@ -33,6 +33,14 @@ typedef struct fm_blob_tally {
   unsigned unwanted;   /* no entry here names it (or a size no chunk has): dropped */
 } fm_blob_tally;
 
+/* Seals |len| bytes of a file (1 .. FM_ATTACH_FILE_MAX) chunk by chunk
+ * under |key| (fm_attach_chunk_seal) and keeps this laptop's chunks as
+ * fm_store_blob_put does; their ids, in order, into |ids| (the caller's,
+ * fm_attach_nchunks(len) * FM_BLOB_ID bytes).  0, -ENOMEM or
+ * fm_store_blob_put()'s errors. */
+int fm_store_blob_seal_file(fm_store *s, const uint8_t *plain, size_t len,
+                            const uint8_t key[static FM_ATTACH_KEY], uint8_t *ids);
+
 /* Offers |n| chunks from another laptop (hostile bytes) in one write
  * transaction: only wanted ones are kept.  |tally| (may be NULL) says what
  * became of them.  Errors as fm_store_blob_put (never FM_ERR_TOOBIG: a

@@ -1242,19 +1242,13 @@ static void test_session_survives_the_wall_clock_jumping(void **state) {
 /* |who| records a dossier on |t| and attaches a scan of SCAN_SIZE bytes
  * to it: its chunks into the store, then its entry; the ids into |ids|. */
 static void add_scan(tnode *t, const fm_identity *who, uint8_t ids[3 * FM_BLOB_ID]) {
-  static uint8_t plain[SCAN_SIZE], ct[3][FM_ATTACH_CHUNK + FM_ATTACH_TAG];
+  static uint8_t plain[SCAN_SIZE];
   uint8_t key[FM_ATTACH_KEY];
-  fm_slice c[3];
   fm_buf b;
   memset(plain, 0x5a, sizeof plain);
   memset(key, 9, sizeof key);
-  for (size_t i = 0; i < 3; i++) {
-    size_t n = fm_attach_chunk_len(SCAN_SIZE, i);
-    fm_attach_chunk_seal(key, i, plain + i * FM_ATTACH_CHUNK, n, ct[i], ids + i * FM_BLOB_ID);
-    c[i].p = ct[i];
-    c[i].len = n + FM_ATTACH_TAG;
-  }
-  assert_int_equal(fm_store_blob_put(t->s, c, 3), 0);
+  assert_int_equal(fm_attach_nchunks(SCAN_SIZE), 3);
+  assert_int_equal(fm_store_blob_seal_file(t->s, plain, SCAN_SIZE, key, ids), 0);
   /* Its dossier first, under an id of its writer (the team rule). */
   char did[FM_RECORD_ID_MAX + 1];
   static const uint8_t rnd[2] = {1, 2};
